@@ -1,0 +1,36 @@
+//! `cadastre`: quality checks (质检) and area apportionment (面积分摊) from the command line.
+
+mod apportion;
+mod check;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cadastre", version, about = "Cadastral survey toolkit: quality checks and apportionment")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a survey submission (folder of ZD/ZRZ/DJZQ shapefiles, or a GeoPackage).
+    Check(check::Args),
+    /// Apportion shared building area among households (共有面积分摊).
+    Apportion(apportion::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Apportion(args) => apportion::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

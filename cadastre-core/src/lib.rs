@@ -1,0 +1,4 @@
+//! Cadastral domain model, geometry, topology, quality checks, area and
+//! apportionment. Knows nothing about HTTP, SQL or GUIs.
+
+pub use unit_code;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up everything and run every test of the workspace against a real PostGIS.
+#   scripts/test.sh [extra arguments for cargo nextest / cargo test]
+# The cluster this script starts is stopped when it ends.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+ensure_packages
+pg_up
+trap pg_down EXIT
+
+export CADASTRE_SHARED_DIR="${CADASTRE_SHARED_DIR:-$ROOT/../shared}"
+say "building"
+cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
+say "doc tests"
+cargo test --workspace --doc --locked -q
+say "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast "$@"
+else
+    cargo test --workspace --locked --no-fail-fast "$@"
+fi

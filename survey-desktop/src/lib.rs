@@ -1,0 +1,1 @@
+//! Desktop app for surveyors. Filled in by the desktop issue.
