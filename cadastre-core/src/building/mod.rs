@@ -1,0 +1,1 @@
+//! Buildings and the building table (楼盘表).
