@@ -35,7 +35,15 @@ fn records(bytes: &[u8]) -> Result<(Vec<String>, Vec<(usize, Vec<String>)>), Tab
     let mut header = None;
     for rec in reader.records() {
         let rec = rec.map_err(|e| TableIoError::Format(format!("CSV: {e}")))?;
-        let line = rec.position().map_or(0, |p| p.line() as usize);
+        // from the byte offset: the csv crate's own line count skips blank lines
+        let line = rec.position().map_or(0, |p| {
+            let mut end = (p.byte() as usize).min(text.len());
+            // the position may point at blank lines skipped before the record
+            while end < text.len() && matches!(text.as_bytes()[end], b'\n' | b'\r') {
+                end += 1;
+            }
+            text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+        });
         let cells: Vec<String> = rec.iter().map(str::to_string).collect();
         if header.is_none() {
             header = Some(cells);
