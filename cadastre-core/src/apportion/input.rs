@@ -3,7 +3,7 @@
 
 use super::{ApportionError, Area};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// How children are weighted when a shared area is split down the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -220,6 +220,7 @@ impl ApportionInput {
             units.push(Unit { id: u.id.clone(), room: u.room.clone(), zone, floor: u.floor, inner: u.inner_area.hundredths() });
         }
         let unit_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
+        let occupied: HashSet<(usize, i32)> = units.iter().map(|u| (u.zone, u.floor)).collect();
 
         let mut raw_shared: Vec<&SharedInput> = self.shared.iter().collect();
         raw_shared.sort_by(|a, b| a.id.cmp(&b.id));
@@ -231,7 +232,7 @@ impl ApportionInput {
             if s.area.hundredths() <= 0 {
                 return Err(ApportionError::NonPositiveArea { what: "shared space", id: s.id.clone(), area: s.area });
             }
-            let scope = resolve_scope(s, &zone_ix, &unit_ix, &units)?;
+            let scope = resolve_scope(s, &zone_ix, &unit_ix, &units, &occupied)?;
             let agreed = match &s.shares {
                 None => None,
                 Some(shares) => Some(resolve_agreed(s, shares, &scope, &unit_ix, &units)?),
@@ -247,6 +248,7 @@ fn resolve_scope(
     zone_ix: &HashMap<&str, usize>,
     unit_ix: &HashMap<&str, usize>,
     units: &[Unit],
+    occupied: &HashSet<(usize, i32)>,
 ) -> Result<Scope, ApportionError> {
     let invalid = |reason: &str| ApportionError::InvalidScope { shared: s.id.clone(), reason: reason.to_string() };
     let nothing = |reason: String| ApportionError::ServesNothing { shared: s.id.clone(), reason };
@@ -269,10 +271,10 @@ fn resolve_scope(
             .get(zone.as_str())
             .ok_or_else(|| ApportionError::UnknownZoneOfShared { shared: s.id.clone(), zone: zone.clone() })?;
         return match sv.floor {
-            None if !units.iter().any(|u| u.zone == z) => Err(nothing(format!("zone {zone:?} has no units"))),
+            None if !occupied.iter().any(|&(uz, _)| uz == z) => Err(nothing(format!("zone {zone:?} has no units"))),
             None => Ok(Scope::Zone(z)),
             Some(0) => Err(ApportionError::FloorZero { what: "shared space", id: s.id.clone() }),
-            Some(f) if !units.iter().any(|u| u.zone == z && u.floor == f) => {
+            Some(f) if !occupied.contains(&(z, f)) => {
                 Err(nothing(format!("floor {f} of zone {zone:?} has no units")))
             }
             Some(f) => Ok(Scope::Floor(z, f)),
