@@ -103,7 +103,7 @@ fn commercial_residential_worked_example() {
     assert_eq!(unit(&r, "0102").apportioned.to_string(), "107.63");
     let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
     assert_eq!(lift.adjustments.len(), 1);
-    assert_eq!(lift.adjustments[0].unit, "0101");
+    assert_eq!(&*lift.adjustments[0].unit, "0101");
     assert_eq!(lift.adjustments[0].area.hundredths(), -1);
     assert_eq!(r.totals.apportioned.to_string(), "920.00");
     assert_eq!(unit(&r, "0101").room.as_deref(), Some("商铺101"));
@@ -164,7 +164,7 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
     assert!(close(zone_row(&r, "res").k, 0.20125));
     assert!(close(floor_row(&r, "com", -1).k, 0.30125), "{}", floor_row(&r, "com", -1).k);
     let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
-    assert_eq!(lift.adjustments.iter().map(|a| (a.unit.as_str(), a.area.hundredths())).collect::<Vec<_>>(), vec![("0201", -1)]);
+    assert_eq!(lift.adjustments.iter().map(|a| (&*a.unit, a.area.hundredths())).collect::<Vec<_>>(), vec![("0201", -1)]);
     assert_eq!(unit(&r, "B101").building_area.to_string(), "260.25");
     assert_eq!(r.totals.apportioned.to_string(), "181.00");
 }

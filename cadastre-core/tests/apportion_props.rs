@@ -118,9 +118,9 @@ proptest! {
             prop_assert!((a.k - b.k).abs() <= 1e-12 * a.k.abs().max(1.0), "K {} vs {}", a.k, b.k);
         }
         for (s1, s2) in r1.shared.iter().zip(&r2.shared) {
-            let m1: BTreeMap<&str, i64> = s1.allocations.iter().map(|a| (a.unit.as_str(), a.area.hundredths())).collect();
+            let m1: BTreeMap<&str, i64> = s1.allocations.iter().map(|a| (&*a.unit, a.area.hundredths())).collect();
             for a in &s2.allocations {
-                let orig = m1.get(a.unit.as_str()).copied().unwrap_or(0);
+                let orig = m1.get(&*a.unit).copied().unwrap_or(0);
                 prop_assert!((a.area.hundredths() - k * orig).abs() <= k, "space {} unit {}: {} vs {}×{}", s1.id, a.unit, a.area, k, orig);
             }
         }

@@ -4,6 +4,7 @@
 use super::{ApportionError, Area};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// How children are weighted when a shared area is split down the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -127,8 +128,8 @@ pub struct Zone {
 /// A validated unit; `zone` indexes [`Plan::zones`].
 #[derive(Debug, Clone)]
 pub struct Unit {
-    /// Unit id.
-    pub id: String,
+    /// Unit id (shared, so results can refer to it without copying).
+    pub id: Arc<str>,
     /// Room number, if given.
     pub room: Option<String>,
     /// Index into [`Plan::zones`].
@@ -217,9 +218,9 @@ impl ApportionInput {
             if u.inner_area.hundredths() <= 0 {
                 return Err(ApportionError::NonPositiveArea { what: "unit", id: u.id.clone(), area: u.inner_area });
             }
-            units.push(Unit { id: u.id.clone(), room: u.room.clone(), zone, floor: u.floor, inner: u.inner_area.hundredths() });
+            units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.clone(), zone, floor: u.floor, inner: u.inner_area.hundredths() });
         }
-        let unit_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
+        let unit_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (&*u.id, i)).collect();
         let occupied: HashSet<(usize, i32)> = units.iter().map(|u| (u.zone, u.floor)).collect();
 
         let mut raw_shared: Vec<&SharedInput> = self.shared.iter().collect();
@@ -290,7 +291,7 @@ fn resolve_scope(
     }
     ix.sort_unstable();
     if let Some(w) = ix.windows(2).find(|w| w[0] == w[1]) {
-        return Err(ApportionError::RepeatedUnitInScope { shared: s.id.clone(), unit: units[w[0]].id.clone() });
+        return Err(ApportionError::RepeatedUnitInScope { shared: s.id.clone(), unit: units[w[0]].id.to_string() });
     }
     Ok(Scope::Units(ix))
 }

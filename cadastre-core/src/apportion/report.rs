@@ -3,6 +3,7 @@
 use super::{Area, Method};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// The result of apportioning one building (房屋面积分摊计算结果).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,7 +92,7 @@ pub struct UnitResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Allocation {
     /// Unit id.
-    pub unit: String,
+    pub unit: Arc<str>,
     /// m² (for adjustments: +0.01 or -0.01).
     pub area: Area,
 }

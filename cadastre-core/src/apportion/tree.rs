@@ -10,6 +10,7 @@ use super::report::{Allocation, Apportionment, Level, LevelRow, NodeK, SharedRes
 use super::residual::{distribute, Exact};
 use super::{ApportionError, ApportionInput, Area};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Apportions shared area among a building's units.
 pub trait Apportion {
@@ -166,20 +167,20 @@ impl Apportion for Plan {
                     }
                 }
             }
+            shares.sort_unstable_by_key(|(u, _)| *u);
             let exact: Vec<Exact> = shares.iter().map(|(_, e)| *e).collect();
-            let rounded = distribute(s.area, &exact, |i| self.units[shares[i].0].id.as_str());
+            let rounded = distribute(s.area, &exact, |i| &*self.units[shares[i].0].id);
             let mut allocations = Vec::with_capacity(shares.len());
+            // shares are in unit order = id order, so allocations come out sorted
             for ((u, _), v) in shares.iter().zip(&rounded.values) {
                 apportioned[*u] += v;
-                allocations.push(Allocation { unit: self.units[*u].id.clone(), area: Area::from_hundredths(*v) });
+                allocations.push(Allocation { unit: Arc::clone(&self.units[*u].id), area: Area::from_hundredths(*v) });
             }
-            allocations.sort_by(|a, b| a.unit.cmp(&b.unit));
-            let mut adjustments: Vec<Allocation> = rounded
+            let adjustments: Vec<Allocation> = rounded
                 .adjustments
                 .iter()
-                .map(|a| Allocation { unit: self.units[shares[a.index].0].id.clone(), area: Area::from_hundredths(a.delta) })
+                .map(|a| Allocation { unit: Arc::clone(&self.units[shares[a.index].0].id), area: Area::from_hundredths(a.delta) })
                 .collect();
-            adjustments.sort_by(|a, b| a.unit.cmp(&b.unit));
             shared_results.push(SharedResult {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -243,7 +244,7 @@ impl Apportion for Plan {
             .iter()
             .zip(&apportioned)
             .map(|(u, &a)| UnitResult {
-                id: u.id.clone(),
+                id: u.id.to_string(),
                 room: u.room.clone(),
                 zone: self.zones[u.zone].id.clone(),
                 floor: u.floor,
@@ -270,7 +271,7 @@ impl Plan {
             Scope::Zone(z) => format!("zone {}", self.zones[*z].id),
             Scope::Floor(z, f) => format!("zone {} floor {f}", self.zones[*z].id),
             Scope::Units(list) => {
-                let ids: Vec<&str> = list.iter().map(|&u| self.units[u].id.as_str()).collect();
+                let ids: Vec<&str> = list.iter().map(|&u| &*self.units[u].id).collect();
                 format!("units {}", ids.join(","))
             }
         }
