@@ -13,7 +13,7 @@ fn ok(v: serde_json::Value) -> Apportionment {
 }
 
 fn unit<'a>(r: &'a Apportionment, id: &str) -> &'a cadastre_core::apportion::UnitResult {
-    r.units.iter().find(|u| u.id == id).unwrap_or_else(|| panic!("no unit {id}"))
+    r.units.iter().find(|u| &*u.id == id).unwrap_or_else(|| panic!("no unit {id}"))
 }
 
 fn zone_row<'a>(r: &'a Apportionment, zone: &str) -> &'a cadastre_core::apportion::LevelRow {
@@ -86,7 +86,7 @@ fn commercial_residential_worked_example() {
     assert!(close(res.incoming, 172.50) && close(com.incoming, 57.50), "{} {}", res.incoming, com.incoming);
     // 住宅 K = (450 + 172.50) / 3000 = 0.2075; every 100.00 flat: 5.75 (lift) + 15.00 (hall) = 20.75
     assert!(close(res.k, 0.2075), "{}", res.k);
-    for u in r.units.iter().filter(|u| u.zone == "res") {
+    for u in r.units.iter().filter(|u| &*u.zone == "res") {
         assert_eq!(u.apportioned.to_string(), "20.75", "unit {}", u.id);
     }
     // 商业: 207.50 to floors by 套内 600:400 → 124.50 / 83.00; + 60 / 30 → K 0.3075 / 0.2825
@@ -154,7 +154,7 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
                    {"id": "res-stair", "area": 36.00, "serves": {"zone": "res"}},
                    {"id": "com-hall", "area": 44.00, "serves": {"zone": "com"}},
                    {"id": "b1-corridor", "area": 20.00, "serves": {"zone": "com", "floor": -1}}]}));
-    let got: Vec<(String, String)> = r.units.iter().map(|u| (u.id.clone(), u.apportioned.to_string())).collect();
+    let got: Vec<(String, String)> = r.units.iter().map(|u| (u.id.to_string(), u.apportioned.to_string())).collect();
     let want: Vec<(String, String)> = [("0101", "30.19"), ("0102", "18.11"), ("0201", "20.12"), ("0202", "16.10"), ("0301", "20.13"), ("0302", "16.10"), ("B101", "60.25")]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))

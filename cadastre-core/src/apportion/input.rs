@@ -120,7 +120,7 @@ pub struct Serves {
 #[derive(Debug, Clone)]
 pub struct Zone {
     /// Zone id.
-    pub id: String,
+    pub id: Arc<str>,
     /// Display name.
     pub name: String,
 }
@@ -131,7 +131,7 @@ pub struct Unit {
     /// Unit id (shared, so results can refer to it without copying).
     pub id: Arc<str>,
     /// Room number, if given.
-    pub room: Option<String>,
+    pub room: Option<Arc<str>>,
     /// Index into [`Plan::zones`].
     pub zone: usize,
     /// Nominal floor.
@@ -192,12 +192,12 @@ impl ApportionInput {
     /// Validates the input; errors name the offending ids. Sorting first makes
     /// both the result and the reported error independent of input order.
     pub fn validate(&self) -> Result<Plan, ApportionError> {
-        let mut zones: Vec<Zone> = self.zones.iter().map(|z| Zone { id: z.id.clone(), name: z.name.clone() }).collect();
+        let mut zones: Vec<Zone> = self.zones.iter().map(|z| Zone { id: Arc::from(z.id.as_str()), name: z.name.clone() }).collect();
         zones.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(w) = zones.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(ApportionError::DuplicateZone(w[0].id.clone()));
+            return Err(ApportionError::DuplicateZone(w[0].id.to_string()));
         }
-        let zone_ix: HashMap<&str, usize> = zones.iter().enumerate().map(|(i, z)| (z.id.as_str(), i)).collect();
+        let zone_ix: HashMap<&str, usize> = zones.iter().enumerate().map(|(i, z)| (&*z.id, i)).collect();
 
         let mut raw_units: Vec<&UnitInput> = self.units.iter().collect();
         raw_units.sort_by(|a, b| a.id.cmp(&b.id));
@@ -218,7 +218,7 @@ impl ApportionInput {
             if u.inner_area.hundredths() <= 0 {
                 return Err(ApportionError::NonPositiveArea { what: "unit", id: u.id.clone(), area: u.inner_area });
             }
-            units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.clone(), zone, floor: u.floor, inner: u.inner_area.hundredths() });
+            units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.as_deref().map(Arc::from), zone, floor: u.floor, inner: u.inner_area.hundredths() });
         }
         let unit_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (&*u.id, i)).collect();
         let occupied: HashSet<(usize, i32)> = units.iter().map(|u| (u.zone, u.floor)).collect();

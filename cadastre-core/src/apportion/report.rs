@@ -70,12 +70,12 @@ pub struct LevelRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnitResult {
     /// Unit id.
-    pub id: String,
+    pub id: Arc<str>,
     /// Room number 室号, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub room: Option<String>,
+    pub room: Option<Arc<str>>,
     /// Zone id.
-    pub zone: String,
+    pub zone: Arc<str>,
     /// Nominal floor.
     pub floor: i32,
     /// 套内建筑面积 (TNJZMJ).

@@ -119,6 +119,11 @@ pub fn distribute<'k, K: Ord + ?Sized + 'k>(total: i64, shares: &[Exact], key: i
 
 /// Compares `a/b` with `c/d` exactly (b, d > 0) without overflow.
 pub fn cmp_frac(a: i128, b: i128, c: i128, d: i128) -> Ordering {
+    // Fast path: floats decide unless the two values are too close to call.
+    let (x, y) = (a as f64 / b as f64, c as f64 / d as f64);
+    if (x - y).abs() > 1e-9 * (x.abs() + y.abs()) {
+        return if x < y { Ordering::Less } else { Ordering::Greater };
+    }
     if let (Some(l), Some(r)) = (a.checked_mul(d), c.checked_mul(b)) {
         return l.cmp(&r);
     }

@@ -110,10 +110,13 @@ impl Apportion for Plan {
 
         let mut apportioned = vec![0i64; self.units.len()];
         let mut shared_results = Vec::with_capacity(self.shared.len());
+        // buffers reused across shared spaces (a tower has a corridor per floor)
+        let mut shares: Vec<(usize, Exact)> = Vec::new();
+        let mut exact: Vec<Exact> = Vec::new();
         for s in &self.shared {
             let overflow = || ApportionError::Overflow { shared: s.id.clone() };
             let mut k = Vec::new();
-            let mut shares: Vec<(usize, Exact)> = Vec::new();
+            shares.clear();
             // Splits the exact part `p` (hundredths) that reached floor `key` among its units by inner area.
             let to_units = |p: Exact, f: &FloorAgg, shares: &mut Vec<(usize, Exact)>| -> Result<(), ApportionError> {
                 let den = p.den.checked_mul(i128::from(f.inner)).ok_or_else(overflow)?;
@@ -168,7 +171,8 @@ impl Apportion for Plan {
                 }
             }
             shares.sort_unstable_by_key(|(u, _)| *u);
-            let exact: Vec<Exact> = shares.iter().map(|(_, e)| *e).collect();
+            exact.clear();
+            exact.extend(shares.iter().map(|(_, e)| *e));
             let rounded = distribute(s.area, &exact, |i| &*self.units[shares[i].0].id);
             let mut allocations = Vec::with_capacity(shares.len());
             // shares are in unit order = id order, so allocations come out sorted
@@ -214,7 +218,7 @@ impl Apportion for Plan {
             let zone = &self.zones[z];
             levels.push(LevelRow {
                 level: Level::Zone,
-                zone: Some(zone.id.clone()),
+                zone: Some(zone.id.to_string()),
                 zone_name: Some(zone.name.clone()),
                 floor: None,
                 inner_area: Area::from_hundredths(zone_inner[z]),
@@ -227,7 +231,7 @@ impl Apportion for Plan {
                 let incoming = pool * f.weight as f64 / zone_floor_weight[z] as f64;
                 levels.push(LevelRow {
                     level: Level::Floor,
-                    zone: Some(zone.id.clone()),
+                    zone: Some(zone.id.to_string()),
                     zone_name: Some(zone.name.clone()),
                     floor: Some(*fl),
                     inner_area: Area::from_hundredths(f.inner),
@@ -244,9 +248,9 @@ impl Apportion for Plan {
             .iter()
             .zip(&apportioned)
             .map(|(u, &a)| UnitResult {
-                id: u.id.to_string(),
+                id: Arc::clone(&u.id),
                 room: u.room.clone(),
-                zone: self.zones[u.zone].id.clone(),
+                zone: Arc::clone(&self.zones[u.zone].id),
                 floor: u.floor,
                 inner_area: Area::from_hundredths(u.inner),
                 apportioned: Area::from_hundredths(a),
