@@ -3,7 +3,7 @@
 
 use super::{ApportionError, Area};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// How children are weighted when a shared area is split down the tree.
@@ -220,8 +220,11 @@ impl ApportionInput {
             }
             units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.as_deref().map(Arc::from), zone, floor: u.floor, inner: u.inner_area.hundredths() });
         }
-        let unit_ix: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (&*u.id, i)).collect();
-        let occupied: HashSet<(usize, i32)> = units.iter().map(|u| (u.zone, u.floor)).collect();
+        // units are sorted by id, so lookups are binary searches (no hashing)
+        let unit_ix = UnitIndex(&units);
+        let mut occupied: Vec<(usize, i32)> = units.iter().map(|u| (u.zone, u.floor)).collect();
+        occupied.sort_unstable();
+        occupied.dedup();
 
         let mut raw_shared: Vec<&SharedInput> = self.shared.iter().collect();
         raw_shared.sort_by(|a, b| a.id.cmp(&b.id));
@@ -247,9 +250,9 @@ impl ApportionInput {
 fn resolve_scope(
     s: &SharedInput,
     zone_ix: &HashMap<&str, usize>,
-    unit_ix: &HashMap<&str, usize>,
+    unit_ix: &UnitIndex<'_>,
     units: &[Unit],
-    occupied: &HashSet<(usize, i32)>,
+    occupied: &[(usize, i32)],
 ) -> Result<Scope, ApportionError> {
     let invalid = |reason: &str| ApportionError::InvalidScope { shared: s.id.clone(), reason: reason.to_string() };
     let nothing = |reason: String| ApportionError::ServesNothing { shared: s.id.clone(), reason };
@@ -275,7 +278,7 @@ fn resolve_scope(
             None if !occupied.iter().any(|&(uz, _)| uz == z) => Err(nothing(format!("zone {zone:?} has no units"))),
             None => Ok(Scope::Zone(z)),
             Some(0) => Err(ApportionError::FloorZero { what: "shared space", id: s.id.clone() }),
-            Some(f) if !occupied.contains(&(z, f)) => {
+            Some(f) if occupied.binary_search(&(z, f)).is_err() => {
                 Err(nothing(format!("floor {f} of zone {zone:?} has no units")))
             }
             Some(f) => Ok(Scope::Floor(z, f)),
@@ -287,7 +290,7 @@ fn resolve_scope(
     }
     let mut ix = Vec::with_capacity(list.len());
     for id in list {
-        ix.push(*unit_ix.get(id.as_str()).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?);
+        ix.push(unit_ix.get(id).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?);
     }
     ix.sort_unstable();
     if let Some(w) = ix.windows(2).find(|w| w[0] == w[1]) {
@@ -300,12 +303,12 @@ fn resolve_agreed(
     s: &SharedInput,
     shares: &BTreeMap<String, Area>,
     scope: &Scope,
-    unit_ix: &HashMap<&str, usize>,
+    unit_ix: &UnitIndex<'_>,
     units: &[Unit],
 ) -> Result<Vec<(usize, i64)>, ApportionError> {
     let mut out = Vec::with_capacity(shares.len());
     for (id, share) in shares {
-        let u = *unit_ix.get(id.as_str()).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?;
+        let u = unit_ix.get(id).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?;
         let unit = &units[u];
         let inside = match scope {
             Scope::Building => true,
@@ -327,4 +330,13 @@ fn resolve_agreed(
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// Unit lookup by id over units sorted by id.
+struct UnitIndex<'a>(&'a [Unit]);
+
+impl UnitIndex<'_> {
+    fn get(&self, id: &str) -> Option<usize> {
+        self.0.binary_search_by(|u| (*u.id).cmp(id)).ok()
+    }
 }

@@ -32,7 +32,7 @@ impl Exact {
 
     /// As a float (for coefficients and display).
     pub fn to_f64(self) -> f64 {
-        self.num as f64 / self.den as f64
+        to_f64(self.num) / to_f64(self.den)
     }
 }
 
@@ -89,7 +89,8 @@ pub fn distribute<'k, K: Ord + ?Sized + 'k>(total: i64, shares: &[Exact], key: i
             (2 * s.num + s.den).div_euclid(2 * s.den)
         };
         values.push(q as i64);
-        rems.push((s.num - q * s.den, s.den));
+        let rem = s.num - q * s.den;
+        rems.push((rem, s.den, to_f64(rem) / to_f64(s.den)));
     }
     let residual = total - values.iter().sum::<i64>();
     let mut adjustments = Vec::new();
@@ -97,7 +98,9 @@ pub fn distribute<'k, K: Ord + ?Sized + 'k>(total: i64, shares: &[Exact], key: i
         let want = residual.unsigned_abs() as usize;
         let mut order: Vec<usize> = (0..shares.len()).collect();
         let cmp = |&a: &usize, &b: &usize| {
-            let by_rem = cmp_frac(rems[a].0, rems[a].1, rems[b].0, rems[b].1);
+            let (ra, rb) = (rems[a], rems[b]);
+            // floats decide unless the remainders are too close to call
+            let by_rem = if (ra.2 - rb.2).abs() > 1e-9 { ra.2.total_cmp(&rb.2) } else { cmp_frac(ra.0, ra.1, rb.0, rb.1) };
             // positive residual: largest remainder first; negative: smallest first
             let by_rem = if residual > 0 { by_rem.reverse() } else { by_rem };
             by_rem.then_with(|| key(a).cmp(key(b)))
@@ -117,13 +120,16 @@ pub fn distribute<'k, K: Ord + ?Sized + 'k>(total: i64, shares: &[Exact], key: i
     Rounded { values, adjustments }
 }
 
+/// i128 → f64 through i64 when it fits (a single instruction instead of a libcall).
+fn to_f64(x: i128) -> f64 {
+    match i64::try_from(x) {
+        Ok(v) => v as f64,
+        Err(_) => x as f64,
+    }
+}
+
 /// Compares `a/b` with `c/d` exactly (b, d > 0) without overflow.
 pub fn cmp_frac(a: i128, b: i128, c: i128, d: i128) -> Ordering {
-    // Fast path: floats decide unless the two values are too close to call.
-    let (x, y) = (a as f64 / b as f64, c as f64 / d as f64);
-    if (x - y).abs() > 1e-9 * (x.abs() + y.abs()) {
-        return if x < y { Ordering::Less } else { Ordering::Greater };
-    }
     if let (Some(l), Some(r)) = (a.checked_mul(d), c.checked_mul(b)) {
         return l.cmp(&r);
     }
