@@ -3,7 +3,7 @@
 
 use super::{ApportionError, Area};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How children are weighted when a shared area is split down the tree.
@@ -197,7 +197,7 @@ impl ApportionInput {
         if let Some(w) = zones.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(ApportionError::DuplicateZone(w[0].id.to_string()));
         }
-        let zone_ix: HashMap<&str, usize> = zones.iter().enumerate().map(|(i, z)| (&*z.id, i)).collect();
+        let zone_ix = ZoneIndex(&zones);
 
         let mut raw_units: Vec<&UnitInput> = self.units.iter().collect();
         raw_units.sort_by(|a, b| a.id.cmp(&b.id));
@@ -209,7 +209,7 @@ impl ApportionInput {
         }
         let mut units = Vec::with_capacity(raw_units.len());
         for u in raw_units {
-            let zone = *zone_ix
+            let zone = zone_ix
                 .get(u.zone.as_str())
                 .ok_or_else(|| ApportionError::UnknownZoneOfUnit { unit: u.id.clone(), zone: u.zone.clone() })?;
             if u.floor == 0 {
@@ -249,7 +249,7 @@ impl ApportionInput {
 
 fn resolve_scope(
     s: &SharedInput,
-    zone_ix: &HashMap<&str, usize>,
+    zone_ix: &ZoneIndex<'_>,
     unit_ix: &UnitIndex<'_>,
     units: &[Unit],
     occupied: &[(usize, i32)],
@@ -271,7 +271,7 @@ fn resolve_scope(
         return Ok(Scope::Building);
     }
     if let Some(zone) = &sv.zone {
-        let z = *zone_ix
+        let z = zone_ix
             .get(zone.as_str())
             .ok_or_else(|| ApportionError::UnknownZoneOfShared { shared: s.id.clone(), zone: zone.clone() })?;
         return match sv.floor {
@@ -338,5 +338,14 @@ struct UnitIndex<'a>(&'a [Unit]);
 impl UnitIndex<'_> {
     fn get(&self, id: &str) -> Option<usize> {
         self.0.binary_search_by(|u| (*u.id).cmp(id)).ok()
+    }
+}
+
+/// Zone lookup by id over zones sorted by id (a handful: cheaper than hashing).
+struct ZoneIndex<'a>(&'a [Zone]);
+
+impl ZoneIndex<'_> {
+    fn get(&self, id: &str) -> Option<usize> {
+        self.0.binary_search_by(|z| (*z.id).cmp(id)).ok()
     }
 }
