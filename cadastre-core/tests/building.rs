@@ -110,7 +110,7 @@ fn csv_import_reports_duplicate_and_rejected_rows_and_drops_nothing() {
         format!("{ZRZH},1,1,0,,0002,102,,,住宅,res,,80,,"),                    // floor 0
         format!("{ZRZH},1,1,2,2-3,0003,201,,,住宅,res,,80.123,,"),             // 3 decimals
         format!("{ZRZH},1,1,2,2,003,202,,,住宅,res,,80,,"),                    // HH not 4 digits
-        format!("330106001001GB00001F0002,1,1,2,2,0004,203,,,住宅,res,,80,,"), // other building
+        "330106001001GB00001F0002,1,1,2,2,0004,203,,,住宅,res,,80,,".to_string(), // other building
         format!("{ZRZH},1,,-1,-1,0005,B1-01,,,车库,park,,30,,"),
         String::new(),
         format!("{ZRZH},1,1,2,2,0006,204,{ZRZH}0007,,住宅,res,,80,,"),         // code does not end in HH

@@ -174,7 +174,7 @@ mod tests {
     #[test]
     fn half_up_without_residual() {
         // 89.50 × 0.15 = 13.425 → 13.43; 10.50 × 0.15 = 1.575 → 1.58 ... sum must match
-        let shares = [Exact { num: 1342_5, den: 10 }, Exact { num: 1657_5, den: 10 }];
+        let shares = [Exact { num: 13_425, den: 10 }, Exact { num: 16_575, den: 10 }];
         let r = distribute(3000, &shares, |i| ["a", "b"][i]);
         // 13.425 → 13.43, 16.575 → 16.58: sum 30.01, one -0.01 on the tie broken by key "a"
         assert_eq!(r.values, vec![1342, 1658]);

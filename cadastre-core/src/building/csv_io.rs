@@ -28,7 +28,10 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
-fn records(bytes: &[u8]) -> Result<(Vec<String>, Vec<(usize, Vec<String>)>), TableIoError> {
+/// A header row and the data rows with their 1-based line numbers.
+type Rows = (Vec<String>, Vec<(usize, Vec<String>)>);
+
+fn records(bytes: &[u8]) -> Result<Rows, TableIoError> {
     let text = decode(bytes);
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut rows = Vec::new();
