@@ -93,11 +93,12 @@ pub(crate) fn first_building(header: &[String], rows: &[(usize, Vec<String>)]) -
     rows.iter().filter_map(|(_, r)| r.get(col)).map(|s| s.trim()).find(|s| s.chars().count() == 24).map(str::to_string)
 }
 
-/// Writes the current households as CSV (UTF-8 with BOM, the agreed columns).
+/// Writes the current households as CSV (UTF-8 with BOM, CRLF, the agreed columns).
 pub fn write_csv(table: &BuildingTable) -> Result<Vec<u8>, TableIoError> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
-        let mut w = csv::Writer::from_writer(&mut out);
+        // CRLF as RFC 4180 and the sample generator write it
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut out);
         let err = |e: csv::Error| TableIoError::Format(format!("CSV: {e}"));
         w.write_record(COLUMNS).map_err(err)?;
         for h in table.current() {
