@@ -122,7 +122,7 @@ pub struct Zone {
     /// Zone id.
     pub id: Arc<str>,
     /// Display name.
-    pub name: String,
+    pub name: Arc<str>,
 }
 
 /// A validated unit; `zone` indexes [`Plan::zones`].
@@ -192,7 +192,7 @@ impl ApportionInput {
     /// Validates the input; errors name the offending ids. Sorting first makes
     /// both the result and the reported error independent of input order.
     pub fn validate(&self) -> Result<Plan, ApportionError> {
-        let mut zones: Vec<Zone> = self.zones.iter().map(|z| Zone { id: Arc::from(z.id.as_str()), name: z.name.clone() }).collect();
+        let mut zones: Vec<Zone> = self.zones.iter().map(|z| Zone { id: Arc::from(z.id.as_str()), name: Arc::from(z.name.as_str()) }).collect();
         zones.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(w) = zones.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(ApportionError::DuplicateZone(w[0].id.to_string()));

@@ -20,5 +20,5 @@ pub use error::ApportionError;
 pub use html::RenderHtml;
 pub use input::{ApportionInput, Method, Plan, Serves, SharedInput, UnitInput, ZoneInput};
 pub use land::{LandError, LandHousehold, LandMethod, LandShare, LandShares};
-pub use report::{Allocation, Apportionment, Level, LevelRow, NodeK, SharedResult, Totals, UnitResult};
+pub use report::{Allocation, Apportionment, Level, LevelRow, Node, NodeK, SharedResult, Totals, UnitResult};
 pub use tree::Apportion;

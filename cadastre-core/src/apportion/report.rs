@@ -46,10 +46,10 @@ pub struct LevelRow {
     pub level: Level,
     /// Zone id (zones and floors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
+    pub zone: Option<Arc<str>>,
     /// Zone name (zones and floors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub zone_name: Option<String>,
+    pub zone_name: Option<Arc<str>>,
     /// Nominal floor (floors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub floor: Option<i32>,
@@ -100,10 +100,30 @@ pub struct Allocation {
 /// A shared space's coefficient at one node it passes through.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeK {
-    /// "building", "zone:<id>", "zone:<id>/floor:<n>" or "units".
-    pub node: String,
+    /// Node: the building, a zone, a floor of a zone, or an explicit unit list.
+    pub node: Node,
+    /// Zone id (zone and floor nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Arc<str>>,
+    /// Nominal floor (floor nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<i32>,
     /// This space's part at the node divided by the weight of the node's children.
     pub k: f64,
+}
+
+/// Kind of node a shared space passes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Node {
+    /// 幢.
+    Building,
+    /// 功能区.
+    Zone,
+    /// 层 of one zone.
+    Floor,
+    /// An explicit list of units.
+    Units,
 }
 
 /// One shared space's result.
@@ -192,7 +212,7 @@ impl Apportionment {
 fn zone_label(l: &LevelRow) -> String {
     match (&l.zone_name, &l.zone) {
         (Some(n), Some(z)) if !n.is_empty() => format!("{n}({z})"),
-        (_, Some(z)) => z.clone(),
+        (_, Some(z)) => z.to_string(),
         _ => String::new(),
     }
 }

@@ -6,7 +6,7 @@
 //! one per unit, where [`distribute`] makes the shares add up exactly.
 
 use super::input::{Method, Plan, Scope};
-use super::report::{Allocation, Apportionment, Level, LevelRow, NodeK, SharedResult, Totals, UnitResult};
+use super::report::{Allocation, Apportionment, Level, LevelRow, Node, NodeK, SharedResult, Totals, UnitResult};
 use super::residual::{distribute, Exact};
 use super::{ApportionError, ApportionInput, Area};
 use std::collections::BTreeMap;
@@ -128,12 +128,12 @@ impl Apportion for Plan {
             };
             // Splits the exact part `p` that reached zone `z` among its floors.
             let to_floors = |p: Exact, z: usize, k: &mut Vec<NodeK>, shares: &mut Vec<(usize, Exact)>| -> Result<(), ApportionError> {
-                k.push(NodeK { node: format!("zone:{}", self.zones[z].id), k: p.to_f64() / zone_floor_weight[z] as f64 });
+                k.push(NodeK { node: Node::Zone, zone: Some(Arc::clone(&self.zones[z].id)), floor: None, k: p.to_f64() / zone_floor_weight[z] as f64 });
                 for ((_, fl), f) in floors.range((z, i32::MIN)..=(z, i32::MAX)) {
                     let num = p.num.checked_mul(i128::from(f.weight)).ok_or_else(overflow)?;
                     let den = p.den.checked_mul(i128::from(zone_floor_weight[z])).ok_or_else(overflow)?;
                     let part = Exact::reduced(num, den);
-                    k.push(NodeK { node: format!("zone:{}/floor:{fl}", self.zones[z].id), k: part.to_f64() / f.inner as f64 });
+                    k.push(NodeK { node: Node::Floor, zone: Some(Arc::clone(&self.zones[z].id)), floor: Some(*fl), k: part.to_f64() / f.inner as f64 });
                     to_units(part, f, shares)?;
                 }
                 Ok(())
@@ -144,7 +144,7 @@ impl Apportion for Plan {
             } else {
                 match &s.scope {
                     Scope::Building => {
-                        k.push(NodeK { node: "building".into(), k: s.area as f64 / total_weight as f64 });
+                        k.push(NodeK { node: Node::Building, zone: None, floor: None, k: s.area as f64 / total_weight as f64 });
                         for z in 0..nz {
                             if zone_weight[z] == 0 || zone_inner[z] == 0 {
                                 continue;
@@ -156,13 +156,13 @@ impl Apportion for Plan {
                     Scope::Zone(z) => to_floors(Exact::whole(s.area), *z, &mut k, &mut shares)?,
                     Scope::Floor(z, fl) => {
                         if let Some(f) = floors.get(&(*z, *fl)) {
-                            k.push(NodeK { node: format!("zone:{}/floor:{fl}", self.zones[*z].id), k: s.area as f64 / f.inner as f64 });
+                            k.push(NodeK { node: Node::Floor, zone: Some(Arc::clone(&self.zones[*z].id)), floor: Some(*fl), k: s.area as f64 / f.inner as f64 });
                             to_units(Exact::whole(s.area), f, &mut shares)?;
                         }
                     }
                     Scope::Units(list) => {
                         let inner: i64 = list.iter().map(|&u| self.units[u].inner).sum();
-                        k.push(NodeK { node: "units".into(), k: s.area as f64 / inner as f64 });
+                        k.push(NodeK { node: Node::Units, zone: None, floor: None, k: s.area as f64 / inner as f64 });
                         for &u in list {
                             let num = area.checked_mul(i128::from(self.units[u].inner)).ok_or_else(overflow)?;
                             shares.push((u, Exact { num, den: i128::from(inner) }));
@@ -218,8 +218,8 @@ impl Apportion for Plan {
             let zone = &self.zones[z];
             levels.push(LevelRow {
                 level: Level::Zone,
-                zone: Some(zone.id.to_string()),
-                zone_name: Some(zone.name.clone()),
+                zone: Some(Arc::clone(&zone.id)),
+                zone_name: Some(Arc::clone(&zone.name)),
                 floor: None,
                 inner_area: Area::from_hundredths(zone_inner[z]),
                 participating_area: Area::from_hundredths(zone_weight[z]),
@@ -231,8 +231,8 @@ impl Apportion for Plan {
                 let incoming = pool * f.weight as f64 / zone_floor_weight[z] as f64;
                 levels.push(LevelRow {
                     level: Level::Floor,
-                    zone: Some(zone.id.to_string()),
-                    zone_name: Some(zone.name.clone()),
+                    zone: Some(Arc::clone(&zone.id)),
+                    zone_name: Some(Arc::clone(&zone.name)),
                     floor: Some(*fl),
                     inner_area: Area::from_hundredths(f.inner),
                     participating_area: Area::from_hundredths(f.weight),
