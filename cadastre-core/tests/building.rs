@@ -35,6 +35,17 @@ fn grid_numbers_basements_first_and_names_rooms() {
 }
 
 #[test]
+fn rows_run_top_down_with_basements_last() {
+    let t = grid();
+    let rows = t.rows();
+    let floors: Vec<i32> = rows.iter().map(|r| r.floor).collect();
+    assert_eq!(floors, vec![4, 3, 2, 1, -1]);
+    assert_eq!(rows[0].physical.to_string(), "4-5");
+    let rooms: Vec<&str> = rows[3].households.iter().map(|h| h.room.as_str()).collect();
+    assert_eq!(rooms, vec!["101", "102", "103", "104"]);
+}
+
+#[test]
 fn split_merge_keep_history_with_who_when_before_after() {
     let mut t = grid();
     t.edit("0005", &editor("li", 1), |h| h.measured_inner = Some(Area::from_hundredths(12_000))).unwrap_or_else(|e| panic!("{e}"));

@@ -39,6 +39,20 @@ pub struct GridSpec {
     pub zone: String,
 }
 
+/// One row of the building table (楼盘表): a nominal floor of a logical
+/// building with its current households, by stair unit then room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloorRow<'a> {
+    /// 逻辑幢号.
+    pub ljzh: &'a str,
+    /// 名义层.
+    pub floor: i32,
+    /// 实际层 (the widest span among the floor's households).
+    pub physical: PhysicalFloors,
+    /// Households, ordered by stair unit, then room number.
+    pub households: Vec<&'a Household>,
+}
+
 /// Room number 室号 for a floor and its index on the floor: 1201, or B1-01 below ground.
 pub fn room_number(floor: i32, index: u32) -> String {
     if floor < 0 {
@@ -194,6 +208,27 @@ impl BuildingTable {
             }
         }
         changed
+    }
+
+    /// The table as it is shown: per logical building, nominal floors from the
+    /// top down (basements last), each with its households by stair unit and room.
+    pub fn rows(&self) -> Vec<FloorRow<'_>> {
+        let mut rows: Vec<FloorRow<'_>> = Vec::new();
+        let mut hs: Vec<&Household> = self.current().collect();
+        hs.sort_by(|a, b| {
+            (&a.ljzh, std::cmp::Reverse(a.floor), natural(&a.stair_unit), natural(&a.room))
+                .cmp(&(&b.ljzh, std::cmp::Reverse(b.floor), natural(&b.stair_unit), natural(&b.room)))
+        });
+        for h in hs {
+            match rows.last_mut() {
+                Some(r) if r.ljzh == h.ljzh && r.floor == h.floor => {
+                    r.physical = PhysicalFloors { from: r.physical.from.min(h.physical.from), to: r.physical.to.max(h.physical.to) };
+                    r.households.push(h);
+                }
+                _ => rows.push(FloorRow { ljzh: &h.ljzh, floor: h.floor, physical: h.physical, households: vec![h] }),
+            }
+        }
+        rows
     }
 
     /// Applies `edit` to every current household that `filter` selects;

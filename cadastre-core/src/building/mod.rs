@@ -15,7 +15,7 @@ pub mod row;
 pub mod xlsx_io;
 
 pub use csv_io::{read_csv, write_csv, TableIoError};
-pub use grid::{FloorSpec, GridSpec};
+pub use grid::{FloorRow, FloorSpec, GridSpec};
 pub use history::{Change, ChangeLog, Editor, Target};
 pub use link::{AreaLink, LinkKind, SideBySide};
 pub use model::{BuildingError, BuildingTable, Household, PhysicalFloors, Status};
