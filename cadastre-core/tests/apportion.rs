@@ -223,6 +223,7 @@ fn invalid_inputs_are_errors_naming_the_ids() {
     assert!(matches!(with("shared", bad_sum), Err(ApportionError::AgreedSharesMismatch { shared, .. }) if shared == "s"));
     let outside = json!([{"id": "s", "area": 5.0, "serves": {"zone": "empty"}, "shares": {"0101": 5.0}}]);
     assert!(matches!(with("shared", outside), Err(ApportionError::ServesNothing { .. })));
+    assert!(matches!(with("units", json!([unit("0101", "res", 1, 2.0e9)])), Err(ApportionError::AreaTooLarge { id, .. }) if id == "0101"));
     // unknown fields and more than 2 decimals are format errors, not silently ignored
     assert!(matches!(with("units", json!([{"id": "0101", "zone": "res", "floor": 1, "inner_area": 5.0, "innr": 1}])), Err(ApportionError::Format(_))));
     assert!(matches!(with("units", json!([unit("0101", "res", 1, 5.001)])), Err(ApportionError::Format(_))));

@@ -75,6 +75,17 @@ pub enum ApportionError {
         /// The area given.
         area: Area,
     },
+    /// An area beyond 10⁹ m² (1,000 km²): a unit error in the data, and the
+    /// limit that keeps the exact arithmetic from overflowing.
+    #[error("{what} {id:?}: area {area} m² is implausibly large (limit 1000000000 m²)")]
+    AreaTooLarge {
+        /// "unit" or "shared space".
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// The area given.
+        area: Area,
+    },
     /// `serves` must name exactly one scope.
     #[error("shared space {shared:?}: {reason}")]
     InvalidScope {

@@ -2,6 +2,7 @@
 //! printable HTML page: no scripts, fonts or images from outside.
 
 use super::report::{Apportionment, Level};
+use super::Method;
 use std::fmt::Write as _;
 
 /// Renders a result as a printable HTML document.
@@ -51,7 +52,11 @@ impl RenderHtml for Apportionment {
             h,
             "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>房屋面积分摊计算表 {b}</title><style>{CSS}</style></head><body>\n"
         );
-        let _ = writeln!(h, "<h1>房屋面积分摊计算表</h1><div class=\"meta\">幢号 Building: {b}　分摊方法: {:?}</div>", self.method);
+        let method = match self.method {
+            Method::Standard => "standard（功能区按建筑面积，层与户按套内建筑面积）",
+            Method::Participating => "participating（各级按参加分摊面积）",
+        };
+        let _ = writeln!(h, "<h1>房屋面积分摊计算表</h1><div class=\"meta\">幢号 Building: {b}　分摊方法: {method}</div>");
 
         h.push_str("<h2>一、分摊层次与分摊系数 (幢 → 功能区 → 层)</h2>\n<table><thead><tr><th>层次</th><th>功能区</th><th>层</th>\
 <th>套内建筑面积 m²</th><th>参加分摊面积 m²</th><th>上级分摊来 m²</th><th>本级共有面积 m²</th><th>分摊系数 K</th></tr></thead><tbody>\n");

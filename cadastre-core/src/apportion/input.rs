@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Largest accepted area, in hundredths (10⁹ m²); with it, sums fit i64 and
+/// products that could still overflow i128 are caught as errors.
+const MAX_AREA: i64 = 100_000_000_000;
+
 /// How children are weighted when a shared area is split down the tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -218,6 +222,9 @@ impl ApportionInput {
             if u.inner_area.hundredths() <= 0 {
                 return Err(ApportionError::NonPositiveArea { what: "unit", id: u.id.clone(), area: u.inner_area });
             }
+            if u.inner_area.hundredths() > MAX_AREA {
+                return Err(ApportionError::AreaTooLarge { what: "unit", id: u.id.clone(), area: u.inner_area });
+            }
             units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.as_deref().map(Arc::from), zone, floor: u.floor, inner: u.inner_area.hundredths() });
         }
         // units are sorted by id, so lookups are binary searches (no hashing)
@@ -235,6 +242,9 @@ impl ApportionInput {
         for s in raw_shared {
             if s.area.hundredths() <= 0 {
                 return Err(ApportionError::NonPositiveArea { what: "shared space", id: s.id.clone(), area: s.area });
+            }
+            if s.area.hundredths() > MAX_AREA {
+                return Err(ApportionError::AreaTooLarge { what: "shared space", id: s.id.clone(), area: s.area });
             }
             let scope = resolve_scope(s, &zone_ix, &unit_ix, &units, &occupied)?;
             let agreed = match &s.shares {

@@ -15,6 +15,9 @@ use super::Area;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Largest accepted area in hundredths (10⁹ m²).
+const MAX_AREA: i64 = 100_000_000_000;
+
 /// How the common land is shared out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -86,8 +89,8 @@ pub enum LandError {
     /// Two households share an id.
     #[error("duplicate household id {0:?}")]
     DuplicateHousehold(String),
-    /// Parcel area must be positive.
-    #[error("parcel area {0} m² must be positive")]
+    /// Parcel area must be positive (and at most 10⁹ m²).
+    #[error("parcel area {0} m² must be positive and at most 1000000000 m²")]
     NonPositiveParcel(Area),
     /// A household's building area must be positive (exclusive/agreed ≥ 0).
     #[error("household {id:?}: {what} {area} m² is not allowed")]
@@ -144,7 +147,7 @@ pub fn apportion_land(
     method: LandMethod,
     footprints: &BTreeMap<String, Area>,
 ) -> Result<LandShares, LandError> {
-    if parcel_area.hundredths() <= 0 {
+    if parcel_area.hundredths() <= 0 || parcel_area.hundredths() > MAX_AREA {
         return Err(LandError::NonPositiveParcel(parcel_area));
     }
     let mut hs: Vec<&LandHousehold> = households.iter().collect();
@@ -157,13 +160,15 @@ pub fn apportion_land(
     }
     for h in &hs {
         let bad = |what, area| Err(LandError::BadArea { id: h.id.clone(), what, area });
-        if h.building_area.hundredths() <= 0 {
+        // upper limit 10⁹ m² keeps every sum within i64
+        let out_of_range = |a: Area, min: i64| a.hundredths() < min || a.hundredths() > MAX_AREA;
+        if out_of_range(h.building_area, 1) {
             return bad("building area", h.building_area);
         }
-        if h.exclusive.hundredths() < 0 {
+        if out_of_range(h.exclusive, 0) {
             return bad("exclusive land", h.exclusive);
         }
-        if let Some(a) = h.agreed.filter(|a| a.hundredths() < 0) {
+        if let Some(a) = h.agreed.filter(|a| out_of_range(*a, 0)) {
             return bad("agreed land share", a);
         }
     }
@@ -210,8 +215,9 @@ pub fn apportion_land(
                 let a = h.agreed.ok_or_else(|| LandError::MissingAgreedShare(h.id.clone()))?;
                 out.push(Exact::whole(a.hundredths()));
             }
-            let sum = Area::from_hundredths(out.iter().map(|e| e.num as i64).sum());
-            if sum != common {
+            let sum: i128 = out.iter().map(|e| e.num).sum();
+            if sum != i128::from(common.hundredths()) {
+                let sum = Area::from_hundredths(i64::try_from(sum).unwrap_or(i64::MAX));
                 return Err(LandError::AgreedSharesMismatch { sum, common });
             }
             out
