@@ -2,3 +2,6 @@
 //! apportionment. Knows nothing about HTTP, SQL or GUIs.
 
 pub use unit_code;
+
+pub mod apportion;
+pub mod building;
