@@ -32,6 +32,10 @@ enum Command {
         /// Listen address (overrides the config file). [default: 127.0.0.1:8080]
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Do not migrate or configure the store (when running as the application
+        /// role, which may not; run `tile-server migrate` as the owner first).
+        #[arg(long)]
+        no_migrate: bool,
     },
     /// Apply migrations only.
     Migrate,
@@ -73,17 +77,41 @@ fn secret_from_env() -> anyhow::Result<String> {
 fn load_cipher(cfg: &FileConfig) -> anyhow::Result<PiiCipher> {
     match (&cfg.pii_key_file, std::env::var(PII_KEY_ENV)) {
         (Some(path), _) => PiiCipher::from_file(path).with_context(|| format!("PII key file {}", path.display())),
-        (None, Ok(text)) => PiiCipher::from_base64(&text).with_context(|| format!("{PII_KEY_ENV}")),
+        (None, Ok(text)) => PiiCipher::from_base64(&text).with_context(|| PII_KEY_ENV.to_string()),
         (None, Err(_)) => bail!(
             "no PII key: set pii_key_file in the config or {PII_KEY_ENV} (32 bytes, base64; e.g. `head -c32 /dev/urandom | base64`)"
         ),
     }
 }
 
+/// Ctrl-C or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()))
         .init();
     let cli = Cli::parse();
     let file = match &cli.config {
@@ -103,8 +131,12 @@ async fn main() -> anyhow::Result<()> {
         .connect(&url)
         .await
         .context("connecting to PostgreSQL (URL not shown: it may hold a password)")?;
-    db::migrate(&pool).await.context("applying migrations")?;
-    db::configure_store(&pool, settings.store_srid).await.context("configuring the store")?;
+    if matches!(cli.command, Command::Serve { no_migrate: true, .. }) {
+        db::check_store_srid(&pool, settings.store_srid).await.context("checking the store")?;
+    } else {
+        db::migrate(&pool).await.context("applying migrations")?;
+        db::configure_store(&pool, settings.store_srid).await.context("configuring the store")?;
+    }
     match cli.command {
         Command::Migrate => {
             println!("migrations applied; store SRID {}", settings.store_srid);
@@ -128,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("client {client_id} created");
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, .. } => {
             if let Some(l) = listen {
                 settings.listen = l;
             }
@@ -138,9 +170,7 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
             tracing::info!(%addr, "listening");
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
+                .with_graceful_shutdown(shutdown_signal())
                 .await
                 .context("serving")?;
         }

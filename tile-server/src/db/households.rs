@@ -388,7 +388,7 @@ pub async fn upsert(pool: &PgPool, who: &Principal, cipher: &PiiCipher, bdcdyh: 
     .await
     .map_err(AppError::db("inserting household version"))?;
     let after = row.into_household(true, cipher)?;
-    let pii_changed = before.as_ref().map_or(true, |b| b.qlr != after.qlr || b.zjh != after.zjh);
+    let pii_changed = before.as_ref().is_none_or(|b| b.qlr != after.qlr || b.zjh != after.zjh);
     audit::record(
         &mut tx,
         who,

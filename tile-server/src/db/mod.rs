@@ -71,6 +71,17 @@ pub async fn configure_store(pool: &PgPool, srid: i32) -> Result<()> {
     tx.commit().await.map_err(AppError::db("committing store configuration"))
 }
 
+/// Read-only check that the store SRID equals the configured one; for a server
+/// running as the application role, which may not change settings.
+pub async fn check_store_srid(pool: &PgPool, srid: i32) -> Result<()> {
+    let current = store_srid(pool).await?;
+    if current == srid {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!("the store SRID is {current}, the configured store_srid is {srid}")))
+    }
+}
+
 /// The store SRID.
 pub async fn store_srid(pool: &PgPool) -> Result<i32> {
     sqlx::query_scalar("SELECT srid FROM store_settings").fetch_one(pool).await.map_err(AppError::db("reading store SRID"))

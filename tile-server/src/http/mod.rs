@@ -151,7 +151,7 @@ impl PageQuery {
     pub fn page(self) -> Result<Page, AppError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
-        if page < 1 || page > 1_000_000 {
+        if !(1..=1_000_000).contains(&page) {
             return Err(AppError::BadRequest("page must be 1..=1000000".into()));
         }
         if !(1..=MAX_PER_PAGE).contains(&per_page) {

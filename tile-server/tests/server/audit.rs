@@ -124,3 +124,49 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM households WHERE bdcdyh = $1").bind(&hh).fetch_one(&pool).await.unwrap_or(-1);
     assert_eq!(n, 2);
 }
+
+/// The server works when connected as a login role that is only a member of
+/// `cadastre_app` (the production set-up): the grants cover every write path.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_application_role_suffices_for_the_api(pool: PgPool) {
+    // Roles are cluster-wide and tests run concurrently: create once, tolerate races.
+    let _ = sqlx::query(
+        "DO $$ BEGIN CREATE ROLE tile_server_test LOGIN IN ROLE cadastre_app;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+    .execute(&pool)
+    .await;
+    let db_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap_or_default();
+    let opts = pool.connect_options().as_ref().clone().username("tile_server_test").database(&db_name);
+    let app_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(opts)
+        .await
+        .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"));
+    let who: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&app_pool).await.unwrap_or_default();
+    assert_eq!(who, "tile_server_test");
+    assert!(tile_server::db::check_store_srid(&app_pool, 4549).await.is_ok());
+    // Accounts are created by the owner (CLI); everything else goes through the app role.
+    let owner_state = state(&pool);
+    tile_server::db::accounts::create_user(
+        &owner_state.db,
+        &tile_server::db::accounts::NewUser { username: "boss", password: PASSWORD, role: Role::Admin, counties: &[OWN] },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let st = state(&app_pool);
+    let admin = login(&st, json!({"username": "boss", "password": PASSWORD})).await;
+    seed_county(&st, &admin, OWN).await;
+    let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "v2"})).await;
+    assert_eq!(edit.status, StatusCode::OK, "{:?}", edit.json);
+    let s = call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {}}))).await;
+    let id = s.json["submission_id"].as_i64().unwrap_or(-1);
+    let d = call(&st, Method::POST, &format!("/api/submissions/{id}/decision"), Some(&admin), Some(&json!({"decision": "accept"}))).await;
+    assert_eq!(d.status, StatusCode::OK, "{:?}", d.json);
+    for uri in [format!("/api/buildings/{}/table", zrzh(OWN)), "/api/changes".into(), "/api/search?zl=幸福".into()] {
+        assert_eq!(get(&st, &uri, &admin).await.status, StatusCode::OK, "{uri}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit").fetch_one(&pool).await.unwrap_or(-1);
+    assert_eq!(n, 8); // login, parcel, building, 2 households, parcel edit, submission, decision
+    app_pool.close().await;
+}
