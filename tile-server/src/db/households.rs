@@ -427,4 +427,23 @@ mod tests {
         assert!(check_bdcdyh("411702600021GB00001F0007002").is_err());
         assert!(check_bdcdyh("一11702600021GB00001F00070").is_err());
     }
+
+    proptest::proptest! {
+        /// Arbitrary text never panics the checks, and what passes is ASCII of the
+        /// right length (handlers slice it by byte offsets afterwards).
+        #[test]
+        fn code_checks_accept_only_well_formed_ascii(s in "\\PC{0,40}", t in "[0-9]{12}[GJZ][A-Z0][0-9]{5}[FLQW][0-9]{8}") {
+            for (check, len) in [
+                (check_bdcdyh as fn(&str) -> Result<()>, 28),
+                (crate::db::parcels::check_zddm, 19),
+                (crate::db::buildings::check_zrzh, 24),
+            ] {
+                if check(&s).is_ok() {
+                    proptest::prop_assert!(s.is_ascii() && s.len() == len);
+                }
+            }
+            proptest::prop_assert!(check_bdcdyh(&t).is_ok());
+            proptest::prop_assert!(crate::db::parcels::check_zddm(&t[..19]).is_ok());
+        }
+    }
 }

@@ -170,3 +170,31 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
     assert_eq!(n, 8); // login, parcel, building, 2 households, parcel edit, submission, decision
     app_pool.close().await;
 }
+
+/// Concurrent edits of one parcel: each answers 200 or 409, never 5xx; exactly one
+/// current version remains; every successful edit left a historical version and an
+/// audit row.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn concurrent_edits_keep_one_current_version(pool: PgPool) {
+    let st = state(&pool);
+    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
+    let uri = format!("/api/parcels/{}", zddm(OWN, 1));
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (st, admin, uri) = (st.clone(), admin.clone(), uri.clone());
+            tokio::spawn(async move { put(&st, &uri, &admin, &json!({"ZL": format!("v{i}")})).await.status })
+        })
+        .collect();
+    let mut ok = 0i64;
+    for t in tasks {
+        let status = t.await.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(status == StatusCode::OK || status == StatusCode::CONFLICT, "{status}");
+        ok += i64::from(status == StatusCode::OK);
+    }
+    assert!(ok >= 1);
+    let (current, total): (i64, i64) =
+        sqlx::query_as("SELECT count(*) FILTER (WHERE state = 'current'), count(*) FROM parcels").fetch_one(&pool).await.unwrap_or((-1, -1));
+    assert_eq!((current, total), (1, ok));
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE object_type = 'parcel'").fetch_one(&pool).await.unwrap_or(-1);
+    assert_eq!(audited, ok);
+}
