@@ -268,6 +268,25 @@ pub async fn resolve_token(pool: &PgPool, token: &str) -> Result<Option<Principa
     }
 }
 
+/// Revokes a token (logout), audited.
+pub async fn revoke_token(pool: &PgPool, who: &Principal, token: &str) -> Result<()> {
+    let hash = hash_token(token);
+    let mut tx = pool.begin().await.map_err(AppError::db("starting logout"))?;
+    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL")
+        .bind(&hash[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::db("revoking token"))?;
+    let key = who.actor();
+    audit::record(
+        &mut tx,
+        who,
+        AuditEntry { county: &who.home_county, action: "auth.logout", object_type: "token", object_key: &key, before: None, after: None },
+    )
+    .await?;
+    tx.commit().await.map_err(AppError::db("committing logout"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Role;
+use crate::auth::{AuthUser, Role};
 use crate::db::accounts;
 use crate::error::{AppError, ErrorBody};
 use crate::http::AppJson;
@@ -47,11 +47,23 @@ pub struct LoginResponse {
     pub counties: Vec<String>,
 }
 
+/// Login attempts per minute per account name (guessing passwords is slowed
+/// down; argon2id makes each guess expensive as well).
+pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+
 /// Exchanges credentials for a token.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, security(()),
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(State(state): State<AppState>, AppJson(body): AppJson<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
     let ttl = state.settings.token_ttl_minutes;
+    let name = match &body {
+        LoginRequest::User { username, .. } => format!("login:user:{username}"),
+        LoginRequest::Client { client_id, .. } => format!("login:client:{client_id}"),
+    };
+    state
+        .limiter
+        .check_at(&name, Some(LOGIN_ATTEMPTS_PER_MINUTE), std::time::Instant::now())
+        .map_err(AppError::RateLimited)?;
     let issued = match &body {
         LoginRequest::User { username, password } => accounts::login_user(&state.db, username, password, ttl).await?,
         LoginRequest::Client { client_id, client_secret } => {
@@ -65,4 +77,16 @@ pub async fn login(State(state): State<AppState>, AppJson(body): AppJson<LoginRe
         role: issued.principal.role,
         counties: issued.principal.counties,
     }))
+}
+
+/// Revokes the token of this request (logout).
+#[utoipa::path(post, path = "/api/auth/logout", responses((status = 204, description = "revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::http::StatusCode, AppError> {
+    let token = crate::auth::extractor::bearer_token(&headers).ok_or(AppError::Unauthenticated)?;
+    accounts::revoke_token(&state.db, &who, token).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

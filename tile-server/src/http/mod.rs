@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
     // then the rate limit (which needs to know who is calling).
     let protected = Router::new()
         .route("/api/openapi.json", get(openapi::spec))
+        .route("/api/auth/logout", post(auth::logout))
         .route("/api/parcels", get(parcels::list))
         .route("/api/parcels/{zddm}", get(parcels::get_one).put(parcels::put))
         .route("/api/parcels/{zddm}/history", get(parcels::history))

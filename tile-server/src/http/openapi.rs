@@ -13,7 +13,7 @@ use crate::http::{auth, buildings, parcels, submissions, units};
     info(title = "cadastre tile-server", description = "Internal-zone cadastral store API (不动产权籍调查). \
         Unit-table endpoints (building table, units, search, changes) carry no coordinates."),
     paths(
-        crate::http::health, auth::login, spec,
+        crate::http::health, auth::login, auth::logout, spec,
         parcels::list, parcels::get_one, parcels::put, parcels::history,
         buildings::list, buildings::get_one, buildings::put, buildings::table,
         units::unit, units::put_household, units::search, units::changes,

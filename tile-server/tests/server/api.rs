@@ -160,6 +160,9 @@ async fn every_documented_path_is_routed(pool: PgPool) {
     assert_eq!(r.json, serde_json::to_value(tile_server::http::openapi::ApiDoc::openapi()).unwrap_or_default());
     let paths = r.json["paths"].as_object().cloned().unwrap_or_default();
     for (path, item) in &paths {
+        if path == "/api/auth/logout" {
+            continue; // would revoke the token used here; tested in auth.rs
+        }
         let concrete = path
             .replace("{zddm}", &zddm(OWN, 1))
             .replace("{zrzh}", &zrzh(OWN))

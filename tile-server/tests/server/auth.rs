@@ -52,6 +52,41 @@ async fn expired_revoked_and_disabled_tokens_are_refused(pool: PgPool) {
     assert_eq!(get(&st, &uri, &t2).await.status, StatusCode::UNAUTHORIZED);
 
     assert_eq!(get(&st, &uri, "not-a-token").await.status, StatusCode::UNAUTHORIZED);
+
+    let t3 = user_token(&st, "c", Role::Surveyor, &[OWN]).await;
+    let out = call(&st, Method::POST, "/api/auth/logout", Some(&t3), None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(get(&st, &uri, &t3).await.status, StatusCode::UNAUTHORIZED);
+    let logouts: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE action = 'auth.logout' AND actor = 'user:c'")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(-1);
+    assert_eq!(logouts, 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn password_guessing_is_rate_limited(pool: PgPool) {
+    let st = state(&pool);
+    user_token(&st, "victim", Role::Admin, &[OWN]).await;
+    let wrong = json!({"username": "victim", "password": "guess"});
+    for i in 0..3 {
+        let r = call(&st, Method::POST, "/api/auth/login", None, Some(&wrong)).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Use up the rest of the account's attempts without waiting for argon2 (the
+    // bucket refills over time, so slow requests would make this test timing-bound).
+    let key = "login:user:victim";
+    let limit = Some(tile_server::http::auth::LOGIN_ATTEMPTS_PER_MINUTE);
+    let mut drained = 0;
+    while st.limiter.check_at(key, limit, std::time::Instant::now()).is_ok() {
+        drained += 1;
+        assert!(drained <= 10, "bucket never empties");
+    }
+    // The limit now holds even for the right password; other accounts are unaffected.
+    let right = json!({"username": "victim", "password": PASSWORD});
+    let r = call(&st, Method::POST, "/api/auth/login", None, Some(&right)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    user_token(&st, "bystander", Role::Surveyor, &[OWN]).await;
 }
 
 /// Every documented endpoint except /health and the login refuses a request without a token.
