@@ -17,12 +17,28 @@ use sqlx::PgPool;
 
 use crate::error::{AppError, Result};
 
-/// The migrations in `tile-server/migrations/`, embedded at compile time.
+/// The migrations in `tile-server/migrations/`, embedded at compile time (what
+/// `#[sqlx::test(migrator = ...)]` applies; [`migrate`] adds the `unit-code` ones).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Applies pending migrations.
+/// Tables of the `unit-code` crate (code registry, counters, events, lineage)
+/// the application role works with.
+const UNIT_CODE_TABLES: &str = "uc_counter, uc_unit, uc_event, uc_lineage";
+
+/// Applies pending migrations: the store's, then the `unit-code` crate's
+/// (`uc_*` tables, its own migrator). Both share `_sqlx_migrations`, so each
+/// ignores the other's versions. Then grants the application role what it needs
+/// on the `uc_*` tables (no DELETE: codes are never removed).
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    let mut store = sqlx::migrate!("./migrations");
+    store.set_ignore_missing(true);
+    store.run(pool).await?;
+    unit_code::alloc::migrate(pool).await?;
+    sqlx::query(&format!("GRANT SELECT, INSERT, UPDATE ON {UNIT_CODE_TABLES} TO cadastre_app"))
+        .execute(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    Ok(())
 }
 
 /// Sets the store SRID (while the store holds no geometry) and makes sure the

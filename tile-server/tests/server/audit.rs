@@ -198,3 +198,26 @@ async fn concurrent_edits_keep_one_current_version(pool: PgPool) {
     let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE object_type = 'parcel'").fetch_one(&pool).await.unwrap_or(-1);
     assert_eq!(audited, ok);
 }
+
+/// `db::migrate` applies the store's and the unit-code crate's migrations, is
+/// idempotent, and the application role may use the code registry but not delete from it.
+#[sqlx::test(migrations = false)]
+async fn migrate_includes_unit_code_tables_and_is_idempotent(pool: PgPool) {
+    for round in 0..2 {
+        tile_server::db::migrate(&pool).await.unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('uc_counter', 'uc_unit', 'parcels', 'audit') ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    assert_eq!(tables, vec!["audit", "parcels", "uc_counter", "uc_unit"]);
+    let privs: (bool, bool) = sqlx::query_as(
+        "SELECT has_table_privilege('cadastre_app', 'uc_unit', 'INSERT'), has_table_privilege('cadastre_app', 'uc_unit', 'DELETE')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or((false, true));
+    assert_eq!(privs, (true, false));
+}
