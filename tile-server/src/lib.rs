@@ -1,2 +1,20 @@
-//! Internal-zone server (业务内网): PostGIS store, batch import, review,
-//! vector tiles and the unit-table API. Filled in by the server issue.
+//! Internal-zone server (业务内网): PostGIS store, accounts and permissions,
+//! audit, encrypted personal data, and the unit-table API.
+//!
+//! Layout: [`config`] (TOML + env), [`db`] (migrations, one module of queries per
+//! aggregate), [`auth`] (tokens, argon2id, roles × actions × counties),
+//! [`middleware`] (IP allow-lists, rate limits, ETags), [`http`] (thin handlers and
+//! [`app`]), [`crypto`] (AES-256-GCM for owner data), [`error`] (JSON errors).
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod middleware;
+pub mod state;
+
+pub use error::{AppError, Result};
+pub use http::app;
+pub use state::AppState;

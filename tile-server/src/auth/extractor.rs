@@ -1,0 +1,71 @@
+//! Resolving the bearer token of a request into a [`Principal`].
+//!
+//! The [`authenticate`] middleware runs on every protected route: it reads
+//! `Authorization: Bearer <token>`, looks the token up (hash, not expired, not
+//! revoked, account enabled) and stores the principal in the request extensions,
+//! where the IP allow-list and rate-limit layers and the [`AuthUser`] extractor
+//! find it. A request without a valid token stops here with 401.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::Principal;
+use crate::db;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The authenticated caller of a handler.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Principal>().cloned().map(AuthUser).ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Extracts the token from an `Authorization: Bearer` header.
+pub fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
+    let value = parts.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// Middleware: 401 unless the request carries a valid token.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(token) = bearer_token(req.headers()) else {
+        return AppError::Unauthenticated.into_response();
+    };
+    match db::accounts::resolve_token(&state.db, token).await {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Ok(None) => AppError::Unauthenticated.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn bearer_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  abc "));
+        assert_eq!(bearer_token(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&h), None);
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert_eq!(bearer_token(&h), None);
+    }
+}

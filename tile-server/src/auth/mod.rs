@@ -1,0 +1,9 @@
+//! Authentication (tokens, passwords) and authorization (roles × actions × counties).
+
+pub mod extractor;
+pub mod password;
+pub mod principal;
+pub mod token;
+
+pub use extractor::{authenticate, AuthUser};
+pub use principal::{Action, Principal, PrincipalKind, Role};

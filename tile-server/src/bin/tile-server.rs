@@ -1,0 +1,179 @@
+//! `tile-server`: config → pool → migrate → app → serve, plus account set-up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use sqlx::postgres::PgPoolOptions;
+use tile_server::auth::Role;
+use tile_server::config::{FileConfig, PII_KEY_ENV};
+use tile_server::crypto::PiiCipher;
+use tile_server::db::{self, accounts};
+use tile_server::{app, AppState};
+
+#[derive(Parser)]
+#[command(name = "tile-server", version, about = "Internal-zone cadastral server: PostGIS store and unit-table API")]
+struct Cli {
+    /// TOML config file (every key optional; see the crate docs for defaults).
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    /// PostgreSQL URL; overrides the config file and DATABASE_URL.
+    #[arg(long, global = true)]
+    db: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve the API.
+    Serve {
+        /// Listen address (overrides the config file). [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Do not migrate or configure the store (when running as the application
+        /// role, which may not; run `tile-server migrate` as the owner first).
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply migrations only.
+    Migrate,
+    /// Create a user account (password read from TILE_SERVER_PASSWORD).
+    AddUser {
+        /// Login name.
+        username: String,
+        /// surveyor, reviewer, importer or admin.
+        #[arg(long)]
+        role: String,
+        /// Counties in scope (6-digit codes, comma-separated); the first is home.
+        #[arg(long, value_delimiter = ',', required = true)]
+        counties: Vec<String>,
+    },
+    /// Create a registration-system API client (secret read from TILE_SERVER_PASSWORD).
+    AddClient {
+        /// Client id.
+        client_id: String,
+        /// Counties in scope (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        counties: Vec<String>,
+        /// Requests per minute.
+        #[arg(long)]
+        rate_limit: Option<u32>,
+        /// Allowed CIDR blocks (comma-separated); none = any address.
+        #[arg(long, value_delimiter = ',')]
+        allow_ip: Vec<String>,
+    },
+}
+
+fn secret_from_env() -> anyhow::Result<String> {
+    match std::env::var("TILE_SERVER_PASSWORD") {
+        Ok(s) if s.len() >= 8 => Ok(s),
+        Ok(_) => bail!("TILE_SERVER_PASSWORD must be at least 8 characters"),
+        Err(_) => bail!("set TILE_SERVER_PASSWORD to the password or secret (kept out of shell history and ps)"),
+    }
+}
+
+fn load_cipher(cfg: &FileConfig) -> anyhow::Result<PiiCipher> {
+    match (&cfg.pii_key_file, std::env::var(PII_KEY_ENV)) {
+        (Some(path), _) => PiiCipher::from_file(path).with_context(|| format!("PII key file {}", path.display())),
+        (None, Ok(text)) => PiiCipher::from_base64(&text).with_context(|| PII_KEY_ENV.to_string()),
+        (None, Err(_)) => bail!(
+            "no PII key: set pii_key_file in the config or {PII_KEY_ENV} (32 bytes, base64; e.g. `head -c32 /dev/urandom | base64`)"
+        ),
+    }
+}
+
+/// Ctrl-C or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()))
+        .init();
+    let cli = Cli::parse();
+    let file = match &cli.config {
+        Some(p) => FileConfig::read(p)?,
+        None => FileConfig::default(),
+    };
+    file.warn_unrecognized_keys();
+    let mut settings = file.resolve()?;
+    let url = cli
+        .db
+        .clone()
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .or_else(|| file.database_url.clone())
+        .context("no database: pass --db, set DATABASE_URL, or database_url in the config")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .connect(&url)
+        .await
+        .context("connecting to PostgreSQL (URL not shown: it may hold a password)")?;
+    if matches!(cli.command, Command::Serve { no_migrate: true, .. }) {
+        db::check_store_srid(&pool, settings.store_srid).await.context("checking the store")?;
+    } else {
+        db::migrate(&pool).await.context("applying migrations")?;
+        db::configure_store(&pool, settings.store_srid).await.context("configuring the store")?;
+    }
+    match cli.command {
+        Command::Migrate => {
+            println!("migrations applied; store SRID {}", settings.store_srid);
+        }
+        Command::AddUser { username, role, counties } => {
+            let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
+            let password = secret_from_env()?;
+            let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
+            let id = accounts::create_user(&pool, &accounts::NewUser { username: &username, password: &password, role, counties: &counties })
+                .await?;
+            println!("user {username} created (id {id})");
+        }
+        Command::AddClient { client_id, counties, rate_limit, allow_ip } => {
+            let secret = secret_from_env()?;
+            let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
+            let ips: Vec<&str> = allow_ip.iter().map(String::as_str).collect();
+            accounts::create_client(
+                &pool,
+                &accounts::NewClient { client_id: &client_id, secret: &secret, counties: &counties, rate_limit_per_minute: rate_limit, allowed_ips: &ips },
+            )
+            .await?;
+            println!("client {client_id} created");
+        }
+        Command::Serve { listen, .. } => {
+            if let Some(l) = listen {
+                settings.listen = l;
+            }
+            let cipher = load_cipher(&file)?;
+            let addr = settings.listen;
+            let router = app(AppState::new(pool, settings, cipher));
+            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+            tracing::info!(%addr, "listening");
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving")?;
+        }
+    }
+    Ok(())
+}

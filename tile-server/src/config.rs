@@ -1,0 +1,179 @@
+//! Server configuration: a TOML file whose every key is optional.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"      # [default: 127.0.0.1:8080]
+//! database_url = "postgres://…"  # [default: the DATABASE_URL environment variable]
+//! store_srid = 4549              # [default: 4549, CGCS2000 3° GK CM 120E]
+//! pii_key_file = "/etc/cadastre/pii.key"  # [default: the CADASTRE_PII_KEY environment variable]
+//! token_ttl_minutes = 480        # [default: 480]
+//! max_body_bytes = 2097152       # [default: 2 MiB]
+//! default_rate_limit_per_minute = 600     # [default: 600] for users and clients without their own
+//! max_connections = 10           # [default: 10]
+//! ```
+//!
+//! The PII key (32 bytes, base64) is kept outside the database on purpose: a copy
+//! of the database alone does not reveal owner names or ID numbers.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Default listen address: loopback only, the internal zone puts a proxy in front.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default store SRID: CGCS2000 / 3-degree Gauss-Kruger CM 120E.
+pub const DEFAULT_STORE_SRID: i32 = 4549;
+/// Default token lifetime: one working day.
+pub const DEFAULT_TOKEN_TTL_MINUTES: i64 = 480;
+/// Default request body limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Default per-principal rate limit.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
+/// Default pool size.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// Environment variable holding the base64 PII key when `pii_key_file` is not set.
+pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {0}: {1}")]
+    Read(PathBuf, #[source] std::io::Error),
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config file {0}: {1}")]
+    Parse(PathBuf, #[source] toml::de::Error),
+    /// A value is out of range.
+    #[error("invalid setting {0}: {1}")]
+    Invalid(&'static str, String),
+}
+
+/// The configuration as written in the file.
+#[derive(Debug, Default, Deserialize)]
+pub struct FileConfig {
+    /// Address to listen on. \[default: 127.0.0.1:8080\]
+    pub listen: Option<SocketAddr>,
+    /// PostgreSQL URL. \[default: `DATABASE_URL`\]
+    pub database_url: Option<String>,
+    /// SRID of every geometry in the store. \[default: 4549\]
+    pub store_srid: Option<i32>,
+    /// File holding the base64 AES-256 PII key. \[default: `CADASTRE_PII_KEY`\]
+    pub pii_key_file: Option<PathBuf>,
+    /// Token lifetime in minutes. \[default: 480\]
+    pub token_ttl_minutes: Option<i64>,
+    /// Request body limit in bytes. \[default: 2097152\]
+    pub max_body_bytes: Option<usize>,
+    /// Requests per minute per principal without its own limit. \[default: 600\]
+    pub default_rate_limit_per_minute: Option<u32>,
+    /// Database pool size. \[default: 10\]
+    pub max_connections: Option<u32>,
+    /// Keys this version does not know; warned about, not fatal.
+    #[serde(flatten)]
+    pub unrecognized: BTreeMap<String, toml::Value>,
+}
+
+impl FileConfig {
+    /// Reads and parses a config file.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_owned(), e))
+    }
+
+    /// Logs a warning for every unknown key (typos should not pass silently).
+    pub fn warn_unrecognized_keys(&self) {
+        for key in self.unrecognized.keys() {
+            tracing::warn!(key, "unknown config key ignored");
+        }
+    }
+}
+
+/// Settings resolved to their final values; what the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// SRID of every geometry in the store.
+    pub store_srid: i32,
+    /// Token lifetime in minutes.
+    pub token_ttl_minutes: i64,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Default rate limit per principal.
+    pub default_rate_limit_per_minute: u32,
+    /// Database pool size.
+    pub max_connections: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            store_srid: DEFAULT_STORE_SRID,
+            token_ttl_minutes: DEFAULT_TOKEN_TTL_MINUTES,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            default_rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl FileConfig {
+    /// Fills defaults and checks ranges.
+    pub fn resolve(&self) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let s = Settings {
+            listen: self.listen.unwrap_or(d.listen),
+            store_srid: self.store_srid.unwrap_or(d.store_srid),
+            token_ttl_minutes: self.token_ttl_minutes.unwrap_or(d.token_ttl_minutes),
+            max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
+            default_rate_limit_per_minute: self.default_rate_limit_per_minute.unwrap_or(d.default_rate_limit_per_minute),
+            max_connections: self.max_connections.unwrap_or(d.max_connections),
+        };
+        if s.store_srid <= 0 {
+            return Err(ConfigError::Invalid("store_srid", s.store_srid.to_string()));
+        }
+        if !(1..=60 * 24 * 30).contains(&s.token_ttl_minutes) {
+            return Err(ConfigError::Invalid("token_ttl_minutes", "must be 1..=43200".into()));
+        }
+        if s.default_rate_limit_per_minute == 0 {
+            return Err(ConfigError::Invalid("default_rate_limit_per_minute", "must be > 0".into()));
+        }
+        if s.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid("max_body_bytes", "must be >= 1024".into()));
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_documented_defaults() {
+        let cfg: FileConfig = toml::from_str("").unwrap_or_default();
+        let s = cfg.resolve().ok();
+        let s = s.as_ref();
+        assert_eq!(s.map(|s| s.listen.to_string()), Some(DEFAULT_LISTEN.to_owned()));
+        assert_eq!(s.map(|s| s.store_srid), Some(4549));
+        assert_eq!(s.map(|s| s.token_ttl_minutes), Some(480));
+    }
+
+    #[test]
+    fn unknown_keys_are_collected() {
+        let cfg: Result<FileConfig, _> = toml::from_str("store_srid = 4527\nlsiten = \"x\"\n");
+        let cfg = cfg.unwrap_or_default();
+        assert_eq!(cfg.store_srid, Some(4527));
+        assert!(cfg.unrecognized.contains_key("lsiten"));
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors() {
+        let cfg: FileConfig = toml::from_str("store_srid = -1").unwrap_or_default();
+        assert!(matches!(cfg.resolve(), Err(ConfigError::Invalid("store_srid", _))));
+        let cfg: FileConfig = toml::from_str("default_rate_limit_per_minute = 0").unwrap_or_default();
+        assert!(cfg.resolve().is_err());
+    }
+}

@@ -1,0 +1,378 @@
+//! Natural buildings (自然幢 ZRZ) with their floors, and the building table (楼盘表).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::households::{self, Household};
+use crate::db::Page;
+use crate::error::{AppError, Result};
+
+/// Building attributes without geometry (what the registration system may see).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct BuildingAttrs {
+    /// 自然幢号 ZRZH (24 characters = ZDDM + F + 4 digits).
+    #[serde(rename = "ZRZH")]
+    pub zrzh: String,
+    /// 宗地代码 of the parcel it stands on.
+    #[serde(rename = "ZDDM")]
+    pub zddm: String,
+    /// County code.
+    pub county: String,
+    /// 建筑物名称.
+    #[serde(rename = "JZWMC")]
+    pub jzwmc: String,
+    /// 坐落.
+    #[serde(rename = "ZL")]
+    pub zl: String,
+    /// 竣工日期.
+    #[serde(rename = "JGRQ")]
+    pub jgrq: Option<NaiveDate>,
+    /// 地上层数.
+    #[serde(rename = "DSCS")]
+    pub dscs: Option<i32>,
+    /// 地下层数.
+    #[serde(rename = "DXCS")]
+    pub dxcs: Option<i32>,
+    /// 房屋结构.
+    #[serde(rename = "FWJG")]
+    pub fwjg: Option<String>,
+    /// 规划用途.
+    #[serde(rename = "GHYT")]
+    pub ghyt: Option<String>,
+    /// 预测建筑面积 m².
+    #[serde(rename = "YCJZMJ")]
+    pub ycjzmj: Option<f64>,
+    /// 实测建筑面积 m².
+    #[serde(rename = "SCJZMJ")]
+    pub scjzmj: Option<f64>,
+    /// current / historical / temporary.
+    pub state: String,
+    /// Version row id.
+    pub version_id: i64,
+    /// When this version became current.
+    pub valid_from: DateTime<Utc>,
+}
+
+/// A building with its footprint (internal users only).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Building {
+    /// Attributes.
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub attrs: BuildingAttrs,
+    /// Footprint as GeoJSON in the store SRID.
+    #[schema(value_type = Object)]
+    pub geometry: Option<Value>,
+}
+
+/// One floor row of a building.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Floor {
+    /// 实际层 (physical floor; basements negative).
+    #[serde(rename = "SJC")]
+    pub sjc: i32,
+    /// 名义层 (nominal floor).
+    #[serde(rename = "MYC")]
+    pub myc: String,
+    /// 层名称 (e.g. 第6层, 负1层).
+    #[serde(rename = "CMC", default)]
+    pub cmc: String,
+}
+
+/// Body of a building create/edit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildingInput {
+    /// 建筑物名称.
+    #[serde(rename = "JZWMC", default)]
+    pub jzwmc: String,
+    /// 坐落.
+    #[serde(rename = "ZL", default)]
+    pub zl: String,
+    /// 竣工日期.
+    #[serde(rename = "JGRQ")]
+    pub jgrq: Option<NaiveDate>,
+    /// 地上层数.
+    #[serde(rename = "DSCS")]
+    pub dscs: Option<i32>,
+    /// 地下层数.
+    #[serde(rename = "DXCS")]
+    pub dxcs: Option<i32>,
+    /// 房屋结构.
+    #[serde(rename = "FWJG")]
+    pub fwjg: Option<String>,
+    /// 规划用途.
+    #[serde(rename = "GHYT")]
+    pub ghyt: Option<String>,
+    /// 预测建筑面积.
+    #[serde(rename = "YCJZMJ")]
+    pub ycjzmj: Option<f64>,
+    /// 实测建筑面积.
+    #[serde(rename = "SCJZMJ")]
+    pub scjzmj: Option<f64>,
+    /// Floors; replaces the current floor list (old rows become historical).
+    #[serde(default)]
+    pub floors: Vec<Floor>,
+    /// Footprint, GeoJSON (Multi)Polygon in the store SRID.
+    #[schema(value_type = Object)]
+    pub geometry: Option<Value>,
+}
+
+/// Checks a natural-building number's format.
+pub fn check_zrzh(zrzh: &str) -> Result<()> {
+    let b = zrzh.as_bytes();
+    let ok = b.len() == 24
+        && zrzh.is_ascii()
+        && crate::db::parcels::check_zddm(&zrzh[..19]).is_ok()
+        && b[19] == b'F'
+        && b[20..].iter().all(u8::is_ascii_digit);
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(format!("{zrzh:?} is not a 24-character natural-building number (自然幢号)")))
+    }
+}
+
+const ATTRS: &str = "zrzh, zddm, county, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj::float8 AS ycjzmj, \
+     scjzmj::float8 AS scjzmj, state, version_id, valid_from";
+
+/// The current version of a building, with footprint.
+pub async fn get_current(pool: &PgPool, zrzh: &str) -> Result<Option<Building>> {
+    sqlx::query_as(&format!(
+        "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
+         WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current'"
+    ))
+    .bind(zrzh)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("loading building"))
+}
+
+/// Current buildings in the caller's counties, optionally of one parcel.
+pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: Page) -> Result<(Vec<Building>, i64)> {
+    let where_sql = "county = ANY($1::char(6)[]) AND state = 'current' AND ($2::text IS NULL OR zddm = $2)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM buildings WHERE {where_sql}"))
+        .bind(counties)
+        .bind(zddm)
+        .fetch_one(pool)
+        .await
+        .map_err(AppError::db("counting buildings"))?;
+    let items = sqlx::query_as(&format!(
+        "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings WHERE {where_sql}
+         ORDER BY zrzh LIMIT $3 OFFSET $4"
+    ))
+    .bind(counties)
+    .bind(zddm)
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(pool)
+    .await
+    .map_err(AppError::db("listing buildings"))?;
+    Ok((items, total))
+}
+
+/// Creates or edits a building and replaces its floor list, versioned and audited.
+pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &BuildingInput) -> Result<Building> {
+    let county = &zrzh[..6];
+    let mut tx = pool.begin().await.map_err(AppError::db("starting building write"))?;
+    if let Some(g) = &input.geometry {
+        crate::db::parcels::check_polygon(&mut tx, g).await?;
+    }
+    let parcel_exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM parcels WHERE county = $1 AND zddm = left($2, 19) AND state = 'current')",
+    )
+    .bind(county)
+    .bind(zrzh)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::db("checking parcel of building"))?;
+    if !parcel_exists {
+        return Err(AppError::Unprocessable(format!("parcel {} of building {zrzh} does not exist", &zrzh[..19])));
+    }
+    let before: Option<Building> = sqlx::query_as(&format!(
+        "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
+         WHERE county = $1 AND zrzh = $2 AND state = 'current' FOR UPDATE"
+    ))
+    .bind(county)
+    .bind(zrzh)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::db("locking building"))?;
+    let before_floors: Vec<Floor> = sqlx::query_as(
+        "SELECT sjc, myc, cmc FROM floors WHERE county = $1 AND zrzh = $2 AND state = 'current' ORDER BY sjc DESC",
+    )
+    .bind(county)
+    .bind(zrzh)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(AppError::db("loading floors"))?;
+    if let Some(b) = &before {
+        sqlx::query("UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
+            .bind(county)
+            .bind(b.attrs.version_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::db("closing building version"))?;
+    }
+    sqlx::query("UPDATE floors SET state = 'historical', valid_to = now() WHERE county = $1 AND zrzh = $2 AND state = 'current'")
+        .bind(county)
+        .bind(zrzh)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::db("closing floors"))?;
+    for f in &input.floors {
+        sqlx::query("INSERT INTO floors (county, zrzh, sjc, myc, cmc) VALUES ($1, $2, $3, $4, $5)")
+            .bind(county)
+            .bind(zrzh)
+            .bind(f.sjc)
+            .bind(&f.myc)
+            .bind(&f.cmc)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::db("inserting floor"))?;
+    }
+    let after: Building = sqlx::query_as(&format!(
+        "INSERT INTO buildings (county, zrzh, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj, geom)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($12::text), (SELECT srid FROM store_settings))))
+         RETURNING {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry"
+    ))
+    .bind(county)
+    .bind(zrzh)
+    .bind(&input.jzwmc)
+    .bind(&input.zl)
+    .bind(input.jgrq)
+    .bind(input.dscs)
+    .bind(input.dxcs)
+    .bind(&input.fwjg)
+    .bind(&input.ghyt)
+    .bind(input.ycjzmj)
+    .bind(input.scjzmj)
+    .bind(input.geometry.as_ref().map(Value::to_string))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::db("inserting building version"))?;
+    let with_floors = |b: &Building, floors: &[Floor]| {
+        let mut v = serde_json::to_value(b).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut v {
+            m.insert("floors".into(), serde_json::to_value(floors).unwrap_or(Value::Null));
+        }
+        v
+    };
+    audit::record(
+        &mut tx,
+        who,
+        AuditEntry {
+            county,
+            action: if before.is_some() { "building.update" } else { "building.create" },
+            object_type: "building",
+            object_key: zrzh,
+            before: before.as_ref().map(|b| with_floors(b, &before_floors)),
+            after: Some(with_floors(&after, &input.floors)),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(AppError::db("committing building write"))?;
+    Ok(after)
+}
+
+/// One nominal floor row of the building table.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableRow {
+    /// 名义层.
+    #[serde(rename = "MYC")]
+    pub myc: String,
+    /// 层名称.
+    #[serde(rename = "CMC")]
+    pub cmc: String,
+    /// Physical floors (实际层) this nominal floor spans.
+    #[serde(rename = "SJC")]
+    pub sjc: Vec<i32>,
+    /// Households on it, ordered by stair unit and room.
+    pub households: Vec<Household>,
+}
+
+/// The building table (楼盘表) of one natural building: no coordinates.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BuildingTable {
+    /// The building's attributes.
+    pub building: BuildingAttrs,
+    /// Rows from the top floor down (basements last).
+    pub rows: Vec<TableRow>,
+    /// Number of households.
+    pub household_count: usize,
+    /// Σ 实测建筑面积 of the households (m², 2 decimals).
+    pub total_scjzmj: f64,
+    /// Σ 预测建筑面积 of the households.
+    pub total_ycjzmj: f64,
+}
+
+/// Builds the building table: floors from the floor list, and households on them
+/// (a household whose floor is not listed still appears, under its own MYC).
+pub async fn table(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &crate::crypto::PiiCipher) -> Result<Option<BuildingTable>> {
+    let Some(building) = get_current(pool, zrzh).await? else {
+        return Ok(None);
+    };
+    let floors: Vec<Floor> = sqlx::query_as(
+        "SELECT sjc, myc, cmc FROM floors WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current' ORDER BY sjc DESC",
+    )
+    .bind(zrzh)
+    .fetch_all(pool)
+    .await
+    .map_err(AppError::db("loading floors"))?;
+    let households = households::of_building(pool, zrzh, show_pii, cipher).await?;
+    let mut rows: Vec<TableRow> = Vec::new();
+    let mut push = |myc: &str, cmc: &str, sjc: i32| match rows.iter_mut().find(|r| r.myc == myc) {
+        Some(r) => {
+            if !r.sjc.contains(&sjc) {
+                r.sjc.push(sjc);
+            }
+        }
+        None => rows.push(TableRow { myc: myc.to_owned(), cmc: cmc.to_owned(), sjc: vec![sjc], households: Vec::new() }),
+    };
+    for f in &floors {
+        push(&f.myc, &f.cmc, f.sjc);
+    }
+    for h in &households {
+        push(&h.myc, "", h.sjc);
+    }
+    let total_sc: f64 = households.iter().filter_map(|h| h.scjzmj).sum();
+    let total_yc: f64 = households.iter().filter_map(|h| h.ycjzmj).sum();
+    let household_count = households.len();
+    for h in households {
+        if let Some(r) = rows.iter_mut().find(|r| r.myc == h.myc) {
+            r.households.push(h);
+        }
+    }
+    for r in &mut rows {
+        r.sjc.sort_unstable();
+        r.households.sort_by(|a, b| (a.dyh.as_str(), a.shbw.as_str()).cmp(&(b.dyh.as_str(), b.shbw.as_str())));
+    }
+    // Top floor first: order by the highest physical floor of each row.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.sjc.iter().copied().max().unwrap_or(i32::MIN)));
+    Ok(Some(BuildingTable {
+        building: building.attrs,
+        rows,
+        household_count,
+        total_scjzmj: (total_sc * 100.0).round() / 100.0,
+        total_ycjzmj: (total_yc * 100.0).round() / 100.0,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn building_number_format() {
+        assert!(check_zrzh("411702600021GB00001F0007").is_ok());
+        assert!(check_zrzh("411702600021GB00001W0007").is_err());
+        assert!(check_zrzh("411702600021GB00001F000").is_err());
+        assert!(check_zrzh("张411702600021GB00001F0").is_err());
+    }
+}

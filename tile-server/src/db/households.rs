@@ -1,0 +1,449 @@
+//! Households / units (户 H): attributes, areas, status, and the owner's name and
+//! ID number encrypted at rest and masked unless the caller may see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::crypto::{mask_id_number, mask_name, PiiCipher};
+use crate::db::audit::{self, AuditEntry};
+use crate::error::{AppError, Result};
+
+/// A household as the API returns it (no coordinates).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Household {
+    /// 不动产单元号 BDCDYH (28 characters).
+    #[serde(rename = "BDCDYH")]
+    pub bdcdyh: String,
+    /// 自然幢号 ZRZH.
+    #[serde(rename = "ZRZH")]
+    pub zrzh: String,
+    /// 房屋编码 FWBM.
+    #[serde(rename = "FWBM")]
+    pub fwbm: Option<String>,
+    /// 逻辑幢号.
+    #[serde(rename = "LJZH")]
+    pub ljzh: Option<String>,
+    /// 实际层.
+    #[serde(rename = "SJC")]
+    pub sjc: i32,
+    /// 名义层.
+    #[serde(rename = "MYC")]
+    pub myc: String,
+    /// 单元号.
+    #[serde(rename = "DYH")]
+    pub dyh: String,
+    /// 室号部位 / 户号.
+    #[serde(rename = "SHBW")]
+    pub shbw: String,
+    /// 户型.
+    #[serde(rename = "HX")]
+    pub hx: Option<String>,
+    /// 房屋用途.
+    #[serde(rename = "FWYT")]
+    pub fwyt: Option<String>,
+    /// 坐落.
+    #[serde(rename = "ZL")]
+    pub zl: String,
+    /// 预测套内建筑面积.
+    #[serde(rename = "YCTNJZMJ")]
+    pub yctnjzmj: Option<f64>,
+    /// 预测分摊建筑面积.
+    #[serde(rename = "YCFTJZMJ")]
+    pub ycftjzmj: Option<f64>,
+    /// 预测建筑面积.
+    #[serde(rename = "YCJZMJ")]
+    pub ycjzmj: Option<f64>,
+    /// 实测套内建筑面积.
+    #[serde(rename = "SCTNJZMJ")]
+    pub sctnjzmj: Option<f64>,
+    /// 实测分摊建筑面积.
+    #[serde(rename = "SCFTJZMJ")]
+    pub scftjzmj: Option<f64>,
+    /// 实测建筑面积.
+    #[serde(rename = "SCJZMJ")]
+    pub scjzmj: Option<f64>,
+    /// 分摊系数.
+    #[serde(rename = "FTXS")]
+    pub ftxs: Option<f64>,
+    /// 共有土地面积.
+    #[serde(rename = "GYTDMJ")]
+    pub gytdmj: Option<f64>,
+    /// 分摊土地面积.
+    #[serde(rename = "FTTDMJ")]
+    pub fttdmj: Option<f64>,
+    /// 独用土地面积.
+    #[serde(rename = "DYTDMJ")]
+    pub dytdmj: Option<f64>,
+    /// 抵押.
+    pub mortgaged: bool,
+    /// 查封.
+    pub sealed: bool,
+    /// 权利人 (owner name): masked (张**) unless the caller may see personal data.
+    #[serde(rename = "QLR")]
+    pub qlr: Option<String>,
+    /// 证件号 (owner ID number): masked (3301**********1234) likewise.
+    #[serde(rename = "ZJH")]
+    pub zjh: Option<String>,
+    /// Whether `QLR`/`ZJH` are masked.
+    pub pii_masked: bool,
+    /// current / historical / temporary.
+    pub state: String,
+    /// Version row id.
+    pub version_id: i64,
+    /// When this version became current.
+    pub valid_from: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    bdcdyh: String,
+    zrzh: String,
+    fwbm: Option<String>,
+    ljzh: Option<String>,
+    sjc: i32,
+    myc: String,
+    dyh: String,
+    shbw: String,
+    hx: Option<String>,
+    fwyt: Option<String>,
+    zl: String,
+    yctnjzmj: Option<f64>,
+    ycftjzmj: Option<f64>,
+    ycjzmj: Option<f64>,
+    sctnjzmj: Option<f64>,
+    scftjzmj: Option<f64>,
+    scjzmj: Option<f64>,
+    ftxs: Option<f64>,
+    gytdmj: Option<f64>,
+    fttdmj: Option<f64>,
+    dytdmj: Option<f64>,
+    mortgaged: bool,
+    sealed: bool,
+    qlr_enc: Option<Vec<u8>>,
+    zjh_enc: Option<Vec<u8>>,
+    state: String,
+    version_id: i64,
+    valid_from: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl, \
+     yctnjzmj::float8 AS yctnjzmj, ycftjzmj::float8 AS ycftjzmj, ycjzmj::float8 AS ycjzmj, \
+     sctnjzmj::float8 AS sctnjzmj, scftjzmj::float8 AS scftjzmj, scjzmj::float8 AS scjzmj, ftxs::float8 AS ftxs, \
+     gytdmj::float8 AS gytdmj, fttdmj::float8 AS fttdmj, dytdmj::float8 AS dytdmj, mortgaged, sealed, \
+     qlr_enc, zjh_enc, state, version_id, valid_from";
+
+impl Row {
+    /// Decrypts and, unless `show_pii`, masks the owner fields.
+    fn into_household(self, show_pii: bool, cipher: &PiiCipher) -> Result<Household> {
+        let open = |sealed: &Option<Vec<u8>>, mask: fn(&str) -> String| -> Result<Option<String>> {
+            sealed
+                .as_deref()
+                .map(|s| {
+                    cipher
+                        .decrypt(s)
+                        .map(|plain| if show_pii { plain } else { mask(&plain) })
+                        .map_err(|e| AppError::Internal(e.to_string()))
+                })
+                .transpose()
+        };
+        Ok(Household {
+            qlr: open(&self.qlr_enc, mask_name)?,
+            zjh: open(&self.zjh_enc, mask_id_number)?,
+            pii_masked: !show_pii,
+            bdcdyh: self.bdcdyh,
+            zrzh: self.zrzh,
+            fwbm: self.fwbm,
+            ljzh: self.ljzh,
+            sjc: self.sjc,
+            myc: self.myc,
+            dyh: self.dyh,
+            shbw: self.shbw,
+            hx: self.hx,
+            fwyt: self.fwyt,
+            zl: self.zl,
+            yctnjzmj: self.yctnjzmj,
+            ycftjzmj: self.ycftjzmj,
+            ycjzmj: self.ycjzmj,
+            sctnjzmj: self.sctnjzmj,
+            scftjzmj: self.scftjzmj,
+            scjzmj: self.scjzmj,
+            ftxs: self.ftxs,
+            gytdmj: self.gytdmj,
+            fttdmj: self.fttdmj,
+            dytdmj: self.dytdmj,
+            mortgaged: self.mortgaged,
+            sealed: self.sealed,
+            state: self.state,
+            version_id: self.version_id,
+            valid_from: self.valid_from,
+        })
+    }
+}
+
+/// Body of a household create/edit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdInput {
+    /// 房屋编码.
+    #[serde(rename = "FWBM")]
+    pub fwbm: Option<String>,
+    /// 逻辑幢号.
+    #[serde(rename = "LJZH")]
+    pub ljzh: Option<String>,
+    /// 实际层.
+    #[serde(rename = "SJC")]
+    pub sjc: i32,
+    /// 名义层.
+    #[serde(rename = "MYC")]
+    pub myc: String,
+    /// 单元号.
+    #[serde(rename = "DYH", default)]
+    pub dyh: String,
+    /// 室号部位.
+    #[serde(rename = "SHBW", default)]
+    pub shbw: String,
+    /// 户型.
+    #[serde(rename = "HX")]
+    pub hx: Option<String>,
+    /// 房屋用途.
+    #[serde(rename = "FWYT")]
+    pub fwyt: Option<String>,
+    /// 坐落.
+    #[serde(rename = "ZL", default)]
+    pub zl: String,
+    /// 预测套内建筑面积.
+    #[serde(rename = "YCTNJZMJ")]
+    pub yctnjzmj: Option<f64>,
+    /// 预测分摊建筑面积.
+    #[serde(rename = "YCFTJZMJ")]
+    pub ycftjzmj: Option<f64>,
+    /// 预测建筑面积.
+    #[serde(rename = "YCJZMJ")]
+    pub ycjzmj: Option<f64>,
+    /// 实测套内建筑面积.
+    #[serde(rename = "SCTNJZMJ")]
+    pub sctnjzmj: Option<f64>,
+    /// 实测分摊建筑面积.
+    #[serde(rename = "SCFTJZMJ")]
+    pub scftjzmj: Option<f64>,
+    /// 实测建筑面积.
+    #[serde(rename = "SCJZMJ")]
+    pub scjzmj: Option<f64>,
+    /// 分摊系数.
+    #[serde(rename = "FTXS")]
+    pub ftxs: Option<f64>,
+    /// 共有土地面积.
+    #[serde(rename = "GYTDMJ")]
+    pub gytdmj: Option<f64>,
+    /// 分摊土地面积.
+    #[serde(rename = "FTTDMJ")]
+    pub fttdmj: Option<f64>,
+    /// 独用土地面积.
+    #[serde(rename = "DYTDMJ")]
+    pub dytdmj: Option<f64>,
+    /// 抵押.
+    #[serde(default)]
+    pub mortgaged: bool,
+    /// 查封.
+    #[serde(default)]
+    pub sealed: bool,
+    /// 权利人 name (stored encrypted).
+    #[serde(rename = "QLR")]
+    pub qlr: Option<String>,
+    /// 证件号 (stored encrypted).
+    #[serde(rename = "ZJH")]
+    pub zjh: Option<String>,
+}
+
+/// Checks a 28-character unit code's hard format (GB/T 37346). Warnings (feature
+/// combinations) are the unit-code crate's business.
+pub fn check_bdcdyh(code: &str) -> Result<()> {
+    let b = code.as_bytes();
+    let ok = b.len() == 28
+        && code.is_ascii()
+        && crate::db::parcels::check_zddm(&code[..19]).is_ok()
+        && matches!(b[19], b'F' | b'L' | b'Q' | b'W')
+        && b[20..].iter().all(u8::is_ascii_digit);
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(format!("{code:?} is not a 28-character unit code (不动产单元号)")))
+    }
+}
+
+/// Current household by unit code.
+pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Option<Household>> {
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND bdcdyh = $1 AND state = 'current'"))
+            .bind(bdcdyh)
+            .fetch_optional(pool)
+            .await
+            .map_err(AppError::db("loading household"))?;
+    row.map(|r| r.into_household(show_pii, cipher)).transpose()
+}
+
+/// Current households of a building.
+pub async fn of_building(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Vec<Household>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current' ORDER BY bdcdyh"
+    ))
+    .bind(zrzh)
+    .fetch_all(pool)
+    .await
+    .map_err(AppError::db("loading households"))?;
+    rows.into_iter().map(|r| r.into_household(show_pii, cipher)).collect()
+}
+
+/// The audit image of a household: everything but the owner fields, which are
+/// recorded only as "changed or not" so the audit log holds no personal data.
+fn audit_image(h: &Household, pii_changed: bool) -> Value {
+    let mut v = serde_json::to_value(h).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("QLR");
+        m.remove("ZJH");
+        m.remove("pii_masked");
+        m.insert("pii_changed".into(), Value::Bool(pii_changed));
+    }
+    v
+}
+
+/// Creates or edits a household (fixture code F only), versioned and audited.
+pub async fn upsert(pool: &PgPool, who: &Principal, cipher: &PiiCipher, bdcdyh: &str, input: &HouseholdInput) -> Result<Household> {
+    if bdcdyh.as_bytes().get(19) != Some(&b'F') {
+        return Err(AppError::Unprocessable("households need a unit code with fixture feature F".into()));
+    }
+    let county = &bdcdyh[..6];
+    let zrzh = &bdcdyh[..24];
+    let seal = |v: &Option<String>| -> Result<Option<Vec<u8>>> {
+        v.as_deref().map(|s| cipher.encrypt(s).map_err(|e| AppError::Internal(e.to_string()))).transpose()
+    };
+    let (qlr_enc, zjh_enc) = (seal(&input.qlr)?, seal(&input.zjh)?);
+    let mut tx = pool.begin().await.map_err(AppError::db("starting household write"))?;
+    let building_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')")
+            .bind(county)
+            .bind(zrzh)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(AppError::db("checking building of household"))?;
+    if !building_exists {
+        return Err(AppError::Unprocessable(format!("building {zrzh} of unit {bdcdyh} does not exist")));
+    }
+    let before: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM households WHERE county = $1 AND bdcdyh = $2 AND state = 'current' FOR UPDATE"
+    ))
+    .bind(county)
+    .bind(bdcdyh)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::db("locking household"))?;
+    let before = before.map(|r| r.into_household(true, cipher)).transpose()?;
+    if let Some(b) = &before {
+        sqlx::query("UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
+            .bind(county)
+            .bind(b.version_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::db("closing household version"))?;
+    }
+    let row: Row = sqlx::query_as(&format!(
+        "INSERT INTO households (county, bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,
+             yctnjzmj, ycftjzmj, ycjzmj, sctnjzmj, scftjzmj, scjzmj, ftxs, gytdmj, fttdmj, dytdmj,
+             mortgaged, sealed, qlr_enc, zjh_enc)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                 $21, $22, $23, $24, $25, $26)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(county)
+    .bind(bdcdyh)
+    .bind(zrzh)
+    .bind(&input.fwbm)
+    .bind(&input.ljzh)
+    .bind(input.sjc)
+    .bind(&input.myc)
+    .bind(&input.dyh)
+    .bind(&input.shbw)
+    .bind(&input.hx)
+    .bind(&input.fwyt)
+    .bind(&input.zl)
+    .bind(input.yctnjzmj)
+    .bind(input.ycftjzmj)
+    .bind(input.ycjzmj)
+    .bind(input.sctnjzmj)
+    .bind(input.scftjzmj)
+    .bind(input.scjzmj)
+    .bind(input.ftxs)
+    .bind(input.gytdmj)
+    .bind(input.fttdmj)
+    .bind(input.dytdmj)
+    .bind(input.mortgaged)
+    .bind(input.sealed)
+    .bind(qlr_enc)
+    .bind(zjh_enc)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::db("inserting household version"))?;
+    let after = row.into_household(true, cipher)?;
+    let pii_changed = before.as_ref().is_none_or(|b| b.qlr != after.qlr || b.zjh != after.zjh);
+    audit::record(
+        &mut tx,
+        who,
+        AuditEntry {
+            county,
+            action: if before.is_some() { "household.update" } else { "household.create" },
+            object_type: "household",
+            object_key: bdcdyh,
+            before: before.as_ref().map(|b| audit_image(b, false)),
+            after: Some(audit_image(&after, pii_changed)),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(AppError::db("committing household write"))?;
+    // Answer with what this caller may see.
+    if who.may_see_pii() {
+        Ok(after)
+    } else {
+        let mut masked = after;
+        masked.qlr = masked.qlr.as_deref().map(mask_name);
+        masked.zjh = masked.zjh.as_deref().map(mask_id_number);
+        masked.pii_masked = true;
+        Ok(masked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_code_format() {
+        assert!(check_bdcdyh("411702600021GB00001F00070027").is_ok());
+        assert!(check_bdcdyh("340824104207JA00024W00000000").is_ok());
+        assert!(check_bdcdyh("411702600021GB00001H00000000").is_err());
+        assert!(check_bdcdyh("411702600021GB00001F0007002").is_err());
+        assert!(check_bdcdyh("一11702600021GB00001F00070").is_err());
+    }
+
+    proptest::proptest! {
+        /// Arbitrary text never panics the checks, and what passes is ASCII of the
+        /// right length (handlers slice it by byte offsets afterwards).
+        #[test]
+        fn code_checks_accept_only_well_formed_ascii(s in "\\PC{0,40}", t in "[0-9]{12}[GJZ][A-Z0][0-9]{5}[FLQW][0-9]{8}") {
+            for (check, len) in [
+                (check_bdcdyh as fn(&str) -> Result<()>, 28),
+                (crate::db::parcels::check_zddm, 19),
+                (crate::db::buildings::check_zrzh, 24),
+            ] {
+                if check(&s).is_ok() {
+                    proptest::prop_assert!(s.is_ascii() && s.len() == len);
+                }
+            }
+            proptest::prop_assert!(check_bdcdyh(&t).is_ok());
+            proptest::prop_assert!(crate::db::parcels::check_zddm(&t[..19]).is_ok());
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Parcels (宗地 ZDJBXX): versioned rows, geometry in the store SRID.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::Page;
+use crate::error::{AppError, Result};
+
+/// A parcel version as the API returns it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Parcel {
+    /// 宗地代码 ZDDM (19 characters).
+    #[serde(rename = "ZDDM")]
+    pub zddm: String,
+    /// County code (6 digits).
+    pub county: String,
+    /// 地籍子区代码 (12 digits, from the code).
+    #[serde(rename = "DJZQDM")]
+    pub djzqdm: String,
+    /// 坐落 ZL.
+    #[serde(rename = "ZL")]
+    pub zl: String,
+    /// 宗地面积 ZDMJ, m².
+    #[serde(rename = "ZDMJ")]
+    pub zdmj: Option<f64>,
+    /// 用途 YT (GB/T 21010).
+    #[serde(rename = "YT")]
+    pub yt: Option<String>,
+    /// 权利类型 QLLX.
+    #[serde(rename = "QLLX")]
+    pub qllx: Option<String>,
+    /// 权利性质 QLXZ.
+    #[serde(rename = "QLXZ")]
+    pub qlxz: Option<String>,
+    /// current / historical / temporary.
+    pub state: String,
+    /// Version row id.
+    pub version_id: i64,
+    /// When this version became current.
+    pub valid_from: DateTime<Utc>,
+    /// When it stopped being current.
+    pub valid_to: Option<DateTime<Utc>>,
+    /// GeoJSON geometry in the store SRID (X = easting here, as in GeoJSON).
+    #[schema(value_type = Object)]
+    pub geometry: Option<Value>,
+}
+
+/// Body of a parcel create/edit.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParcelInput {
+    /// 坐落 ZL.
+    #[serde(rename = "ZL", default)]
+    pub zl: String,
+    /// 宗地面积 ZDMJ, m².
+    #[serde(rename = "ZDMJ")]
+    pub zdmj: Option<f64>,
+    /// 用途 YT.
+    #[serde(rename = "YT")]
+    pub yt: Option<String>,
+    /// 权利类型 QLLX.
+    #[serde(rename = "QLLX")]
+    pub qllx: Option<String>,
+    /// 权利性质 QLXZ.
+    #[serde(rename = "QLXZ")]
+    pub qlxz: Option<String>,
+    /// GeoJSON (Multi)Polygon in the store SRID.
+    #[schema(value_type = Object)]
+    pub geometry: Option<Value>,
+}
+
+const COLUMNS: &str = "zddm, county, djzqdm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state, version_id, \
+     valid_from, valid_to, ST_AsGeoJSON(geom)::jsonb AS geometry";
+
+/// Checks a parcel code's format (the store's CHECK repeats it).
+pub fn check_zddm(zddm: &str) -> Result<()> {
+    let b = zddm.as_bytes();
+    let ok = b.len() == 19
+        && b[..12].iter().all(u8::is_ascii_digit)
+        && matches!(b[12], b'G' | b'J' | b'Z')
+        && (b[13].is_ascii_uppercase() || b[13] == b'0')
+        && b[14..].iter().all(u8::is_ascii_digit);
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(format!("{zddm:?} is not a 19-character parcel code (宗地代码)")))
+    }
+}
+
+/// The current version of a parcel.
+pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'"))
+        .bind(zddm)
+        .fetch_optional(pool)
+        .await
+        .map_err(AppError::db("loading parcel"))
+}
+
+/// All versions of a parcel, newest first.
+pub async fn history(pool: &PgPool, zddm: &str) -> Result<Vec<Parcel>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 ORDER BY version_id DESC"))
+        .bind(zddm)
+        .fetch_all(pool)
+        .await
+        .map_err(AppError::db("loading parcel history"))
+}
+
+/// Filters of a parcel listing.
+#[derive(Debug, Clone, Default)]
+pub struct ParcelFilter {
+    /// Counties the caller may see.
+    pub counties: Vec<String>,
+    /// Only this sub-district (12 digits).
+    pub sub_district: Option<String>,
+    /// Only parcels intersecting this box (store SRID): min x, min y, max x, max y.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// Current parcels matching a filter, ordered by code; with the total count.
+pub async fn list(pool: &PgPool, filter: &ParcelFilter, page: Page) -> Result<(Vec<Parcel>, i64)> {
+    let where_sql = "county = ANY($1::char(6)[]) AND state = 'current'
+         AND ($2::text IS NULL OR djzqdm = $2)
+         AND ($3::float8 IS NULL OR geom && ST_MakeEnvelope($3, $4, $5, $6, (SELECT srid FROM store_settings)))";
+    let [x0, y0, x1, y1] = filter.bbox.map_or([None; 4], |b| b.map(Some));
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM parcels WHERE {where_sql}"))
+        .bind(&filter.counties)
+        .bind(&filter.sub_district)
+        .bind(x0)
+        .bind(y0)
+        .bind(x1)
+        .bind(y1)
+        .fetch_one(pool)
+        .await
+        .map_err(AppError::db("counting parcels"))?;
+    let items = sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE {where_sql} ORDER BY zddm LIMIT $7 OFFSET $8"))
+        .bind(&filter.counties)
+        .bind(&filter.sub_district)
+        .bind(x0)
+        .bind(y0)
+        .bind(x1)
+        .bind(y1)
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await
+        .map_err(AppError::db("listing parcels"))?;
+    Ok((items, total))
+}
+
+/// Rejects GeoJSON PostGIS cannot read, non-polygons and invalid polygons.
+pub(crate) async fn check_polygon(conn: &mut PgConnection, geometry: &Value) -> Result<()> {
+    let row: std::result::Result<(String, bool), sqlx::Error> =
+        sqlx::query_as("SELECT GeometryType(g), ST_IsValid(g) FROM (SELECT ST_GeomFromGeoJSON($1::text) AS g) s")
+            .bind(geometry.to_string())
+            .fetch_one(&mut *conn)
+            .await;
+    match row {
+        Ok((t, true)) if t == "POLYGON" || t == "MULTIPOLYGON" => Ok(()),
+        Ok((t, true)) => Err(AppError::Unprocessable(format!("geometry must be a Polygon or MultiPolygon, got {t}"))),
+        Ok((_, false)) => Err(AppError::Unprocessable("geometry is not valid (self-intersection or bad rings)".into())),
+        Err(sqlx::Error::Database(_)) => Err(AppError::Unprocessable("geometry is not valid GeoJSON".into())),
+        Err(e) => Err(AppError::Db(e, "checking geometry")),
+    }
+}
+
+/// Creates or edits a parcel: the current version (if any) becomes historical and
+/// a new current version is inserted; the audit row goes in the same transaction.
+pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelInput) -> Result<Parcel> {
+    let county = &zddm[..6];
+    let mut tx = pool.begin().await.map_err(AppError::db("starting parcel write"))?;
+    if let Some(g) = &input.geometry {
+        check_polygon(&mut tx, g).await?;
+    }
+    let before: Option<Parcel> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM parcels WHERE county = $1 AND zddm = $2 AND state = 'current' FOR UPDATE"
+    ))
+    .bind(county)
+    .bind(zddm)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::db("locking parcel"))?;
+    if let Some(b) = &before {
+        sqlx::query("UPDATE parcels SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
+            .bind(county)
+            .bind(b.version_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::db("closing parcel version"))?;
+    }
+    let after: Parcel = sqlx::query_as(&format!(
+        "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
+         VALUES ($1, $2, $3, $4, $5, $6, $7,
+                 ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($8::text), (SELECT srid FROM store_settings))))
+         RETURNING {COLUMNS}"
+    ))
+    .bind(county)
+    .bind(zddm)
+    .bind(&input.zl)
+    .bind(input.zdmj)
+    .bind(&input.yt)
+    .bind(&input.qllx)
+    .bind(&input.qlxz)
+    .bind(input.geometry.as_ref().map(Value::to_string))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::db("inserting parcel version"))?;
+    audit::record(
+        &mut tx,
+        who,
+        AuditEntry {
+            county,
+            action: if before.is_some() { "parcel.update" } else { "parcel.create" },
+            object_type: "parcel",
+            object_key: zddm,
+            before: before.map(|b| serde_json::to_value(b).unwrap_or(Value::Null)),
+            after: Some(serde_json::to_value(&after).unwrap_or(Value::Null)),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(AppError::db("committing parcel write"))?;
+    Ok(after)
+}
+
+/// A parcel as the land unit (宗地 as 不动产单元 with fixture part W00000000), no geometry.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct LandUnit {
+    /// 不动产单元号 of the land-only unit: ZDDM + "W00000000".
+    #[serde(rename = "BDCDYH")]
+    pub bdcdyh: String,
+    /// 宗地代码.
+    #[serde(rename = "ZDDM")]
+    pub zddm: String,
+    /// 坐落.
+    #[serde(rename = "ZL")]
+    pub zl: String,
+    /// 宗地面积 m².
+    #[serde(rename = "ZDMJ")]
+    pub zdmj: Option<f64>,
+    /// 用途.
+    #[serde(rename = "YT")]
+    pub yt: Option<String>,
+    /// 权利类型.
+    #[serde(rename = "QLLX")]
+    pub qllx: Option<String>,
+    /// 权利性质.
+    #[serde(rename = "QLXZ")]
+    pub qlxz: Option<String>,
+    /// current / historical / temporary.
+    pub state: String,
+}
+
+/// The land unit of a parcel (current version), without coordinates.
+pub async fn land_unit(pool: &PgPool, zddm: &str) -> Result<Option<LandUnit>> {
+    sqlx::query_as(
+        "SELECT zddm || 'W00000000' AS bdcdyh, zddm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state
+         FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'",
+    )
+    .bind(zddm)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("loading land unit"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parcel_code_format() {
+        assert!(check_zddm("340824104207JA00024").is_ok());
+        assert!(check_zddm("340824104207JA0002").is_err());
+        assert!(check_zddm("340824104207XA00024").is_err());
+        assert!(check_zddm("340824104207Ja00024").is_err());
+        assert!(check_zddm("34082410420７JA00024").is_err());
+    }
+}

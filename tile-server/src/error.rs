@@ -1,0 +1,176 @@
+//! The one error type of the HTTP layer and its mapping to status codes.
+//!
+//! Every error leaves the server as `{"error": {"code": "...", "message": "..."}}`.
+//! Codes are stable (clients match on them); messages are for people. Database
+//! errors are logged with their context and answered with `internal` only, so SQL
+//! text and constraint names never reach a client.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Result alias for handlers and the `db` module.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Errors a request can end in.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// No token, an unknown token, or an expired/revoked one.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Wrong user name/client id or password/secret (one code for both: no user enumeration).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The caller's role may not perform this action.
+    #[error("your role may not {0}")]
+    Forbidden(&'static str),
+    /// The object belongs to a county outside the caller's scope.
+    #[error("county {0} is outside your scope")]
+    CountyForbidden(String),
+    /// The caller's address is not in its allow-list.
+    #[error("address not allowed for this client")]
+    IpNotAllowed,
+    /// Too many requests; retry after the given number of seconds.
+    #[error("rate limit exceeded, retry in {0} s")]
+    RateLimited(u64),
+    /// No such object.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// No such route.
+    #[error("no such endpoint")]
+    RouteNotFound,
+    /// Malformed request (query, path or body).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but violates a rule (bad code, SRID mismatch...).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Conflicts with the current state (e.g. a submission already decided).
+    #[error("{0}")]
+    Conflict(String),
+    /// Request body over the configured limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// Database failure; the context says what was being done.
+    #[error("database error while {1}")]
+    Db(#[source] sqlx::Error, &'static str),
+    /// Any other internal failure (crypto, serialization).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::CountyForbidden(_) => "county_forbidden",
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::RateLimited(_) => "rate_limited",
+            Self::NotFound(_) => "not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unprocessable(_) => "unprocessable",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Db(..) | Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status for this error.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::CountyForbidden(_) | Self::IpNotAllowed => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Maps a database error: SQLSTATE 22023 (our SRID trigger) and check
+    /// violations become 422 with a fixed message, everything else is internal.
+    pub fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
+        move |e| {
+            if let sqlx::Error::Database(d) = &e {
+                match d.code().as_deref() {
+                    Some("22023") => return AppError::Unprocessable("geometry SRID differs from the store SRID".into()),
+                    Some("23514") => return AppError::Unprocessable(format!("value rejected by a store rule while {context}")),
+                    Some("23505") => return AppError::Conflict(format!("duplicate key while {context}")),
+                    Some("22P02") | Some("XX000") if context.contains("geometry") => {
+                        return AppError::Unprocessable("invalid geometry".into())
+                    }
+                    _ => {}
+                }
+            }
+            AppError::Db(e, context)
+        }
+    }
+}
+
+/// The JSON error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code and message of an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `not_found`, `forbidden`, `county_forbidden`.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // Logged here with its source chain; the client sees only "internal".
+            tracing::error!(error = ?self, "request failed");
+        }
+        let message = if status.is_server_error() { "internal server error".to_owned() } else { self.to_string() };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } };
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Self::RateLimited(secs) = self {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn internal_errors_hide_their_text() {
+        let err = AppError::Db(sqlx::Error::Protocol("SELECT secret FROM users".into()), "loading parcel");
+        let resp = err.into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.contains("\"code\":\"internal\""), "{text}");
+        assert!(!text.contains("SELECT"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn rate_limited_sets_retry_after() {
+        let resp = AppError::RateLimited(7).into_response();
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"7"[..]));
+    }
+}

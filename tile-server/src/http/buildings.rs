@@ -1,0 +1,92 @@
+//! Building endpoints: footprints for internal users, the building table
+//! (楼盘表, no coordinates) for everyone including the registration system.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::{Action, AuthUser};
+use crate::db::buildings::{self, check_zrzh, Building, BuildingInput, BuildingTable};
+use crate::db::parcels::check_zddm;
+use crate::error::{AppError, ErrorBody};
+use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
+use crate::state::AppState;
+
+paginated!(BuildingPage, Building);
+
+/// Filters of `GET /api/buildings`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BuildingQuery {
+    /// Only buildings on this parcel (宗地代码).
+    pub zddm: Option<String>,
+    /// 1-based page number. \[default: 1\]
+    pub page: Option<i64>,
+    /// Items per page, 1..=500. \[default: 50\]
+    pub per_page: Option<i64>,
+}
+
+/// Current buildings in the caller's counties.
+#[utoipa::path(get, path = "/api/buildings", params(BuildingQuery),
+    responses((status = 200, body = BuildingPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppQuery(q): AppQuery<BuildingQuery>,
+) -> Result<Json<BuildingPage>, AppError> {
+    who.require(Action::ReadSpatial)?;
+    let page = PageQuery { page: q.page, per_page: q.per_page }.page()?;
+    if let Some(z) = &q.zddm {
+        check_zddm(z)?;
+        who.require_county(&z[..6])?;
+    }
+    Ok(Json(BuildingPage::new(buildings::list(&state.db, &who.counties, q.zddm.as_deref(), page).await?, page)))
+}
+
+/// One building with footprint.
+#[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
+    responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(zrzh): AppPath<String>,
+) -> Result<Json<Building>, AppError> {
+    who.require(Action::ReadSpatial)?;
+    check_zrzh(&zrzh)?;
+    who.require_county(&zrzh[..6])?;
+    buildings::get_current(&state.db, &zrzh).await?.map(Json).ok_or(AppError::NotFound(format!("building {zrzh}")))
+}
+
+/// Creates or edits a building and its floor list (versioned).
+#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号")), request_body = BuildingInput,
+    responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(zrzh): AppPath<String>,
+    AppJson(input): AppJson<BuildingInput>,
+) -> Result<Json<Building>, AppError> {
+    who.require(Action::WriteCadastre)?;
+    check_zrzh(&zrzh)?;
+    who.require_county(&zrzh[..6])?;
+    Ok(Json(buildings::upsert(&state.db, &who, &zrzh, &input).await?))
+}
+
+/// The building table: floors top to bottom with their households, areas,
+/// status and unit codes. No coordinates; owner data masked unless permitted.
+#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号")),
+    responses((status = 200, body = BuildingTable), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn table(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(zrzh): AppPath<String>,
+) -> Result<Json<BuildingTable>, AppError> {
+    who.require(Action::ReadUnitTable)?;
+    check_zrzh(&zrzh)?;
+    who.require_county(&zrzh[..6])?;
+    buildings::table(&state.db, &zrzh, who.may_see_pii(), &state.pii)
+        .await?
+        .map(Json)
+        .ok_or(AppError::NotFound(format!("building {zrzh}")))
+}

@@ -1,0 +1,204 @@
+//! HTTP layer: the router, shared extractors and pagination. Handlers are thin:
+//! check permission and county, call `db`, wrap the result.
+
+pub mod auth;
+pub mod buildings;
+pub mod openapi;
+pub mod parcels;
+pub mod submissions;
+pub mod units;
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::authenticate;
+use crate::db::Page;
+use crate::error::AppError;
+use crate::middleware::{etag::etag, ip_allow::ip_allow, rate_limit::rate_limit};
+use crate::state::AppState;
+
+/// Largest page a client may ask for.
+pub const MAX_PER_PAGE: i64 = 500;
+/// Page size when the client does not say.
+pub const DEFAULT_PER_PAGE: i64 = 50;
+
+/// The whole application. Tests call it with `tower::ServiceExt::oneshot`.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    // Layers run bottom-up on the way in: authenticate, then the IP allow-list,
+    // then the rate limit (which needs to know who is calling).
+    let protected = Router::new()
+        .route("/api/openapi.json", get(openapi::spec))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/parcels", get(parcels::list))
+        .route("/api/parcels/{zddm}", get(parcels::get_one).put(parcels::put))
+        .route("/api/parcels/{zddm}/history", get(parcels::history))
+        .route("/api/buildings", get(buildings::list))
+        .route("/api/buildings/{zrzh}", get(buildings::get_one).put(buildings::put))
+        .route("/api/buildings/{zrzh}/table", get(buildings::table))
+        .route("/api/households/{bdcdyh}", axum::routing::put(units::put_household))
+        .route("/api/units/{bdcdyh}", get(units::unit))
+        .route("/api/search", get(units::search))
+        .route("/api/changes", get(units::changes))
+        .route("/api/submissions", get(submissions::list).post(submissions::create))
+        .route("/api/submissions/{id}/decision", post(submissions::decide))
+        .route_layer(from_fn_with_state(state.clone(), rate_limit))
+        .route_layer(from_fn(ip_allow))
+        .route_layer(from_fn_with_state(state.clone(), authenticate));
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/auth/login", post(auth::login))
+        .merge(protected)
+        .fallback(|| async { AppError::RouteNotFound })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(crate::error::ErrorBody {
+                error: crate::error::ErrorDetail { code: "method_not_allowed".into(), message: "method not allowed".into() },
+            }))
+        })
+        .layer(from_fn(etag))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(from_fn(json_payload_too_large))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness: 200 when the database answers.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "up", body = Health)), security(()))]
+pub async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Result<Json<Health>, AppError> {
+    sqlx::query("SELECT 1").execute(&state.db).await.map_err(AppError::db("health check"))?;
+    Ok(Json(Health { status: "ok".into() }))
+}
+
+/// Health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+}
+
+/// tower-http answers an oversized body with plain text; give it our JSON form.
+async fn json_payload_too_large(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    resp
+}
+
+/// JSON body extractor whose rejections use the API error format.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct AppJson<T>(pub T);
+
+/// Path extractor whose rejections use the API error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct AppPath<T>(pub T);
+
+/// Query extractor whose rejections use the API error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct AppQuery<T>(pub T);
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
+        match r {
+            JsonRejection::JsonDataError(e) => AppError::Unprocessable(e.body_text()),
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+/// `?page=&per_page=` of list endpoints.
+#[derive(Debug, Clone, Copy, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1-based page number. \[default: 1\]
+    pub page: Option<i64>,
+    /// Items per page, 1..=500. \[default: 50\]
+    pub per_page: Option<i64>,
+}
+
+impl PageQuery {
+    /// Validates into a [`Page`].
+    pub fn page(self) -> Result<Page, AppError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if !(1..=1_000_000).contains(&page) {
+            return Err(AppError::BadRequest("page must be 1..=1000000".into()));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(AppError::BadRequest(format!("per_page must be 1..={MAX_PER_PAGE}")));
+        }
+        Ok(Page { page, per_page })
+    }
+}
+
+/// Defines a concrete paginated response type (one per item type keeps the
+/// OpenAPI document simple).
+macro_rules! paginated {
+    ($name:ident, $item:ty) => {
+        #[doc = concat!("A page of `", stringify!($item), "`.")]
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            /// The items of this page.
+            pub items: Vec<$item>,
+            /// 1-based page number.
+            pub page: i64,
+            /// Page size.
+            pub per_page: i64,
+            /// Items over all pages.
+            pub total: i64,
+        }
+
+        impl $name {
+            /// Wraps a db result.
+            pub fn new((items, total): (Vec<$item>, i64), page: crate::db::Page) -> Self {
+                Self { items, page: page.page, per_page: page.per_page, total }
+            }
+        }
+    };
+}
+pub(crate) use paginated;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_bounds() {
+        assert!(PageQuery { page: Some(0), per_page: None }.page().is_err());
+        assert!(PageQuery { page: None, per_page: Some(501) }.page().is_err());
+        assert!(PageQuery { page: None, per_page: Some(0) }.page().is_err());
+        let p = PageQuery::default().page().ok();
+        assert_eq!(p.map(|p| (p.page, p.per_page)), Some((1, DEFAULT_PER_PAGE)));
+    }
+}

@@ -1,0 +1,134 @@
+//! Unit-table endpoints (no coordinates): a unit by BDCDYH with its land unit,
+//! household writes, search by address, the change feed.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Action, AuthUser};
+use crate::db::changes::{self, Change};
+use crate::db::households::{self, check_bdcdyh, Household, HouseholdInput};
+use crate::db::parcels::{self, LandUnit};
+use crate::db::search::{self, Hit};
+use crate::error::{AppError, ErrorBody};
+use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
+use crate::state::AppState;
+
+paginated!(HitPage, Hit);
+
+/// A unit and the land unit it stands on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitView {
+    /// The household, when the code is a house unit (fixture F); absent for a land-only unit.
+    pub household: Option<Household>,
+    /// The land unit: the parcel's code + `W00000000`.
+    pub land_unit: Option<LandUnit>,
+}
+
+/// A unit by its 28-character code, with the derived land unit.
+#[utoipa::path(get, path = "/api/units/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号, 28 characters")),
+    responses((status = 200, body = UnitView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unit(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(bdcdyh): AppPath<String>,
+) -> Result<Json<UnitView>, AppError> {
+    who.require(Action::ReadUnitTable)?;
+    check_bdcdyh(&bdcdyh)?;
+    who.require_county(&bdcdyh[..6])?;
+    let land_unit = parcels::land_unit(&state.db, &bdcdyh[..19]).await?;
+    let household = if bdcdyh.as_bytes()[19] == b'F' {
+        households::get_current(&state.db, &bdcdyh, who.may_see_pii(), &state.pii).await?
+    } else {
+        None
+    };
+    let is_land_only = bdcdyh.ends_with("W00000000");
+    if household.is_none() && !(is_land_only && land_unit.is_some()) {
+        return Err(AppError::NotFound(format!("unit {bdcdyh}")));
+    }
+    Ok(Json(UnitView { household, land_unit }))
+}
+
+/// Creates or edits a household; owner name and ID are stored encrypted.
+#[utoipa::path(put, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)")),
+    request_body = HouseholdInput,
+    responses((status = 200, body = Household), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_household(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(bdcdyh): AppPath<String>,
+    AppJson(input): AppJson<HouseholdInput>,
+) -> Result<Json<Household>, AppError> {
+    who.require(Action::WriteCadastre)?;
+    check_bdcdyh(&bdcdyh)?;
+    who.require_county(&bdcdyh[..6])?;
+    Ok(Json(households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?))
+}
+
+/// `GET /api/search` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Text the 坐落 must contain (1..=100 characters).
+    pub zl: String,
+    /// 1-based page number. \[default: 1\]
+    pub page: Option<i64>,
+    /// Items per page, 1..=500. \[default: 50\]
+    pub per_page: Option<i64>,
+}
+
+/// Parcels and households whose address (坐落) contains the text.
+#[utoipa::path(get, path = "/api/search", params(SearchQuery),
+    responses((status = 200, body = HitPage), (status = 400, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppQuery(q): AppQuery<SearchQuery>,
+) -> Result<Json<HitPage>, AppError> {
+    who.require(Action::ReadUnitTable)?;
+    let page = PageQuery { page: q.page, per_page: q.per_page }.page()?;
+    let n = q.zl.trim().chars().count();
+    if !(1..=100).contains(&n) {
+        return Err(AppError::BadRequest("zl must be 1..=100 characters".into()));
+    }
+    Ok(Json(HitPage::new(search::by_address(&state.db, &who.counties, q.zl.trim(), page).await?, page)))
+}
+
+/// `GET /api/changes` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// Cursor: return changes after this one. \[default: 0\]
+    pub since: Option<i64>,
+    /// At most this many, 1..=1000. \[default: 100\]
+    pub limit: Option<i64>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesPage {
+    /// Changes, oldest first.
+    pub items: Vec<Change>,
+    /// Pass as `since` for the next page (equals the request's `since` when empty).
+    pub next_cursor: i64,
+}
+
+/// Changes to parcels, buildings and households in the caller's counties since a cursor.
+#[utoipa::path(get, path = "/api/changes", params(ChangesQuery),
+    responses((status = 200, body = ChangesPage), (status = 400, body = ErrorBody)))]
+pub async fn changes(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppQuery(q): AppQuery<ChangesQuery>,
+) -> Result<Json<ChangesPage>, AppError> {
+    who.require(Action::ReadUnitTable)?;
+    let since = q.since.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    if since < 0 || !(1..=1000).contains(&limit) {
+        return Err(AppError::BadRequest("since must be >= 0 and limit 1..=1000".into()));
+    }
+    let items = changes::since(&state.db, &who.counties, since, limit).await?;
+    let next_cursor = items.last().map_or(since, |c| c.cursor);
+    Ok(Json(ChangesPage { items, next_cursor }))
+}

@@ -1,0 +1,30 @@
+//! Shared state of all handlers.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::config::Settings;
+use crate::crypto::PiiCipher;
+use crate::middleware::rate_limit::RateLimiter;
+
+/// What every handler can reach: the pool, settings, the PII cipher and the rate limiter.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// PostgreSQL/PostGIS pool.
+    pub db: PgPool,
+    /// Resolved settings.
+    pub settings: Arc<Settings>,
+    /// Cipher for owner names and ID numbers.
+    pub pii: Arc<PiiCipher>,
+    /// Per-principal token buckets.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// Builds the state; the rate limiter uses the settings' default limit.
+    pub fn new(db: PgPool, settings: Settings, pii: PiiCipher) -> Self {
+        let limiter = Arc::new(RateLimiter::new(settings.default_rate_limit_per_minute));
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter }
+    }
+}

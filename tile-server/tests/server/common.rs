@@ -1,0 +1,168 @@
+//! Helpers: a state over the test database, accounts, seeded data, and one-shot calls.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tile_server::auth::Role;
+use tile_server::config::Settings;
+use tile_server::crypto::PiiCipher;
+use tile_server::db::accounts::{self, NewClient, NewUser};
+use tile_server::{app, AppState};
+use tower::ServiceExt;
+
+pub const OWN: &str = "330102";
+pub const OTHER: &str = "330103";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn zddm(county: &str, n: u32) -> String {
+    format!("{county}001001GB{n:05}")
+}
+pub fn zrzh(county: &str) -> String {
+    format!("{}F0001", zddm(county, 1))
+}
+pub fn bdcdyh(county: &str, room: u32) -> String {
+    format!("{}{room:04}", zrzh(county))
+}
+
+pub fn test_cipher() -> PiiCipher {
+    PiiCipher::from_key_bytes(&[9u8; 32]).unwrap_or_else(|e| panic!("test key: {e}"))
+}
+
+pub fn state(pool: &PgPool) -> AppState {
+    state_with(pool, Settings::default())
+}
+
+pub fn state_with(pool: &PgPool, settings: Settings) -> AppState {
+    AppState::new(pool.clone(), settings, test_cipher())
+}
+
+/// A response, decoded.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// Builds and sends one request through `app(state)`.
+pub async fn call_with(state: &AppState, req: Request<Body>) -> Resp {
+    let resp = app(state.clone()).oneshot(req).await.unwrap_or_else(|e| match e {});
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.map(|c| c.to_bytes().to_vec()).unwrap_or_default();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Resp { status, headers, bytes, json }
+}
+
+pub fn request(method: Method, uri: &str, token: Option<&str>, body: Option<&Value>) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    b.body(body).unwrap_or_else(|e| panic!("request {uri}: {e}"))
+}
+
+pub async fn call(state: &AppState, method: Method, uri: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+    call_with(state, request(method, uri, token, body)).await
+}
+
+pub async fn get(state: &AppState, uri: &str, token: &str) -> Resp {
+    call(state, Method::GET, uri, Some(token), None).await
+}
+
+/// Creates a user and logs in through the API; returns the token.
+pub async fn user_token(state: &AppState, username: &str, role: Role, counties: &[&str]) -> String {
+    accounts::create_user(&state.db, &NewUser { username, password: PASSWORD, role, counties })
+        .await
+        .unwrap_or_else(|e| panic!("create user {username}: {e}"));
+    login(state, json!({"username": username, "password": PASSWORD})).await
+}
+
+/// Creates a registration client and logs in; returns the token.
+pub async fn client_token(state: &AppState, client_id: &str, counties: &[&str], rate: Option<u32>, ips: &[&str]) -> String {
+    accounts::create_client(
+        &state.db,
+        &NewClient { client_id, secret: PASSWORD, counties, rate_limit_per_minute: rate, allowed_ips: ips },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("create client {client_id}: {e}"));
+    login(state, json!({"client_id": client_id, "client_secret": PASSWORD})).await
+}
+
+pub async fn login(state: &AppState, body: Value) -> String {
+    let r = call(state, Method::POST, "/api/auth/login", None, Some(&body)).await;
+    assert_eq!(r.status, StatusCode::OK, "login {body}: {:?}", r.json);
+    r.json["token"].as_str().unwrap_or_else(|| panic!("no token in {:?}", r.json)).to_owned()
+}
+
+/// A square parcel polygon near (x0, y0) in a projected CRS.
+pub fn square(x0: f64, y0: f64, side: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x0 + side, y0], [x0 + side, y0 + side], [x0, y0 + side], [x0, y0]]]})
+}
+
+/// Seeds one parcel, one building with two floors and two households in `county`,
+/// written through the API by an admin token scoped to that county.
+pub async fn seed_county(state: &AppState, admin: &str, county: &str) {
+    let x = 500_000.0 + if county == OWN { 0.0 } else { 10_000.0 };
+    let y = 3_300_000.0;
+    let p = put(state, &format!("/api/parcels/{}", zddm(county, 1)), admin, &json!({
+        "ZL": format!("{county}幸福路1号"), "ZDMJ": 1000.0, "YT": "0701", "QLLX": "4", "QLXZ": "102",
+        "geometry": square(x, y, 40.0)
+    }))
+    .await;
+    assert_eq!(p.status, StatusCode::OK, "seed parcel: {:?}", p.json);
+    let b = put(state, &format!("/api/buildings/{}", zrzh(county)), admin, &json!({
+        "JZWMC": "1号楼", "ZL": format!("{county}幸福路1号1幢"), "DSCS": 2, "DXCS": 0, "FWJG": "2", "GHYT": "10",
+        "floors": [{"SJC": 1, "MYC": "1", "CMC": "第1层"}, {"SJC": 2, "MYC": "2", "CMC": "第2层"}],
+        "geometry": square(x + 5.0, y + 5.0, 20.0)
+    }))
+    .await;
+    assert_eq!(b.status, StatusCode::OK, "seed building: {:?}", b.json);
+    for (room, floor) in [(101u32, 1), (201, 2)] {
+        let h = put(state, &format!("/api/households/{}", bdcdyh(county, room)), admin, &household_body(floor, room)).await;
+        assert_eq!(h.status, StatusCode::OK, "seed household: {:?}", h.json);
+    }
+}
+
+pub fn household_body(floor: i32, room: u32) -> Value {
+    json!({
+        "SJC": floor, "MYC": floor.to_string(), "DYH": "1", "SHBW": room.to_string(), "HX": "三室两厅", "FWYT": "10",
+        "ZL": format!("幸福路1号1幢1单元{room}室"),
+        "SCTNJZMJ": 89.5, "SCFTJZMJ": 13.43, "SCJZMJ": 102.93, "FTXS": 0.15,
+        "QLR": "张三丰", "ZJH": "330102199001011234"
+    })
+}
+
+pub async fn put(state: &AppState, uri: &str, token: &str, body: &Value) -> Resp {
+    call(state, Method::PUT, uri, Some(token), Some(body)).await
+}
+
+/// Every JSON key in a value, recursively.
+pub fn keys(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                out.push(k.clone());
+                keys(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| keys(x, out)),
+        _ => {}
+    }
+}

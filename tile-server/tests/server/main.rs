@@ -1,0 +1,9 @@
+//! Tests of the whole server against the real PostGIS (`DATABASE_URL`):
+//! `#[sqlx::test]` makes a fresh database per test and applies the migrations;
+//! requests go through `app(state)` with `tower::ServiceExt::oneshot`.
+//! Without DATABASE_URL these tests fail (sqlx::test: "DATABASE_URL must be set").
+
+mod api;
+mod audit;
+mod auth;
+mod common;
