@@ -7,7 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use unit_code::validate::{validate, Options};
+use unit_code::validate::{validate, validate_into, Options, Report};
+use unit_code::CodeForm;
 use unit_code::UnitCode;
 
 const N: usize = 1_000_000;
@@ -139,6 +140,18 @@ fn bench(c: &mut Criterion) {
                 let mut valid = 0usize;
                 for code in &codes {
                     valid += usize::from(validate(black_box(code), &strict).is_valid());
+                }
+                black_box(valid)
+            });
+        });
+        // Bulk validation as the CLI does it: one report reused for every code.
+        g.bench_function(format!("validate_into_1m_{name}"), |b| {
+            let mut report = Report::default();
+            b.iter(|| {
+                let mut valid = 0usize;
+                for code in &codes {
+                    validate_into(black_box(code), CodeForm::Unit, &strict, &mut report);
+                    valid += usize::from(report.is_valid());
                 }
                 black_box(valid)
             });

@@ -121,16 +121,36 @@ pub fn validate_any(code: &str, options: &Options) -> Report {
 
 /// Validate `code` as `form`.
 pub fn validate_as(code: &str, form: CodeForm, options: &Options) -> Report {
-    let bytes = code.as_bytes();
     let mut report = Report::default();
+    validate_into(code, form, options, &mut report);
+    report
+}
+
+/// Validate `code` as `form` into `report`, which is cleared first. For bulk
+/// validation: reusing one report keeps codes with issues from allocating.
+///
+/// ```
+/// use unit_code::validate::{validate_into, Options, Report};
+/// use unit_code::CodeForm;
+///
+/// let mut report = Report::default();
+/// for code in ["320802006001GC00001W00000000", "411702600021GB00001F00070027"] {
+///     validate_into(code, CodeForm::Unit, &Options::default(), &mut report);
+///     assert!(report.is_valid());
+/// }
+/// assert!(report.is_clean()); // the last code's report
+/// ```
+pub fn validate_into(code: &str, form: CodeForm, options: &Options, report: &mut Report) {
+    report.errors.clear();
+    report.warnings.clear();
+    let bytes = code.as_bytes();
     if !form_matches(bytes, form) {
-        format_issues(code, form, options, &mut report);
+        format_issues(code, form, options, report);
         if !report.errors.is_empty() {
-            return report;
+            return;
         }
     }
     legacy_warnings(bytes, form, &mut report.warnings);
-    report
 }
 
 /// Slow path: find every format problem of a string that failed the table.
