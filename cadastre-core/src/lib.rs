@@ -2,3 +2,7 @@
 //! apportionment. Knows nothing about HTTP, SQL or GUIs.
 
 pub use unit_code;
+
+pub mod crs;
+pub mod io;
+pub mod model;
