@@ -6,3 +6,4 @@ pub use unit_code;
 pub mod crs;
 pub mod io;
 pub mod model;
+pub mod qc;
