@@ -61,6 +61,12 @@ pub enum LoadIssueKind {
         /// The value as read.
         value: String,
     },
+    /// The record's bytes do not form a valid shape (bad part indices, counts beyond
+    /// the record); the feature is skipped.
+    CorruptRecord {
+        /// What is wrong.
+        detail: String,
+    },
     /// A coordinate is NaN or infinite; the feature is skipped.
     NonFiniteCoordinate,
     /// Coordinates that cannot be in the declared CRS (e.g. degrees in a metre CRS).
