@@ -18,8 +18,8 @@ impl Rule for ParcelTiny {
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let min = ctx.config.rules.parcel_tiny.params.min_area;
         for (i, f) in ctx.parcels.iter().enumerate() {
-            // Features without a usable geometry are reported by geometry.invalid.
-            if f.bbox.is_none() || !f.report.invalid.is_empty() || f.area >= min {
+            // Invalid or self-intersecting features have no meaningful area; other rules report them.
+            if f.bbox.is_none() || !f.report.invalid.is_empty() || !f.report.self_intersections.is_empty() || f.area >= min {
                 continue;
             }
             let code = parcel_code(ctx, i);
