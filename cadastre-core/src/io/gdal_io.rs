@@ -19,8 +19,24 @@ fn gdal_err(path: &Path, e: impl std::fmt::Display) -> LoadError {
 
 /// Open a vector data source read-only.
 pub(crate) fn open(path: &Path) -> Result<Dataset, LoadError> {
-    let opts = DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR, ..DatasetOptions::default() };
-    Dataset::open_ex(path, opts).map_err(|e| gdal_err(path, e))
+    let opts = || DatasetOptions { open_flags: GdalOpenFlags::GDAL_OF_VECTOR, ..DatasetOptions::default() };
+    let is_zip = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let result = if is_zip {
+        // Zipped shapefiles / GeoPackages are read in place through GDAL's virtual file system.
+        Dataset::open_ex(Path::new(&format!("/vsizip/{}", path.display())), opts())
+    } else {
+        Dataset::open_ex(path, opts())
+    };
+    result.map_err(|e| {
+        let msg = e.to_string();
+        let gdal_msg = msg.split("Error msg: ").nth(1).map(|m| m.trim_matches(['\'', ' '])).unwrap_or("");
+        let detail = if gdal_msg.is_empty() {
+            "not a vector data source GDAL can read (unknown format, empty or damaged)".to_owned()
+        } else {
+            format!("GDAL cannot open it: {gdal_msg}")
+        };
+        LoadError::Gdal { path: path.to_path_buf(), detail }
+    })
 }
 
 fn shape(geom: Option<&Geometry>) -> RawShape {

@@ -103,6 +103,10 @@ pub fn load_submission(path: &Path, options: &LoadOptions) -> Result<Submission,
     if has_ext(path, "shp") {
         return load_shapefiles(&[(Layer::Parcels, path)], options);
     }
+    // A shapefile component (.dbf, .shx, .prj, .cpg...) stands for its .shp.
+    if let Some(shp) = shapefile::sibling(path, "shp") {
+        return load_shapefiles(&[(Layer::Parcels, &shp)], options);
+    }
     load_gdal(path, options)
 }
 

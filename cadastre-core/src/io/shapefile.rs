@@ -52,18 +52,26 @@ pub(crate) fn read(shp_path: &Path, layer: Layer, options: &LoadOptions) -> Resu
     let shp_data = read_file(shp_path)?;
     shp::read_header(&shp_data).map_err(|e| corrupt(shp_path, e.0))?;
     let spans = shp::record_spans(&shp_data).map_err(|e| corrupt(shp_path, e.0))?;
-    let dbf_path = sibling(shp_path, "dbf")
-        .ok_or(LoadError::MissingComponent { path: shp_path.to_path_buf(), what: ".dbf (attribute table)" })?;
-    let dbf = Dbf::parse(read_file(&dbf_path)?).map_err(|e| corrupt(&dbf_path, e))?;
+    let dbf_path = sibling(shp_path, "dbf");
+    let dbf = match &dbf_path {
+        Some(p) => Dbf::parse(read_file(p)?).map_err(|e| corrupt(p, e))?,
+        None => Dbf::empty(),
+    };
     let source = shp_path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut issues = Vec::new();
     let mut layer_issue = |kind: LoadIssueKind, message: String| {
         issues.push(LoadIssue { layer, source: source.clone(), source_index: None, code: None, kind, message });
     };
 
+    if dbf_path.is_none() {
+        layer_issue(
+            LoadIssueKind::MissingAttributeTable,
+            "missing .dbf (attribute table): geometry read without attributes".into(),
+        );
+    }
     let cpg = sibling(shp_path, "cpg").map(|p| read_text(&p)).transpose()?;
     let chosen = encoding::choose(options.encoding, cpg.as_deref(), dbf.ldid, || dbf.text_samples())
-        .map_err(|detail| LoadError::Encoding { path: dbf_path.clone(), detail })?;
+        .map_err(|detail| LoadError::Encoding { path: dbf_path.clone().unwrap_or_default(), detail })?;
     if let Some(reason) = &chosen.guessed {
         layer_issue(
             LoadIssueKind::EncodingGuessed { used: chosen.encoding.name().to_owned(), reason: reason.clone() },
@@ -74,7 +82,7 @@ pub(crate) fn read(shp_path: &Path, layer: Layer, options: &LoadOptions) -> Resu
     let field_names: Vec<String> = dbf.fields.iter().map(|f| enc.decode(&f.name).0.trim().to_owned()).collect();
 
     let (shapes, records) = (spans.len(), dbf.records);
-    if shapes != records || dbf.declared_records != dbf.records {
+    if dbf_path.is_some() && (shapes != records || dbf.declared_records != dbf.records) {
         layer_issue(
             LoadIssueKind::RecordCountMismatch { shapes, records: dbf.declared_records },
             format!(

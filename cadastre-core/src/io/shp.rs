@@ -103,7 +103,14 @@ pub(crate) fn read_header(data: &[u8]) -> Result<ShpHeader, ShpError> {
 pub(crate) fn record_spans(data: &[u8]) -> Result<Vec<(usize, usize)>, ShpError> {
     let mut spans = Vec::new();
     let mut pos = HEADER_LEN;
-    while pos + 8 <= data.len() {
+    // Trust the header's length when the file is at least that long (bytes after it are padding).
+    let declared = read_header(data).map(|h| h.declared_len).unwrap_or(0);
+    let end_of_data = if (HEADER_LEN..=data.len()).contains(&declared) { declared } else { data.len() };
+    while pos + 8 <= end_of_data {
+        if data[pos..pos + 8].iter().all(|&b| b == 0) {
+            // Zero padding after the last record (seen in the wild); nothing follows.
+            break;
+        }
         let words = be_i32(data, pos + 4).unwrap_or(-1);
         let Ok(words) = usize::try_from(words) else {
             return Err(ShpError(format!(
@@ -348,6 +355,10 @@ mod tests {
         data.extend(((rec.len() / 2) as i32).to_be_bytes());
         data.extend(&rec);
         assert_eq!(record_spans(&data).map(|s| s.len()), Ok(1));
+        // Zero padding after the last record is not a record.
+        let mut padded = data.clone();
+        padded.extend([0u8; 24]);
+        assert_eq!(record_spans(&padded).map(|s| s.len()), Ok(1));
         data.truncate(data.len() - 5);
         let err = record_spans(&data).unwrap_err();
         assert!(err.0.contains("truncated"), "{}", err.0);

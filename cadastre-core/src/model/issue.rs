@@ -86,6 +86,8 @@ pub enum LoadIssueKind {
         /// Records in the attribute file.
         records: usize,
     },
+    /// Layer-level: the .dbf is missing; geometry was read without attributes.
+    MissingAttributeTable,
     /// Layer-level: no .prj (CRS unknown).
     MissingPrj,
     /// Layer-level: the .prj could not be understood.
