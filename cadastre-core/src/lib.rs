@@ -3,6 +3,7 @@
 
 pub use unit_code;
 
+pub mod area;
 pub mod crs;
 pub mod io;
 pub mod model;
