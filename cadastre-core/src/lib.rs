@@ -4,6 +4,7 @@
 pub use unit_code;
 
 pub mod area;
+pub mod boundary;
 pub mod crs;
 pub mod io;
 pub mod model;

@@ -1,0 +1,1 @@
+//! Boundary-point tables (界址点成果表) as CSV.
