@@ -2,7 +2,7 @@
 //! encoding, record-count mismatch) and multipart parcels, so nothing the loader noticed
 //! is silently dropped from the report.
 
-use crate::model::LoadIssueKind;
+use crate::model::{Layer, LoadIssueKind};
 use crate::qc::context::Context;
 use crate::qc::finding::{Finding, Severity, INPUT_LOAD};
 use crate::qc::rule::Rule;
@@ -21,6 +21,8 @@ impl Rule for InputLoad {
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for issue in &ctx.submission.load_issues {
             let (zh, en) = match &issue.kind {
+                // DJQ is optional in a submission (ZD/ZRZ/DJZQ are what the checks use).
+                LoadIssueKind::MissingLayer if issue.layer == Layer::Districts => continue,
                 LoadIssueKind::MissingLayer => ("缺少图层".to_string(), "layer missing".to_string()),
                 LoadIssueKind::MissingPrj => ("缺少 .prj，坐标系未知".to_string(), "no .prj; CRS unknown".to_string()),
                 LoadIssueKind::UnknownCrs { detail } => (format!("无法识别坐标系：{detail}"), format!("unknown CRS: {detail}")),
