@@ -44,15 +44,27 @@ fn expected_fields(layer: Layer) -> &'static [&'static str] {
     }
 }
 
-/// Column lookup for one layer.
+/// Every standard field the mapping reads.
+const STANDARD_FIELDS: &[&str] = &[
+    "BSM", "BDCDYH", "ZDTZM", "ZL", "ZDMJ", "YT", "QLLX", "QLXZ", "DJZQDM", "JZDJB", "ZDDM", "ZRZH", "JZWMC", "JGRQ",
+    "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "GHYT", "FWJG", "DJZQMC", "DJZQMJ", "DJQDM", "DJQMC", "DJQMJ",
+];
+
+/// Column lookup for one layer, resolved once (not per feature).
 struct Columns<'a> {
     names: &'a [String],
-    aliases: &'a FieldAliases,
+    resolved: Vec<(&'static str, Option<usize>)>,
 }
 
-impl Columns<'_> {
+impl<'a> Columns<'a> {
+    fn new(names: &'a [String], aliases: &FieldAliases) -> Self {
+        let resolved =
+            STANDARD_FIELDS.iter().map(|&f| (f, aliases.find(f, names.iter().map(String::as_str)))).collect();
+        Self { names, resolved }
+    }
+
     fn index(&self, standard: &str) -> Option<usize> {
-        self.aliases.find(standard, self.names.iter().map(String::as_str))
+        self.resolved.iter().find(|(f, _)| *f == standard).and_then(|(_, i)| *i)
     }
 }
 
@@ -64,11 +76,14 @@ struct Row<'a> {
     columns: &'a Columns<'a>,
     used: Vec<bool>,
     issues: Vec<LoadIssue>,
+    /// The geometry, moved out of the feature when first asked for.
+    shape: Option<RawShape>,
 }
 
 impl<'a> Row<'a> {
-    fn new(layer: Layer, source: &'a str, feature: &'a RawFeature, columns: &'a Columns<'a>) -> Self {
-        Self { layer, source, feature, columns, used: vec![false; columns.names.len()], issues: Vec::new() }
+    fn new(layer: Layer, source: &'a str, feature: &'a RawFeature, columns: &'a Columns<'a>, shape: RawShape) -> Self {
+        let used = vec![false; columns.names.len()];
+        Self { layer, source, feature, columns, used, issues: Vec::new(), shape: Some(shape) }
     }
 
     fn raw(&mut self, standard: &str) -> Option<&'a Value> {
@@ -159,7 +174,8 @@ impl<'a> Row<'a> {
 
     /// The polygon geometry, or `None` with an issue when unusable.
     fn geometry(&mut self) -> Option<MultiPolygon<f64>> {
-        let (kind, message) = match &self.feature.shape {
+        let shape = self.shape.take()?;
+        let (kind, message) = match &shape {
             RawShape::Polygons { geometry, .. } if !geometry.0.is_empty() => {
                 if geometry.0.len() > 1 {
                     self.issue(
@@ -167,7 +183,8 @@ impl<'a> Row<'a> {
                         format!("multipart geometry with {} polygons", geometry.0.len()),
                     );
                 }
-                return Some(geometry.clone());
+                let RawShape::Polygons { geometry, .. } = shape else { return None };
+                return Some(geometry);
             }
             RawShape::Polygons { .. } => (LoadIssueKind::EmptyGeometry, "empty or degenerate polygon".to_owned()),
             RawShape::Null => (LoadIssueKind::NullGeometry, "null geometry".to_owned()),
@@ -201,9 +218,9 @@ fn format_number(n: f64) -> String {
     }
 }
 
-fn layer_issues(layer: Layer, raw: &RawLayer, columns: &Columns<'_>) -> Vec<LoadIssue> {
+fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: &Columns<'_>) -> Vec<LoadIssue> {
     let mut issues = Vec::new();
-    if raw.features.iter().any(|f| matches!(f.shape, RawShape::Polygons { zm: true, .. })) {
+    if features.iter().any(|f| matches!(f.shape, RawShape::Polygons { zm: true, .. })) {
         issues.push(LoadIssue {
             layer,
             source: raw.source.clone(),
@@ -231,17 +248,18 @@ fn layer_issues(layer: Layer, raw: &RawLayer, columns: &Columns<'_>) -> Vec<Load
 /// Map features of one layer in parallel; `build` returns the object (if any) for a row.
 fn map_layer<T: Send>(
     layer: Layer,
-    raw: &RawLayer,
+    mut raw: RawLayer,
     aliases: &FieldAliases,
     build: impl Fn(&mut Row<'_>) -> Option<(T, String)> + Sync,
 ) -> (Vec<T>, Vec<LoadIssue>) {
-    let columns = Columns { names: &raw.field_names, aliases };
-    let mut issues = layer_issues(layer, raw, &columns);
-    let rows: Vec<(Option<T>, Vec<LoadIssue>)> = raw
-        .features
-        .par_iter()
-        .map(|f| {
-            let mut row = Row::new(layer, &raw.source, f, &columns);
+    let features = std::mem::take(&mut raw.features);
+    let columns = Columns::new(&raw.field_names, aliases);
+    let mut issues = layer_issues(layer, &raw, &features, &columns);
+    let rows: Vec<(Option<T>, Vec<LoadIssue>)> = features
+        .into_par_iter()
+        .map(|mut f| {
+            let shape = std::mem::replace(&mut f.shape, RawShape::Null);
+            let mut row = Row::new(layer, &raw.source, &f, &columns, shape);
             match build(&mut row) {
                 Some((obj, code)) => (Some(obj), row.finish(&code)),
                 None => {
@@ -269,7 +287,7 @@ fn key_field(layer: Layer) -> &'static str {
 }
 
 /// Parcels from a ZD layer.
-pub(crate) fn parcels(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Parcel>, Vec<LoadIssue>) {
+pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Parcel>, Vec<LoadIssue>) {
     map_layer(Layer::Parcels, raw, aliases, |row| {
         let geometry = row.geometry()?;
         let zddm = row.key("ZDDM");
@@ -293,7 +311,7 @@ pub(crate) fn parcels(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Parcel>, V
 }
 
 /// Buildings from a ZRZ layer.
-pub(crate) fn buildings(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Building>, Vec<LoadIssue>) {
+pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Building>, Vec<LoadIssue>) {
     map_layer(Layer::Buildings, raw, aliases, |row| {
         let footprint = row.geometry()?;
         let zrzh = row.key("ZRZH");
@@ -320,7 +338,7 @@ pub(crate) fn buildings(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Building
 }
 
 /// Sub-districts from a DJZQ layer.
-pub(crate) fn subdistricts(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Subdistrict>, Vec<LoadIssue>) {
+pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Subdistrict>, Vec<LoadIssue>) {
     map_layer(Layer::Subdistricts, raw, aliases, |row| {
         let geometry = row.geometry()?;
         let djzqdm = row.key("DJZQDM");
@@ -337,7 +355,7 @@ pub(crate) fn subdistricts(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<Subdi
 }
 
 /// Districts from a DJQ layer.
-pub(crate) fn districts(raw: &RawLayer, aliases: &FieldAliases) -> (Vec<District>, Vec<LoadIssue>) {
+pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases) -> (Vec<District>, Vec<LoadIssue>) {
     map_layer(Layer::Districts, raw, aliases, |row| {
         let geometry = row.geometry()?;
         let djqdm = row.key("DJQDM");

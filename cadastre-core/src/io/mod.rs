@@ -119,7 +119,7 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
         if layer == Layer::Parcels {
             parcel_prj = read.prj;
         }
-        add_layer(&mut sub, layer, &read.raw, options);
+        add_layer(&mut sub, layer, read.raw, options);
     }
     if let Some(prj) = parcel_prj {
         sub.crs = Some(Crs::from_wkt(&prj));
@@ -139,7 +139,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
                 sub.load_issues.push(layer_issue(layer, &raw.source, LoadIssueKind::MissingPrj, "the layer declares no CRS"));
             }
         }
-        add_layer(&mut sub, layer, &raw, options);
+        add_layer(&mut sub, layer, raw, options);
         present.push(layer);
     }
     if !present.contains(&Layer::Parcels) {
@@ -149,7 +149,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
     Ok(sub)
 }
 
-fn add_layer(sub: &mut Submission, layer: Layer, raw: &RawLayer, options: &LoadOptions) {
+fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) {
     let aliases = &options.aliases;
     let issues = match layer {
         Layer::Parcels => {
