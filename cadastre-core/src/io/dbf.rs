@@ -214,4 +214,30 @@ pub(crate) mod tests {
         data[9] = 0xFF;
         assert!(Dbf::parse(data).is_err());
     }
+
+    proptest::proptest! {
+        /// Corrupted DBF headers and records never panic: parse, then read every value.
+        #[test]
+        fn corrupted_dbf_never_panics(at in 0usize..160, patch in proptest::collection::vec(proptest::num::u8::ANY, 1..8)) {
+            let mut data = build(
+                &[(b"ZDDM", b'C', 19), (b"ZDMJ", b'N', 12), (b"OK", b'L', 1)],
+                &[vec![b"330106001001GB00001", b"123.45", b"T"], vec![b"\xb2\xe2", b"1", b"?"]],
+                true,
+            );
+            let at = at % data.len();
+            for (i, b) in patch.iter().enumerate() {
+                if let Some(x) = data.get_mut(at + i) { *x = *b; }
+            }
+            if let Ok(dbf) = Dbf::parse(data) {
+                let _ = dbf.text_samples().count();
+                for i in 0..dbf.records {
+                    if let Some(rec) = dbf.record(i) {
+                        for f in &dbf.fields {
+                            let _ = dbf.value(rec, f, encoding_rs::GBK);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -370,4 +370,22 @@ mod tests {
             OUTER_CW.iter().map(|&(x, y)| Coord { x: x + 4.0e7, y: y + 3.35e6 }).collect();
         assert_eq!(ring_signed_area2(&shifted), -200.0);
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes, and valid records with arbitrary bytes overwritten, never
+        /// panic and never allocate beyond the input (counts are checked first).
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+                                       at in 0usize..200, patch in proptest::collection::vec(proptest::num::u8::ANY, 1..12)) {
+            let _ = parse_record(&bytes);
+            let _ = read_header(&bytes);
+            let _ = record_spans(&bytes);
+            let mut rec = polygon_record(&[OUTER_CW, HOLE_CCW]);
+            let at = at % rec.len();
+            for (i, b) in patch.iter().enumerate() {
+                if let Some(x) = rec.get_mut(at + i) { *x = *b; }
+            }
+            let _ = parse_record(&rec);
+        }
+    }
 }
