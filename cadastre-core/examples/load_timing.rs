@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p cadastre-core --example load_timing -- 1000000 /tmp/grid`
 //! writes ZD (GBK) into the folder once (reused when it already holds ZD.shp), then
-//! loads it and prints the load time and the process's peak resident memory.
+//! loads it and prints the load time and the process's peak resident memory. With
+//! `BOUNDARY=1` it also derives boundary points, lines and 四至 and times them.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -57,5 +58,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         t.elapsed().as_secs_f64(),
         peak_rss_mb().unwrap_or(f64::NAN)
     );
+    if std::env::var_os("BOUNDARY").is_some() {
+        use cadastre_core::boundary::{four_neighbours, BoundaryLines, BoundaryPoints};
+        let geoms: Vec<&MultiPolygon<f64>> = sub.parcels.iter().map(|p| &p.geometry).collect();
+        let t = Instant::now();
+        let pts = BoundaryPoints::derive(&geoms);
+        let t_pts = t.elapsed().as_secs_f64();
+        let lines = BoundaryLines::build(&pts);
+        let t_lines = t.elapsed().as_secs_f64() - t_pts;
+        let sz = four_neighbours(&pts, &lines, &geoms);
+        let t_sz = t.elapsed().as_secs_f64() - t_pts - t_lines;
+        println!(
+            "boundary: {} points in {t_pts:.2} s, {} lines in {t_lines:.2} s, 四至 for {} parcels in {t_sz:.2} s; peak RSS {:.0} MB",
+            pts.len(),
+            lines.lines.len(),
+            sz.len(),
+            peak_rss_mb().unwrap_or(f64::NAN)
+        );
+    }
     Ok(())
 }

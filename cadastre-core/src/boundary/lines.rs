@@ -1,8 +1,7 @@
 //! Boundary lines (界址线 JZX): parcel edges between boundary points, with the
 //! parcel on each side.
 
-use std::collections::HashMap;
-
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{BoundaryPoints, PointId};
@@ -46,31 +45,32 @@ impl BoundaryLines {
     /// assert_eq!(shared.len(), 1);
     /// ```
     pub fn build(points: &BoundaryPoints) -> Self {
-        // (from, to) → (left parcels, right parcels)
-        let mut edges: HashMap<(PointId, PointId), (Vec<usize>, Vec<usize>)> = HashMap::new();
-        for (p, rings) in points.parcels.iter().enumerate() {
-            for r in rings {
-                let n = r.points.len();
-                for i in 0..n {
-                    let (a, b) = (r.points[i], r.points[(i + 1) % n]);
-                    if a == b {
-                        continue;
-                    }
-                    // Rings run with the interior on the right: traversed a → b the parcel
-                    // is on the right; seen from min → max it is on the left when reversed.
-                    let (k, right) = if a < b { ((a, b), true) } else { ((b, a), false) };
-                    let e = edges.entry(k).or_default();
-                    if right {
-                        e.1.push(p);
-                    } else {
-                        e.0.push(p);
-                    }
-                }
-            }
-        }
-        let mut lines = Vec::with_capacity(edges.len());
+        // (from, to, parcel is on the right of from → to, parcel), sorted: a flat sort
+        // instead of a hash map of small vectors (millions of edges in a county).
+        let mut sides: Vec<(PointId, PointId, bool, usize)> = points
+            .parcels
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(p, rings)| {
+                rings.iter().flat_map(move |r| {
+                    let n = r.points.len();
+                    (0..n).filter_map(move |i| {
+                        let (a, b) = (r.points[i], r.points[(i + 1) % n]);
+                        // Rings run with the interior on the right: traversed a → b the
+                        // parcel is on the right; seen from min → max it is on the left
+                        // when the ring runs max → min.
+                        (a != b).then(|| if a < b { (a, b, true, p) } else { (b, a, false, p) })
+                    })
+                })
+            })
+            .collect();
+        sides.par_sort_unstable();
+        let mut lines = Vec::new();
         let mut conflicts = Vec::new();
-        for ((from, to), (left, right)) in edges {
+        for group in sides.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+            let (from, to) = (group[0].0, group[0].1);
+            let left: Vec<usize> = group.iter().filter(|g| !g.2).map(|g| g.3).collect();
+            let right: Vec<usize> = group.iter().filter(|g| g.2).map(|g| g.3).collect();
             for side in [&left, &right] {
                 if side.len() > 1 {
                     conflicts.push((from, to, side.clone()));
@@ -78,9 +78,13 @@ impl BoundaryLines {
             }
             lines.push(BoundaryLine { from, to, left: left.first().copied(), right: right.first().copied() });
         }
-        lines.sort_by_key(|l| (l.from, l.to));
-        conflicts.sort();
         Self { lines, conflicts }
+    }
+
+    /// The line between two points, if there is one.
+    pub fn between(&self, a: PointId, b: PointId) -> Option<&BoundaryLine> {
+        let key = if a < b { (a, b) } else { (b, a) };
+        self.lines.binary_search_by_key(&key, |l| (l.from, l.to)).ok().map(|i| &self.lines[i])
     }
 
     /// Lines touching parcel `p`, with the neighbour on the other side.

@@ -9,7 +9,9 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use serde::{Deserialize, Serialize};
 
-use super::{BoundaryLines, BoundaryPoints, PointId};
+use rayon::prelude::*;
+
+use super::{BoundaryLines, BoundaryPoints};
 
 /// What a parcel edge faces when no parcel is there (道路/空地, "road / open land").
 pub const OPEN_LAND: &str = "道路/空地";
@@ -109,8 +111,6 @@ type Indexed = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// assert_eq!(sz[1].describe(Direction::West, &["A", "B"]), "A");
 /// ```
 pub fn four_neighbours(points: &BoundaryPoints, lines: &BoundaryLines, geoms: &[&MultiPolygon<f64>]) -> Vec<FourNeighbours> {
-    let by_edge: HashMap<(PointId, PointId), (Option<usize>, Option<usize>)> =
-        lines.lines.iter().map(|l| ((l.from, l.to), (l.left, l.right))).collect();
     let tree: RTree<Indexed> = RTree::bulk_load(
         geoms
             .iter()
@@ -123,7 +123,7 @@ pub fn four_neighbours(points: &BoundaryPoints, lines: &BoundaryLines, geoms: &[
     );
     points
         .parcels
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(p, rings)| {
             let mut acc: HashMap<(Direction, Neighbour), f64> = HashMap::new();
@@ -139,11 +139,8 @@ pub fn four_neighbours(points: &BoundaryPoints, lines: &BoundaryLines, geoms: &[
                     let len = dx.hypot(dy);
                     // Interior is on the right of a → b, so the outward normal is on the left.
                     let dir = Direction::of_normal(-dy, dx);
-                    let key = if a < b { (a, b) } else { (b, a) };
-                    let other = by_edge.get(&key).and_then(|&(l, rt)| {
-                        let on_right = a < b; // p is on the right in canonical direction
-                        if on_right { l } else { rt }
-                    });
+                    // p is on the right of the canonical (min → max) direction when a < b.
+                    let other = lines.between(a, b).and_then(|l| if a < b { l.left } else { l.right });
                     match other.filter(|&o| o != p) {
                         Some(o) => *acc.entry((dir, Neighbour::Parcel(o))).or_default() += len,
                         None => {
