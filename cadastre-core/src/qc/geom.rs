@@ -164,6 +164,14 @@ pub(crate) fn perimeter(mp: &MultiPolygon) -> f64 {
 
 /// A point inside the geometry (falls back to the first vertex for degenerate input).
 pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<Coord> {
+    // The centroid of a convex-ish parcel is inside it and much cheaper than geo's
+    // interior point; fall back to that when the centroid is not strictly inside.
+    use geo::Centroid;
+    if let Some(c) = mp.centroid() {
+        if position(mp, c.0) == CoordPos::Inside {
+            return Some(c.0);
+        }
+    }
     mp.interior_point().map(|p| p.0).or_else(|| vertices(mp).next())
 }
 

@@ -14,9 +14,9 @@ fn text(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.trim().is_empty())
 }
 
-/// Whether a parcel has a non-empty value for a standard field name.
+/// Whether a parcel has a non-empty value for a standard (upper-case) field name.
 pub(crate) fn parcel_has(zddm: &str, a: &ParcelAttributes, field: &str) -> bool {
-    match field.to_ascii_uppercase().as_str() {
+    match field {
         "ZDDM" => !zddm.trim().is_empty(),
         "BSM" => text(&a.bsm),
         "BDCDYH" => text(&a.bdcdyh),
@@ -32,9 +32,9 @@ pub(crate) fn parcel_has(zddm: &str, a: &ParcelAttributes, field: &str) -> bool 
     }
 }
 
-/// Whether a building has a non-empty value for a standard field name.
+/// Whether a building has a non-empty value for a standard (upper-case) field name.
 pub(crate) fn building_has(zrzh: &str, zddm: &str, a: &BuildingAttributes, field: &str) -> bool {
-    match field.to_ascii_uppercase().as_str() {
+    match field {
         "ZRZH" => !zrzh.trim().is_empty(),
         "ZDDM" => !zddm.trim().is_empty(),
         "BSM" => text(&a.bsm),
@@ -79,11 +79,16 @@ impl Rule for AttributeMissing {
                 ));
             }
         }
+        // Fields checked per feature: upper-cased once, minus those the whole layer lacks.
+        let per_feature = |layer: Layer, fields: &[String]| -> Vec<String> {
+            fields.iter().filter(|f| !layer_missing(layer, f)).map(|f| f.to_ascii_uppercase()).collect()
+        };
+        let parcel_fields = per_feature(Layer::Parcels, &req.parcel_fields);
+        let building_fields = per_feature(Layer::Buildings, &req.building_fields);
         for (i, p) in ctx.submission.parcels.iter().enumerate() {
-            let missing: Vec<&str> = req
-                .parcel_fields
+            let missing: Vec<&str> = parcel_fields
                 .iter()
-                .filter(|f| !layer_missing(Layer::Parcels, f) && !parcel_has(&p.zddm, &p.attributes, f))
+                .filter(|f| !parcel_has(&p.zddm, &p.attributes, f))
                 .map(String::as_str)
                 .collect();
             if !missing.is_empty() {
@@ -93,10 +98,9 @@ impl Rule for AttributeMissing {
             }
         }
         for (i, b) in ctx.submission.buildings.iter().enumerate() {
-            let missing: Vec<&str> = req
-                .building_fields
+            let missing: Vec<&str> = building_fields
                 .iter()
-                .filter(|f| !layer_missing(Layer::Buildings, f) && !building_has(&b.zrzh, &b.zddm, &b.attributes, f))
+                .filter(|f| !building_has(&b.zrzh, &b.zddm, &b.attributes, f))
                 .map(String::as_str)
                 .collect();
             if !missing.is_empty() {

@@ -69,11 +69,15 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     }
     // The parcel the footprint stands in, found by location.
     if let Some(p) = ctx.buildings[b].interior {
-        let env = geo_types::Rect::new(p, p);
-        let host = ctx
-            .parcels_near(&env)
-            .filter(|&i| ctx.parcels[i].overlay_ok())
-            .find(|&i| geom::position(&ctx.submission.parcels[i].geometry, p) == geo::coordinate_position::CoordPos::Inside);
+        let inside = |i: usize| {
+            ctx.parcels[i].overlay_ok()
+                && geom::position(&ctx.submission.parcels[i].geometry, p) == geo::coordinate_position::CoordPos::Inside
+        };
+        // Usually the building stands in its own parcel: one point-in-polygon test.
+        let host = super::building_outside::own_parcel(ctx, b).filter(|&i| inside(i)).or_else(|| {
+            let env = geo_types::Rect::new(p, p);
+            ctx.parcels_near(&env).find(|&i| inside(i))
+        });
         if let Some(h) = host {
             let hz = &ctx.submission.parcels[h].zddm;
             if !zddm.is_empty() && hz != zddm && parcel_code_problem(hz).is_none() {
