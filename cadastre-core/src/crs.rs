@@ -77,7 +77,7 @@ impl GkZone {
     }
 
     fn checked(zone: f64, prefixed: bool) -> Option<Self> {
-        if !zone.is_finite() || zone < 25.0 || zone > 45.0 {
+        if !zone.is_finite() || !(25.0..=45.0).contains(&zone) {
             return None;
         }
         // In 25..=45, so the cast is exact.

@@ -59,7 +59,7 @@ impl BoundaryLines {
                         // Rings run with the interior on the right: traversed a → b the
                         // parcel is on the right; seen from min → max it is on the left
                         // when the ring runs max → min.
-                        (a != b).then(|| if a < b { (a, b, true, p) } else { (b, a, false, p) })
+                        (a != b).then_some(if a < b { (a, b, true, p) } else { (b, a, false, p) })
                     })
                 })
             })

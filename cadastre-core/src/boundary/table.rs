@@ -93,6 +93,11 @@ fn column(headers: &csv::StringRecord, names: &[&str], std_name: &'static str) -
         .ok_or(TableError::MissingColumn(std_name))
 }
 
+/// (ZDDM, DKH, QH) of one ring.
+type RingKey = (String, u32, u32);
+/// (DKH, QH, coordinates) of one ring.
+type NumberedRing = (u32, u32, Vec<Coord<f64>>);
+
 /// Read a boundary-point table back into parcels (code, geometry), in the order
 /// codes first appear. Rows of one ring must be consecutive in boundary order.
 /// Headers may be the standard names or 宗地代码 / 地块号 / 圈号 / 界址点号 /
@@ -106,7 +111,7 @@ pub fn read_points_csv<R: Read>(input: R) -> Result<Vec<(String, MultiPolygon<f6
     let c_x = column(&headers, &["XZBZ", "X坐标", "X"], "XZBZ")?;
     let c_y = column(&headers, &["YZBZ", "Y坐标", "Y"], "YZBZ")?;
     // (code, dkh, qh) → ring coordinates, in first-appearance order.
-    let mut rings: Vec<((String, u32, u32), Vec<Coord<f64>>)> = Vec::new();
+    let mut rings: Vec<(RingKey, Vec<Coord<f64>>)> = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec?;
         let line = rec.position().map_or(i as u64 + 2, |p| p.line());
@@ -133,7 +138,7 @@ pub fn read_points_csv<R: Read>(input: R) -> Result<Vec<(String, MultiPolygon<f6
             _ => rings.push((key, vec![c])),
         }
     }
-    let mut parcels: Vec<(String, Vec<(u32, u32, Vec<Coord<f64>>)>)> = Vec::new();
+    let mut parcels: Vec<(String, Vec<NumberedRing>)> = Vec::new();
     for ((code, dkh, qh), pts) in rings {
         if pts.len() < 3 {
             return Err(TableError::ShortRing { zddm: code, dkh, qh, points: pts.len() });

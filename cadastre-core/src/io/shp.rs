@@ -229,7 +229,9 @@ fn point_in_ring(p: Coord<f64>, ring: &[Coord<f64>]) -> bool {
 /// winding) becomes an outer itself, as GDAL does. Degenerate rings (fewer than three
 /// distinct points or zero area) are dropped.
 pub(crate) fn assemble_rings(rings: Vec<Vec<Coord<f64>>>) -> MultiPolygon<f64> {
-    let mut outers: Vec<(Vec<Coord<f64>>, f64, Vec<LineString<f64>>)> = Vec::new();
+    // (ring, area, holes)
+    type Outer = (Vec<Coord<f64>>, f64, Vec<LineString<f64>>);
+    let mut outers: Vec<Outer> = Vec::new();
     let mut holes: Vec<Vec<Coord<f64>>> = Vec::new();
     for ring in rings {
         let a2 = ring_signed_area2(&ring);
@@ -360,7 +362,7 @@ mod tests {
         padded.extend([0u8; 24]);
         assert_eq!(record_spans(&padded).map(|s| s.len()), Ok(1));
         data.truncate(data.len() - 5);
-        let err = record_spans(&data).unwrap_err();
+        let err = record_spans(&data).expect_err("truncated");
         assert!(err.0.contains("truncated"), "{}", err.0);
     }
 

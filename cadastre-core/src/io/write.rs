@@ -442,7 +442,6 @@ pub fn write_gpkg(sub: &Submission, path: &Path) -> Result<(), LoadError> {
             }
             f.create(&layer).map_err(e)?;
         }
-        drop(layer);
         txn.commit().map_err(e)?;
     }
     Ok(())
