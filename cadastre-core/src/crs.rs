@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 mod transform;
 mod wkt;
 
-pub use transform::{choose_zone, transform_submission, CrsError, Transformer};
+pub use transform::{choose_zone, to_gk_zone, transform_submission, CrsError, Transformer};
 
 /// A CGCS2000 3-degree Gauss-Krüger zone (EPSG:4513–4554).
 ///

@@ -174,6 +174,31 @@ pub fn transform_submission(sub: &mut Submission, zone: GkZone) -> Result<(), Cr
     Ok(())
 }
 
+/// Bring a submission into its CGCS2000 3° zone, as area and QC need: nothing to do
+/// when it already is in one (with or without prefix); otherwise the zone is chosen
+/// from the data (see [`choose_zone`], unprefixed eastings) and every geometry is
+/// transformed. Returns the zone the data is in afterwards.
+///
+/// ```
+/// use cadastre_core::crs::{to_gk_zone, Crs};
+/// use cadastre_core::model::Submission;
+/// let mut sub = Submission { crs: Some(Crs::from_epsg(4549)), ..Submission::default() };
+/// assert_eq!(to_gk_zone(&mut sub).map(|z| z.epsg()), Ok(4549));
+/// ```
+pub fn to_gk_zone(sub: &mut Submission) -> Result<GkZone, CrsError> {
+    let crs = sub.crs.clone().ok_or_else(|| CrsError::Unknown("no .prj".into()))?;
+    if let Some(z) = crs.gk_zone {
+        return Ok(z);
+    }
+    if !crs.is_understood() {
+        return Err(CrsError::Unknown(crs.name.clone().unwrap_or_else(|| "CRS not understood".into())));
+    }
+    let bbox = crate::io::parcels_bbox(sub).ok_or_else(|| CrsError::Unknown("no parcel geometry".into()))?;
+    let zone = choose_zone(&crs, &bbox, false)?;
+    transform_submission(sub, zone)?;
+    Ok(zone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +266,25 @@ mod tests {
         let c = sub.parcels[0].geometry.0[0].exterior().0[0];
         assert!((c.x - 514_436.536_2).abs() < 1e-3 && (c.y - 3_347_836.556_0).abs() < 1e-3, "{c:?}");
         assert_eq!(sub.crs.and_then(|c| c.epsg), Some(4549));
+    }
+
+    #[test]
+    fn to_gk_zone_transforms_geographic_data_once() {
+        let mut sub = Submission { crs: Some(Crs::from_epsg(4490)), ..Submission::default() };
+        sub.parcels.push(crate::model::Parcel {
+            zddm: "330106001001GB00001".into(),
+            geometry: MultiPolygon::new(vec![polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251)]]),
+            attributes: crate::model::ParcelAttributes::default(),
+            source_index: 0,
+        });
+        assert_eq!(to_gk_zone(&mut sub), Ok(zone(4549)));
+        let c = sub.parcels[0].geometry.0[0].exterior().0[0];
+        assert!((c.x - 514_436.536_2).abs() < 1e-3, "{c:?}");
+        // Second call: already in the zone, nothing moves.
+        assert_eq!(to_gk_zone(&mut sub), Ok(zone(4549)));
+        assert_eq!(sub.parcels[0].geometry.0[0].exterior().0[0], c);
+        let mut none = Submission::default();
+        assert!(to_gk_zone(&mut none).is_err());
     }
 
     #[test]
