@@ -34,6 +34,7 @@ mod context;
 mod finding;
 mod geom;
 mod overlay;
+pub mod repair;
 pub mod report;
 mod rule;
 pub mod rules;

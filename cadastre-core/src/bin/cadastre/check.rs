@@ -29,6 +29,10 @@ pub struct Args {
     /// DBF text encoding when the .cpg is missing or wrong (gbk, utf-8, latin1, ...).
     #[arg(long, value_name = "ENC")]
     encoding: Option<String>,
+    /// Write a repaired copy (duplicate vertices dropped, near-miss vertices snapped) as
+    /// shapefiles to this folder, with the list of changes in repair-diff.json.
+    #[arg(long, value_name = "OUT_DIR")]
+    repair: Option<PathBuf>,
     /// Print the documented default rules file and exit.
     #[arg(long)]
     print_default_rules: bool,
@@ -75,6 +79,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(out) = &args.html {
         std::fs::write(out, report::to_html(&report, &submission)).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(dir) = &args.repair {
+        let (fixed, changes) = qc::repair::repair(&submission, &config);
+        cadastre_core::io::write_shapefiles(&fixed, dir, cadastre_core::io::TextEncoding::Gbk)
+            .with_context(|| format!("writing repaired shapefiles to {}", dir.display()))?;
+        let diff = dir.join("repair-diff.json");
+        std::fs::write(&diff, serde_json::to_string_pretty(&changes).unwrap_or_default())
+            .with_context(|| format!("writing {}", diff.display()))?;
+        eprintln!("repair: {} change(s) written to {} (see {})", changes.len(), dir.display(), diff.display());
     }
     let verdict = match report.verdict {
         Verdict::Pass => "通过 pass",
