@@ -244,17 +244,29 @@ pub(crate) fn assemble_rings(rings: Vec<Vec<Coord<f64>>>) -> MultiPolygon<f64> {
             holes.push(ring);
         }
     }
+    // Bounding boxes first: a hostile record with thousands of outers and holes must
+    // not turn into a quadratic number of point-in-ring scans.
+    let bbox = |r: &[Coord<f64>]| {
+        r.iter().fold([f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY], |b, c| {
+            [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)]
+        })
+    };
+    let outer_boxes: Vec<[f64; 4]> = outers.iter().map(|(o, _, _)| bbox(o)).collect();
+    let n_outers = outers.len();
     for hole in holes {
-        let probe = hole[0];
-        let target = if outers.len() == 1 {
+        let hb = bbox(&hole);
+        let target = if n_outers == 1 {
             Some(0)
         } else {
-            outers
-                .iter()
-                .enumerate()
-                .filter(|(_, (o, _, _))| point_in_ring(probe, o) || hole.iter().any(|&p| point_in_ring(p, o)))
-                .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
-                .map(|(i, _)| i)
+            // The first hole vertex decides; if it lies on the outer's boundary, a few
+            // more vertices are tried.
+            (0..n_outers)
+                .filter(|&i| {
+                    let ob = outer_boxes[i];
+                    ob[0] <= hb[0] && ob[1] <= hb[1] && ob[2] >= hb[2] && ob[3] >= hb[3]
+                })
+                .filter(|&i| hole.iter().take(4).any(|&p| point_in_ring(p, &outers[i].0)))
+                .min_by(|&a, &b| outers[a].1.total_cmp(&outers[b].1))
         };
         match target {
             Some(i) => outers[i].2.push(LineString::new(hole)),
@@ -317,6 +329,26 @@ mod tests {
         assert_eq!(geometry.0.len(), 2);
         assert_eq!(geometry.0[0].interiors().len(), 0);
         assert_eq!(geometry.0[1].interiors().len(), 1);
+    }
+
+    #[test]
+    fn many_outers_and_holes_are_paired_by_containment() {
+        // 2000 separate squares, each with its own hole, holes listed in reverse order.
+        let mut rings = Vec::new();
+        for i in 0..2000 {
+            let x = 20.0 * f64::from(i);
+            rings.push(OUTER_CW.iter().map(|&(a, b)| Coord { x: a + x, y: b }).collect::<Vec<_>>());
+        }
+        for i in (0..2000).rev() {
+            let x = 20.0 * f64::from(i);
+            rings.push(HOLE_CCW.iter().map(|&(a, b)| Coord { x: a + x, y: b }).collect::<Vec<_>>());
+        }
+        let mp = assemble_rings(rings);
+        assert_eq!(mp.0.len(), 2000);
+        for (i, p) in mp.0.iter().enumerate() {
+            assert_eq!(p.interiors().len(), 1, "polygon {i}");
+            assert_eq!(p.interiors()[0].0[0].x, 2.0 + 20.0 * i as f64);
+        }
     }
 
     #[test]
