@@ -27,9 +27,8 @@ pub use lines::{BoundaryLine, BoundaryLines};
 pub use neighbours::{four_neighbours, Direction, FourNeighbours, Neighbour, OPEN_LAND};
 pub use numbering::{number_per_parcel, number_per_subdistrict, PointNumber};
 
-use std::collections::HashMap;
-
 use geo_types::{Coord, LineString, MultiPolygon};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Index of a boundary point in [`BoundaryPoints::coords`].
@@ -83,39 +82,65 @@ fn open_ring(ls: &LineString<f64>) -> Vec<Coord<f64>> {
 
 impl BoundaryPoints {
     /// Derive points from parcel geometries (one entry per parcel, in order).
+    ///
+    /// Parallel and hash-free: rings are oriented per parcel in parallel, then all
+    /// vertices are sorted by their exact coordinate bits so equal coordinates meet;
+    /// point ids follow that order (deterministic, independent of input order).
     pub fn derive(parcels: &[&MultiPolygon<f64>]) -> Self {
-        let mut index: HashMap<(u64, u64), PointId> = HashMap::new();
-        let mut coords = Vec::new();
-        let mut out = Vec::with_capacity(parcels.len());
-        for mp in parcels {
-            let mut rings = Vec::new();
-            for (pi, poly) in mp.0.iter().enumerate() {
-                let all = std::iter::once(poly.exterior()).chain(poly.interiors());
-                for (ri, ls) in all.enumerate() {
-                    let mut ring = open_ring(ls);
-                    if ring.len() < 3 {
-                        continue;
+        // Oriented rings per parcel: (polygon, ring, coordinates).
+        let rings: Vec<Vec<(usize, usize, Vec<Coord<f64>>)>> = parcels
+            .par_iter()
+            .map(|mp| {
+                let mut out = Vec::new();
+                for (pi, poly) in mp.0.iter().enumerate() {
+                    for (ri, ls) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+                        let mut ring = open_ring(ls);
+                        if ring.len() < 3 {
+                            continue;
+                        }
+                        let ccw = signed_area2(&ring) > 0.0;
+                        // Interior on the right: exterior clockwise, holes counter-clockwise.
+                        if (ri == 0 && ccw) || (ri > 0 && !ccw) {
+                            ring.reverse();
+                        }
+                        out.push((pi, ri, ring));
                     }
-                    let ccw = signed_area2(&ring) > 0.0;
-                    // Interior on the right: exterior clockwise, holes counter-clockwise.
-                    if (ri == 0 && ccw) || (ri > 0 && !ccw) {
-                        ring.reverse();
-                    }
-                    let points = ring
-                        .iter()
-                        .map(|&c| {
-                            *index.entry(key(c)).or_insert_with(|| {
-                                coords.push(c);
-                                PointId::try_from(coords.len() - 1).unwrap_or(PointId::MAX)
-                            })
-                        })
-                        .collect();
-                    rings.push(RingPoints { polygon: pi, ring: ri, points });
                 }
+                out
+            })
+            .collect();
+        let mut keys: Vec<((u64, u64), usize)> = rings
+            .iter()
+            .flatten()
+            .flat_map(|(_, _, r)| r.iter().map(|&c| key(c)))
+            .enumerate()
+            .map(|(i, k)| (k, i))
+            .collect();
+        keys.par_sort_unstable();
+        let mut id_of = vec![0 as PointId; keys.len()];
+        let mut coords = Vec::new();
+        for group in keys.chunk_by(|a, b| a.0 == b.0) {
+            let id = PointId::try_from(coords.len()).unwrap_or(PointId::MAX);
+            let (bx, by) = group[0].0;
+            coords.push(Coord { x: f64::from_bits(bx), y: f64::from_bits(by) });
+            for &(_, pos) in group {
+                id_of[pos] = id;
             }
-            out.push(rings);
         }
-        Self { coords, parcels: out }
+        let mut pos = 0;
+        let parcels = rings
+            .into_iter()
+            .map(|rs| {
+                rs.into_iter()
+                    .map(|(polygon, ring, r)| {
+                        let points = id_of[pos..pos + r.len()].to_vec();
+                        pos += r.len();
+                        RingPoints { polygon, ring, points }
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { coords, parcels }
     }
 
     /// Number of distinct points.
