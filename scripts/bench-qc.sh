@@ -38,7 +38,7 @@ echo "== load $ZD into PostGIS database $DB"
 psql -q "$SERVER_URL/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 PG="$SERVER_URL/$DB"
 psql -q "$PG" -c "CREATE EXTENSION postgis"
-shp2pgsql -s 4549 -I -W GBK "$ZD" zd 2>/dev/null | psql -q "$PG" >/dev/null
+shp2pgsql -D -s 4549 -I -W GBK "$ZD" zd 2>/dev/null | psql -q "$PG" >/dev/null
 psql -q "$PG" -c "VACUUM ANALYZE zd"
 psql -At "$PG" -c "SELECT 'parcels loaded: ' || count(*) FROM zd"
 

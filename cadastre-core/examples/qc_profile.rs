@@ -1,4 +1,5 @@
-//! Time loading, context preparation and each rule separately (sequentially).
+//! Time loading, the whole check (parallel), then context preparation and each rule
+//! separately (sequentially).
 //! `cargo run --release -p cadastre-core --example qc_profile -- DIR`
 use std::time::Instant;
 
@@ -20,6 +21,9 @@ fn main() {
     };
     println!("load            {:>8.3} s", t.elapsed().as_secs_f64());
     let cfg = QcConfig::default();
+    let t = Instant::now();
+    let report = cadastre_core::qc::check(&sub, &cfg);
+    println!("check (all rules, parallel) {:>8.3} s ({} findings)", t.elapsed().as_secs_f64(), report.findings.len());
     let t = Instant::now();
     let ctx = Context::new(&sub, &cfg);
     println!("context         {:>8.3} s", t.elapsed().as_secs_f64());

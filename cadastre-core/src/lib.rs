@@ -9,3 +9,5 @@ pub mod crs;
 pub mod io;
 pub mod model;
 pub mod qc;
+pub mod apportion;
+pub mod building;

@@ -2,3 +2,20 @@
 //! format, allocate, and keep the lineage of 28-character unit codes.
 //!
 //! See `DOMAIN.md` §4 of the project for the rules implemented here.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod code;
+pub mod explain;
+#[cfg(feature = "cli")]
+pub mod input;
+pub mod validate;
+
+pub use code::{
+    BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, NonStandardLetter, Ownership,
+    ParcelCode, ParcelFeature, ParcelType, SubdistrictCode, UnitCode,
+};
+
+pub mod alloc;
+pub mod lineage;
+pub mod renumber;

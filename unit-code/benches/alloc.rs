@@ -1,0 +1,142 @@
+//! Allocation throughput on PostgreSQL with 16 concurrent clients, against a
+//! bare `nextval()` sequence (which leaves gaps) as the peer, in one run.
+//!
+//! `DATABASE_URL=postgres://… cargo bench -p unit-code --bench alloc`
+//! (`UC_BENCH_SECS` sets seconds per workload, default 6; `UC_BENCH_SYNC=off`
+//! runs with `synchronous_commit = off`). It creates and drops
+//! its own database. Criterion's per-iteration model does not fit a fixed
+//! number of concurrent clients, so this is a plain timed loop (harness = false).
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor, PgPool};
+use unit_code::alloc::{migrate, AllocError, Allocator, PgAllocator, Scope};
+use unit_code::SubdistrictCode;
+
+const CLIENTS: u32 = 16;
+
+#[derive(Clone, Copy, Debug)]
+enum Work {
+    /// `SELECT nextval(...)`: the peer.
+    NextVal,
+    /// `allocate(scope, n)`, all clients on the same scope.
+    SameScope(u32),
+    /// `allocate(scope, 1)`, each client on its own scope.
+    OwnScope,
+}
+
+fn subdistrict(n: u32) -> SubdistrictCode {
+    format!("330106{:03}{:03}", n / 1000, n % 1000).parse().unwrap_or_else(|e| panic!("bad sub-district {n}: {e}"))
+}
+
+/// Run `work` with CLIENTS tasks for `secs`; return codes issued per second.
+async fn run(pool: &PgPool, work: Work, secs: u64) -> f64 {
+    let alloc = Arc::new(PgAllocator::new(pool.clone()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    // Scopes run out (99 999 parcels); clients move on together to a fresh one.
+    static GENERATION: AtomicU32 = AtomicU32::new(1);
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for client in 0..CLIENTS {
+        let (alloc, stop, total, pool) = (alloc.clone(), stop.clone(), total.clone(), pool.clone());
+        handles.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let issued = match work {
+                    Work::NextVal => {
+                        sqlx::query_scalar::<_, i64>("SELECT nextval('uc_bench_seq')")
+                            .fetch_one(&pool)
+                            .await
+                            .map(|_| 1)
+                            .map_err(|e| e.to_string())
+                    }
+                    Work::SameScope(_) | Work::OwnScope => {
+                        let (sub, n) = match work {
+                            Work::SameScope(n) => (GENERATION.load(Ordering::SeqCst), n),
+                            _ => (500 + client, 1),
+                        };
+                        let scope = Scope::parcels(subdistrict(sub), "GB".parse().unwrap_or_else(|_| unreachable!()));
+                        match alloc.allocate(scope, n).await {
+                            Ok(run) => Ok(u64::from(run.len())),
+                            Err(AllocError::Exhausted { .. }) => {
+                                let _ = GENERATION.compare_exchange(sub, sub + 1, Ordering::SeqCst, Ordering::SeqCst);
+                                Ok(0)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                };
+                match issued {
+                    Ok(k) => total.fetch_add(k, Ordering::Relaxed),
+                    Err(e) => panic!("{work:?}: {e}"),
+                };
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        if let Err(e) = h.await {
+            panic!("client failed: {e}");
+        }
+    }
+    total.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        eprintln!("benches/alloc: DATABASE_URL is not set; it needs a PostgreSQL server, e.g.");
+        eprintln!("  DATABASE_URL=postgres://postgres@127.0.0.1:54329/cadastre cargo bench -p unit-code --bench alloc");
+        std::process::exit(2);
+    };
+    let secs: u64 = std::env::var("UC_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("tokio runtime: {e}"));
+    rt.block_on(async move {
+        let admin = PgPoolOptions::new().max_connections(1).connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+        let name = format!("uc_bench_{}", std::process::id());
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap_or_else(|e| panic!("{e}"));
+        // UC_BENCH_SYNC=off shows how much of the cost is waiting for the WAL flush.
+        if let Ok(sync) = std::env::var("UC_BENCH_SYNC") {
+            if !["on", "off", "local", "remote_write", "remote_apply"].contains(&sync.as_str()) {
+                eprintln!("UC_BENCH_SYNC must be a synchronous_commit value (on/off/local), not {sync:?}");
+                std::process::exit(2);
+            }
+            let sql = format!("ALTER DATABASE {name} SET synchronous_commit = {sync}");
+            admin.execute(sql.as_str()).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let opts: PgConnectOptions = url.parse::<PgConnectOptions>().unwrap_or_else(|e| panic!("{e}")).database(&name);
+        let pool = PgPoolOptions::new()
+            .max_connections(CLIENTS)
+            .min_connections(CLIENTS)
+            .connect_with(opts)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        migrate(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+        pool.execute("CREATE SEQUENCE uc_bench_seq").await.unwrap_or_else(|e| panic!("{e}"));
+        let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await.unwrap_or_default();
+
+        println!("allocation throughput, {CLIENTS} concurrent clients, {secs} s each, synchronous_commit={sync}");
+        let peer = run(&pool, Work::NextVal, secs).await;
+        println!("{:<44} {:>12.0} codes/s  (peer, leaves gaps)", "nextval() bare sequence", peer);
+        for (label, work) in [
+            ("PgAllocator single, one shared scope", Work::SameScope(1)),
+            ("PgAllocator batch of 100, one shared scope", Work::SameScope(100)),
+            ("PgAllocator single, a scope per client", Work::OwnScope),
+        ] {
+            let rate = run(&pool, work, secs).await;
+            println!("{label:<44} {rate:>12.0} codes/s  ratio to nextval {:.3}", rate / peer);
+        }
+        pool.close().await;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+}
