@@ -1,10 +1,28 @@
-//! Code checks behind one seam (DOMAIN.md §4). Only hard-format violations are
-//! reported by `code.format`; the standard's soft rules (unusual feature letters,
-//! combination rules) are warnings elsewhere and not findings here.
-// TODO(unit-code): switch to `unit_code` parsing once its API lands on main.
+//! Code checks behind one seam (DOMAIN.md §4), parsed with the workspace `unit_code`
+//! crate. Only hard-format violations are reported by `code.format`; the standard's soft
+//! rules (unusual feature letters, combination rules) are warnings there and not findings.
+
+fn parsed<T: std::str::FromStr<Err = unit_code::CodeError>>(code: &str, zh_form: &str) -> Option<(String, String)> {
+    code.parse::<T>().err().map(|e| (format!("不符合{zh_form}格式（GB/T 37346）：{e}"), e.to_string()))
+}
 
 /// Why a parcel code (宗地代码, 19 chars) is malformed, `None` when well-formed.
 pub(crate) fn parcel_code_problem(code: &str) -> Option<(String, String)> {
+    own_parcel_code_problem(code).or_else(|| parsed::<unit_code::ParcelCode>(code, "宗地代码"))
+}
+
+/// Why a natural-building number (自然幢号, 24 chars) is malformed.
+pub(crate) fn building_code_problem(code: &str) -> Option<(String, String)> {
+    own_building_code_problem(code).or_else(|| parsed::<unit_code::BuildingCode>(code, "自然幢号"))
+}
+
+/// Why a unit code (不动产单元号, 28 chars) is malformed.
+pub(crate) fn unit_code_problem(code: &str) -> Option<(String, String)> {
+    own_unit_code_problem(code).or_else(|| parsed::<unit_code::UnitCode>(code, "不动产单元号"))
+}
+
+/// The structural checks with Chinese explanations; `unit_code` has the final word.
+fn own_parcel_code_problem(code: &str) -> Option<(String, String)> {
     let b = code.as_bytes();
     if code.chars().count() != 19 || b.len() != 19 {
         return Some((format!("长度为 {} 位，应为 19 位", code.chars().count()), format!("has {} characters, expected 19", code.chars().count())));
@@ -24,12 +42,11 @@ pub(crate) fn parcel_code_problem(code: &str) -> Option<(String, String)> {
     None
 }
 
-/// Why a natural-building number (自然幢号, 24 chars) is malformed.
-pub(crate) fn building_code_problem(code: &str) -> Option<(String, String)> {
+fn own_building_code_problem(code: &str) -> Option<(String, String)> {
     if code.len() != 24 || code.chars().count() != 24 {
         return Some((format!("长度为 {} 位，应为 24 位", code.chars().count()), format!("has {} characters, expected 24", code.chars().count())));
     }
-    if let Some((zh, en)) = parcel_code_problem(&code[..19]) {
+    if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
         return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
     }
     let b = code.as_bytes();
@@ -39,12 +56,11 @@ pub(crate) fn building_code_problem(code: &str) -> Option<(String, String)> {
     None
 }
 
-/// Why a unit code (不动产单元号, 28 chars) is malformed.
-pub(crate) fn unit_code_problem(code: &str) -> Option<(String, String)> {
+fn own_unit_code_problem(code: &str) -> Option<(String, String)> {
     if code.len() != 28 || code.chars().count() != 28 {
         return Some((format!("长度为 {} 位，应为 28 位", code.chars().count()), format!("has {} characters, expected 28", code.chars().count())));
     }
-    if let Some((zh, en)) = parcel_code_problem(&code[..19]) {
+    if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
         return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
     }
     let b = code.as_bytes();
