@@ -4,7 +4,8 @@
 #
 #   scripts/bench-qc.sh [N_PARCELS=100000]
 #
-# Generates a district (samples' `district-gen` when built, else the qc_district example),
+# Generates a district with samples' `district-gen` (DEFECTS=100 injected defects by default;
+# falls back to the qc_district example when the generator cannot be built),
 # loads ZD.shp with shp2pgsql (GiST index, ANALYZE), times
 #   SELECT count(*) FROM zd a JOIN zd b ON a.geom && b.geom AND a.gid < b.gid
 #   WHERE ST_Overlaps(a.geom, b.geom)
@@ -23,12 +24,13 @@ OUT=${BENCH_OUT:-/tmp/qc-bench-$N-out}
 mkdir -p "$OUT"
 
 cargo build --release -q -p cadastre-core --bin cadastre --example qc_district
+cargo build --release -q -p cadastre-samples --bin district-gen || true
 CADASTRE=$CARGO_TARGET_DIR/release/cadastre
 
 echo "== generate $N parcels into $DATA"
 rm -rf "$DATA"
 if [ -x "$CARGO_TARGET_DIR/release/district-gen" ]; then
-  "$CARGO_TARGET_DIR/release/district-gen" --parcels "$N" --seed 1 --defects 0 --out "$DATA"
+  "$CARGO_TARGET_DIR/release/district-gen" --parcels "$N" --seed 1 --defects "${DEFECTS:-100}" --quiet --out "$DATA"
 else
   "$CARGO_TARGET_DIR/release/examples/qc_district" "$N" "$DATA"
 fi

@@ -70,8 +70,8 @@ fn own_unit_code_problem(code: &str) -> Option<(String, String)> {
     None
 }
 
-/// GB/T 21010 land-use codes: first-level (2 digits), 2017 second level (4 digits) and
-/// 2007 second level (3 digits).
+/// GB/T 21010 land-use codes: first-level (2 digits), 2017 second level (4 digits,
+/// including 05H1 / 08H1 / 08H2) and 2007 second level (3 digits).
 pub(crate) fn is_land_use_code(code: &str) -> bool {
     const SECOND_2017: &[(u8, u8)] = &[
         (1, 3), (2, 4), (3, 7), (4, 4), (5, 8), (6, 4), (7, 2), (8, 10), (9, 6), (10, 9), (11, 10), (12, 7),
@@ -80,6 +80,10 @@ pub(crate) fn is_land_use_code(code: &str) -> bool {
         (1, 3), (2, 3), (3, 3), (4, 3), (5, 4), (6, 4), (7, 2), (8, 8), (9, 5), (10, 7), (11, 9), (12, 7),
     ];
     let code = code.trim();
+    // 2017 codes merged for land surveys: 05H1 商业服务业设施, 08H1 机关团体新闻出版, 08H2 科教文卫.
+    if matches!(code, "05H1" | "08H1" | "08H2") {
+        return true;
+    }
     if !code.bytes().all(|c| c.is_ascii_digit()) {
         return false;
     }
@@ -134,8 +138,8 @@ mod tests {
 
     #[test]
     fn dictionaries() {
-        assert!(is_land_use_code("0701") && is_land_use_code("05") && is_land_use_code("071"));
-        assert!(!is_land_use_code("0799") && !is_land_use_code("") && !is_land_use_code("13"));
+        assert!(is_land_use_code("0701") && is_land_use_code("05") && is_land_use_code("071") && is_land_use_code("08H2"));
+        assert!(!is_land_use_code("0799") && !is_land_use_code("") && !is_land_use_code("13") && !is_land_use_code("07H2"));
         assert!(is_right_type("3") && is_right_type("99") && !is_right_type("0") && !is_right_type("x"));
         assert!(is_right_nature("102") && is_right_nature("200") && !is_right_nature("302"));
     }
