@@ -3,5 +3,11 @@
 
 pub use unit_code;
 
+pub mod area;
+pub mod boundary;
+pub mod crs;
+pub mod io;
+pub mod model;
+pub mod qc;
 pub mod apportion;
 pub mod building;

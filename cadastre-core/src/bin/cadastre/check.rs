@@ -1,8 +1,110 @@
+//! `cadastre check`: run the quality checks on a submission and write JSON/HTML reports.
+//! Exit status: 0 pass, 1 fail, 2 unreadable input (or unusable rules file / output).
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context as _;
+use cadastre_core::io::{load_submission, LoadOptions};
+use cadastre_core::qc::{self, report, QcConfig, Verdict, DEFAULT_RULES_TOML};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(clap::Args)]
-pub struct Args {}
+#[command(after_help = "Exit status: 0 = pass, 1 = fail, 2 = unreadable input.\n\
+Example: cadastre check survey/ --json report.json --html report.html")]
+pub struct Args {
+    /// Folder with ZD / ZRZ / DJZQ (/ DJQ) shapefiles, or a GeoPackage.
+    #[arg(required_unless_present = "print_default_rules")]
+    path: Option<PathBuf>,
+    /// Rules file (TOML) overriding the defaults; see --print-default-rules.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "OUT")]
+    json: Option<PathBuf>,
+    /// Write a self-contained HTML report (map + table) to this file.
+    #[arg(long, value_name = "OUT")]
+    html: Option<PathBuf>,
+    /// DBF text encoding when the .cpg is missing or wrong (gbk, utf-8, latin1, ...).
+    #[arg(long, value_name = "ENC")]
+    encoding: Option<String>,
+    /// Write a repaired copy (duplicate vertices dropped, near-miss vertices snapped) as
+    /// shapefiles to this folder, with the list of changes in repair-diff.json.
+    #[arg(long, value_name = "OUT_DIR")]
+    repair: Option<PathBuf>,
+    /// Print the documented default rules file and exit.
+    #[arg(long)]
+    print_default_rules: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.print_default_rules {
+        print!("{DEFAULT_RULES_TOML}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(path) = args.path else { anyhow::bail!("PATH is required") };
+    let config = match &args.rules {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading rules file {}", file.display()))?;
+            QcConfig::from_toml(&text).with_context(|| format!("rules file {}", file.display()))?
+        }
+        None => QcConfig::default(),
+    };
+    let mut options = LoadOptions::default();
+    if let Some(enc) = &args.encoding {
+        options = options.with_encoding_name(enc)?;
+    }
+
+    let bar = ProgressBar::with_draw_target(Some(qc::ALL_RULE_IDS.len() as u64 + 1), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar.set_message(format!("读取 loading {}", path.display()));
+    let submission = load_submission(&path, &options).with_context(|| format!("cannot read {}", path.display()))?;
+    bar.inc(1);
+    bar.set_message(format!("质检 checking {} parcels", submission.parcels.len()));
+    let finished = AtomicUsize::new(0);
+    let report = qc::check_with_progress(&submission, &config, &|id| {
+        finished.fetch_add(1, Ordering::Relaxed);
+        bar.inc(1);
+        bar.set_message(format!("done {id}"));
+    });
+    bar.finish_and_clear();
+
+    if let Some(out) = &args.json {
+        std::fs::write(out, report::to_json(&report)).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(out) = &args.html {
+        std::fs::write(out, report::to_html(&report, &submission)).with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(dir) = &args.repair {
+        let (fixed, changes) = qc::repair::repair(&submission, &config);
+        cadastre_core::io::write_shapefiles(&fixed, dir, cadastre_core::io::TextEncoding::Gbk)
+            .with_context(|| format!("writing repaired shapefiles to {}", dir.display()))?;
+        let diff = dir.join("repair-diff.json");
+        std::fs::write(&diff, serde_json::to_string_pretty(&changes).unwrap_or_default())
+            .with_context(|| format!("writing {}", diff.display()))?;
+        eprintln!("repair: {} change(s) written to {} (see {})", changes.len(), dir.display(), diff.display());
+    }
+    let verdict = match report.verdict {
+        Verdict::Pass => "通过 pass",
+        Verdict::Fail => "不通过 fail",
+    };
+    println!(
+        "{} parcels, {} buildings: {} findings, score {:.2}, {verdict}",
+        submission.parcels.len(),
+        submission.buildings.len(),
+        report.findings.len(),
+        report.score
+    );
+    for (rule, n) in report.counts.iter().filter(|(_, n)| **n > 0) {
+        println!("  {rule:<28} {n}");
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(1),
+    })
 }

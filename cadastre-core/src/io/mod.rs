@@ -1,0 +1,214 @@
+//! Reading and writing submissions: shapefile folders (DBF encoding from .cpg or
+//! detected), GeoPackage and other formats through GDAL.
+//!
+//! ```no_run
+//! use cadastre_core::io::{load_submission, LoadOptions};
+//! let sub = load_submission("district/".as_ref(), &LoadOptions::default())?;
+//! println!("{} parcels, {} load issues", sub.parcels.len(), sub.load_issues.len());
+//! # Ok::<(), cadastre_core::io::LoadError>(())
+//! ```
+
+mod dbf;
+mod encoding;
+mod error;
+mod gdal_io;
+mod mapping;
+mod options;
+mod shapefile;
+mod shp;
+mod write;
+
+pub use error::LoadError;
+pub use options::{FieldAliases, LoadOptions};
+pub use write::{esri_wkt, write_gpkg, write_shapefiles, TextEncoding};
+
+use std::path::{Path, PathBuf};
+
+use geo::BoundingRect;
+use geo_types::Rect;
+
+use crate::crs::Crs;
+use crate::model::{Layer, LoadIssue, LoadIssueKind, Submission};
+use mapping::RawLayer;
+
+/// An encoding from a .cpg / `--encoding` name: `GBK`, `CP936`, `936`, `UTF-8`, `65001`,
+/// `ISO-8859-1`, `latin1`, `1252`, `ANSI 1250`, ... Returns `None` when unknown.
+///
+/// ```
+/// use cadastre_core::io::encoding_from_name;
+/// assert_eq!(encoding_from_name("936").map(|e| e.name()), Some("GBK"));
+/// assert_eq!(encoding_from_name("65001").map(|e| e.name()), Some("UTF-8"));
+/// ```
+pub fn encoding_from_name(name: &str) -> Option<&'static encoding_rs::Encoding> {
+    encoding::from_name(name)
+}
+
+/// Names a layer's file (stem) or GeoPackage table may have, compared case-insensitively.
+pub fn layer_names(layer: Layer) -> &'static [&'static str] {
+    match layer {
+        Layer::Parcels => &["ZD", "ZDJBXX", "宗地", "宗地基本信息", "parcel", "parcels"],
+        Layer::Buildings => &["ZRZ", "自然幢", "building", "buildings"],
+        Layer::Subdistricts => &["DJZQ", "地籍子区", "subdistrict", "subdistricts"],
+        Layer::Districts => &["DJQ", "地籍区", "district", "districts"],
+    }
+}
+
+/// Which standard layer a file stem / table name is, if any.
+pub fn layer_for_name(name: &str) -> Option<Layer> {
+    let name = name.trim();
+    [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts]
+        .into_iter()
+        .find(|&l| layer_names(l).iter().any(|n| n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase()))
+}
+
+fn has_ext(p: &Path, ext: &str) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+/// Load a submission from a folder of ZD/ZRZ/DJZQ/DJQ shapefiles, a single `.shp`
+/// (read as the parcel layer), or a GeoPackage / other GDAL data source.
+///
+/// Unreadable files are a [`LoadError`]; problems with single features become
+/// [`Submission::load_issues`]. A parcel layer is required; the others are
+/// reported as `MissingLayer` issues when absent.
+pub fn load_submission(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::NotFound(path.to_path_buf()));
+    }
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        files.sort();
+        let shps: Vec<&PathBuf> = files.iter().filter(|p| has_ext(p, "shp")).collect();
+        if shps.is_empty() {
+            if let Some(gpkg) = files.iter().find(|p| has_ext(p, "gpkg")) {
+                return load_gdal(gpkg, options);
+            }
+            return Err(LoadError::NoParcelLayer(path.to_path_buf()));
+        }
+        let mut found: Vec<(Layer, &Path)> = Vec::new();
+        for shp in shps {
+            let stem = shp.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            if let Some(layer) = layer_for_name(&stem) {
+                if !found.iter().any(|(l, _)| *l == layer) {
+                    found.push((layer, shp));
+                }
+            }
+        }
+        if !found.iter().any(|(l, _)| *l == Layer::Parcels) {
+            return Err(LoadError::NoParcelLayer(path.to_path_buf()));
+        }
+        return load_shapefiles(&found, options);
+    }
+    if has_ext(path, "shp") {
+        return load_shapefiles(&[(Layer::Parcels, path)], options);
+    }
+    // A shapefile component (.dbf, .shx, .prj, .cpg...) stands for its .shp.
+    if let Some(shp) = shapefile::sibling(path, "shp") {
+        return load_shapefiles(&[(Layer::Parcels, &shp)], options);
+    }
+    load_gdal(path, options)
+}
+
+fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<Submission, LoadError> {
+    let mut sub = Submission::default();
+    let mut parcel_prj = None;
+    for &(layer, path) in layers {
+        let read = shapefile::read(path, layer, options)?;
+        sub.load_issues.extend(read.issues);
+        if layer == Layer::Parcels {
+            parcel_prj = read.prj;
+        }
+        add_layer(&mut sub, layer, read.raw, options);
+    }
+    if let Some(prj) = parcel_prj {
+        sub.crs = Some(Crs::from_wkt(&prj));
+    }
+    finish(&mut sub, layers.iter().map(|(l, _)| *l).collect(), "ZD");
+    Ok(sub)
+}
+
+fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError> {
+    let mut sub = Submission::default();
+    let read = gdal_io::read(path)?;
+    let mut present = Vec::new();
+    for (layer, raw, crs) in read {
+        if layer == Layer::Parcels {
+            sub.crs = crs;
+            if sub.crs.is_none() {
+                sub.load_issues.push(layer_issue(layer, &raw.source, LoadIssueKind::MissingPrj, "the layer declares no CRS"));
+            }
+        }
+        add_layer(&mut sub, layer, raw, options);
+        present.push(layer);
+    }
+    if !present.contains(&Layer::Parcels) {
+        return Err(LoadError::NoParcelLayer(path.to_path_buf()));
+    }
+    finish(&mut sub, present, "ZD");
+    Ok(sub)
+}
+
+fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) {
+    let aliases = &options.aliases;
+    let issues = match layer {
+        Layer::Parcels => {
+            let (v, i) = mapping::parcels(raw, aliases);
+            sub.parcels = v;
+            i
+        }
+        Layer::Buildings => {
+            let (v, i) = mapping::buildings(raw, aliases);
+            sub.buildings = v;
+            i
+        }
+        Layer::Subdistricts => {
+            let (v, i) = mapping::subdistricts(raw, aliases);
+            sub.subdistricts = v;
+            i
+        }
+        Layer::Districts => {
+            let (v, i) = mapping::districts(raw, aliases);
+            sub.districts = v;
+            i
+        }
+    };
+    sub.load_issues.extend(issues);
+}
+
+fn layer_issue(layer: Layer, source: &str, kind: LoadIssueKind, message: &str) -> LoadIssue {
+    LoadIssue { layer, source: source.to_owned(), source_index: None, code: None, kind, message: message.to_owned() }
+}
+
+/// Missing layers, CRS understanding and coordinate plausibility.
+fn finish(sub: &mut Submission, present: Vec<Layer>, parcel_source: &str) {
+    for layer in [Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
+        if !present.contains(&layer) {
+            let msg = format!("no {} layer in the submission", layer.standard_name());
+            sub.load_issues.push(layer_issue(layer, layer.standard_name(), LoadIssueKind::MissingLayer, &msg));
+        }
+    }
+    let Some(crs) = &sub.crs else { return };
+    if !crs.is_understood() {
+        let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
+        let msg = format!("CRS not understood: {detail}");
+        sub.load_issues.push(layer_issue(Layer::Parcels, parcel_source, LoadIssueKind::UnknownCrs { detail }, &msg));
+        return;
+    }
+    if let Some(bbox) = parcels_bbox(sub) {
+        for reason in crs.implausibility(&bbox) {
+            let kind = LoadIssueKind::ImplausibleCoordinates { reason: reason.clone() };
+            sub.load_issues.push(layer_issue(Layer::Parcels, parcel_source, kind, &reason));
+        }
+    }
+}
+
+/// Bounding box of all parcels.
+pub fn parcels_bbox(sub: &Submission) -> Option<Rect<f64>> {
+    sub.parcels.iter().filter_map(|p| p.geometry.bounding_rect()).reduce(|a, b| {
+        Rect::new(
+            geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+            geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+        )
+    })
+}

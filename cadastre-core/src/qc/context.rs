@@ -1,0 +1,347 @@
+//! Everything the rules share, built once per run: per-feature geometry analysis,
+//! R*-trees built by bulk loading, the code index, prepared sub-districts, and (lazily,
+//! for whichever rule asks first) the parcel and building pair relations.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use geo::coordinate_position::CoordPos;
+use geo_types::{Coord, MultiPolygon, Rect};
+use rayon::prelude::*;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use super::config::QcConfig;
+use super::finding::{round_mm, Finding};
+use super::geom;
+use super::overlay::{self, OuterShape, Relation};
+use super::validity::{self, GeometryReport, ValidityParams};
+use crate::model::Submission;
+
+/// A bounding box in an R*-tree with the feature's index.
+pub(crate) type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
+
+/// Geometry facts about one feature.
+#[derive(Debug, Clone)]
+pub struct FeatureFacts {
+    /// Bounding box (`None` for empty geometry).
+    pub bbox: Option<Rect>,
+    /// Planar area.
+    pub area: f64,
+    /// Boundary length.
+    pub perimeter: f64,
+    /// A point inside.
+    pub interior: Option<Coord>,
+    pub(crate) report: GeometryReport,
+}
+
+impl FeatureFacts {
+    fn of(mp: &MultiPolygon, params: &ValidityParams) -> Self {
+        let report = validity::analyse(mp, params);
+        let finite = report.invalid.is_empty();
+        FeatureFacts {
+            bbox: if finite { geom::bbox(mp) } else { None },
+            area: if finite { geom::area(mp) } else { 0.0 },
+            perimeter: if finite { geom::perimeter(mp) } else { 0.0 },
+            interior: if finite { geom::interior_point(mp) } else { None },
+            report,
+        }
+    }
+
+    /// A valid polygon that overlay-based rules can use.
+    pub fn overlay_ok(&self) -> bool {
+        self.bbox.is_some() && self.report.overlay_ok()
+    }
+
+    /// A location for findings about the whole feature.
+    pub fn location(&self) -> Coord {
+        self.interior.or(self.bbox.map(|b| b.center())).unwrap_or(Coord { x: 0.0, y: 0.0 })
+    }
+}
+
+/// A sub-district prepared for fast point-in-polygon and edge queries.
+pub struct PreparedArea<'a> {
+    /// 地籍子区代码 DJZQDM.
+    pub code: &'a str,
+    /// Outline.
+    pub geometry: &'a MultiPolygon,
+    /// Bounding box.
+    pub bbox: Option<Rect>,
+    edges: RTree<EdgeEntry>,
+}
+
+impl<'a> PreparedArea<'a> {
+    fn new(code: &'a str, geometry: &'a MultiPolygon) -> Self {
+        let edges = geom::segments(geometry)
+            .filter(|(a, b)| a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite())
+            .map(|(a, b)| GeomWithData::new(Rectangle::from_corners([a.x, a.y], [b.x, b.y]), (a, b)))
+            .collect();
+        PreparedArea { code, geometry, bbox: geom::bbox(geometry), edges: RTree::bulk_load(edges) }
+    }
+}
+
+impl OuterShape for PreparedArea<'_> {
+    fn edges_near(&self, rect: &Rect) -> Vec<(Coord, Coord)> {
+        let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+        self.edges.locate_in_envelope_intersecting(&env).map(|e| e.data).collect()
+    }
+
+    /// Winding number over the edges a ray to the right meets (same rules as geo).
+    fn position(&self, c: Coord) -> CoordPos {
+        let Some(bbox) = self.bbox else { return CoordPos::Outside };
+        if c.x < bbox.min().x || c.x > bbox.max().x || c.y < bbox.min().y || c.y > bbox.max().y {
+            return CoordPos::Outside;
+        }
+        let ray = AABB::from_corners([c.x, c.y], [bbox.max().x, c.y]);
+        let mut winding = 0i64;
+        for e in self.edges.locate_in_envelope_intersecting(&ray) {
+            let (s, t) = e.data;
+            if geom::on_segment(c, s, t) {
+                return CoordPos::OnBoundary;
+            }
+            if s.y <= c.y {
+                if t.y > c.y && geom::orient(s, t, c) == geo::kernels::Orientation::CounterClockwise {
+                    winding += 1;
+                }
+            } else if t.y <= c.y && geom::orient(s, t, c) == geo::kernels::Orientation::Clockwise {
+                winding -= 1;
+            }
+        }
+        if winding != 0 {
+            CoordPos::Inside
+        } else {
+            CoordPos::Outside
+        }
+    }
+
+    fn geometry(&self) -> &MultiPolygon {
+        self.geometry
+    }
+}
+
+/// One pair of features whose interiors overlap, in canonical order (`a` before `b`).
+#[derive(Debug, Clone, Copy)]
+pub struct Overlap {
+    /// Index of the first feature.
+    pub a: usize,
+    /// Index of the second feature.
+    pub b: usize,
+    /// Overlap area.
+    pub area: f64,
+    /// A point in the overlap.
+    pub location: Coord,
+}
+
+/// Pair relations of one layer.
+#[derive(Debug, Default)]
+pub struct PairTable {
+    /// Overlapping pairs.
+    pub overlaps: Vec<Overlap>,
+    /// Pairs that share boundary (touch or overlap), canonical order.
+    pub adjacent: Vec<(usize, usize)>,
+}
+
+/// The shared state handed to every rule.
+pub struct Context<'a> {
+    /// The submission under check.
+    pub submission: &'a Submission,
+    /// The configuration.
+    pub config: &'a QcConfig,
+    /// Facts per parcel (same order as `submission.parcels`).
+    pub parcels: Vec<FeatureFacts>,
+    /// Facts per building.
+    pub buildings: Vec<FeatureFacts>,
+    /// Parcel bounding boxes.
+    pub parcel_tree: RTree<BoxEntry>,
+    /// Building bounding boxes.
+    pub building_tree: RTree<BoxEntry>,
+    /// Parcel indices by ZDDM.
+    pub parcels_by_code: HashMap<&'a str, Vec<usize>>,
+    /// Prepared sub-districts.
+    pub subdistricts: Vec<PreparedArea<'a>>,
+    parcel_pairs: OnceLock<PairTable>,
+    building_pairs: OnceLock<PairTable>,
+    parcel_subdistrict: OnceLock<Vec<Option<usize>>>,
+}
+
+fn tree_of(facts: &[FeatureFacts]) -> RTree<BoxEntry> {
+    let entries = facts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
+        })
+        .collect();
+    RTree::bulk_load(entries)
+}
+
+impl<'a> Context<'a> {
+    /// Prepare everything (in parallel).
+    pub fn new(submission: &'a Submission, config: &'a QcConfig) -> Self {
+        let params = ValidityParams {
+            duplicate_tolerance: config.rules.geometry_duplicate_vertex.params.tolerance,
+            spike_angle: config.rules.geometry_spike.params.max_angle_deg.to_radians(),
+        };
+        let (parcels, buildings) = rayon::join(
+            || submission.parcels.par_iter().map(|p| FeatureFacts::of(&p.geometry, &params)).collect::<Vec<_>>(),
+            || submission.buildings.par_iter().map(|b| FeatureFacts::of(&b.footprint, &params)).collect::<Vec<_>>(),
+        );
+        let (parcel_tree, building_tree) = rayon::join(|| tree_of(&parcels), || tree_of(&buildings));
+        let mut parcels_by_code: HashMap<&str, Vec<usize>> = HashMap::with_capacity(submission.parcels.len());
+        for (i, p) in submission.parcels.iter().enumerate() {
+            parcels_by_code.entry(p.zddm.as_str()).or_default().push(i);
+        }
+        let subdistricts = submission
+            .subdistricts
+            .iter()
+            .map(|s| PreparedArea::new(s.djzqdm.as_str(), &s.geometry))
+            .collect();
+        Context {
+            submission,
+            config,
+            parcels,
+            buildings,
+            parcel_tree,
+            building_tree,
+            parcels_by_code,
+            subdistricts,
+            parcel_pairs: OnceLock::new(),
+            building_pairs: OnceLock::new(),
+            parcel_subdistrict: OnceLock::new(),
+        }
+    }
+
+    /// Build a finding with the configured severity, sorted objects and a rounded location.
+    pub fn finding(&self, rule: &str, mut objects: Vec<String>, at: Coord, message_zh: String, message_en: String) -> Finding {
+        objects.sort();
+        let severity = self.config.common(rule).map(|c| c.severity).unwrap_or(super::Severity::Warning);
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            objects,
+            location: [round_mm(at.x), round_mm(at.y)],
+            message_zh,
+            message_en,
+        }
+    }
+
+    /// Canonical order of two parcels, independent of input order.
+    pub(crate) fn parcel_before(&self, i: usize, j: usize) -> bool {
+        canon_less(&self.submission.parcels[i].zddm, &self.parcels[i], i, &self.submission.parcels[j].zddm, &self.parcels[j], j)
+    }
+
+    /// Canonical order of two buildings.
+    pub(crate) fn building_before(&self, i: usize, j: usize) -> bool {
+        canon_less(&self.submission.buildings[i].zrzh, &self.buildings[i], i, &self.submission.buildings[j].zrzh, &self.buildings[j], j)
+    }
+
+    /// Overlapping and adjacent parcel pairs among overlay-valid parcels.
+    pub fn parcel_pairs(&self) -> &PairTable {
+        self.parcel_pairs.get_or_init(|| {
+            let geoms: Vec<&MultiPolygon> = self.submission.parcels.iter().map(|p| &p.geometry).collect();
+            pairs(&geoms, &self.parcels, &self.parcel_tree, |i, j| self.parcel_before(i, j))
+        })
+    }
+
+    /// Overlapping and adjacent building pairs among overlay-valid footprints.
+    pub fn building_pairs(&self) -> &PairTable {
+        self.building_pairs.get_or_init(|| {
+            let geoms: Vec<&MultiPolygon> = self.submission.buildings.iter().map(|b| &b.footprint).collect();
+            pairs(&geoms, &self.buildings, &self.building_tree, |i, j| self.building_before(i, j))
+        })
+    }
+
+    /// For each parcel, the sub-district (index) containing its interior point.
+    pub fn parcel_subdistrict(&self) -> &[Option<usize>] {
+        self.parcel_subdistrict.get_or_init(|| {
+            self.parcels
+                .par_iter()
+                .map(|f| f.interior.and_then(|p| self.subdistrict_at(p)))
+                .collect()
+        })
+    }
+
+    /// The sub-district containing a point (first in code order when they overlap).
+    pub fn subdistrict_at(&self, p: Coord) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (k, sd) in self.subdistricts.iter().enumerate() {
+            if sd.position(p) == CoordPos::Inside && best.is_none_or(|b| sd.code < self.subdistricts[b].code) {
+                best = Some(k);
+            }
+        }
+        best
+    }
+
+    /// Parcels whose bounding box meets `rect`.
+    pub fn parcels_near(&self, rect: &Rect) -> impl Iterator<Item = usize> + '_ {
+        let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+        self.parcel_tree.locate_in_envelope_intersecting(&env).map(|e| e.data)
+    }
+}
+
+fn canon_less(ca: &str, fa: &FeatureFacts, ia: usize, cb: &str, fb: &FeatureFacts, ib: usize) -> bool {
+    let key = |f: &FeatureFacts| f.bbox.map(|b| [b.min().x, b.min().y, b.max().x, b.max().y]).unwrap_or([0.0; 4]);
+    let (ka, kb) = (key(fa), key(fb));
+    match ca.cmp(cb) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => {
+            for (x, y) in ka.iter().zip(kb.iter()) {
+                match x.total_cmp(y) {
+                    std::cmp::Ordering::Less => return true,
+                    std::cmp::Ordering::Greater => return false,
+                    std::cmp::Ordering::Equal => {}
+                }
+            }
+            match fa.area.total_cmp(&fb.area) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => ia < ib,
+            }
+        }
+    }
+}
+
+fn pairs(
+    geoms: &[&MultiPolygon],
+    facts: &[FeatureFacts],
+    tree: &RTree<BoxEntry>,
+    before: impl Fn(usize, usize) -> bool + Sync,
+) -> PairTable {
+    let per: Vec<(Vec<Overlap>, Vec<(usize, usize)>)> = (0..geoms.len())
+        .into_par_iter()
+        .map(|i| {
+            let mut ov = Vec::new();
+            let mut adj = Vec::new();
+            let fi = &facts[i];
+            let (Some(bi), true) = (fi.bbox, fi.overlay_ok()) else { return (ov, adj) };
+            let env = AABB::from_corners([bi.min().x, bi.min().y], [bi.max().x, bi.max().y]);
+            for e in tree.locate_in_envelope_intersecting(&env) {
+                let j = e.data;
+                // Each unordered pair once, computed in canonical order so the result does
+                // not depend on input order.
+                if j == i || !before(i, j) {
+                    continue;
+                }
+                let fj = &facts[j];
+                let (Some(bj), true) = (fj.bbox, fj.overlay_ok()) else { continue };
+                match overlay::relate(geoms[i], &bi, fi.interior, geoms[j], &bj, fj.interior) {
+                    Relation::Disjoint => {}
+                    Relation::Touch => adj.push((i, j)),
+                    Relation::Overlap { area, location } => {
+                        adj.push((i, j));
+                        ov.push(Overlap { a: i, b: j, area, location });
+                    }
+                }
+            }
+            (ov, adj)
+        })
+        .collect();
+    let mut table = PairTable::default();
+    for (ov, adj) in per {
+        table.overlaps.extend(ov);
+        table.adjacent.extend(adj);
+    }
+    table
+}

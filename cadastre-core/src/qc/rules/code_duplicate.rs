@@ -1,0 +1,57 @@
+//! `code.duplicate`: one ZDDM on several parcels, or one ZRZH on several buildings.
+
+use std::collections::BTreeMap;
+
+use crate::qc::context::Context;
+use crate::qc::finding::{Finding, Severity, CODE_DUPLICATE};
+use crate::qc::rule::Rule;
+
+/// See the module documentation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodeDuplicate;
+
+impl Rule for CodeDuplicate {
+    fn id(&self) -> &'static str {
+        CODE_DUPLICATE
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
+        for (code, idx) in &ctx.parcels_by_code {
+            if idx.len() < 2 || code.trim().is_empty() {
+                continue;
+            }
+            // Location: the canonically first of the parcels, so input order does not matter.
+            let first = idx.iter().copied().reduce(|a, b| if ctx.parcel_before(a, b) { a } else { b }).unwrap_or(idx[0]);
+            let n = idx.len();
+            emit(ctx.finding(
+                CODE_DUPLICATE,
+                vec![code.to_string()],
+                ctx.parcels[first].location(),
+                format!("宗地代码 {code} 重复，共 {n} 宗地使用"),
+                format!("parcel code {code} is used by {n} parcels"),
+            ));
+        }
+        let mut by_zrzh: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, b) in ctx.submission.buildings.iter().enumerate() {
+            if !b.zrzh.trim().is_empty() {
+                by_zrzh.entry(b.zrzh.as_str()).or_default().push(i);
+            }
+        }
+        for (code, idx) in by_zrzh {
+            if idx.len() < 2 {
+                continue;
+            }
+            let first = idx.iter().copied().reduce(|a, b| if ctx.building_before(a, b) { a } else { b }).unwrap_or(idx[0]);
+            let n = idx.len();
+            emit(ctx.finding(
+                CODE_DUPLICATE,
+                vec![code.to_string()],
+                ctx.buildings[first].location(),
+                format!("自然幢号 {code} 重复，共 {n} 幢使用"),
+                format!("building number {code} is used by {n} buildings"),
+            ));
+        }
+    }
+}

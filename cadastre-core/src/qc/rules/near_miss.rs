@@ -1,0 +1,120 @@
+//! `vertex.near_miss`: a parcel vertex within `snap_tolerance` of a neighbour's vertex or
+//! edge without being exactly one of the neighbour's vertices (a boundary point the
+//! neighbours should share but do not). Events at one spot are merged into one finding
+//! naming every parcel involved.
+
+use geo_types::Coord;
+use rayon::prelude::*;
+use rstar::{RTree, AABB};
+
+use crate::qc::context::Context;
+use crate::qc::finding::{Finding, Severity, VERTEX_NEAR_MISS};
+use crate::qc::geom;
+use crate::qc::rule::{parcel_code, Rule};
+
+/// See the module documentation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NearMiss;
+
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    at: Coord,
+    a: usize,
+    b: usize,
+    distance: f64,
+}
+
+fn events_of(ctx: &Context<'_>, i: usize, tol: f64) -> Vec<Event> {
+    let fi = &ctx.parcels[i];
+    let Some(bi) = fi.bbox.filter(|_| fi.report.invalid.is_empty()) else { return Vec::new() };
+    let gi = &ctx.submission.parcels[i].geometry;
+    let env = AABB::from_corners([bi.min().x - tol, bi.min().y - tol], [bi.max().x + tol, bi.max().y + tol]);
+    let mut out = Vec::new();
+    for e in ctx.parcel_tree.locate_in_envelope_intersecting(&env) {
+        let j = e.data;
+        if j == i {
+            continue;
+        }
+        let fj = &ctx.parcels[j];
+        let Some(bj) = fj.bbox.filter(|_| fj.report.invalid.is_empty()) else { continue };
+        let gj = &ctx.submission.parcels[j].geometry;
+        for v in geom::vertices(gi) {
+            if v.x < bj.min().x - tol || v.x > bj.max().x + tol || v.y < bj.min().y - tol || v.y > bj.max().y + tol {
+                continue;
+            }
+            if geom::vertices(gj).any(|w| w == v) {
+                continue;
+            }
+            let d = geom::segments(gj).map(|(a, b)| geom::point_segment_distance(v, a, b)).fold(f64::INFINITY, f64::min);
+            if d <= tol {
+                out.push(Event { at: v, a: i, b: j, distance: d });
+            }
+        }
+    }
+    out
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+impl Rule for NearMiss {
+    fn id(&self) -> &'static str {
+        VERTEX_NEAR_MISS
+    }
+    fn default_severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
+        let tol = ctx.config.rules.vertex_near_miss.params.snap_tolerance;
+        let mut events: Vec<Event> = (0..ctx.parcels.len()).into_par_iter().flat_map_iter(|i| events_of(ctx, i, tol)).collect();
+        if events.is_empty() {
+            return;
+        }
+        // Canonical order first, so the clusters and their locations do not depend on input order.
+        let codes: Vec<String> = (0..ctx.parcels.len()).map(|i| parcel_code(ctx, i)).collect();
+        events.sort_by(|p, q| {
+            p.at.x
+                .total_cmp(&q.at.x)
+                .then(p.at.y.total_cmp(&q.at.y))
+                .then_with(|| codes[p.a].cmp(&codes[q.a]))
+                .then_with(|| codes[p.b].cmp(&codes[q.b]))
+        });
+        let tree = RTree::bulk_load(
+            events.iter().enumerate().map(|(k, e)| rstar::primitives::GeomWithData::new([e.at.x, e.at.y], k)).collect(),
+        );
+        let mut parent: Vec<usize> = (0..events.len()).collect();
+        for (k, e) in events.iter().enumerate() {
+            for other in tree.locate_within_distance([e.at.x, e.at.y], tol * tol) {
+                let (ra, rb) = (find(&mut parent, k), find(&mut parent, other.data));
+                if ra != rb {
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+        let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = std::collections::BTreeMap::new();
+        for k in 0..events.len() {
+            let r = find(&mut parent, k);
+            groups.entry(r).or_default().push(k);
+        }
+        for (root, ks) in groups {
+            let mut objs: Vec<String> = ks.iter().flat_map(|&k| [codes[events[k].a].clone(), codes[events[k].b].clone()]).collect();
+            objs.sort();
+            objs.dedup();
+            let at = events[root].at;
+            let d = ks.iter().map(|&k| events[k].distance).fold(f64::INFINITY, f64::min);
+            let list = objs.join(", ");
+            emit(ctx.finding(
+                VERTEX_NEAR_MISS,
+                objs,
+                at,
+                format!("界址点未重合：相邻宗地 {list} 的顶点相距 {:.3} 米（容差 {tol} 米）", d),
+                format!("near-miss vertex: parcels {list} have vertices {:.3} m apart instead of sharing one (tolerance {tol} m)", d),
+            ));
+        }
+    }
+}
