@@ -240,12 +240,46 @@ mod tests {
     /// South parcel "S" with its top edge pulled down to (10, 10 - dip) between x = 5 and 15;
     /// north parcel "N" above with a vertex at (10, 10 + bump) on the same stretch.
     fn pair(south: &str, north: &str, dip: f64, bump: f64) -> Submission {
-        let mut sub = Submission::default();
-        sub.parcels = vec![
-            parcel(south, polygon![(x: 0., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 15., y: 10.), (x: 10., y: 10. - dip), (x: 5., y: 10.), (x: 0., y: 10.)]),
-            parcel(north, polygon![(x: 0., y: 10.), (x: 5., y: 10.), (x: 10., y: 10. + bump), (x: 15., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 0., y: 20.)]),
-        ];
-        sub
+        pair_at(south, north, 10.0, dip, bump)
+    }
+
+    /// Like [`pair`] with the dip and bump at `x` (between 5 and 15).
+    fn pair_at(south: &str, north: &str, x: f64, dip: f64, bump: f64) -> Submission {
+        Submission {
+            parcels: vec![
+                parcel(south, polygon![(x: 0., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 15., y: 10.), (x: x, y: 10. - dip), (x: 5., y: 10.), (x: 0., y: 10.)]),
+                parcel(north, polygon![(x: 0., y: 10.), (x: 5., y: 10.), (x: x, y: 10. + bump), (x: 15., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 0., y: 20.)]),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn restore_ring_snaps_back_and_reinserts_collinear_vertices() {
+        let inputs = [Coord { x: 0., y: 0. }, Coord { x: 5., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 10., y: 10. }];
+        // Union output: rounded corner, the collinear (5, 0) dropped.
+        let ring = LineString::from(vec![(0.0, 0.0), (10.000_000_1, 0.0), (10.0, 10.0), (0.0, 0.0)]);
+        let out = restore_ring(&ring, &inputs);
+        assert_eq!(out, LineString::from(vec![(0.0, 0.0), (5.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 0.0)]));
+        // A fold-back left by snapping a sliver is removed.
+        let folded = vec![Coord { x: 0., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 12., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 10., y: 10. }, Coord { x: 0., y: 0. }];
+        assert_eq!(drop_folds(folded), inputs.iter().copied().filter(|c| c.x != 5.).chain([inputs[0]]).collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Any dip / bump: the two parcels fill the 20 × 20 square again, exactly one change,
+        /// and no gap, near-miss, sliver or overlap is left.
+        #[test]
+        fn closing_restores_the_square(x in 6.0f64..14.0, dip in 0.05f64..4.0, bump in 0.0f64..4.0) {
+            let sub = pair_at("A", "B", x, dip, bump);
+            let (fixed, changes) = repair(&sub, &QcConfig::default());
+            proptest::prop_assert_eq!(changes.len(), 1);
+            let total: f64 = fixed.parcels.iter().map(|p| geom::area(&p.geometry)).sum();
+            proptest::prop_assert!((total - 400.0).abs() < 1e-6, "{}", total);
+            let left = geometric_findings(&fixed);
+            proptest::prop_assert!(left.is_empty(), "{:?}", left);
+        }
     }
 
     #[test]

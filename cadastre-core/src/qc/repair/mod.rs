@@ -187,13 +187,15 @@ mod tests {
     #[test]
     fn near_miss_is_snapped_to_the_majority_and_then_passes() {
         // Four squares around (10, 10); the first one's corner is 2 cm off.
-        let mut sub = Submission::default();
-        sub.parcels = vec![
-            parcel("A", MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]])),
-            parcel("B", MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]])),
-            parcel("C", MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]])),
-            parcel("D", MultiPolygon(vec![polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)]])),
-        ];
+        let sub = Submission {
+            parcels: vec![
+                parcel("A", MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]])),
+                parcel("B", MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]])),
+                parcel("C", MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]])),
+                parcel("D", MultiPolygon(vec![polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)]])),
+            ],
+            ..Default::default()
+        };
         let cfg = QcConfig::default();
         assert!(check(&sub, &cfg).findings.iter().any(|f| f.rule == VERTEX_NEAR_MISS));
         let (fixed, changes) = repair(&sub, &cfg);
