@@ -96,6 +96,8 @@ pub struct GapParams {
     pub min_area: f64,
     /// Larger enclosed regions are intended, not gaps (m²).
     pub max_area: f64,
+    /// `--repair` closes gaps up to this area (m²); 0 turns gap closing off.
+    pub close_max_area: f64,
 }
 
 /// Sliver thresholds.
@@ -267,6 +269,7 @@ impl QcConfig {
             ("parcel.overlap", "min_area", r.parcel_overlap.params.min_area),
             ("parcel.gap", "min_area", r.parcel_gap.params.min_area),
             ("parcel.gap", "max_area", r.parcel_gap.params.max_area),
+            ("parcel.gap", "close_max_area", r.parcel_gap.params.close_max_area),
             ("parcel.outside_subdistrict", "min_area", r.parcel_outside_subdistrict.params.min_area),
             ("parcel.tiny", "min_area", r.parcel_tiny.params.min_area),
             ("parcel.sliver", "max_thinness", r.parcel_sliver.params.max_thinness),

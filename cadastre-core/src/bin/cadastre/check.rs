@@ -29,8 +29,9 @@ pub struct Args {
     /// DBF text encoding when the .cpg is missing or wrong (gbk, utf-8, latin1, ...).
     #[arg(long, value_name = "ENC")]
     encoding: Option<String>,
-    /// Write a repaired copy (duplicate vertices dropped, near-miss vertices snapped) as
-    /// shapefiles to this folder, with the list of changes in repair-diff.json.
+    /// Write a repaired copy (duplicate vertices dropped, near-miss vertices snapped, gaps up
+    /// to parcel.gap close_max_area merged into a neighbour) as shapefiles to this folder,
+    /// with the list of changes in repair-diff.json.
     #[arg(long, value_name = "OUT_DIR")]
     repair: Option<PathBuf>,
     /// Print the documented default rules file and exit.

@@ -1,6 +1,8 @@
 //! Optional repairs with a diff: drop duplicate consecutive vertices (parcels and
-//! buildings) and snap near-miss parcel vertices onto the position most neighbours use.
-//! Gap closing is not implemented. Every change is listed (object, before, after).
+//! buildings), snap near-miss parcel vertices onto the position most neighbours use, and
+//! close gaps below tolerance ([`close_gap`]). Every change is listed (object, before, after).
+
+pub mod close_gap;
 
 use std::collections::BTreeMap;
 
@@ -17,12 +19,34 @@ use crate::model::Submission;
 pub struct Change {
     /// ZDDM / ZRZH of the object changed.
     pub object: String,
-    /// `drop_duplicate_vertex` or `snap_vertex`.
+    /// `drop_duplicate_vertex`, `snap_vertex` or `close_gap`.
     pub action: &'static str,
-    /// The vertex before, `[x, y]`.
+    /// The vertex before, `[x, y]` (for `close_gap`: a point inside the gap).
     pub before: [f64; 2],
-    /// The vertex after (`None` when dropped).
+    /// The vertex after (`None` when dropped, and for `close_gap`).
     pub after: Option<[f64; 2]>,
+    /// For `close_gap`: the gap and the parcel's area before and after.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub gap: Option<GapClosed>,
+}
+
+/// What closing one gap did to the parcel that took it over.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GapClosed {
+    /// A point inside the former gap, `[x, y]`.
+    pub location: [f64; 2],
+    /// Area of the gap (m²).
+    pub gap_area: f64,
+    /// Planar area of the parcel before (m²).
+    pub area_before: f64,
+    /// Planar area of the parcel after (m²).
+    pub area_after: f64,
+    /// 宗地面积 ZDMJ recorded before, when it was updated (see [`close_gap`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zdmj_before: Option<f64>,
+    /// ZDMJ after: the new planar area to 0.01 m², when it was updated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zdmj_after: Option<f64>,
 }
 
 fn dedup_ring(ring: &LineString, tol: f64, object: &str, changes: &mut Vec<Change>) -> LineString {
@@ -32,7 +56,7 @@ fn dedup_ring(ring: &LineString, tol: f64, object: &str, changes: &mut Vec<Chang
         let closing = k + 1 == n && n > 1;
         match out.last() {
             Some(&last) if !closing && ((last.x - c.x).powi(2) + (last.y - c.y).powi(2)).sqrt() <= tol => {
-                changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [c.x, c.y], after: None });
+                changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [c.x, c.y], after: None, gap: None });
             }
             _ => out.push(c),
         }
@@ -41,7 +65,7 @@ fn dedup_ring(ring: &LineString, tol: f64, object: &str, changes: &mut Vec<Chang
     if out.len() > 2 {
         let (last, prev) = (out[out.len() - 1], out[out.len() - 2]);
         if ((last.x - prev.x).powi(2) + (last.y - prev.y).powi(2)).sqrt() <= tol {
-            changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [prev.x, prev.y], after: None });
+            changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [prev.x, prev.y], after: None, gap: None });
             let l = out.len();
             out.remove(l - 2);
         }
@@ -134,7 +158,7 @@ pub fn repair(sub: &Submission, config: &QcConfig) -> (Submission, Vec<Change>) 
                         Some(t) => {
                             // The closing vertex moves with the first one; list it once.
                             if !(closed && k == n - 1) {
-                                changes.push(Change { object: code.clone(), action: "snap_vertex", before: [c.x, c.y], after: Some([t.x, t.y]) });
+                                changes.push(Change { object: code.clone(), action: "snap_vertex", before: [c.x, c.y], after: Some([t.x, t.y]), gap: None });
                             }
                             t
                         }
@@ -144,6 +168,8 @@ pub fn repair(sub: &Submission, config: &QcConfig) -> (Submission, Vec<Change>) 
             )
         });
     }
+    // Gaps last: they are found on the snapped geometry, whose vertices the merge reuses.
+    close_gap::close_gaps(&mut out, config, &mut changes);
     (out, changes)
 }
 
@@ -161,17 +187,19 @@ mod tests {
     #[test]
     fn near_miss_is_snapped_to_the_majority_and_then_passes() {
         // Four squares around (10, 10); the first one's corner is 2 cm off.
-        let mut sub = Submission::default();
-        sub.parcels = vec![
-            parcel("A", MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]])),
-            parcel("B", MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]])),
-            parcel("C", MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]])),
-            parcel("D", MultiPolygon(vec![polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)]])),
-        ];
+        let sub = Submission {
+            parcels: vec![
+                parcel("A", MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]])),
+                parcel("B", MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]])),
+                parcel("C", MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]])),
+                parcel("D", MultiPolygon(vec![polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)]])),
+            ],
+            ..Default::default()
+        };
         let cfg = QcConfig::default();
         assert!(check(&sub, &cfg).findings.iter().any(|f| f.rule == VERTEX_NEAR_MISS));
         let (fixed, changes) = repair(&sub, &cfg);
-        assert_eq!(changes, vec![Change { object: "A".into(), action: "snap_vertex", before: [10.02, 10.0], after: Some([10.0, 10.0]) }]);
+        assert_eq!(changes, vec![Change { object: "A".into(), action: "snap_vertex", before: [10.02, 10.0], after: Some([10.0, 10.0]), gap: None }]);
         assert!(!check(&fixed, &cfg).findings.iter().any(|f| f.rule == VERTEX_NEAR_MISS));
     }
 }
