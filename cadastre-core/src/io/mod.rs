@@ -228,3 +228,26 @@ pub fn parcels_bbox(sub: &Submission) -> Option<Rect<f64>> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(kind: LoadIssueKind, index: Option<usize>) -> LoadIssue {
+        LoadIssue { layer: Layer::Parcels, source: "ZD.shp".into(), source_index: index, code: None, kind, message: "m".into() }
+    }
+
+    #[test]
+    fn chunked_issues_keep_layer_level_ones_once_and_every_feature_issue() {
+        let missing = || issue(LoadIssueKind::MissingField { field: "ZL".into() }, None);
+        let null = |i| issue(LoadIssueKind::NullGeometry, Some(i));
+        let mut all = Vec::new();
+        merge_chunk_issues(&mut all, vec![missing(), null(3)]);
+        merge_chunk_issues(&mut all, vec![missing(), null(70_000), issue(LoadIssueKind::ZmDropped, None)]);
+        merge_chunk_issues(&mut all, vec![missing(), issue(LoadIssueKind::ZmDropped, None), null(70_000)]);
+        let kinds: Vec<(bool, Option<usize>)> =
+            all.iter().map(|i| (matches!(i.kind, LoadIssueKind::MissingField { .. }), i.source_index)).collect();
+        // Layer-level issues once each; a feature issue is never dropped, even if equal.
+        assert_eq!(kinds, [(true, None), (false, Some(3)), (false, Some(70_000)), (false, None), (false, Some(70_000))]);
+    }
+}
