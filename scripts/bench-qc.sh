@@ -3,6 +3,8 @@
 # self-join on the same parcels, in the same run.
 #
 #   scripts/bench-qc.sh [N_PARCELS=100000]
+#   REUSE=1 scripts/bench-qc.sh 1000000   # keep the generated data and the loaded table
+#                                          # (only safe when both come from the same N)
 #
 # Generates a district with samples' `district-gen` (DEFECTS=100 injected defects by default;
 # falls back to the qc_district example when the generator cannot be built),
@@ -27,6 +29,9 @@ cargo build --release -q -p cadastre-core --bin cadastre --example qc_district
 cargo build --release -q -p cadastre-samples --bin district-gen || true
 CADASTRE=$CARGO_TARGET_DIR/release/cadastre
 
+if [ -n "${REUSE:-}" ] && [ -f "$DATA/ZD.shp" ]; then
+  echo "== REUSE: keeping the district in $DATA"
+else
 echo "== generate $N parcels into $DATA"
 rm -rf "$DATA"
 if [ -x "$CARGO_TARGET_DIR/release/district-gen" ]; then
@@ -34,14 +39,19 @@ if [ -x "$CARGO_TARGET_DIR/release/district-gen" ]; then
 else
   "$CARGO_TARGET_DIR/release/examples/qc_district" "$N" "$DATA"
 fi
+fi
 ZD=$(ls "$DATA"/*.shp | grep -i '/zd\.shp$' | head -n1)
 
+PG="$SERVER_URL/$DB"
+if [ -n "${REUSE:-}" ] && [ "$(psql -At "$PG" -c "SELECT count(*) FROM zd" 2>/dev/null)" = "$N" ]; then
+  echo "== REUSE: keeping table zd in database $DB"
+else
 echo "== load $ZD into PostGIS database $DB"
 psql -q "$SERVER_URL/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-PG="$SERVER_URL/$DB"
 psql -q "$PG" -c "CREATE EXTENSION postgis"
 shp2pgsql -D -s 4549 -I -W GBK "$ZD" zd 2>/dev/null | psql -q "$PG" >/dev/null
 psql -q "$PG" -c "VACUUM ANALYZE zd"
+fi
 psql -At "$PG" -c "SELECT 'parcels loaded: ' || count(*) FROM zd"
 
 echo "== PostGIS: overlap self-join only"
@@ -54,12 +64,13 @@ echo "PostGIS overlapping pairs: $PG_PAIRS in ${PG_S}s"
 
 echo "== ours: cadastre check (load + all rules)"
 set +e
-/usr/bin/time -v "$CADASTRE" check "$DATA" --json "$OUT/report.json" > "$OUT/check.txt" 2> "$OUT/time.txt"
+CADASTRE_TIMING=1 /usr/bin/time -v "$CADASTRE" check "$DATA" --json "$OUT/report.json" > "$OUT/check.txt" 2> "$OUT/time.txt"
 STATUS=$?
 set -e
 OUR_S=$(grep 'Elapsed (wall clock)' "$OUT/time.txt" | awk '{print $NF}')
 RSS_KB=$(grep 'Maximum resident set size' "$OUT/time.txt" | awk '{print $NF}')
 OUR_OVERLAPS=$(python3 -c "import json;print(json.load(open('$OUT/report.json'))['counts'].get('parcel.overlap',0))")
 cat "$OUT/check.txt"
+grep '^timing:' "$OUT/time.txt" || true
 echo "ours: exit $STATUS, wall $OUR_S (h:mm:ss), peak RSS $((RSS_KB / 1024)) MiB, parcel.overlap findings $OUR_OVERLAPS"
 echo "PostGIS overlap self-join: ${PG_S}s, $PG_PAIRS pairs"

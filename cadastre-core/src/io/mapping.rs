@@ -169,6 +169,7 @@ impl<'a> Row<'a> {
             };
             extra.insert(name.trim().to_uppercase(), text);
         }
+        extra.shrink_to_fit();
         extra
     }
 

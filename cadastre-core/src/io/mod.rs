@@ -114,12 +114,16 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     let mut sub = Submission::default();
     let mut parcel_prj = None;
     for &(layer, path) in layers {
-        let read = shapefile::read(path, layer, options)?;
+        let mut mapped_issues = Vec::new();
+        let read = shapefile::read(path, layer, options, &mut |raw| {
+            let issues = add_layer(&mut sub, layer, raw, options);
+            merge_chunk_issues(&mut mapped_issues, issues);
+        })?;
         sub.load_issues.extend(read.issues);
+        sub.load_issues.extend(mapped_issues);
         if layer == Layer::Parcels {
             parcel_prj = read.prj;
         }
-        add_layer(&mut sub, layer, read.raw, options);
     }
     if let Some(prj) = parcel_prj {
         sub.crs = Some(Crs::from_wkt(&prj));
@@ -139,7 +143,8 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
                 sub.load_issues.push(layer_issue(layer, &raw.source, LoadIssueKind::MissingPrj, "the layer declares no CRS"));
             }
         }
-        add_layer(&mut sub, layer, raw, options);
+        let issues = add_layer(&mut sub, layer, raw, options);
+        sub.load_issues.extend(issues);
         present.push(layer);
     }
     if !present.contains(&Layer::Parcels) {
@@ -149,31 +154,42 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
     Ok(sub)
 }
 
-fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) {
+/// Map one layer (or one chunk of it) and append its objects; returns the mapping's issues.
+fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
     let aliases = &options.aliases;
-    let issues = match layer {
+    match layer {
         Layer::Parcels => {
             let (v, i) = mapping::parcels(raw, aliases);
-            sub.parcels = v;
+            sub.parcels.extend(v);
             i
         }
         Layer::Buildings => {
             let (v, i) = mapping::buildings(raw, aliases);
-            sub.buildings = v;
+            sub.buildings.extend(v);
             i
         }
         Layer::Subdistricts => {
             let (v, i) = mapping::subdistricts(raw, aliases);
-            sub.subdistricts = v;
+            sub.subdistricts.extend(v);
             i
         }
         Layer::Districts => {
             let (v, i) = mapping::districts(raw, aliases);
-            sub.districts = v;
+            sub.districts.extend(v);
             i
         }
-    };
-    sub.load_issues.extend(issues);
+    }
+}
+
+/// Append one chunk's issues; layer-level ones (missing field, Z/M dropped) are reported by
+/// every chunk, so keep each only once.
+fn merge_chunk_issues(all: &mut Vec<LoadIssue>, chunk: Vec<LoadIssue>) {
+    for issue in chunk {
+        if issue.source_index.is_none() && all.contains(&issue) {
+            continue;
+        }
+        all.push(issue);
+    }
 }
 
 fn layer_issue(layer: Layer, source: &str, kind: LoadIssueKind, message: &str) -> LoadIssue {
@@ -211,4 +227,27 @@ pub fn parcels_bbox(sub: &Submission) -> Option<Rect<f64>> {
             geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(kind: LoadIssueKind, index: Option<usize>) -> LoadIssue {
+        LoadIssue { layer: Layer::Parcels, source: "ZD.shp".into(), source_index: index, code: None, kind, message: "m".into() }
+    }
+
+    #[test]
+    fn chunked_issues_keep_layer_level_ones_once_and_every_feature_issue() {
+        let missing = || issue(LoadIssueKind::MissingField { field: "ZL".into() }, None);
+        let null = |i| issue(LoadIssueKind::NullGeometry, Some(i));
+        let mut all = Vec::new();
+        merge_chunk_issues(&mut all, vec![missing(), null(3)]);
+        merge_chunk_issues(&mut all, vec![missing(), null(70_000), issue(LoadIssueKind::ZmDropped, None)]);
+        merge_chunk_issues(&mut all, vec![missing(), issue(LoadIssueKind::ZmDropped, None), null(70_000)]);
+        let kinds: Vec<(bool, Option<usize>)> =
+            all.iter().map(|i| (matches!(i.kind, LoadIssueKind::MissingField { .. }), i.source_index)).collect();
+        // Layer-level issues once each; a feature issue is never dropped, even if equal.
+        assert_eq!(kinds, [(true, None), (false, Some(3)), (false, Some(70_000)), (false, None), (false, Some(70_000))]);
+    }
 }

@@ -11,11 +11,13 @@ use super::shp::{self, RawShape};
 use super::{encoding, LoadError, LoadOptions};
 use crate::model::{Layer, LoadIssue, LoadIssueKind};
 
-/// What reading one shapefile gives.
+/// Records decoded per chunk: the raw attribute values of a whole county-sized layer never sit in
+/// memory next to the mapped model objects (this was most of the loader's peak memory).
+const CHUNK: usize = 1 << 16;
+
+/// What reading one shapefile gives besides its features (which go to the `consume` callback).
 #[derive(Debug)]
 pub(crate) struct ShapefileRead {
-    /// Features and field names.
-    pub raw: RawLayer,
     /// Layer-level issues (encoding guessed, count mismatch, no .prj).
     pub issues: Vec<LoadIssue>,
     /// The .prj text, if any.
@@ -46,8 +48,14 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
     Ok(String::from_utf8_lossy(&bytes).trim_start_matches('\u{feff}').trim().to_owned())
 }
 
-/// Read one shapefile layer.
-pub(crate) fn read(shp_path: &Path, layer: Layer, options: &LoadOptions) -> Result<ShapefileRead, LoadError> {
+/// Read one shapefile layer, handing its features to `consume` in record order, in chunks
+/// (at least one call, possibly with no features, so that an empty layer is still mapped).
+pub(crate) fn read(
+    shp_path: &Path,
+    layer: Layer,
+    options: &LoadOptions,
+    consume: &mut dyn FnMut(RawLayer),
+) -> Result<ShapefileRead, LoadError> {
     let corrupt = |path: &Path, detail: String| LoadError::Corrupt { path: path.to_path_buf(), detail };
     let shp_data = read_file(shp_path)?;
     shp::read_header(&shp_data).map_err(|e| corrupt(shp_path, e.0))?;
@@ -96,18 +104,28 @@ pub(crate) fn read(shp_path: &Path, layer: Layer, options: &LoadOptions) -> Resu
         layer_issue(LoadIssueKind::MissingPrj, "no .prj: the coordinate reference system is not declared".into());
     }
 
-    let features: Vec<RawFeature> = (0..shapes.max(records))
-        .into_par_iter()
-        .map(|i| {
-            let shape = spans
-                .get(i)
-                .map_or(RawShape::Null, |&(start, len)| shp::parse_record(&shp_data[start..start + len]));
-            let values: Vec<Value> = dbf
-                .record(i)
-                .map(|rec| dbf.fields.iter().map(|f| dbf.value(rec, f, enc)).collect())
-                .unwrap_or_default();
-            RawFeature { index: i, shape, values }
-        })
-        .collect();
-    Ok(ShapefileRead { raw: RawLayer { source, field_names, features }, issues, prj })
+    let total = shapes.max(records);
+    let mut first = 0;
+    loop {
+        let end = (first + CHUNK).min(total);
+        let features: Vec<RawFeature> = (first..end)
+            .into_par_iter()
+            .map(|i| {
+                let shape = spans
+                    .get(i)
+                    .map_or(RawShape::Null, |&(start, len)| shp::parse_record(&shp_data[start..start + len]));
+                let values: Vec<Value> = dbf
+                    .record(i)
+                    .map(|rec| dbf.fields.iter().map(|f| dbf.value(rec, f, enc)).collect())
+                    .unwrap_or_default();
+                RawFeature { index: i, shape, values }
+            })
+            .collect();
+        consume(RawLayer { source: source.clone(), field_names: field_names.clone(), features });
+        first = end;
+        if first >= total {
+            break;
+        }
+    }
+    Ok(ShapefileRead { issues, prj })
 }

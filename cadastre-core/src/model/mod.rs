@@ -5,20 +5,17 @@
 //! Field names follow the national cadastral database standard (DOMAIN.md §3); the
 //! Chinese term is in each field's doc comment.
 
+mod extra;
 mod issue;
 
+pub use extra::ExtraAttributes;
 pub use issue::{Layer, LoadIssue, LoadIssueKind};
-
-use std::collections::BTreeMap;
 
 use geo_types::MultiPolygon;
 use serde::{Deserialize, Serialize};
 
 use crate::crs::Crs;
 
-/// Attribute values that have no dedicated field, keyed by the field name as written
-/// in the source (upper-cased), values as text.
-pub type ExtraAttributes = BTreeMap<String, String>;
 
 /// 宗地 (ZDJBXX): a parcel, a polygon with holes (possibly multipart in bad data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
