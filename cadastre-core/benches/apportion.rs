@@ -5,8 +5,8 @@
 mod fixture;
 
 use cadastre_core::apportion::{Apportion, ApportionInput};
-use fixture::building;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use fixture::building;
 
 fn benches(c: &mut Criterion) {
     // 1,000 buildings × 100 households (10 floors × 10)
@@ -25,7 +25,9 @@ fn benches(c: &mut Criterion) {
 
     let tower = building(1, 100, 20);
     assert_eq!(tower.units.len(), 2_000);
-    c.bench_function("one_building_100_floors_x_20", |b| b.iter(|| black_box(tower.apportion().map(|r| r.totals.apportioned).ok())));
+    c.bench_function("one_building_100_floors_x_20", |b| {
+        b.iter(|| black_box(tower.apportion().map(|r| r.totals.apportioned).ok()))
+    });
     let plan = tower.validate().ok();
     c.bench_function("one_building_100_floors_x_20_validated", |b| {
         b.iter(|| black_box(plan.as_ref().and_then(|p| p.apportion().ok()).map(|r| r.totals.apportioned)))

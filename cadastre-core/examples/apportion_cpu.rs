@@ -10,7 +10,10 @@ mod fixture;
 use cadastre_core::apportion::{Apportion, ApportionInput};
 
 fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/self/schedstat").ok().and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok())).unwrap_or(0)
+    std::fs::read_to_string("/proc/self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
 }
 
 /// Runs `rounds` rounds of `iterations` calls; prints the best and the median

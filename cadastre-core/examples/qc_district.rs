@@ -108,7 +108,13 @@ fn main() -> ExitCode {
     let dir = PathBuf::from(out);
     match write_shapefiles(&sub, &dir, TextEncoding::Gbk) {
         Ok(()) => {
-            eprintln!("wrote {} parcels, {} buildings, {} sub-districts to {}", sub.parcels.len(), sub.buildings.len(), sub.subdistricts.len(), dir.display());
+            eprintln!(
+                "wrote {} parcels, {} buildings, {} sub-districts to {}",
+                sub.parcels.len(),
+                sub.buildings.len(),
+                sub.subdistricts.len(),
+                dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

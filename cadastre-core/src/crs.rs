@@ -116,13 +116,7 @@ impl Crs {
     /// ```
     pub fn from_epsg(epsg: u32) -> Self {
         let gk_zone = GkZone::from_epsg(epsg);
-        Self {
-            epsg: Some(epsg),
-            wkt: None,
-            gk_zone,
-            geographic: matches!(epsg, 4490 | 4326 | 4214 | 4610),
-            name: None,
-        }
+        Self { epsg: Some(epsg), wkt: None, gk_zone, geographic: matches!(epsg, 4490 | 4326 | 4214 | 4610), name: None }
     }
 
     /// A CRS from WKT (ESRI .prj, OGC WKT1 or WKT2). Never fails: what cannot be
@@ -198,10 +192,7 @@ fn plausibility(crs: &Crs, b: &Rect<f64>) -> Vec<String> {
     }
     let Some(zone) = crs.gk_zone else { return out };
     if looks_like_degrees(b) {
-        out.push(format!(
-            "coordinates ({x0:.4}, {y0:.4}) look like degrees, but {} is in metres",
-            zone_label(zone)
-        ));
+        out.push(format!("coordinates ({x0:.4}, {y0:.4}) look like degrees, but {} is in metres", zone_label(zone)));
         return out;
     }
     // A 3° zone is ±1.5° wide: at most ~170 km from the central meridian in China;

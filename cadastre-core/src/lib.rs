@@ -3,11 +3,11 @@
 
 pub use unit_code;
 
+pub mod apportion;
 pub mod area;
 pub mod boundary;
+pub mod building;
 pub mod crs;
 pub mod io;
 pub mod model;
 pub mod qc;
-pub mod apportion;
-pub mod building;

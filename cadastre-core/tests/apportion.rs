@@ -17,7 +17,10 @@ fn unit<'a>(r: &'a Apportionment, id: &str) -> &'a cadastre_core::apportion::Uni
 }
 
 fn zone_row<'a>(r: &'a Apportionment, zone: &str) -> &'a cadastre_core::apportion::LevelRow {
-    r.levels.iter().find(|l| l.level == Level::Zone && l.zone.as_deref() == Some(zone)).unwrap_or_else(|| panic!("no zone {zone}"))
+    r.levels
+        .iter()
+        .find(|l| l.level == Level::Zone && l.zone.as_deref() == Some(zone))
+        .unwrap_or_else(|| panic!("no zone {zone}"))
 }
 
 fn floor_row<'a>(r: &'a Apportionment, zone: &str, floor: i32) -> &'a cadastre_core::apportion::LevelRow {
@@ -59,7 +62,9 @@ fn commercial_residential() -> serde_json::Value {
     let mut units = vec![];
     for floor in 3..=12 {
         for room in 1..=3 {
-            units.push(json!({"id": format!("{floor:02}{room:02}"), "zone": "res", "floor": floor, "inner_area": 100.00}));
+            units.push(
+                json!({"id": format!("{floor:02}{room:02}"), "zone": "res", "floor": floor, "inner_area": 100.00}),
+            );
         }
     }
     units.push(json!({"id": "0101", "zone": "com", "floor": 1, "inner_area": 250.00, "room": "商铺101"}));
@@ -155,16 +160,27 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
                    {"id": "com-hall", "area": 44.00, "serves": {"zone": "com"}},
                    {"id": "b1-corridor", "area": 20.00, "serves": {"zone": "com", "floor": -1}}]}));
     let got: Vec<(String, String)> = r.units.iter().map(|u| (u.id.to_string(), u.apportioned.to_string())).collect();
-    let want: Vec<(String, String)> = [("0101", "30.19"), ("0102", "18.11"), ("0201", "20.12"), ("0202", "16.10"), ("0301", "20.13"), ("0302", "16.10"), ("B101", "60.25")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
+    let want: Vec<(String, String)> = [
+        ("0101", "30.19"),
+        ("0102", "18.11"),
+        ("0201", "20.12"),
+        ("0202", "16.10"),
+        ("0301", "20.13"),
+        ("0302", "16.10"),
+        ("B101", "60.25"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
     assert_eq!(got, want);
     assert!(close(r.levels[0].k, 81.0 / 880.0));
     assert!(close(zone_row(&r, "res").k, 0.20125));
     assert!(close(floor_row(&r, "com", -1).k, 0.30125), "{}", floor_row(&r, "com", -1).k);
     let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
-    assert_eq!(lift.adjustments.iter().map(|a| (&*a.unit, a.area.hundredths())).collect::<Vec<_>>(), vec![("0201", -1)]);
+    assert_eq!(
+        lift.adjustments.iter().map(|a| (&*a.unit, a.area.hundredths())).collect::<Vec<_>>(),
+        vec![("0201", -1)]
+    );
     assert_eq!(unit(&r, "B101").building_area.to_string(), "260.25");
     assert_eq!(r.totals.apportioned.to_string(), "181.00");
 }
@@ -200,31 +216,69 @@ fn invalid_inputs_are_errors_naming_the_ids() {
     let unit = |id: &str, zone: &str, floor: i32, area: f64| json!({"id": id, "zone": zone, "floor": floor, "inner_area": area});
     let shared = |id: &str, area: f64, serves: serde_json::Value| json!([{"id": id, "area": area, "serves": serves}]);
 
-    assert!(matches!(with("units", json!([unit("0101", "xx", 1, 5.0)])), Err(ApportionError::UnknownZoneOfUnit { unit, zone }) if unit == "0101" && zone == "xx"));
-    assert!(matches!(with("units", json!([unit("0101", "res", 1, 5.0), unit("0101", "res", 2, 6.0)])), Err(ApportionError::DuplicateUnit(id)) if id == "0101"));
-    assert!(matches!(with("zones", json!([{"id": "res"}, {"id": "res"}])), Err(ApportionError::DuplicateZone(id)) if id == "res"));
-    assert!(matches!(with("units", json!([unit("0101", "res", 1, 0.0)])), Err(ApportionError::NonPositiveArea { id, .. }) if id == "0101"));
-    assert!(matches!(with("units", json!([unit("0101", "res", 1, -5.0)])), Err(ApportionError::NonPositiveArea { id, .. }) if id == "0101"));
-    assert!(matches!(with("units", json!([unit("0101", "res", 0, 5.0)])), Err(ApportionError::FloorZero { id, .. }) if id == "0101"));
+    assert!(
+        matches!(with("units", json!([unit("0101", "xx", 1, 5.0)])), Err(ApportionError::UnknownZoneOfUnit { unit, zone }) if unit == "0101" && zone == "xx")
+    );
+    assert!(
+        matches!(with("units", json!([unit("0101", "res", 1, 5.0), unit("0101", "res", 2, 6.0)])), Err(ApportionError::DuplicateUnit(id)) if id == "0101")
+    );
+    assert!(
+        matches!(with("zones", json!([{"id": "res"}, {"id": "res"}])), Err(ApportionError::DuplicateZone(id)) if id == "res")
+    );
+    assert!(
+        matches!(with("units", json!([unit("0101", "res", 1, 0.0)])), Err(ApportionError::NonPositiveArea { id, .. }) if id == "0101")
+    );
+    assert!(
+        matches!(with("units", json!([unit("0101", "res", 1, -5.0)])), Err(ApportionError::NonPositiveArea { id, .. }) if id == "0101")
+    );
+    assert!(
+        matches!(with("units", json!([unit("0101", "res", 0, 5.0)])), Err(ApportionError::FloorZero { id, .. }) if id == "0101")
+    );
     assert!(matches!(with("units", json!([])), Err(ApportionError::NoUnits { .. })));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"zone": "empty"}))), Err(ApportionError::ServesNothing { shared, .. }) if shared == "s"));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"zone": "res", "floor": 7}))), Err(ApportionError::ServesNothing { shared, .. }) if shared == "s"));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"units": []}))), Err(ApportionError::ServesNothing { .. })));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"zone": "nope"}))), Err(ApportionError::UnknownZoneOfShared { zone, .. }) if zone == "nope"));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"units": ["0101", "0999"]}))), Err(ApportionError::UnknownUnit { unit, .. }) if unit == "0999"));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"units": ["0101", "0101"]}))), Err(ApportionError::RepeatedUnitInScope { .. })));
-    assert!(matches!(with("shared", shared("s", 0.0, json!({"building": true}))), Err(ApportionError::NonPositiveArea { id, .. }) if id == "s"));
+    assert!(
+        matches!(with("shared", shared("s", 5.0, json!({"zone": "empty"}))), Err(ApportionError::ServesNothing { shared, .. }) if shared == "s")
+    );
+    assert!(
+        matches!(with("shared", shared("s", 5.0, json!({"zone": "res", "floor": 7}))), Err(ApportionError::ServesNothing { shared, .. }) if shared == "s")
+    );
+    assert!(matches!(
+        with("shared", shared("s", 5.0, json!({"units": []}))),
+        Err(ApportionError::ServesNothing { .. })
+    ));
+    assert!(
+        matches!(with("shared", shared("s", 5.0, json!({"zone": "nope"}))), Err(ApportionError::UnknownZoneOfShared { zone, .. }) if zone == "nope")
+    );
+    assert!(
+        matches!(with("shared", shared("s", 5.0, json!({"units": ["0101", "0999"]}))), Err(ApportionError::UnknownUnit { unit, .. }) if unit == "0999")
+    );
+    assert!(matches!(
+        with("shared", shared("s", 5.0, json!({"units": ["0101", "0101"]}))),
+        Err(ApportionError::RepeatedUnitInScope { .. })
+    ));
+    assert!(
+        matches!(with("shared", shared("s", 0.0, json!({"building": true}))), Err(ApportionError::NonPositiveArea { id, .. }) if id == "s")
+    );
     assert!(matches!(with("shared", shared("s", 5.0, json!({}))), Err(ApportionError::InvalidScope { .. })));
-    assert!(matches!(with("shared", shared("s", 5.0, json!({"building": true, "zone": "res"}))), Err(ApportionError::InvalidScope { .. })));
+    assert!(matches!(
+        with("shared", shared("s", 5.0, json!({"building": true, "zone": "res"}))),
+        Err(ApportionError::InvalidScope { .. })
+    ));
     assert!(matches!(with("shared", shared("s", 5.0, json!({"floor": 1}))), Err(ApportionError::InvalidScope { .. })));
     let dup = json!([{"id": "s", "area": 1.0, "serves": {"building": true}}, {"id": "s", "area": 2.0, "serves": {"building": true}}]);
     assert!(matches!(with("shared", dup), Err(ApportionError::DuplicateShared(id)) if id == "s"));
     let bad_sum = json!([{"id": "s", "area": 5.0, "serves": {"units": ["0101"]}, "shares": {"0101": 4.99}}]);
-    assert!(matches!(with("shared", bad_sum), Err(ApportionError::AgreedSharesMismatch { shared, .. }) if shared == "s"));
+    assert!(
+        matches!(with("shared", bad_sum), Err(ApportionError::AgreedSharesMismatch { shared, .. }) if shared == "s")
+    );
     let outside = json!([{"id": "s", "area": 5.0, "serves": {"zone": "empty"}, "shares": {"0101": 5.0}}]);
     assert!(matches!(with("shared", outside), Err(ApportionError::ServesNothing { .. })));
-    assert!(matches!(with("units", json!([unit("0101", "res", 1, 2.0e9)])), Err(ApportionError::AreaTooLarge { id, .. }) if id == "0101"));
+    assert!(
+        matches!(with("units", json!([unit("0101", "res", 1, 2.0e9)])), Err(ApportionError::AreaTooLarge { id, .. }) if id == "0101")
+    );
     // unknown fields and more than 2 decimals are format errors, not silently ignored
-    assert!(matches!(with("units", json!([{"id": "0101", "zone": "res", "floor": 1, "inner_area": 5.0, "innr": 1}])), Err(ApportionError::Format(_))));
+    assert!(matches!(
+        with("units", json!([{"id": "0101", "zone": "res", "floor": 1, "inner_area": 5.0, "innr": 1}])),
+        Err(ApportionError::Format(_))
+    ));
     assert!(matches!(with("units", json!([unit("0101", "res", 1, 5.001)])), Err(ApportionError::Format(_))));
 }

@@ -31,16 +31,29 @@ fn writes_json_and_html_and_exits_0() {
     let input = dir.join("b.json");
     std::fs::write(&input, INPUT).unwrap_or_else(|e| panic!("{e}"));
     let (json, html) = (dir.join("out.json"), dir.join("out.html"));
-    let out = bin().arg("apportion").arg(&input).arg("--json").arg(&json).arg("--html").arg(&html).output().unwrap_or_else(|e| panic!("{e}"));
+    let out = bin()
+        .arg("apportion")
+        .arg(&input)
+        .arg("--json")
+        .arg(&json)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["totals"]["apportioned"], serde_json::json!(84.0));
     assert_eq!(v["units"].as_array().map(Vec::len), Some(4));
     let html = std::fs::read_to_string(&html).unwrap_or_default();
-    for needle in ["房屋面积分摊计算表", "330106001001GB00001F0001", "商铺101", "@page{size:A4", "合计", "尾差"] {
+    for needle in ["房屋面积分摊计算表", "330106001001GB00001F0001", "商铺101", "@page{size:A4", "合计", "尾差"]
+    {
         assert!(html.contains(needle), "HTML lacks {needle}");
     }
-    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("href="), "HTML must be self-contained");
+    assert!(
+        !html.contains("<script") && !html.contains("src=") && !html.contains("href="),
+        "HTML must be self-contained"
+    );
 }
 
 #[test]
@@ -58,8 +71,14 @@ fn prints_a_summary_without_json() {
 fn invalid_input_exits_1_naming_the_id() {
     let dir = temp_dir("invalid");
     let input = dir.join("b.json");
-    std::fs::write(&input, INPUT.replace(r#""zone": "res", "floor": 2, "inner_area": 95.25"#, r#""zone": "off", "floor": 2, "inner_area": 95.25"#))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &input,
+        INPUT.replace(
+            r#""zone": "res", "floor": 2, "inner_area": 95.25"#,
+            r#""zone": "off", "floor": 2, "inner_area": 95.25"#,
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let out = bin().arg("apportion").arg(&input).output().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -123,7 +123,10 @@ fn four_neighbours_follow_the_grid_and_face_streets_on_block_edges() {
     }
     assert_eq!(sz[ring].north, [Neighbour::Open, Neighbour::Parcel(inner)]);
     let codes: Vec<&str> = d.codes.iter().map(String::as_str).collect();
-    assert_eq!(sz[ring].describe(cadastre_core::boundary::Direction::North, &codes), format!("{OPEN_LAND}、{}", codes[inner]));
+    assert_eq!(
+        sz[ring].describe(cadastre_core::boundary::Direction::North, &codes),
+        format!("{OPEN_LAND}、{}", codes[inner])
+    );
 }
 
 #[test]
@@ -139,7 +142,13 @@ fn subdistrict_numbers_are_unique_shared_and_input_order_independent() {
             .iter()
             .zip(nums)
             .map(|(&i, ns)| {
-                let v = ns.iter().map(|n| { let c = pts.coord(n.point); (c.x.to_bits(), c.y.to_bits(), n.jzdh.clone()) }).collect();
+                let v = ns
+                    .iter()
+                    .map(|n| {
+                        let c = pts.coord(n.point);
+                        (c.x.to_bits(), c.y.to_bits(), n.jzdh.clone())
+                    })
+                    .collect();
                 (d.codes[i].clone(), v)
             })
             .collect()

@@ -1,7 +1,10 @@
 //! Building table: grid operations, history, links, CSV/XLSX exchange.
 
 use cadastre_core::apportion::{Apportion, Area, Serves, SharedInput};
-use cadastre_core::building::{read_csv, read_xlsx, write_csv, write_xlsx, BuildingError, BuildingTable, Editor, FloorSpec, GridSpec, LinkKind, PhysicalFloors, Status, Target};
+use cadastre_core::building::{
+    read_csv, read_xlsx, write_csv, write_xlsx, BuildingError, BuildingTable, Editor, FloorSpec, GridSpec, LinkKind,
+    PhysicalFloors, Status, Target,
+};
 use chrono::{TimeZone, Utc};
 
 const ZRZH: &str = "330106001001GB00001F0001";
@@ -16,7 +19,14 @@ fn grid() -> BuildingTable {
     floors.push(FloorSpec::simple(-1));
     // nominal floor 4 spans physical 4-5 (a duplex floor)
     floors.push(FloorSpec { nominal: 4, physical: PhysicalFloors { from: 4, to: 5 } });
-    let spec = GridSpec { ljzh: "1".into(), floors, stair_units: 2, rooms_per_unit: 2, usage: "住宅".into(), zone: "res".into() };
+    let spec = GridSpec {
+        ljzh: "1".into(),
+        floors,
+        stair_units: 2,
+        rooms_per_unit: 2,
+        usage: "住宅".into(),
+        zone: "res".into(),
+    };
     let created = t.generate_grid(&spec, &editor("zhang", 0)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(created.len(), 5 * 4);
     t
@@ -30,8 +40,18 @@ fn grid_numbers_basements_first_and_names_rooms() {
     let h = t.get("0008").unwrap_or_else(|| panic!("no 0008"));
     assert_eq!((h.floor, h.room.as_str(), h.stair_unit.as_str()), (1, "104", "2"));
     assert_eq!(t.get("0020").map(|h| (h.room.clone(), h.physical.to_string())), Some(("404".into(), "4-5".into())));
-    let spec = GridSpec { ljzh: "1".into(), floors: vec![FloorSpec::simple(0)], stair_units: 1, rooms_per_unit: 1, usage: String::new(), zone: String::new() };
-    assert!(matches!(BuildingTable::new(ZRZH).generate_grid(&spec, &editor("zhang", 0)), Err(BuildingError::Invalid(_))));
+    let spec = GridSpec {
+        ljzh: "1".into(),
+        floors: vec![FloorSpec::simple(0)],
+        stair_units: 1,
+        rooms_per_unit: 1,
+        usage: String::new(),
+        zone: String::new(),
+    };
+    assert!(matches!(
+        BuildingTable::new(ZRZH).generate_grid(&spec, &editor("zhang", 0)),
+        Err(BuildingError::Invalid(_))
+    ));
 }
 
 #[test]
@@ -48,20 +68,30 @@ fn rows_run_top_down_with_basements_last() {
 #[test]
 fn split_merge_keep_history_with_who_when_before_after() {
     let mut t = grid();
-    t.edit("0005", &editor("li", 1), |h| h.measured_inner = Some(Area::from_hundredths(12_000))).unwrap_or_else(|e| panic!("{e}"));
-    let parts = t.split("0005", &[Area::from_hundredths(7_000), Area::from_hundredths(5_000)], &editor("li", 2)).unwrap_or_else(|e| panic!("{e}"));
+    t.edit("0005", &editor("li", 1), |h| h.measured_inner = Some(Area::from_hundredths(12_000)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let parts = t
+        .split("0005", &[Area::from_hundredths(7_000), Area::from_hundredths(5_000)], &editor("li", 2))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(parts, vec!["0021".to_string(), "0022".to_string()]);
     assert_eq!(t.get("0005").map(|h| h.status), Some(Status::Historical));
     assert_eq!(t.get("0022").and_then(|h| h.measured_inner), Some(Area::from_hundredths(5_000)));
     // wrong total is refused, editing a historical household is refused
     assert!(t.split("0006", &[Area::from_hundredths(1), Area::from_hundredths(1)], &editor("li", 3)).is_ok());
     assert!(matches!(t.edit("0005", &editor("li", 3), |h| h.layout = "x".into()), Err(BuildingError::Historical(_))));
-    t.edit("0007", &editor("li", 3), |h| h.measured_inner = Some(Area::from_hundredths(100))).unwrap_or_else(|e| panic!("{e}"));
-    assert!(matches!(t.split("0007", &[Area::from_hundredths(60), Area::from_hundredths(50)], &editor("li", 3)), Err(BuildingError::Invalid(_))));
+    t.edit("0007", &editor("li", 3), |h| h.measured_inner = Some(Area::from_hundredths(100)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        t.split("0007", &[Area::from_hundredths(60), Area::from_hundredths(50)], &editor("li", 3)),
+        Err(BuildingError::Invalid(_))
+    ));
 
     let merged = t.merge(&["0021", "0022"], &editor("wang", 4)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.get(&merged).and_then(|h| h.measured_inner), Some(Area::from_hundredths(12_000)));
-    assert!(matches!(t.merge(&["0001", "0020"], &editor("wang", 5)), Err(BuildingError::Invalid(_))), "different floors");
+    assert!(
+        matches!(t.merge(&["0001", "0020"], &editor("wang", 5)), Err(BuildingError::Invalid(_))),
+        "different floors"
+    );
 
     let h5: Vec<_> = t.history().of_household("0005").collect();
     assert_eq!(h5.len(), 3, "create, edit, split");
@@ -92,7 +122,12 @@ fn renumber_and_batch_edit_are_recorded() {
 fn predicted_measured_links_1_1_1_n_n_1_and_no_n_m() {
     let mut t = grid();
     let by = editor("li", 1);
-    for (hh, p, m) in [("0005", Some(10_000), None), ("0006", None, Some(6_000)), ("0007", None, Some(4_100)), ("0008", Some(5_000), Some(5_050))] {
+    for (hh, p, m) in [
+        ("0005", Some(10_000), None),
+        ("0006", None, Some(6_000)),
+        ("0007", None, Some(4_100)),
+        ("0008", Some(5_000), Some(5_050)),
+    ] {
         t.edit(hh, &by, |h| {
             h.predicted_inner = p.map(Area::from_hundredths);
             h.measured_inner = m.map(Area::from_hundredths);
@@ -117,14 +152,14 @@ const HEADER: &str = "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTN
 fn csv_import_reports_duplicate_and_rejected_rows_and_drops_nothing() {
     let rows = [
         format!("{ZRZH},1,1,1,1,0001,101,{ZRZH}0001,三室两厅,住宅,res,钢筋混凝土,89.50,89.62,某路1号"),
-        format!("{ZRZH},1,1,1,1,0001,101,,,住宅,res,,89.50,,"),                 // duplicate HH
-        format!("{ZRZH},1,1,0,,0002,102,,,住宅,res,,80,,"),                    // floor 0
-        format!("{ZRZH},1,1,2,2-3,0003,201,,,住宅,res,,80.123,,"),             // 3 decimals
-        format!("{ZRZH},1,1,2,2,003,202,,,住宅,res,,80,,"),                    // HH not 4 digits
+        format!("{ZRZH},1,1,1,1,0001,101,,,住宅,res,,89.50,,"), // duplicate HH
+        format!("{ZRZH},1,1,0,,0002,102,,,住宅,res,,80,,"),     // floor 0
+        format!("{ZRZH},1,1,2,2-3,0003,201,,,住宅,res,,80.123,,"), // 3 decimals
+        format!("{ZRZH},1,1,2,2,003,202,,,住宅,res,,80,,"),     // HH not 4 digits
         "330106001001GB00001F0002,1,1,2,2,0004,203,,,住宅,res,,80,,".to_string(), // other building
         format!("{ZRZH},1,,-1,-1,0005,B1-01,,,车库,park,,30,,"),
         String::new(),
-        format!("{ZRZH},1,1,2,2,0006,204,{ZRZH}0007,,住宅,res,,80,,"),         // code does not end in HH
+        format!("{ZRZH},1,1,2,2,0006,204,{ZRZH}0007,,住宅,res,,80,,"), // code does not end in HH
     ];
     let text = format!("\u{feff}{HEADER}\n{}\n", rows.join("\n"));
     let (t, report) = read_csv(text.as_bytes(), &editor("import", 0)).unwrap_or_else(|e| panic!("{e}"));
@@ -142,7 +177,8 @@ fn csv_import_reports_duplicate_and_rejected_rows_and_drops_nothing() {
 
 #[test]
 fn csv_reads_gbk_and_round_trips() {
-    let text = format!("{HEADER}\n{ZRZH},1,1,12,12-13,0001,1201,,三室两厅,住宅,res,钢筋混凝土,89.50,89.62,杭州市某路1号\n");
+    let text =
+        format!("{HEADER}\n{ZRZH},1,1,12,12-13,0001,1201,,三室两厅,住宅,res,钢筋混凝土,89.50,89.62,杭州市某路1号\n");
     let (gbk, _, bad) = encoding_rs::GBK.encode(&text);
     assert!(!bad);
     let (t, report) = read_csv(&gbk, &editor("import", 0)).unwrap_or_else(|e| panic!("{e}"));
@@ -158,13 +194,17 @@ fn csv_reads_gbk_and_round_trips() {
 fn xlsx_round_trip_keeps_every_field() {
     let mut t = grid();
     let by = editor("li", 1);
-    t.batch_edit(|_| true, |h| {
-        h.measured_inner = Some(Area::from_hundredths(8_950 + i64::from(h.floor)));
-        h.predicted_inner = Some(Area::from_hundredths(9_000));
-        h.layout = "两室一厅".into();
-        h.address = "杭州市西湖区某路1号".into();
-        h.structure = "钢筋混凝土".into();
-    }, &by);
+    t.batch_edit(
+        |_| true,
+        |h| {
+            h.measured_inner = Some(Area::from_hundredths(8_950 + i64::from(h.floor)));
+            h.predicted_inner = Some(Area::from_hundredths(9_000));
+            h.layout = "两室一厅".into();
+            h.address = "杭州市西湖区某路1号".into();
+            h.structure = "钢筋混凝土".into();
+        },
+        &by,
+    );
     t.edit("0003", &by, |h| h.unit_code = Some(format!("{ZRZH}0003"))).unwrap_or_else(|e| panic!("{e}"));
     let bytes = write_xlsx(&t).unwrap_or_else(|e| panic!("{e}"));
     let (back, report) = read_xlsx(&bytes, &editor("import", 2)).unwrap_or_else(|e| panic!("{e}"));
@@ -177,7 +217,13 @@ fn table_feeds_apportionment() {
     let mut t = grid();
     let by = editor("li", 1);
     t.batch_edit(|_| true, |h| h.measured_inner = Some(Area::from_hundredths(10_000)), &by);
-    let lift = SharedInput { id: "lift".into(), name: None, area: Area::from_hundredths(40_000), serves: Serves { building: Some(true), ..Serves::default() }, shares: None };
+    let lift = SharedInput {
+        id: "lift".into(),
+        name: None,
+        area: Area::from_hundredths(40_000),
+        serves: Serves { building: Some(true), ..Serves::default() },
+        shares: None,
+    };
     let input = t.to_apportion_input(true, vec![lift]).unwrap_or_else(|e| panic!("{e}"));
     let r = input.apportion().unwrap_or_else(|e| panic!("{e}"));
     assert!(r.units.iter().all(|u| u.apportioned == Area::from_hundredths(2_000)));

@@ -3,7 +3,7 @@
 //! building table yields the same apportionment input as the generator's JSON.
 
 use cadastre_core::apportion::{Apportion, ApportionInput};
-use cadastre_core::building::{read_csv, write_csv, write_xlsx, read_xlsx, Editor};
+use cadastre_core::building::{read_csv, read_xlsx, write_csv, write_xlsx, Editor};
 
 const CSV: &[u8] = include_bytes!("data/330106001001GB00004F0001.csv");
 const JSON: &str = include_str!("data/330106001001GB00004F0001.apportion.json");
@@ -28,7 +28,8 @@ fn table_gives_the_generators_apportionment_input() {
     let theirs = ApportionInput::from_json(JSON).unwrap_or_else(|e| panic!("{e}"));
     let ours = table.to_apportion_input(true, theirs.shared.clone()).unwrap_or_else(|e| panic!("{e}"));
     let key = |i: &ApportionInput| {
-        let mut v: Vec<(String, String, i32, i64)> = i.units.iter().map(|u| (u.id.clone(), u.zone.clone(), u.floor, u.inner_area.hundredths())).collect();
+        let mut v: Vec<(String, String, i32, i64)> =
+            i.units.iter().map(|u| (u.id.clone(), u.zone.clone(), u.floor, u.inner_area.hundredths())).collect();
         v.sort();
         v
     };

@@ -49,7 +49,10 @@ fn load(path: &Path) -> Option<Outcome> {
             },
             Ok(Err(e)) => Outcome::Error(e.to_string()),
             Err(p) => Outcome::Panic(
-                p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_default(),
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default(),
             ),
         };
         let _ = tx.send(outcome);
@@ -174,7 +177,11 @@ fn missing_dbf_loads_geometry_and_says_so() {
     assert_eq!(sub.parcels.len(), 14, "14 polygons (SOURCES.md)");
     assert!(sub.load_issues.iter().any(|i| i.kind == LoadIssueKind::MissingAttributeTable));
     // Without attributes every parcel lacks its code, and each is reported.
-    let missing = sub.load_issues.iter().filter(|i| matches!(&i.kind, LoadIssueKind::MissingKey { field } if field == "ZDDM")).count();
+    let missing = sub
+        .load_issues
+        .iter()
+        .filter(|i| matches!(&i.kind, LoadIssueKind::MissingKey { field } if field == "ZDDM"))
+        .count();
     assert_eq!(missing, 14);
 }
 
@@ -209,5 +216,8 @@ fn zero_padding_after_the_last_record_is_not_a_record() {
     let Some(p) = peer("shapefile-js/test/data/ipra_dresden_polygon.shp") else { return };
     let sub = load_submission(&p, &LoadOptions::default()).expect("readable");
     assert_eq!(sub.parcels.len(), 1);
-    assert!(!sub.load_issues.iter().any(|i| matches!(i.kind, LoadIssueKind::RecordCountMismatch { .. } | LoadIssueKind::CorruptRecord { .. })));
+    assert!(!sub
+        .load_issues
+        .iter()
+        .any(|i| matches!(i.kind, LoadIssueKind::RecordCountMismatch { .. } | LoadIssueKind::CorruptRecord { .. })));
 }

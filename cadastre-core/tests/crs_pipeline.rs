@@ -12,7 +12,9 @@ fn degrees_to_zone_40_and_area() {
     let mut sub = Submission { crs: Some(Crs::from_epsg(4490)), ..Submission::default() };
     sub.parcels.push(Parcel {
         zddm: "330106001001GB00001".into(),
-        geometry: MultiPolygon::new(vec![polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251), (x: 120.15, y: 30.251)]]),
+        geometry: MultiPolygon::new(vec![
+            polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251), (x: 120.15, y: 30.251)],
+        ]),
         attributes: ParcelAttributes::default(),
         source_index: 0,
     });

@@ -58,7 +58,11 @@ fn boundary_of_a_clean_district_has_no_conflicts_and_shared_numbers() {
     assert!(sz.iter().all(|s| !s.north.is_empty() && !s.east.is_empty() && !s.south.is_empty() && !s.west.is_empty()));
     // A parcel in a hole sees only its host parcel.
     let inner: Vec<usize> = (0..geoms.len())
-        .filter(|&i| sz[i].north.len() == 1 && [&sz[i].north, &sz[i].east, &sz[i].south, &sz[i].west].iter().all(|d| d == &&sz[i].north) && sz[i].north[0] != Neighbour::Open)
+        .filter(|&i| {
+            sz[i].north.len() == 1
+                && [&sz[i].north, &sz[i].east, &sz[i].south, &sz[i].west].iter().all(|d| d == &&sz[i].north)
+                && sz[i].north[0] != Neighbour::Open
+        })
         .collect();
     assert!(inner.len() >= 2, "the two hole-filling parcels: {inner:?}");
     // Sub-district numbering: a point never has two numbers within its sub-district.

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use cadastre_core::crs::Crs;
 use cadastre_core::io::{load_submission, write_gpkg, write_shapefiles, LoadError, LoadOptions, TextEncoding};
-use cadastre_core::model::{Building, BuildingAttributes, LoadIssueKind, Parcel, ParcelAttributes, Subdistrict, Submission};
+use cadastre_core::model::{
+    Building, BuildingAttributes, LoadIssueKind, Parcel, ParcelAttributes, Subdistrict, Submission,
+};
 use geo_types::{polygon, MultiPolygon};
 
 struct TempDir(PathBuf);
@@ -53,7 +55,12 @@ fn sample() -> Submission {
             zrzh: format!("{zddm}F0001"),
             zddm,
             footprint: square(x + 5.0, 3_350_005.0, 10.0),
-            attributes: BuildingAttributes { jzwmc: Some("综合楼".into()), zcs: Some(6), scjzmj: Some(600.5), ..Default::default() },
+            attributes: BuildingAttributes {
+                jzwmc: Some("综合楼".into()),
+                zcs: Some(6),
+                scjzmj: Some(600.5),
+                ..Default::default()
+            },
             source_index: i as usize,
         });
     }
@@ -139,7 +146,10 @@ fn field_aliases_map_chinese_and_custom_names() {
     let mut bytes = std::fs::read(&dbf).expect("dbf");
     let rename = |bytes: &mut Vec<u8>, from: &str, to: &[u8]| {
         let n = bytes.len().min(32 + 32 * 16);
-        let at = (32..n).step_by(32).find(|&i| bytes[i..i + 11].starts_with(from.as_bytes()) && bytes[i + from.len()] == 0).expect("field");
+        let at = (32..n)
+            .step_by(32)
+            .find(|&i| bytes[i..i + 11].starts_with(from.as_bytes()) && bytes[i + from.len()] == 0)
+            .expect("field");
         bytes[at..at + 11].fill(0);
         bytes[at..at + to.len()].copy_from_slice(to);
     };
@@ -149,7 +159,10 @@ fn field_aliases_map_chinese_and_custom_names() {
     let plain = load(&dir.0);
     assert_eq!(plain.parcels[0].zddm, "330106001001GB00001", "宗地代码 is a built-in alias");
     assert_eq!(plain.parcels[0].attributes.zl, None);
-    assert!(plain.load_issues.iter().any(|i| matches!(&i.kind, LoadIssueKind::MissingField { field } if field == "ZL")));
+    assert!(plain
+        .load_issues
+        .iter()
+        .any(|i| matches!(&i.kind, LoadIssueKind::MissingField { field } if field == "ZL")));
     assert_eq!(plain.parcels[0].attributes.extra.get("ADDR_TXT").map(String::as_str), Some("西湖区文三路88号"));
     let mut opts = LoadOptions::default();
     opts.aliases.add("ZL", "addr_txt");
@@ -164,7 +177,10 @@ fn lying_cpg_and_missing_cpg_are_detected() {
     std::fs::write(dir.0.join("ZD.cpg"), "UTF-8").expect("lie");
     let sub = load(&dir.0);
     assert_eq!(sub.parcels[0].attributes.zl.as_deref(), Some("西湖区文三路88号"));
-    assert!(sub.load_issues.iter().any(|i| matches!(&i.kind, LoadIssueKind::EncodingGuessed { used, .. } if used == "GBK")));
+    assert!(sub
+        .load_issues
+        .iter()
+        .any(|i| matches!(&i.kind, LoadIssueKind::EncodingGuessed { used, .. } if used == "GBK")));
     std::fs::remove_file(dir.0.join("ZD.cpg")).expect("rm");
     let sub = load(&dir.0);
     assert_eq!(sub.parcels[0].attributes.zl.as_deref(), Some("西湖区文三路88号"), "LDID 0x4D / GBK detection");
@@ -216,12 +232,16 @@ fn record_count_mismatch_is_reported_and_nothing_dropped() {
     let record_len = u16::from_le_bytes([bytes[10], bytes[11]]) as usize;
     std::fs::write(&dbf, &bytes[..bytes.len() - 1 - record_len]).expect("cut");
     let sub = load(&dir.0);
+    assert!(
+        sub.load_issues.iter().any(|i| matches!(i.kind, LoadIssueKind::RecordCountMismatch { shapes: 3, records: 3 })),
+        "{:?}",
+        sub.load_issues
+    );
+    assert_eq!(sub.parcels.len(), 3, "the shape without attributes is kept");
     assert!(sub
         .load_issues
         .iter()
-        .any(|i| matches!(i.kind, LoadIssueKind::RecordCountMismatch { shapes: 3, records: 3 })), "{:?}", sub.load_issues);
-    assert_eq!(sub.parcels.len(), 3, "the shape without attributes is kept");
-    assert!(sub.load_issues.iter().any(|i| i.source_index == Some(2) && matches!(i.kind, LoadIssueKind::MissingKey { .. })));
+        .any(|i| i.source_index == Some(2) && matches!(i.kind, LoadIssueKind::MissingKey { .. })));
 }
 
 #[test]
@@ -244,7 +264,11 @@ fn null_empty_multipart_and_points_per_feature() {
     bytes[pos + 8..pos + 12].copy_from_slice(&1i32.to_le_bytes());
     std::fs::write(&shp, bytes).expect("patch");
     let back = load(&dir.0);
-    let issue = |idx: usize| back.load_issues.iter().filter(move |i| i.source_index == Some(idx) && i.layer == cadastre_core::model::Layer::Parcels);
+    let issue = |idx: usize| {
+        back.load_issues
+            .iter()
+            .filter(move |i| i.source_index == Some(idx) && i.layer == cadastre_core::model::Layer::Parcels)
+    };
     assert!(issue(0).any(|i| i.kind == LoadIssueKind::NullGeometry && i.code.as_deref() == Some("330106001001GB00001")));
     assert!(issue(1).any(|i| i.kind == LoadIssueKind::MultiPart { parts: 2 }));
     assert!(issue(2).any(|i| matches!(&i.kind, LoadIssueKind::WrongGeometryType { found } if found == "Point")));
@@ -307,7 +331,10 @@ fn bad_attribute_values_are_per_feature_issues() {
 
 #[test]
 fn not_found_and_no_parcel_layer_are_errors() {
-    assert!(matches!(load_submission(Path::new("/nonexistent/x"), &LoadOptions::default()), Err(LoadError::NotFound(_))));
+    assert!(matches!(
+        load_submission(Path::new("/nonexistent/x"), &LoadOptions::default()),
+        Err(LoadError::NotFound(_))
+    ));
     let dir = TempDir::new("empty");
     assert!(matches!(load_submission(&dir.0, &LoadOptions::default()), Err(LoadError::NoParcelLayer(_))));
 }
@@ -317,7 +344,8 @@ fn layer_file_names_are_case_insensitive_and_chinese() {
     let dir = write_sample("names");
     for ext in ["shp", "shx", "dbf", "cpg", "prj"] {
         std::fs::rename(dir.0.join(format!("ZD.{ext}")), dir.0.join(format!("宗地.{ext}"))).expect("rename");
-        std::fs::rename(dir.0.join(format!("ZRZ.{ext}")), dir.0.join(format!("zrz.{}", ext.to_uppercase()))).expect("rename");
+        std::fs::rename(dir.0.join(format!("ZRZ.{ext}")), dir.0.join(format!("zrz.{}", ext.to_uppercase())))
+            .expect("rename");
     }
     let sub = load(&dir.0);
     assert_eq!((sub.parcels.len(), sub.buildings.len()), (3, 3));

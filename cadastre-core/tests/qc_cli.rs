@@ -28,7 +28,8 @@ fn clean_sample_passes_with_reports() {
     let st = cadastre().arg("check").arg(sample()).arg("--json").arg(&json).arg("--html").arg(&html).output();
     let st = st.unwrap_or_else(|e| panic!("cannot run cadastre: {e}"));
     assert_eq!(st.status.code(), Some(0), "{}", String::from_utf8_lossy(&st.stderr));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["score"], 100.0);
     let page = std::fs::read_to_string(&html).unwrap_or_default();
@@ -49,10 +50,12 @@ fn defects_fail_with_status_1_and_repair_writes_a_diff() {
     let st = cadastre().arg("check").arg(&data).arg("--json").arg(&json).arg("--repair").arg(&fixed).output();
     let st = st.unwrap_or_else(|e| panic!("cannot run cadastre: {e}"));
     assert_eq!(st.status.code(), Some(1), "{}", String::from_utf8_lossy(&st.stderr));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
     assert_eq!(v["verdict"], "fail");
     let diff: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixed.join("repair-diff.json")).unwrap_or_default()).unwrap_or_default();
+        serde_json::from_str(&std::fs::read_to_string(fixed.join("repair-diff.json")).unwrap_or_default())
+            .unwrap_or_default();
     let changes = diff.as_array().cloned().unwrap_or_default();
     assert!(changes.iter().any(|c| c["action"] == "drop_duplicate_vertex"), "{diff}");
     assert!(changes.iter().any(|c| c["action"] == "snap_vertex"), "{diff}");

@@ -69,7 +69,15 @@ struct Defect {
 
 impl Fixture {
     fn clean() -> Self {
-        let mut f = Fixture { rings: vec![], holes: vec![], codes: vec![], block: vec![], attrs: vec![], buildings: vec![], keep_zdmj: BTreeSet::new() };
+        let mut f = Fixture {
+            rings: vec![],
+            holes: vec![],
+            codes: vec![],
+            block: vec![],
+            attrs: vec![],
+            buildings: vec![],
+            keep_zdmj: BTreeSet::new(),
+        };
         let mut seq = [0usize; 2];
         for b in 0..BX * BY {
             let (x0, y0) = block_origin(b);
@@ -127,7 +135,10 @@ impl Fixture {
     fn submission(&self) -> Submission {
         let parcels = (0..self.rings.len())
             .map(|i| {
-                let geometry = MultiPolygon(vec![Polygon::new(ring(&self.rings[i]), self.holes[i].iter().map(|h| ring(h)).collect())]);
+                let geometry = MultiPolygon(vec![Polygon::new(
+                    ring(&self.rings[i]),
+                    self.holes[i].iter().map(|h| ring(h)).collect(),
+                )]);
                 let mut attributes = self.attrs[i].clone();
                 if !self.keep_zdmj.contains(&i) {
                     attributes.zdmj = Some((geometry.unsigned_area() * 100.0).round() / 100.0);
@@ -161,13 +172,17 @@ impl Fixture {
         Submission {
             parcels,
             buildings,
-            subdistricts: vec![sd("330106001001", OX - STREET / 2.0, border, 0), sd("330106001002", border, OX + width - STREET / 2.0, 1)],
+            subdistricts: vec![
+                sd("330106001001", OX - STREET / 2.0, border, 0),
+                sd("330106001002", border, OX + width - STREET / 2.0, 1),
+            ],
             ..Default::default()
         }
     }
 
     fn block_codes(&self, b: usize) -> BTreeSet<String> {
-        let mut s: BTreeSet<String> = (0..self.rings.len()).filter(|&i| self.block[i] == b).map(|i| self.codes[i].clone()).collect();
+        let mut s: BTreeSet<String> =
+            (0..self.rings.len()).filter(|&i| self.block[i] == b).map(|i| self.codes[i].clone()).collect();
         s.extend(self.buildings.iter().filter(|x| self.block[x.0] == b).map(|x| x.2.clone()));
         s
     }
@@ -177,7 +192,9 @@ impl Fixture {
 fn defective() -> (Fixture, Vec<Defect>) {
     let mut f = Fixture::clean();
     let mut d = Vec::new();
-    let mut def = |rule, objects: Vec<String>, also: &[&'static str], block| d.push(Defect { rule, objects, also: also.to_vec(), block });
+    let mut def = |rule, objects: Vec<String>, also: &[&'static str], block| {
+        d.push(Defect { rule, objects, also: also.to_vec(), block })
+    };
 
     // 0: overlap — a vertex on the shared edge of (0,0) pushed 2 m into (1,0).
     let (a, b) = (Fixture::at(0, 0, 0), Fixture::at(0, 1, 0));
@@ -195,7 +212,12 @@ fn defective() -> (Fixture, Vec<Defect>) {
     let p = Fixture::at(2, 1, 0);
     f.rings[p].swap(2, 3);
     f.strip_buildings(p);
-    def(qc::GEOMETRY_SELF_INTERSECTION, vec![f.codes[p].clone()], &[qc::GEOMETRY_INVALID, qc::PARCEL_GAP, qc::AREA_TOLERANCE], 2);
+    def(
+        qc::GEOMETRY_SELF_INTERSECTION,
+        vec![f.codes[p].clone()],
+        &[qc::GEOMETRY_INVALID, qc::PARCEL_GAP, qc::AREA_TOLERANCE],
+        2,
+    );
 
     // 3: duplicate vertex.
     let p = Fixture::at(3, 2, 1);
@@ -329,7 +351,11 @@ fn every_injected_defect_is_found_and_nothing_else() {
     let report = check(&fx.submission(), &config());
     for d in &defects {
         let hit = report.findings.iter().any(|f| f.rule == d.rule && d.objects.iter().all(|o| f.objects.contains(o)));
-        assert!(hit, "defect not reported: {d:?}\nfindings of that rule: {:#?}", report.findings.iter().filter(|f| f.rule == d.rule).collect::<Vec<_>>());
+        assert!(
+            hit,
+            "defect not reported: {d:?}\nfindings of that rule: {:#?}",
+            report.findings.iter().filter(|f| f.rule == d.rule).collect::<Vec<_>>()
+        );
     }
     for f in &report.findings {
         assert!(explained(f, &defects, &fx), "unexplained finding: {f:#?}");
@@ -345,7 +371,11 @@ fn overlap_and_gap_areas_are_measured() {
     let (fx, _) = defective();
     let report = check(&fx.submission(), &config());
     let overlap = report.findings.iter().find(|f| f.rule == qc::PARCEL_OVERLAP && f.message_en.contains("25.00 m²"));
-    assert!(overlap.is_some(), "{:#?}", report.findings.iter().filter(|f| f.rule == qc::PARCEL_OVERLAP).collect::<Vec<_>>());
+    assert!(
+        overlap.is_some(),
+        "{:#?}",
+        report.findings.iter().filter(|f| f.rule == qc::PARCEL_OVERLAP).collect::<Vec<_>>()
+    );
     let gap = report.findings.iter().find(|f| f.rule == qc::PARCEL_GAP && f.message_en.contains("20.00 m²"));
     assert!(gap.is_some(), "{:#?}", report.findings.iter().filter(|f| f.rule == qc::PARCEL_GAP).collect::<Vec<_>>());
 }
@@ -354,7 +384,9 @@ fn overlap_and_gap_areas_are_measured() {
 fn disabled_rule_and_changed_tolerance_take_effect() {
     let (fx, _) = defective();
     let sub = fx.submission();
-    let cfg = QcConfig::from_toml("[rules.\"parcel.overlap\"]\nenabled = false\n[rules.\"parcel.gap\"]\nmax_area = 10.0\n").unwrap_or_default();
+    let cfg =
+        QcConfig::from_toml("[rules.\"parcel.overlap\"]\nenabled = false\n[rules.\"parcel.gap\"]\nmax_area = 10.0\n")
+            .unwrap_or_default();
     let report = check(&sub, &cfg);
     assert!(!report.counts.contains_key(qc::PARCEL_OVERLAP));
     assert!(report.findings.iter().all(|f| f.rule != qc::PARCEL_OVERLAP));

@@ -59,7 +59,8 @@ fn generated_clean_district_is_clean() {
 #[test]
 fn every_injected_defect_is_reported_and_nothing_else() {
     let kinds = Rule::INJECTABLE.len() as u32;
-    let (truth, report) = generated("defects", &Config::new(6000).with_seed(7).with_defects(DefectPlan::Spread(2 * kinds)));
+    let (truth, report) =
+        generated("defects", &Config::new(6000).with_seed(7).with_defects(DefectPlan::Spread(2 * kinds)));
     assert_eq!(truth.defects.len() as u32, 2 * kinds);
     let mut missed = Vec::new();
     for d in &truth.defects {

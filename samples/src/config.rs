@@ -61,13 +61,8 @@ impl DefectPlan {
     pub fn rules(&self) -> Vec<Rule> {
         match self {
             Self::None => Vec::new(),
-            Self::Spread(k) => (0..*k as usize)
-                .map(|i| Rule::INJECTABLE[i % Rule::INJECTABLE.len()])
-                .collect(),
-            Self::Exact(list) => list
-                .iter()
-                .flat_map(|(r, n)| std::iter::repeat_n(*r, *n as usize))
-                .collect(),
+            Self::Spread(k) => (0..*k as usize).map(|i| Rule::INJECTABLE[i % Rule::INJECTABLE.len()]).collect(),
+            Self::Exact(list) => list.iter().flat_map(|(r, n)| std::iter::repeat_n(*r, *n as usize)).collect(),
         }
     }
 }
@@ -119,11 +114,7 @@ impl Config {
     /// The committed sample district (`samples/district/`).
     #[must_use]
     pub fn sample() -> Self {
-        Self {
-            seed: SAMPLE_SEED,
-            building_tables: true,
-            ..Self::new(SAMPLE_PARCELS)
-        }
+        Self { seed: SAMPLE_SEED, building_tables: true, ..Self::new(SAMPLE_PARCELS) }
     }
 
     /// Sets the seed.
@@ -156,10 +147,7 @@ impl Config {
             return Err(Error::Config("parcels must be at least 1".into()));
         }
         if self.parcels > 10_000_000 {
-            return Err(Error::Config(format!(
-                "parcels = {} is above the supported 10,000,000",
-                self.parcels
-            )));
+            return Err(Error::Config(format!("parcels = {} is above the supported 10,000,000", self.parcels)));
         }
         if !(4534..=4554).contains(&self.epsg) {
             return Err(Error::Config(format!(
@@ -253,11 +241,7 @@ mod tests {
         assert!(Config::new(0).validate().is_err());
         let mut c = Config::new(10);
         c.epsg = 4326;
-        let msg = c
-            .validate()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let msg = c.validate().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("4326"), "{msg}");
         c.epsg = 4534;
         assert!(c.validate().is_ok());

@@ -26,32 +26,17 @@ pub struct Field {
 /// Character field.
 #[must_use]
 pub const fn text(name: &'static str, width: u8) -> Field {
-    Field {
-        name,
-        kind: b'C',
-        width,
-        decimals: 0,
-    }
+    Field { name, kind: b'C', width, decimals: 0 }
 }
 /// Numeric field.
 #[must_use]
 pub const fn num(name: &'static str, width: u8, decimals: u8) -> Field {
-    Field {
-        name,
-        kind: b'N',
-        width,
-        decimals,
-    }
+    Field { name, kind: b'N', width, decimals }
 }
 /// Date field (`YYYYMMDD`).
 #[must_use]
 pub const fn date(name: &'static str) -> Field {
-    Field {
-        name,
-        kind: b'D',
-        width: 8,
-        decimals: 0,
-    }
+    Field { name, kind: b'D', width: 8, decimals: 0 }
 }
 
 /// A value for one column.
@@ -78,15 +63,8 @@ impl DbfWriter {
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be created.
-    pub fn create(
-        path: &Path,
-        fields: &'static [Field],
-        encoding: TextEncoding,
-    ) -> Result<Self, Error> {
-        let file = File::create(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    pub fn create(path: &Path, fields: &'static [Field], encoding: TextEncoding) -> Result<Self, Error> {
+        let file = File::create(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         let mut w = Self {
             out: BufWriter::with_capacity(1 << 20, file),
             path: path.to_path_buf(),
@@ -101,19 +79,12 @@ impl DbfWriter {
     }
 
     fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        self.out.write_all(bytes).map_err(|source| Error::Io {
-            path: self.path.clone(),
-            source,
-        })
+        self.out.write_all(bytes).map_err(|source| Error::Io { path: self.path.clone(), source })
     }
 
     fn header(&self) -> Vec<u8> {
         let header_len = 32 + 32 * self.fields.len() + 1;
-        let record_len = 1 + self
-            .fields
-            .iter()
-            .map(|f| usize::from(f.width))
-            .sum::<usize>();
+        let record_len = 1 + self.fields.iter().map(|f| usize::from(f.width)).sum::<usize>();
         let mut h = vec![0_u8; header_len];
         h[0] = 0x03;
         h[1] = (HEADER_DATE.0 - 1900) as u8;
@@ -148,12 +119,7 @@ impl DbfWriter {
                 (b'N', Value::Num(x)) => {
                     let s = fixed(*x, f.decimals);
                     if s.len() > w {
-                        return Err(Error::FieldTooLong {
-                            field: f.name,
-                            value: s.clone(),
-                            bytes: s.len(),
-                            width: w,
-                        });
+                        return Err(Error::FieldTooLong { field: f.name, value: s.clone(), bytes: s.len(), width: w });
                     }
                     self.row.resize(self.row.len() + w - s.len(), b' ');
                     self.row.extend_from_slice(s.as_bytes());
@@ -194,10 +160,7 @@ impl DbfWriter {
         self.write_raw(&[0x1A])?;
         let h = self.header();
         let path = self.path.clone();
-        let e = |source| Error::Io {
-            path: path.clone(),
-            source,
-        };
+        let e = |source| Error::Io { path: path.clone(), source };
         self.out.seek(SeekFrom::Start(0)).map_err(e)?;
         self.out.write_all(&h).map_err(e)?;
         self.out.flush().map_err(e)
@@ -218,12 +181,7 @@ fn fixed(x: f64, decimals: u8) -> String {
     if decimals == 0 {
         format!("{sign}{v}")
     } else {
-        format!(
-            "{sign}{}.{:0d$}",
-            v / scale,
-            v % scale,
-            d = usize::from(decimals)
-        )
+        format!("{sign}{}.{:0d$}", v / scale, v % scale, d = usize::from(decimals))
     }
 }
 
@@ -238,19 +196,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.dbf");
         let mut w = DbfWriter::create(&path, &FIELDS, TextEncoding::Gbk).expect("create");
-        w.write(&[
-            Value::Text("西湖区文三路88号"),
-            Value::Num(123.456),
-            Value::Text("20200131"),
-        ])
-        .expect("write");
+        w.write(&[Value::Text("西湖区文三路88号"), Value::Num(123.456), Value::Text("20200131")]).expect("write");
         w.finish().expect("finish");
         let bytes = std::fs::read(&path).expect("read");
         assert_eq!(bytes[29], 0x4D);
-        assert_eq!(
-            u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
-            1
-        );
+        assert_eq!(u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]), 1);
         let (gbk, _, _) = encoding_rs::GBK.encode("西湖区文三路88号");
         assert!(bytes.windows(gbk.len()).any(|w| w == &gbk[..]));
         assert!(bytes.ends_with(b"    123.4620200131\x1A"));
@@ -273,24 +223,8 @@ mod tests {
     #[test]
     fn too_long_text_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut w = DbfWriter::create(&dir.path().join("t.dbf"), &FIELDS, TextEncoding::Utf8)
-            .expect("create");
-        let r = w.write(&[
-            Value::Text("一二三四五六七"),
-            Value::Num(1.0),
-            Value::Text("20200101"),
-        ]);
-        assert!(
-            matches!(
-                r,
-                Err(Error::FieldTooLong {
-                    field: "ZL",
-                    bytes: 21,
-                    width: 20,
-                    ..
-                })
-            ),
-            "{r:?}"
-        );
+        let mut w = DbfWriter::create(&dir.path().join("t.dbf"), &FIELDS, TextEncoding::Utf8).expect("create");
+        let r = w.write(&[Value::Text("一二三四五六七"), Value::Num(1.0), Value::Text("20200101")]);
+        assert!(matches!(r, Err(Error::FieldTooLong { field: "ZL", bytes: 21, width: 20, .. })), "{r:?}");
     }
 }

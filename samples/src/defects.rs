@@ -65,13 +65,7 @@ pub(crate) struct Injection {
 }
 
 impl Injection {
-    fn new(
-        rule: Rule,
-        parcels: Vec<usize>,
-        location: Coord<f64>,
-        also: &[Rule],
-        detail: String,
-    ) -> Self {
+    fn new(rule: Rule, parcels: Vec<usize>, location: Coord<f64>, also: &[Rule], detail: String) -> Self {
         Self {
             rule,
             parcels,
@@ -86,13 +80,7 @@ impl Injection {
 }
 
 fn of_side(shape: &BlockShape, side: Side) -> Vec<usize> {
-    shape
-        .parcels
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.side == side)
-        .map(|(i, _)| i)
-        .collect()
+    shape.parcels.iter().enumerate().filter(|(_, p)| p.side == side).map(|(i, _)| i).collect()
 }
 
 fn pick<R: Rng, T: Copy>(v: &[T], rng: &mut R) -> T {
@@ -104,20 +92,12 @@ fn strip_buildings(shape: &mut BlockShape, parcel: usize) {
 }
 
 fn midpoint(a: Coord<f64>, b: Coord<f64>) -> Coord<f64> {
-    Coord {
-        x: (a.x + b.x) / 2.0,
-        y: (a.y + b.y) / 2.0,
-    }
+    Coord { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 }
 }
 
 /// Injects `rule` into a block drawn with one parcel fewer for `parcel.tiny`.
 /// `north_street` is the width of the street north of the block.
-pub(crate) fn inject<R: Rng>(
-    rule: Rule,
-    shape: &mut BlockShape,
-    north_street: f64,
-    rng: &mut R,
-) -> Injection {
+pub(crate) fn inject<R: Rng>(rule: Rule, shape: &mut BlockShape, north_street: f64, rng: &mut R) -> Injection {
     let south = of_side(shape, Side::South);
     let north = of_side(shape, Side::North);
     let both: Vec<usize> = south.iter().chain(&north).copied().collect();
@@ -137,16 +117,12 @@ pub(crate) fn inject<R: Rng>(
                 vec![a, b],
                 p,
                 &[],
-                format!(
-                    "vertex inserted on the edge of {{0}} shared with {{1}}, {d:.2} m into {{1}}"
-                ),
+                format!("vertex inserted on the edge of {{0}} shared with {{1}}, {d:.2} m into {{1}}"),
             )
         }
         Rule::Gap => {
             let last = shape.mid.len() - 1;
-            let k = (1..last - 1)
-                .max_by(|&x, &y| seg_len(shape, x).total_cmp(&seg_len(shape, y)))
-                .unwrap_or(1);
+            let k = (1..last - 1).max_by(|&x, &y| seg_len(shape, x).total_cmp(&seg_len(shape, y))).unwrap_or(1);
             let s = owner(shape, Side::South, k);
             let n = owner(shape, Side::North, k);
             let (a, _) = shape.parcels[s].mid.unwrap_or((0, 0));
@@ -158,7 +134,13 @@ pub(crate) fn inject<R: Rng>(
                 x: (shape.mid[k].x + shape.mid[k + 1].x + q.x) / 3.0,
                 y: (shape.mid[k].y + shape.mid[k + 1].y + q.y) / 3.0,
             };
-            Injection::new(rule, vec![s, n], loc, &[], format!("edge of {{0}} shared with {{1}} pulled {d:.2} m back, leaving an enclosed triangular gap"))
+            Injection::new(
+                rule,
+                vec![s, n],
+                loc,
+                &[],
+                format!("edge of {{0}} shared with {{1}} pulled {d:.2} m back, leaving an enclosed triangular gap"),
+            )
         }
         Rule::SelfIntersection => {
             let s = pick(&south, rng);
@@ -167,7 +149,14 @@ pub(crate) fn inject<R: Rng>(
             let n = ring.len();
             ring.swap(n - 2, n - 1);
             let loc = crossing(ring[n - 3], ring[n - 2], ring[n - 1], ring[0]);
-            Injection::new(rule, vec![s], loc, &[Rule::GeometryInvalid, Rule::Gap, Rule::AreaTolerance], "street corners of {0} swapped: the ring crosses itself (bow-tie); its buildings were left out".to_string())
+            Injection::new(
+                rule,
+                vec![s],
+                loc,
+                &[Rule::GeometryInvalid, Rule::Gap, Rule::AreaTolerance],
+                "street corners of {0} swapped: the ring crosses itself (bow-tie); its buildings were left out"
+                    .to_string(),
+            )
         }
         Rule::DuplicateVertex => {
             let p = pick(&both, rng);
@@ -175,13 +164,7 @@ pub(crate) fn inject<R: Rng>(
             let v = rng.gen_range(0..ring.len());
             let at = ring[v];
             ring.insert(v + 1, at);
-            Injection::new(
-                rule,
-                vec![p],
-                at,
-                &[Rule::GeometryInvalid],
-                format!("vertex {} of {{0}} repeated", v + 1),
-            )
+            Injection::new(rule, vec![p], at, &[Rule::GeometryInvalid], format!("vertex {} of {{0}} repeated", v + 1))
         }
         Rule::Spike => {
             let s = pick(&south, rng);
@@ -190,10 +173,7 @@ pub(crate) fn inject<R: Rng>(
             let mx = mm((ring[n - 2].x + ring[n - 1].x) / 2.0);
             let y0 = rect.y0;
             let tip = c(mx, y0 - 3.0);
-            for (k, q) in [c(mx + 0.01, y0), tip, c(mx - 0.01, y0)]
-                .into_iter()
-                .enumerate()
-            {
+            for (k, q) in [c(mx + 0.01, y0), tip, c(mx - 0.01, y0)].into_iter().enumerate() {
                 ring.insert(n - 1 + k, q);
             }
             Injection::new(
@@ -209,9 +189,8 @@ pub(crate) fn inject<R: Rng>(
             let k = rng.gen_range(1..last);
             let at = shape.mid[k];
             let s = owner(shape, Side::South, k.min(last - 1));
-            let mut others: Vec<usize> = (0..shape.parcels.len())
-                .filter(|&i| i != s && shape.parcels[i].exterior.contains(&at))
-                .collect();
+            let mut others: Vec<usize> =
+                (0..shape.parcels.len()).filter(|&i| i != s && shape.parcels[i].exterior.contains(&at)).collect();
             let len = rng.gen_range(0.01..0.04);
             let ang: f64 = rng.gen_range(0.0..std::f64::consts::TAU);
             let mut moved = c(at.x + len * ang.cos(), at.y + len * ang.sin());
@@ -226,7 +205,13 @@ pub(crate) fn inject<R: Rng>(
             let dist = ((moved.x - at.x).powi(2) + (moved.y - at.y).powi(2)).sqrt();
             let mut objs = vec![s];
             objs.append(&mut others);
-            Injection::new(rule, objs, at, &[Rule::Overlap, Rule::Gap, Rule::Sliver], format!("shared vertex of {{0}} moved {dist:.3} m; its neighbours keep the old position"))
+            Injection::new(
+                rule,
+                objs,
+                at,
+                &[Rule::Overlap, Rule::Gap, Rule::Sliver],
+                format!("shared vertex of {{0}} moved {dist:.3} m; its neighbours keep the old position"),
+            )
         }
         Rule::Tiny => {
             let s = pick(&south, rng);
@@ -234,12 +219,7 @@ pub(crate) fn inject<R: Rng>(
             let n = ring.len();
             let mx = mm((ring[n - 2].x + ring[n - 1].x) / 2.0);
             let (y0, y1) = (rect.y0, rect.y0 + 0.8);
-            let notch = [
-                c(mx + 0.4, y0),
-                c(mx + 0.4, y1),
-                c(mx - 0.4, y1),
-                c(mx - 0.4, y0),
-            ];
+            let notch = [c(mx + 0.4, y0), c(mx + 0.4, y1), c(mx - 0.4, y1), c(mx - 0.4, y0)];
             for (k, q) in notch.iter().enumerate() {
                 ring.insert(n - 1 + k, *q);
             }
@@ -277,9 +257,7 @@ pub(crate) fn inject<R: Rng>(
                 vec![p],
                 loc,
                 &[Rule::CodeConsistency],
-                format!(
-                    "{{0}} extended {ext:.2} m across the street, 2 m past the sub-district border"
-                ),
+                format!("{{0}} extended {ext:.2} m across the street, 2 m past the sub-district border"),
             )
         }
         Rule::CodeFormat | Rule::CodeConsistency => {
@@ -295,13 +273,16 @@ pub(crate) fn inject<R: Rng>(
                     "malformed ZDDM {0} (and its BDCDYH); the parcel has no buildings".to_string(),
                 )
             } else {
-                Injection::new(rule, vec![p], loc, &[Rule::OutsideSubdistrict], "ZDDM {0} names a neighbouring sub-district; DJZQDM and the location say otherwise".to_string())
+                Injection::new(
+                    rule,
+                    vec![p],
+                    loc,
+                    &[Rule::OutsideSubdistrict],
+                    "ZDDM {0} names a neighbouring sub-district; DJZQDM and the location say otherwise".to_string(),
+                )
             };
             inj.code = if rule == Rule::CodeFormat {
-                CodeAction::Malformed {
-                    parcel: p,
-                    variant: rng.gen_range(0..3),
-                }
+                CodeAction::Malformed { parcel: p, variant: rng.gen_range(0..3) }
             } else {
                 CodeAction::Foreign { parcel: p }
             };
@@ -320,34 +301,20 @@ pub(crate) fn inject<R: Rng>(
                 &[],
                 "two neighbouring parcels both carry ZDDM {0}; neither has buildings".to_string(),
             );
-            inj.code = CodeAction::Duplicate {
-                source: a,
-                target: b,
-            };
+            inj.code = CodeAction::Duplicate { source: a, target: b };
             inj
         }
         Rule::AreaTolerance => {
             let p = pick(&both, rng);
-            let mut inj =
-                Injection::new(rule, vec![p], centre(&shape.parcels[p]), &[], String::new());
-            inj.attr = AttrAction::Area {
-                parcel: p,
-                sign: if rng.gen_bool(0.5) { 1 } else { -1 },
-            };
+            let mut inj = Injection::new(rule, vec![p], centre(&shape.parcels[p]), &[], String::new());
+            inj.attr = AttrAction::Area { parcel: p, sign: if rng.gen_bool(0.5) { 1 } else { -1 } };
             inj
         }
         Rule::BuildingOutsideParcel => {
-            let with: Vec<usize> = south
-                .iter()
-                .copied()
-                .filter(|&s| shape.buildings.iter().any(|b| b.parcel == s))
-                .collect();
+            let with: Vec<usize> =
+                south.iter().copied().filter(|&s| shape.buildings.iter().any(|b| b.parcel == s)).collect();
             let s = pick(&with, rng);
-            let bi = shape
-                .buildings
-                .iter()
-                .position(|b| b.parcel == s)
-                .unwrap_or(0);
+            let bi = shape.buildings.iter().position(|b| b.parcel == s).unwrap_or(0);
             let r = &mut shape.buildings[bi].rect;
             let dy = r.y0 - (rect.y0 - 2.0);
             r.y0 = mm(r.y0 - dy);
@@ -372,11 +339,7 @@ pub(crate) fn inject<R: Rng>(
                 strip_buildings(shape, p);
                 two_buildings(shape, p);
             }
-            let first = shape
-                .buildings
-                .iter()
-                .position(|b| b.parcel == p)
-                .unwrap_or(0);
+            let first = shape.buildings.iter().position(|b| b.parcel == p).unwrap_or(0);
             let (b1, b2) = (first, first + 1);
             let x0 = shape.buildings[b2].rect.x0;
             shape.buildings[b1].rect.x1 = mm(x0 + 1.5);
@@ -396,13 +359,7 @@ pub(crate) fn inject<R: Rng>(
             let p = pick(&both, rng);
             let loc = centre(&shape.parcels[p]);
             if rng.gen_bool(0.5) {
-                let mut inj = Injection::new(
-                    rule,
-                    vec![p],
-                    loc,
-                    &[],
-                    "ZL (坐落) of {0} left empty".to_string(),
-                );
+                let mut inj = Injection::new(rule, vec![p], loc, &[], "ZL (坐落) of {0} left empty".to_string());
                 inj.attr = AttrAction::MissingAddress { parcel: p };
                 inj
             } else {
@@ -430,11 +387,7 @@ fn seg_len(shape: &BlockShape, k: usize) -> f64 {
 
 /// The parcel of `side` whose middle-line range covers segment `k..k+1`.
 fn owner(shape: &BlockShape, side: Side, k: usize) -> usize {
-    shape
-        .parcels
-        .iter()
-        .position(|p| p.side == side && p.mid.is_some_and(|(a, b)| a <= k && k < b))
-        .unwrap_or(0)
+    shape.parcels.iter().position(|p| p.side == side && p.mid.is_some_and(|(a, b)| a <= k && k < b)).unwrap_or(0)
 }
 
 fn safe_w(p: &ParcelShape) -> f64 {
@@ -442,9 +395,7 @@ fn safe_w(p: &ParcelShape) -> f64 {
 }
 
 fn centre(p: &ParcelShape) -> Coord<f64> {
-    p.safe.map_or(p.exterior[0], |s| {
-        c((s.x0 + s.x1) / 2.0, (s.y0 + s.y1) / 2.0)
-    })
+    p.safe.map_or(p.exterior[0], |s| c((s.x0 + s.x1) / 2.0, (s.y0 + s.y1) / 2.0))
 }
 
 /// Two buildings side by side, fronts aligned, 4 m apart.
@@ -454,26 +405,11 @@ fn two_buildings(shape: &mut BlockShape, p: usize) {
     };
     let w = (s.width() - 4.0) / 2.0;
     let depth = (s.height() * 0.6).max(5.0).min(s.height());
-    let (y0, y1) = if shape.parcels[p].side == Side::North {
-        (s.y1 - depth, s.y1)
-    } else {
-        (s.y0, s.y0 + depth)
-    };
-    let at = shape
-        .buildings
-        .iter()
-        .position(|b| b.parcel > p)
-        .unwrap_or(shape.buildings.len());
+    let (y0, y1) = if shape.parcels[p].side == Side::North { (s.y1 - depth, s.y1) } else { (s.y0, s.y0 + depth) };
+    let at = shape.buildings.iter().position(|b| b.parcel > p).unwrap_or(shape.buildings.len());
     for (k, x0) in [s.x0, s.x0 + w + 4.0].into_iter().enumerate() {
-        let rect = Rect {
-            x0: mm(x0),
-            y0: mm(y0),
-            x1: mm(x0 + w),
-            y1: mm(y1),
-        };
-        shape
-            .buildings
-            .insert(at + k, BuildingShape { parcel: p, rect });
+        let rect = Rect { x0: mm(x0), y0: mm(y0), x1: mm(x0 + w), y1: mm(y1) };
+        shape.buildings.insert(at + k, BuildingShape { parcel: p, rect });
     }
 }
 
@@ -485,10 +421,7 @@ fn crossing(a: Coord<f64>, b: Coord<f64>, cc: Coord<f64>, d: Coord<f64>) -> Coor
         return midpoint(a, b);
     }
     let t = ((cc.x - a.x) * s.y - (cc.y - a.y) * s.x) / den;
-    Coord {
-        x: a.x + t * r.x,
-        y: a.y + t * r.y,
-    }
+    Coord { x: a.x + t * r.x, y: a.y + t * r.y }
 }
 
 #[cfg(test)]

@@ -12,24 +12,14 @@ use crate::config::{Config, Error};
 use crate::defects::{inject, AttrAction, CodeAction, Injection, Rule};
 use crate::layout::{self, Layout, Rect, DISTRICT};
 use crate::model::{
-    planar_area, polygon, round2, Block, Building, CadastralDistrict, Counts, Defect, Parcel,
-    SubDistrict, Truth,
+    planar_area, polygon, round2, Block, Building, CadastralDistrict, Counts, Defect, Parcel, SubDistrict, Truth,
 };
 use crate::shape::{draw_block, rect_ring, BlockKind, Side};
 use crate::tables::{self, Featured};
 
 /// Sub-district names (街道 of 西湖区), numbered once they run out.
-const SUBDISTRICT_NAMES: [&str; 10] = [
-    "文新", "翠苑", "古荡", "西溪", "北山", "灵隐", "转塘", "留下", "蒋村", "三墩",
-];
-const VILLAGES: [&str; 6] = [
-    "龙坞村",
-    "外桐坞村",
-    "上城埭村",
-    "何家村",
-    "大清村",
-    "长埭村",
-];
+const SUBDISTRICT_NAMES: [&str; 10] = ["文新", "翠苑", "古荡", "西溪", "北山", "灵隐", "转塘", "留下", "蒋村", "三墩"];
+const VILLAGES: [&str; 6] = ["龙坞村", "外桐坞村", "上城埭村", "何家村", "大清村", "长埭村"];
 
 /// Streams a district block by block.
 ///
@@ -125,9 +115,7 @@ impl Generator {
         (0..self.layout.subdistricts())
             .map(|s| {
                 let g = polygon(rect_ring(self.layout.subdistrict_rect(s)), Vec::new());
-                let name = SUBDISTRICT_NAMES
-                    .get(s)
-                    .map_or_else(|| format!("第{}", s + 1), |n| (*n).to_string());
+                let name = SUBDISTRICT_NAMES.get(s).map_or_else(|| format!("第{}", s + 1), |n| (*n).to_string());
                 SubDistrict {
                     bsm: s as u64 + 1,
                     code: Layout::subdistrict_code(s),
@@ -164,24 +152,12 @@ impl Generator {
         let tiling = site.parcels - u32::from(tiny);
         let mut shape = draw_block(
             site.rect,
-            BlockKind {
-                tiling: tiling - u32::from(want_hole),
-                hole: want_hole,
-                village,
-            },
+            BlockKind { tiling: tiling - u32::from(want_hole), hole: want_hole, village },
             &mut rng,
         );
         if shape.parcels.len() as u32 != tiling {
             // No parcel was wide enough for an inner parcel: draw a plain block instead.
-            shape = draw_block(
-                site.rect,
-                BlockKind {
-                    tiling,
-                    hole: false,
-                    village,
-                },
-                &mut rng,
-            );
+            shape = draw_block(site.rect, BlockKind { tiling, hole: false, village }, &mut rng);
         }
         let inj: Option<(u32, Injection)> =
             defect.map(|(id, rule)| (id, inject(rule, &mut shape, site.north_street, &mut rng)));
@@ -194,15 +170,9 @@ impl Generator {
         let mut parcels: Vec<Parcel> = Vec::with_capacity(shape.parcels.len());
         for (i, ps) in shape.parcels.iter().enumerate() {
             let zddm = match code_action {
-                CodeAction::Duplicate { source, target } if target == i => {
-                    parcels[source].zddm.clone()
-                }
+                CodeAction::Duplicate { source, target } if target == i => parcels[source].zddm.clone(),
                 CodeAction::Foreign { parcel } if parcel == i => {
-                    let other = if sub + 1 < self.layout.subdistricts() {
-                        sub + 1
-                    } else {
-                        sub.saturating_sub(1)
-                    };
+                    let other = if sub + 1 < self.layout.subdistricts() { sub + 1 } else { sub.saturating_sub(1) };
                     self.next_seq(other, feature)
                 }
                 CodeAction::Malformed { parcel, variant } if parcel == i => {
@@ -282,13 +252,7 @@ impl Generator {
         }
 
         let defect = inj.map(|(id, i)| record(id, b, &i, &parcels, &buildings, attr_action));
-        Block {
-            index: b,
-            parcels,
-            buildings,
-            tables: tables_out,
-            defect,
-        }
+        Block { index: b, parcels, buildings, tables: tables_out, defect }
     }
 }
 
@@ -321,11 +285,7 @@ fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) ->
         ("05" | "08H2" | "0809", _) => "钢筋混凝土",
         _ => "混合",
     };
-    let year = if p.land_use == "0702" {
-        rng.gen_range(1985..=2015)
-    } else {
-        rng.gen_range(1992..=2023)
-    };
+    let year = if p.land_use == "0702" { rng.gen_range(1985..=2015) } else { rng.gen_range(1992..=2023) };
     let footprint = round2(r.width() * r.height());
     let predicted = round2(footprint * f64::from(above + below));
     let measured = round2(predicted * (1.0 + rng.gen_range(-0.006..0.006)));
@@ -336,11 +296,7 @@ fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) ->
         zddm: p.zddm.clone(),
         zrzh: zrzh.to_string(),
         name: format!("{}{n}幢", p.address),
-        completed: format!(
-            "{year}{:02}{:02}",
-            rng.gen_range(1..=12),
-            rng.gen_range(1..=28)
-        ),
+        completed: format!("{year}{:02}{:02}", rng.gen_range(1..=12), rng.gen_range(1..=28)),
         footprint_area: footprint,
         predicted_area: predicted,
         measured_area: measured,
@@ -357,12 +313,7 @@ fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) ->
 /// The code as a careless clerk might have typed it.
 fn malformed(code: &str, variant: u32) -> String {
     match variant {
-        0 => format!(
-            "{}{}{}",
-            &code[..12],
-            code[12..14].to_lowercase(),
-            &code[14..]
-        ),
+        0 => format!("{}{}{}", &code[..12], code[12..14].to_lowercase(), &code[14..]),
         1 => {
             let pos = code[14..].rfind('0').map_or(18, |p| p + 14);
             format!("{}O{}", &code[..pos], &code[pos + 1..])
@@ -422,48 +373,32 @@ fn plan_defects(config: &Config, layout: &Layout) -> Result<HashMap<u32, (u32, R
         return Ok(HashMap::new());
     }
     if layout.subdistricts() < 2 && rules.contains(&Rule::CodeConsistency) {
-        return Err(Error::Config(
-            "code.consistency needs at least two sub-districts; use more parcels".into(),
-        ));
+        return Err(Error::Config("code.consistency needs at least two sub-districts; use more parcels".into()));
     }
     let mut rng = layout::rng(config.seed, u64::MAX - 1);
     let eligible = |b: u32| {
         let s = layout.site(b);
         s.parcels >= 8 && b % 7 != 3 && !(config.building_tables && b == 0)
     };
-    let mut border: Vec<u32> = (0..layout.blocks())
-        .filter(|&b| eligible(b) && layout.site(b).north_is_border)
-        .collect();
+    let mut border: Vec<u32> =
+        (0..layout.blocks()).filter(|&b| eligible(b) && layout.site(b).north_is_border).collect();
     let mut any: Vec<u32> = (0..layout.blocks()).filter(|&b| eligible(b)).collect();
     border.shuffle(&mut rng);
     any.shuffle(&mut rng);
     let mut ordered = rules.clone();
     ordered.sort_by_key(|r| !r.needs_border());
     for rule in ordered {
-        let pool = if rule.needs_border() {
-            &mut border
-        } else {
-            &mut any
-        };
-        let wanted = rules.iter().filter(|&&r| r == rule).count()
-            - out.values().filter(|&&r| r == rule).count();
+        let pool = if rule.needs_border() { &mut border } else { &mut any };
+        let wanted = rules.iter().filter(|&&r| r == rule).count() - out.values().filter(|&&r| r == rule).count();
         let Some(b) = pool.iter().copied().find(|b| !out.contains_key(b)) else {
-            return Err(Error::TooManyDefects {
-                rule: rule.to_string(),
-                wanted,
-                available: 0,
-            });
+            return Err(Error::TooManyDefects { rule: rule.to_string(), wanted, available: 0 });
         };
         pool.retain(|&x| x != b);
         out.insert(b, rule);
     }
     let mut blocks: Vec<u32> = out.keys().copied().collect();
     blocks.sort_unstable();
-    Ok(blocks
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (*b, (i as u32 + 1, out[b])))
-        .collect())
+    Ok(blocks.iter().enumerate().map(|(i, b)| (*b, (i as u32 + 1, out[b]))).collect())
 }
 
 #[cfg(test)]
@@ -485,18 +420,13 @@ mod tests {
     #[test]
     fn too_many_defects_is_an_error_not_a_panic() {
         let c = Config::new(100).with_defects(DefectPlan::Spread(500));
-        let e = Generator::new(&c)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let e = Generator::new(&c).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("suitable street blocks"), "{e}");
     }
 
     #[test]
     fn every_defect_gets_its_own_block() {
-        let c = Config::new(5_000)
-            .with_seed(4)
-            .with_defects(DefectPlan::Spread(30));
+        let c = Config::new(5_000).with_seed(4).with_defects(DefectPlan::Spread(30));
         let g = Generator::new(&c).expect("generator");
         assert_eq!(g.plan.len(), 30);
         let mut ids: Vec<u32> = g.plan.values().map(|v| v.0).collect();

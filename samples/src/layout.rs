@@ -133,11 +133,7 @@ impl Layout {
         let mut col_x = Vec::with_capacity(cols as usize);
         let mut x = 0.0;
         for c in 0..cols {
-            let street = if c == 0 {
-                OUTER_STREET / 2.0
-            } else {
-                STREET_WIDTHS[r.gen_range(0..4)]
-            };
+            let street = if c == 0 { OUTER_STREET / 2.0 } else { STREET_WIDTHS[r.gen_range(0..4)] };
             x += street;
             let w = f64::from(r.gen_range(200_u32..=260));
             col_x.push((x, w));
@@ -151,11 +147,7 @@ impl Layout {
             let h = f64::from(r.gen_range(100_u32..=140));
             row_y.push((y, h));
             y += h;
-            let s = if rr + 1 == rows {
-                OUTER_STREET
-            } else {
-                STREET_WIDTHS[r.gen_range(0..4)]
-            };
+            let s = if rr + 1 == rows { OUTER_STREET } else { STREET_WIDTHS[r.gen_range(0..4)] };
             h_street.push(s);
             y += if rr + 1 == rows { s / 2.0 } else { s };
         }
@@ -180,12 +172,7 @@ impl Layout {
             row_y,
             h_street,
             band_start,
-            bounds: Rect {
-                x0: ox,
-                y0: oy,
-                x1: ox + width,
-                y1: oy + height,
-            },
+            bounds: Rect { x0: ox, y0: oy, x1: ox + width, y1: oy + height },
         })
     }
 
@@ -225,12 +212,7 @@ impl Layout {
         BlockSite {
             index,
             parcels: self.block_parcels[index as usize],
-            rect: Rect {
-                x0,
-                y0,
-                x1: x0 + w,
-                y1: y0 + h,
-            },
+            rect: Rect { x0, y0, x1: x0 + w, y1: y0 + h },
             row,
             col,
             subdistrict: sub,
@@ -257,12 +239,7 @@ impl Layout {
                 y - self.h_street[row as usize] / 2.0
             }
         };
-        Rect {
-            x0: self.bounds.x0,
-            x1: self.bounds.x1,
-            y0: edge(self.band_start[s]),
-            y1: edge(self.band_start[s + 1]),
-        }
+        Rect { x0: self.bounds.x0, x1: self.bounds.x1, y0: edge(self.band_start[s]), y1: edge(self.band_start[s + 1]) }
     }
 
     /// 12-digit code of sub-district `s`.
@@ -292,10 +269,7 @@ impl Layout {
             "莫干山路",
             "丰潭路",
         ];
-        NAMES.get(r as usize).map_or_else(
-            || format!("规划{}路", r + 1 - NAMES.len() as u32),
-            |n| (*n).to_string(),
-        )
+        NAMES.get(r as usize).map_or_else(|| format!("规划{}路", r + 1 - NAMES.len() as u32), |n| (*n).to_string())
     }
 }
 

@@ -43,9 +43,7 @@ use std::path::Path;
 
 pub use config::{Config, DefectPlan, Error, TextEncoding, SAMPLE_PARCELS, SAMPLE_SEED};
 pub use generator::Generator;
-pub use model::{
-    Block, Building, CadastralDistrict, Counts, Defect, District, Parcel, SubDistrict, Truth,
-};
+pub use model::{Block, Building, CadastralDistrict, Counts, Defect, District, Parcel, SubDistrict, Truth};
 pub use rule::Rule;
 pub use tables::BuildingTable;
 pub use writer::DistrictWriter;
@@ -57,8 +55,7 @@ pub use writer::DistrictWriter;
 pub fn generate(config: &Config) -> Result<District, Error> {
     let mut g = Generator::new(config)?;
     let (district, subdistricts) = (g.district(), g.subdistricts());
-    let (mut parcels, mut buildings, mut tables, mut defects) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut parcels, mut buildings, mut tables, mut defects) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for block in g.by_ref() {
         parcels.extend(block.parcels);
         buildings.extend(block.buildings);
@@ -66,14 +63,7 @@ pub fn generate(config: &Config) -> Result<District, Error> {
         defects.extend(block.defect);
     }
     let truth = g.truth(defects);
-    Ok(District {
-        district,
-        subdistricts,
-        parcels,
-        buildings,
-        tables,
-        truth,
-    })
+    Ok(District { district, subdistricts, parcels, buildings, tables, truth })
 }
 
 /// Writes an in-memory district to `dir` (same bytes as [`write_generated`]
@@ -102,11 +92,7 @@ pub fn write_district(district: &District, config: &Config, dir: &Path) -> Resul
 ///
 /// # Errors
 /// Any [`Error`].
-pub fn write_generated(
-    config: &Config,
-    dir: &Path,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Truth, Error> {
+pub fn write_generated(config: &Config, dir: &Path, progress: &mut dyn FnMut(u64)) -> Result<Truth, Error> {
     let mut g = Generator::new(config)?;
     let mut w = DistrictWriter::create(dir, config, &g.district(), &g.subdistricts())?;
     while let Some(block) = g.next() {

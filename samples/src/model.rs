@@ -187,10 +187,7 @@ pub struct Defect {
 
 /// Builds a polygon from a closed-or-open exterior and holes (closing them).
 pub(crate) fn polygon(exterior: Vec<Coord<f64>>, holes: Vec<Vec<Coord<f64>>>) -> Polygon<f64> {
-    Polygon::new(
-        LineString::from(exterior),
-        holes.into_iter().map(LineString::from).collect(),
-    )
+    Polygon::new(LineString::from(exterior), holes.into_iter().map(LineString::from).collect())
 }
 
 /// Planar area of a polygon (exterior minus holes) by the shoelace formula,
@@ -225,18 +222,9 @@ mod tests {
 
     #[test]
     fn planar_area_of_square_with_hole_at_projected_coordinates() {
-        let c = |x: f64, y: f64| Coord {
-            x: 512_000.0 + x,
-            y: 3_350_000.0 + y,
-        };
+        let c = |x: f64, y: f64| Coord { x: 512_000.0 + x, y: 3_350_000.0 + y };
         let p = polygon(
-            vec![
-                c(0.0, 0.0),
-                c(0.0, 10.0),
-                c(10.0, 10.0),
-                c(10.0, 0.0),
-                c(0.0, 0.0),
-            ],
+            vec![c(0.0, 0.0), c(0.0, 10.0), c(10.0, 10.0), c(10.0, 0.0), c(0.0, 0.0)],
             vec![vec![c(2.0, 2.0), c(4.0, 2.0), c(4.0, 4.0), c(2.0, 4.0)]],
         );
         assert!((planar_area(&p) - 96.0).abs() < 1e-9);

@@ -92,11 +92,7 @@ pub struct UnknownRule(pub String);
 impl FromStr for Rule {
     type Err = UnknownRule;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Rule::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| UnknownRule(s.to_string()))
+        Rule::ALL.iter().copied().find(|r| r.as_str() == s).ok_or_else(|| UnknownRule(s.to_string()))
     }
 }
 
@@ -110,14 +106,7 @@ mod tests {
             assert_eq!(r.as_str().parse::<Rule>(), Ok(*r));
             assert_eq!(serde_json::to_string(r).ok(), Some(format!("\"{r}\"")));
         }
-        let e = "parcel.overlapp"
-            .parse::<Rule>()
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            e.contains("parcel.overlapp") && e.contains("parcel.gap"),
-            "{e}"
-        );
+        let e = "parcel.overlapp".parse::<Rule>().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("parcel.overlapp") && e.contains("parcel.gap"), "{e}");
     }
 }

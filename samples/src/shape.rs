@@ -96,49 +96,32 @@ pub fn draw_block<R: Rng>(rect: Rect, kind: BlockKind, rng: &mut R) -> BlockShap
     let t = kind.tiling.max(1);
     if t == 1 {
         let p = ParcelShape {
-            exterior: vec![
-                c(rect.x0, rect.y1),
-                c(rect.x1, rect.y1),
-                c(rect.x1, rect.y0),
-                c(rect.x0, rect.y0),
-            ],
+            exterior: vec![c(rect.x0, rect.y1), c(rect.x1, rect.y1), c(rect.x1, rect.y0), c(rect.x0, rect.y0)],
             holes: Vec::new(),
             side: Side::Whole,
             mid: None,
             safe: Some(inset(rect, SETBACK)),
         };
-        let mut shape = BlockShape {
-            rect,
-            mid: Vec::new(),
-            parcels: vec![p],
-            buildings: Vec::new(),
-        };
+        let mut shape = BlockShape { rect, mid: Vec::new(), parcels: vec![p], buildings: Vec::new() };
         place_buildings(&mut shape, 0, kind.village, rng);
         return shape;
     }
     // Hole blocks get a few wide south parcels so one of them can hold the inner parcel.
-    let m = if kind.hole {
-        (t / 3).max(1)
-    } else {
-        t.div_ceil(2)
-    };
+    let m = if kind.hole { (t / 3).max(1) } else { t.div_ceil(2) };
     let n = t - m;
     let w = rect.width();
     let ym = rect.y0 + rect.height() * rng.gen_range(0.45..0.55);
     // South split lines: (bottom x, top x).
     let south: Vec<(f64, f64)> = (1..m)
         .map(|i| {
-            let top = rect.x0
-                + w * f64::from(i) / f64::from(m)
-                + rng.gen_range(-0.1..0.1) * w / f64::from(m);
+            let top = rect.x0 + w * f64::from(i) / f64::from(m) + rng.gen_range(-0.1..0.1) * w / f64::from(m);
             (mm(top + rng.gen_range(-1.0..1.0)), mm(top))
         })
         .collect();
     let north: Vec<(f64, f64)> = (1..n.max(1))
         .map(|j| {
-            let mut bottom = mm(rect.x0
-                + w * f64::from(j) / f64::from(n)
-                + rng.gen_range(-0.1..0.1) * w / f64::from(n));
+            let mut bottom =
+                mm(rect.x0 + w * f64::from(j) / f64::from(n) + rng.gen_range(-0.1..0.1) * w / f64::from(n));
             if let Some(&(_, s)) = south.iter().find(|(_, s)| (s - bottom).abs() < MERGE) {
                 bottom = s; // share the junction instead of a near-miss pair
             }
@@ -159,25 +142,14 @@ pub fn draw_block<R: Rng>(rect: Rect, kind: BlockKind, rng: &mut R) -> BlockShap
         }
     }
     all.push(rect.x1);
-    let mid: Vec<Coord<f64>> = all
-        .iter()
-        .map(|&x| c(x, ym + rng.gen_range(-1.0..1.0)))
-        .collect();
+    let mid: Vec<Coord<f64>> = all.iter().map(|&x| c(x, ym + rng.gen_range(-1.0..1.0))).collect();
     let idx = |x: f64| all.iter().position(|&v| v == x).unwrap_or(0);
     let last = mid.len() - 1;
 
     let mut parcels = Vec::with_capacity(t as usize + 1);
     for i in 0..m as usize {
-        let (bl, a) = if i == 0 {
-            (rect.x0, 0)
-        } else {
-            (south[i - 1].0, idx(south[i - 1].1))
-        };
-        let (br, b) = if i + 1 == m as usize {
-            (rect.x1, last)
-        } else {
-            (south[i].0, idx(south[i].1))
-        };
+        let (bl, a) = if i == 0 { (rect.x0, 0) } else { (south[i - 1].0, idx(south[i - 1].1)) };
+        let (br, b) = if i + 1 == m as usize { (rect.x1, last) } else { (south[i].0, idx(south[i].1)) };
         let mut ring: Vec<Coord<f64>> = mid[a..=b].to_vec();
         ring.push(c(br, rect.y0));
         ring.push(c(bl, rect.y0));
@@ -197,22 +169,11 @@ pub fn draw_block<R: Rng>(rect: Rect, kind: BlockKind, rng: &mut R) -> BlockShap
         });
     }
     for j in 0..n as usize {
-        let (tl, cc) = if j == 0 {
-            (rect.x0, 0)
-        } else {
-            (north[j - 1].1, idx(north[j - 1].0))
-        };
-        let (tr, d) = if j + 1 == n as usize {
-            (rect.x1, last)
-        } else {
-            (north[j].1, idx(north[j].0))
-        };
+        let (tl, cc) = if j == 0 { (rect.x0, 0) } else { (north[j - 1].1, idx(north[j - 1].0)) };
+        let (tr, d) = if j + 1 == n as usize { (rect.x1, last) } else { (north[j].1, idx(north[j].0)) };
         let mut ring = vec![c(tl, rect.y1), c(tr, rect.y1)];
         ring.extend(mid[cc..=d].iter().rev().copied());
-        let bottom = mid[cc..=d]
-            .iter()
-            .map(|p| p.y)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let bottom = mid[cc..=d].iter().map(|p| p.y).fold(f64::NEG_INFINITY, f64::max);
         let safe = Rect {
             x0: tl.max(mid[cc].x) + SETBACK,
             x1: tr.min(mid[d].x) - SETBACK,
@@ -227,12 +188,7 @@ pub fn draw_block<R: Rng>(rect: Rect, kind: BlockKind, rng: &mut R) -> BlockShap
             safe: Some(safe),
         });
     }
-    let mut shape = BlockShape {
-        rect,
-        mid,
-        parcels,
-        buildings: Vec::new(),
-    };
+    let mut shape = BlockShape { rect, mid, parcels, buildings: Vec::new() };
     let mut inner_of = None;
     if kind.hole {
         inner_of = carve_hole(&mut shape);
@@ -251,12 +207,7 @@ pub fn draw_block<R: Rng>(rect: Rect, kind: BlockKind, rng: &mut R) -> BlockShap
 }
 
 fn inset(r: Rect, d: f64) -> Rect {
-    Rect {
-        x0: r.x0 + d,
-        y0: r.y0 + d,
-        x1: r.x1 - d,
-        y1: r.y1 - d,
-    }
+    Rect { x0: r.x0 + d, y0: r.y0 + d, x1: r.x1 - d, y1: r.y1 - d }
 }
 
 /// Puts an inner parcel into the widest south parcel. Returns the host index
@@ -283,31 +234,17 @@ fn carve_hole(shape: &mut BlockShape) -> Option<usize> {
         holes: Vec::new(),
         side: Side::Inner,
         mid: None,
-        safe: Some(Rect {
-            x0: x0 + 2.0,
-            y0: y0 + 2.0,
-            x1: x1 - 2.0,
-            y1: y1 - 2.0,
-        }),
+        safe: Some(Rect { x0: x0 + 2.0, y0: y0 + 2.0, x1: x1 - 2.0, y1: y1 - 2.0 }),
     };
     let h = &mut shape.parcels[host];
-    h.holes
-        .push(vec![c(x0, y1), c(x0, y0), c(x1, y0), c(x1, y1)]);
-    h.safe = Some(Rect {
-        x1: x0 - SETBACK,
-        ..safe
-    });
+    h.holes.push(vec![c(x0, y1), c(x0, y0), c(x1, y0), c(x1, y1)]);
+    h.safe = Some(Rect { x1: x0 - SETBACK, ..safe });
     shape.parcels.insert(host + 1, inner);
     Some(host)
 }
 
 /// Places 0-3 buildings in parcel `p`'s safe rectangle, fronts on the street.
-pub(crate) fn place_buildings<R: Rng>(
-    shape: &mut BlockShape,
-    p: usize,
-    village: bool,
-    rng: &mut R,
-) {
+pub(crate) fn place_buildings<R: Rng>(shape: &mut BlockShape, p: usize, village: bool, rng: &mut R) {
     let Some(s) = shape.parcels[p].safe else {
         return;
     };
@@ -321,22 +258,12 @@ pub(crate) fn place_buildings<R: Rng>(
     let north_front = shape.parcels[p].side == Side::North;
     for k in 0..nb {
         let bw = slot * rng.gen_range(0.6..0.95);
-        let depth = (sh * rng.gen_range(0.45..0.85))
-            .min(if village { 12.0 } else { 30.0 })
-            .max(5.0)
-            .min(sh);
+        let depth = (sh * rng.gen_range(0.45..0.85)).min(if village { 12.0 } else { 30.0 }).max(5.0).min(sh);
         let sx = s.x0 + k as f64 * (slot + 4.0);
         let x0 = mm(sx + rng.gen_range(0.0..(slot - bw)));
         let x1 = mm(x0 + bw).min(mm(sx + slot));
-        let (y0, y1) = if north_front {
-            (mm(s.y1 - depth), mm(s.y1))
-        } else {
-            (mm(s.y0), mm(s.y0 + depth))
-        };
-        shape.buildings.push(BuildingShape {
-            parcel: p,
-            rect: Rect { x0, y0, x1, y1 },
-        });
+        let (y0, y1) = if north_front { (mm(s.y1 - depth), mm(s.y1)) } else { (mm(s.y0), mm(s.y0 + depth)) };
+        shape.buildings.push(BuildingShape { parcel: p, rect: Rect { x0, y0, x1, y1 } });
     }
 }
 
@@ -352,21 +279,8 @@ mod tests {
     use crate::layout::rng;
 
     fn block(t: u32, hole: bool) -> BlockShape {
-        let rect = Rect {
-            x0: 1000.0,
-            y0: 2000.0,
-            x1: 1230.0,
-            y1: 2120.0,
-        };
-        draw_block(
-            rect,
-            BlockKind {
-                tiling: t,
-                hole,
-                village: false,
-            },
-            &mut rng(3, u64::from(t)),
-        )
+        let rect = Rect { x0: 1000.0, y0: 2000.0, x1: 1230.0, y1: 2120.0 };
+        draw_block(rect, BlockKind { tiling: t, hole, village: false }, &mut rng(3, u64::from(t)))
     }
 
     #[test]
@@ -376,10 +290,7 @@ mod tests {
         }
         let b = block(12, true);
         assert_eq!(b.parcels.len(), 13);
-        assert_eq!(
-            b.parcels.iter().filter(|p| p.side == Side::Inner).count(),
-            1
-        );
+        assert_eq!(b.parcels.iter().filter(|p| p.side == Side::Inner).count(), 1);
     }
 
     #[test]
@@ -404,10 +315,7 @@ mod tests {
         assert!(!b.buildings.is_empty());
         for bd in &b.buildings {
             let s = b.parcels[bd.parcel].safe.expect("safe");
-            assert!(
-                bd.rect.x0 >= s.x0 - 1e-9 && bd.rect.x1 <= s.x1 + 1e-9,
-                "{bd:?} {s:?}"
-            );
+            assert!(bd.rect.x0 >= s.x0 - 1e-9 && bd.rect.x1 <= s.x1 + 1e-9, "{bd:?} {s:?}");
             assert!(bd.rect.y0 >= s.y0 - 1e-9 && bd.rect.y1 <= s.y1 + 1e-9);
             assert!(bd.rect.width() > 3.0 && bd.rect.height() >= 5.0);
         }

@@ -27,10 +27,7 @@ pub struct ShapeWriter {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| Error::Io { path: path.to_path_buf(), source }
 }
 
 impl ShapeWriter {
@@ -49,12 +46,7 @@ impl ShapeWriter {
             path: shp_path,
             len: HEADER_BYTES,
             records: 0,
-            bbox: [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-            ],
+            bbox: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
             buf: Vec::with_capacity(4096),
         };
         // Placeholder headers, rewritten by `finish`.
@@ -70,16 +62,9 @@ impl ShapeWriter {
     /// # Errors
     /// [`Error::Io`] on a write failure, [`Error::TooLarge`] past 2 GiB.
     pub fn write(&mut self, poly: &Polygon<f64>) -> Result<(), Error> {
-        let rings: Vec<_> = std::iter::once(poly.exterior())
-            .chain(poly.interiors())
-            .collect();
+        let rings: Vec<_> = std::iter::once(poly.exterior()).chain(poly.interiors()).collect();
         let n_points: usize = rings.iter().map(|r| r.0.len()).sum();
-        let mut bb = [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ];
+        let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
         for r in &rings {
             for p in &r.0 {
                 bb[0] = bb[0].min(p.x);
@@ -92,14 +77,12 @@ impl ShapeWriter {
         self.buf.clear();
         self.records += 1;
         self.buf.extend_from_slice(&self.records.to_be_bytes());
-        self.buf
-            .extend_from_slice(&((content / 2) as i32).to_be_bytes());
+        self.buf.extend_from_slice(&((content / 2) as i32).to_be_bytes());
         self.buf.extend_from_slice(&POLYGON.to_le_bytes());
         for v in bb {
             self.buf.extend_from_slice(&v.to_le_bytes());
         }
-        self.buf
-            .extend_from_slice(&(rings.len() as i32).to_le_bytes());
+        self.buf.extend_from_slice(&(rings.len() as i32).to_le_bytes());
         self.buf.extend_from_slice(&(n_points as i32).to_le_bytes());
         let mut start = 0_i32;
         for r in &rings {
@@ -140,11 +123,7 @@ impl ShapeWriter {
     /// # Errors
     /// [`Error::Io`] on a write failure.
     pub fn finish(mut self) -> Result<(), Error> {
-        let bbox = if self.records == 0 {
-            [0.0; 4]
-        } else {
-            self.bbox
-        };
+        let bbox = if self.records == 0 { [0.0; 4] } else { self.bbox };
         let shx_len = HEADER_BYTES + 8 * self.records as u64;
         let path = self.path.clone();
         for (w, len) in [(&mut self.shp, self.len), (&mut self.shx, shx_len)] {
@@ -186,8 +165,7 @@ mod tests {
         w.write(&p).expect("write");
         w.write(&p).expect("write");
         w.finish().expect("finish");
-        let shapes = shapefile::read_shapes_as::<_, shapefile::Polygon>(stem.with_extension("shp"))
-            .expect("read");
+        let shapes = shapefile::read_shapes_as::<_, shapefile::Polygon>(stem.with_extension("shp")).expect("read");
         assert_eq!(shapes.len(), 2);
         assert_eq!(shapes[0].rings().len(), 2);
         assert_eq!(shapes[0].rings()[0].points().len(), 5);

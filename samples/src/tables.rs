@@ -130,19 +130,13 @@ pub enum Featured {
 
 impl Featured {
     /// Kinds by parcel position in block 0.
-    pub const ORDER: [Featured; 4] = [
-        Featured::MixedUse,
-        Featured::WalkUp,
-        Featured::Tower,
-        Featured::Office,
-    ];
+    pub const ORDER: [Featured; 4] = [Featured::MixedUse, Featured::WalkUp, Featured::Tower, Featured::Office];
 }
 
 /// Zone ids and names of one building.
 type Zones = Vec<(&'static str, &'static str)>;
 
-const CSV_HEADER: &str =
-    "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTNJZMJ,SCTNJZMJ,ZL";
+const CSV_HEADER: &str = "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTNJZMJ,SCTNJZMJ,ZL";
 
 struct Plan<'a, R> {
     rows: Vec<HouseholdRow>,
@@ -154,25 +148,12 @@ struct Plan<'a, R> {
 
 impl<R: Rng> Plan<'_, R> {
     #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        dyh: &str,
-        myc: i32,
-        sjc: &str,
-        shbw: String,
-        hx: &str,
-        fwyt: &str,
-        gnq: &str,
-        base: f64,
-    ) {
+    fn add(&mut self, dyh: &str, myc: i32, sjc: &str, shbw: String, hx: &str, fwyt: &str, gnq: &str, base: f64) {
         let hh = self.rows.len() as u32 + 1;
         let predicted = round2(base + self.rng.gen_range(-3.0..3.0));
         let measured = round2(predicted + self.rng.gen_range(-0.4..0.4));
-        let zl = if dyh.is_empty() {
-            format!("{}{shbw}", self.addr)
-        } else {
-            format!("{}{dyh}单元{shbw}室", self.addr)
-        };
+        let zl =
+            if dyh.is_empty() { format!("{}{shbw}", self.addr) } else { format!("{}{dyh}单元{shbw}室", self.addr) };
         self.rows.push(HouseholdRow {
             ljzh: "1".into(),
             dyh: dyh.into(),
@@ -196,16 +177,7 @@ impl<R: Rng> Plan<'_, R> {
             for dyh in ["1", "2"] {
                 for (room, hx, base) in [(1, "三室两厅", 112.0), (2, "两室两厅", 89.5)] {
                     let sjc = (f + physical_offset).to_string();
-                    self.add(
-                        dyh,
-                        f,
-                        &sjc,
-                        format!("{f}{room:02}"),
-                        hx,
-                        "住宅",
-                        "res",
-                        base,
-                    );
+                    self.add(dyh, f, &sjc, format!("{f}{room:02}"), hx, "住宅", "res", base);
                 }
             }
         }
@@ -213,108 +185,41 @@ impl<R: Rng> Plan<'_, R> {
 }
 
 fn shared(id: &str, area: f64, serves: Serves) -> Shared {
-    Shared {
-        id: id.into(),
-        area,
-        serves,
-    }
+    Shared { id: id.into(), area, serves }
 }
 fn whole() -> Serves {
-    Serves {
-        building: Some(true),
-        ..Serves::default()
-    }
+    Serves { building: Some(true), ..Serves::default() }
 }
 fn zone(z: &str, floor: Option<i32>) -> Serves {
-    Serves {
-        zone: Some(z.into()),
-        floor,
-        ..Serves::default()
-    }
+    Serves { zone: Some(z.into()), floor, ..Serves::default() }
 }
 
 /// Makes the table of a featured building and sets the building's floor
 /// counts, use, structure and areas to agree with it.
-pub fn featured<R: Rng>(
-    kind: Featured,
-    building: &mut Building,
-    address: &str,
-    rng: &mut R,
-) -> BuildingTable {
+pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, rng: &mut R) -> BuildingTable {
     let zrzh = building.zrzh.clone();
     let addr = format!("{address}{}幢", zrzh[20..].trim_start_matches('0'));
-    let fwjg = if kind == Featured::WalkUp {
-        "混合"
-    } else {
-        "钢筋混凝土"
-    };
-    let mut plan = Plan {
-        rows: Vec::new(),
-        zrzh: &zrzh,
-        addr: &addr,
-        fwjg,
-        rng,
-    };
+    let fwjg = if kind == Featured::WalkUp { "混合" } else { "钢筋混凝土" };
+    let mut plan = Plan { rows: Vec::new(), zrzh: &zrzh, addr: &addr, fwjg, rng };
     let (above, below, use_, zones, shares): (u32, u32, &str, Zones, Vec<Shared>);
     match kind {
         Featured::MixedUse => {
             for k in 1..=8 {
-                plan.add(
-                    "",
-                    -2,
-                    "-2",
-                    format!("B2-{k:02}"),
-                    "储藏间",
-                    "储藏",
-                    "sto",
-                    11.0,
-                );
+                plan.add("", -2, "-2", format!("B2-{k:02}"), "储藏间", "储藏", "sto", 11.0);
             }
             for k in 1..=12 {
-                plan.add(
-                    "",
-                    -1,
-                    "-1",
-                    format!("B1-{k:02}"),
-                    "车位",
-                    "车库",
-                    "park",
-                    16.0,
-                );
+                plan.add("", -1, "-1", format!("B1-{k:02}"), "车位", "车库", "park", 16.0);
             }
             for k in 1..=4 {
-                plan.add(
-                    "",
-                    1,
-                    "1",
-                    format!("商铺1{k:02}"),
-                    "商铺",
-                    "商业",
-                    "com",
-                    85.0,
-                );
+                plan.add("", 1, "1", format!("商铺1{k:02}"), "商铺", "商业", "com", 85.0);
             }
             for k in 1..=2 {
                 // Double-height shops: nominal floor 2 spans physical floors 2 and 3.
-                plan.add(
-                    "",
-                    2,
-                    "2-3",
-                    format!("商铺2{k:02}"),
-                    "商铺",
-                    "商业",
-                    "com",
-                    160.0,
-                );
+                plan.add("", 2, "2-3", format!("商铺2{k:02}"), "商铺", "商业", "com", 160.0);
             }
             plan.flats(3..=12, 1);
             (above, below, use_) = (12, 2, "商住");
-            zones = vec![
-                ("res", "住宅"),
-                ("com", "商业"),
-                ("park", "车库"),
-                ("sto", "储藏"),
-            ];
+            zones = vec![("res", "住宅"), ("com", "商业"), ("park", "车库"), ("sto", "储藏")];
             shares = vec![
                 shared("lift", 236.40, whole()),
                 shared("res-hall", 412.80, zone("res", None)),
@@ -324,10 +229,7 @@ pub fn featured<R: Rng>(
                 shared(
                     "agreed",
                     12.00,
-                    Serves {
-                        units: Some(vec!["0021".into(), "0022".into()]),
-                        ..Serves::default()
-                    },
+                    Serves { units: Some(vec!["0021".into(), "0022".into()]), ..Serves::default() },
                 ),
             ];
         }
@@ -335,23 +237,11 @@ pub fn featured<R: Rng>(
             plan.flats(1..=6, 0);
             (above, below, use_) = (6, 0, "住宅");
             zones = vec![("res", "住宅")];
-            shares = vec![
-                shared("stairs", 168.30, whole()),
-                shared("entrance", 24.60, zone("res", Some(1))),
-            ];
+            shares = vec![shared("stairs", 168.30, whole()), shared("entrance", 24.60, zone("res", Some(1)))];
         }
         Featured::Tower => {
             for k in 1..=6 {
-                plan.add(
-                    "",
-                    -1,
-                    "-1",
-                    format!("B1-{k:02}"),
-                    "储藏间",
-                    "储藏",
-                    "sto",
-                    10.0,
-                );
+                plan.add("", -1, "-1", format!("B1-{k:02}"), "储藏间", "储藏", "sto", 10.0);
             }
             plan.flats(1..=11, 0);
             (above, below, use_) = (11, 1, "住宅");
@@ -365,24 +255,12 @@ pub fn featured<R: Rng>(
         Featured::Office => {
             for f in 1..=5 {
                 for k in 1..=4 {
-                    plan.add(
-                        "",
-                        f,
-                        &f.to_string(),
-                        format!("{f}{k:02}"),
-                        "办公",
-                        "办公",
-                        "off",
-                        140.0,
-                    );
+                    plan.add("", f, &f.to_string(), format!("{f}{k:02}"), "办公", "办公", "off", 140.0);
                 }
             }
             (above, below, use_) = (5, 0, "办公");
             zones = vec![("off", "办公")];
-            shares = vec![
-                shared("lift", 142.30, whole()),
-                shared("f1-lobby", 88.40, zone("off", Some(1))),
-            ];
+            shares = vec![shared("lift", 142.30, whole()), shared("f1-lobby", 88.40, zone("off", Some(1)))];
         }
     }
     let rows = plan.rows;
@@ -396,29 +274,14 @@ pub fn featured<R: Rng>(
     building.measured_area = round2(rows.iter().map(|r| r.measured).sum::<f64>() + shared_total);
     let apportion = Apportion {
         building: zrzh.clone(),
-        zones: zones
-            .into_iter()
-            .map(|(id, name)| Zone {
-                id: id.into(),
-                name: name.into(),
-            })
-            .collect(),
+        zones: zones.into_iter().map(|(id, name)| Zone { id: id.into(), name: name.into() }).collect(),
         units: rows
             .iter()
-            .map(|r| Unit {
-                id: format!("{:04}", r.hh),
-                zone: r.gnq.clone(),
-                floor: r.myc,
-                inner_area: r.measured,
-            })
+            .map(|r| Unit { id: format!("{:04}", r.hh), zone: r.gnq.clone(), floor: r.myc, inner_area: r.measured })
             .collect(),
         shared: shares,
     };
-    BuildingTable {
-        zrzh,
-        rows,
-        apportion,
-    }
+    BuildingTable { zrzh, rows, apportion }
 }
 
 fn csv_field(s: &str) -> String {
@@ -454,13 +317,7 @@ impl BuildingTable {
                 format!("{:.2}", r.measured),
                 r.zl.clone(),
             ];
-            out.push_str(
-                &fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
+            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }
         out
@@ -505,18 +362,10 @@ mod tests {
     #[test]
     fn mixed_use_table_has_basements_shops_flats_and_a_double_floor() {
         let mut b = building();
-        let t = featured(
-            Featured::MixedUse,
-            &mut b,
-            "西湖区文三路2号",
-            &mut rng(1, 1),
-        );
+        let t = featured(Featured::MixedUse, &mut b, "西湖区文三路2号", &mut rng(1, 1));
         assert_eq!((b.floors_above, b.floors_below, b.floors), (12, 2, 14));
         let floors: std::collections::BTreeSet<i32> = t.rows.iter().map(|r| r.myc).collect();
-        assert_eq!(
-            floors.iter().copied().collect::<Vec<_>>(),
-            [-2, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-        );
+        assert_eq!(floors.iter().copied().collect::<Vec<_>>(), [-2, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
         assert!(t.rows.iter().any(|r| r.sjc == "2-3" && r.fwyt == "商业"));
         assert!(t.rows.iter().any(|r| r.fwyt == "车库") && t.rows.iter().any(|r| r.fwyt == "储藏"));
         // HH are dense and are the last 4 chars of BDCDYH.
@@ -525,8 +374,8 @@ mod tests {
             assert_eq!(&r.bdcdyh[24..], format!("{:04}", r.hh));
             assert_eq!(r.bdcdyh.len(), 28);
         }
-        let sum: f64 = t.rows.iter().map(|r| r.measured).sum::<f64>()
-            + t.apportion.shared.iter().map(|s| s.area).sum::<f64>();
+        let sum: f64 =
+            t.rows.iter().map(|r| r.measured).sum::<f64>() + t.apportion.shared.iter().map(|s| s.area).sum::<f64>();
         assert!((b.measured_area - sum).abs() < 0.006);
     }
 

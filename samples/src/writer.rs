@@ -55,21 +55,11 @@ pub static ZRZ_FIELDS: [Field; 15] = [
 ];
 
 /// DJZQ columns.
-pub static DJZQ_FIELDS: [Field; 5] = [
-    num("BSM", 10, 0),
-    text("YSDM", 10),
-    text("DJZQDM", 12),
-    text("DJZQMC", 60),
-    num("DJZQMJ", 18, 2),
-];
+pub static DJZQ_FIELDS: [Field; 5] =
+    [num("BSM", 10, 0), text("YSDM", 10), text("DJZQDM", 12), text("DJZQMC", 60), num("DJZQMJ", 18, 2)];
 /// DJQ columns.
-pub static DJQ_FIELDS: [Field; 5] = [
-    num("BSM", 10, 0),
-    text("YSDM", 10),
-    text("DJQDM", 9),
-    text("DJQMC", 60),
-    num("DJQMJ", 18, 2),
-];
+pub static DJQ_FIELDS: [Field; 5] =
+    [num("BSM", 10, 0), text("YSDM", 10), text("DJQDM", 9), text("DJQMC", 60), num("DJQMJ", 18, 2)];
 
 struct Layer {
     shp: ShapeWriter,
@@ -77,18 +67,10 @@ struct Layer {
 }
 
 impl Layer {
-    fn create(
-        dir: &Path,
-        name: &str,
-        fields: &'static [Field],
-        config: &Config,
-    ) -> Result<Self, Error> {
+    fn create(dir: &Path, name: &str, fields: &'static [Field], config: &Config) -> Result<Self, Error> {
         let stem = dir.join(name);
         write_file(&stem.with_extension("prj"), config.prj().as_bytes())?;
-        write_file(
-            &stem.with_extension("cpg"),
-            config.encoding.cpg().as_bytes(),
-        )?;
+        write_file(&stem.with_extension("cpg"), config.encoding.cpg().as_bytes())?;
         Ok(Self {
             shp: ShapeWriter::create(&stem)?,
             dbf: DbfWriter::create(&stem.with_extension("dbf"), fields, config.encoding)?,
@@ -102,10 +84,7 @@ impl Layer {
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    fs::write(path, bytes).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    fs::write(path, bytes).map_err(|source| Error::Io { path: path.to_path_buf(), source })
 }
 
 /// Streams blocks to a folder.
@@ -141,10 +120,7 @@ impl DistrictWriter {
         district: &CadastralDistrict,
         subs: &[SubDistrict],
     ) -> Result<Self, Error> {
-        fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         let mut djq = Layer::create(dir, "DJQ", &DJQ_FIELDS, config)?;
         djq.shp.write(&district.geometry)?;
         djq.dbf.write(&[
@@ -248,15 +224,9 @@ impl DistrictWriter {
     /// [`Error::Io`].
     pub fn write_table(&mut self, t: &BuildingTable) -> Result<(), Error> {
         let dir = self.dir.join("buildings");
-        fs::create_dir_all(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
+        fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         write_file(&dir.join(format!("{}.csv", t.zrzh)), t.to_csv().as_bytes())?;
-        write_file(
-            &dir.join(format!("{}.apportion.json", t.zrzh)),
-            t.to_json().as_bytes(),
-        )
+        write_file(&dir.join(format!("{}.apportion.json", t.zrzh)), t.to_json().as_bytes())
     }
 
     /// Finishes the layers and writes `truth.json` with the defects collected

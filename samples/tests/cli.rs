@@ -10,23 +10,11 @@ fn gen() -> Command {
 #[test]
 fn preset_sample_reproduces_the_committed_truth_and_zd() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = gen()
-        .args(["--preset", "sample", "-q", "--out"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gen().args(["--preset", "sample", "-q", "--out"]).arg(dir.path()).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("district");
     for f in ["ZD.shp", "ZD.dbf", "ZRZ.dbf", "truth.json"] {
-        assert_eq!(
-            std::fs::read(dir.path().join(f)).ok(),
-            std::fs::read(committed.join(f)).ok(),
-            "{f}"
-        );
+        assert_eq!(std::fs::read(dir.path().join(f)).ok(), std::fs::read(committed.join(f)).ok(), "{f}");
     }
 }
 
@@ -49,20 +37,11 @@ fn defect_options_end_up_in_truth_json() {
         .arg(dir.path())
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let truth: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).expect("truth"))
-            .expect("json");
-    let rules: Vec<&str> = truth["defects"]
-        .as_array()
-        .expect("defects")
-        .iter()
-        .filter_map(|d| d["rule"].as_str())
-        .collect();
+        serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).expect("truth")).expect("json");
+    let rules: Vec<&str> =
+        truth["defects"].as_array().expect("defects").iter().filter_map(|d| d["rule"].as_str()).collect();
     assert_eq!(rules.iter().filter(|r| **r == "parcel.overlap").count(), 2);
     assert_eq!(rules.iter().filter(|r| **r == "code.format").count(), 1);
     assert_eq!(truth["counts"]["parcels"], 2000);
@@ -73,31 +52,14 @@ fn defect_options_end_up_in_truth_json() {
 fn bad_input_gives_a_clear_error_not_a_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (args, needle) in [
-        (
-            vec!["--parcels", "1000", "--defect", "parcel.overlapp=1"],
-            "unknown defect rule",
-        ),
-        (
-            vec!["--parcels", "1000", "--defect", "parcel.overlap"],
-            "RULE=COUNT",
-        ),
-        (
-            vec!["--parcels", "1000", "--defect", "parcel.sliver=1"],
-            "cannot inject",
-        ),
+        (vec!["--parcels", "1000", "--defect", "parcel.overlapp=1"], "unknown defect rule"),
+        (vec!["--parcels", "1000", "--defect", "parcel.overlap"], "RULE=COUNT"),
+        (vec!["--parcels", "1000", "--defect", "parcel.sliver=1"], "cannot inject"),
         (vec!["--parcels", "1000", "--crs", "4326"], "4326"),
         (vec!["--parcels", "0"], "at least 1"),
-        (
-            vec!["--parcels", "1000", "--defects", "5000"],
-            "suitable street blocks",
-        ),
+        (vec!["--parcels", "1000", "--defects", "5000"], "suitable street blocks"),
     ] {
-        let out = gen()
-            .args(&args)
-            .arg("--out")
-            .arg(dir.path())
-            .output()
-            .expect("run");
+        let out = gen().args(&args).arg("--out").arg(dir.path()).output().expect("run");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
@@ -106,11 +68,7 @@ fn bad_input_gives_a_clear_error_not_a_panic() {
     // An output path that is a file.
     let file = dir.path().join("f");
     std::fs::write(&file, b"x").expect("write");
-    let out = gen()
-        .args(["--parcels", "1000", "-q", "--out"])
-        .arg(file.join("sub"))
-        .output()
-        .expect("run");
+    let out = gen().args(["--parcels", "1000", "-q", "--out"]).arg(file.join("sub")).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write"));
 }

@@ -5,21 +5,14 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use cadastre_samples::{
-    codes, generate, write_generated, Config, DefectPlan, District, Parcel, Rule, Truth,
-};
+use cadastre_samples::{codes, generate, write_generated, Config, DefectPlan, District, Parcel, Rule, Truth};
 use common::{block_problems, by_block, vertices};
 use geo::{Area, BooleanOps, Contains, Validation};
 use geo_types::{Coord, Polygon};
 
 fn district(seed: u64, rounds: u32) -> District {
     let n = Rule::INJECTABLE.len() as u32 * rounds;
-    generate(
-        &Config::new(6_000)
-            .with_seed(seed)
-            .with_defects(DefectPlan::Spread(n)),
-    )
-    .expect("generate")
+    generate(&Config::new(6_000).with_seed(seed).with_defects(DefectPlan::Spread(n))).expect("generate")
 }
 
 fn parcels_with<'a>(d: &'a District, code: &str) -> Vec<&'a Parcel> {
@@ -33,17 +26,11 @@ fn min_angle_deg(p: &Polygon<f64>) -> f64 {
         .map(|i| {
             let (a, b, c) = (r[(i + n - 1) % n], r[i], r[(i + 1) % n]);
             let (u, v) = (a - b, c - b);
-            let (lu, lv) = (
-                (u.x * u.x + u.y * u.y).sqrt(),
-                (v.x * v.x + v.y * v.y).sqrt(),
-            );
+            let (lu, lv) = ((u.x * u.x + u.y * u.y).sqrt(), (v.x * v.x + v.y * v.y).sqrt());
             if lu == 0.0 || lv == 0.0 {
                 return 180.0;
             }
-            ((u.x * v.x + u.y * v.y) / (lu * lv))
-                .clamp(-1.0, 1.0)
-                .acos()
-                .to_degrees()
+            ((u.x * v.x + u.y * v.y) / (lu * lv)).clamp(-1.0, 1.0).acos().to_degrees()
         })
         .fold(180.0, f64::min)
 }
@@ -55,11 +42,7 @@ fn dist(a: Coord<f64>, b: Coord<f64>) -> f64 {
 /// Checks one defect against the data; returns what is wrong.
 #[allow(clippy::too_many_lines)]
 fn verify(d: &District, def: &cadastre_samples::Defect) -> Result<(), String> {
-    let subs: HashMap<&str, &Polygon<f64>> = d
-        .subdistricts
-        .iter()
-        .map(|s| (s.code.as_str(), &s.geometry))
-        .collect();
+    let subs: HashMap<&str, &Polygon<f64>> = d.subdistricts.iter().map(|s| (s.code.as_str(), &s.geometry)).collect();
     let one = |code: &str| -> Result<&Parcel, String> {
         let v = parcels_with(d, code);
         if v.len() == 1 {
@@ -68,12 +51,7 @@ fn verify(d: &District, def: &cadastre_samples::Defect) -> Result<(), String> {
             Err(format!("{code} found {} times", v.len()))
         }
     };
-    let building = |zrzh: &str| {
-        d.buildings
-            .iter()
-            .find(|b| b.zrzh == zrzh)
-            .ok_or(format!("no building {zrzh}"))
-    };
+    let building = |zrzh: &str| d.buildings.iter().find(|b| b.zrzh == zrzh).ok_or(format!("no building {zrzh}"));
     match def.rule {
         Rule::Overlap => {
             let (a, b) = (one(&def.objects[0])?, one(&def.objects[1])?);
@@ -86,10 +64,7 @@ fn verify(d: &District, def: &cadastre_samples::Defect) -> Result<(), String> {
             let block: Vec<&Parcel> = d.parcels.iter().filter(|p| p.block == def.block).collect();
             let u = geo::unary_union(block.iter().map(|p| &p.geometry));
             let holes: f64 =
-                u.0.iter()
-                    .flat_map(|p| p.interiors())
-                    .map(|r| Polygon::new(r.clone(), vec![]).unsigned_area())
-                    .sum();
+                u.0.iter().flat_map(|p| p.interiors()).map(|r| Polygon::new(r.clone(), vec![]).unsigned_area()).sum();
             if holes < 1.0 {
                 return Err(format!("gap area {holes}"));
             }
@@ -106,12 +81,7 @@ fn verify(d: &District, def: &cadastre_samples::Defect) -> Result<(), String> {
         Rule::SelfIntersection => {
             let p = one(&def.objects[0])?;
             let errs = p.geometry.validation_errors();
-            if !errs.iter().any(|e| {
-                matches!(
-                    e,
-                    geo::algorithm::validation::InvalidPolygon::SelfIntersection(_)
-                )
-            }) {
+            if !errs.iter().any(|e| matches!(e, geo::algorithm::validation::InvalidPolygon::SelfIntersection(_))) {
                 return Err(format!("not self-intersecting: {errs:?}"));
             }
         }
@@ -129,11 +99,8 @@ fn verify(d: &District, def: &cadastre_samples::Defect) -> Result<(), String> {
         }
         Rule::NearMiss => {
             let p = one(&def.objects[0])?;
-            let others: Vec<Coord<f64>> = def.objects[1..]
-                .iter()
-                .filter_map(|c| one(c).ok())
-                .flat_map(|q| vertices(&q.geometry))
-                .collect();
+            let others: Vec<Coord<f64>> =
+                def.objects[1..].iter().filter_map(|c| one(c).ok()).flat_map(|q| vertices(&q.geometry)).collect();
             if def.objects.len() < 2 {
                 return Err("no neighbour listed".into());
             }
@@ -229,34 +196,12 @@ fn every_injected_defect_is_real() {
         let mut failures = Vec::new();
         for def in &d.truth.defects {
             if let Err(e) = verify(&d, def) {
-                failures.push(format!(
-                    "seed {seed} #{} {} {:?}: {e}",
-                    def.id, def.rule, def.objects
-                ));
+                failures.push(format!("seed {seed} #{} {} {:?}: {e}", def.id, def.rule, def.objects));
             }
             // Location lies in or near the block it names.
-            let bb = d
-                .parcels
-                .iter()
-                .filter(|p| p.block == def.block)
-                .flat_map(|p| vertices(&p.geometry));
-            let near = bb
-                .map(|v| {
-                    dist(
-                        v,
-                        Coord {
-                            x: def.location[0],
-                            y: def.location[1],
-                        },
-                    )
-                })
-                .fold(f64::MAX, f64::min);
-            assert!(
-                near < 200.0,
-                "location of #{} far from block {}",
-                def.id,
-                def.block
-            );
+            let bb = d.parcels.iter().filter(|p| p.block == def.block).flat_map(|p| vertices(&p.geometry));
+            let near = bb.map(|v| dist(v, Coord { x: def.location[0], y: def.location[1] })).fold(f64::MAX, f64::min);
+            assert!(near < 200.0, "location of #{} far from block {}", def.id, def.block);
         }
         assert!(failures.is_empty(), "{failures:#?}");
     }
@@ -264,18 +209,8 @@ fn every_injected_defect_is_real() {
 
 #[test]
 fn counts_per_rule_match_the_request_and_one_defect_per_block() {
-    let plan = vec![
-        (Rule::Overlap, 3),
-        (Rule::CodeDuplicate, 2),
-        (Rule::OutsideSubdistrict, 2),
-        (Rule::Tiny, 1),
-    ];
-    let d = generate(
-        &Config::new(4_000)
-            .with_seed(8)
-            .with_defects(DefectPlan::Exact(plan.clone())),
-    )
-    .expect("generate");
+    let plan = vec![(Rule::Overlap, 3), (Rule::CodeDuplicate, 2), (Rule::OutsideSubdistrict, 2), (Rule::Tiny, 1)];
+    let d = generate(&Config::new(4_000).with_seed(8).with_defects(DefectPlan::Exact(plan.clone()))).expect("generate");
     let mut got: BTreeMap<Rule, u32> = BTreeMap::new();
     for def in &d.truth.defects {
         *got.entry(def.rule).or_default() += 1;
@@ -322,18 +257,10 @@ fn defect_blocks_do_fail_the_clean_checks() {
     // The geometric defects are visible to the same checker the clean tests use.
     let d = district(9, 1);
     for def in &d.truth.defects {
-        let geometric = matches!(
-            def.rule,
-            Rule::Overlap | Rule::Gap | Rule::SelfIntersection | Rule::NearMiss
-        );
+        let geometric = matches!(def.rule, Rule::Overlap | Rule::Gap | Rule::SelfIntersection | Rule::NearMiss);
         if geometric {
             let ps: Vec<&Parcel> = d.parcels.iter().filter(|p| p.block == def.block).collect();
-            assert!(
-                !block_problems(&ps).is_empty(),
-                "{} in block {} not seen",
-                def.rule,
-                def.block
-            );
+            assert!(!block_problems(&ps).is_empty(), "{} in block {} not seen", def.rule, def.block);
         }
     }
 }
@@ -341,27 +268,17 @@ fn defect_blocks_do_fail_the_clean_checks() {
 #[test]
 fn truth_json_is_written_and_matches() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let c = Config::new(3_000)
-        .with_seed(12)
-        .with_defects(DefectPlan::Spread(15));
+    let c = Config::new(3_000).with_seed(12).with_defects(DefectPlan::Spread(15));
     let truth = write_generated(&c, dir.path(), &mut |_| {}).expect("write");
     let text = std::fs::read_to_string(dir.path().join("truth.json")).expect("truth.json");
     let read: Truth = serde_json::from_str(&text).expect("parse");
     assert_eq!(read, truth);
-    assert_eq!(
-        read.generator,
-        format!("district-gen {}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(read.generator, format!("district-gen {}", env!("CARGO_PKG_VERSION")));
     assert_eq!(read.crs, "EPSG:4549");
     assert_eq!(read.defects.len(), 15);
     let value: serde_json::Value = serde_json::from_str(&text).expect("value");
-    assert_eq!(
-        value["defects"][0]["rule"].as_str(),
-        Some(read.defects[0].rule.as_str())
-    );
-    assert!(value["defects"][0]["location"]
-        .as_array()
-        .is_some_and(|a| a.len() == 2));
+    assert_eq!(value["defects"][0]["rule"].as_str(), Some(read.defects[0].rule.as_str()));
+    assert!(value["defects"][0]["location"].as_array().is_some_and(|a| a.len() == 2));
     // Same as the in-memory generator.
     assert_eq!(generate(&c).expect("generate").truth, truth);
 }
@@ -390,18 +307,13 @@ fn geometry_is_invalid_only_where_the_truth_allows_it() {
             }
         }
         // And every parcel outside its sub-district is accounted for.
-        let subs: HashMap<&str, &Polygon<f64>> = d
-            .subdistricts
-            .iter()
-            .map(|s| (s.code.as_str(), &s.geometry))
-            .collect();
+        let subs: HashMap<&str, &Polygon<f64>> =
+            d.subdistricts.iter().map(|s| (s.code.as_str(), &s.geometry)).collect();
         let outside_ok: Vec<&str> = d
             .truth
             .defects
             .iter()
-            .filter(|x| {
-                x.rule == Rule::OutsideSubdistrict || x.also.contains(&Rule::OutsideSubdistrict)
-            })
+            .filter(|x| x.rule == Rule::OutsideSubdistrict || x.also.contains(&Rule::OutsideSubdistrict))
             .flat_map(|x| x.objects.iter().map(String::as_str))
             .collect();
         let moved: Vec<&str> = d
@@ -417,31 +329,14 @@ fn geometry_is_invalid_only_where_the_truth_allows_it() {
         }
         for b in &d.buildings {
             let home = index.get(b.zddm.as_str()).cloned().unwrap_or_default();
-            assert_eq!(
-                home.len(),
-                1,
-                "seed {seed}: building {} has {} parcels",
-                b.zrzh,
-                home.len()
-            );
+            assert_eq!(home.len(), 1, "seed {seed}: building {} has {} parcels", b.zrzh, home.len());
             if !home[0].geometry.contains(&b.geometry) {
-                assert!(
-                    moved.contains(&b.zrzh.as_str()),
-                    "seed {seed}: building {} outside its parcel",
-                    b.zrzh
-                );
+                assert!(moved.contains(&b.zrzh.as_str()), "seed {seed}: building {} outside its parcel", b.zrzh);
             }
         }
         for p in &d.parcels {
-            if !subs
-                .get(p.subdistrict.as_str())
-                .is_some_and(|s| s.contains(&p.geometry))
-            {
-                assert!(
-                    outside_ok.contains(&p.zddm.as_str()),
-                    "seed {seed}: {} outside its sub-district",
-                    p.zddm
-                );
+            if !subs.get(p.subdistrict.as_str()).is_some_and(|s| s.contains(&p.geometry)) {
+                assert!(outside_ok.contains(&p.zddm.as_str()), "seed {seed}: {} outside its sub-district", p.zddm);
             }
         }
     }

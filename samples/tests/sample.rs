@@ -22,11 +22,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.file_name().is_some_and(|n| n != "README.md") {
-                let rel = p
-                    .strip_prefix(dir)
-                    .expect("prefix")
-                    .to_string_lossy()
-                    .into_owned();
+                let rel = p.strip_prefix(dir).expect("prefix").to_string_lossy().into_owned();
                 out.insert(rel, std::fs::read(&p).expect("read"));
             }
         }
@@ -39,30 +35,17 @@ fn committed_sample_matches_preset_byte_for_byte() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_generated(&Config::sample(), dir.path(), &mut |_| {}).expect("write");
     let (want, got) = (files(&committed()), files(dir.path()));
-    assert_eq!(
-        want.keys().collect::<Vec<_>>(),
-        got.keys().collect::<Vec<_>>(),
-        "file sets differ"
-    );
+    assert_eq!(want.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>(), "file sets differ");
     for (name, bytes) in &want {
-        assert!(
-            bytes == &got[name],
-            "{name} differs from `district-gen --preset sample`; regenerate samples/district"
-        );
+        assert!(bytes == &got[name], "{name} differs from `district-gen --preset sample`; regenerate samples/district");
     }
-    assert!(
-        want.len() > 20 + 8,
-        "4 layers x 5 files, 4 tables x 2 files, truth.json"
-    );
+    assert!(want.len() > 20 + 8, "4 layers x 5 files, 4 tables x 2 files, truth.json");
 }
 
 #[test]
 fn in_memory_and_streaming_writers_give_the_same_bytes() {
     let c = Config::new(500).with_seed(21);
-    let (a, b) = (
-        tempfile::tempdir().expect("a"),
-        tempfile::tempdir().expect("b"),
-    );
+    let (a, b) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"));
     write_generated(&c, a.path(), &mut |_| {}).expect("stream");
     write_district(&generate(&c).expect("generate"), &c, b.path()).expect("memory");
     assert_eq!(files(a.path()), files(b.path()));
@@ -87,14 +70,7 @@ fn read_back(dir: &Path, encoding: &'static encoding_rs::Encoding) {
     let d = generate(&Config::sample()).expect("generate");
     for layer in ["ZD", "ZRZ", "DJZQ", "DJQ"] {
         let cpg = std::fs::read_to_string(dir.join(format!("{layer}.cpg"))).expect("cpg");
-        assert_eq!(
-            cpg,
-            if encoding == encoding_rs::GBK {
-                "GBK"
-            } else {
-                "UTF-8"
-            }
-        );
+        assert_eq!(cpg, if encoding == encoding_rs::GBK { "GBK" } else { "UTF-8" });
         let prj = std::fs::read_to_string(dir.join(format!("{layer}.prj"))).expect("prj");
         assert_eq!(prj, Config::sample().prj());
     }
@@ -113,11 +89,8 @@ fn read_back(dir: &Path, encoding: &'static encoding_rs::Encoding) {
         assert_eq!(text(rec.get("YT")), p.land_use);
         assert_eq!(text(rec.get("DJZQDM")), p.subdistrict);
         assert!((number(rec.get("ZDMJ")) - p.recorded_area).abs() < 1e-9);
-        let rings: Vec<Vec<(f64, f64)>> = shape
-            .rings()
-            .iter()
-            .map(|r| r.points().iter().map(|q| (q.x, q.y)).collect())
-            .collect();
+        let rings: Vec<Vec<(f64, f64)>> =
+            shape.rings().iter().map(|r| r.points().iter().map(|q| (q.x, q.y)).collect()).collect();
         let want: Vec<Vec<(f64, f64)>> = std::iter::once(p.geometry.exterior())
             .chain(p.geometry.interiors())
             .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
@@ -142,13 +115,7 @@ fn read_back(dir: &Path, encoding: &'static encoding_rs::Encoding) {
         .iter_shapes_and_records_as::<shapefile::Polygon, shapefile::dbase::Record>()
         .map(|x| text(x.expect("record").1.get("DJZQMC")))
         .collect();
-    assert_eq!(
-        names,
-        d.subdistricts
-            .iter()
-            .map(|s| s.name.clone())
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(names, d.subdistricts.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
     assert_eq!(names[0], "文新地籍子区");
 }
 
@@ -165,12 +132,7 @@ fn committed_sample_reads_back_with_gbk_attributes() {
 #[test]
 fn utf8_output_reads_back_too() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write_generated(
-        &Config::sample().with_encoding(TextEncoding::Utf8),
-        dir.path(),
-        &mut |_| {},
-    )
-    .expect("write");
+    write_generated(&Config::sample().with_encoding(TextEncoding::Utf8), dir.path(), &mut |_| {}).expect("write");
     read_back(dir.path(), encoding_rs::UTF_8);
 }
 
@@ -179,30 +141,17 @@ fn building_tables_agree_with_the_zrz_layer() {
     let d = generate(&Config::sample()).expect("generate");
     assert_eq!(d.tables.len(), 4);
     for t in &d.tables {
-        let b = d
-            .buildings
-            .iter()
-            .find(|b| b.zrzh == t.zrzh)
-            .expect("table's building exists");
+        let b = d.buildings.iter().find(|b| b.zrzh == t.zrzh).expect("table's building exists");
         let max = t.rows.iter().map(|r| r.myc).max().unwrap_or(0);
         let min = t.rows.iter().map(|r| r.myc).min().unwrap_or(0);
         assert_eq!(max as u32, b.floors_above);
         assert_eq!(if min < 0 { (-min) as u32 } else { 0 }, b.floors_below);
-        let csv = std::fs::read_to_string(
-            committed()
-                .join("buildings")
-                .join(format!("{}.csv", t.zrzh)),
-        )
-        .expect("csv");
+        let csv = std::fs::read_to_string(committed().join("buildings").join(format!("{}.csv", t.zrzh))).expect("csv");
         assert!(csv.starts_with('\u{feff}'));
         assert_eq!(csv.lines().count(), t.rows.len() + 1);
         let json: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                committed()
-                    .join("buildings")
-                    .join(format!("{}.apportion.json", t.zrzh)),
-            )
-            .expect("json"),
+            &std::fs::read_to_string(committed().join("buildings").join(format!("{}.apportion.json", t.zrzh)))
+                .expect("json"),
         )
         .expect("parse");
         assert_eq!(json["building"], t.zrzh.as_str());
@@ -212,11 +161,5 @@ fn building_tables_agree_with_the_zrz_layer() {
         mixed.rows.iter().any(|r| r.sjc.contains('-') && r.myc > 0),
         "a nominal floor spanning two physical floors"
     );
-    assert_eq!(
-        d.buildings
-            .iter()
-            .find(|b| b.zrzh == mixed.zrzh)
-            .map(|b| b.planned_use.as_str()),
-        Some("商住")
-    );
+    assert_eq!(d.buildings.iter().find(|b| b.zrzh == mixed.zrzh).map(|b| b.planned_use.as_str()), Some("商住"));
 }

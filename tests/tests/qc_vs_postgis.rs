@@ -83,20 +83,19 @@ fn district(seed: u64) -> Submission {
 }
 
 fn wkt(mp: &MultiPolygon) -> String {
-    let polys: Vec<String> = mp
-        .0
-        .iter()
-        .map(|p| {
-            let rings: Vec<String> = std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|r| {
-                    let pts: Vec<String> = r.0.iter().map(|c| format!("{} {}", c.x, c.y)).collect();
-                    format!("({})", pts.join(","))
-                })
-                .collect();
-            format!("({})", rings.join(","))
-        })
-        .collect();
+    let polys: Vec<String> =
+        mp.0.iter()
+            .map(|p| {
+                let rings: Vec<String> = std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| {
+                        let pts: Vec<String> = r.0.iter().map(|c| format!("{} {}", c.x, c.y)).collect();
+                        format!("({})", pts.join(","))
+                    })
+                    .collect();
+                format!("({})", rings.join(","))
+            })
+            .collect();
     format!("MULTIPOLYGON({})", polys.join(","))
 }
 
@@ -123,8 +122,11 @@ async fn validity_and_overlaps_agree_with_postgis(pool: PgPool) -> Result<(), sq
     let ctx = Context::new(&sub, &cfg);
 
     // 1. Validity, parcel by parcel.
-    let pg_valid: BTreeMap<String, bool> =
-        sqlx::query_as::<_, (String, bool)>("SELECT zddm, ST_IsValid(geom) FROM zd").fetch_all(&pool).await?.into_iter().collect();
+    let pg_valid: BTreeMap<String, bool> = sqlx::query_as::<_, (String, bool)>("SELECT zddm, ST_IsValid(geom) FROM zd")
+        .fetch_all(&pool)
+        .await?
+        .into_iter()
+        .collect();
     let mut invalid = 0;
     for (i, p) in sub.parcels.iter().enumerate() {
         let ours = ctx.parcels[i].overlay_ok();

@@ -128,7 +128,9 @@ impl FileConfig {
             store_srid: self.store_srid.unwrap_or(d.store_srid),
             token_ttl_minutes: self.token_ttl_minutes.unwrap_or(d.token_ttl_minutes),
             max_body_bytes: self.max_body_bytes.unwrap_or(d.max_body_bytes),
-            default_rate_limit_per_minute: self.default_rate_limit_per_minute.unwrap_or(d.default_rate_limit_per_minute),
+            default_rate_limit_per_minute: self
+                .default_rate_limit_per_minute
+                .unwrap_or(d.default_rate_limit_per_minute),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
         };
         if s.store_srid <= 0 {

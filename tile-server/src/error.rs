@@ -102,8 +102,12 @@ impl AppError {
         move |e| {
             if let sqlx::Error::Database(d) = &e {
                 match d.code().as_deref() {
-                    Some("22023") => return AppError::Unprocessable("geometry SRID differs from the store SRID".into()),
-                    Some("23514") => return AppError::Unprocessable(format!("value rejected by a store rule while {context}")),
+                    Some("22023") => {
+                        return AppError::Unprocessable("geometry SRID differs from the store SRID".into())
+                    }
+                    Some("23514") => {
+                        return AppError::Unprocessable(format!("value rejected by a store rule while {context}"))
+                    }
                     Some("23505") => return AppError::Conflict(format!("duplicate key while {context}")),
                     Some("22P02") | Some("XX000") if context.contains("geometry") => {
                         return AppError::Unprocessable("invalid geometry".into())

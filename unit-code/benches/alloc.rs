@@ -46,13 +46,11 @@ async fn run(pool: &PgPool, work: Work, secs: u64) -> f64 {
         handles.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let issued = match work {
-                    Work::NextVal => {
-                        sqlx::query_scalar::<_, i64>("SELECT nextval('uc_bench_seq')")
-                            .fetch_one(&pool)
-                            .await
-                            .map(|_| 1)
-                            .map_err(|e| e.to_string())
-                    }
+                    Work::NextVal => sqlx::query_scalar::<_, i64>("SELECT nextval('uc_bench_seq')")
+                        .fetch_one(&pool)
+                        .await
+                        .map(|_| 1)
+                        .map_err(|e| e.to_string()),
                     Work::SameScope(_) | Work::OwnScope => {
                         let (sub, n) = match work {
                             Work::SameScope(n) => (GENERATION.load(Ordering::SeqCst), n),

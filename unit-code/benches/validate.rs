@@ -30,9 +30,7 @@ impl Rng {
 }
 
 fn digits(rng: &mut Rng, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.below(10) as u8))
-        .collect()
+    (0..n).map(|_| char::from(b'0' + rng.below(10) as u8)).collect()
 }
 
 fn pick(rng: &mut Rng, set: &[u8]) -> char {
@@ -41,8 +39,7 @@ fn pick(rng: &mut Rng, set: &[u8]) -> char {
 
 /// A standard-conforming unit: F households, whole buildings, land units.
 fn clean_code(rng: &mut Rng) -> String {
-    let feature =
-        ["GB", "GB", "GB", "GS", "GX", "JC", "JA", "JD", "GH", "ZW"][rng.below(10) as usize];
+    let feature = ["GB", "GB", "GB", "GS", "GX", "JC", "JA", "JD", "GH", "ZW"][rng.below(10) as usize];
     let head = format!(
         "{}{:03}{:03}{feature}{:05}",
         ["330106", "411702", "370105", "441903"][rng.below(4) as usize],
@@ -130,11 +127,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("unit_code");
     g.throughput(Throughput::Elements(N as u64));
     g.sample_size(10);
-    for (name, codes) in [
-        ("realistic", realistic_codes()),
-        ("clean", clean_codes()),
-        ("adversarial", adversarial_codes()),
-    ] {
+    for (name, codes) in
+        [("realistic", realistic_codes()), ("clean", clean_codes()), ("adversarial", adversarial_codes())]
+    {
         g.bench_function(format!("validate_1m_{name}"), |b| {
             b.iter(|| {
                 let mut valid = 0usize;

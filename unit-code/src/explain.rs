@@ -56,11 +56,7 @@ fn form_name<S: serde::Serializer>(form: &CodeForm, s: S) -> Result<S::Ok, S::Er
 pub fn explain(code: &str) -> Result<Explanation, CodeError> {
     let chars = code.chars().count();
     let Some(form) = CodeForm::from_len(chars) else {
-        return Err(CodeError::Length {
-            form: CodeForm::Unit,
-            expected: CodeForm::Unit.len(),
-            found: chars,
-        });
+        return Err(CodeError::Length { form: CodeForm::Unit, expected: CodeForm::Unit.len(), found: chars });
     };
     let report = validate_as(code, form, &Options::LENIENT);
     if !report.is_valid() {
@@ -69,18 +65,17 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
     // Valid (possibly lenient H): all ASCII from here on.
     let b = code.as_bytes();
     let mut segments = Vec::with_capacity(10);
-    let mut seg =
-        |start: usize, end: usize, field: (&'static str, &'static str), zh: String, en: String| {
-            segments.push(Segment {
-                start,
-                end,
-                raw: code[start - 1..end].to_owned(),
-                field_zh: field.0,
-                field_en: field.1,
-                meaning_zh: zh,
-                meaning_en: en,
-            });
-        };
+    let mut seg = |start: usize, end: usize, field: (&'static str, &'static str), zh: String, en: String| {
+        segments.push(Segment {
+            start,
+            end,
+            raw: code[start - 1..end].to_owned(),
+            field_zh: field.0,
+            field_en: field.1,
+            meaning_zh: zh,
+            meaning_en: en,
+        });
+    };
     let raw = |s: usize, e: usize| &code[s - 1..e];
     seg(
         1,
@@ -90,12 +85,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
         format!("county-level administrative division {}", raw(1, 6)),
     );
     if form == CodeForm::County {
-        return Ok(Explanation {
-            code: code.to_owned(),
-            form,
-            segments,
-            warnings: report.warnings,
-        });
+        return Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings });
     }
     let virtual_area = b.len() >= 12 && &b[6..12] == b"000000";
     seg(
@@ -112,10 +102,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
                 "virtual or transitional (district and sub-district 000)".to_owned(),
             )
         } else {
-            (
-                format!("第 {} 地籍子区", digits_value(&b[9..12])),
-                format!("cadastral sub-district {}", raw(10, 12)),
-            )
+            (format!("第 {} 地籍子区", digits_value(&b[9..12])), format!("cadastral sub-district {}", raw(10, 12)))
         };
         seg(10, 12, ("地籍子区", "cadastral sub-district"), zh, en);
     }
@@ -170,15 +157,9 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
             if form == CodeForm::Unit {
                 let h = digits_value(&b[24..28]);
                 let (zh, en) = if h == 0 {
-                    (
-                        "整幢为一个单元".to_owned(),
-                        "the whole building is one unit".to_owned(),
-                    )
+                    ("整幢为一个单元".to_owned(), "the whole building is one unit".to_owned())
                 } else {
-                    (
-                        format!("第 {h} 户"),
-                        format!("household No. {h} (a sequence number, not the room number)"),
-                    )
+                    (format!("第 {h} 户"), format!("household No. {h} (a sequence number, not the room number)"))
                 };
                 seg(25, 28, ("户号", "household number"), zh, en);
             }
@@ -187,51 +168,27 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
             let (zh, en) = if n == 0 {
                 ("00000000".to_owned(), "00000000".to_owned())
             } else {
-                (
-                    format!("第 {n} 号定着物单元"),
-                    format!("fixture unit No. {n}"),
-                )
+                (format!("第 {n} 号定着物单元"), format!("fixture unit No. {n}"))
             };
             seg(21, 28, ("定着物单元编号", "fixture unit number"), zh, en);
         }
     }
-    Ok(Explanation {
-        code: code.to_owned(),
-        form,
-        segments,
-        warnings: report.warnings,
-    })
+    Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings })
 }
 
 /// A readable table: positions and values first (ASCII, so columns line up
 /// whatever the terminal's width for Chinese), then field and meaning.
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}  {} / {}",
-            self.code,
-            self.form.name_zh(),
-            self.form.name_en()
-        )?;
+        writeln!(f, "{}  {} / {}", self.code, self.form.name_zh(), self.form.name_en())?;
         writeln!(f, "{:<7} {:<9} 字段 field / 含义 meaning", "pos", "value")?;
         for s in &self.segments {
-            let pos = if s.start == s.end {
-                s.start.to_string()
-            } else {
-                format!("{}-{}", s.start, s.end)
-            };
+            let pos = if s.start == s.end { s.start.to_string() } else { format!("{}-{}", s.start, s.end) };
             writeln!(f, "{pos:<7} {:<9} {} / {}", s.raw, s.field_zh, s.field_en)?;
             writeln!(f, "{:<17} → {} / {}", "", s.meaning_zh, s.meaning_en)?;
         }
         for w in &self.warnings {
-            writeln!(
-                f,
-                "warning [{}] {} / {}",
-                w.id(),
-                w.message_zh(),
-                w.message_en()
-            )?;
+            writeln!(f, "warning [{}] {} / {}", w.id(), w.message_zh(), w.message_en())?;
         }
         Ok(())
     }
@@ -248,20 +205,7 @@ mod tests {
     #[test]
     fn unit_segments_cover_the_code() {
         let e = explain("370105012002GB00001F00010751").unwrap();
-        assert_eq!(
-            ranges(&e),
-            [
-                (1, 6),
-                (7, 9),
-                (10, 12),
-                (13, 13),
-                (14, 14),
-                (15, 19),
-                (20, 20),
-                (21, 24),
-                (25, 28)
-            ]
-        );
+        assert_eq!(ranges(&e), [(1, 6), (7, 9), (10, 12), (13, 13), (14, 14), (15, 19), (20, 20), (21, 24), (25, 28)]);
         let joined: String = e.segments.iter().map(|s| s.raw.as_str()).collect();
         assert_eq!(joined, e.code);
         assert_eq!(e.segments[3].meaning_zh, "国家土地所有权");
@@ -277,19 +221,13 @@ mod tests {
         assert_eq!(e.segments[6].meaning_en, "no fixture (land only)");
         assert_eq!(e.warnings[0].id(), "combination.ownership");
         let whole = explain("441903012003GB00001F00020000").unwrap();
-        assert_eq!(
-            whole.segments[8].meaning_en,
-            "the whole building is one unit"
-        );
+        assert_eq!(whole.segments[8].meaning_en, "the whole building is one unit");
     }
 
     #[test]
     fn shorter_forms() {
         assert_eq!(ranges(&explain("340824104207JA00024").unwrap()).len(), 6);
-        assert_eq!(
-            ranges(&explain("411702600021GB00001F0007").unwrap()).len(),
-            8
-        );
+        assert_eq!(ranges(&explain("411702600021GB00001F0007").unwrap()).len(), 8);
         assert_eq!(ranges(&explain("411702600021").unwrap()).len(), 3);
         assert_eq!(ranges(&explain("411702600").unwrap()).len(), 2);
         assert_eq!(ranges(&explain("411702").unwrap()).len(), 1);
@@ -310,17 +248,10 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(matches!(
-            explain("12345"),
-            Err(CodeError::Length { found: 5, .. })
-        ));
+        assert!(matches!(explain("12345"), Err(CodeError::Length { found: 5, .. })));
         assert!(matches!(
             explain("411702600021GB00001F0007002x"),
-            Err(CodeError::Char {
-                position: 28,
-                found: 'x',
-                ..
-            })
+            Err(CodeError::Char { position: 28, found: 'x', .. })
         ));
     }
 
@@ -332,10 +263,7 @@ mod tests {
         assert!(t.contains("→ 第 27 户"), "{t}");
         let j = serde_json::to_value(&e).unwrap();
         assert_eq!(j["form"], "unit code (BDCDYH)");
-        assert_eq!(
-            j["segments"][0]["field_en"],
-            "county (GB/T 2260 administrative code)"
-        );
+        assert_eq!(j["segments"][0]["field_en"], "county (GB/T 2260 administrative code)");
         assert_eq!(j["segments"].as_array().unwrap().len(), 9);
     }
 }

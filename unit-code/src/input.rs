@@ -58,11 +58,9 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, InputError> {
     match encoding {
         Encoding::Utf8 => match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_owned()),
-            Err(e) => Err(InputError::Encoding {
-                line: line_of(bytes, e.valid_up_to()),
-                encoding: "UTF-8",
-                hint: "gbk",
-            }),
+            Err(e) => {
+                Err(InputError::Encoding { line: line_of(bytes, e.valid_up_to()), encoding: "UTF-8", hint: "gbk" })
+            }
         },
         Encoding::Gbk => {
             // GBK trail bytes are never 0x0A, so splitting on '\n' is safe and
@@ -71,13 +69,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<String, InputError> {
             for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
                 match encoding_rs::GBK.decode_without_bom_handling_and_without_replacement(line) {
                     Some(text) => out.push_str(&text),
-                    None => {
-                        return Err(InputError::Encoding {
-                            line: i + 1,
-                            encoding: "GBK",
-                            hint: "utf-8",
-                        })
-                    }
+                    None => return Err(InputError::Encoding { line: i + 1, encoding: "GBK", hint: "utf-8" }),
                 }
             }
             Ok(out)
@@ -92,10 +84,7 @@ fn line_of(bytes: &[u8], offset: usize) -> usize {
 /// The codes of a plain list: one per line, whitespace (including CR and
 /// full-width spaces) trimmed, blank lines skipped. Yields `(line, code)`.
 pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty())
+    text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())).filter(|(_, l)| !l.is_empty())
 }
 
 /// The values of column `name` of a CSV with a header row, as `(line, code)`.
@@ -110,32 +99,20 @@ pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// assert!(csv_column(csv, "ZDDM").unwrap_err().to_string().contains("id, BDCDYH"));
 /// ```
 pub fn csv_column(text: &str, name: &str) -> Result<Vec<(usize, String)>, InputError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(csv_error)?.clone();
     let found: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
     let index = found
         .iter()
         .position(|h| h == name.trim())
-        .or_else(|| {
-            found
-                .iter()
-                .position(|h| h.eq_ignore_ascii_case(name.trim()))
-        })
-        .ok_or_else(|| InputError::MissingColumn {
-            name: name.to_owned(),
-            found: found.clone(),
-        })?;
+        .or_else(|| found.iter().position(|h| h.eq_ignore_ascii_case(name.trim())))
+        .ok_or_else(|| InputError::MissingColumn { name: name.to_owned(), found: found.clone() })?;
     let mut codes = Vec::new();
     for record in reader.records() {
         let record = record.map_err(csv_error)?;
         let line = record.position().map_or(0, csv::Position::line);
         if let Some(value) = record.get(index).map(str::trim).filter(|v| !v.is_empty()) {
-            codes.push((
-                usize::try_from(line).unwrap_or(usize::MAX),
-                value.to_owned(),
-            ));
+            codes.push((usize::try_from(line).unwrap_or(usize::MAX), value.to_owned()));
         }
     }
     Ok(codes)
@@ -143,10 +120,7 @@ pub fn csv_column(text: &str, name: &str) -> Result<Vec<(usize, String)>, InputE
 
 fn csv_error(e: csv::Error) -> InputError {
     let line = e.position().map_or(0, csv::Position::line);
-    InputError::Csv {
-        line,
-        message: e.to_string(),
-    }
+    InputError::Csv { line, message: e.to_string() }
 }
 
 #[cfg(test)]
@@ -163,14 +137,7 @@ mod tests {
     #[test]
     fn bad_utf8_names_the_line() {
         let e = decode(b"a\nb\nc\xC3(\n", Encoding::Utf8).unwrap_err();
-        assert_eq!(
-            e,
-            InputError::Encoding {
-                line: 3,
-                encoding: "UTF-8",
-                hint: "gbk"
-            }
-        );
+        assert_eq!(e, InputError::Encoding { line: 3, encoding: "UTF-8", hint: "gbk" });
     }
 
     #[test]
@@ -193,9 +160,6 @@ mod tests {
     #[test]
     fn missing_column_lists_columns() {
         let e = csv_column("名称,ZDDM\n", "BDCDYH").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "column \"BDCDYH\" not found; columns found: 名称, ZDDM"
-        );
+        assert_eq!(e.to_string(), "column \"BDCDYH\" not found; columns found: 名称, ZDDM");
     }
 }

@@ -355,7 +355,12 @@ impl Lineage for MemoryAllocator {
 
     async fn events_of(&self, code: AnyCode) -> Result<Vec<Event>, LineageError> {
         Ok(self.with_state(|s| {
-            s.lineage.events.iter().filter(|e| e.input.old.contains(&code) || e.input.new.contains(&code)).cloned().collect()
+            s.lineage
+                .events
+                .iter()
+                .filter(|e| e.input.old.contains(&code) || e.input.new.contains(&code))
+                .cloned()
+                .collect()
         }))
     }
 }

@@ -207,13 +207,7 @@ fn reprefix(code: AnyCode, prefix: &str) -> Result<AnyCode, RenumberError> {
 
 /// Current codes registered directly under `parent`.
 async fn current_children<A: Allocator>(store: &A, parent: AnyCode) -> Result<Vec<AnyCode>, RenumberError> {
-    Ok(store
-        .children(parent)
-        .await?
-        .into_iter()
-        .filter(|r| r.status == CodeStatus::Current)
-        .map(|r| r.code)
-        .collect())
+    Ok(store.children(parent).await?.into_iter().filter(|r| r.status == CodeStatus::Current).map(|r| r.code).collect())
 }
 
 async fn require_current<A: Allocator>(store: &A, code: AnyCode) -> Result<(), RenumberError> {
@@ -238,7 +232,15 @@ struct Builder<'a, A> {
 
 impl<'a, A: Allocator> Builder<'a, A> {
     fn new(store: &'a A, actor: &'a str) -> Self {
-        Self { store, actor, rows: Vec::new(), allocs: Vec::new(), registers: Vec::new(), events: Vec::new(), next: BTreeMap::new() }
+        Self {
+            store,
+            actor,
+            rows: Vec::new(),
+            allocs: Vec::new(),
+            registers: Vec::new(),
+            events: Vec::new(),
+            next: BTreeMap::new(),
+        }
     }
 
     /// The next number of a parcel scope for this plan.
@@ -340,10 +342,7 @@ async fn check_targets<A: Allocator>(store: &A, plan: &RenumberPlan) -> Result<(
 }
 
 /// Buildings and non-building units currently on `p`.
-async fn on_parcel<A: Allocator>(
-    store: &A,
-    p: ParcelCode,
-) -> Result<(Vec<BuildingCode>, Vec<AnyCode>), RenumberError> {
+async fn on_parcel<A: Allocator>(store: &A, p: ParcelCode) -> Result<(Vec<BuildingCode>, Vec<AnyCode>), RenumberError> {
     let mut buildings = Vec::new();
     let mut units = Vec::new();
     for c in current_children(store, p.into()).await? {
@@ -565,6 +564,9 @@ mod tests {
             }],
             steps: Vec::new(),
         };
-        assert_eq!(plan.to_csv(), "before,after,reason,reason_zh\n330106001001GB00001,330106001001GB00003,merged,合并\n");
+        assert_eq!(
+            plan.to_csv(),
+            "before,after,reason,reason_zh\n330106001001GB00001,330106001001GB00003,merged,合并\n"
+        );
     }
 }

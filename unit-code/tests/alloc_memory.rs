@@ -139,7 +139,11 @@ proptest! {
 }
 
 /// Every scope's numbers are exactly 1..=last_issued; retired codes are historical.
-async fn check_registry(a: &MemoryAllocator, scopes: &[Scope], retired: &BTreeSet<AnyCode>) -> Result<(), TestCaseError> {
+async fn check_registry(
+    a: &MemoryAllocator,
+    scopes: &[Scope],
+    retired: &BTreeSet<AnyCode>,
+) -> Result<(), TestCaseError> {
     let mut per_scope: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for (code, status) in a.codes() {
         prop_assert_eq!(status == CodeStatus::Historical, retired.contains(&code), "status of {}", code);

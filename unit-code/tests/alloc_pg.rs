@@ -34,10 +34,7 @@ async fn stored_numbers(pool: &PgPool, scope: Scope) -> Vec<u32> {
         .fetch_all(pool)
         .await
         .unwrap();
-    codes
-        .into_iter()
-        .map(|(c,)| c.parse::<AnyCode>().unwrap().numbered_in().unwrap().1)
-        .collect()
+    codes.into_iter().map(|(c,)| c.parse::<AnyCode>().unwrap().numbered_in().unwrap().1).collect()
 }
 
 async fn counter(pool: &PgPool, scope: Scope) -> Option<i32> {
@@ -215,7 +212,8 @@ async fn killed_connection_mid_batch_leaves_no_gap() {
 async fn connections_killed_under_load_leave_no_gap_and_no_duplicate() {
     let db = TestDb::new("killload", 2).await;
     let url = alloc_common::database_url();
-    let opts = url.parse::<sqlx::postgres::PgConnectOptions>().unwrap().database(&db.name).application_name("uc_victim");
+    let opts =
+        url.parse::<sqlx::postgres::PgConnectOptions>().unwrap().database(&db.name).application_name("uc_victim");
     let victims = PgPoolOptions::new().max_connections(TASKS).connect_with(opts).await.unwrap();
     let alloc = Arc::new(PgAllocator::new(victims.clone()));
     let scope = Scope::parcels(sub(7), gb());

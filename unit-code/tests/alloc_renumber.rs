@@ -64,11 +64,21 @@ fn expect_move_rows(plan: &RenumberPlan) {
     assert_eq!(r[0], ("330106001001GB00001".into(), "330106001002GB00005".into(), Reason::Moved));
     assert_eq!(r[1], ("330106001001GB00002".into(), "330106001002GB00006".into(), Reason::Moved));
     assert!(r.contains(&("330106001001GB00001F0002".into(), "330106001002GB00005F0002".into(), Reason::Follows)));
-    assert!(r.contains(&("330106001001GB00002F00010002".into(), "330106001002GB00006F00010002".into(), Reason::Follows)));
-    assert!(r.contains(&("330106001001GB00001W00000000".into(), "330106001002GB00005W00000000".into(), Reason::Follows)));
+    assert!(r.contains(&(
+        "330106001001GB00002F00010002".into(),
+        "330106001002GB00006F00010002".into(),
+        Reason::Follows
+    )));
+    assert!(r.contains(&(
+        "330106001001GB00001W00000000".into(),
+        "330106001002GB00005W00000000".into(),
+        Reason::Follows
+    )));
     let csv = plan.to_csv();
     assert_eq!(csv.lines().count(), 14);
-    assert!(csv.starts_with("before,after,reason,reason_zh\n330106001001GB00001,330106001002GB00005,moved,调整地籍子区\n"));
+    assert!(
+        csv.starts_with("before,after,reason,reason_zh\n330106001001GB00001,330106001002GB00005,moved,调整地籍子区\n")
+    );
 }
 
 #[tokio::test]
@@ -99,14 +109,21 @@ async fn memory_split_and_merge() {
     assert!(r.contains(&("330106001001GB00001".into(), "330106001001GB00004".into(), Reason::Split)));
     assert!(r.contains(&("330106001001GB00001".into(), "330106001001GB00005".into(), Reason::Split)));
     assert!(r.contains(&("330106001001GB00001F0002".into(), "330106001001GB00004F0001".into(), Reason::Follows)));
-    assert!(r.contains(&("330106001001GB00001F00010003".into(), "330106001001GB00005F00010003".into(), Reason::Follows)));
+    assert!(r.contains(&(
+        "330106001001GB00001F00010003".into(),
+        "330106001001GB00005F00010003".into(),
+        Reason::Follows
+    )));
     assert!(r.contains(&("330106001001GB00001W00000000".into(), "330106001001GB00005W00000000".into(), Reason::Split)));
     unit_code::renumber::apply_memory(&reg, &plan1).unwrap();
     let down = reg.descendants(p[0].into()).await.unwrap();
-    assert_eq!(down.iter().map(|s| (s.edge.kind, s.edge.new.to_string())).collect::<Vec<_>>(), vec![
-        (EventKind::Split, "330106001001GB00004".to_string()),
-        (EventKind::Split, "330106001001GB00005".to_string()),
-    ]);
+    assert_eq!(
+        down.iter().map(|s| (s.edge.kind, s.edge.new.to_string())).collect::<Vec<_>>(),
+        vec![
+            (EventKind::Split, "330106001001GB00004".to_string()),
+            (EventKind::Split, "330106001001GB00005".to_string()),
+        ]
+    );
 
     // Bad splits are refused before anything happens.
     let incomplete = Redraw::Split { parcel: p[1], parts: vec![vec![], vec![]] };
@@ -141,16 +158,24 @@ async fn memory_merge_into_a_new_code() {
     // Buildings are numbered 1.. across the merged parcels, in the order given.
     assert!(r.contains(&("330106001001GB00001F0002".into(), "330106001001GB00004F0002".into(), Reason::Follows)));
     assert!(r.contains(&("330106001001GB00002F0001".into(), "330106001001GB00004F0003".into(), Reason::Follows)));
-    assert!(r.contains(&("330106001001GB00002F00010002".into(), "330106001001GB00004F00030002".into(), Reason::Follows)));
-    assert!(r.contains(&("330106001001GB00001W00000000".into(), "330106001001GB00004W00000000".into(), Reason::Merged)));
+    assert!(r.contains(&(
+        "330106001001GB00002F00010002".into(),
+        "330106001001GB00004F00030002".into(),
+        Reason::Follows
+    )));
+    assert!(r.contains(&(
+        "330106001001GB00001W00000000".into(),
+        "330106001001GB00004W00000000".into(),
+        Reason::Merged
+    )));
     unit_code::renumber::apply_memory(&reg, &merge_plan).unwrap();
     let merged: ParcelCode = "330106001001GB00004".parse().unwrap();
     assert_eq!(reg.next_building(merged).await.unwrap().number(), 4);
     let up = reg.ancestors(merged.into()).await.unwrap();
-    assert_eq!(up.iter().map(|s| (s.edge.old, s.edge.kind)).collect::<Vec<_>>(), vec![
-        (p[0].into(), EventKind::Merge),
-        (p[1].into(), EventKind::Merge),
-    ]);
+    assert_eq!(
+        up.iter().map(|s| (s.edge.old, s.edge.kind)).collect::<Vec<_>>(),
+        vec![(p[0].into(), EventKind::Merge), (p[1].into(), EventKind::Merge),]
+    );
     // Parcels of different scopes cannot merge, and a kept parcel must be one of them.
     let other = reg.next_parcel(sub(2), gb()).await.unwrap();
     let e = plan(&reg, Redraw::Merge { parcels: vec![p[2], other], keep: None }, "a").await.unwrap_err();
@@ -211,7 +236,8 @@ mod pg {
         assert_eq!(snapshot(&db.pool).await, before, "a refused apply must write nothing");
 
         // A number taken in the target scope since planning: stale plan, nothing written.
-        let plan2 = unit_code::renumber::plan(&reg, Redraw::Move { parcels: vec![p[2]], to: sub(2) }, "a").await.unwrap();
+        let plan2 =
+            unit_code::renumber::plan(&reg, Redraw::Move { parcels: vec![p[2]], to: sub(2) }, "a").await.unwrap();
         reg.next_parcel(sub(2), gb()).await.unwrap();
         let before = snapshot(&db.pool).await;
         let e = apply_pg(&db.pool, &plan2).await.unwrap_err();

@@ -34,10 +34,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn json_lines(o: &Output) -> Vec<serde_json::Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
+    stdout(o).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
 }
 
 /// A file in a per-test temporary directory under the target dir.
@@ -87,10 +84,7 @@ fn validate_stdin_with_bom_crlf_blanks_and_an_invalid_code_exits_1() {
     assert_eq!(lines[2]["valid"], false);
     assert_eq!(err["id"], "format.char");
     assert_eq!(err["position"], 13);
-    assert_eq!(
-        err["message_en"],
-        "position 13: expected ownership code G/J/Z, found 'X'"
-    );
+    assert_eq!(err["message_en"], "position 13: expected ownership code G/J/Z, found 'X'");
     assert!(err["message_zh"].as_str().unwrap().contains("第 13 位"));
     assert!(stderr(&o).contains("1 invalid"));
 }
@@ -107,119 +101,62 @@ fn lenient_turns_legacy_h_into_a_warning() {
     let code = b"460200001001GH00001H00000000\n";
     let strict = run(&["validate"], Some(code));
     assert_eq!(strict.status.code(), Some(1));
-    assert_eq!(
-        json_lines(&strict)[0]["errors"][0]["id"],
-        "legacy.fixture_h"
-    );
+    assert_eq!(json_lines(&strict)[0]["errors"][0]["id"], "legacy.fixture_h");
     let lenient = run(&["validate", "--lenient"], Some(code));
     assert_eq!(lenient.status.code(), Some(0));
-    assert_eq!(
-        json_lines(&lenient)[0]["warnings"][0]["id"],
-        "legacy.fixture_h"
-    );
+    assert_eq!(json_lines(&lenient)[0]["warnings"][0]["id"], "legacy.fixture_h");
 }
 
 #[test]
 fn validate_csv_column() {
     let csv = "序号,BDCDYH,坐落\n1,411702600021GB00001F00070027,\"河南省驻马店市, 36号楼\"\n2,,空\n3,441903012003GB00001F00020063,x\n";
     let f = temp_file("units.csv", csv.as_bytes());
-    let o = run(
-        &["validate", "--column", "BDCDYH", f.to_str().unwrap()],
-        None,
-    );
+    let o = run(&["validate", "--column", "BDCDYH", f.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let codes: Vec<_> = json_lines(&o)
-        .iter()
-        .map(|l| l["code"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            "411702600021GB00001F00070027",
-            "441903012003GB00001F00020063"
-        ]
-    );
+    let codes: Vec<_> = json_lines(&o).iter().map(|l| l["code"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(codes, ["411702600021GB00001F00070027", "441903012003GB00001F00020063"]);
 }
 
 #[test]
 fn validate_gbk_csv() {
     // Header "代码" in GBK; a GBK address in the other column.
-    let bytes =
-        b"ID,\xB4\xFA\xC2\xEB,ZL\n1,320802006001GC00001W00000000,\xD7\xDA\xB5\xD8\n".to_vec();
+    let bytes = b"ID,\xB4\xFA\xC2\xEB,ZL\n1,320802006001GC00001W00000000,\xD7\xDA\xB5\xD8\n".to_vec();
     let f = temp_file("gbk.csv", &bytes);
-    let o = run(
-        &[
-            "validate",
-            "--encoding",
-            "gbk",
-            "--column",
-            "代码",
-            f.to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = run(&["validate", "--encoding", "gbk", "--column", "代码", f.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json_lines(&o)[0]["code"], "320802006001GC00001W00000000");
     // Read as UTF-8 the same bytes are unreadable, on line 1.
     let o = run(&["validate", "--column", "代码", f.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("line 1: not valid UTF-8"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("line 1: not valid UTF-8"), "{}", stderr(&o));
 }
 
 #[test]
 fn missing_column_exits_2_and_lists_columns() {
     let f = temp_file("cols.csv", "ZDDM,坐落\n340824104207JA00024,x\n".as_bytes());
-    let o = run(
-        &["validate", "--column", "BDCDYH", f.to_str().unwrap()],
-        None,
-    );
+    let o = run(&["validate", "--column", "BDCDYH", f.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).is_empty());
-    assert!(
-        stderr(&o).contains("columns found: ZDDM, 坐落"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("columns found: ZDDM, 坐落"), "{}", stderr(&o));
 }
 
 #[test]
 fn unreadable_input_exits_2() {
     let o = run(&["validate", "/definitely/not/here.txt"], None);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("cannot read /definitely/not/here.txt"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("cannot read /definitely/not/here.txt"), "{}", stderr(&o));
 
-    let o = run(
-        &["validate"],
-        Some(b"411702600021GB00001F00070027\n41170\xFF2600021GB00001F00070027\n"),
-    );
+    let o = run(&["validate"], Some(b"411702600021GB00001F00070027\n41170\xFF2600021GB00001F00070027\n"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).is_empty(), "no partial output");
-    assert!(
-        stderr(&o).contains("line 2: not valid UTF-8"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("line 2: not valid UTF-8"), "{}", stderr(&o));
 }
 
 #[test]
 fn parcel_form_option() {
-    let o = run(
-        &["validate", "--form", "parcel"],
-        Some(b"340824104207JA00024\n"),
-    );
+    let o = run(&["validate", "--form", "parcel"], Some(b"340824104207JA00024\n"));
     assert_eq!(o.status.code(), Some(0));
-    let o = run(
-        &["validate", "--form", "auto"],
-        Some(b"340824104207JA00024\n411702600021GB00001F0007\n"),
-    );
+    let o = run(&["validate", "--form", "auto"], Some(b"340824104207JA00024\n411702600021GB00001F0007\n"));
     assert_eq!(o.status.code(), Some(0));
     let o = run(&["validate"], Some(b"340824104207JA00024\n"));
     assert_eq!(o.status.code(), Some(1), "a parcel code is not a unit code");

@@ -11,7 +11,10 @@ use unit_code::lineage::{EventInput, EventKind, Lineage, LineageError, LineageSt
 type Walk = Vec<(u32, String, String, EventKind, i64)>;
 
 fn simple(steps: &[LineageStep]) -> Walk {
-    steps.iter().map(|s| (s.depth, s.edge.old.to_string(), s.edge.new.to_string(), s.edge.kind, s.edge.event_id)).collect()
+    steps
+        .iter()
+        .map(|s| (s.depth, s.edge.old.to_string(), s.edge.new.to_string(), s.edge.kind, s.edge.event_id))
+        .collect()
 }
 
 fn code(s: &str) -> AnyCode {

@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use unit_code::explain::explain;
 use unit_code::validate::{validate, validate_any, validate_building, validate_parcel, Options};
 use unit_code::{
-    BuildingCode, CodeError, CountyCode, DistrictCode, FixtureKind, Ownership, ParcelCode,
-    ParcelFeature, ParcelType, SubdistrictCode, UnitCode,
+    BuildingCode, CodeError, CountyCode, DistrictCode, FixtureKind, Ownership, ParcelCode, ParcelFeature, ParcelType,
+    SubdistrictCode, UnitCode,
 };
 
 fn county() -> impl Strategy<Value = CountyCode> {
@@ -23,16 +23,12 @@ fn subdistrict() -> impl Strategy<Value = SubdistrictCode> {
 }
 
 fn feature() -> impl Strategy<Value = ParcelFeature> {
-    (
-        prop::sample::select(Ownership::ALL.to_vec()),
-        prop::sample::select(ParcelType::STANDARD.to_vec()),
-    )
+    (prop::sample::select(Ownership::ALL.to_vec()), prop::sample::select(ParcelType::STANDARD.to_vec()))
         .prop_map(|(o, t)| ParcelFeature::new(o, t))
 }
 
 fn parcel() -> impl Strategy<Value = ParcelCode> {
-    (subdistrict(), feature(), 1u32..=99_999)
-        .prop_map(|(s, f, n)| ParcelCode::new(s, f, n).unwrap())
+    (subdistrict(), feature(), 1u32..=99_999).prop_map(|(s, f, n)| ParcelCode::new(s, f, n).unwrap())
 }
 
 fn building() -> impl Strategy<Value = BuildingCode> {
@@ -45,11 +41,7 @@ fn unit() -> impl Strategy<Value = UnitCode> {
         (building(), 1u16..=9_999).prop_map(|(b, h)| UnitCode::household(b, h).unwrap()),
         building().prop_map(UnitCode::whole_building),
         parcel().prop_map(UnitCode::land_only),
-        (
-            parcel(),
-            prop::sample::select(vec![FixtureKind::Trees, FixtureKind::Other]),
-            0u32..=99_999_999
-        )
+        (parcel(), prop::sample::select(vec![FixtureKind::Trees, FixtureKind::Other]), 0u32..=99_999_999)
             .prop_map(|(p, k, n)| UnitCode::with_fixture(p, k, n).unwrap()),
     ]
 }
@@ -76,9 +68,7 @@ fn near_code() -> impl Strategy<Value = String> {
     prop::collection::vec(ch, 26..=30).prop_map(|v| v.into_iter().collect())
 }
 
-const STRICT: Options = Options {
-    lenient_legacy: false,
-};
+const STRICT: Options = Options { lenient_legacy: false };
 
 proptest! {
     #[test]

@@ -152,7 +152,13 @@ mod tests {
 
     #[test]
     fn parses_and_prints_two_decimals() {
-        for (s, h, out) in [("12", 1200, "12.00"), ("12.5", 1250, "12.50"), ("0.07", 7, "0.07"), ("-3.07", -307, "-3.07"), (".5", 50, "0.50")] {
+        for (s, h, out) in [
+            ("12", 1200, "12.00"),
+            ("12.5", 1250, "12.50"),
+            ("0.07", 7, "0.07"),
+            ("-3.07", -307, "-3.07"),
+            (".5", 50, "0.50"),
+        ] {
             let a: Area = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(a.hundredths(), h, "{s}");
             assert_eq!(a.to_string(), out);

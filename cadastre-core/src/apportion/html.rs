@@ -56,7 +56,8 @@ impl RenderHtml for Apportionment {
             Method::Standard => "standard（功能区按建筑面积，层与户按套内建筑面积）",
             Method::Participating => "participating（各级按参加分摊面积）",
         };
-        let _ = writeln!(h, "<h1>房屋面积分摊计算表</h1><div class=\"meta\">幢号 Building: {b}　分摊方法: {method}</div>");
+        let _ =
+            writeln!(h, "<h1>房屋面积分摊计算表</h1><div class=\"meta\">幢号 Building: {b}　分摊方法: {method}</div>");
 
         h.push_str("<h2>一、分摊层次与分摊系数 (幢 → 功能区 → 层)</h2>\n<table><thead><tr><th>层次</th><th>功能区</th><th>层</th>\
 <th>套内建筑面积 m²</th><th>参加分摊面积 m²</th><th>上级分摊来 m²</th><th>本级共有面积 m²</th><th>分摊系数 K</th></tr></thead><tbody>\n");
@@ -122,7 +123,8 @@ impl RenderHtml for Apportionment {
         let mut any = false;
         for s in self.shared.iter().filter(|s| !s.adjustments.is_empty()) {
             any = true;
-            let adj: Vec<String> = s.adjustments.iter().map(|a| format!("{} {:+.2}", escape(&a.unit), a.area.m2())).collect();
+            let adj: Vec<String> =
+                s.adjustments.iter().map(|a| format!("{} {:+.2}", escape(&a.unit), a.area.m2())).collect();
             let _ = writeln!(h, "<li>{}：{}</li>", escape(&s.id), adj.join("，"));
         }
         if !any {

@@ -196,7 +196,11 @@ impl ApportionInput {
     /// Validates the input; errors name the offending ids. Sorting first makes
     /// both the result and the reported error independent of input order.
     pub fn validate(&self) -> Result<Plan, ApportionError> {
-        let mut zones: Vec<Zone> = self.zones.iter().map(|z| Zone { id: Arc::from(z.id.as_str()), name: Arc::from(z.name.as_str()) }).collect();
+        let mut zones: Vec<Zone> = self
+            .zones
+            .iter()
+            .map(|z| Zone { id: Arc::from(z.id.as_str()), name: Arc::from(z.name.as_str()) })
+            .collect();
         zones.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(w) = zones.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(ApportionError::DuplicateZone(w[0].id.to_string()));
@@ -225,7 +229,13 @@ impl ApportionInput {
             if u.inner_area.hundredths() > MAX_AREA {
                 return Err(ApportionError::AreaTooLarge { what: "unit", id: u.id.clone(), area: u.inner_area });
             }
-            units.push(Unit { id: Arc::from(u.id.as_str()), room: u.room.as_deref().map(Arc::from), zone, floor: u.floor, inner: u.inner_area.hundredths() });
+            units.push(Unit {
+                id: Arc::from(u.id.as_str()),
+                room: u.room.as_deref().map(Arc::from),
+                zone,
+                floor: u.floor,
+                inner: u.inner_area.hundredths(),
+            });
         }
         // units are sorted by id, so lookups are binary searches (no hashing)
         let unit_ix = UnitIndex(&units);
@@ -318,7 +328,8 @@ fn resolve_agreed(
 ) -> Result<Vec<(usize, i64)>, ApportionError> {
     let mut out = Vec::with_capacity(shares.len());
     for (id, share) in shares {
-        let u = unit_ix.get(id).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?;
+        let u =
+            unit_ix.get(id).ok_or_else(|| ApportionError::UnknownUnit { shared: s.id.clone(), unit: id.clone() })?;
         let unit = &units[u];
         let inside = match scope {
             Scope::Building => true,

@@ -172,7 +172,8 @@ pub fn apportion_land(
             return bad("agreed land share", a);
         }
     }
-    let exclusive_of = |h: &LandHousehold| if method == LandMethod::ExclusivePlusCommon { h.exclusive } else { Area::ZERO };
+    let exclusive_of =
+        |h: &LandHousehold| if method == LandMethod::ExclusivePlusCommon { h.exclusive } else { Area::ZERO };
     let exclusive: Area = hs.iter().map(|h| exclusive_of(h)).sum();
     if exclusive > parcel_area {
         return Err(LandError::ExclusiveExceedsParcel { exclusive, parcel: parcel_area });
@@ -193,7 +194,10 @@ pub fn apportion_land(
             }
             let mut fp_total = 0i128;
             for b in by_building.keys() {
-                let fp = footprints.get(*b).filter(|a| a.hundredths() > 0).ok_or_else(|| LandError::MissingFootprint((*b).to_string()))?;
+                let fp = footprints
+                    .get(*b)
+                    .filter(|a| a.hundredths() > 0)
+                    .ok_or_else(|| LandError::MissingFootprint((*b).to_string()))?;
                 fp_total += i128::from(fp.hundredths());
             }
             let mut out = Vec::with_capacity(hs.len());
@@ -227,7 +231,12 @@ pub fn apportion_land(
     let households = hs
         .iter()
         .zip(&rounded.values)
-        .map(|(h, &v)| LandShare { id: h.id.clone(), common, apportioned: Area::from_hundredths(v), exclusive: exclusive_of(h) })
+        .map(|(h, &v)| LandShare {
+            id: h.id.clone(),
+            common,
+            apportioned: Area::from_hundredths(v),
+            exclusive: exclusive_of(h),
+        })
         .collect();
     let adjustments = rounded
         .adjustments
@@ -242,7 +251,13 @@ mod tests {
     use super::*;
 
     fn h(id: &str, building: &str, ba: i64) -> LandHousehold {
-        LandHousehold { id: id.into(), building: building.into(), building_area: Area::from_hundredths(ba), exclusive: Area::ZERO, agreed: None }
+        LandHousehold {
+            id: id.into(),
+            building: building.into(),
+            building_area: Area::from_hundredths(ba),
+            exclusive: Area::ZERO,
+            agreed: None,
+        }
     }
 
     #[test]
@@ -262,9 +277,13 @@ mod tests {
     #[test]
     fn by_footprint_splits_buildings_first() {
         // parcel 900.00; F1 footprint 200, F2 100 → 600/300; F1's 600 split 1:1
-        let fps = BTreeMap::from([("F1".to_string(), Area::from_hundredths(20_000)), ("F2".to_string(), Area::from_hundredths(10_000))]);
+        let fps = BTreeMap::from([
+            ("F1".to_string(), Area::from_hundredths(20_000)),
+            ("F2".to_string(), Area::from_hundredths(10_000)),
+        ]);
         let hs = [h("1", "F1", 5_000), h("2", "F1", 5_000), h("3", "F2", 99_900)];
-        let r = apportion_land(Area::from_hundredths(90_000), &hs, LandMethod::ByFootprint, &fps).unwrap_or_else(|e| panic!("{e}"));
+        let r = apportion_land(Area::from_hundredths(90_000), &hs, LandMethod::ByFootprint, &fps)
+            .unwrap_or_else(|e| panic!("{e}"));
         let got: Vec<i64> = r.households.iter().map(|s| s.apportioned.hundredths()).collect();
         assert_eq!(got, vec![30_000, 30_000, 30_000]);
         let missing = apportion_land(Area::from_hundredths(90_000), &[h("9", "F9", 1)], LandMethod::ByFootprint, &fps);
@@ -277,19 +296,32 @@ mod tests {
         a.agreed = Some(Area::from_hundredths(700));
         let mut b = h("B", "F1", 100);
         b.agreed = Some(Area::from_hundredths(200));
-        let r = apportion_land(Area::from_hundredths(1000), &[a.clone(), b.clone()], LandMethod::ByAgreement, &BTreeMap::new());
-        assert_eq!(r, Err(LandError::AgreedSharesMismatch { sum: Area::from_hundredths(900), common: Area::from_hundredths(1000) }));
+        let r = apportion_land(
+            Area::from_hundredths(1000),
+            &[a.clone(), b.clone()],
+            LandMethod::ByAgreement,
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            r,
+            Err(LandError::AgreedSharesMismatch {
+                sum: Area::from_hundredths(900),
+                common: Area::from_hundredths(1000)
+            })
+        );
         b.agreed = Some(Area::from_hundredths(300));
         let r = apportion_land(Area::from_hundredths(1000), &[a.clone(), b], LandMethod::ByAgreement, &BTreeMap::new());
         assert_eq!(r.map(|r| r.households[1].apportioned.hundredths()), Ok(300));
-        let dup = apportion_land(Area::from_hundredths(1000), &[a.clone(), a], LandMethod::ByBuildingArea, &BTreeMap::new());
+        let dup =
+            apportion_land(Area::from_hundredths(1000), &[a.clone(), a], LandMethod::ByBuildingArea, &BTreeMap::new());
         assert_eq!(dup, Err(LandError::DuplicateHousehold("A".into())));
     }
 
     #[test]
     fn thirds_add_up_exactly_with_residual_reported() {
         let hs = [h("1", "F", 100), h("2", "F", 100), h("3", "F", 100)];
-        let r = apportion_land(Area::from_hundredths(10_000), &hs, LandMethod::ByBuildingArea, &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+        let r = apportion_land(Area::from_hundredths(10_000), &hs, LandMethod::ByBuildingArea, &BTreeMap::new())
+            .unwrap_or_else(|e| panic!("{e}"));
         let sum: i64 = r.households.iter().map(|s| s.apportioned.hundredths()).sum();
         assert_eq!(sum, 10_000);
         assert_eq!(r.adjustments, vec![("1".to_string(), Area::from_hundredths(1))]);

@@ -100,7 +100,8 @@ pub fn distribute<'k, K: Ord + ?Sized + 'k>(total: i64, shares: &[Exact], key: i
         let cmp = |&a: &usize, &b: &usize| {
             let (ra, rb) = (rems[a], rems[b]);
             // floats decide unless the remainders are too close to call
-            let by_rem = if (ra.2 - rb.2).abs() > 1e-9 { ra.2.total_cmp(&rb.2) } else { cmp_frac(ra.0, ra.1, rb.0, rb.1) };
+            let by_rem =
+                if (ra.2 - rb.2).abs() > 1e-9 { ra.2.total_cmp(&rb.2) } else { cmp_frac(ra.0, ra.1, rb.0, rb.1) };
             // positive residual: largest remainder first; negative: smallest first
             let by_rem = if residual > 0 { by_rem.reverse() } else { by_rem };
             by_rem.then_with(|| key(a).cmp(key(b)))

@@ -57,7 +57,8 @@ impl Apportion for Plan {
         let mut floors: BTreeMap<(usize, i32), FloorAgg> = BTreeMap::new();
         let mut zone_inner = vec![0i64; nz];
         for (i, u) in self.units.iter().enumerate() {
-            let f = floors.entry((u.zone, u.floor)).or_insert(FloorAgg { inner: 0, weight: 0, own: 0, units: Vec::new() });
+            let f =
+                floors.entry((u.zone, u.floor)).or_insert(FloorAgg { inner: 0, weight: 0, own: 0, units: Vec::new() });
             f.inner += u.inner;
             f.units.push(i);
             zone_inner[u.zone] += u.inner;
@@ -127,13 +128,27 @@ impl Apportion for Plan {
                 Ok(())
             };
             // Splits the exact part `p` that reached zone `z` among its floors.
-            let to_floors = |p: Exact, z: usize, k: &mut Vec<NodeK>, shares: &mut Vec<(usize, Exact)>| -> Result<(), ApportionError> {
-                k.push(NodeK { node: Node::Zone, zone: Some(Arc::clone(&self.zones[z].id)), floor: None, k: p.to_f64() / zone_floor_weight[z] as f64 });
+            let to_floors = |p: Exact,
+                             z: usize,
+                             k: &mut Vec<NodeK>,
+                             shares: &mut Vec<(usize, Exact)>|
+             -> Result<(), ApportionError> {
+                k.push(NodeK {
+                    node: Node::Zone,
+                    zone: Some(Arc::clone(&self.zones[z].id)),
+                    floor: None,
+                    k: p.to_f64() / zone_floor_weight[z] as f64,
+                });
                 for ((_, fl), f) in floors.range((z, i32::MIN)..=(z, i32::MAX)) {
                     let num = p.num.checked_mul(i128::from(f.weight)).ok_or_else(overflow)?;
                     let den = p.den.checked_mul(i128::from(zone_floor_weight[z])).ok_or_else(overflow)?;
                     let part = Exact::reduced(num, den);
-                    k.push(NodeK { node: Node::Floor, zone: Some(Arc::clone(&self.zones[z].id)), floor: Some(*fl), k: part.to_f64() / f.inner as f64 });
+                    k.push(NodeK {
+                        node: Node::Floor,
+                        zone: Some(Arc::clone(&self.zones[z].id)),
+                        floor: Some(*fl),
+                        k: part.to_f64() / f.inner as f64,
+                    });
                     to_units(part, f, shares)?;
                 }
                 Ok(())
@@ -144,7 +159,12 @@ impl Apportion for Plan {
             } else {
                 match &s.scope {
                     Scope::Building => {
-                        k.push(NodeK { node: Node::Building, zone: None, floor: None, k: s.area as f64 / total_weight as f64 });
+                        k.push(NodeK {
+                            node: Node::Building,
+                            zone: None,
+                            floor: None,
+                            k: s.area as f64 / total_weight as f64,
+                        });
                         for z in 0..nz {
                             if zone_weight[z] == 0 || zone_inner[z] == 0 {
                                 continue;
@@ -156,7 +176,12 @@ impl Apportion for Plan {
                     Scope::Zone(z) => to_floors(Exact::whole(s.area), *z, &mut k, &mut shares)?,
                     Scope::Floor(z, fl) => {
                         if let Some(f) = floors.get(&(*z, *fl)) {
-                            k.push(NodeK { node: Node::Floor, zone: Some(Arc::clone(&self.zones[*z].id)), floor: Some(*fl), k: s.area as f64 / f.inner as f64 });
+                            k.push(NodeK {
+                                node: Node::Floor,
+                                zone: Some(Arc::clone(&self.zones[*z].id)),
+                                floor: Some(*fl),
+                                k: s.area as f64 / f.inner as f64,
+                            });
                             to_units(Exact::whole(s.area), f, &mut shares)?;
                         }
                     }
@@ -183,7 +208,10 @@ impl Apportion for Plan {
             let adjustments: Vec<Allocation> = rounded
                 .adjustments
                 .iter()
-                .map(|a| Allocation { unit: Arc::clone(&self.units[shares[a.index].0].id), area: Area::from_hundredths(a.delta) })
+                .map(|a| Allocation {
+                    unit: Arc::clone(&self.units[shares[a.index].0].id),
+                    area: Area::from_hundredths(a.delta),
+                })
                 .collect();
             shared_results.push(SharedResult {
                 id: s.id.clone(),
@@ -264,7 +292,14 @@ impl Apportion for Plan {
             apportioned: units.iter().map(|u| u.apportioned).sum(),
             building_area: units.iter().map(|u| u.building_area).sum(),
         };
-        Ok(Apportionment { building: self.building.clone(), method: self.method, levels, units, shared: shared_results, totals })
+        Ok(Apportionment {
+            building: self.building.clone(),
+            method: self.method,
+            levels,
+            units,
+            shared: shared_results,
+            totals,
+        })
     }
 }
 

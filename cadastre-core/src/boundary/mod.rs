@@ -22,7 +22,6 @@ mod neighbours;
 mod numbering;
 pub mod table;
 
-
 pub use lines::{BoundaryLine, BoundaryLines};
 pub use neighbours::{four_neighbours, Direction, FourNeighbours, Neighbour, OPEN_LAND};
 pub use numbering::{number_per_parcel, number_per_subdistrict, PointNumber};
@@ -187,9 +186,8 @@ mod tests {
     #[test]
     fn shared_corners_have_one_identity() {
         // 2×2 grid of unit squares: 9 distinct corners, the centre used by all four.
-        let sq = |x: f64, y: f64| {
-            mp(polygon![(x: x, y: y), (x: x + 1., y: y), (x: x + 1., y: y + 1.), (x: x, y: y + 1.)])
-        };
+        let sq =
+            |x: f64, y: f64| mp(polygon![(x: x, y: y), (x: x + 1., y: y), (x: x + 1., y: y + 1.), (x: x, y: y + 1.)]);
         let ps = [sq(0., 0.), sq(1., 0.), sq(0., 1.), sq(1., 1.)];
         let refs: Vec<&MultiPolygon<f64>> = ps.iter().collect();
         let b = BoundaryPoints::derive(&refs);

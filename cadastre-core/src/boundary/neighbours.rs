@@ -34,7 +34,11 @@ impl Direction {
     /// diagonals go to the nearer axis, exact 45° to north/south.
     pub fn of_normal(nx: f64, ny: f64) -> Self {
         if ny.abs() >= nx.abs() {
-            if ny >= 0.0 { Self::North } else { Self::South }
+            if ny >= 0.0 {
+                Self::North
+            } else {
+                Self::South
+            }
         } else if nx > 0.0 {
             Self::East
         } else {
@@ -110,14 +114,20 @@ type Indexed = GeomWithData<Rectangle<[f64; 2]>, usize>;
 /// assert_eq!(sz[0].north, [Neighbour::Open]);
 /// assert_eq!(sz[1].describe(Direction::West, &["A", "B"]), "A");
 /// ```
-pub fn four_neighbours(points: &BoundaryPoints, lines: &BoundaryLines, geoms: &[&MultiPolygon<f64>]) -> Vec<FourNeighbours> {
+pub fn four_neighbours(
+    points: &BoundaryPoints,
+    lines: &BoundaryLines,
+    geoms: &[&MultiPolygon<f64>],
+) -> Vec<FourNeighbours> {
     let tree: RTree<Indexed> = RTree::bulk_load(
         geoms
             .iter()
             .enumerate()
             .filter_map(|(i, g)| {
                 use geo::BoundingRect;
-                g.bounding_rect().map(|r| GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i))
+                g.bounding_rect().map(|r| {
+                    GeomWithData::new(Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]), i)
+                })
             })
             .collect(),
     );
@@ -176,7 +186,15 @@ pub fn four_neighbours(points: &BoundaryPoints, lines: &BoundaryLines, geoms: &[
 const PROBES: u32 = 4;
 
 /// What lies just outside point `at` of an edge of parcel `p` (outward normal n).
-fn probe(tree: &RTree<Indexed>, geoms: &[&MultiPolygon<f64>], p: usize, at: Coord<f64>, len: f64, nx: f64, ny: f64) -> Neighbour {
+fn probe(
+    tree: &RTree<Indexed>,
+    geoms: &[&MultiPolygon<f64>],
+    p: usize,
+    at: Coord<f64>,
+    len: f64,
+    nx: f64,
+    ny: f64,
+) -> Neighbour {
     // 1 cm outside: well above coordinate precision, well below any real parcel width.
     let eps = 0.01_f64.min(0.1 * len);
     let m = Point::new(at.x + nx * eps, at.y + ny * eps);
@@ -242,7 +260,9 @@ mod tests {
         let g = [rect(0., 0., 30., 10.), rect(0., 10., 20., 20.)];
         let refs: Vec<&MultiPolygon<f64>> = g.iter().collect();
         // Give 0 a vertex at (20, 10) so the shared part matches exactly.
-        let zero = MultiPolygon::new(vec![polygon![(x: 0., y: 0.), (x: 30., y: 0.), (x: 30., y: 10.), (x: 20., y: 10.), (x: 0., y: 10.)]]);
+        let zero = MultiPolygon::new(vec![
+            polygon![(x: 0., y: 0.), (x: 30., y: 0.), (x: 30., y: 10.), (x: 20., y: 10.), (x: 0., y: 10.)],
+        ]);
         let geoms = [&zero, refs[1]];
         let pts = BoundaryPoints::derive(&geoms);
         let sz = four_neighbours(&pts, &BoundaryLines::build(&pts), &geoms);

@@ -26,7 +26,8 @@ pub struct PointNumber {
 /// Index of the ring vertex nearest the north-west corner of the ring's bounding box
 /// (ties: the more northern, then the more western).
 fn north_west_start(coords: &[Coord<f64>]) -> usize {
-    let (min_x, max_y) = coords.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(mx, my), c| (mx.min(c.x), my.max(c.y)));
+    let (min_x, max_y) =
+        coords.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(mx, my), c| (mx.min(c.x), my.max(c.y)));
     let mut best = 0;
     let mut best_key = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
     for (i, c) in coords.iter().enumerate() {
@@ -148,7 +149,8 @@ mod tests {
     fn north_west_start_on_a_rotated_shape() {
         // A diamond: the NW bbox corner is (0, 2); nearest vertices (0,1) and (1,2)
         // are equally far; the more northern wins.
-        let c = [Coord { x: 1.0, y: 0.0 }, Coord { x: 0.0, y: 1.0 }, Coord { x: 1.0, y: 2.0 }, Coord { x: 2.0, y: 1.0 }];
+        let c =
+            [Coord { x: 1.0, y: 0.0 }, Coord { x: 0.0, y: 1.0 }, Coord { x: 1.0, y: 2.0 }, Coord { x: 2.0, y: 1.0 }];
         assert_eq!(north_west_start(&c), 2);
     }
 
@@ -161,9 +163,13 @@ mod tests {
         let mp = MultiPolygon::new(vec![p]);
         let pts = BoundaryPoints::derive(&[&mp]);
         let n = number_per_parcel(&pts);
-        let hole: Vec<(f64, f64)> = n.iter().filter(|x| x.ring == 1).map(|x| (pts.coord(x.point).x, pts.coord(x.point).y)).collect();
+        let hole: Vec<(f64, f64)> =
+            n.iter().filter(|x| x.ring == 1).map(|x| (pts.coord(x.point).x, pts.coord(x.point).y)).collect();
         assert_eq!(hole, [(2., 4.), (4., 4.), (4., 2.), (2., 2.)]);
-        assert_eq!(n.iter().map(|x| x.jzdh.as_str()).collect::<Vec<_>>(), ["J1", "J2", "J3", "J4", "J5", "J6", "J7", "J8"]);
+        assert_eq!(
+            n.iter().map(|x| x.jzdh.as_str()).collect::<Vec<_>>(),
+            ["J1", "J2", "J3", "J4", "J5", "J6", "J7", "J8"]
+        );
     }
 
     proptest! {

@@ -118,12 +118,22 @@ pub fn read_points_csv<R: Read>(input: R) -> Result<Vec<(String, MultiPolygon<f6
         let get = |c: usize| rec.get(c).unwrap_or("").to_owned();
         let number = |c: usize, column: &'static str| -> Result<f64, TableError> {
             let v = get(c);
-            v.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or(TableError::BadValue { line, column, value: v, expected: "a number" })
+            v.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or(TableError::BadValue {
+                line,
+                column,
+                value: v,
+                expected: "a number",
+            })
         };
         let index = |c: Option<usize>, column: &'static str| -> Result<u32, TableError> {
             let Some(c) = c else { return Ok(1) };
             let v = get(c);
-            v.parse::<u32>().ok().filter(|&n| n >= 1).ok_or(TableError::BadValue { line, column, value: v, expected: "a whole number ≥ 1" })
+            v.parse::<u32>().ok().filter(|&n| n >= 1).ok_or(TableError::BadValue {
+                line,
+                column,
+                value: v,
+                expected: "a whole number ≥ 1",
+            })
         };
         let code = get(c_code);
         if code.is_empty() {
@@ -209,7 +219,9 @@ mod tests {
             ],
             polygon![(x: 512_100.0, y: 3_350_000.0), (x: 512_110.0, y: 3_350_000.0), (x: 512_110.0, y: 3_350_010.0)],
         ]);
-        let b = MultiPolygon::new(vec![polygon![(x: 512_010.0, y: 3_350_010.0), (x: 512_020.0, y: 3_350_010.0), (x: 512_020.0, y: 3_350_020.0), (x: 512_010.0, y: 3_350_020.0)]]);
+        let b = MultiPolygon::new(vec![
+            polygon![(x: 512_010.0, y: 3_350_010.0), (x: 512_020.0, y: 3_350_010.0), (x: 512_020.0, y: 3_350_020.0), (x: 512_010.0, y: 3_350_020.0)],
+        ]);
         let mut buf = Vec::new();
         write_points_csv(&mut buf, &[("A", &a), ("B", &b)]).expect("write");
         let back = read_points_csv(&buf[..]).expect("read");
@@ -220,8 +232,11 @@ mod tests {
         assert_eq!(back[1].1.planar_area(), b.planar_area());
         // Same vertex set, bit for bit.
         let bits = |m: &MultiPolygon<f64>| {
-            let mut v: Vec<(u64, u64)> = m.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .flat_map(|r| r.0.iter().map(|c| (c.x.to_bits(), c.y.to_bits()))).collect();
+            let mut v: Vec<(u64, u64)> =
+                m.0.iter()
+                    .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                    .flat_map(|r| r.0.iter().map(|c| (c.x.to_bits(), c.y.to_bits())))
+                    .collect();
             v.sort();
             v.dedup();
             v

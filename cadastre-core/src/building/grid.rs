@@ -131,7 +131,9 @@ impl BuildingTable {
         if let Some(total) = original.measured_inner {
             let sum: Area = parts.iter().copied().sum();
             if sum != total {
-                return Err(BuildingError::Invalid(format!("parts add up to {sum} m², household {hh} measures {total} m²")));
+                return Err(BuildingError::Invalid(format!(
+                    "parts add up to {sum} m², household {hh} measures {total} m²"
+                )));
             }
         }
         let mut created = Vec::new();
@@ -164,7 +166,9 @@ impl BuildingTable {
             parts.push(self.current_household(hh)?.clone());
         }
         if parts.iter().any(|p| p.floor != parts[0].floor || p.ljzh != parts[0].ljzh) {
-            return Err(BuildingError::Invalid("merged households must be on the same floor of the same logical building".into()));
+            return Err(BuildingError::Invalid(
+                "merged households must be on the same floor of the same logical building".into(),
+            ));
         }
         let sum = |f: fn(&Household) -> Option<Area>| parts.iter().map(f).sum::<Option<Area>>();
         let mut h = parts[0].clone();
@@ -185,10 +189,8 @@ impl BuildingTable {
     /// … ; B1-01 below ground) in stair-unit then HH order. Returns how many
     /// room numbers changed.
     pub fn renumber_rooms(&mut self, by: &Editor) -> usize {
-        let mut order: Vec<(String, i32, String, String)> = self
-            .current()
-            .map(|h| (h.ljzh.clone(), h.floor, h.stair_unit.clone(), h.hh.clone()))
-            .collect();
+        let mut order: Vec<(String, i32, String, String)> =
+            self.current().map(|h| (h.ljzh.clone(), h.floor, h.stair_unit.clone(), h.hh.clone())).collect();
         order.sort_by(|a, b| (&a.0, a.1, natural(&a.2), &a.3).cmp(&(&b.0, b.1, natural(&b.2), &b.3)));
         let mut changed = 0;
         let mut index = 0;
@@ -216,13 +218,20 @@ impl BuildingTable {
         let mut rows: Vec<FloorRow<'_>> = Vec::new();
         let mut hs: Vec<&Household> = self.current().collect();
         hs.sort_by(|a, b| {
-            (&a.ljzh, std::cmp::Reverse(a.floor), natural(&a.stair_unit), natural(&a.room))
-                .cmp(&(&b.ljzh, std::cmp::Reverse(b.floor), natural(&b.stair_unit), natural(&b.room)))
+            (&a.ljzh, std::cmp::Reverse(a.floor), natural(&a.stair_unit), natural(&a.room)).cmp(&(
+                &b.ljzh,
+                std::cmp::Reverse(b.floor),
+                natural(&b.stair_unit),
+                natural(&b.room),
+            ))
         });
         for h in hs {
             match rows.last_mut() {
                 Some(r) if r.ljzh == h.ljzh && r.floor == h.floor => {
-                    r.physical = PhysicalFloors { from: r.physical.from.min(h.physical.from), to: r.physical.to.max(h.physical.to) };
+                    r.physical = PhysicalFloors {
+                        from: r.physical.from.min(h.physical.from),
+                        to: r.physical.to.max(h.physical.to),
+                    };
                     r.households.push(h);
                 }
                 _ => rows.push(FloorRow { ljzh: &h.ljzh, floor: h.floor, physical: h.physical, households: vec![h] }),
@@ -233,7 +242,12 @@ impl BuildingTable {
 
     /// Applies `edit` to every current household that `filter` selects;
     /// returns how many changed.
-    pub fn batch_edit(&mut self, filter: impl Fn(&Household) -> bool, edit: impl Fn(&mut Household), by: &Editor) -> usize {
+    pub fn batch_edit(
+        &mut self,
+        filter: impl Fn(&Household) -> bool,
+        edit: impl Fn(&mut Household),
+        by: &Editor,
+    ) -> usize {
         let selected: Vec<String> = self.current().filter(|h| filter(h)).map(|h| h.hh.clone()).collect();
         let before = self.log.entries().len();
         for hh in selected {

@@ -75,7 +75,10 @@ impl BuildingTable {
                 return Err(BuildingError::AlreadyLinked((*hh).to_string()));
             }
         }
-        let link = AreaLink { predicted: predicted.iter().map(|s| s.to_string()).collect(), measured: measured.iter().map(|s| s.to_string()).collect() };
+        let link = AreaLink {
+            predicted: predicted.iter().map(|s| s.to_string()).collect(),
+            measured: measured.iter().map(|s| s.to_string()).collect(),
+        };
         let kind = link.kind();
         self.log.record(Change {
             who: by.who.clone(),
@@ -98,13 +101,20 @@ impl BuildingTable {
     /// Predicted and measured inner areas side by side, one row per link.
     pub fn side_by_side(&self) -> Vec<SideBySide> {
         let total = |ids: &[String], measured: bool| -> Option<Area> {
-            ids.iter().map(|hh| self.get(hh).and_then(|h| if measured { h.measured_inner } else { h.predicted_inner })).sum()
+            ids.iter()
+                .map(|hh| self.get(hh).and_then(|h| if measured { h.measured_inner } else { h.predicted_inner }))
+                .sum()
         };
         self.links
             .iter()
             .map(|l| {
                 let (p, m) = (total(&l.predicted, false), total(&l.measured, true));
-                SideBySide { link: l.clone(), predicted_inner: p, measured_inner: m, difference: p.zip(m).map(|(p, m)| m - p) }
+                SideBySide {
+                    link: l.clone(),
+                    predicted_inner: p,
+                    measured_inner: m,
+                    difference: p.zip(m).map(|(p, m)| m - p),
+                }
             })
             .collect()
     }

@@ -27,7 +27,8 @@ impl PhysicalFloors {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         // split at a '-' that follows a digit (so "-2--1" works)
-        let split = s.char_indices().skip(1).find(|&(i, c)| c == '-' && s.as_bytes()[i - 1].is_ascii_digit()).map(|(i, _)| i);
+        let split =
+            s.char_indices().skip(1).find(|&(i, c)| c == '-' && s.as_bytes()[i - 1].is_ascii_digit()).map(|(i, _)| i);
         let (a, b) = match split {
             Some(i) => (&s[..i], &s[i + 1..]),
             None => (s, s),
@@ -171,7 +172,12 @@ pub struct BuildingTable {
 impl BuildingTable {
     /// An empty table for a natural building.
     pub fn new(zrzh: &str) -> Self {
-        BuildingTable { zrzh: zrzh.to_string(), households: BTreeMap::new(), links: Vec::new(), log: ChangeLog::default() }
+        BuildingTable {
+            zrzh: zrzh.to_string(),
+            households: BTreeMap::new(),
+            links: Vec::new(),
+            log: ChangeLog::default(),
+        }
     }
 
     /// All households (current and historical), sorted by HH.
@@ -225,7 +231,15 @@ impl BuildingTable {
         Ok(())
     }
 
-    pub(crate) fn record(&mut self, by: &Editor, action: &str, hh: &str, before: Option<Household>, after: Option<Household>, note: String) {
+    pub(crate) fn record(
+        &mut self,
+        by: &Editor,
+        action: &str,
+        hh: &str,
+        before: Option<Household>,
+        after: Option<Household>,
+        note: String,
+    ) {
         self.log.record(Change {
             who: by.who.clone(),
             at: by.at,
@@ -248,7 +262,11 @@ impl BuildingTable {
 
     /// The apportionment input for the current households, using measured
     /// (`measured = true`) or predicted inner areas; zones are the GNQ values.
-    pub fn to_apportion_input(&self, measured: bool, shared: Vec<SharedInput>) -> Result<ApportionInput, BuildingError> {
+    pub fn to_apportion_input(
+        &self,
+        measured: bool,
+        shared: Vec<SharedInput>,
+    ) -> Result<ApportionInput, BuildingError> {
         let mut zones: Vec<String> = Vec::new();
         let mut units = Vec::new();
         for h in self.current() {
@@ -258,7 +276,13 @@ impl BuildingTable {
             if !zones.contains(&h.zone) {
                 zones.push(h.zone.clone());
             }
-            units.push(UnitInput { id: h.hh.clone(), zone: h.zone.clone(), floor: h.floor, inner_area: area, room: Some(h.room.clone()) });
+            units.push(UnitInput {
+                id: h.hh.clone(),
+                zone: h.zone.clone(),
+                floor: h.floor,
+                inner_area: area,
+                room: Some(h.room.clone()),
+            });
         }
         zones.sort();
         Ok(ApportionInput {

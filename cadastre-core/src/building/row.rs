@@ -8,8 +8,10 @@ use crate::apportion::Area;
 use serde::{Deserialize, Serialize};
 
 /// Columns in file order.
-pub const COLUMNS: [&str; 15] =
-    ["ZRZH", "LJZH", "DYH", "MYC", "SJC", "HH", "SHBW", "BDCDYH", "HX", "FWYT", "GNQ", "FWJG", "YCTNJZMJ", "SCTNJZMJ", "ZL"];
+pub const COLUMNS: [&str; 15] = [
+    "ZRZH", "LJZH", "DYH", "MYC", "SJC", "HH", "SHBW", "BDCDYH", "HX", "FWYT", "GNQ", "FWJG", "YCTNJZMJ", "SCTNJZMJ",
+    "ZL",
+];
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,7 +46,8 @@ pub fn read_xlsx(bytes: &[u8], by: &Editor) -> Result<(BuildingTable, ImportRepo
         .ok_or_else(|| TableIoError::Format("XLSX has no worksheet".into()))?
         .map_err(|e| TableIoError::Format(format!("XLSX: {e}")))?;
     let start_row = range.start().map_or(0, |(r, _)| r as usize);
-    let mut rows = range.rows().enumerate().map(|(i, r)| (start_row + i + 1, r.iter().map(cell_text).collect::<Vec<_>>()));
+    let mut rows =
+        range.rows().enumerate().map(|(i, r)| (start_row + i + 1, r.iter().map(cell_text).collect::<Vec<_>>()));
     let header = rows.next().map(|(_, h)| h).unwrap_or_default();
     let rows: Vec<(usize, Vec<String>)> = rows.collect();
     let header_ix = Header::parse(&header).map_err(TableIoError::Format)?;

@@ -95,7 +95,10 @@ impl Transformer {
     }
 
     fn ring(&self, ls: &LineString<f64>) -> Result<LineString<f64>, CrsError> {
-        ls.0.iter().map(|c| self.point(c.x, c.y).map(|(x, y)| Coord { x, y })).collect::<Result<Vec<_>, _>>().map(LineString::new)
+        ls.0.iter()
+            .map(|c| self.point(c.x, c.y).map(|(x, y)| Coord { x, y }))
+            .collect::<Result<Vec<_>, _>>()
+            .map(LineString::new)
     }
 
     /// Transform a multipolygon.
@@ -258,7 +261,9 @@ mod tests {
         let mut sub = Submission { crs: Some(Crs::from_epsg(4490)), ..Submission::default() };
         sub.parcels.push(crate::model::Parcel {
             zddm: "330106001001GB00001".into(),
-            geometry: MultiPolygon::new(vec![polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251)]]),
+            geometry: MultiPolygon::new(vec![
+                polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251)],
+            ]),
             attributes: crate::model::ParcelAttributes::default(),
             source_index: 0,
         });
@@ -273,7 +278,9 @@ mod tests {
         let mut sub = Submission { crs: Some(Crs::from_epsg(4490)), ..Submission::default() };
         sub.parcels.push(crate::model::Parcel {
             zddm: "330106001001GB00001".into(),
-            geometry: MultiPolygon::new(vec![polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251)]]),
+            geometry: MultiPolygon::new(vec![
+                polygon![(x: 120.15, y: 30.25), (x: 120.151, y: 30.25), (x: 120.151, y: 30.251)],
+            ]),
             attributes: crate::model::ParcelAttributes::default(),
             source_index: 0,
         });

@@ -49,21 +49,28 @@ pub(super) fn parse(text: &str) -> Crs {
     let upper = text.to_ascii_uppercase();
     let projected = upper.starts_with("PROJCS[") || upper.starts_with("PROJCRS[") || upper.starts_with("PROJECTEDCRS[");
     let geographic = !projected
-        && (upper.starts_with("GEOGCS[") || upper.starts_with("GEOGCRS[") || upper.starts_with("GEODCRS[") || upper.starts_with("GEOGRAPHICCRS["));
+        && (upper.starts_with("GEOGCS[")
+            || upper.starts_with("GEOGCRS[")
+            || upper.starts_with("GEODCRS[")
+            || upper.starts_with("GEOGRAPHICCRS["));
     let name = name_after(text, &["PROJCS", "PROJCRS", "PROJECTEDCRS", "GEOGCS", "GEOGCRS", "GEODCRS"]);
     let mut crs = Crs { epsg: epsg(text), wkt: Some(text.to_owned()), gk_zone: None, geographic, name };
     if let Some(z) = crs.epsg.and_then(GkZone::from_epsg) {
         crs.gk_zone = Some(z);
         return crs;
     }
-    let cgcs2000 = upper.contains("CGCS") || upper.contains("CHINA_2000") || upper.contains("CHINA 2000") || upper.contains("CHINA GEODETIC COORDINATE SYSTEM 2000");
+    let cgcs2000 = upper.contains("CGCS")
+        || upper.contains("CHINA_2000")
+        || upper.contains("CHINA 2000")
+        || upper.contains("CHINA GEODETIC COORDINATE SYSTEM 2000");
     if !projected || !cgcs2000 {
         if geographic && cgcs2000 && crs.epsg.is_none() {
             crs.epsg = Some(4490);
         }
         return crs;
     }
-    let transverse = upper.contains("GAUSS") || upper.contains("TRANSVERSE_MERCATOR") || upper.contains("TRANSVERSE MERCATOR");
+    let transverse =
+        upper.contains("GAUSS") || upper.contains("TRANSVERSE_MERCATOR") || upper.contains("TRANSVERSE MERCATOR");
     let cm = parameter(text, &["Central_Meridian", "Longitude of natural origin", "longitude_of_center"]);
     let fe = parameter(text, &["False_Easting", "False easting"]).unwrap_or(0.0);
     let k = parameter(text, &["Scale_Factor", "Scale factor at natural origin"]).unwrap_or(1.0);
@@ -144,7 +151,10 @@ mod tests {
 
     #[test]
     fn a_non_cgcs_transverse_mercator_is_not_a_gk_zone() {
-        let utm = ESRI_4549.replace("China_2000", "WGS_1984").replace("China_Geodetic_Coordinate_System_2000", "WGS_1984").replace("CGCS2000", "WGS_1984");
+        let utm = ESRI_4549
+            .replace("China_2000", "WGS_1984")
+            .replace("China_Geodetic_Coordinate_System_2000", "WGS_1984")
+            .replace("CGCS2000", "WGS_1984");
         assert_eq!(parse(&utm).gk_zone, None);
     }
 }

@@ -83,7 +83,15 @@ impl Dbf {
 
     /// A table with no fields and no records (for a shapefile without .dbf).
     pub(crate) fn empty() -> Self {
-        Self { data: Vec::new(), fields: Vec::new(), header_len: 0, record_len: 1, records: 0, declared_records: 0, ldid: 0 }
+        Self {
+            data: Vec::new(),
+            fields: Vec::new(),
+            header_len: 0,
+            record_len: 1,
+            records: 0,
+            declared_records: 0,
+            ldid: 0,
+        }
     }
 
     /// Raw bytes of a record (including the deletion flag).

@@ -7,10 +7,7 @@ pub(crate) fn from_name(name: &str) -> Option<&'static Encoding> {
     let trimmed = name.trim().trim_start_matches('\u{feff}').trim();
     let lower = trimmed.to_ascii_lowercase();
     // ESRI writes "ANSI 1250", "OEM 936" etc.; strip the prefix to get the code page.
-    let key = lower
-        .strip_prefix("ansi")
-        .or_else(|| lower.strip_prefix("oem"))
-        .map_or(lower.as_str(), str::trim);
+    let key = lower.strip_prefix("ansi").or_else(|| lower.strip_prefix("oem")).map_or(lower.as_str(), str::trim);
     let by_number = match key {
         "936" | "cp936" | "gbk" | "gb2312" | "gb_2312" | "gb18030" | "54936" => Some(GBK),
         "65001" | "utf-8" | "utf8" => Some(UTF_8),
@@ -71,7 +68,12 @@ fn decodes_cleanly<'a>(enc: &'static Encoding, mut samples: impl Iterator<Item =
 /// GBK when every text decodes cleanly, else an error asking for `--encoding`.
 /// `samples` yields the non-ASCII text byte runs of the file (it is called again for
 /// each candidate, so it must be cheap to restart).
-pub(crate) fn choose<'a, I, F>(forced: Option<&'static Encoding>, cpg: Option<&str>, ldid: u8, samples: F) -> Result<Chosen, String>
+pub(crate) fn choose<'a, I, F>(
+    forced: Option<&'static Encoding>,
+    cpg: Option<&str>,
+    ldid: u8,
+    samples: F,
+) -> Result<Chosen, String>
 where
     F: Fn() -> I,
     I: Iterator<Item = &'a [u8]>,
@@ -100,7 +102,10 @@ where
         return Ok(Chosen { encoding: UTF_8, guessed: Some(format!("{why}; the text is valid UTF-8")) });
     }
     if decodes_cleanly(GBK, samples()) {
-        return Ok(Chosen { encoding: GBK, guessed: Some(format!("{why}; the text is not UTF-8 but decodes cleanly as GBK")) });
+        return Ok(Chosen {
+            encoding: GBK,
+            guessed: Some(format!("{why}; the text is not UTF-8 but decodes cleanly as GBK")),
+        });
     }
     Err(format!("{why}, and the text is neither valid UTF-8 nor GBK (perhaps Latin-1 or another code page)"))
 }

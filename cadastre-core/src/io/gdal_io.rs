@@ -57,26 +57,32 @@ fn shape(geom: Option<&Geometry>) -> RawShape {
         Err(e) => return RawShape::Corrupt(e.to_string()),
     };
     let finite = geometry.0.iter().all(|p| {
-        std::iter::once(p.exterior()).chain(p.interiors()).all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()))
+        std::iter::once(p.exterior())
+            .chain(p.interiors())
+            .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()))
     });
     if !finite {
         return RawShape::NonFinite;
     }
     // Drop degenerate rings the same way the shapefile reader does.
-    let rings: Vec<Vec<geo_types::Coord<f64>>> = geometry.0.iter().flat_map(|p| {
-        let mut ext = p.exterior().0.clone();
-        if super::shp::ring_signed_area2(&ext) > 0.0 {
-            ext.reverse(); // outer rings clockwise, as in a shapefile
-        }
-        let holes = p.interiors().iter().map(|h| {
-            let mut h = h.0.clone();
-            if super::shp::ring_signed_area2(&h) < 0.0 {
-                h.reverse();
+    let rings: Vec<Vec<geo_types::Coord<f64>>> = geometry
+        .0
+        .iter()
+        .flat_map(|p| {
+            let mut ext = p.exterior().0.clone();
+            if super::shp::ring_signed_area2(&ext) > 0.0 {
+                ext.reverse(); // outer rings clockwise, as in a shapefile
             }
-            h
-        });
-        std::iter::once(ext).chain(holes).collect::<Vec<_>>()
-    }).collect();
+            let holes = p.interiors().iter().map(|h| {
+                let mut h = h.0.clone();
+                if super::shp::ring_signed_area2(&h) < 0.0 {
+                    h.reverse();
+                }
+                h
+            });
+            std::iter::once(ext).chain(holes).collect::<Vec<_>>()
+        })
+        .collect();
     RawShape::Polygons { geometry: super::shp::assemble_rings(rings), zm }
 }
 

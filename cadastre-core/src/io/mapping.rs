@@ -8,8 +8,8 @@ use super::dbf::Value;
 use super::shp::RawShape;
 use super::FieldAliases;
 use crate::model::{
-    Building, BuildingAttributes, District, ExtraAttributes, Layer, LoadIssue, LoadIssueKind, Parcel,
-    ParcelAttributes, Subdistrict,
+    Building, BuildingAttributes, District, ExtraAttributes, Layer, LoadIssue, LoadIssueKind, Parcel, ParcelAttributes,
+    Subdistrict,
 };
 
 /// One feature as read from any format.
@@ -189,11 +189,12 @@ impl<'a> Row<'a> {
             }
             RawShape::Polygons { .. } => (LoadIssueKind::EmptyGeometry, "empty or degenerate polygon".to_owned()),
             RawShape::Null => (LoadIssueKind::NullGeometry, "null geometry".to_owned()),
-            RawShape::Other(t) => (
-                LoadIssueKind::WrongGeometryType { found: t.clone() },
-                format!("{t} where a polygon is expected"),
-            ),
-            RawShape::Corrupt(d) => (LoadIssueKind::CorruptRecord { detail: d.clone() }, format!("corrupt record: {d}")),
+            RawShape::Other(t) => {
+                (LoadIssueKind::WrongGeometryType { found: t.clone() }, format!("{t} where a polygon is expected"))
+            }
+            RawShape::Corrupt(d) => {
+                (LoadIssueKind::CorruptRecord { detail: d.clone() }, format!("corrupt record: {d}"))
+            }
             RawShape::NonFinite => (LoadIssueKind::NonFiniteCoordinate, "NaN or infinite coordinate".to_owned()),
         };
         self.issue(kind, message);

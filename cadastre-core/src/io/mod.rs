@@ -56,9 +56,9 @@ pub fn layer_names(layer: Layer) -> &'static [&'static str] {
 /// Which standard layer a file stem / table name is, if any.
 pub fn layer_for_name(name: &str) -> Option<Layer> {
     let name = name.trim();
-    [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts]
-        .into_iter()
-        .find(|&l| layer_names(l).iter().any(|n| n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase()))
+    [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts].into_iter().find(|&l| {
+        layer_names(l).iter().any(|n| n.eq_ignore_ascii_case(name) || n.to_lowercase() == name.to_lowercase())
+    })
 }
 
 fn has_ext(p: &Path, ext: &str) -> bool {
@@ -140,7 +140,12 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
         if layer == Layer::Parcels {
             sub.crs = crs;
             if sub.crs.is_none() {
-                sub.load_issues.push(layer_issue(layer, &raw.source, LoadIssueKind::MissingPrj, "the layer declares no CRS"));
+                sub.load_issues.push(layer_issue(
+                    layer,
+                    &raw.source,
+                    LoadIssueKind::MissingPrj,
+                    "the layer declares no CRS",
+                ));
             }
         }
         let issues = add_layer(&mut sub, layer, raw, options);
@@ -234,7 +239,14 @@ mod tests {
     use super::*;
 
     fn issue(kind: LoadIssueKind, index: Option<usize>) -> LoadIssue {
-        LoadIssue { layer: Layer::Parcels, source: "ZD.shp".into(), source_index: index, code: None, kind, message: "m".into() }
+        LoadIssue {
+            layer: Layer::Parcels,
+            source: "ZD.shp".into(),
+            source_index: index,
+            code: None,
+            kind,
+            message: "m".into(),
+        }
     }
 
     #[test]
@@ -248,6 +260,9 @@ mod tests {
         let kinds: Vec<(bool, Option<usize>)> =
             all.iter().map(|i| (matches!(i.kind, LoadIssueKind::MissingField { .. }), i.source_index)).collect();
         // Layer-level issues once each; a feature issue is never dropped, even if equal.
-        assert_eq!(kinds, [(true, None), (false, Some(3)), (false, Some(70_000)), (false, None), (false, Some(70_000))]);
+        assert_eq!(
+            kinds,
+            [(true, None), (false, Some(3)), (false, Some(70_000)), (false, None), (false, Some(70_000))]
+        );
     }
 }

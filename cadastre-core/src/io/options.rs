@@ -27,9 +27,8 @@ impl LoadOptions {
     /// # Ok::<(), cadastre_core::io::LoadError>(())
     /// ```
     pub fn with_encoding_name(mut self, name: &str) -> Result<Self, LoadError> {
-        self.encoding = Some(
-            crate::io::encoding_from_name(name).ok_or_else(|| LoadError::UnknownEncoding(name.to_owned()))?,
-        );
+        self.encoding =
+            Some(crate::io::encoding_from_name(name).ok_or_else(|| LoadError::UnknownEncoding(name.to_owned()))?);
         Ok(self)
     }
 }
@@ -93,8 +92,7 @@ impl FieldAliases {
 
     /// Parse `STANDARD=alias` pairs (e.g. from the command line).
     pub fn parse_pair(&mut self, pair: &str) -> Result<&mut Self, String> {
-        let (std_name, alias) =
-            pair.split_once('=').ok_or_else(|| format!("alias {pair:?} is not STANDARD=name"))?;
+        let (std_name, alias) = pair.split_once('=').ok_or_else(|| format!("alias {pair:?} is not STANDARD=name"))?;
         if std_name.trim().is_empty() || alias.trim().is_empty() {
             return Err(format!("alias {pair:?} has an empty side"));
         }
@@ -107,16 +105,8 @@ impl FieldAliases {
         let eq = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
         let position = |candidate: &str| names.clone().position(|n| eq(n, candidate));
         let user = self.extra.get(&standard.to_ascii_uppercase());
-        user.into_iter()
-            .flatten()
-            .find_map(|a| position(a))
-            .or_else(|| position(standard))
-            .or_else(|| {
-                BUILT_IN
-                    .iter()
-                    .filter(|(s, _)| *s == standard)
-                    .flat_map(|(_, a)| a.iter())
-                    .find_map(|a| position(a))
-            })
+        user.into_iter().flatten().find_map(|a| position(a)).or_else(|| position(standard)).or_else(|| {
+            BUILT_IN.iter().filter(|(s, _)| *s == standard).flat_map(|(_, a)| a.iter()).find_map(|a| position(a))
+        })
     }
 }

@@ -79,10 +79,7 @@ fn le_f64(b: &[u8], at: usize) -> Option<f64> {
 /// Parse the main header.
 pub(crate) fn read_header(data: &[u8]) -> Result<ShpHeader, ShpError> {
     if data.len() < HEADER_LEN {
-        return Err(ShpError(format!(
-            "truncated: {} bytes, a .shp header alone is 100 bytes",
-            data.len()
-        )));
+        return Err(ShpError(format!("truncated: {} bytes, a .shp header alone is 100 bytes", data.len())));
     }
     let code = be_i32(data, 0).unwrap_or_default();
     if code != 9994 {
@@ -113,10 +110,7 @@ pub(crate) fn record_spans(data: &[u8]) -> Result<Vec<(usize, usize)>, ShpError>
         }
         let words = be_i32(data, pos + 4).unwrap_or(-1);
         let Ok(words) = usize::try_from(words) else {
-            return Err(ShpError(format!(
-                "record {} at byte {pos}: negative content length {words}",
-                spans.len() + 1
-            )));
+            return Err(ShpError(format!("record {} at byte {pos}: negative content length {words}", spans.len() + 1)));
         };
         let start = pos + 8;
         let end = start.saturating_add(words.saturating_mul(2));
@@ -276,9 +270,7 @@ pub(crate) fn assemble_rings(rings: Vec<Vec<Coord<f64>>>) -> MultiPolygon<f64> {
             }
         }
     }
-    MultiPolygon::new(
-        outers.into_iter().map(|(ring, _, holes)| Polygon::new(LineString::new(ring), holes)).collect(),
-    )
+    MultiPolygon::new(outers.into_iter().map(|(ring, _, holes)| Polygon::new(LineString::new(ring), holes)).collect())
 }
 
 #[cfg(test)]
@@ -400,8 +392,7 @@ mod tests {
 
     #[test]
     fn signed_area_is_exact_far_from_the_origin() {
-        let shifted: Vec<Coord<f64>> =
-            OUTER_CW.iter().map(|&(x, y)| Coord { x: x + 4.0e7, y: y + 3.35e6 }).collect();
+        let shifted: Vec<Coord<f64>> = OUTER_CW.iter().map(|&(x, y)| Coord { x: x + 4.0e7, y: y + 3.35e6 }).collect();
         assert_eq!(ring_signed_area2(&shifted), -200.0);
     }
 

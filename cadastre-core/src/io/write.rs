@@ -92,8 +92,8 @@ pub(crate) fn tables(sub: &Submission) -> Vec<Table<'_>> {
     let zrz = Table {
         name: "ZRZ",
         fields: vec![
-            "BSM", "BDCDYH", "ZDDM", "ZRZH", "JZWMC", "JGRQ", "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "GHYT",
-            "FWJG",
+            "BSM", "BDCDYH", "ZDDM", "ZRZH", "JZWMC", "JGRQ", "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS",
+            "GHYT", "FWJG",
         ],
         decimals: vec![0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0],
         rows: sub
@@ -306,7 +306,11 @@ pub(crate) fn dbf_bytes(table: &Table<'_>, enc: TextEncoding) -> Result<Vec<u8>,
     let widths: Vec<usize> = (0..n)
         .map(|k| {
             let max = encoded.iter().map(|r| r[k].len()).max().unwrap_or(0);
-            if is_num[k] { max.clamp(18, 254) } else { max.clamp(1, 254) }
+            if is_num[k] {
+                max.clamp(18, 254)
+            } else {
+                max.clamp(1, 254)
+            }
         })
         .collect();
     let header_len = 32 + 32 * n + 1;

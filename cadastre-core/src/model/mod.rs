@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::crs::Crs;
 
-
 /// 宗地 (ZDJBXX): a parcel, a polygon with holes (possibly multipart in bad data).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Parcel {

@@ -25,47 +25,74 @@ pub(crate) fn unit_code_problem(code: &str) -> Option<(String, String)> {
 fn own_parcel_code_problem(code: &str) -> Option<(String, String)> {
     let b = code.as_bytes();
     if code.chars().count() != 19 || b.len() != 19 {
-        return Some((format!("长度为 {} 位，应为 19 位", code.chars().count()), format!("has {} characters, expected 19", code.chars().count())));
+        return Some((
+            format!("长度为 {} 位，应为 19 位", code.chars().count()),
+            format!("has {} characters, expected 19", code.chars().count()),
+        ));
     }
     if !b[..12].iter().all(u8::is_ascii_digit) {
-        return Some(("前 12 位（行政区+地籍区+地籍子区）应为数字".into(), "the first 12 characters (county, district, sub-district) must be digits".into()));
+        return Some((
+            "前 12 位（行政区+地籍区+地籍子区）应为数字".into(),
+            "the first 12 characters (county, district, sub-district) must be digits".into(),
+        ));
     }
     if !matches!(b[12], b'G' | b'J' | b'Z') {
-        return Some(("第 13 位（所有权特征码）应为 G、J 或 Z".into(), "character 13 (ownership) must be G, J or Z".into()));
+        return Some((
+            "第 13 位（所有权特征码）应为 G、J 或 Z".into(),
+            "character 13 (ownership) must be G, J or Z".into(),
+        ));
     }
     if !(b[13].is_ascii_uppercase() || b[13] == b'0') {
-        return Some(("第 14 位（宗地类型特征码）应为大写字母或 0".into(), "character 14 (parcel type) must be an upper-case letter or 0".into()));
+        return Some((
+            "第 14 位（宗地类型特征码）应为大写字母或 0".into(),
+            "character 14 (parcel type) must be an upper-case letter or 0".into(),
+        ));
     }
     if !b[14..].iter().all(u8::is_ascii_digit) {
-        return Some(("第 15-19 位（宗地顺序号）应为数字".into(), "characters 15-19 (sequence number) must be digits".into()));
+        return Some((
+            "第 15-19 位（宗地顺序号）应为数字".into(),
+            "characters 15-19 (sequence number) must be digits".into(),
+        ));
     }
     None
 }
 
 fn own_building_code_problem(code: &str) -> Option<(String, String)> {
     if code.len() != 24 || code.chars().count() != 24 {
-        return Some((format!("长度为 {} 位，应为 24 位", code.chars().count()), format!("has {} characters, expected 24", code.chars().count())));
+        return Some((
+            format!("长度为 {} 位，应为 24 位", code.chars().count()),
+            format!("has {} characters, expected 24", code.chars().count()),
+        ));
     }
     if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
         return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
     }
     let b = code.as_bytes();
     if b[19] != b'F' || !b[20..].iter().all(u8::is_ascii_digit) {
-        return Some(("第 20 位应为 F，其后 4 位为幢号".into(), "character 20 must be F followed by a 4-digit building number".into()));
+        return Some((
+            "第 20 位应为 F，其后 4 位为幢号".into(),
+            "character 20 must be F followed by a 4-digit building number".into(),
+        ));
     }
     None
 }
 
 fn own_unit_code_problem(code: &str) -> Option<(String, String)> {
     if code.len() != 28 || code.chars().count() != 28 {
-        return Some((format!("长度为 {} 位，应为 28 位", code.chars().count()), format!("has {} characters, expected 28", code.chars().count())));
+        return Some((
+            format!("长度为 {} 位，应为 28 位", code.chars().count()),
+            format!("has {} characters, expected 28", code.chars().count()),
+        ));
     }
     if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
         return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
     }
     let b = code.as_bytes();
     if !matches!(b[19], b'F' | b'L' | b'Q' | b'W') || !b[20..].iter().all(u8::is_ascii_digit) {
-        return Some(("第 20 位应为 F/L/Q/W，其后 8 位为数字".into(), "character 20 must be F, L, Q or W followed by 8 digits".into()));
+        return Some((
+            "第 20 位应为 F/L/Q/W，其后 8 位为数字".into(),
+            "character 20 must be F, L, Q or W followed by 8 digits".into(),
+        ));
     }
     None
 }
@@ -73,12 +100,10 @@ fn own_unit_code_problem(code: &str) -> Option<(String, String)> {
 /// GB/T 21010 land-use codes: first-level (2 digits), 2017 second level (4 digits,
 /// including 05H1 / 08H1 / 08H2) and 2007 second level (3 digits).
 pub(crate) fn is_land_use_code(code: &str) -> bool {
-    const SECOND_2017: &[(u8, u8)] = &[
-        (1, 3), (2, 4), (3, 7), (4, 4), (5, 8), (6, 4), (7, 2), (8, 10), (9, 6), (10, 9), (11, 10), (12, 7),
-    ];
-    const SECOND_2007: &[(u8, u8)] = &[
-        (1, 3), (2, 3), (3, 3), (4, 3), (5, 4), (6, 4), (7, 2), (8, 8), (9, 5), (10, 7), (11, 9), (12, 7),
-    ];
+    const SECOND_2017: &[(u8, u8)] =
+        &[(1, 3), (2, 4), (3, 7), (4, 4), (5, 8), (6, 4), (7, 2), (8, 10), (9, 6), (10, 9), (11, 10), (12, 7)];
+    const SECOND_2007: &[(u8, u8)] =
+        &[(1, 3), (2, 3), (3, 3), (4, 3), (5, 4), (6, 4), (7, 2), (8, 8), (9, 5), (10, 7), (11, 9), (12, 7)];
     let code = code.trim();
     // 2017 codes merged for land surveys: 05H1 商业服务业设施, 08H1 机关团体新闻出版, 08H2 科教文卫.
     if matches!(code, "05H1" | "08H1" | "08H2") {
@@ -138,8 +163,12 @@ mod tests {
 
     #[test]
     fn dictionaries() {
-        assert!(is_land_use_code("0701") && is_land_use_code("05") && is_land_use_code("071") && is_land_use_code("08H2"));
-        assert!(!is_land_use_code("0799") && !is_land_use_code("") && !is_land_use_code("13") && !is_land_use_code("07H2"));
+        assert!(
+            is_land_use_code("0701") && is_land_use_code("05") && is_land_use_code("071") && is_land_use_code("08H2")
+        );
+        assert!(
+            !is_land_use_code("0799") && !is_land_use_code("") && !is_land_use_code("13") && !is_land_use_code("07H2")
+        );
         assert!(is_right_type("3") && is_right_type("99") && !is_right_type("0") && !is_right_type("x"));
         assert!(is_right_nature("102") && is_right_nature("200") && !is_right_nature("302"));
     }

@@ -217,11 +217,9 @@ impl QcConfig {
             toml::from_str(DEFAULT_RULES_TOML).map_err(|e| ConfigError::Syntax(format!("(built-in defaults) {e}")))?;
         let user: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         merge(&mut base, user, "")?;
-        let cfg: QcConfig =
-            toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| ConfigError::BadValue {
-                key: "rules".into(),
-                reason: e.message().to_string(),
-            })?;
+        let cfg: QcConfig = toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| {
+            ConfigError::BadValue { key: "rules".into(), reason: e.message().to_string() }
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -301,7 +299,11 @@ fn type_name(v: &toml::Value) -> &'static str {
 fn merge(base: &mut toml::Table, user: toml::Table, prefix: &str) -> Result<(), ConfigError> {
     for (key, value) in user {
         let path = if prefix.is_empty() {
-            if key.contains('.') { format!("\"{key}\"") } else { key.clone() }
+            if key.contains('.') {
+                format!("\"{key}\"")
+            } else {
+                key.clone()
+            }
         } else if key.contains('.') {
             format!("{prefix}.\"{key}\"")
         } else {
@@ -367,7 +369,10 @@ mod tests {
 
     #[test]
     fn wrong_type_and_bad_values_are_errors() {
-        let msg = QcConfig::from_toml("[rules.\"parcel.tiny\"]\nmin_area = \"big\"\n").err().map(|e| e.to_string()).unwrap_or_default();
+        let msg = QcConfig::from_toml("[rules.\"parcel.tiny\"]\nmin_area = \"big\"\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(msg.contains("min_area") && msg.contains("string"), "{msg}");
         assert!(QcConfig::from_toml("[rules.\"parcel.tiny\"]\nseverity = \"fatal\"\n").is_err());
         assert!(QcConfig::from_toml("[rules.\"parcel.tiny\"]\nmin_area = -1.0\n").is_err());

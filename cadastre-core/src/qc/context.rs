@@ -170,7 +170,8 @@ fn tree_of(facts: &[FeatureFacts]) -> RTree<BoxEntry> {
         .iter()
         .enumerate()
         .filter_map(|(i, f)| {
-            f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
+            f.bbox
+                .map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
         })
         .collect();
     RTree::bulk_load(entries)
@@ -192,11 +193,8 @@ impl<'a> Context<'a> {
         for (i, p) in submission.parcels.iter().enumerate() {
             parcels_by_code.entry(p.zddm.as_str()).or_default().push(i);
         }
-        let subdistricts = submission
-            .subdistricts
-            .iter()
-            .map(|s| PreparedArea::new(s.djzqdm.as_str(), &s.geometry))
-            .collect();
+        let subdistricts =
+            submission.subdistricts.iter().map(|s| PreparedArea::new(s.djzqdm.as_str(), &s.geometry)).collect();
         Context {
             submission,
             config,
@@ -213,7 +211,14 @@ impl<'a> Context<'a> {
     }
 
     /// Build a finding with the configured severity, sorted objects and a rounded location.
-    pub fn finding(&self, rule: &str, mut objects: Vec<String>, at: Coord, message_zh: String, message_en: String) -> Finding {
+    pub fn finding(
+        &self,
+        rule: &str,
+        mut objects: Vec<String>,
+        at: Coord,
+        message_zh: String,
+        message_en: String,
+    ) -> Finding {
         objects.sort();
         let severity = self.config.common(rule).map(|c| c.severity).unwrap_or(super::Severity::Warning);
         Finding {
@@ -228,12 +233,26 @@ impl<'a> Context<'a> {
 
     /// Canonical order of two parcels, independent of input order.
     pub(crate) fn parcel_before(&self, i: usize, j: usize) -> bool {
-        canon_less(&self.submission.parcels[i].zddm, &self.parcels[i], i, &self.submission.parcels[j].zddm, &self.parcels[j], j)
+        canon_less(
+            &self.submission.parcels[i].zddm,
+            &self.parcels[i],
+            i,
+            &self.submission.parcels[j].zddm,
+            &self.parcels[j],
+            j,
+        )
     }
 
     /// Canonical order of two buildings.
     pub(crate) fn building_before(&self, i: usize, j: usize) -> bool {
-        canon_less(&self.submission.buildings[i].zrzh, &self.buildings[i], i, &self.submission.buildings[j].zrzh, &self.buildings[j], j)
+        canon_less(
+            &self.submission.buildings[i].zrzh,
+            &self.buildings[i],
+            i,
+            &self.submission.buildings[j].zrzh,
+            &self.buildings[j],
+            j,
+        )
     }
 
     /// Overlapping and adjacent parcel pairs among overlay-valid parcels.
@@ -254,12 +273,8 @@ impl<'a> Context<'a> {
 
     /// For each parcel, the sub-district (index) containing its interior point.
     pub fn parcel_subdistrict(&self) -> &[Option<usize>] {
-        self.parcel_subdistrict.get_or_init(|| {
-            self.parcels
-                .par_iter()
-                .map(|f| f.interior.and_then(|p| self.subdistrict_at(p)))
-                .collect()
-        })
+        self.parcel_subdistrict
+            .get_or_init(|| self.parcels.par_iter().map(|f| f.interior.and_then(|p| self.subdistrict_at(p))).collect())
     }
 
     /// The sub-district containing a point (first in code order when they overlap).

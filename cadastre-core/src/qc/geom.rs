@@ -2,9 +2,9 @@
 //! geo's robust kernel (Shewchuk), so touching and crossing are decided exactly,
 //! which is what tells a clean shared edge from a 1 cm overlap.
 
+use geo::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use geo::{Area, BoundingRect, CoordinatePosition, InteriorPoint};
-use geo::coordinate_position::CoordPos;
 use geo_types::{Coord, LineString, MultiPolygon, Rect};
 
 /// Orientation of `r` relative to the directed line `p → q`, decided exactly.
@@ -58,11 +58,7 @@ pub(crate) fn segment_relation(a0: Coord, a1: Coord, b0: Coord, b1: Coord) -> Se
     if opposite(o1, o2) && opposite(o3, o4) {
         return SegmentRelation::Proper(crossing_point(a0, a1, b0, b1));
     }
-    if o1 == Orientation::Collinear
-        && o2 == Orientation::Collinear
-        && a0 != a1
-        && b0 != b1
-    {
+    if o1 == Orientation::Collinear && o2 == Orientation::Collinear && a0 != a1 && b0 != b1 {
         // Collinear: project on the dominant axis and compare the intervals.
         let use_x = (a1.x - a0.x).abs() >= (a1.y - a0.y).abs();
         let key = |c: Coord| if use_x { c.x } else { c.y };
@@ -71,10 +67,7 @@ pub(crate) fn segment_relation(a0: Coord, a1: Coord, b0: Coord, b1: Coord) -> Se
         let lo = amin.max(bmin);
         let hi = amax.min(bmax);
         if lo < hi {
-            let pick = [a0, a1, b0, b1]
-                .into_iter()
-                .find(|c| key(*c) == lo)
-                .unwrap_or(a0);
+            let pick = [a0, a1, b0, b1].into_iter().find(|c| key(*c) == lo).unwrap_or(a0);
             return SegmentRelation::Overlap(pick);
         }
         if lo == hi {
@@ -187,19 +180,34 @@ mod tests {
 
     #[test]
     fn crossing_segments_are_proper() {
-        let r = segment_relation(coord! {x: 0., y: 0.}, coord! {x: 2., y: 2.}, coord! {x: 0., y: 2.}, coord! {x: 2., y: 0.});
+        let r = segment_relation(
+            coord! {x: 0., y: 0.},
+            coord! {x: 2., y: 2.},
+            coord! {x: 0., y: 2.},
+            coord! {x: 2., y: 0.},
+        );
         assert_eq!(r, SegmentRelation::Proper(coord! {x: 1., y: 1.}));
     }
 
     #[test]
     fn shared_endpoint_is_a_touch() {
-        let r = segment_relation(coord! {x: 0., y: 0.}, coord! {x: 2., y: 0.}, coord! {x: 2., y: 0.}, coord! {x: 2., y: 5.});
+        let r = segment_relation(
+            coord! {x: 0., y: 0.},
+            coord! {x: 2., y: 0.},
+            coord! {x: 2., y: 0.},
+            coord! {x: 2., y: 5.},
+        );
         assert_eq!(r, SegmentRelation::Touch(coord! {x: 2., y: 0.}));
     }
 
     #[test]
     fn collinear_stretch_is_an_overlap() {
-        let r = segment_relation(coord! {x: 0., y: 0.}, coord! {x: 2., y: 0.}, coord! {x: 1., y: 0.}, coord! {x: 3., y: 0.});
+        let r = segment_relation(
+            coord! {x: 0., y: 0.},
+            coord! {x: 2., y: 0.},
+            coord! {x: 1., y: 0.},
+            coord! {x: 3., y: 0.},
+        );
         assert!(matches!(r, SegmentRelation::Overlap(_)));
     }
 

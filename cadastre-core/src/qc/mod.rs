@@ -59,10 +59,8 @@ pub fn check(submission: &Submission, config: &QcConfig) -> Report {
 /// Like [`check`], calling `done(rule_id)` as each rule finishes (for progress bars).
 pub fn check_with_progress(submission: &Submission, config: &QcConfig, done: &(dyn Fn(&str) + Sync)) -> Report {
     let ctx = Context::new(submission, config);
-    let enabled: Vec<Box<dyn Rule>> = rules::all()
-        .into_iter()
-        .filter(|r| config.common(r.id()).is_none_or(|c| c.enabled))
-        .collect();
+    let enabled: Vec<Box<dyn Rule>> =
+        rules::all().into_iter().filter(|r| config.common(r.id()).is_none_or(|c| c.enabled)).collect();
     let mut findings: Vec<Finding> = enabled
         .par_iter()
         .flat_map_iter(|r| {

@@ -4,8 +4,8 @@
 //! overlay runs only for pairs where the predicates see an interior contact.
 
 use geo::coordinate_position::CoordPos;
-use geo::{Area, BooleanOps, Orient};
 use geo::orient::Direction;
+use geo::{Area, BooleanOps, Orient};
 use geo_types::{Coord, MultiPolygon, Rect};
 
 use super::geom::{self, SegmentRelation};
@@ -34,7 +34,14 @@ fn shifted(mp: &MultiPolygon, o: Coord) -> MultiPolygon {
 }
 
 /// Area and an interior point of `a ∩ b` (exact predicates first, overlay only if needed).
-pub(crate) fn relate(a: &MultiPolygon, a_box: &Rect, a_in: Option<Coord>, b: &MultiPolygon, b_box: &Rect, b_in: Option<Coord>) -> Relation {
+pub(crate) fn relate(
+    a: &MultiPolygon,
+    a_box: &Rect,
+    a_in: Option<Coord>,
+    b: &MultiPolygon,
+    b_box: &Rect,
+    b_in: Option<Coord>,
+) -> Relation {
     if !geom::rects_intersect(a_box, b_box) {
         return Relation::Disjoint;
     }
@@ -79,9 +86,8 @@ pub(crate) fn relate(a: &MultiPolygon, a_box: &Rect, a_in: Option<Coord>, b: &Mu
     let inter = shifted(a, origin).intersection(&shifted(b, origin));
     let area = inter.unsigned_area();
     if area > 0.0 {
-        let location = geom::interior_point(&inter)
-            .map(|c| Coord { x: c.x + origin.x, y: c.y + origin.y })
-            .unwrap_or(origin);
+        let location =
+            geom::interior_point(&inter).map(|c| Coord { x: c.x + origin.x, y: c.y + origin.y }).unwrap_or(origin);
         Relation::Overlap { area, location }
     } else {
         Relation::Touch
@@ -159,17 +165,21 @@ impl OuterShape for MultiPolygon {
 
 /// Decide whether `inner` is covered by `outer`, computing the outside area exactly
 /// only when the predicates find a crossing.
-pub(crate) fn coverage(inner: &MultiPolygon, inner_box: &Rect, inner_in: Option<Coord>, outer: &dyn OuterShape) -> Coverage {
+pub(crate) fn coverage(
+    inner: &MultiPolygon,
+    inner_box: &Rect,
+    inner_in: Option<Coord>,
+    outer: &dyn OuterShape,
+) -> Coverage {
     let near = outer.edges_near(inner_box);
     let mut partial = false;
     if near.is_empty() {
         // No boundary of `outer` near `inner`: all in or all out.
         let probe = inner_in.or_else(|| geom::vertices(inner).next());
         return match probe.map(|p| outer.position(p)) {
-            Some(CoordPos::Outside) => Coverage::Outside {
-                area: geom::area(inner),
-                location: probe.unwrap_or(inner_box.min()),
-            },
+            Some(CoordPos::Outside) => {
+                Coverage::Outside { area: geom::area(inner), location: probe.unwrap_or(inner_box.min()) }
+            }
             _ => Coverage::Inside,
         };
     }
@@ -196,9 +206,8 @@ pub(crate) fn coverage(inner: &MultiPolygon, inner_box: &Rect, inner_in: Option<
     let outside = shifted(inner, origin).difference(&shifted(outer.geometry(), origin));
     let area = outside.unsigned_area();
     if area > 0.0 {
-        let location = geom::interior_point(&outside)
-            .map(|c| Coord { x: c.x + origin.x, y: c.y + origin.y })
-            .unwrap_or(origin);
+        let location =
+            geom::interior_point(&outside).map(|c| Coord { x: c.x + origin.x, y: c.y + origin.y }).unwrap_or(origin);
         Coverage::Outside { area, location }
     } else {
         Coverage::Inside

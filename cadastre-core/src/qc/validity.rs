@@ -216,10 +216,7 @@ fn holes_inside_shell(rings: &[(usize, Vec<Coord>)], report: &mut GeometryReport
     }
     let shell_poly = Polygon::new(shell_ring.into(), vec![]);
     for (_, hole) in rings.iter().skip(1) {
-        let outside = hole
-            .iter()
-            .map(|c| shell_poly.coordinate_position(c))
-            .find(|p| *p != CoordPos::OnBoundary);
+        let outside = hole.iter().map(|c| shell_poly.coordinate_position(c)).find(|p| *p != CoordPos::OnBoundary);
         if outside == Some(CoordPos::Outside) {
             let at = hole.first().copied().unwrap_or(Coord { x: 0.0, y: 0.0 });
             report.invalid.push((at, "内环不在外环内", "hole lies outside the exterior ring"));
@@ -267,7 +264,10 @@ mod tests {
 
     #[test]
     fn duplicate_vertex_is_found_and_harmless() {
-        let r = analyse(&mp(polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)]), &P);
+        let r = analyse(
+            &mp(polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)]),
+            &P,
+        );
         assert_eq!(r.duplicates.len(), 1);
         assert!(r.spikes.is_empty() && r.self_intersections.is_empty());
         assert!(r.overlay_ok());
@@ -275,7 +275,12 @@ mod tests {
 
     #[test]
     fn fold_back_spike_is_a_spike_not_a_self_intersection() {
-        let r = analyse(&mp(polygon![(x: 0., y: 0.), (x: 5., y: 0.), (x: 5., y: -8.), (x: 5., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)]), &P);
+        let r = analyse(
+            &mp(
+                polygon![(x: 0., y: 0.), (x: 5., y: 0.), (x: 5., y: -8.), (x: 5., y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)],
+            ),
+            &P,
+        );
         assert_eq!(r.spikes, vec![Coord { x: 5., y: -8. }]);
         assert!(r.self_intersections.is_empty());
         assert!(r.degenerate_spike);
@@ -283,7 +288,12 @@ mod tests {
 
     #[test]
     fn thin_spike_is_a_spike_and_still_valid() {
-        let r = analyse(&mp(polygon![(x: 0., y: 0.), (x: 5., y: 0.), (x: 5.05, y: -8.), (x: 5.1, y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)]), &P);
+        let r = analyse(
+            &mp(
+                polygon![(x: 0., y: 0.), (x: 5., y: 0.), (x: 5.05, y: -8.), (x: 5.1, y: 0.), (x: 10., y: 0.), (x: 10., y: 10.), (x: 0., y: 10.)],
+            ),
+            &P,
+        );
         assert_eq!(r.spikes.len(), 1);
         assert!(r.overlay_ok());
     }

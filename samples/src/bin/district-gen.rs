@@ -60,17 +60,12 @@ struct Args {
 }
 
 fn parse_defect(s: &str) -> Result<(Rule, u32)> {
-    let (rule, count) = s
-        .split_once('=')
-        .with_context(|| format!("--defect {s:?}: expected RULE=COUNT"))?;
+    let (rule, count) = s.split_once('=').with_context(|| format!("--defect {s:?}: expected RULE=COUNT"))?;
     let rule: Rule = rule.trim().parse()?;
     if !Rule::INJECTABLE.contains(&rule) {
         bail!("--defect {s:?}: {rule} is a check rule the generator cannot inject");
     }
-    let count = count
-        .trim()
-        .parse()
-        .with_context(|| format!("--defect {s:?}: COUNT must be a whole number"))?;
+    let count = count.trim().parse().with_context(|| format!("--defect {s:?}: COUNT must be a whole number"))?;
     Ok((rule, count))
 }
 
@@ -91,12 +86,7 @@ fn config(args: &Args) -> Result<Config> {
     } else if args.defect.is_empty() {
         DefectPlan::None
     } else {
-        DefectPlan::Exact(
-            args.defect
-                .iter()
-                .map(|s| parse_defect(s))
-                .collect::<Result<_>>()?,
-        )
+        DefectPlan::Exact(args.defect.iter().map(|s| parse_defect(s)).collect::<Result<_>>()?)
     };
     c.validate()?;
     Ok(c)
@@ -105,11 +95,7 @@ fn config(args: &Args) -> Result<Config> {
 fn main() -> Result<()> {
     let args = Args::parse();
     let c = config(&args)?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(c.parcels)
-    };
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(c.parcels) };
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} parcels ({per_sec}, eta {eta})",

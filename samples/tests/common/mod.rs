@@ -55,11 +55,7 @@ pub fn block_problems(parcels: &[&Parcel]) -> Vec<String> {
     let mut out = Vec::new();
     for p in parcels {
         if !p.geometry.is_valid() {
-            out.push(format!(
-                "{} invalid: {:?}",
-                p.zddm,
-                p.geometry.validation_errors()
-            ));
+            out.push(format!("{} invalid: {:?}", p.zddm, p.geometry.validation_errors()));
         }
     }
     // No overlaps: the union's area equals the sum of the areas.
@@ -67,18 +63,11 @@ pub fn block_problems(parcels: &[&Parcel]) -> Vec<String> {
     let union = geo::unary_union(parcels.iter().map(|p| &p.geometry));
     let ua = union.unsigned_area();
     if (sum - ua).abs() > 1e-3 * sum.max(1.0) * 1e-3 + 0.01 {
-        out.push(format!(
-            "block {} union {ua:.3} != sum {sum:.3}",
-            parcels[0].block
-        ));
+        out.push(format!("block {} union {ua:.3} != sum {sum:.3}", parcels[0].block));
     }
     // No gaps: the union is one polygon without holes.
     if union.0.len() != 1 || !union.0[0].interiors().is_empty() {
-        out.push(format!(
-            "block {} union has {} parts / holes",
-            parcels[0].block,
-            union.0.len()
-        ));
+        out.push(format!("block {} union has {} parts / holes", parcels[0].block, union.0.len()));
     }
     // Shared vertices bit-identical, no near-misses, no T-junctions.
     for (i, a) in parcels.iter().enumerate() {
@@ -91,18 +80,12 @@ pub fn block_problems(parcels: &[&Parcel]) -> Vec<String> {
                 for w in vertices(&b.geometry) {
                     let d = ((v.x - w.x).powi(2) + (v.y - w.y).powi(2)).sqrt();
                     if d > 0.0 && d < 0.5 {
-                        out.push(format!(
-                            "near-miss {} {:?} vs {} {:?}",
-                            a.zddm, v, b.zddm, w
-                        ));
+                        out.push(format!("near-miss {} {:?} vs {} {:?}", a.zddm, v, b.zddm, w));
                     }
                 }
                 for (s, e) in edges(&b.geometry) {
                     if on_segment_interior(*v, s, e) {
-                        out.push(format!(
-                            "T-junction: vertex {v:?} of {} on an edge of {}",
-                            a.zddm, b.zddm
-                        ));
+                        out.push(format!("T-junction: vertex {v:?} of {} on an edge of {}", a.zddm, b.zddm));
                     }
                 }
             }
@@ -117,11 +100,7 @@ pub fn district_problems(d: &District) -> Vec<String> {
     for (_, ps) in by_block(&d.parcels) {
         out.extend(block_problems(&ps));
     }
-    let subs: HashMap<&str, &Polygon<f64>> = d
-        .subdistricts
-        .iter()
-        .map(|s| (s.code.as_str(), &s.geometry))
-        .collect();
+    let subs: HashMap<&str, &Polygon<f64>> = d.subdistricts.iter().map(|s| (s.code.as_str(), &s.geometry)).collect();
     let parcels: HashMap<&str, &Parcel> = d.parcels.iter().map(|p| (p.zddm.as_str(), p)).collect();
     if parcels.len() != d.parcels.len() {
         out.push("duplicate ZDDM".into());
@@ -129,38 +108,22 @@ pub fn district_problems(d: &District) -> Vec<String> {
     for p in &d.parcels {
         match subs.get(p.subdistrict.as_str()) {
             Some(s) if s.contains(&p.geometry) => {}
-            _ => out.push(format!(
-                "{} not inside sub-district {}",
-                p.zddm, p.subdistrict
-            )),
+            _ => out.push(format!("{} not inside sub-district {}", p.zddm, p.subdistrict)),
         }
         if p.zddm[..12] != p.subdistrict {
-            out.push(format!(
-                "{} code names another sub-district than {}",
-                p.zddm, p.subdistrict
-            ));
+            out.push(format!("{} code names another sub-district than {}", p.zddm, p.subdistrict));
         }
         if (p.recorded_area - p.geometry.unsigned_area()).abs() > 0.005 + 1e-9 {
-            out.push(format!(
-                "{} ZDMJ {} vs area {}",
-                p.zddm,
-                p.recorded_area,
-                p.geometry.unsigned_area()
-            ));
+            out.push(format!("{} ZDMJ {} vs area {}", p.zddm, p.recorded_area, p.geometry.unsigned_area()));
         }
-        if p.bdcdyh != format!("{}W00000000", p.zddm)
-            || p.address.is_empty()
-            || p.land_use.is_empty()
-        {
+        if p.bdcdyh != format!("{}W00000000", p.zddm) || p.address.is_empty() || p.land_use.is_empty() {
             out.push(format!("{} attributes", p.zddm));
         }
     }
     // Dense sequences per (sub-district, feature).
     let mut seqs: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for p in &d.parcels {
-        seqs.entry(&p.zddm[..14])
-            .or_default()
-            .push(p.zddm[14..].parse().unwrap_or(0));
+        seqs.entry(&p.zddm[..14]).or_default().push(p.zddm[14..].parse().unwrap_or(0));
     }
     for (k, mut v) in seqs {
         v.sort_unstable();
@@ -181,9 +144,7 @@ pub fn district_problems(d: &District) -> Vec<String> {
         if (b.footprint_area - b.geometry.unsigned_area()).abs() > 0.005 + 1e-9 {
             out.push(format!("building {} ZZDMJ", b.zrzh));
         }
-        per.entry(&b.zddm)
-            .or_default()
-            .push(b.zrzh[20..].parse().unwrap_or(0));
+        per.entry(&b.zddm).or_default().push(b.zrzh[20..].parse().unwrap_or(0));
     }
     for (k, v) in per {
         if v != (1..=v.len() as u32).collect::<Vec<_>>() {

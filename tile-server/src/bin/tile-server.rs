@@ -111,7 +111,10 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()),
+        )
         .init();
     let cli = Cli::parse();
     let file = match &cli.config {
@@ -145,8 +148,11 @@ async fn main() -> anyhow::Result<()> {
             let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
             let password = secret_from_env()?;
             let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
-            let id = accounts::create_user(&pool, &accounts::NewUser { username: &username, password: &password, role, counties: &counties })
-                .await?;
+            let id = accounts::create_user(
+                &pool,
+                &accounts::NewUser { username: &username, password: &password, role, counties: &counties },
+            )
+            .await?;
             println!("user {username} created (id {id})");
         }
         Command::AddClient { client_id, counties, rate_limit, allow_ip } => {
@@ -155,7 +161,13 @@ async fn main() -> anyhow::Result<()> {
             let ips: Vec<&str> = allow_ip.iter().map(String::as_str).collect();
             accounts::create_client(
                 &pool,
-                &accounts::NewClient { client_id: &client_id, secret: &secret, counties: &counties, rate_limit_per_minute: rate_limit, allowed_ips: &ips },
+                &accounts::NewClient {
+                    client_id: &client_id,
+                    secret: &secret,
+                    counties: &counties,
+                    rate_limit_per_minute: rate_limit,
+                    allowed_ips: &ips,
+                },
             )
             .await?;
             println!("client {client_id} created");

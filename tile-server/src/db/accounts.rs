@@ -125,7 +125,8 @@ struct ClientRow {
 
 impl UserRow {
     fn principal(self) -> Result<Principal> {
-        let role = Role::from_db(&self.role).ok_or_else(|| AppError::Internal(format!("unknown role {}", self.role)))?;
+        let role =
+            Role::from_db(&self.role).ok_or_else(|| AppError::Internal(format!("unknown role {}", self.role)))?;
         Ok(Principal {
             kind: PrincipalKind::User { user_id: self.user_id, username: self.username },
             role,
@@ -161,7 +162,8 @@ fn parse_allow_list(entries: &[String]) -> Vec<IpNet> {
     }
 }
 
-const USER_COLUMNS: &str = "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, password_hash, role, disabled";
+const USER_COLUMNS: &str =
+    "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, password_hash, role, disabled";
 const CLIENT_COLUMNS: &str = "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
      secret_hash, rate_limit_per_minute, allowed_ips, disabled";
 
@@ -219,11 +221,12 @@ pub async fn login_user(pool: &PgPool, username: &str, password: &str, ttl_minut
 
 /// Checks an API client's secret and issues a token.
 pub async fn login_client(pool: &PgPool, client_id: &str, secret: &str, ttl_minutes: i64) -> Result<IssuedToken> {
-    let row: Option<ClientRow> = sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_id = $1"))
-        .bind(client_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(AppError::db("loading API client"))?;
+    let row: Option<ClientRow> =
+        sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(AppError::db("loading API client"))?;
     let Some(row) = row else {
         verify_password(secret, dummy_hash());
         return Err(AppError::InvalidCredentials);
@@ -256,12 +259,13 @@ pub async fn resolve_token(pool: &PgPool, token: &str) -> Result<Option<Principa
             row.map(UserRow::principal).transpose()
         }
         Some((None, Some(client_pk))) => {
-            let row: Option<ClientRow> =
-                sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_pk = $1 AND NOT disabled"))
-                    .bind(client_pk)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(AppError::db("loading token client"))?;
+            let row: Option<ClientRow> = sqlx::query_as(&format!(
+                "SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_pk = $1 AND NOT disabled"
+            ))
+            .bind(client_pk)
+            .fetch_optional(pool)
+            .await
+            .map_err(AppError::db("loading token client"))?;
             Ok(row.map(ClientRow::principal))
         }
         _ => Ok(None),
@@ -281,7 +285,14 @@ pub async fn revoke_token(pool: &PgPool, who: &Principal, token: &str) -> Result
     audit::record(
         &mut tx,
         who,
-        AuditEntry { county: &who.home_county, action: "auth.logout", object_type: "token", object_key: &key, before: None, after: None },
+        AuditEntry {
+            county: &who.home_county,
+            action: "auth.logout",
+            object_type: "token",
+            object_key: &key,
+            before: None,
+            after: None,
+        },
     )
     .await?;
     tx.commit().await.map_err(AppError::db("committing logout"))
@@ -295,7 +306,9 @@ mod tests {
     fn bad_allow_list_fails_closed() {
         let list = parse_allow_list(&["10.0.0.0/8".into(), "garbage".into()]);
         assert_eq!(list.len(), 1);
-        assert!(!list[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap_or(std::net::IpAddr::from([1, 1, 1, 1]))));
+        assert!(
+            !list[0].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap_or(std::net::IpAddr::from([1, 1, 1, 1])))
+        );
         assert_eq!(parse_allow_list(&["10.0.0.0/8".into()]).len(), 1);
     }
 

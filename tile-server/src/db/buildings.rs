@@ -212,12 +212,14 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
     .await
     .map_err(AppError::db("loading floors"))?;
     if let Some(b) = &before {
-        sqlx::query("UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
-            .bind(county)
-            .bind(b.attrs.version_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(AppError::db("closing building version"))?;
+        sqlx::query(
+            "UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
+        )
+        .bind(county)
+        .bind(b.attrs.version_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::db("closing building version"))?;
     }
     sqlx::query("UPDATE floors SET state = 'historical', valid_to = now() WHERE county = $1 AND zrzh = $2 AND state = 'current'")
         .bind(county)
@@ -314,7 +316,12 @@ pub struct BuildingTable {
 
 /// Builds the building table: floors from the floor list, and households on them
 /// (a household whose floor is not listed still appears, under its own MYC).
-pub async fn table(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &crate::crypto::PiiCipher) -> Result<Option<BuildingTable>> {
+pub async fn table(
+    pool: &PgPool,
+    zrzh: &str,
+    show_pii: bool,
+    cipher: &crate::crypto::PiiCipher,
+) -> Result<Option<BuildingTable>> {
     let Some(building) = get_current(pool, zrzh).await? else {
         return Ok(None);
     };
@@ -333,7 +340,9 @@ pub async fn table(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &crate::cr
                 r.sjc.push(sjc);
             }
         }
-        None => rows.push(TableRow { myc: myc.to_owned(), cmc: cmc.to_owned(), sjc: vec![sjc], households: Vec::new() }),
+        None => {
+            rows.push(TableRow { myc: myc.to_owned(), cmc: cmc.to_owned(), sjc: vec![sjc], households: Vec::new() })
+        }
     };
     for f in &floors {
         push(&f.myc, &f.cmc, f.sjc);

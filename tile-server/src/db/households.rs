@@ -277,12 +277,13 @@ pub fn check_bdcdyh(code: &str) -> Result<()> {
 
 /// Current household by unit code.
 pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Option<Household>> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND bdcdyh = $1 AND state = 'current'"))
-            .bind(bdcdyh)
-            .fetch_optional(pool)
-            .await
-            .map_err(AppError::db("loading household"))?;
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND bdcdyh = $1 AND state = 'current'"
+    ))
+    .bind(bdcdyh)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("loading household"))?;
     row.map(|r| r.into_household(show_pii, cipher)).transpose()
 }
 
@@ -312,7 +313,13 @@ fn audit_image(h: &Household, pii_changed: bool) -> Value {
 }
 
 /// Creates or edits a household (fixture code F only), versioned and audited.
-pub async fn upsert(pool: &PgPool, who: &Principal, cipher: &PiiCipher, bdcdyh: &str, input: &HouseholdInput) -> Result<Household> {
+pub async fn upsert(
+    pool: &PgPool,
+    who: &Principal,
+    cipher: &PiiCipher,
+    bdcdyh: &str,
+    input: &HouseholdInput,
+) -> Result<Household> {
     if bdcdyh.as_bytes().get(19) != Some(&b'F') {
         return Err(AppError::Unprocessable("households need a unit code with fixture feature F".into()));
     }
@@ -323,13 +330,14 @@ pub async fn upsert(pool: &PgPool, who: &Principal, cipher: &PiiCipher, bdcdyh: 
     };
     let (qlr_enc, zjh_enc) = (seal(&input.qlr)?, seal(&input.zjh)?);
     let mut tx = pool.begin().await.map_err(AppError::db("starting household write"))?;
-    let building_exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')")
-            .bind(county)
-            .bind(zrzh)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(AppError::db("checking building of household"))?;
+    let building_exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
+    )
+    .bind(county)
+    .bind(zrzh)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::db("checking building of household"))?;
     if !building_exists {
         return Err(AppError::Unprocessable(format!("building {zrzh} of unit {bdcdyh} does not exist")));
     }
@@ -343,12 +351,14 @@ pub async fn upsert(pool: &PgPool, who: &Principal, cipher: &PiiCipher, bdcdyh: 
     .map_err(AppError::db("locking household"))?;
     let before = before.map(|r| r.into_household(true, cipher)).transpose()?;
     if let Some(b) = &before {
-        sqlx::query("UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
-            .bind(county)
-            .bind(b.version_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(AppError::db("closing household version"))?;
+        sqlx::query(
+            "UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
+        )
+        .bind(county)
+        .bind(b.version_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::db("closing household version"))?;
     }
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO households (county, bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,

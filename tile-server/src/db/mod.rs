@@ -80,10 +80,12 @@ pub async fn configure_store(pool: &PgPool, srid: i32) -> Result<()> {
             .await
             .map_err(AppError::db("setting store SRID"))?;
     }
-    sqlx::query("SELECT audit_ensure_partition((now() + make_interval(months => m))::date) FROM generate_series(0, 12) AS m")
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::db("creating audit partitions"))?;
+    sqlx::query(
+        "SELECT audit_ensure_partition((now() + make_interval(months => m))::date) FROM generate_series(0, 12) AS m",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(AppError::db("creating audit partitions"))?;
     tx.commit().await.map_err(AppError::db("committing store configuration"))
 }
 
@@ -100,7 +102,10 @@ pub async fn check_store_srid(pool: &PgPool, srid: i32) -> Result<()> {
 
 /// The store SRID.
 pub async fn store_srid(pool: &PgPool) -> Result<i32> {
-    sqlx::query_scalar("SELECT srid FROM store_settings").fetch_one(pool).await.map_err(AppError::db("reading store SRID"))
+    sqlx::query_scalar("SELECT srid FROM store_settings")
+        .fetch_one(pool)
+        .await
+        .map_err(AppError::db("reading store SRID"))
 }
 
 /// Offset pagination shared by list queries.

@@ -94,20 +94,24 @@ pub fn check_zddm(zddm: &str) -> Result<()> {
 
 /// The current version of a parcel.
 pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'"))
-        .bind(zddm)
-        .fetch_optional(pool)
-        .await
-        .map_err(AppError::db("loading parcel"))
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'"
+    ))
+    .bind(zddm)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("loading parcel"))
 }
 
 /// All versions of a parcel, newest first.
 pub async fn history(pool: &PgPool, zddm: &str) -> Result<Vec<Parcel>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 ORDER BY version_id DESC"))
-        .bind(zddm)
-        .fetch_all(pool)
-        .await
-        .map_err(AppError::db("loading parcel history"))
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 ORDER BY version_id DESC"
+    ))
+    .bind(zddm)
+    .fetch_all(pool)
+    .await
+    .map_err(AppError::db("loading parcel history"))
 }
 
 /// Filters of a parcel listing.
@@ -137,18 +141,19 @@ pub async fn list(pool: &PgPool, filter: &ParcelFilter, page: Page) -> Result<(V
         .fetch_one(pool)
         .await
         .map_err(AppError::db("counting parcels"))?;
-    let items = sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE {where_sql} ORDER BY zddm LIMIT $7 OFFSET $8"))
-        .bind(&filter.counties)
-        .bind(&filter.sub_district)
-        .bind(x0)
-        .bind(y0)
-        .bind(x1)
-        .bind(y1)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(pool)
-        .await
-        .map_err(AppError::db("listing parcels"))?;
+    let items =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE {where_sql} ORDER BY zddm LIMIT $7 OFFSET $8"))
+            .bind(&filter.counties)
+            .bind(&filter.sub_district)
+            .bind(x0)
+            .bind(y0)
+            .bind(x1)
+            .bind(y1)
+            .bind(page.per_page)
+            .bind(page.offset())
+            .fetch_all(pool)
+            .await
+            .map_err(AppError::db("listing parcels"))?;
     Ok((items, total))
 }
 

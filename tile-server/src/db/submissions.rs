@@ -69,7 +69,8 @@ pub enum DecisionKind {
     Return,
 }
 
-const COLUMNS: &str = "submission_id, county, title, submitted_by, submitted_at, status, decided_by, decided_at, decision_note";
+const COLUMNS: &str =
+    "submission_id, county, title, submitted_by, submitted_at, status, decided_by, decided_at, decision_note";
 
 /// Stores a submission (audited).
 pub async fn create(pool: &PgPool, who: &Principal, input: &SubmissionInput) -> Result<Submission> {
@@ -104,7 +105,12 @@ pub async fn create(pool: &PgPool, who: &Principal, input: &SubmissionInput) -> 
 }
 
 /// Submissions in the caller's counties, newest first.
-pub async fn list(pool: &PgPool, counties: &[String], status: Option<&str>, page: Page) -> Result<(Vec<Submission>, i64)> {
+pub async fn list(
+    pool: &PgPool,
+    counties: &[String],
+    status: Option<&str>,
+    page: Page,
+) -> Result<(Vec<Submission>, i64)> {
     let where_sql = "county = ANY($1::char(6)[]) AND ($2::text IS NULL OR status = $2)";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM submissions WHERE {where_sql}"))
         .bind(counties)

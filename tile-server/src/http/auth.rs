@@ -54,7 +54,10 @@ pub const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Exchanges credentials for a token.
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(state): State<AppState>, AppJson(body): AppJson<LoginRequest>) -> Result<Json<LoginResponse>, AppError> {
+pub async fn login(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, AppError> {
     let ttl = state.settings.token_ttl_minutes;
     let name = match &body {
         LoginRequest::User { username, .. } => format!("login:user:{username}"),

@@ -61,9 +61,15 @@ pub fn app(state: AppState) -> Router {
         .merge(protected)
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async {
-            (StatusCode::METHOD_NOT_ALLOWED, Json(crate::error::ErrorBody {
-                error: crate::error::ErrorDetail { code: "method_not_allowed".into(), message: "method not allowed".into() },
-            }))
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                Json(crate::error::ErrorBody {
+                    error: crate::error::ErrorDetail {
+                        code: "method_not_allowed".into(),
+                        message: "method not allowed".into(),
+                    },
+                }),
+            )
         })
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
@@ -91,7 +97,8 @@ pub struct Health {
 /// tower-http answers an oversized body with plain text; give it our JSON form.
 async fn json_payload_too_large(req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
-    let is_json = resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return AppError::PayloadTooLarge.into_response();
     }

@@ -60,7 +60,8 @@ async fn personal_data_is_encrypted_and_masked_without_permission(pool: PgPool) 
         assert!(!row.contains(NAME) && !row.contains(ID) && !row.contains(&hex_name), "plaintext at rest: {row}");
     }
     // The ciphertext opens with the server's key only.
-    let sealed: Vec<u8> = sqlx::query_scalar("SELECT qlr_enc FROM households LIMIT 1").fetch_one(&pool).await.unwrap_or_default();
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("SELECT qlr_enc FROM households LIMIT 1").fetch_one(&pool).await.unwrap_or_default();
     assert_eq!(test_cipher().decrypt(&sealed).ok().as_deref(), Some(NAME));
 }
 
@@ -94,7 +95,13 @@ async fn parcels_paginate_without_gaps_or_repeats(pool: PgPool) {
     let st = state(&pool);
     let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
     for n in 1..=7 {
-        let r = put(&st, &format!("/api/parcels/{}", zddm(OWN, n)), &admin, &json!({"geometry": square(500_000.0 + f64::from(n) * 100.0, 3_300_000.0, 50.0)})).await;
+        let r = put(
+            &st,
+            &format!("/api/parcels/{}", zddm(OWN, n)),
+            &admin,
+            &json!({"geometry": square(500_000.0 + f64::from(n) * 100.0, 3_300_000.0, 50.0)}),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     }
     let mut seen = Vec::new();
@@ -142,7 +149,9 @@ async fn registration_endpoints_return_no_coordinates(pool: PgPool) {
         let text = String::from_utf8_lossy(&r.bytes);
         assert!(!text.contains("3300000") && !text.contains("500000") && !text.contains("Polygon"), "{uri}: {text}");
     }
-    for uri in [format!("/api/parcels/{}", zddm(OWN, 1)), format!("/api/buildings/{}", zrzh(OWN)), "/api/buildings".into()] {
+    for uri in
+        [format!("/api/parcels/{}", zddm(OWN, 1)), format!("/api/buildings/{}", zrzh(OWN)), "/api/buildings".into()]
+    {
         assert_eq!(get(&st, &uri, &client).await.status, StatusCode::FORBIDDEN, "{uri}");
     }
     // Sanity: the same data does carry coordinates on the internal endpoint.
@@ -236,7 +245,13 @@ async fn store_srid_is_a_setting_fixed_once_geometry_exists(pool: PgPool) {
     tile_server::db::configure_store(&pool, 4527).await.unwrap_or_else(|e| panic!("{e}"));
     let st = state(&pool);
     let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
-    let r = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"geometry": square(39_500_000.0, 3_300_000.0, 10.0)})).await;
+    let r = put(
+        &st,
+        &format!("/api/parcels/{}", zddm(OWN, 1)),
+        &admin,
+        &json!({"geometry": square(39_500_000.0, 3_300_000.0, 10.0)}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let srid: i32 = sqlx::query_scalar("SELECT ST_SRID(geom) FROM parcels").fetch_one(&pool).await.unwrap_or(0);
     assert_eq!(srid, 4527);

@@ -8,7 +8,9 @@ use tile_server::db::MIGRATOR;
 
 use crate::common::*;
 
-async fn audit_rows(pool: &PgPool) -> Vec<(String, String, String, Option<serde_json::Value>, Option<serde_json::Value>)> {
+async fn audit_rows(
+    pool: &PgPool,
+) -> Vec<(String, String, String, Option<serde_json::Value>, Option<serde_json::Value>)> {
     sqlx::query_as("SELECT action, actor, object_key, before, after FROM audit ORDER BY audit_id")
         .fetch_all(pool)
         .await
@@ -23,9 +25,18 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
     seed_county(&st, &admin, OWN).await; // parcel, building, 2 households
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "新坐落"})).await;
     assert_eq!(edit.status, StatusCode::OK);
-    let s = call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {"n": 1}}))).await;
+    let s =
+        call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {"n": 1}})))
+            .await;
     let id = s.json["submission_id"].as_i64().unwrap_or(-1);
-    let d = call(&st, Method::POST, &format!("/api/submissions/{id}/decision"), Some(&reviewer), Some(&json!({"decision": "return", "note": "补测"}))).await;
+    let d = call(
+        &st,
+        Method::POST,
+        &format!("/api/submissions/{id}/decision"),
+        Some(&reviewer),
+        Some(&json!({"decision": "return", "note": "补测"})),
+    )
+    .await;
     assert_eq!(d.status, StatusCode::OK);
     // A refused write leaves no audit row (and no data).
     let refused = put(&st, &format!("/api/parcels/{}", zddm(OWN, 2)), &reviewer, &json!({"ZL": "x"})).await;
@@ -36,8 +47,15 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
     assert_eq!(
         actions,
         vec![
-            "auth.login", "auth.login", "parcel.create", "building.create", "household.create", "household.create",
-            "parcel.update", "submission.create", "submission.decide"
+            "auth.login",
+            "auth.login",
+            "parcel.create",
+            "building.create",
+            "household.create",
+            "household.create",
+            "parcel.update",
+            "submission.create",
+            "submission.decide"
         ]
     );
     let update = &rows[6];
@@ -53,7 +71,7 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
 async fn audit_rows_cannot_be_changed(pool: PgPool) {
     let st = state(&pool);
     user_token(&st, "x", Role::Surveyor, &[OWN]).await; // one audit row (login)
-    // The owner/superuser is stopped by the trigger.
+                                                        // The owner/superuser is stopped by the trigger.
     for sql in ["UPDATE audit SET actor = 'forged'", "DELETE FROM audit", "TRUNCATE audit"] {
         let err = sqlx::query(sql).execute(&pool).await.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("append-only"), "{sql}: {err}");
@@ -92,7 +110,8 @@ async fn audit_is_partitioned_by_month_for_a_year_ahead(pool: PgPool) {
     assert!(months >= 13, "{months} monthly partitions");
     let st = state(&pool);
     user_token(&st, "x", Role::Surveyor, &[OWN]).await;
-    let part: String = sqlx::query_scalar("SELECT tableoid::regclass::text FROM audit").fetch_one(&pool).await.unwrap_or_default();
+    let part: String =
+        sqlx::query_scalar("SELECT tableoid::regclass::text FROM audit").fetch_one(&pool).await.unwrap_or_default();
     assert_ne!(part, "audit_default", "rows should land in a monthly partition");
 }
 
@@ -102,7 +121,8 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
     let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
     seed_county(&st, &admin, OWN).await;
     let code = zddm(OWN, 1);
-    let r = put(&st, &format!("/api/parcels/{code}"), &admin, &json!({"ZL": "v2", "geometry": square(1.0, 1.0, 5.0)})).await;
+    let r = put(&st, &format!("/api/parcels/{code}"), &admin, &json!({"ZL": "v2", "geometry": square(1.0, 1.0, 5.0)}))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let h = get(&st, &format!("/api/parcels/{code}/history"), &admin).await;
     let versions = h.json.as_array().cloned().unwrap_or_default();
@@ -121,7 +141,11 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
     let mut body = household_body(1, 101);
     body["SCJZMJ"] = json!(103.0);
     assert_eq!(put(&st, &format!("/api/households/{hh}"), &admin, &body).await.status, StatusCode::OK);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM households WHERE bdcdyh = $1").bind(&hh).fetch_one(&pool).await.unwrap_or(-1);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM households WHERE bdcdyh = $1")
+        .bind(&hh)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(-1);
     assert_eq!(n, 2);
 }
 
@@ -150,7 +174,12 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
     let owner_state = state(&pool);
     tile_server::db::accounts::create_user(
         &owner_state.db,
-        &tile_server::db::accounts::NewUser { username: "boss", password: PASSWORD, role: Role::Admin, counties: &[OWN] },
+        &tile_server::db::accounts::NewUser {
+            username: "boss",
+            password: PASSWORD,
+            role: Role::Admin,
+            counties: &[OWN],
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -159,9 +188,17 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
     seed_county(&st, &admin, OWN).await;
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "v2"})).await;
     assert_eq!(edit.status, StatusCode::OK, "{:?}", edit.json);
-    let s = call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {}}))).await;
+    let s =
+        call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {}}))).await;
     let id = s.json["submission_id"].as_i64().unwrap_or(-1);
-    let d = call(&st, Method::POST, &format!("/api/submissions/{id}/decision"), Some(&admin), Some(&json!({"decision": "accept"}))).await;
+    let d = call(
+        &st,
+        Method::POST,
+        &format!("/api/submissions/{id}/decision"),
+        Some(&admin),
+        Some(&json!({"decision": "accept"})),
+    )
+    .await;
     assert_eq!(d.status, StatusCode::OK, "{:?}", d.json);
     for uri in [format!("/api/buildings/{}/table", zrzh(OWN)), "/api/changes".into(), "/api/search?zl=幸福".into()] {
         assert_eq!(get(&st, &uri, &admin).await.status, StatusCode::OK, "{uri}");
@@ -193,9 +230,15 @@ async fn concurrent_edits_keep_one_current_version(pool: PgPool) {
     }
     assert!(ok >= 1);
     let (current, total): (i64, i64) =
-        sqlx::query_as("SELECT count(*) FILTER (WHERE state = 'current'), count(*) FROM parcels").fetch_one(&pool).await.unwrap_or((-1, -1));
+        sqlx::query_as("SELECT count(*) FILTER (WHERE state = 'current'), count(*) FROM parcels")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or((-1, -1));
     assert_eq!((current, total), (1, ok));
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE object_type = 'parcel'").fetch_one(&pool).await.unwrap_or(-1);
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE object_type = 'parcel'")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(-1);
     assert_eq!(audited, ok);
 }
 

@@ -57,10 +57,11 @@ async fn expired_revoked_and_disabled_tokens_are_refused(pool: PgPool) {
     let out = call(&st, Method::POST, "/api/auth/logout", Some(&t3), None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert_eq!(get(&st, &uri, &t3).await.status, StatusCode::UNAUTHORIZED);
-    let logouts: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE action = 'auth.logout' AND actor = 'user:c'")
-        .fetch_one(&pool)
-        .await
-        .unwrap_or(-1);
+    let logouts: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit WHERE action = 'auth.logout' AND actor = 'user:c'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or(-1);
     assert_eq!(logouts, 1);
 }
 
@@ -127,25 +128,60 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     vec![
-        Case { method: Method::GET, uri: |c| format!("/api/parcels?sub_district={c}001001"), body: None, action: Action::ReadSpatial },
-        Case { method: Method::GET, uri: |c| format!("/api/parcels/{}", zddm(c, 1)), body: None, action: Action::ReadSpatial },
-        Case { method: Method::GET, uri: |c| format!("/api/parcels/{}/history", zddm(c, 1)), body: None, action: Action::ReadSpatial },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/parcels?sub_district={c}001001"),
+            body: None,
+            action: Action::ReadSpatial,
+        },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/parcels/{}", zddm(c, 1)),
+            body: None,
+            action: Action::ReadSpatial,
+        },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/parcels/{}/history", zddm(c, 1)),
+            body: None,
+            action: Action::ReadSpatial,
+        },
         Case {
             method: Method::PUT,
             uri: |c| format!("/api/parcels/{}", zddm(c, 1)),
             body: Some(|_| json!({"ZL": "edited", "geometry": square(500_000.0, 3_300_000.0, 40.0)})),
             action: Action::WriteCadastre,
         },
-        Case { method: Method::GET, uri: |c| format!("/api/buildings?zddm={}", zddm(c, 1)), body: None, action: Action::ReadSpatial },
-        Case { method: Method::GET, uri: |c| format!("/api/buildings/{}", zrzh(c)), body: None, action: Action::ReadSpatial },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/buildings?zddm={}", zddm(c, 1)),
+            body: None,
+            action: Action::ReadSpatial,
+        },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/buildings/{}", zrzh(c)),
+            body: None,
+            action: Action::ReadSpatial,
+        },
         Case {
             method: Method::PUT,
             uri: |c| format!("/api/buildings/{}", zrzh(c)),
             body: Some(|_| json!({"JZWMC": "edited", "floors": [{"SJC": 1, "MYC": "1"}]})),
             action: Action::WriteCadastre,
         },
-        Case { method: Method::GET, uri: |c| format!("/api/buildings/{}/table", zrzh(c)), body: None, action: Action::ReadUnitTable },
-        Case { method: Method::GET, uri: |c| format!("/api/units/{}", bdcdyh(c, 101)), body: None, action: Action::ReadUnitTable },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/buildings/{}/table", zrzh(c)),
+            body: None,
+            action: Action::ReadUnitTable,
+        },
+        Case {
+            method: Method::GET,
+            uri: |c| format!("/api/units/{}", bdcdyh(c, 101)),
+            body: None,
+            action: Action::ReadUnitTable,
+        },
         Case {
             method: Method::PUT,
             uri: |c| format!("/api/households/{}", bdcdyh(c, 101)),
@@ -227,10 +263,24 @@ async fn permission_matrix(pool: PgPool) {
         }
         for county in [OWN, OTHER] {
             let admin = if county == OWN { &admin_own } else { &admin_other };
-            let s = call(&st, Method::POST, "/api/submissions", Some(admin), Some(&json!({"county": county, "package": {}}))).await;
+            let s = call(
+                &st,
+                Method::POST,
+                "/api/submissions",
+                Some(admin),
+                Some(&json!({"county": county, "package": {}})),
+            )
+            .await;
             assert_eq!(s.status, StatusCode::CREATED, "{:?}", s.json);
             let id = s.json["submission_id"].as_i64().unwrap_or(-1);
-            let d = call(&st, Method::POST, &format!("/api/submissions/{id}/decision"), Some(token), Some(&json!({"decision": "accept"}))).await;
+            let d = call(
+                &st,
+                Method::POST,
+                &format!("/api/submissions/{id}/decision"),
+                Some(token),
+                Some(&json!({"decision": "accept"})),
+            )
+            .await;
             let want = if !expected(*role, Action::Review) {
                 (StatusCode::FORBIDDEN, "forbidden")
             } else if county == OTHER {
@@ -256,7 +306,8 @@ async fn per_client_rate_limit(pool: PgPool) {
     }
     let r = get(&st, uri, &limited).await;
     assert_eq!((r.status, r.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
-    let retry: u64 = r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let retry: u64 =
+        r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
     assert!((1..=20).contains(&retry), "Retry-After {retry}");
     assert_eq!(get(&st, uri, &other).await.status, StatusCode::OK);
 }

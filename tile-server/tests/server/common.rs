@@ -95,7 +95,13 @@ pub async fn user_token(state: &AppState, username: &str, role: Role, counties: 
 }
 
 /// Creates a registration client and logs in; returns the token.
-pub async fn client_token(state: &AppState, client_id: &str, counties: &[&str], rate: Option<u32>, ips: &[&str]) -> String {
+pub async fn client_token(
+    state: &AppState,
+    client_id: &str,
+    counties: &[&str],
+    rate: Option<u32>,
+    ips: &[&str],
+) -> String {
     accounts::create_client(
         &state.db,
         &NewClient { client_id, secret: PASSWORD, counties, rate_limit_per_minute: rate, allowed_ips: ips },
@@ -121,21 +127,32 @@ pub fn square(x0: f64, y0: f64, side: f64) -> Value {
 pub async fn seed_county(state: &AppState, admin: &str, county: &str) {
     let x = 500_000.0 + if county == OWN { 0.0 } else { 10_000.0 };
     let y = 3_300_000.0;
-    let p = put(state, &format!("/api/parcels/{}", zddm(county, 1)), admin, &json!({
-        "ZL": format!("{county}幸福路1号"), "ZDMJ": 1000.0, "YT": "0701", "QLLX": "4", "QLXZ": "102",
-        "geometry": square(x, y, 40.0)
-    }))
+    let p = put(
+        state,
+        &format!("/api/parcels/{}", zddm(county, 1)),
+        admin,
+        &json!({
+            "ZL": format!("{county}幸福路1号"), "ZDMJ": 1000.0, "YT": "0701", "QLLX": "4", "QLXZ": "102",
+            "geometry": square(x, y, 40.0)
+        }),
+    )
     .await;
     assert_eq!(p.status, StatusCode::OK, "seed parcel: {:?}", p.json);
-    let b = put(state, &format!("/api/buildings/{}", zrzh(county)), admin, &json!({
-        "JZWMC": "1号楼", "ZL": format!("{county}幸福路1号1幢"), "DSCS": 2, "DXCS": 0, "FWJG": "2", "GHYT": "10",
-        "floors": [{"SJC": 1, "MYC": "1", "CMC": "第1层"}, {"SJC": 2, "MYC": "2", "CMC": "第2层"}],
-        "geometry": square(x + 5.0, y + 5.0, 20.0)
-    }))
+    let b = put(
+        state,
+        &format!("/api/buildings/{}", zrzh(county)),
+        admin,
+        &json!({
+            "JZWMC": "1号楼", "ZL": format!("{county}幸福路1号1幢"), "DSCS": 2, "DXCS": 0, "FWJG": "2", "GHYT": "10",
+            "floors": [{"SJC": 1, "MYC": "1", "CMC": "第1层"}, {"SJC": 2, "MYC": "2", "CMC": "第2层"}],
+            "geometry": square(x + 5.0, y + 5.0, 20.0)
+        }),
+    )
     .await;
     assert_eq!(b.status, StatusCode::OK, "seed building: {:?}", b.json);
     for (room, floor) in [(101u32, 1), (201, 2)] {
-        let h = put(state, &format!("/api/households/{}", bdcdyh(county, room)), admin, &household_body(floor, room)).await;
+        let h =
+            put(state, &format!("/api/households/{}", bdcdyh(county, room)), admin, &household_body(floor, room)).await;
         assert_eq!(h.status, StatusCode::OK, "seed household: {:?}", h.json);
     }
 }

@@ -18,13 +18,11 @@ mod register;
 mod scope;
 
 pub use memory::MemoryAllocator;
-pub use register::{register_with_ancestors, Registered};
 pub(crate) use memory::State;
 #[cfg(feature = "postgres")]
 pub use pg::{migrate, PgAllocator};
-pub use scope::{
-    AnyCode, Issued, Level, Scope, MAX_BUILDING_NUMBER, MAX_HOUSEHOLD_NUMBER, MAX_PARCEL_SEQUENCE,
-};
+pub use register::{register_with_ancestors, Registered};
+pub use scope::{AnyCode, Issued, Level, Scope, MAX_BUILDING_NUMBER, MAX_HOUSEHOLD_NUMBER, MAX_PARCEL_SEQUENCE};
 
 /// Status of an issued code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

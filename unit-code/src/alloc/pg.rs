@@ -190,14 +190,13 @@ impl PgAllocator {
 
     /// [`Allocator::record`] inside the caller's transaction.
     pub async fn record_in(conn: &mut PgConnection, code: AnyCode) -> Result<Option<CodeRecord>, AllocError> {
-        let row: Option<UnitRow> = sqlx::query_as(
-            "SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1 AND code = $2",
-        )
-        .bind(code.county())
-        .bind(code.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(AllocError::db("reading a code"))?;
+        let row: Option<UnitRow> =
+            sqlx::query_as("SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1 AND code = $2")
+                .bind(code.county())
+                .bind(code.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(AllocError::db("reading a code"))?;
         row.map(to_record).transpose()
     }
 

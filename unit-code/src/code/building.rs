@@ -24,12 +24,7 @@ impl BuildingCode {
 
     /// Building `number` (1..=9999) on `parcel`.
     pub fn new(parcel: ParcelCode, number: u16) -> Result<Self, CodeError> {
-        let n = in_range(
-            "building number",
-            u32::from(number),
-            1,
-            u32::from(Self::MAX_NUMBER),
-        )?;
+        let n = in_range("building number", u32::from(number), 1, u32::from(Self::MAX_NUMBER))?;
         let mut b = [0u8; 24];
         b[..19].copy_from_slice(&parcel.0);
         b[19] = b'F';
@@ -61,11 +56,7 @@ mod tests {
         assert_eq!(BuildingCode::new(p, 9_999).unwrap().number(), 9_999);
         assert!(matches!(
             "411702600021GB00001W0007".parse::<BuildingCode>(),
-            Err(CodeError::Char {
-                position: 20,
-                found: 'W',
-                ..
-            })
+            Err(CodeError::Char { position: 20, found: 'W', .. })
         ));
     }
 }

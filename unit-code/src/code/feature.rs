@@ -19,11 +19,7 @@ pub enum Ownership {
 
 impl Ownership {
     /// All values.
-    pub const ALL: [Ownership; 3] = [
-        Ownership::State,
-        Ownership::Collective,
-        Ownership::Undetermined,
-    ];
+    pub const ALL: [Ownership; 3] = [Ownership::State, Ownership::Collective, Ownership::Undetermined];
 
     /// The letter, as ASCII.
     pub const fn as_byte(self) -> u8 {
@@ -232,10 +228,7 @@ pub struct ParcelFeature {
 impl ParcelFeature {
     /// Both letters.
     pub const fn new(ownership: Ownership, parcel_type: ParcelType) -> Self {
-        Self {
-            ownership,
-            parcel_type,
-        }
+        Self { ownership, parcel_type }
     }
 
     /// The two letters as ASCII.
@@ -246,10 +239,7 @@ impl ParcelFeature {
     /// From the two letters.
     pub const fn from_bytes(b: [u8; 2]) -> Option<Self> {
         match (Ownership::from_byte(b[0]), ParcelType::from_byte(b[1])) {
-            (Some(ownership), Some(parcel_type)) => Some(Self {
-                ownership,
-                parcel_type,
-            }),
+            (Some(ownership), Some(parcel_type)) => Some(Self { ownership, parcel_type }),
             _ => None,
         }
     }
@@ -284,12 +274,8 @@ pub enum FixtureKind {
 
 impl FixtureKind {
     /// All values.
-    pub const ALL: [FixtureKind; 4] = [
-        FixtureKind::Building,
-        FixtureKind::Trees,
-        FixtureKind::Other,
-        FixtureKind::None,
-    ];
+    pub const ALL: [FixtureKind; 4] =
+        [FixtureKind::Building, FixtureKind::Trees, FixtureKind::Other, FixtureKind::None];
 
     /// The letter, as ASCII.
     pub const fn as_byte(self) -> u8 {
@@ -349,11 +335,7 @@ macro_rules! letter_code {
                     [b] => $ty::from_byte(*b),
                     _ => None,
                 }
-                .ok_or_else(|| CodeError::Letter {
-                    field: $field,
-                    expected: $expected,
-                    found: s.to_owned(),
-                })
+                .ok_or_else(|| CodeError::Letter { field: $field, expected: $expected, found: s.to_owned() })
             }
         }
 
@@ -369,11 +351,7 @@ macro_rules! letter_code {
 }
 
 letter_code!(Ownership, "ownership code", "one of G/J/Z");
-letter_code!(
-    ParcelType,
-    "parcel type code",
-    "one uppercase letter A-Z or 0"
-);
+letter_code!(ParcelType, "parcel type code", "one uppercase letter A-Z or 0");
 letter_code!(FixtureKind, "fixture code", "one of F/L/Q/W");
 
 impl fmt::Display for ParcelFeature {
@@ -426,10 +404,7 @@ mod tests {
 
     #[test]
     fn standard_set_is_exactly_absxcdefhgwy0() {
-        let letters: String = ParcelType::STANDARD
-            .iter()
-            .map(|t| t.as_byte() as char)
-            .collect();
+        let letters: String = ParcelType::STANDARD.iter().map(|t| t.as_byte() as char).collect();
         assert_eq!(letters, "ABSXCDEFHGWY0");
     }
 
@@ -444,11 +419,7 @@ mod tests {
 
     #[test]
     fn combination_rules() {
-        let f = |s: &str| {
-            s.parse::<ParcelFeature>()
-                .unwrap()
-                .is_standard_combination()
-        };
+        let f = |s: &str| s.parse::<ParcelFeature>().unwrap().is_standard_combination();
         assert!(f("JA") && f("JC") && f("GH") && f("GG") && f("GB") && f("ZW"));
         assert!(!f("GA") && !f("GC") && !f("JH") && !f("ZG"));
     }
@@ -461,9 +432,6 @@ mod tests {
         assert_eq!(serde_json::to_string(&gb).unwrap(), "\"GB\"");
         assert_eq!(serde_json::from_str::<ParcelFeature>("\"GB\"").unwrap(), gb);
         let e = "H".parse::<FixtureKind>().unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "fixture code: expected one of F/L/Q/W, found \"H\""
-        );
+        assert_eq!(e.to_string(), "fixture code: expected one of F/L/Q/W, found \"H\"");
     }
 }

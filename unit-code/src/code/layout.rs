@@ -77,32 +77,8 @@ pub(crate) static UNIT_MASKS: [u8; 28] = [
 ];
 
 /// Accepted classes per position of the 24-character building code (ZRZH).
-pub(crate) static BUILDING_MASKS: [u8; 24] = [
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    D,
-    OWNERSHIP,
-    PARCEL_TYPE,
-    D,
-    D,
-    D,
-    D,
-    D,
-    BUILDING_MARK,
-    D,
-    D,
-    D,
-    D,
-];
+pub(crate) static BUILDING_MASKS: [u8; 24] =
+    [D, D, D, D, D, D, D, D, D, D, D, D, OWNERSHIP, PARCEL_TYPE, D, D, D, D, D, BUILDING_MARK, D, D, D, D];
 
 /// The code forms of the hierarchy, by length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,18 +165,12 @@ impl CodeForm {
             (_, 7..=9) => ("digit 0-9 (cadastral district)", "数字 0-9（地籍区）"),
             (_, 10..=12) => ("digit 0-9 (cadastral sub-district)", "数字 0-9（地籍子区）"),
             (_, 13) => ("ownership code G/J/Z", "宗地特征码（所有权）G/J/Z"),
-            (_, 14) => (
-                "parcel type code A-Z or 0",
-                "宗地特征码（宗地类型）A-Z 或 0",
-            ),
+            (_, 14) => ("parcel type code A-Z or 0", "宗地特征码（宗地类型）A-Z 或 0"),
             (_, 15..=19) => ("digit 0-9 (parcel sequence)", "数字 0-9（宗地顺序号）"),
             (CodeForm::Building, 20) => ("'F' (building fixture code)", "定着物特征码 F"),
             (_, 20) => ("fixture code F/L/Q/W", "定着物特征码 F/L/Q/W"),
             (CodeForm::Building, _) => ("digit 0-9 (building number)", "数字 0-9（自然幢号）"),
-            _ => (
-                "digit 0-9 (fixture unit number)",
-                "数字 0-9（定着物单元编号）",
-            ),
+            _ => ("digit 0-9 (fixture unit number)", "数字 0-9（定着物单元编号）"),
         }
     }
 }
@@ -216,10 +186,7 @@ impl fmt::Display for CodeForm {
 #[inline]
 pub(crate) fn matches(bytes: &[u8], masks: &[u8]) -> bool {
     bytes.len() == masks.len()
-        && bytes
-            .iter()
-            .zip(masks)
-            .fold(true, |ok, (&b, &m)| ok & (BYTE_CLASS[b as usize] & m != 0))
+        && bytes.iter().zip(masks).fold(true, |ok, (&b, &m)| ok & (BYTE_CLASS[b as usize] & m != 0))
 }
 
 /// Fast hard-format check of the 28-character unit form: the 25 digit
@@ -291,11 +258,7 @@ mod tests {
             for byte in 0..=255u8 {
                 let mut s = base;
                 s[pos] = byte;
-                assert_eq!(
-                    unit_format_ok(&s),
-                    matches(&s, &UNIT_MASKS),
-                    "pos {pos} byte {byte:#x}"
-                );
+                assert_eq!(unit_format_ok(&s), matches(&s, &UNIT_MASKS), "pos {pos} byte {byte:#x}");
             }
         }
         assert!(!unit_format_ok(&base[..27]));

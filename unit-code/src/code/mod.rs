@@ -91,20 +91,11 @@ pub(crate) fn check(s: &str, form: CodeForm) -> Result<(), CodeError> {
     // Slow path only for bad input: count characters, then find the culprit.
     let found = s.chars().count();
     if found != masks.len() {
-        return Err(CodeError::Length {
-            form,
-            expected: masks.len(),
-            found,
-        });
+        return Err(CodeError::Length { form, expected: masks.len(), found });
     }
     for (i, (c, &mask)) in s.chars().zip(masks).enumerate() {
         if !char_matches(c, mask) {
-            return Err(CodeError::Char {
-                form,
-                position: i + 1,
-                expected: form.expected(i + 1).0,
-                found: c,
-            });
+            return Err(CodeError::Char { form, position: i + 1, expected: form.expected(i + 1).0, found: c });
         }
     }
     Ok(())
@@ -113,9 +104,7 @@ pub(crate) fn check(s: &str, form: CodeForm) -> Result<(), CodeError> {
 /// Value of ASCII digits (callers pass checked digits).
 #[inline]
 pub(crate) fn digits_value(bytes: &[u8]) -> u32 {
-    bytes
-        .iter()
-        .fold(0u32, |acc, &b| acc * 10 + u32::from(b.wrapping_sub(b'0')))
+    bytes.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b.wrapping_sub(b'0')))
 }
 
 /// Write `value` as zero-padded ASCII digits filling `out`.
@@ -129,21 +118,11 @@ pub(crate) fn write_digits(out: &mut [u8], mut value: u32) {
 }
 
 /// Range check for a part used to build a code.
-pub(crate) fn in_range(
-    field: &'static str,
-    value: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, CodeError> {
+pub(crate) fn in_range(field: &'static str, value: u32, min: u32, max: u32) -> Result<u32, CodeError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(CodeError::OutOfRange {
-            field,
-            min,
-            max,
-            found: value,
-        })
+        Err(CodeError::OutOfRange { field, min, max, found: value })
     }
 }
 
@@ -243,28 +222,14 @@ mod tests {
         // 27 full-width digits are 81 bytes; the message must say 27.
         let s = "３".repeat(27);
         let e = check(&s, CodeForm::Unit).unwrap_err();
-        assert_eq!(
-            e,
-            CodeError::Length {
-                form: CodeForm::Unit,
-                expected: 28,
-                found: 27
-            }
-        );
+        assert_eq!(e, CodeError::Length { form: CodeForm::Unit, expected: 28, found: 27 });
     }
 
     #[test]
     fn full_width_digit_gets_a_hint() {
         let s = format!("３{}", &"411702600021GB00001F00070027"[1..]);
         let e = check(&s, CodeForm::Unit).unwrap_err();
-        assert!(matches!(
-            e,
-            CodeError::Char {
-                position: 1,
-                found: '３',
-                ..
-            }
-        ));
+        assert!(matches!(e, CodeError::Char { position: 1, found: '３', .. }));
         assert!(e.to_string().contains("full-width"), "{e}");
     }
 
@@ -288,9 +253,6 @@ mod tests {
     #[test]
     fn range_check() {
         assert_eq!(in_range("x", 5, 1, 9), Ok(5));
-        assert!(matches!(
-            in_range("x", 0, 1, 9),
-            Err(CodeError::OutOfRange { found: 0, .. })
-        ));
+        assert!(matches!(in_range("x", 0, 1, 9), Err(CodeError::OutOfRange { found: 0, .. })));
     }
 }

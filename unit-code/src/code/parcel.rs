@@ -25,11 +25,7 @@ impl ParcelCode {
     pub const MAX_SEQUENCE: u32 = 99_999;
 
     /// Parcel `sequence` (1..=99999) of `feature` in `subdistrict`.
-    pub fn new(
-        subdistrict: SubdistrictCode,
-        feature: ParcelFeature,
-        sequence: u32,
-    ) -> Result<Self, CodeError> {
+    pub fn new(subdistrict: SubdistrictCode, feature: ParcelFeature, sequence: u32) -> Result<Self, CodeError> {
         let seq = in_range("parcel sequence number", sequence, 1, Self::MAX_SEQUENCE)?;
         let mut b = [0u8; 19];
         b[..12].copy_from_slice(&subdistrict.0);
@@ -56,10 +52,8 @@ impl ParcelCode {
     /// The parcel feature code (positions 13-14).
     pub fn feature(&self) -> ParcelFeature {
         // Checked at construction; the fallback is never taken.
-        ParcelFeature::from_bytes([self.0[12], self.0[13]]).unwrap_or(ParcelFeature::new(
-            super::Ownership::Undetermined,
-            super::ParcelType::UseUndetermined,
-        ))
+        ParcelFeature::from_bytes([self.0[12], self.0[13]])
+            .unwrap_or(ParcelFeature::new(super::Ownership::Undetermined, super::ParcelType::UseUndetermined))
     }
 
     /// The sequence number (positions 15-19); 0 only in legacy data.
@@ -90,29 +84,18 @@ mod tests {
         let sub: SubdistrictCode = "340824104207".parse().unwrap();
         let f: ParcelFeature = "GB".parse().unwrap();
         assert_eq!(ParcelCode::new(sub, f, 99_999).unwrap().sequence(), 99_999);
-        assert!(matches!(
-            ParcelCode::new(sub, f, 100_000),
-            Err(CodeError::OutOfRange { found: 100_000, .. })
-        ));
+        assert!(matches!(ParcelCode::new(sub, f, 100_000), Err(CodeError::OutOfRange { found: 100_000, .. })));
     }
 
     #[test]
     fn bad_parcel_strings() {
         assert!(matches!(
             "340824104207JA0002".parse::<ParcelCode>(),
-            Err(CodeError::Length {
-                expected: 19,
-                found: 18,
-                ..
-            })
+            Err(CodeError::Length { expected: 19, found: 18, .. })
         ));
         assert!(matches!(
             "340824104207Ja00024".parse::<ParcelCode>(),
-            Err(CodeError::Char {
-                position: 14,
-                found: 'a',
-                ..
-            })
+            Err(CodeError::Char { position: 14, found: 'a', .. })
         ));
     }
 }

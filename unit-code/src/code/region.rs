@@ -120,14 +120,7 @@ mod tests {
     #[test]
     fn out_of_range_numbers_are_errors() {
         let county: CountyCode = "411702".parse().unwrap();
-        assert!(matches!(
-            DistrictCode::new(county, 1000),
-            Err(CodeError::OutOfRange {
-                found: 1000,
-                max: 999,
-                ..
-            })
-        ));
+        assert!(matches!(DistrictCode::new(county, 1000), Err(CodeError::OutOfRange { found: 1000, max: 999, .. })));
     }
 
     #[test]
@@ -135,10 +128,7 @@ mod tests {
         assert!("41170".parse::<CountyCode>().is_err());
         assert!("41170a".parse::<CountyCode>().is_err());
         assert!("411702600".parse::<SubdistrictCode>().is_err());
-        assert!("411702000000"
-            .parse::<SubdistrictCode>()
-            .unwrap()
-            .is_virtual());
+        assert!("411702000000".parse::<SubdistrictCode>().unwrap().is_virtual());
     }
 
     #[test]

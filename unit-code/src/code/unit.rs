@@ -34,12 +34,7 @@ impl UnitCode {
 
     /// Household `household_no` (1..=9999) of `building`.
     pub fn household(building: BuildingCode, household_no: u16) -> Result<Self, CodeError> {
-        let n = in_range(
-            "household number",
-            u32::from(household_no),
-            1,
-            u32::from(Self::MAX_HOUSEHOLD),
-        )?;
+        let n = in_range("household number", u32::from(household_no), 1, u32::from(Self::MAX_HOUSEHOLD))?;
         let mut b = [0u8; 28];
         b[..24].copy_from_slice(&building.0);
         write_digits(&mut b[24..], n);
@@ -69,11 +64,7 @@ impl UnitCode {
 
     /// A unit of any fixture kind with a raw 8-digit fixture unit number
     /// (0..=99_999_999), e.g. forest units (`L`).
-    pub fn with_fixture(
-        parcel: ParcelCode,
-        kind: FixtureKind,
-        number: u32,
-    ) -> Result<Self, CodeError> {
+    pub fn with_fixture(parcel: ParcelCode, kind: FixtureKind, number: u32) -> Result<Self, CodeError> {
         let n = in_range("fixture unit number", number, 0, 99_999_999)?;
         let mut b = [0u8; 28];
         b[..19].copy_from_slice(&parcel.0);
@@ -154,30 +145,21 @@ mod tests {
     use super::*;
     use crate::code::{Ownership, ParcelType};
 
-    const REAL: [&str; 3] = [
-        "411702600021GB00001F00070027",
-        "370105012002GB00001F00010751",
-        "441903012003GB00001F00020063",
-    ];
+    const REAL: [&str; 3] =
+        ["411702600021GB00001F00070027", "370105012002GB00001F00010751", "441903012003GB00001F00020063"];
 
     #[test]
     fn real_codes_parse_and_decompose() {
         let u: UnitCode = REAL[1].parse().unwrap();
         assert_eq!(u.subdistrict().as_str(), "370105012002");
-        assert_eq!(
-            u.feature(),
-            ParcelFeature::new(Ownership::State, ParcelType::ConstructionSurface)
-        );
+        assert_eq!(u.feature(), ParcelFeature::new(Ownership::State, ParcelType::ConstructionSurface));
         assert_eq!(u.building().unwrap().number(), 1);
         assert_eq!(u.household_no(), Some(751));
         assert_eq!(u.fixture_number(), 10751);
         for s in REAL {
             let u: UnitCode = s.parse().unwrap();
             assert_eq!(u.to_string(), s);
-            assert_eq!(
-                UnitCode::household(u.building().unwrap(), u.household_no().unwrap()).unwrap(),
-                u
-            );
+            assert_eq!(UnitCode::household(u.building().unwrap(), u.household_no().unwrap()).unwrap(), u);
             assert!(!u.is_virtual() && !u.is_land_only());
         }
     }
@@ -226,11 +208,7 @@ mod tests {
     fn h_fixture_rejected_by_parser() {
         assert!(matches!(
             "460200000000GH00001H00000000".parse::<UnitCode>(),
-            Err(CodeError::Char {
-                position: 20,
-                found: 'H',
-                ..
-            })
+            Err(CodeError::Char { position: 20, found: 'H', .. })
         ));
     }
 }

@@ -48,7 +48,11 @@ fn to_edge(row: EdgeRow) -> Result<LineageEdge, AllocError> {
 fn to_event(row: EventRow) -> Result<Event, AllocError> {
     let (id, kind, at, actor, note, old, new) = row;
     let codes = |v: Vec<String>| v.iter().map(|s| parse_code(s)).collect::<Result<Vec<_>, _>>();
-    Ok(Event { id, at, input: EventInput { kind: parse_kind(&kind)?, actor, note, old: codes(old)?, new: codes(new)? } })
+    Ok(Event {
+        id,
+        at,
+        input: EventInput { kind: parse_kind(&kind)?, actor, note, old: codes(old)?, new: codes(new)? },
+    })
 }
 
 impl PgAllocator {

@@ -2,9 +2,7 @@
 //! sub-district, feature code), and linkage between a house and its parcel.
 
 use super::{Issue, Part};
-use crate::code::{
-    BuildingCode, CountyCode, DistrictCode, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode,
-};
+use crate::code::{BuildingCode, CountyCode, DistrictCode, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
 
 /// What a unit's attributes and location say its code should contain.
 /// `None` fields are not checked.
@@ -25,11 +23,7 @@ pub struct Expected {
 }
 
 fn mismatch(part: Part, expected: &str, found: &str) -> Issue {
-    Issue::Mismatch {
-        part,
-        expected: expected.to_owned(),
-        found: found.to_owned(),
-    }
+    Issue::Mismatch { part, expected: expected.to_owned(), found: found.to_owned() }
 }
 
 /// Check a unit code against its attributes. Every mismatch is returned;
@@ -49,11 +43,7 @@ pub fn check_consistency(unit: &UnitCode, expected: &Expected) -> Vec<Issue> {
         match unit.building() {
             Some(have) if have == want => {}
             Some(have) => issues.push(mismatch(Part::Building, want.as_str(), have.as_str())),
-            None => issues.push(mismatch(
-                Part::Building,
-                want.as_str(),
-                &unit.as_str()[..24],
-            )),
+            None => issues.push(mismatch(Part::Building, want.as_str(), &unit.as_str()[..24])),
         }
     }
     issues
@@ -64,38 +54,22 @@ pub fn check_parcel_consistency(parcel: &ParcelCode, expected: &Expected) -> Vec
     let mut issues = Vec::new();
     if let Some(want) = expected.county {
         if parcel.county() != want {
-            issues.push(mismatch(
-                Part::County,
-                want.as_str(),
-                parcel.county().as_str(),
-            ));
+            issues.push(mismatch(Part::County, want.as_str(), parcel.county().as_str()));
         }
     }
     if let Some(want) = expected.district {
         if parcel.district() != want {
-            issues.push(mismatch(
-                Part::District,
-                want.as_str(),
-                parcel.district().as_str(),
-            ));
+            issues.push(mismatch(Part::District, want.as_str(), parcel.district().as_str()));
         }
     }
     if let Some(want) = expected.subdistrict {
         if parcel.subdistrict() != want {
-            issues.push(mismatch(
-                Part::Subdistrict,
-                want.as_str(),
-                parcel.subdistrict().as_str(),
-            ));
+            issues.push(mismatch(Part::Subdistrict, want.as_str(), parcel.subdistrict().as_str()));
         }
     }
     if let Some(want) = expected.feature {
         if parcel.feature() != want {
-            issues.push(mismatch(
-                Part::Feature,
-                &want.to_string(),
-                &parcel.feature().to_string(),
-            ));
+            issues.push(mismatch(Part::Feature, &want.to_string(), &parcel.feature().to_string()));
         }
     }
     if let Some(want) = expected.parcel {
@@ -115,8 +89,7 @@ pub fn check_parcel_consistency(parcel: &ParcelCode, expected: &Expected) -> Vec
 /// assert!(check_linkage(&house, &"411702600021GB00002".parse().unwrap()).is_some());
 /// ```
 pub fn check_linkage(unit: &UnitCode, parcel: &ParcelCode) -> Option<Issue> {
-    (unit.parcel() != *parcel)
-        .then(|| mismatch(Part::Parcel, parcel.as_str(), unit.parcel().as_str()))
+    (unit.parcel() != *parcel).then(|| mismatch(Part::Parcel, parcel.as_str(), unit.parcel().as_str()))
 }
 
 #[cfg(test)]
@@ -167,20 +140,14 @@ mod tests {
             ]
         );
         assert_eq!(issues[3].position(), Some(13));
-        assert_eq!(
-            issues[0].message_en(),
-            "county code in the code is 411702, the attributes say 411703"
-        );
+        assert_eq!(issues[0].message_en(), "county code in the code is 411702, the attributes say 411703");
         assert!(issues[0].message_zh().contains("411703"));
     }
 
     #[test]
     fn land_unit_has_no_building() {
         let land = unit().land_unit();
-        let e = Expected {
-            building: Some("411702600021GB00001F0007".parse().unwrap()),
-            ..Expected::default()
-        };
+        let e = Expected { building: Some("411702600021GB00001F0007".parse().unwrap()), ..Expected::default() };
         assert_eq!(check_consistency(&land, &e)[0].id(), "linkage.building");
     }
 

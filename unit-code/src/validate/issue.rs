@@ -150,31 +150,26 @@ impl Issue {
             Issue::Length { form, found } => {
                 format!("{} must have {} characters, found {found}", form.name_en(), form.len())
             }
-            Issue::Char { form, position, found } => format!(
-                "position {position}: expected {}, found {}",
-                form.expected(*position).0,
-                quote(*found)
-            ),
+            Issue::Char { form, position, found } => {
+                format!("position {position}: expected {}, found {}", form.expected(*position).0, quote(*found))
+            }
             Issue::FixtureH => "fixture part H00000000 (legacy sea-area form): H is not a fixture code; \
                                 the standard form is W00000000"
                 .to_owned(),
-            Issue::NonStandardParcelType { letter } => format!(
-                "parcel type '{letter}' is not one of ABSXCDEFHGWY0 (written under another rule version)"
-            ),
+            Issue::NonStandardParcelType { letter } => {
+                format!("parcel type '{letter}' is not one of ABSXCDEFHGWY0 (written under another rule version)")
+            }
             Issue::Combination { feature } => format!(
                 "feature code {feature}: {} must have ownership {}",
                 feature.parcel_type.name_en(),
                 required_ownership(*feature)
             ),
-            Issue::LandOnlyWithNumber { tail } => format!(
-                "land-only unit (W) must end in 00000000, found {}",
-                String::from_utf8_lossy(tail)
-            ),
+            Issue::LandOnlyWithNumber { tail } => {
+                format!("land-only unit (W) must end in 00000000, found {}", String::from_utf8_lossy(tail))
+            }
             Issue::ZeroBuilding => "building number 0000 (legacy data; numbers start at 0001)".to_owned(),
             Issue::ZeroSequence => "parcel sequence 00000 (legacy data; numbers start at 00001)".to_owned(),
-            Issue::VirtualSubdistrict => {
-                "district and sub-district 000000: virtual or transitional unit".to_owned()
-            }
+            Issue::VirtualSubdistrict => "district and sub-district 000000: virtual or transitional unit".to_owned(),
             Issue::Mismatch { part, expected, found } => {
                 format!("{} in the code is {found}, the attributes say {expected}", part.names().0)
             }
@@ -187,20 +182,11 @@ impl Issue {
             Issue::Length { form, found } => {
                 format!("{}应为 {} 位，实际 {found} 位", form.name_zh(), form.len())
             }
-            Issue::Char {
-                form,
-                position,
-                found,
-            } => {
-                format!(
-                    "第 {position} 位应为{}，实际为 {}",
-                    form.expected(*position).1,
-                    quote(*found)
-                )
+            Issue::Char { form, position, found } => {
+                format!("第 {position} 位应为{}，实际为 {}", form.expected(*position).1, quote(*found))
             }
             Issue::FixtureH => {
-                "定着物部分为 H00000000（旧系统宗海写法）：H 不是定着物特征码，标准写法为 W00000000"
-                    .to_owned()
+                "定着物部分为 H00000000（旧系统宗海写法）：H 不是定着物特征码，标准写法为 W00000000".to_owned()
             }
             Issue::NonStandardParcelType { letter } => {
                 format!("宗地类型 '{letter}' 不在 ABSXCDEFHGWY0 之内（其他版本编码规则）")
@@ -211,23 +197,13 @@ impl Issue {
                 required_ownership(*feature)
             ),
             Issue::LandOnlyWithNumber { tail } => {
-                format!(
-                    "无定着物单元（W）应以 00000000 结尾，实际为 {}",
-                    String::from_utf8_lossy(tail)
-                )
+                format!("无定着物单元（W）应以 00000000 结尾，实际为 {}", String::from_utf8_lossy(tail))
             }
             Issue::ZeroBuilding => "自然幢号为 0000（历史数据；应从 0001 起编）".to_owned(),
             Issue::ZeroSequence => "宗地顺序号为 00000（历史数据；应从 00001 起编）".to_owned(),
             Issue::VirtualSubdistrict => "地籍区和地籍子区为 000000：虚拟或过渡期单元".to_owned(),
-            Issue::Mismatch {
-                part,
-                expected,
-                found,
-            } => {
-                format!(
-                    "代码中的{}为 {found}，与属性 {expected} 不一致",
-                    part.names().1
-                )
+            Issue::Mismatch { part, expected, found } => {
+                format!("代码中的{}为 {found}，与属性 {expected} 不一致", part.names().1)
             }
         }
     }
@@ -275,15 +251,8 @@ mod tests {
     fn ids_are_distinct() {
         let gc: ParcelFeature = "GC".parse().unwrap();
         let all = [
-            Issue::Length {
-                form: CodeForm::Unit,
-                found: 3,
-            },
-            Issue::Char {
-                form: CodeForm::Unit,
-                position: 1,
-                found: 'x',
-            },
+            Issue::Length { form: CodeForm::Unit, found: 3 },
+            Issue::Char { form: CodeForm::Unit, position: 1, found: 'x' },
             Issue::FixtureH,
             Issue::NonStandardParcelType { letter: 'L' },
             Issue::Combination { feature: gc },
@@ -303,45 +272,23 @@ mod tests {
 
     #[test]
     fn json_shape() {
-        let i = Issue::Char {
-            form: CodeForm::Unit,
-            position: 13,
-            found: 'X',
-        };
+        let i = Issue::Char { form: CodeForm::Unit, position: 13, found: 'X' };
         let v = serde_json::to_value(&i).unwrap();
         assert_eq!(v["id"], "format.char");
         assert_eq!(v["position"], 13);
-        assert_eq!(
-            v["message_en"],
-            "position 13: expected ownership code G/J/Z, found 'X'"
-        );
-        assert_eq!(
-            v["message_zh"],
-            "第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'X'"
-        );
-        let l = serde_json::to_value(Issue::Length {
-            form: CodeForm::Unit,
-            found: 27,
-        })
-        .unwrap();
+        assert_eq!(v["message_en"], "position 13: expected ownership code G/J/Z, found 'X'");
+        assert_eq!(v["message_zh"], "第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'X'");
+        let l = serde_json::to_value(Issue::Length { form: CodeForm::Unit, found: 27 }).unwrap();
         assert!(l["position"].is_null());
-        assert_eq!(
-            l["message_en"],
-            "unit code (BDCDYH) must have 28 characters, found 27"
-        );
+        assert_eq!(l["message_en"], "unit code (BDCDYH) must have 28 characters, found 27");
     }
 
     #[test]
     fn combination_message_names_the_rule() {
         let gc: ParcelFeature = "GC".parse().unwrap();
         let i = Issue::Combination { feature: gc };
-        assert_eq!(
-            i.message_en(),
-            "feature code GC: homestead use right must have ownership J"
-        );
+        assert_eq!(i.message_en(), "feature code GC: homestead use right must have ownership J");
         let jh: ParcelFeature = "JH".parse().unwrap();
-        assert!(Issue::Combination { feature: jh }
-            .message_en()
-            .ends_with("ownership G"));
+        assert!(Issue::Combination { feature: jh }.message_en().ends_with("ownership G"));
     }
 }

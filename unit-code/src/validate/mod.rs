@@ -41,9 +41,7 @@ pub struct Options {
 
 impl Options {
     /// Lenient legacy mode.
-    pub const LENIENT: Options = Options {
-        lenient_legacy: true,
-    };
+    pub const LENIENT: Options = Options { lenient_legacy: true };
 }
 
 /// Result of validating one code.
@@ -167,18 +165,10 @@ fn format_issues(code: &str, form: CodeForm, options: &Options, report: &mut Rep
         }
         let position = i + 1;
         if form == CodeForm::Unit && position == 20 && c == 'H' && code.ends_with("H00000000") {
-            let target = if options.lenient_legacy {
-                &mut report.warnings
-            } else {
-                &mut report.errors
-            };
+            let target = if options.lenient_legacy { &mut report.warnings } else { &mut report.errors };
             target.push(Issue::FixtureH);
         } else {
-            report.errors.push(Issue::Char {
-                form,
-                position,
-                found: c,
-            });
+            report.errors.push(Issue::Char { form, position, found: c });
         }
     }
 }
@@ -189,21 +179,8 @@ fn legacy_warnings(b: &[u8], form: CodeForm, warnings: &mut Vec<Issue>) {
     let marine = b.len() >= 14 && matches!(b[13], b'H' | b'G');
     if b.len() >= 14 {
         let (o, t) = (b[12], b[13]);
-        let standard = matches!(
-            t,
-            b'A' | b'B'
-                | b'S'
-                | b'X'
-                | b'C'
-                | b'D'
-                | b'E'
-                | b'F'
-                | b'H'
-                | b'G'
-                | b'W'
-                | b'Y'
-                | b'0'
-        );
+        let standard =
+            matches!(t, b'A' | b'B' | b'S' | b'X' | b'C' | b'D' | b'E' | b'F' | b'H' | b'G' | b'W' | b'Y' | b'0');
         let combination = match t {
             b'A' | b'C' => o == b'J',
             b'H' | b'G' => o == b'G',
@@ -212,9 +189,7 @@ fn legacy_warnings(b: &[u8], form: CodeForm, warnings: &mut Vec<Issue>) {
         if !(standard && combination) {
             if let Some(feature) = ParcelFeature::from_bytes([o, t]) {
                 if let ParcelType::NonStandard(letter) = feature.parcel_type {
-                    warnings.push(Issue::NonStandardParcelType {
-                        letter: letter.as_char(),
-                    });
+                    warnings.push(Issue::NonStandardParcelType { letter: letter.as_char() });
                 }
                 if !feature.is_standard_combination() {
                     warnings.push(Issue::Combination { feature });
@@ -252,17 +227,11 @@ mod tests {
         issues.iter().map(Issue::id).collect()
     }
 
-    const STRICT: Options = Options {
-        lenient_legacy: false,
-    };
+    const STRICT: Options = Options { lenient_legacy: false };
 
     #[test]
     fn real_codes_are_clean() {
-        for c in [
-            "411702600021GB00001F00070027",
-            "370105012002GB00001F00010751",
-            "441903012003GB00001F00020063",
-        ] {
+        for c in ["411702600021GB00001F00070027", "370105012002GB00001F00010751", "441903012003GB00001F00020063"] {
             assert!(validate(c, &STRICT).is_clean(), "{c}");
         }
         assert!(validate_parcel("340824104207JA00024", &STRICT).is_clean());
@@ -280,29 +249,11 @@ mod tests {
     #[test]
     fn length_error_counts_characters() {
         let r = validate("411702600021GB00001F0007002", &STRICT);
-        assert_eq!(
-            r.errors,
-            [Issue::Length {
-                form: CodeForm::Unit,
-                found: 27
-            }]
-        );
+        assert_eq!(r.errors, [Issue::Length { form: CodeForm::Unit, found: 27 }]);
         let r = validate("不动产单元代码", &STRICT);
-        assert_eq!(
-            r.errors,
-            [Issue::Length {
-                form: CodeForm::Unit,
-                found: 7
-            }]
-        );
+        assert_eq!(r.errors, [Issue::Length { form: CodeForm::Unit, found: 7 }]);
         let r = validate("", &STRICT);
-        assert_eq!(
-            r.errors,
-            [Issue::Length {
-                form: CodeForm::Unit,
-                found: 0
-            }]
-        );
+        assert_eq!(r.errors, [Issue::Length { form: CodeForm::Unit, found: 0 }]);
     }
 
     #[test]
@@ -313,18 +264,9 @@ mod tests {
         assert!(r.errors.iter().all(|e| e.id() == "format.char"));
         assert!(r.errors[3].message_en().contains("full-width"));
         // Lowercase letters are not accepted.
-        assert_eq!(
-            validate("411702600021gB00001F00070027", &STRICT).errors[0].position(),
-            Some(13)
-        );
-        assert_eq!(
-            validate("411702600021Gb00001F00070027", &STRICT).errors[0].position(),
-            Some(14)
-        );
-        assert_eq!(
-            validate("411702600021GB00001f00070027", &STRICT).errors[0].position(),
-            Some(20)
-        );
+        assert_eq!(validate("411702600021gB00001F00070027", &STRICT).errors[0].position(), Some(13));
+        assert_eq!(validate("411702600021Gb00001F00070027", &STRICT).errors[0].position(), Some(14));
+        assert_eq!(validate("411702600021GB00001f00070027", &STRICT).errors[0].position(), Some(20));
     }
 
     #[test]
@@ -340,22 +282,12 @@ mod tests {
         assert_eq!(ids(&r.errors), ["format.char"]);
         // Lenient H still gets the other warnings.
         let r = validate("460200000000GB00000H00000000", &Options::LENIENT);
-        assert_eq!(
-            ids(&r.warnings),
-            [
-                "legacy.fixture_h",
-                "legacy.virtual_subdistrict",
-                "legacy.zero_sequence"
-            ]
-        );
+        assert_eq!(ids(&r.warnings), ["legacy.fixture_h", "legacy.virtual_subdistrict", "legacy.zero_sequence"]);
     }
 
     #[test]
     fn non_standard_parcel_type_warns() {
-        for (code, letter) in [
-            ("411702600021GL00001F00070027", 'L'),
-            ("411702600021JN00001W00000000", 'N'),
-        ] {
+        for (code, letter) in [("411702600021GL00001F00070027", 'L'), ("411702600021JN00001W00000000", 'N')] {
             let r = validate(code, &STRICT);
             assert!(r.is_valid());
             assert_eq!(r.warnings, [Issue::NonStandardParcelType { letter }]);
@@ -372,16 +304,9 @@ mod tests {
             "411702600021JH00001W00000000",
             "411702600021ZG00001W00000000",
         ] {
-            assert_eq!(
-                ids(&validate(code, &STRICT).warnings),
-                ["combination.ownership"],
-                "{code}"
-            );
+            assert_eq!(ids(&validate(code, &STRICT).warnings), ["combination.ownership"], "{code}");
         }
-        for code in [
-            "411702600021JA00001W00000000",
-            "411702600021GH00001W00000000",
-        ] {
+        for code in ["411702600021JA00001W00000000", "411702600021GH00001W00000000"] {
             assert!(validate(code, &STRICT).is_clean(), "{code}");
         }
     }
@@ -414,33 +339,17 @@ mod tests {
 
     #[test]
     fn parcel_and_building_forms() {
-        assert_eq!(
-            ids(&validate_parcel("340824104207JA0002", &STRICT).errors),
-            ["format.length"]
-        );
+        assert_eq!(ids(&validate_parcel("340824104207JA0002", &STRICT).errors), ["format.length"]);
         assert_eq!(
             ids(&validate_parcel("340824104207GA00000", &STRICT).warnings),
             ["combination.ownership", "legacy.zero_sequence"]
         );
         let r = validate_building("411702600021GB00001W0007", &STRICT);
-        assert_eq!(
-            r.errors,
-            [Issue::Char {
-                form: CodeForm::Building,
-                position: 20,
-                found: 'W'
-            }]
-        );
+        assert_eq!(r.errors, [Issue::Char { form: CodeForm::Building, position: 20, found: 'W' }]);
         assert!(r.errors[0].message_en().contains("'F'"));
-        assert_eq!(
-            ids(&validate_building("411702600021GB00001F0000", &STRICT).warnings),
-            ["legacy.zero_building"]
-        );
+        assert_eq!(ids(&validate_building("411702600021GB00001F0000", &STRICT).warnings), ["legacy.zero_building"]);
         // The H form exists only for unit codes.
-        assert_eq!(
-            ids(&validate_building("411702600021GB00001H0000", &Options::LENIENT).errors),
-            ["format.char"]
-        );
+        assert_eq!(ids(&validate_building("411702600021GB00001H0000", &Options::LENIENT).errors), ["format.char"]);
     }
 
     #[test]
@@ -449,10 +358,7 @@ mod tests {
         assert!(validate_any("411702600021GB00001F0007", &STRICT).is_clean());
         assert!(validate_any("411702600021", &STRICT).is_clean());
         assert!(validate_any("411702600021GB00001F00070027", &STRICT).is_clean());
-        assert_eq!(
-            ids(&validate_any("4117026", &STRICT).errors),
-            ["format.length"]
-        );
+        assert_eq!(ids(&validate_any("4117026", &STRICT).errors), ["format.length"]);
         // Full-width 19 characters: treated as a parcel code, errors per char.
         let fw = "３４０８２４１０４２０７ＪＡ０００２４";
         let r = validate_any(fw, &STRICT);

@@ -44,11 +44,7 @@ impl TestDb {
         // visibility and rollback are unchanged, only crash durability of the server is.
         admin.execute(format!("ALTER DATABASE {name} SET synchronous_commit = off").as_str()).await.unwrap();
         let options: PgConnectOptions = url.parse::<PgConnectOptions>().unwrap().database(&name);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .connect_with(options.clone())
-            .await
-            .unwrap();
+        let pool = PgPoolOptions::new().max_connections(max_connections).connect_with(options.clone()).await.unwrap();
         unit_code::alloc::migrate(&pool).await.expect("migrations apply");
         TestDb { pool, name, admin, options }
     }

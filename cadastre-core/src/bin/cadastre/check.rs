@@ -47,7 +47,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(path) = args.path else { anyhow::bail!("PATH is required") };
     let config = match &args.rules {
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading rules file {}", file.display()))?;
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("reading rules file {}", file.display()))?;
             QcConfig::from_toml(&text).with_context(|| format!("rules file {}", file.display()))?
         }
         None => QcConfig::default(),
@@ -83,7 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timing.mark("json");
     }
     if let Some(out) = &args.html {
-        std::fs::write(out, report::to_html(&report, &submission)).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(out, report::to_html(&report, &submission))
+            .with_context(|| format!("writing {}", out.display()))?;
         timing.mark("html");
     }
     if let Some(dir) = &args.repair {

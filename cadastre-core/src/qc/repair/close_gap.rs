@@ -247,8 +247,14 @@ mod tests {
     fn pair_at(south: &str, north: &str, x: f64, dip: f64, bump: f64) -> Submission {
         Submission {
             parcels: vec![
-                parcel(south, polygon![(x: 0., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 15., y: 10.), (x: x, y: 10. - dip), (x: 5., y: 10.), (x: 0., y: 10.)]),
-                parcel(north, polygon![(x: 0., y: 10.), (x: 5., y: 10.), (x: x, y: 10. + bump), (x: 15., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 0., y: 20.)]),
+                parcel(
+                    south,
+                    polygon![(x: 0., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 15., y: 10.), (x: x, y: 10. - dip), (x: 5., y: 10.), (x: 0., y: 10.)],
+                ),
+                parcel(
+                    north,
+                    polygon![(x: 0., y: 10.), (x: 5., y: 10.), (x: x, y: 10. + bump), (x: 15., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 0., y: 20.)],
+                ),
             ],
             ..Default::default()
         }
@@ -256,14 +262,25 @@ mod tests {
 
     #[test]
     fn restore_ring_snaps_back_and_reinserts_collinear_vertices() {
-        let inputs = [Coord { x: 0., y: 0. }, Coord { x: 5., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 10., y: 10. }];
+        let inputs =
+            [Coord { x: 0., y: 0. }, Coord { x: 5., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 10., y: 10. }];
         // Union output: rounded corner, the collinear (5, 0) dropped.
         let ring = LineString::from(vec![(0.0, 0.0), (10.000_000_1, 0.0), (10.0, 10.0), (0.0, 0.0)]);
         let out = restore_ring(&ring, &inputs);
         assert_eq!(out, LineString::from(vec![(0.0, 0.0), (5.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 0.0)]));
         // A fold-back left by snapping a sliver is removed.
-        let folded = vec![Coord { x: 0., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 12., y: 0. }, Coord { x: 10., y: 0. }, Coord { x: 10., y: 10. }, Coord { x: 0., y: 0. }];
-        assert_eq!(drop_folds(folded), inputs.iter().copied().filter(|c| c.x != 5.).chain([inputs[0]]).collect::<Vec<_>>());
+        let folded = vec![
+            Coord { x: 0., y: 0. },
+            Coord { x: 10., y: 0. },
+            Coord { x: 12., y: 0. },
+            Coord { x: 10., y: 0. },
+            Coord { x: 10., y: 10. },
+            Coord { x: 0., y: 0. },
+        ];
+        assert_eq!(
+            drop_folds(folded),
+            inputs.iter().copied().filter(|c| c.x != 5.).chain([inputs[0]]).collect::<Vec<_>>()
+        );
     }
 
     proptest::proptest! {

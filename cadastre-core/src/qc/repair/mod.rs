@@ -56,7 +56,13 @@ fn dedup_ring(ring: &LineString, tol: f64, object: &str, changes: &mut Vec<Chang
         let closing = k + 1 == n && n > 1;
         match out.last() {
             Some(&last) if !closing && ((last.x - c.x).powi(2) + (last.y - c.y).powi(2)).sqrt() <= tol => {
-                changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [c.x, c.y], after: None, gap: None });
+                changes.push(Change {
+                    object: object.to_string(),
+                    action: "drop_duplicate_vertex",
+                    before: [c.x, c.y],
+                    after: None,
+                    gap: None,
+                });
             }
             _ => out.push(c),
         }
@@ -65,7 +71,13 @@ fn dedup_ring(ring: &LineString, tol: f64, object: &str, changes: &mut Vec<Chang
     if out.len() > 2 {
         let (last, prev) = (out[out.len() - 1], out[out.len() - 2]);
         if ((last.x - prev.x).powi(2) + (last.y - prev.y).powi(2)).sqrt() <= tol {
-            changes.push(Change { object: object.to_string(), action: "drop_duplicate_vertex", before: [prev.x, prev.y], after: None, gap: None });
+            changes.push(Change {
+                object: object.to_string(),
+                action: "drop_duplicate_vertex",
+                before: [prev.x, prev.y],
+                after: None,
+                gap: None,
+            });
             let l = out.len();
             out.remove(l - 2);
         }
@@ -119,7 +131,14 @@ pub fn repair(sub: &Submission, config: &QcConfig) -> (Submission, Vec<Change>) 
     let mut users: BTreeMap<(u64, u64), usize> = BTreeMap::new();
     let mut points = Vec::new();
     for p in &out.parcels {
-        let mut mine: Vec<Coord> = p.geometry.0.iter().flat_map(|q| std::iter::once(q.exterior()).chain(q.interiors())).flat_map(|r| r.0.iter().copied()).filter(|c| c.x.is_finite() && c.y.is_finite()).collect();
+        let mut mine: Vec<Coord> = p
+            .geometry
+            .0
+            .iter()
+            .flat_map(|q| std::iter::once(q.exterior()).chain(q.interiors()))
+            .flat_map(|r| r.0.iter().copied())
+            .filter(|c| c.x.is_finite() && c.y.is_finite())
+            .collect();
         mine.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.y.total_cmp(&b.y)));
         mine.dedup();
         for c in mine {
@@ -138,8 +157,7 @@ pub fn repair(sub: &Submission, config: &QcConfig) -> (Submission, Vec<Change>) 
         let mut best = (own, c);
         for q in tree.locate_within_distance([c.x, c.y], snap_tol * snap_tol) {
             let n = users.get(&key(q.data)).copied().unwrap_or(0);
-            let better = n > best.0
-                || (n == best.0 && (q.data.x, q.data.y) < (best.1.x, best.1.y) && n > own);
+            let better = n > best.0 || (n == best.0 && (q.data.x, q.data.y) < (best.1.x, best.1.y) && n > own);
             if better {
                 best = (n, q.data);
             }
@@ -158,7 +176,13 @@ pub fn repair(sub: &Submission, config: &QcConfig) -> (Submission, Vec<Change>) 
                         Some(t) => {
                             // The closing vertex moves with the first one; list it once.
                             if !(closed && k == n - 1) {
-                                changes.push(Change { object: code.clone(), action: "snap_vertex", before: [c.x, c.y], after: Some([t.x, t.y]), gap: None });
+                                changes.push(Change {
+                                    object: code.clone(),
+                                    action: "snap_vertex",
+                                    before: [c.x, c.y],
+                                    after: Some([t.x, t.y]),
+                                    gap: None,
+                                });
                             }
                             t
                         }
@@ -189,17 +213,40 @@ mod tests {
         // Four squares around (10, 10); the first one's corner is 2 cm off.
         let sub = Submission {
             parcels: vec![
-                parcel("A", MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]])),
-                parcel("B", MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]])),
-                parcel("C", MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]])),
-                parcel("D", MultiPolygon(vec![polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)]])),
+                parcel(
+                    "A",
+                    MultiPolygon(vec![polygon![(x: 0., y: 0.), (x: 10., y: 0.), (x: 10.02, y: 10.), (x: 0., y: 10.)]]),
+                ),
+                parcel(
+                    "B",
+                    MultiPolygon(vec![polygon![(x: 10., y: 0.), (x: 20., y: 0.), (x: 20., y: 10.), (x: 10., y: 10.)]]),
+                ),
+                parcel(
+                    "C",
+                    MultiPolygon(vec![polygon![(x: 0., y: 10.), (x: 10., y: 10.), (x: 10., y: 20.), (x: 0., y: 20.)]]),
+                ),
+                parcel(
+                    "D",
+                    MultiPolygon(vec![
+                        polygon![(x: 10., y: 10.), (x: 20., y: 10.), (x: 20., y: 20.), (x: 10., y: 20.)],
+                    ]),
+                ),
             ],
             ..Default::default()
         };
         let cfg = QcConfig::default();
         assert!(check(&sub, &cfg).findings.iter().any(|f| f.rule == VERTEX_NEAR_MISS));
         let (fixed, changes) = repair(&sub, &cfg);
-        assert_eq!(changes, vec![Change { object: "A".into(), action: "snap_vertex", before: [10.02, 10.0], after: Some([10.0, 10.0]), gap: None }]);
+        assert_eq!(
+            changes,
+            vec![Change {
+                object: "A".into(),
+                action: "snap_vertex",
+                before: [10.02, 10.0],
+                after: Some([10.0, 10.0]),
+                gap: None
+            }]
+        );
         assert!(!check(&fixed, &cfg).findings.iter().any(|f| f.rule == VERTEX_NEAR_MISS));
     }
 }

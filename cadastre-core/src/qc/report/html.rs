@@ -111,11 +111,21 @@ body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-
     h.push_str("</table>");
     h.push_str("<h2>概览图 Overview map</h2>");
     if let Some(v) = view(sub, report) {
-        let _ = write!(h, "<svg xmlns='http://www.w3.org/2000/svg' viewBox='-10 -10 {:.0} {:.0}' width='{:.0}'>", WIDTH + 20.0, v.height + 20.0, WIDTH);
+        let _ = write!(
+            h,
+            "<svg xmlns='http://www.w3.org/2000/svg' viewBox='-10 -10 {:.0} {:.0}' width='{:.0}'>",
+            WIDTH + 20.0,
+            v.height + 20.0,
+            WIDTH
+        );
         for s in &sub.subdistricts {
             let mut d = String::new();
             path(&s.geometry, &v, &mut d);
-            let _ = write!(h, "<path d='{d}' fill='none' stroke='#555' stroke-width='1.5'><title>{}</title></path>", esc(&s.djzqdm));
+            let _ = write!(
+                h,
+                "<path d='{d}' fill='none' stroke='#555' stroke-width='1.5'><title>{}</title></path>",
+                esc(&s.djzqdm)
+            );
         }
         if sub.parcels.len() <= MAX_DRAWN_PARCELS {
             h.push_str("<g fill='#e8eef7' stroke='#7a8fb0' stroke-width='0.3' fill-rule='evenodd'>");
@@ -126,7 +136,11 @@ body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-
             }
             h.push_str("</g>");
         } else {
-            let _ = write!(h, "<text x='5' y='15' font-size='12'>宗地过多（{}），仅绘制地籍子区与问题位置</text>", sub.parcels.len());
+            let _ = write!(
+                h,
+                "<text x='5' y='15' font-size='12'>宗地过多（{}），仅绘制地籍子区与问题位置</text>",
+                sub.parcels.len()
+            );
         }
         for (i, f) in report.findings.iter().enumerate().take(MAX_ROWS) {
             if f.location == [0.0, 0.0] {

@@ -23,15 +23,25 @@ impl Rule for AttributeDomain {
         for (i, p) in ctx.submission.parcels.iter().enumerate() {
             let a = &p.attributes;
             let mut bad: Vec<(String, String)> = Vec::new();
-            let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+            let present =
+                |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
             if let Some(yt) = present(&a.yt).filter(|v| !is_land_use_code(v)) {
-                bad.push((format!("用途 YT「{yt}」不是 GB/T 21010 地类代码"), format!("YT \"{yt}\" is not a GB/T 21010 land-use code")));
+                bad.push((
+                    format!("用途 YT「{yt}」不是 GB/T 21010 地类代码"),
+                    format!("YT \"{yt}\" is not a GB/T 21010 land-use code"),
+                ));
             }
             if let Some(v) = present(&a.qllx).filter(|v| !is_right_type(v)) {
-                bad.push((format!("权利类型 QLLX「{v}」不在字典中"), format!("QLLX \"{v}\" is not in the right-type dictionary")));
+                bad.push((
+                    format!("权利类型 QLLX「{v}」不在字典中"),
+                    format!("QLLX \"{v}\" is not in the right-type dictionary"),
+                ));
             }
             if let Some(v) = present(&a.qlxz).filter(|v| !is_right_nature(v)) {
-                bad.push((format!("权利性质 QLXZ「{v}」不在字典中"), format!("QLXZ \"{v}\" is not in the right-nature dictionary")));
+                bad.push((
+                    format!("权利性质 QLXZ「{v}」不在字典中"),
+                    format!("QLXZ \"{v}\" is not in the right-nature dictionary"),
+                ));
             }
             if let Some(v) = a.zdmj.filter(|v| !v.is_finite() || *v < 0.0) {
                 bad.push((format!("宗地面积 ZDMJ {v} 无效"), format!("ZDMJ {v} is not a valid area")));
@@ -40,7 +50,13 @@ impl Rule for AttributeDomain {
                 let code = parcel_code(ctx, i);
                 let zh = bad.iter().map(|b| b.0.as_str()).collect::<Vec<_>>().join("；");
                 let en = bad.iter().map(|b| b.1.as_str()).collect::<Vec<_>>().join("; ");
-                emit(ctx.finding(ATTRIBUTE_DOMAIN, vec![code.clone()], ctx.parcels[i].location(), format!("宗地 {code}：{zh}"), format!("parcel {code}: {en}")));
+                emit(ctx.finding(
+                    ATTRIBUTE_DOMAIN,
+                    vec![code.clone()],
+                    ctx.parcels[i].location(),
+                    format!("宗地 {code}：{zh}"),
+                    format!("parcel {code}: {en}"),
+                ));
             }
         }
         for issue in &ctx.submission.load_issues {

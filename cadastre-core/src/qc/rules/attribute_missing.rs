@@ -65,10 +65,13 @@ impl Rule for AttributeMissing {
         // A field the whole layer lacks is reported once, not once per feature.
         let layer_missing = |layer: Layer, f: &str| {
             ctx.submission.load_issues.iter().any(|i| {
-                i.layer == layer && matches!(&i.kind, LoadIssueKind::MissingField { field } if field.eq_ignore_ascii_case(f))
+                i.layer == layer
+                    && matches!(&i.kind, LoadIssueKind::MissingField { field } if field.eq_ignore_ascii_case(f))
             })
         };
-        for (layer, fields, name_zh) in [(Layer::Parcels, &req.parcel_fields, "宗地"), (Layer::Buildings, &req.building_fields, "自然幢")] {
+        for (layer, fields, name_zh) in
+            [(Layer::Parcels, &req.parcel_fields, "宗地"), (Layer::Buildings, &req.building_fields, "自然幢")]
+        {
             for f in fields.iter().filter(|f| layer_missing(layer, f)) {
                 emit(ctx.finding(
                     ATTRIBUTE_MISSING,
@@ -86,15 +89,18 @@ impl Rule for AttributeMissing {
         let parcel_fields = per_feature(Layer::Parcels, &req.parcel_fields);
         let building_fields = per_feature(Layer::Buildings, &req.building_fields);
         for (i, p) in ctx.submission.parcels.iter().enumerate() {
-            let missing: Vec<&str> = parcel_fields
-                .iter()
-                .filter(|f| !parcel_has(&p.zddm, &p.attributes, f))
-                .map(String::as_str)
-                .collect();
+            let missing: Vec<&str> =
+                parcel_fields.iter().filter(|f| !parcel_has(&p.zddm, &p.attributes, f)).map(String::as_str).collect();
             if !missing.is_empty() {
                 let code = parcel_code(ctx, i);
                 let list = missing.join(", ");
-                emit(ctx.finding(ATTRIBUTE_MISSING, vec![code.clone()], ctx.parcels[i].location(), format!("宗地 {code} 缺少必填属性：{list}"), format!("parcel {code} lacks required attribute(s): {list}")));
+                emit(ctx.finding(
+                    ATTRIBUTE_MISSING,
+                    vec![code.clone()],
+                    ctx.parcels[i].location(),
+                    format!("宗地 {code} 缺少必填属性：{list}"),
+                    format!("parcel {code} lacks required attribute(s): {list}"),
+                ));
             }
         }
         for (i, b) in ctx.submission.buildings.iter().enumerate() {
@@ -106,13 +112,25 @@ impl Rule for AttributeMissing {
             if !missing.is_empty() {
                 let code = building_code(ctx, i);
                 let list = missing.join(", ");
-                emit(ctx.finding(ATTRIBUTE_MISSING, vec![code.clone()], ctx.buildings[i].location(), format!("自然幢 {code} 缺少必填属性：{list}"), format!("building {code} lacks required attribute(s): {list}")));
+                emit(ctx.finding(
+                    ATTRIBUTE_MISSING,
+                    vec![code.clone()],
+                    ctx.buildings[i].location(),
+                    format!("自然幢 {code} 缺少必填属性：{list}"),
+                    format!("building {code} lacks required attribute(s): {list}"),
+                ));
             }
         }
         for issue in &ctx.submission.load_issues {
             if let (LoadIssueKind::MissingKey { field }, Some(n)) = (&issue.kind, issue.source_index) {
                 let code = format!("{}#{n}", issue.layer.standard_name());
-                emit(ctx.finding(ATTRIBUTE_MISSING, vec![code.clone()], geo_types::Coord { x: 0.0, y: 0.0 }, format!("{code}（{}）缺少关键字段 {field}", issue.source), format!("{code} ({}) has no key field {field}", issue.source)));
+                emit(ctx.finding(
+                    ATTRIBUTE_MISSING,
+                    vec![code.clone()],
+                    geo_types::Coord { x: 0.0, y: 0.0 },
+                    format!("{code}（{}）缺少关键字段 {field}", issue.source),
+                    format!("{code} ({}) has no key field {field}", issue.source),
+                ));
             }
         }
     }

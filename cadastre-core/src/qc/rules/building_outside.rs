@@ -37,7 +37,12 @@ impl Rule for BuildingOutsideParcel {
                 if !ctx.parcels[p].overlay_ok() {
                     return None;
                 }
-                match overlay::coverage(&ctx.submission.buildings[b].footprint, &bbox, fb.interior, &ctx.submission.parcels[p].geometry) {
+                match overlay::coverage(
+                    &ctx.submission.buildings[b].footprint,
+                    &bbox,
+                    fb.interior,
+                    &ctx.submission.parcels[p].geometry,
+                ) {
                     Coverage::Outside { area, location } if area > min => Some((b, p, area, location)),
                     _ => None,
                 }

@@ -27,12 +27,18 @@ fn parcel_problems(ctx: &Context<'_>, i: usize) -> Option<Problem> {
     if let Some(k) = ctx.parcel_subdistrict()[i] {
         let loc = ctx.subdistricts[k].code;
         if loc != sd {
-            why.push((format!("代码中的地籍子区 {sd} 与所在地籍子区 {loc} 不符"), format!("sub-district {sd} in the code but the parcel lies in {loc}")));
+            why.push((
+                format!("代码中的地籍子区 {sd} 与所在地籍子区 {loc} 不符"),
+                format!("sub-district {sd} in the code but the parcel lies in {loc}"),
+            ));
         }
     }
     if let Some(d) = p.attributes.djzqdm.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         if d != sd {
-            why.push((format!("DJZQDM {d} 与代码中的地籍子区 {sd} 不符"), format!("DJZQDM {d} differs from sub-district {sd} in the code")));
+            why.push((
+                format!("DJZQDM {d} 与代码中的地籍子区 {sd} 不符"),
+                format!("DJZQDM {d} differs from sub-district {sd} in the code"),
+            ));
         }
     }
     if let Some(t) = p.attributes.zdtzm.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -42,7 +48,10 @@ fn parcel_problems(ctx: &Context<'_>, i: usize) -> Option<Problem> {
     }
     if let Some(u) = p.attributes.bdcdyh.as_deref().map(str::trim).filter(|u| u.len() == 28) {
         if u.get(..19) != Some(p.zddm.as_str()) {
-            why.push((format!("不动产单元号 {u} 的前 19 位与宗地代码不符"), format!("unit code {u} does not start with the parcel code")));
+            why.push((
+                format!("不动产单元号 {u} 的前 19 位与宗地代码不符"),
+                format!("unit code {u} does not start with the parcel code"),
+            ));
         }
     }
     if why.is_empty() {
@@ -59,7 +68,10 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     let zddm = bld.zddm.trim();
     let zrzh_ok = !bld.zrzh.trim().is_empty() && building_code_problem(&bld.zrzh).is_none();
     if zrzh_ok && !zddm.is_empty() && &bld.zrzh[..19] != zddm {
-        why.push((format!("自然幢号的前 19 位与其宗地代码 {zddm} 不符"), format!("ZRZH does not start with its ZDDM {zddm}")));
+        why.push((
+            format!("自然幢号的前 19 位与其宗地代码 {zddm} 不符"),
+            format!("ZRZH does not start with its ZDDM {zddm}"),
+        ));
     }
     if !zddm.is_empty() {
         objects.push(zddm.to_string());
@@ -81,14 +93,20 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
         if let Some(h) = host {
             let hz = &ctx.submission.parcels[h].zddm;
             if !zddm.is_empty() && hz != zddm && parcel_code_problem(hz).is_none() {
-                why.push((format!("位于宗地 {hz} 内，但宗地代码为 {zddm}"), format!("stands in parcel {hz} but its ZDDM is {zddm}")));
+                why.push((
+                    format!("位于宗地 {hz} 内，但宗地代码为 {zddm}"),
+                    format!("stands in parcel {hz} but its ZDDM is {zddm}"),
+                ));
                 objects.push(hz.clone());
             }
         }
     }
     if let Some(u) = bld.attributes.bdcdyh.as_deref().map(str::trim).filter(|u| u.len() == 28) {
         if zrzh_ok && u.get(..24) != Some(bld.zrzh.as_str()) {
-            why.push((format!("不动产单元号 {u} 的前 24 位与自然幢号不符"), format!("unit code {u} does not start with the building number")));
+            why.push((
+                format!("不动产单元号 {u} 的前 24 位与自然幢号不符"),
+                format!("unit code {u} does not start with the building number"),
+            ));
         }
     }
     if why.is_empty() {
@@ -106,13 +124,21 @@ impl Rule for CodeConsistency {
         Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
-        let parcels: Vec<Problem> = (0..ctx.parcels.len()).into_par_iter().filter_map(|i| parcel_problems(ctx, i)).collect();
-        let buildings: Vec<Problem> = (0..ctx.buildings.len()).into_par_iter().filter_map(|b| building_problems(ctx, b)).collect();
+        let parcels: Vec<Problem> =
+            (0..ctx.parcels.len()).into_par_iter().filter_map(|i| parcel_problems(ctx, i)).collect();
+        let buildings: Vec<Problem> =
+            (0..ctx.buildings.len()).into_par_iter().filter_map(|b| building_problems(ctx, b)).collect();
         for (objects, at, why) in parcels.into_iter().chain(buildings) {
             let zh = why.iter().map(|w| w.0.as_str()).collect::<Vec<_>>().join("；");
             let en = why.iter().map(|w| w.1.as_str()).collect::<Vec<_>>().join("; ");
             let first = objects.first().cloned().unwrap_or_default();
-            emit(ctx.finding(CODE_CONSISTENCY, objects, at, format!("{first} 代码不一致：{zh}"), format!("{first}: inconsistent codes: {en}")));
+            emit(ctx.finding(
+                CODE_CONSISTENCY,
+                objects,
+                at,
+                format!("{first} 代码不一致：{zh}"),
+                format!("{first}: inconsistent codes: {en}"),
+            ));
         }
     }
 }

@@ -23,7 +23,8 @@ impl Rule for CodeDuplicate {
                 continue;
             }
             // Location: the canonically first of the parcels, so input order does not matter.
-            let first = idx.iter().copied().reduce(|a, b| if ctx.parcel_before(a, b) { a } else { b }).unwrap_or(idx[0]);
+            let first =
+                idx.iter().copied().reduce(|a, b| if ctx.parcel_before(a, b) { a } else { b }).unwrap_or(idx[0]);
             let n = idx.len();
             emit(ctx.finding(
                 CODE_DUPLICATE,
@@ -43,7 +44,8 @@ impl Rule for CodeDuplicate {
             if idx.len() < 2 {
                 continue;
             }
-            let first = idx.iter().copied().reduce(|a, b| if ctx.building_before(a, b) { a } else { b }).unwrap_or(idx[0]);
+            let first =
+                idx.iter().copied().reduce(|a, b| if ctx.building_before(a, b) { a } else { b }).unwrap_or(idx[0]);
             let n = idx.len();
             emit(ctx.finding(
                 CODE_DUPLICATE,

@@ -22,14 +22,26 @@ impl Rule for CodeFormat {
             // An empty code is attribute.missing, not a format error.
             if !p.zddm.trim().is_empty() {
                 if let Some((zh, en)) = parcel_code_problem(&p.zddm) {
-                    emit(ctx.finding(CODE_FORMAT, vec![p.zddm.clone()], at, format!("宗地代码 {} 格式错误：{zh}", p.zddm), format!("parcel code {} is malformed: {en}", p.zddm)));
+                    emit(ctx.finding(
+                        CODE_FORMAT,
+                        vec![p.zddm.clone()],
+                        at,
+                        format!("宗地代码 {} 格式错误：{zh}", p.zddm),
+                        format!("parcel code {} is malformed: {en}", p.zddm),
+                    ));
                     continue; // its BDCDYH repeats the same code
                 }
             }
             if let Some(u) = p.attributes.bdcdyh.as_deref().filter(|u| !u.trim().is_empty()) {
                 if let Some((zh, en)) = unit_code_problem(u) {
                     let code = parcel_code(ctx, i);
-                    emit(ctx.finding(CODE_FORMAT, vec![code, u.to_string()], at, format!("不动产单元号 {u} 格式错误：{zh}"), format!("unit code {u} is malformed: {en}")));
+                    emit(ctx.finding(
+                        CODE_FORMAT,
+                        vec![code, u.to_string()],
+                        at,
+                        format!("不动产单元号 {u} 格式错误：{zh}"),
+                        format!("unit code {u} is malformed: {en}"),
+                    ));
                 }
             }
         }
@@ -37,14 +49,26 @@ impl Rule for CodeFormat {
             let at = ctx.buildings[i].location();
             if !b.zrzh.trim().is_empty() {
                 if let Some((zh, en)) = building_code_problem(&b.zrzh) {
-                    emit(ctx.finding(CODE_FORMAT, vec![b.zrzh.clone()], at, format!("自然幢号 {} 格式错误：{zh}", b.zrzh), format!("building number {} is malformed: {en}", b.zrzh)));
+                    emit(ctx.finding(
+                        CODE_FORMAT,
+                        vec![b.zrzh.clone()],
+                        at,
+                        format!("自然幢号 {} 格式错误：{zh}", b.zrzh),
+                        format!("building number {} is malformed: {en}", b.zrzh),
+                    ));
                     continue;
                 }
             }
             if let Some(u) = b.attributes.bdcdyh.as_deref().filter(|u| !u.trim().is_empty()) {
                 if let Some((zh, en)) = unit_code_problem(u) {
                     let code = building_code(ctx, i);
-                    emit(ctx.finding(CODE_FORMAT, vec![code, u.to_string()], at, format!("不动产单元号 {u} 格式错误：{zh}"), format!("unit code {u} is malformed: {en}")));
+                    emit(ctx.finding(
+                        CODE_FORMAT,
+                        vec![code, u.to_string()],
+                        at,
+                        format!("不动产单元号 {u} 格式错误：{zh}"),
+                        format!("unit code {u} is malformed: {en}"),
+                    ));
                 }
             }
         }

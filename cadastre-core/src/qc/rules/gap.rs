@@ -51,7 +51,9 @@ pub(crate) fn clusters(ctx: &Context<'_>) -> Vec<Vec<usize>> {
     }
     let mut out: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
     for g in &mut out {
-        g.sort_by(|&a, &b| if ctx.parcel_before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater });
+        g.sort_by(
+            |&a, &b| if ctx.parcel_before(a, b) { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater },
+        );
     }
     out
 }
@@ -62,10 +64,12 @@ fn ring_box(r: &LineString) -> Option<Rect> {
 }
 
 fn cluster_gaps(ctx: &Context<'_>, members: &[usize], min: f64, max: f64) -> Vec<Gap> {
-    let Some(origin) = members.iter().filter_map(|&i| ctx.parcels[i].bbox).map(|b| b.min()).reduce(|a, b| Coord {
-        x: a.x.min(b.x),
-        y: a.y.min(b.y),
-    }) else {
+    let Some(origin) = members
+        .iter()
+        .filter_map(|&i| ctx.parcels[i].bbox)
+        .map(|b| b.min())
+        .reduce(|a, b| Coord { x: a.x.min(b.x), y: a.y.min(b.y) })
+    else {
         return Vec::new();
     };
     let local: Vec<MultiPolygon> = members
@@ -131,7 +135,8 @@ impl Rule for ParcelGap {
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let p = ctx.config.rules.parcel_gap.params;
-        let gaps: Vec<Gap> = clusters(ctx).par_iter().flat_map_iter(|c| cluster_gaps(ctx, c, p.min_area, p.max_area)).collect();
+        let gaps: Vec<Gap> =
+            clusters(ctx).par_iter().flat_map_iter(|c| cluster_gaps(ctx, c, p.min_area, p.max_area)).collect();
         for g in gaps {
             let codes: Vec<String> = g.members.iter().map(|&i| parcel_code(ctx, i)).collect();
             let list = codes.join(", ");

@@ -6,7 +6,9 @@ use crate::qc::context::{Context, FeatureFacts};
 use crate::qc::rule::{building_code, parcel_code};
 
 /// Every feature with its code and facts: parcels first, then buildings.
-pub(crate) fn features<'c>(ctx: &'c Context<'_>) -> impl Iterator<Item = (String, &'c FeatureFacts, &'static str)> + 'c {
+pub(crate) fn features<'c>(
+    ctx: &'c Context<'_>,
+) -> impl Iterator<Item = (String, &'c FeatureFacts, &'static str)> + 'c {
     ctx.parcels
         .iter()
         .enumerate()

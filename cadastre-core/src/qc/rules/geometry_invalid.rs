@@ -40,9 +40,10 @@ impl Rule for GeometryInvalid {
             let (zh, en) = match &issue.kind {
                 LoadIssueKind::NullGeometry => ("几何为空（Null）".to_string(), "null geometry".to_string()),
                 LoadIssueKind::EmptyGeometry => ("几何无坐标".to_string(), "empty geometry".to_string()),
-                LoadIssueKind::WrongGeometryType { found } => {
-                    (format!("几何类型错误（{found}），应为面"), format!("wrong geometry type {found}, expected polygon"))
-                }
+                LoadIssueKind::WrongGeometryType { found } => (
+                    format!("几何类型错误（{found}），应为面"),
+                    format!("wrong geometry type {found}, expected polygon"),
+                ),
                 LoadIssueKind::NonFiniteCoordinate => ("坐标非有限数".to_string(), "non-finite coordinate".to_string()),
                 LoadIssueKind::ImplausibleCoordinates { reason } => {
                     (format!("坐标不可能属于所声明的坐标系：{reason}"), format!("implausible coordinates: {reason}"))
@@ -52,9 +53,10 @@ impl Rule for GeometryInvalid {
             if issue.source_index.is_none() && !matches!(issue.kind, LoadIssueKind::ImplausibleCoordinates { .. }) {
                 continue;
             }
-            let code = issue.code.clone().unwrap_or_else(|| {
-                format!("{}#{}", issue.layer.standard_name(), issue.source_index.unwrap_or(0))
-            });
+            let code = issue
+                .code
+                .clone()
+                .unwrap_or_else(|| format!("{}#{}", issue.layer.standard_name(), issue.source_index.unwrap_or(0)));
             let layer_zh = match issue.layer {
                 Layer::Parcels => "宗地",
                 Layer::Buildings => "自然幢",

@@ -25,13 +25,19 @@ impl Rule for InputLoad {
                 LoadIssueKind::MissingLayer if issue.layer == Layer::Districts => continue,
                 LoadIssueKind::MissingLayer => ("缺少图层".to_string(), "layer missing".to_string()),
                 LoadIssueKind::MissingPrj => ("缺少 .prj，坐标系未知".to_string(), "no .prj; CRS unknown".to_string()),
-                LoadIssueKind::UnknownCrs { detail } => (format!("无法识别坐标系：{detail}"), format!("unknown CRS: {detail}")),
-                LoadIssueKind::EncodingGuessed { used, reason } => (format!("字符编码为推断（{used}）：{reason}"), format!("encoding guessed ({used}): {reason}")),
+                LoadIssueKind::UnknownCrs { detail } => {
+                    (format!("无法识别坐标系：{detail}"), format!("unknown CRS: {detail}"))
+                }
+                LoadIssueKind::EncodingGuessed { used, reason } => {
+                    (format!("字符编码为推断（{used}）：{reason}"), format!("encoding guessed ({used}): {reason}"))
+                }
                 LoadIssueKind::RecordCountMismatch { shapes, records } => (
                     format!("几何记录数 {shapes} 与属性记录数 {records} 不一致"),
                     format!("{shapes} shapes but {records} attribute records"),
                 ),
-                LoadIssueKind::MultiPart { parts } => (format!("多部件要素（{parts} 个部件）"), format!("multipart feature ({parts} parts)")),
+                LoadIssueKind::MultiPart { parts } => {
+                    (format!("多部件要素（{parts} 个部件）"), format!("multipart feature ({parts} parts)"))
+                }
                 _ => continue,
             };
             let object = match (&issue.code, issue.source_index) {

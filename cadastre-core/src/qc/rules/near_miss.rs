@@ -45,7 +45,8 @@ fn events_of(ctx: &Context<'_>, i: usize, tol: f64) -> Vec<Event> {
             if geom::vertices(gj).any(|w| w == v) {
                 continue;
             }
-            let d = geom::segments(gj).map(|(a, b)| geom::point_segment_distance(v, a, b)).fold(f64::INFINITY, f64::min);
+            let d =
+                geom::segments(gj).map(|(a, b)| geom::point_segment_distance(v, a, b)).fold(f64::INFINITY, f64::min);
             if d <= tol {
                 out.push(Event { at: v, a: i, b: j, distance: d });
             }
@@ -71,7 +72,8 @@ impl Rule for NearMiss {
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let tol = ctx.config.rules.vertex_near_miss.params.snap_tolerance;
-        let mut events: Vec<Event> = (0..ctx.parcels.len()).into_par_iter().flat_map_iter(|i| events_of(ctx, i, tol)).collect();
+        let mut events: Vec<Event> =
+            (0..ctx.parcels.len()).into_par_iter().flat_map_iter(|i| events_of(ctx, i, tol)).collect();
         if events.is_empty() {
             return;
         }
@@ -102,7 +104,8 @@ impl Rule for NearMiss {
             groups.entry(r).or_default().push(k);
         }
         for (root, ks) in groups {
-            let mut objs: Vec<String> = ks.iter().flat_map(|&k| [codes[events[k].a].clone(), codes[events[k].b].clone()]).collect();
+            let mut objs: Vec<String> =
+                ks.iter().flat_map(|&k| [codes[events[k].a].clone(), codes[events[k].b].clone()]).collect();
             objs.sort();
             objs.dedup();
             let at = events[root].at;

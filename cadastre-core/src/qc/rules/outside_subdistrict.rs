@@ -88,7 +88,10 @@ impl Rule for OutsideSubdistrict {
             }
             let code = parcel_code(ctx, i);
             let (zh_sd, en_sd) = match own {
-                Some(k) => (format!("所属地籍子区 {}", ctx.subdistricts[k].code), format!("its sub-district {}", ctx.subdistricts[k].code)),
+                Some(k) => (
+                    format!("所属地籍子区 {}", ctx.subdistricts[k].code),
+                    format!("its sub-district {}", ctx.subdistricts[k].code),
+                ),
                 None => ("任何地籍子区".to_string(), "every sub-district".to_string()),
             };
             emit(ctx.finding(

@@ -29,7 +29,10 @@ impl Rule for SelfIntersection {
                 vec![code.clone()],
                 *first,
                 format!("{kind_zh} {code} 边界自相交，位于 {}（共 {n} 处），不参与叠加类检查", xy(*first)),
-                format!("{code}: boundary intersects itself at {} ({n} place(s)); skipped by overlay checks", xy(*first)),
+                format!(
+                    "{code}: boundary intersects itself at {} ({n} place(s)); skipped by overlay checks",
+                    xy(*first)
+                ),
             ));
         }
     }

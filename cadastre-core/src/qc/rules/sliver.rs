@@ -19,7 +19,12 @@ impl Rule for ParcelSliver {
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let p = ctx.config.rules.parcel_sliver.params;
         for (i, f) in ctx.parcels.iter().enumerate() {
-            if f.bbox.is_none() || !f.report.invalid.is_empty() || !f.report.self_intersections.is_empty() || f.perimeter <= 0.0 || f.area <= 0.0 {
+            if f.bbox.is_none()
+                || !f.report.invalid.is_empty()
+                || !f.report.self_intersections.is_empty()
+                || f.perimeter <= 0.0
+                || f.area <= 0.0
+            {
                 continue;
             }
             let thinness = 4.0 * std::f64::consts::PI * f.area / (f.perimeter * f.perimeter);

@@ -19,7 +19,11 @@ impl Rule for ParcelTiny {
         let min = ctx.config.rules.parcel_tiny.params.min_area;
         for (i, f) in ctx.parcels.iter().enumerate() {
             // Invalid or self-intersecting features have no meaningful area; other rules report them.
-            if f.bbox.is_none() || !f.report.invalid.is_empty() || !f.report.self_intersections.is_empty() || f.area >= min {
+            if f.bbox.is_none()
+                || !f.report.invalid.is_empty()
+                || !f.report.self_intersections.is_empty()
+                || f.area >= min
+            {
                 continue;
             }
             let code = parcel_code(ctx, i);

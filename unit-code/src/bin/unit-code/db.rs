@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use unit_code::alloc::{register_with_ancestors, AnyCode, Allocator, PgAllocator, Registered};
+use unit_code::alloc::{register_with_ancestors, Allocator, AnyCode, PgAllocator, Registered};
 use unit_code::input::{csv_column, decode, lines, Encoding};
 use unit_code::lineage::Lineage;
 use unit_code::{BuildingCode, ParcelCode, ParcelFeature, SubdistrictCode};

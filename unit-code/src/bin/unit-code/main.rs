@@ -106,21 +106,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain { code, json } => explain(&code, json),
-        Command::Validate {
-            file,
-            column,
-            lenient,
-            form,
-            encoding,
-        } => validate(
-            &file,
-            column.as_deref(),
-            Options {
-                lenient_legacy: lenient,
-            },
-            form,
-            encoding,
-        ),
+        Command::Validate { file, column, lenient, form, encoding } => {
+            validate(&file, column.as_deref(), Options { lenient_legacy: lenient }, form, encoding)
+        }
         Command::LandUnit { code } => land_unit(&code),
         #[cfg(feature = "postgres")]
         Command::Db(args) => db::run(args),
@@ -136,14 +124,9 @@ fn main() -> ExitCode {
 
 fn explain(code: &str, json: bool) -> Result<ExitCode, Failure> {
     let e = unit_code::explain::explain(code.trim()).map_err(|e| fail(1)(e.into()))?;
-    let text = if json {
-        serde_json::to_string_pretty(&e).map_err(|e| fail(1)(e.into()))? + "\n"
-    } else {
-        e.to_string()
-    };
-    io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| fail(1)(e.into()))?;
+    let text =
+        if json { serde_json::to_string_pretty(&e).map_err(|e| fail(1)(e.into()))? + "\n" } else { e.to_string() };
+    io::stdout().write_all(text.as_bytes()).map_err(|e| fail(1)(e.into()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,10 +144,7 @@ fn land_unit(code: &str) -> Result<ExitCode, Failure> {
 pub(crate) fn read_input(file: &str) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if file == "-" {
-        io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .context("cannot read stdin")?;
+        io::stdin().lock().read_to_end(&mut bytes).context("cannot read stdin")?;
     } else {
         let path = PathBuf::from(file);
         bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -193,18 +173,12 @@ fn validate(
     let bytes = read_input(file).map_err(fail(2))?;
     let text = decode(&bytes, encoding).map_err(|e| fail(2)(e.into()))?;
     let codes: Vec<String> = match column {
-        Some(name) => csv_column(&text, name)
-            .map_err(|e| fail(2)(e.into()))?
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect(),
+        Some(name) => csv_column(&text, name).map_err(|e| fail(2)(e.into()))?.into_iter().map(|(_, c)| c).collect(),
         None => lines(&text).map(|(_, c)| c.to_owned()).collect(),
     };
 
-    let progress = indicatif::ProgressBar::with_draw_target(
-        Some(codes.len() as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let progress =
+        indicatif::ProgressBar::with_draw_target(Some(codes.len() as u64), indicatif::ProgressDrawTarget::stderr());
     // Only worth drawing for big inputs; indicatif hides itself off-terminal.
     if codes.len() < 100_000 {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -220,12 +194,7 @@ fn validate(
         };
         invalid += usize::from(!report.is_valid());
         warned += usize::from(report.is_valid() && !report.warnings.is_empty());
-        let line = Line {
-            code,
-            valid: report.is_valid(),
-            errors: &report.errors,
-            warnings: &report.warnings,
-        };
+        let line = Line { code, valid: report.is_valid(), errors: &report.errors, warnings: &report.warnings };
         serde_json::to_writer(&mut out, &line).map_err(|e| fail(1)(e.into()))?;
         out.write_all(b"\n").map_err(|e| fail(1)(e.into()))?;
         if i % 4096 == 0 {
@@ -234,16 +203,6 @@ fn validate(
     }
     out.flush().map_err(|e| fail(1)(e.into()))?;
     progress.finish_and_clear();
-    eprintln!(
-        "{} codes: {} valid ({} with warnings), {} invalid",
-        codes.len(),
-        codes.len() - invalid,
-        warned,
-        invalid
-    );
-    Ok(if invalid > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    eprintln!("{} codes: {} valid ({} with warnings), {} invalid", codes.len(), codes.len() - invalid, warned, invalid);
+    Ok(if invalid > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
