@@ -103,3 +103,35 @@ fn sample_survives_shapefile_and_geopackage_round_trips() {
     assert!(!back.load_issues.iter().any(|i| !matches!(i.kind, LoadIssueKind::MissingLayer)), "{:?}", back.load_issues);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn streaming_a_layer_gives_the_same_parcels_as_loading_the_submission() {
+    use cadastre_core::io::stream_layer;
+    use cadastre_core::model::Layer;
+    let whole = load();
+    let mut streamed = Vec::new();
+    let mut chunks = 0;
+    let info = stream_layer(&sample_dir().join("ZD.shp"), Layer::Parcels, &LoadOptions::default(), &mut |chunk| {
+        chunks += 1;
+        assert!(chunk.buildings.is_empty() && chunk.load_issues.is_empty());
+        streamed.extend(chunk.parcels);
+    })
+    .expect("ZD.shp streams");
+    assert!(chunks >= 1);
+    assert_eq!(info.records, 200);
+    assert!(info.issues.is_empty(), "{:?}", info.issues);
+    assert_eq!(info.crs.and_then(|c| c.epsg), whole.crs.as_ref().and_then(|c| c.epsg));
+    assert_eq!(streamed.len(), whole.parcels.len());
+    for (a, b) in streamed.iter().zip(&whole.parcels) {
+        assert_eq!((&a.zddm, &a.geometry, &a.attributes.zl), (&b.zddm, &b.geometry, &b.attributes.zl));
+    }
+}
+
+#[test]
+fn streaming_a_missing_file_is_a_clear_error() {
+    use cadastre_core::io::{stream_layer, LoadError};
+    use cadastre_core::model::Layer;
+    let err = stream_layer(&sample_dir().join("NOPE.shp"), Layer::Parcels, &LoadOptions::default(), &mut |_| {})
+        .expect_err("missing file");
+    assert!(matches!(err, LoadError::NotFound(_)), "{err}");
+}

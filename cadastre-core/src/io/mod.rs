@@ -132,6 +132,112 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     Ok(sub)
 }
 
+/// What [`stream_layer`] reports besides the chunks: layer-level issues and the CRS.
+#[derive(Debug, Default)]
+pub struct LayerInfo {
+    /// Layer-level issues (encoding guessed, record-count mismatch, no .prj, CRS not understood).
+    pub issues: Vec<LoadIssue>,
+    /// The layer's declared CRS, if any.
+    pub crs: Option<Crs>,
+    /// Total records seen (features handed over plus records that became per-feature issues).
+    pub records: usize,
+}
+
+/// Read one layer in chunks, for importers that must not hold a county in memory.
+///
+/// Each chunk arrives as a [`Submission`] holding only that layer's objects and the
+/// per-feature issues of its records (`source_index` is the record's index in the file), in
+/// record order. `path` is a `.shp` file (read in bounded chunks) or a GDAL data source
+/// (GeoPackage...), whose layer `layer` is read and handed over in one chunk.
+///
+/// ```no_run
+/// use cadastre_core::io::{stream_layer, LoadOptions};
+/// use cadastre_core::model::Layer;
+/// let mut parcels = 0;
+/// let info = stream_layer("ZD.shp".as_ref(), Layer::Parcels, &LoadOptions::default(), &mut |chunk| {
+///     parcels += chunk.parcels.len();
+/// })?;
+/// println!("{parcels} parcels, CRS {:?}", info.crs.map(|c| c.epsg));
+/// # Ok::<(), cadastre_core::io::LoadError>(())
+/// ```
+pub fn stream_layer(
+    path: &Path,
+    layer: Layer,
+    options: &LoadOptions,
+    consume: &mut dyn FnMut(Submission),
+) -> Result<LayerInfo, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::NotFound(path.to_path_buf()));
+    }
+    let shp = if has_ext(path, "shp") { Some(path.to_path_buf()) } else { shapefile::sibling(path, "shp") };
+    let Some(shp) = shp else {
+        let mut sub = load_gdal(path, options)?;
+        let mut info = LayerInfo { crs: sub.crs.take(), ..LayerInfo::default() };
+        let (layer_level, per_feature): (Vec<LoadIssue>, Vec<LoadIssue>) = std::mem::take(&mut sub.load_issues)
+            .into_iter()
+            .filter(|i| i.layer == layer)
+            .partition(|i| i.source_index.is_none());
+        info.issues = layer_level;
+        sub.load_issues = per_feature;
+        keep_only(&mut sub, layer);
+        info.records = layer_len(&sub, layer) + sub.load_issues.len();
+        consume(sub);
+        return Ok(info);
+    };
+    let mut seen_layer_issues = Vec::new();
+    let mut records = 0;
+    let read = shapefile::read(&shp, layer, options, &mut |raw| {
+        records += raw.features.len();
+        let mut chunk = Submission::default();
+        let issues = add_layer(&mut chunk, layer, raw, options);
+        for issue in issues {
+            if issue.source_index.is_none() {
+                if !seen_layer_issues.contains(&issue) {
+                    seen_layer_issues.push(issue);
+                }
+            } else {
+                chunk.load_issues.push(issue);
+            }
+        }
+        consume(chunk);
+    })?;
+    let mut info = LayerInfo { issues: read.issues, crs: read.prj.map(|p| Crs::from_wkt(&p)), records };
+    info.issues.extend(seen_layer_issues);
+    if let Some(crs) = &info.crs {
+        if !crs.is_understood() {
+            let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
+            let msg = format!("CRS not understood: {detail}");
+            let source = shp.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            info.issues.push(layer_issue(layer, &source, LoadIssueKind::UnknownCrs { detail }, &msg));
+        }
+    }
+    Ok(info)
+}
+
+fn keep_only(sub: &mut Submission, layer: Layer) {
+    if layer != Layer::Parcels {
+        sub.parcels.clear();
+    }
+    if layer != Layer::Buildings {
+        sub.buildings.clear();
+    }
+    if layer != Layer::Subdistricts {
+        sub.subdistricts.clear();
+    }
+    if layer != Layer::Districts {
+        sub.districts.clear();
+    }
+}
+
+fn layer_len(sub: &Submission, layer: Layer) -> usize {
+    match layer {
+        Layer::Parcels => sub.parcels.len(),
+        Layer::Buildings => sub.buildings.len(),
+        Layer::Subdistricts => sub.subdistricts.len(),
+        Layer::Districts => sub.districts.len(),
+    }
+}
+
 fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError> {
     let mut sub = Submission::default();
     let read = gdal_io::read(path)?;
