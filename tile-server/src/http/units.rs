@@ -128,7 +128,9 @@ pub async fn changes(
     if since < 0 || !(1..=1000).contains(&limit) {
         return Err(AppError::BadRequest("since must be >= 0 and limit 1..=1000".into()));
     }
-    let items = changes::since(&state.db, &who.counties, since, limit).await?;
+    let items = changes::since(&state.db, &who.counties, since, limit).await?.ok_or_else(|| {
+        AppError::BadRequest(format!("unknown cursor {since}: pass 0 or a cursor this feed returned"))
+    })?;
     let next_cursor = items.last().map_or(since, |c| c.cursor);
     Ok(Json(ChangesPage { items, next_cursor }))
 }

@@ -225,18 +225,18 @@ async fn search_and_change_feed_stay_in_scope(pool: PgPool) {
     assert!(hits.iter().all(|h| h["county"] == OWN));
     // LIKE metacharacters are literal.
     assert_eq!(get(&st, "/api/search?zl=%25", &own).await.json["total"], 0);
-    let all = get(&st, "/api/changes?since=0&limit=1000", &own).await;
+    let all = changes_page(&st, "/api/changes?since=0&limit=1000", &own, 4).await;
     let items = all.json["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 4, "{:?}", all.json);
     assert!(items.iter().all(|c| c["county"] == OWN));
     let first = items[0]["cursor"].as_i64().unwrap_or(-1);
-    let rest = get(&st, &format!("/api/changes?since={first}"), &own).await;
+    let rest = changes_page(&st, &format!("/api/changes?since={first}"), &own, 3).await;
     assert_eq!(rest.json["items"].as_array().map(Vec::len), Some(3));
     let end = all.json["next_cursor"].as_i64().unwrap_or(-1);
     let none = get(&st, &format!("/api/changes?since={end}"), &own).await;
     assert_eq!((none.json["items"].as_array().map(Vec::len), none.json["next_cursor"].as_i64()), (Some(0), Some(end)));
     put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &both, &json!({"ZL": "改"})).await;
-    let after = get(&st, &format!("/api/changes?since={end}"), &own).await;
+    let after = changes_page(&st, &format!("/api/changes?since={end}"), &own, 1).await;
     assert_eq!(after.json["items"][0]["action"], "parcel.update");
 }
 

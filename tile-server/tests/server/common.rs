@@ -183,3 +183,19 @@ pub fn keys(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// GETs a change-feed page until it holds `want` items (at most 60 s). The feed holds rows back
+/// until every older transaction in the cluster has finished, and other tests' transactions run
+/// in the same cluster, so a page may briefly come back shorter; the final answer is asserted by
+/// the caller.
+pub async fn changes_page(state: &AppState, uri: &str, token: &str, want: usize) -> Resp {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = get(state, uri, token).await;
+        let len = r.json["items"].as_array().map_or(0, Vec::len);
+        if len >= want || std::time::Instant::now() > deadline {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -6,4 +6,5 @@
 mod api;
 mod audit;
 mod auth;
+mod changes;
 mod common;
