@@ -350,8 +350,8 @@ pub async fn table(
     for h in &households {
         push(&h.myc, "", h.sjc);
     }
-    let total_sc: f64 = households.iter().filter_map(|h| h.scjzmj).sum();
-    let total_yc: f64 = households.iter().filter_map(|h| h.ycjzmj).sum();
+    let total_sc: f64 = households.iter().filter_map(|h| h.areas.scjzmj).sum();
+    let total_yc: f64 = households.iter().filter_map(|h| h.areas.ycjzmj).sum();
     let household_count = households.len();
     for h in households {
         if let Some(r) = rows.iter_mut().find(|r| r.myc == h.myc) {

@@ -48,36 +48,9 @@ pub struct Household {
     /// 坐落.
     #[serde(rename = "ZL")]
     pub zl: String,
-    /// 预测套内建筑面积.
-    #[serde(rename = "YCTNJZMJ")]
-    pub yctnjzmj: Option<f64>,
-    /// 预测分摊建筑面积.
-    #[serde(rename = "YCFTJZMJ")]
-    pub ycftjzmj: Option<f64>,
-    /// 预测建筑面积.
-    #[serde(rename = "YCJZMJ")]
-    pub ycjzmj: Option<f64>,
-    /// 实测套内建筑面积.
-    #[serde(rename = "SCTNJZMJ")]
-    pub sctnjzmj: Option<f64>,
-    /// 实测分摊建筑面积.
-    #[serde(rename = "SCFTJZMJ")]
-    pub scftjzmj: Option<f64>,
-    /// 实测建筑面积.
-    #[serde(rename = "SCJZMJ")]
-    pub scjzmj: Option<f64>,
-    /// 分摊系数.
-    #[serde(rename = "FTXS")]
-    pub ftxs: Option<f64>,
-    /// 共有土地面积.
-    #[serde(rename = "GYTDMJ")]
-    pub gytdmj: Option<f64>,
-    /// 分摊土地面积.
-    #[serde(rename = "FTTDMJ")]
-    pub fttdmj: Option<f64>,
-    /// 独用土地面积.
-    #[serde(rename = "DYTDMJ")]
-    pub dytdmj: Option<f64>,
+    /// Areas (m²) and the apportionment coefficient.
+    #[serde(flatten)]
+    pub areas: HouseholdAreas,
     /// 抵押.
     pub mortgaged: bool,
     /// 查封.
@@ -98,6 +71,42 @@ pub struct Household {
     pub valid_from: DateTime<Utc>,
 }
 
+/// A household's areas (m²) and apportionment coefficient: one definition for the stored row,
+/// the API answer and the edit body (flattened into each, so the JSON keys stay flat).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct HouseholdAreas {
+    /// 预测套内建筑面积.
+    #[serde(default, rename = "YCTNJZMJ")]
+    pub yctnjzmj: Option<f64>,
+    /// 预测分摊建筑面积.
+    #[serde(default, rename = "YCFTJZMJ")]
+    pub ycftjzmj: Option<f64>,
+    /// 预测建筑面积.
+    #[serde(default, rename = "YCJZMJ")]
+    pub ycjzmj: Option<f64>,
+    /// 实测套内建筑面积.
+    #[serde(default, rename = "SCTNJZMJ")]
+    pub sctnjzmj: Option<f64>,
+    /// 实测分摊建筑面积.
+    #[serde(default, rename = "SCFTJZMJ")]
+    pub scftjzmj: Option<f64>,
+    /// 实测建筑面积.
+    #[serde(default, rename = "SCJZMJ")]
+    pub scjzmj: Option<f64>,
+    /// 分摊系数.
+    #[serde(default, rename = "FTXS")]
+    pub ftxs: Option<f64>,
+    /// 共有土地面积.
+    #[serde(default, rename = "GYTDMJ")]
+    pub gytdmj: Option<f64>,
+    /// 分摊土地面积.
+    #[serde(default, rename = "FTTDMJ")]
+    pub fttdmj: Option<f64>,
+    /// 独用土地面积.
+    #[serde(default, rename = "DYTDMJ")]
+    pub dytdmj: Option<f64>,
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     bdcdyh: String,
@@ -111,16 +120,8 @@ struct Row {
     hx: Option<String>,
     fwyt: Option<String>,
     zl: String,
-    yctnjzmj: Option<f64>,
-    ycftjzmj: Option<f64>,
-    ycjzmj: Option<f64>,
-    sctnjzmj: Option<f64>,
-    scftjzmj: Option<f64>,
-    scjzmj: Option<f64>,
-    ftxs: Option<f64>,
-    gytdmj: Option<f64>,
-    fttdmj: Option<f64>,
-    dytdmj: Option<f64>,
+    #[sqlx(flatten)]
+    areas: HouseholdAreas,
     mortgaged: bool,
     sealed: bool,
     qlr_enc: Option<Vec<u8>>,
@@ -165,16 +166,7 @@ impl Row {
             hx: self.hx,
             fwyt: self.fwyt,
             zl: self.zl,
-            yctnjzmj: self.yctnjzmj,
-            ycftjzmj: self.ycftjzmj,
-            ycjzmj: self.ycjzmj,
-            sctnjzmj: self.sctnjzmj,
-            scftjzmj: self.scftjzmj,
-            scjzmj: self.scjzmj,
-            ftxs: self.ftxs,
-            gytdmj: self.gytdmj,
-            fttdmj: self.fttdmj,
-            dytdmj: self.dytdmj,
+            areas: self.areas,
             mortgaged: self.mortgaged,
             sealed: self.sealed,
             state: self.state,
@@ -186,7 +178,6 @@ impl Row {
 
 /// Body of a household create/edit.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct HouseholdInput {
     /// 房屋编码.
     #[serde(rename = "FWBM")]
@@ -215,36 +206,9 @@ pub struct HouseholdInput {
     /// 坐落.
     #[serde(rename = "ZL", default)]
     pub zl: String,
-    /// 预测套内建筑面积.
-    #[serde(rename = "YCTNJZMJ")]
-    pub yctnjzmj: Option<f64>,
-    /// 预测分摊建筑面积.
-    #[serde(rename = "YCFTJZMJ")]
-    pub ycftjzmj: Option<f64>,
-    /// 预测建筑面积.
-    #[serde(rename = "YCJZMJ")]
-    pub ycjzmj: Option<f64>,
-    /// 实测套内建筑面积.
-    #[serde(rename = "SCTNJZMJ")]
-    pub sctnjzmj: Option<f64>,
-    /// 实测分摊建筑面积.
-    #[serde(rename = "SCFTJZMJ")]
-    pub scftjzmj: Option<f64>,
-    /// 实测建筑面积.
-    #[serde(rename = "SCJZMJ")]
-    pub scjzmj: Option<f64>,
-    /// 分摊系数.
-    #[serde(rename = "FTXS")]
-    pub ftxs: Option<f64>,
-    /// 共有土地面积.
-    #[serde(rename = "GYTDMJ")]
-    pub gytdmj: Option<f64>,
-    /// 分摊土地面积.
-    #[serde(rename = "FTTDMJ")]
-    pub fttdmj: Option<f64>,
-    /// 独用土地面积.
-    #[serde(rename = "DYTDMJ")]
-    pub dytdmj: Option<f64>,
+    /// Areas (m²) and the apportionment coefficient.
+    #[serde(flatten)]
+    pub areas: HouseholdAreas,
     /// 抵押.
     #[serde(default)]
     pub mortgaged: bool,
@@ -257,6 +221,11 @@ pub struct HouseholdInput {
     /// 证件号 (stored encrypted).
     #[serde(rename = "ZJH")]
     pub zjh: Option<String>,
+    /// Keys the body should not have; refused by [`upsert`] (serde's `deny_unknown_fields`
+    /// cannot be combined with `flatten`).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: std::collections::BTreeMap<String, Value>,
 }
 
 /// Checks a 28-character unit code's hard format (GB/T 37346). Warnings (feature
@@ -323,6 +292,9 @@ pub async fn upsert(
     if bdcdyh.as_bytes().get(19) != Some(&b'F') {
         return Err(AppError::Unprocessable("households need a unit code with fixture feature F".into()));
     }
+    if let Some(key) = input.unknown.keys().next() {
+        return Err(AppError::Unprocessable(format!("unknown field {key:?} in the household body")));
+    }
     let county = &bdcdyh[..6];
     let zrzh = &bdcdyh[..24];
     let seal = |v: &Option<String>| -> Result<Option<Vec<u8>>> {
@@ -380,16 +352,16 @@ pub async fn upsert(
     .bind(&input.hx)
     .bind(&input.fwyt)
     .bind(&input.zl)
-    .bind(input.yctnjzmj)
-    .bind(input.ycftjzmj)
-    .bind(input.ycjzmj)
-    .bind(input.sctnjzmj)
-    .bind(input.scftjzmj)
-    .bind(input.scjzmj)
-    .bind(input.ftxs)
-    .bind(input.gytdmj)
-    .bind(input.fttdmj)
-    .bind(input.dytdmj)
+    .bind(input.areas.yctnjzmj)
+    .bind(input.areas.ycftjzmj)
+    .bind(input.areas.ycjzmj)
+    .bind(input.areas.sctnjzmj)
+    .bind(input.areas.scftjzmj)
+    .bind(input.areas.scjzmj)
+    .bind(input.areas.ftxs)
+    .bind(input.areas.gytdmj)
+    .bind(input.areas.fttdmj)
+    .bind(input.areas.dytdmj)
     .bind(input.mortgaged)
     .bind(input.sealed)
     .bind(qlr_enc)

@@ -306,3 +306,28 @@ async fn responses_are_gzipped_on_request(pool: PgPool) {
     assert_eq!(r.headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()), Some("gzip"));
     assert_eq!(&r.bytes[..2], &[0x1f, 0x8b]);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn household_bodies_refuse_unknown_fields_and_keep_every_area(pool: PgPool) {
+    let st = state(&pool);
+    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
+    seed_county(&st, &admin, OWN).await;
+    let uri = format!("/api/households/{}", bdcdyh(OWN, 301));
+    let mut body = household_body(3, 301);
+    body["SCJZMJ_TYPO"] = json!(1.0);
+    let r = put(&st, &uri, &admin, &body).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"), "{:?}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("SCJZMJ_TYPO")));
+    let areas =
+        ["YCTNJZMJ", "YCFTJZMJ", "YCJZMJ", "SCTNJZMJ", "SCFTJZMJ", "SCJZMJ", "FTXS", "GYTDMJ", "FTTDMJ", "DYTDMJ"];
+    let mut body = household_body(3, 301);
+    for (i, key) in areas.iter().enumerate() {
+        body[*key] = json!(10.25 + i as f64);
+    }
+    let r = put(&st, &uri, &admin, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let back = get(&st, &format!("/api/units/{}", bdcdyh(OWN, 301)), &admin).await;
+    for (i, key) in areas.iter().enumerate() {
+        assert_eq!(back.json["household"][*key], json!(10.25 + i as f64), "{key}");
+    }
+}
