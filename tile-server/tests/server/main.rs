@@ -8,3 +8,4 @@ mod audit;
 mod auth;
 mod changes;
 mod common;
+mod tables;
