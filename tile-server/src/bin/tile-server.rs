@@ -80,6 +80,9 @@ enum Command {
         /// Who to record in the audit log. [default: import:<os user>]
         #[arg(long)]
         actor: Option<String>,
+        /// Connections writing batches in parallel. [default: 2]
+        #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+        writers: usize,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -219,7 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             println!("client {client_id} created");
         }
-        Command::Import { path, rejects, encoding, batch, county, assume_srid, actor, quiet } => {
+        Command::Import { path, rejects, encoding, batch, county, assume_srid, actor, writers, quiet } => {
             let encoding = encoding
                 .map(|name| {
                     cadastre_core::io::encoding_from_name(&name)
@@ -241,10 +244,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 assume_srid,
                 actor: actor.unwrap_or_else(import::default_actor),
                 rejects: Some(rejects.clone()),
+                writers,
             };
-            let mut conn = pool.acquire().await.context("connecting to PostgreSQL")?;
             let bar = progress::Bar::new(quiet);
-            let summary = import::import(&mut conn, &opts, &bar)
+            let summary = import::import(&pool, &opts, &bar)
                 .await
                 .with_context(|| format!("importing {}", opts.path.display()))?;
             bar.clear();

@@ -193,6 +193,41 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&out), "a\\tb\\\\c\\nd\t\\N\t12.35\t\\N\t7\n");
     }
 
+    /// COPY text unescaping, as PostgreSQL does it for the escapes we write.
+    fn unescape(field: &str) -> String {
+        let mut out = String::new();
+        let mut chars = field.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('t') => out.push('\t'),
+                    Some('n') => out.push('\n'),
+                    Some('r') => out.push('\r'),
+                    Some(o) => out.push(o),
+                    None => {}
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_stays_one_field_and_round_trips(a in "\\PC*|[\t\n\r\\\\a-z坐落]*", b in "\\PC*") {
+            let mut out = Vec::new();
+            Line::new(&mut out).text(&a).text(&b).end(1);
+            let line = String::from_utf8(out).unwrap_or_default();
+            let body = line.strip_suffix('\n').unwrap_or_default();
+            proptest::prop_assert!(!body.contains('\n') && !body.contains('\r'));
+            let fields: Vec<&str> = body.split('\t').collect();
+            proptest::prop_assert_eq!(fields.len(), 3);
+            proptest::prop_assert_eq!(unescape(fields[0]), a);
+            proptest::prop_assert_eq!(unescape(fields[1]), b);
+        }
+    }
+
     #[test]
     fn chinese_text_passes_unchanged() {
         let mut out = Vec::new();

@@ -28,13 +28,14 @@
 //! across layers) are not run here: they need the whole county; run `cadastre check`.
 //!
 //! **Writing** ([`store`]). Each batch (`--batch` rows, default one chunk) is one
-//! transaction: `COPY` into a temporary staging table, an advisory lock per layer and
-//! county (concurrent imports take turns), then a set-based upsert by code: unchanged
-//! current rows are left alone; changed ones become `historical` with `valid_to` and
-//! a new `current` row is inserted; new codes are inserted. The audit row (who, counts,
-//! codes inserted and updated) is written in the same transaction. Importing the same
-//! file twice changes nothing the second time; a killed import leaves whole batches
-//! and a rerun completes it.
+//! transaction, written by one of `--writers` connections in parallel: `COPY` into a
+//! temporary staging table, then a set-based upsert by code: unchanged current rows are
+//! left alone; changed ones become `historical` with `valid_to` and a new `current` row
+//! is inserted; new codes are inserted. The audit row (who, counts, codes inserted and
+//! updated) is written in the same transaction. A run holds its county's import lock
+//! (a session advisory lock), so two imports of one county take turns. Importing the
+//! same file twice changes nothing the second time; a killed import leaves whole
+//! batches and a rerun completes it.
 //!
 //! **Report** ([`report`]). A CSV (UTF-8 with BOM) with a row per rejected feature,
 //! per feature loaded with warnings, and per layer note, and a [`ImportSummary`]:
@@ -42,6 +43,7 @@
 
 pub mod bar;
 pub mod copy;
+pub mod encoding_check;
 mod error;
 pub mod ewkb;
 pub mod report;
@@ -61,13 +63,15 @@ use cadastre_core::crs::{Crs, GkZone, Transformer};
 use cadastre_core::io::{stream_layer, LoadOptions};
 use cadastre_core::model::{Layer, Submission};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::PgPool;
 
 use report::RejectWriter;
 use validate::{Checked, Validator};
 
 /// Default rows per batch: one reader chunk.
 pub const DEFAULT_BATCH: usize = 65_536;
+/// Default number of connections writing batches in parallel.
+pub const DEFAULT_WRITERS: usize = 2;
 
 /// What to import and how.
 #[derive(Debug, Clone)]
@@ -86,6 +90,8 @@ pub struct ImportOptions {
     pub actor: String,
     /// The reject report (CSV); `None`: no file, the summary only.
     pub rejects: Option<PathBuf>,
+    /// Connections writing batches in parallel.
+    pub writers: usize,
 }
 
 impl ImportOptions {
@@ -99,6 +105,7 @@ impl ImportOptions {
             assume_srid: None,
             actor: default_actor(),
             rejects: None,
+            writers: DEFAULT_WRITERS,
         }
     }
 }
@@ -194,31 +201,35 @@ enum Msg {
     Failed(ImportError),
 }
 
-/// Imports `opts.path` into the store behind `conn` (which must be migrated).
+/// Imports `opts.path` into the store behind `pool` (which must be migrated), with
+/// `opts.writers` connections writing batches in parallel.
 ///
 /// ```no_run
-/// # async fn f(conn: &mut sqlx::PgConnection) -> Result<(), tile_server::import::ImportError> {
+/// # async fn f(pool: &sqlx::PgPool) -> Result<(), tile_server::import::ImportError> {
 /// use tile_server::import::{import, ImportOptions, NoProgress};
-/// let summary = import(conn, &ImportOptions::new("samples/district"), &NoProgress).await?;
+/// let summary = import(pool, &ImportOptions::new("samples/district"), &NoProgress).await?;
 /// println!("{} parcels loaded", summary.layer("ZD").map_or(0, |s| s.loaded()));
 /// # Ok(()) }
 /// ```
-pub async fn import(
-    conn: &mut PgConnection,
-    opts: &ImportOptions,
-    progress: &dyn Progress,
-) -> Result<ImportSummary, ImportError> {
+pub async fn import(pool: &PgPool, opts: &ImportOptions, progress: &dyn Progress) -> Result<ImportSummary, ImportError> {
+    let mut main = pool.acquire().await.map_err(ImportError::db("connecting"))?;
     let srid: i32 = sqlx::query_scalar("SELECT srid FROM store_settings")
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *main)
         .await
         .map_err(ImportError::db("reading the store SRID"))?;
     let srid = u32::try_from(srid).map_err(|_| ImportError::input(&opts.path, "the store SRID is negative"))?;
-    let assume = opts.assume_srid.map(|s| Crs::from_epsg(s));
+    let assume = opts.assume_srid.map(Crs::from_epsg);
     let layers = discover(&opts.path, assume.as_ref())?;
-    // Set up every transform before writing anything: an impossible CRS stops the import here.
+    // Set up every transform and check every layer's text before writing anything: an
+    // impossible CRS or an unreadable encoding stops the import here, not half-way.
     for l in &layers {
         if let Some(crs) = &l.crs {
             transformer_for(crs, srid, &l.path)?;
+        }
+        if let (true, Some(dbf)) = (l.shapefile, source::sibling(&l.path, "dbf")) {
+            let cpg = source::sibling(&l.path, "cpg").and_then(|c| std::fs::read(c).ok());
+            let cpg = cpg.map(|c| String::from_utf8_lossy(&c).into_owned());
+            encoding_check::check_dbf_text(&dbf, cpg.as_deref(), opts.encoding)?;
         }
     }
     if let Some(c) = &opts.county {
@@ -226,7 +237,6 @@ pub async fn import(
             return Err(ImportError::input(&opts.path, format!("--county {c:?} is not a 6-digit county code")));
         }
     }
-    store::prepare(conn).await?;
     let mut writer = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;
     let run = RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
 
@@ -241,6 +251,7 @@ pub async fn import(
 
     let mut summary = ImportSummary::default();
     let mut run_id: Option<(i64, String)> = None;
+    let mut writers: Option<Writers> = None;
     let batch_rows = opts.batch.max(1);
     let result: Result<(), ImportError> = async {
         while let Some(msg) = rx.recv().await {
@@ -257,39 +268,26 @@ pub async fn import(
                     s.read += checked.read as u64;
                     s.rejected += checked.issues.iter().filter(|i| i.action == Action::Rejected).count() as u64;
                     s.warnings += checked.issues.iter().filter(|i| i.action == Action::Warning).count() as u64;
-                    let rejected_here = checked.read - checked.staged.indexes.len();
-                    progress.advance(rejected_here as u64);
+                    progress.advance((checked.read - checked.staged.indexes.len()) as u64);
                     if checked.staged.indexes.is_empty() {
                         continue;
                     }
                     if run_id.is_none() {
                         let c = county.unwrap_or_else(|| "000000".into());
-                        run_id = Some((store::start_run(conn, &c, &run).await?, c));
+                        store::lock_county(&mut main, &c).await?;
+                        let id = store::start_run(&mut main, &c, &run).await?;
+                        writers = Some(Writers::start(pool, opts.writers.max(1), id, &c, &run).await?);
+                        run_id = Some((id, c));
                     }
-                    let Some((id, run_county)) = &run_id else { continue };
-                    let st = &checked.staged;
-                    let mut start_row = 0;
-                    while start_row < st.indexes.len() {
-                        let end_row = (start_row + batch_rows).min(st.indexes.len());
-                        let from = if start_row == 0 { 0 } else { st.ends[start_row - 1] };
-                        summary.batches += 1;
-                        let batch = store::Batch {
-                            layer,
-                            lines: &st.lines[from..st.ends[end_row - 1]],
-                            rows: (end_row - start_row) as u64,
-                            records: (st.indexes[start_row], st.indexes[end_row - 1]),
-                            number: summary.batches,
-                        };
-                        let w = store::write_batch(conn, *id, run_county, &run, &batch).await?;
-                        let s = layer_mut(&mut summary, layer);
-                        s.inserted += w.inserted;
-                        s.updated += w.updated;
-                        s.unchanged += w.unchanged;
-                        progress.advance(batch.rows);
-                        start_row = end_row;
+                    let Some(ws) = writers.as_mut() else { continue };
+                    for batch in cut(layer, &checked.staged, batch_rows, &mut summary.batches) {
+                        ws.send(batch, &mut summary, progress).await?;
                     }
                 }
                 Msg::End(layer, notes) => {
+                    if let Some(ws) = writers.as_mut() {
+                        ws.drain(&mut summary, progress).await?;
+                    }
                     if let Some(w) = writer.as_mut() {
                         w.write(&notes)?;
                     }
@@ -300,11 +298,17 @@ pub async fn import(
                 Msg::Failed(e) => return Err(e),
             }
         }
+        if let Some(ws) = writers.as_mut() {
+            ws.drain(&mut summary, progress).await?;
+        }
         Ok(())
     }
     .await;
     // Dropping the receiver stops the reader at its next chunk.
     drop(rx);
+    if let Some(ws) = writers.take() {
+        ws.stop().await;
+    }
     let joined = reader.join();
     if let Some(w) = writer.as_mut() {
         w.flush()?;
@@ -315,14 +319,154 @@ pub async fn import(
         summary.county = Some(c.clone());
         let counts = serde_json::to_value(&summary.layers).unwrap_or_default();
         // Best effort when the import itself failed: the error to report is the first one.
-        let finished = store::finish_run(conn, c, *id, status, &counts).await;
-        if result.is_ok() {
+        let finished = store::finish_run(&mut main, c, *id, status, &counts).await;
+        let unlocked = store::unlock_county(&mut main, c).await;
+        if unlocked.is_err() {
+            // A pooled connection must not keep the lock: close it instead.
+            main.detach();
+        } else if result.is_ok() {
             finished?;
         }
     }
     result?;
     joined.map_err(|_| ImportError::Reader("the reader thread panicked".into()))?;
     Ok(summary)
+}
+
+/// Cuts a validated chunk into batches of at most `rows` rows, numbering them.
+fn cut(layer: Layer, st: &validate::Staged, rows: usize, numbered: &mut u64) -> Vec<store::Batch> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < st.indexes.len() {
+        let end = (start + rows).min(st.indexes.len());
+        let from = if start == 0 { 0 } else { st.ends[start - 1] };
+        *numbered += 1;
+        out.push(store::Batch {
+            layer,
+            lines: st.lines[from..st.ends[end - 1]].to_vec(),
+            rows: (end - start) as u64,
+            records: (st.indexes[start], st.indexes[end - 1]),
+            number: *numbered,
+        });
+        start = end;
+    }
+    out
+}
+
+type Done = (Layer, u64, Result<Written, ImportError>);
+
+/// Connections writing batches in parallel; each batch is its own transaction.
+struct Writers {
+    queue: Option<async_queue::Sender<store::Batch>>,
+    done: tokio::sync::mpsc::UnboundedReceiver<Done>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    in_flight: usize,
+    capacity: usize,
+}
+
+/// A bounded multi-consumer queue: an mpsc receiver shared behind a mutex.
+mod async_queue {
+    use std::sync::Arc;
+    use tokio::sync::{mpsc, Mutex};
+
+    pub type Sender<T> = mpsc::Sender<T>;
+
+    #[derive(Debug)]
+    pub struct Receiver<T>(Arc<Mutex<mpsc::Receiver<T>>>);
+
+    impl<T> Clone for Receiver<T> {
+        fn clone(&self) -> Self {
+            Self(Arc::clone(&self.0))
+        }
+    }
+
+    impl<T> Receiver<T> {
+        pub async fn recv(&self) -> Option<T> {
+            self.0.lock().await.recv().await
+        }
+    }
+
+    pub fn channel<T>(n: usize) -> (Sender<T>, Receiver<T>) {
+        let (tx, rx) = mpsc::channel(n);
+        (tx, Receiver(Arc::new(Mutex::new(rx))))
+    }
+}
+
+impl Writers {
+    async fn start(pool: &PgPool, n: usize, run_id: i64, county: &str, run: &RunInfo) -> Result<Self, ImportError> {
+        let (queue, rx) = async_queue::channel::<store::Batch>(1);
+        let (done_tx, done) = tokio::sync::mpsc::unbounded_channel::<Done>();
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let mut conn = pool.acquire().await.map_err(ImportError::db("connecting a writer"))?;
+            store::prepare(&mut conn).await?;
+            let (rx, done_tx, county, run) = (rx.clone(), done_tx.clone(), county.to_owned(), run.clone());
+            tasks.push(tokio::spawn(async move {
+                while let Some(batch) = rx.recv().await {
+                    let r = store::write_batch(&mut conn, run_id, &county, &run, &batch).await;
+                    let failed = r.is_err();
+                    if done_tx.send((batch.layer, batch.rows, r)).is_err() || failed {
+                        break;
+                    }
+                }
+            }));
+        }
+        Ok(Self { queue: Some(queue), done, tasks, in_flight: 0, capacity: n + 1 })
+    }
+
+    fn account(summary: &mut ImportSummary, progress: &dyn Progress, done: Done) -> Result<(), ImportError> {
+        let (layer, rows, result) = done;
+        let w = result?;
+        let s = layer_mut(summary, layer);
+        s.inserted += w.inserted;
+        s.updated += w.updated;
+        s.unchanged += w.unchanged;
+        progress.advance(rows);
+        Ok(())
+    }
+
+    /// Queues a batch; waits for a result first when enough are in flight.
+    async fn send(
+        &mut self,
+        batch: store::Batch,
+        summary: &mut ImportSummary,
+        progress: &dyn Progress,
+    ) -> Result<(), ImportError> {
+        while self.in_flight >= self.capacity {
+            self.wait_one(summary, progress).await?;
+        }
+        let Some(q) = &self.queue else { return Err(ImportError::Reader("writers stopped".into())) };
+        q.send(batch).await.map_err(|_| ImportError::Reader("every writer stopped".into()))?;
+        self.in_flight += 1;
+        // Collect results that are already there without waiting.
+        while let Ok(d) = self.done.try_recv() {
+            self.in_flight -= 1;
+            Self::account(summary, progress, d)?;
+        }
+        Ok(())
+    }
+
+    async fn wait_one(&mut self, summary: &mut ImportSummary, progress: &dyn Progress) -> Result<(), ImportError> {
+        let d = self.done.recv().await.ok_or_else(|| ImportError::Reader("every writer stopped".into()))?;
+        self.in_flight -= 1;
+        Self::account(summary, progress, d)
+    }
+
+    /// Waits for every queued batch.
+    async fn drain(&mut self, summary: &mut ImportSummary, progress: &dyn Progress) -> Result<(), ImportError> {
+        while self.in_flight > 0 {
+            self.wait_one(summary, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the queue and waits for the writers (each finishes or rolls back its batch).
+    async fn stop(mut self) {
+        self.queue = None;
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
 }
 
 fn layer_mut(summary: &mut ImportSummary, layer: Layer) -> &mut LayerSummary {
@@ -414,13 +558,19 @@ fn read_layer(
     let info = if l.shapefile {
         let crs = l.crs.as_ref().ok_or_else(|| ImportError::input(&l.path, "no CRS"))?;
         validator.set_transformer(transformer_for(crs, srid, &l.path)?);
+        let mut sent = std::time::Instant::now();
         stream_layer(&l.path, l.layer, load, &mut |chunk| {
             if stopped {
                 return;
             }
+            let clock = std::time::Instant::now();
+            let read = clock - sent;
             let checked = validator.check(l.layer, chunk);
+            let validated = clock.elapsed();
             let county = validator.county().map(str::to_owned);
             stopped = tx.blocking_send(Msg::Chunk(l.layer, checked, county)).is_err();
+            sent = std::time::Instant::now();
+            tracing::debug!(?read, ?validated, waited = ?(sent - clock - validated), "chunk checked");
         })?
     } else {
         // GDAL path: one chunk; its CRS is known only after reading.

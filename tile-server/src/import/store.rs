@@ -88,14 +88,15 @@ pub struct RunInfo {
 /// Prepares a connection for importing: staging tables, and `synchronous_commit = off`
 /// (safe here: a batch lost in a crash is simply written again by the rerun).
 pub async fn prepare(conn: &mut PgConnection) -> Result<(), ImportError> {
-    sqlx::raw_sql("SET synchronous_commit = off").execute(&mut *conn).await.map_err(ImportError::db("set-up"))?;
+    // JIT compiling the batch statements costs more than it saves at these sizes.
+    sqlx::raw_sql("SET synchronous_commit = off; SET jit = off").execute(&mut *conn).await.map_err(ImportError::db("set-up"))?;
     for l in [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
         let s = target(l).staging;
         let ddl = format!("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS", s.table, s.columns_ddl);
         sqlx::raw_sql(&ddl).execute(&mut *conn).await.map_err(ImportError::db("creating staging tables"))?;
     }
     sqlx::raw_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS import_changed (county char(6), code text, src bigint, kind text)
+        "CREATE TEMP TABLE IF NOT EXISTS import_match (county char(6), src bigint, version_id bigint, same boolean)
          ON COMMIT DELETE ROWS",
     )
     .execute(&mut *conn)
@@ -142,11 +143,12 @@ pub async fn finish_run(
 }
 
 /// One batch to write.
-pub struct Batch<'a> {
+#[derive(Debug, Clone)]
+pub struct Batch {
     /// Layer.
     pub layer: Layer,
     /// COPY text lines.
-    pub lines: &'a [u8],
+    pub lines: Vec<u8>,
     /// Rows in `lines`.
     pub rows: u64,
     /// First and last record index (for the audit row).
@@ -155,73 +157,108 @@ pub struct Batch<'a> {
     pub number: u64,
 }
 
-/// Writes one batch in one transaction: COPY, lock, close changed rows, insert new
-/// versions, audit, count the batch on the run. Returns the counts.
-pub async fn write_batch(
+/// Takes the county's import lock for the whole run (session level, on the run's own
+/// connection): two imports of one county take turns, so they never both find a code
+/// absent and both insert it. Batches of one run never share a code (the validator
+/// drops in-file duplicates), so the run's writers need no lock among themselves.
+/// The lock goes with the connection if the process dies.
+pub async fn lock_county(conn: &mut PgConnection, county: &str) -> Result<(), ImportError> {
+    sqlx::query("SELECT pg_advisory_lock(hashtext('tile-server import'), hashtext($1))")
+        .bind(county)
+        .execute(conn)
+        .await
+        .map_err(ImportError::db("waiting for other imports of the county"))?;
+    Ok(())
+}
+
+/// Releases [`lock_county`].
+pub async fn unlock_county(conn: &mut PgConnection, county: &str) -> Result<(), ImportError> {
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('tile-server import'), hashtext($1))")
+        .bind(county)
+        .execute(conn)
+        .await
+        .map_err(ImportError::db("releasing the county's import lock"))?;
+    Ok(())
+}
+
+/// Writes one batch in one transaction: COPY, match against the current rows (one index
+/// probe per row), close changed rows, insert new versions, audit, count the batch on
+/// the run. Returns the counts.
+///
+/// Boxed as `Send` here, where the lifetimes are concrete: the writers run on spawned
+/// tasks, and the compiler cannot prove an `async fn` using sqlx executors `Send` for
+/// every lifetime.
+pub fn write_batch<'a>(
+    conn: &'a mut PgConnection,
+    run_id: i64,
+    run_county: &'a str,
+    run: &'a RunInfo,
+    batch: &'a Batch,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Written, ImportError>> + Send + 'a>> {
+    Box::pin(write_batch_inner(conn, run_id, run_county, run, batch))
+}
+
+async fn write_batch_inner(
     conn: &mut PgConnection,
     run_id: i64,
     run_county: &str,
     run: &RunInfo,
-    batch: &Batch<'_>,
+    batch: &Batch,
 ) -> Result<Written, ImportError> {
     let t = target(batch.layer);
     let s = &t.staging;
+    let clock = std::time::Instant::now();
     let mut tx = conn.begin().await.map_err(ImportError::db("starting a batch"))?;
+    let copy_sql = format!("COPY {} ({}) FROM STDIN", s.table, s.columns);
     let mut copy_in = tx
-        .copy_in_raw(&format!("COPY {} ({}) FROM STDIN", s.table, s.columns))
+        .copy_in_raw(&copy_sql)
         .await
         .map_err(ImportError::db("starting COPY"))?;
-    copy_in.send(batch.lines).await.map_err(ImportError::db("sending COPY data"))?;
+    copy_in.send(batch.lines.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
     copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
-    // Importers of the same layer and county take turns per batch; without this two
-    // imports could both find a code absent and both insert it.
-    sqlx::query(&format!(
-        "SELECT pg_advisory_xact_lock(hashtext('import.{}'), hashtext(county))
-         FROM (SELECT DISTINCT county FROM {} ORDER BY county) c",
-        t.table, s.table
-    ))
-    .execute(&mut *tx)
-    .await
-    .map_err(ImportError::db("locking the counties of a batch"))?;
+    // Temporary tables get no statistics otherwise; without them the planner guesses
+    // the batch's size.
+    let analyze = format!("ANALYZE {}", s.table);
+    sqlx::query(&analyze)
+        .execute(&mut *tx)
+        .await
+        .map_err(ImportError::db("analysing the staging table"))?;
+    let copied = clock.elapsed();
     let (table, key, cols, stage) = (t.table, t.key, t.columns, s.table);
     let same_attrs = cols.split(", ").map(|c| format!("p.{c} IS NOT DISTINCT FROM s.{c}")).collect::<Vec<_>>();
     // Geometry compared by its exact binary form: any vertex moved is a change.
-    let changed = format!(
-        "WITH closed AS (
-             UPDATE {table} p SET state = 'historical', valid_to = now()
-             FROM {stage} s
-             WHERE p.county = s.county AND p.{key} = s.{key} AND p.state = 'current'
-               AND NOT ({} AND ST_AsEWKB(p.geom) IS NOT DISTINCT FROM ST_AsEWKB(s.geom))
-             RETURNING p.county, p.{key}::text AS code, s.src)
-         INSERT INTO import_changed SELECT county, code, src, 'updated' FROM closed",
+    let matched = format!(
+        "INSERT INTO import_match (county, src, version_id, same)
+         SELECT p.county, s.src, p.version_id, {} AND ST_AsEWKB(p.geom) IS NOT DISTINCT FROM ST_AsEWKB(s.geom)
+         FROM {stage} s JOIN {table} p ON p.county = s.county AND p.{key} = s.{key} AND p.state = 'current'",
         same_attrs.join(" AND ")
     );
-    sqlx::query(&changed).execute(&mut *tx).await.map_err(ImportError::db("closing changed versions"))?;
+    sqlx::query(&matched).execute(&mut *tx).await.map_err(ImportError::db("matching current versions"))?;
+    let close = format!(
+        "UPDATE {table} p SET state = 'historical', valid_to = now()
+         FROM import_match m WHERE NOT m.same AND p.county = m.county AND p.version_id = m.version_id"
+    );
+    sqlx::query(&close).execute(&mut *tx).await.map_err(ImportError::db("closing changed versions"))?;
+    let closed = clock.elapsed();
     let insert = format!(
-        "WITH ins AS (
-             INSERT INTO {table} (county, {key}, {cols}, geom)
-             SELECT s.county, s.{key}, {scols}, s.geom FROM {stage} s
-             WHERE NOT EXISTS (SELECT 1 FROM {table} p
-                               WHERE p.county = s.county AND p.{key} = s.{key} AND p.state = 'current')
-             ORDER BY s.src
-             RETURNING county, {key}::text AS code)
-         INSERT INTO import_changed
-         SELECT i.county, i.code, NULL, 'inserted' FROM ins i
-         WHERE NOT EXISTS (SELECT 1 FROM import_changed c WHERE c.county = i.county AND c.code = i.code)",
+        "INSERT INTO {table} (county, {key}, {cols}, geom)
+         SELECT s.county, s.{key}, {scols}, s.geom FROM {stage} s
+         WHERE NOT EXISTS (SELECT 1 FROM import_match m WHERE m.src = s.src AND m.same)
+         ORDER BY s.src",
         scols = cols.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
     );
     sqlx::query(&insert).execute(&mut *tx).await.map_err(ImportError::db("inserting new versions"))?;
-    let counts: Vec<(String, i64, i64, i64, Option<Value>, Option<Value>)> = sqlx::query_as(&format!(
-        "WITH staged AS (SELECT county, count(*) AS n FROM {stage} GROUP BY county),
-              ch AS (SELECT county,
-                            count(*) FILTER (WHERE kind = 'inserted') AS ins,
-                            count(*) FILTER (WHERE kind = 'updated') AS upd,
-                            jsonb_agg(code ORDER BY code) FILTER (WHERE kind = 'inserted') AS ins_codes,
-                            jsonb_agg(code ORDER BY code) FILTER (WHERE kind = 'updated') AS upd_codes
-                     FROM import_changed GROUP BY county)
-         SELECT s.county::text, s.n, coalesce(ch.ins, 0), coalesce(ch.upd, 0), ch.ins_codes, ch.upd_codes
-         FROM staged s LEFT JOIN ch USING (county) ORDER BY s.county"
-    ))
+    let inserted = clock.elapsed();
+    let count_sql = format!(
+        "SELECT s.county::text, count(*),
+                count(*) FILTER (WHERE m.src IS NULL),
+                count(*) FILTER (WHERE m.same IS FALSE),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.src IS NULL),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.same IS FALSE)
+         FROM {stage} s LEFT JOIN import_match m ON m.src = s.src
+         GROUP BY s.county ORDER BY s.county"
+    );
+    let counts: Vec<(String, i64, i64, i64, Option<Value>, Option<Value>)> = sqlx::query_as(&count_sql)
     .fetch_all(&mut *tx)
     .await
     .map_err(ImportError::db("counting a batch"))?;
@@ -245,6 +282,7 @@ pub async fn write_batch(
             "inserted_codes": ins_codes.unwrap_or(Value::Null),
             "updated_codes": upd_codes.unwrap_or(Value::Null),
         });
+        let object_key = format!("run {run_id} {} batch {}", batch.layer.standard_name(), batch.number);
         sqlx::query(
             "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after)
              VALUES ($1, $2, 'importer', 'import.batch', $3, $4, NULL, $5)",
@@ -252,7 +290,7 @@ pub async fn write_batch(
         .bind(&county)
         .bind(&run.actor)
         .bind(t.object_type)
-        .bind(format!("run {run_id} {} batch {}", batch.layer.standard_name(), batch.number))
+        .bind(object_key.clone())
         .bind(after)
         .execute(&mut *tx)
         .await
@@ -265,6 +303,15 @@ pub async fn write_batch(
         .await
         .map_err(ImportError::db("counting the batch on its run"))?;
     tx.commit().await.map_err(ImportError::db("committing a batch"))?;
+    tracing::debug!(
+        batch = batch.number,
+        rows = batch.rows,
+        ?copied,
+        ?closed,
+        ?inserted,
+        total = ?clock.elapsed(),
+        "batch written"
+    );
     Ok(written)
 }
 

@@ -20,8 +20,7 @@ fn tempdir() -> tempfile::TempDir {
 }
 
 async fn run_import(pool: &PgPool, opts: &ImportOptions) -> ImportSummary {
-    let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("connection: {e}"));
-    import(&mut conn, opts, &NoProgress).await.unwrap_or_else(|e| panic!("import {}: {e}", opts.path.display()))
+    import(pool, opts, &NoProgress).await.unwrap_or_else(|e| panic!("import {}: {e}", opts.path.display()))
 }
 
 fn opts(path: &Path, rejects: Option<PathBuf>) -> ImportOptions {
@@ -426,6 +425,23 @@ async fn bad_input_gives_clear_errors_and_writes_nothing(pool: PgPool) {
     let (code, out, err) = run_binary(&url, &[&dir, "--assume-srid", "4549", "--rejects", &report]);
     assert_eq!(code, 0, "{out} {err}");
     assert_eq!(scalar(&pool, "SELECT count(*) FROM parcels").await, 200);
+    // Undetectable encoding in ZD while DJQ / DJZQ are fine: refused before DJQ is written.
+    let d = tempdir();
+    for layer in ["DJQ", "DJZQ", "ZD"] {
+        copy_layer(layer, d.path(), &[]);
+    }
+    let dbf = d.path().join("ZD.dbf");
+    let mut bytes = std::fs::read(&dbf).unwrap_or_default();
+    let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    let first_high = header_len + bytes[header_len..].iter().position(|&b| b >= 0x80).unwrap_or(0);
+    bytes[first_high] = 0xFF;
+    bytes[first_high + 1] = 0xFF;
+    std::fs::write(&dbf, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run_binary(&url, &[&d.path().to_string_lossy()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("neither valid UTF-8 nor GBK") && err.contains("--encoding"), "{err}");
+    assert_eq!(scalar(&pool, "SELECT count(*) FROM districts").await, 0, "DJQ must not be written");
+    assert_eq!(version_count(&pool).await, 200);
     // A points layer named ZD.
     let d = tempdir();
     copy_layer("ZD", d.path(), &["shp", "shx"]);
@@ -462,4 +478,23 @@ fn points_shp(points: &[(f64, f64)]) -> Vec<u8> {
         out.extend(y.to_le_bytes());
     }
     out
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn geopackage_loads_like_the_shapefiles(pool: PgPool) {
+    let sub = cadastre_core::io::load_submission(&sample_dir(), &cadastre_core::io::LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempdir();
+    let gpkg = dir.path().join("district.gpkg");
+    cadastre_core::io::write_gpkg(&sub, &gpkg).unwrap_or_else(|e| panic!("{e}"));
+    let s = run_import(&pool, &opts(&gpkg, None)).await;
+    assert_counts_add_up(&s);
+    assert_eq!(s.layer("ZD").map(|l| (l.inserted, l.rejected)), Some((200, 0)));
+    assert_eq!(s.layer("ZRZ").map(|l| (l.inserted, l.rejected)), Some((297, 0)));
+    let gpkg_rows = dump_current(&pool).await;
+    // The same rows as the shapefile import: a re-import of the shapefiles changes nothing.
+    let again = run_import(&pool, &opts(&sample_dir(), None)).await;
+    let changed: u64 = again.layers.iter().map(|(_, l)| l.inserted + l.updated).sum();
+    assert_eq!(changed, 0, "{again:?}");
+    assert_eq!(dump_current(&pool).await, gpkg_rows);
 }
