@@ -80,7 +80,7 @@ enum Command {
         /// Who to record in the audit log. [default: import:<os user>]
         #[arg(long)]
         actor: Option<String>,
-        /// Connections writing batches in parallel. [default: 2]
+        /// Connections writing batches in parallel. [default: 3]
         #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
         writers: usize,
         /// No progress bar.
@@ -147,15 +147,21 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let importing = matches!(cli.command, Command::Import { .. });
+    // An import's batch statements are slow by design (tens of thousands of rows each):
+    // sqlx's slow-statement warnings would only drown the progress bar.
+    let default_filter = if importing {
+        "info,sqlx::query=error,sqlx::postgres::notice=warn"
+    } else {
+        "info,tower_http=info,sqlx::postgres::notice=warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let importing = matches!(cli.command, Command::Import { .. });
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

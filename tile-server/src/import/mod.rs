@@ -3,7 +3,7 @@
 //!
 //! **Streaming.** Shapefile layers are read with [`cadastre_core::io::stream_layer`]
 //! in chunks of 65,536 records on a reader thread, validated there, and handed to
-//! the writer over a channel of two chunks, so reading, checking and writing overlap
+//! the writer over a channel of one chunk, so reading, checking and writing overlap
 //! and memory stays bounded by a few chunks. A GeoPackage goes through the GDAL path
 //! of `stream_layer`, which reads each layer in one chunk: fine for a sub-district,
 //! not for a province (convert large GeoPackages to shapefiles first).
@@ -71,7 +71,7 @@ use validate::{Checked, Validator};
 /// Default rows per batch: one reader chunk.
 pub const DEFAULT_BATCH: usize = 65_536;
 /// Default number of connections writing batches in parallel.
-pub const DEFAULT_WRITERS: usize = 2;
+pub const DEFAULT_WRITERS: usize = 3;
 
 /// What to import and how.
 #[derive(Debug, Clone)]
@@ -240,7 +240,7 @@ pub async fn import(pool: &PgPool, opts: &ImportOptions, progress: &dyn Progress
     let mut writer = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;
     let run = RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1);
     let reader = {
         let layers = layers.clone();
         let load = LoadOptions { encoding: opts.encoding, ..LoadOptions::default() };
@@ -411,7 +411,7 @@ impl Writers {
                 }
             }));
         }
-        Ok(Self { queue: Some(queue), done, tasks, in_flight: 0, capacity: n + 1 })
+        Ok(Self { queue: Some(queue), done, tasks, in_flight: 0, capacity: n })
     }
 
     fn account(summary: &mut ImportSummary, progress: &dyn Progress, done: Done) -> Result<(), ImportError> {

@@ -119,8 +119,10 @@ pub struct Validator {
     /// The county being loaded; `fixed` when given with `--county`.
     county: Option<String>,
     fixed: bool,
-    /// Codes seen per layer, for duplicates across chunks (first occurrence wins).
-    seen: HashMap<Layer, HashMap<String, usize>>,
+    /// Codes seen per layer, for duplicates across chunks (first occurrence wins). Keys are
+    /// well-formed codes (ASCII, at most 24 bytes) stored inline: a million parcels cost
+    /// ~40 MB here instead of ~100 MB with a `String` each.
+    seen: HashMap<Layer, HashMap<[u8; 24], usize>>,
     transformer: Option<Transformer>,
     srid: u32,
 }
@@ -197,7 +199,7 @@ impl Validator {
             self.check_key(layer, f);
         }
         local_checks(&chunk, layer, &mut feats);
-        self.run_qc(&chunk, layer, &mut feats);
+        self.run_qc(&mut chunk, layer, &mut feats);
         // Encode what passes, in record order.
         let county_of = |code: &str| code.get(..6).unwrap_or_default().to_owned();
         for (pos, f) in feats.iter().enumerate() {
@@ -275,41 +277,47 @@ impl Validator {
             Some(_) => {}
         }
         let seen = self.seen.entry(layer).or_default();
-        match seen.get(&f.code) {
+        let mut key = [0u8; 24];
+        key[..f.code.len().min(24)].copy_from_slice(&f.code.as_bytes()[..f.code.len().min(24)]);
+        match seen.get(&key) {
             Some(&first) => f.rejects.push(Reason::new(
                 qc::CODE_DUPLICATE,
                 format!("代码 {} 与第 {first} 条记录重复，只入库第一条", f.code),
                 format!("code {} already used by record {first}; only the first is loaded", f.code),
             )),
             None => {
-                seen.insert(f.code.clone(), f.index);
+                seen.insert(key, f.index);
             }
         }
     }
 
     /// Runs the neighbour-free QC rules on the features that are not already rejected
     /// and maps each finding to its feature by code (unique within the chunk by now).
-    fn run_qc(&self, chunk: &Submission, layer: Layer, feats: &mut [Feature]) {
+    fn run_qc(&self, chunk: &mut Submission, layer: Layer, feats: &mut [Feature]) {
         if !matches!(layer, Layer::Parcels | Layer::Buildings) {
             return;
         }
-        let mut sub = Submission::default();
-        let mut pos_of: Vec<usize> = Vec::new();
-        for (pos, f) in feats.iter().enumerate() {
-            if f.rejects.is_empty() {
-                pos_of.push(pos);
-                match layer {
-                    Layer::Parcels => sub.parcels.push(chunk.parcels[pos].clone()),
-                    _ => sub.buildings.push(chunk.buildings[pos].clone()),
-                }
-            }
-        }
+        // QC sees only the features not already rejected (so codes are unique); they are
+        // moved out of the chunk and back, not cloned.
+        let pos_of: Vec<usize> = (0..feats.len()).filter(|&p| feats[p].rejects.is_empty()).collect();
         if pos_of.is_empty() {
             return;
+        }
+        let keep: Vec<bool> = feats.iter().map(|f| f.rejects.is_empty()).collect();
+        let mut sub = Submission::default();
+        let mut aside = Vec::new();
+        let mut aside_b = Vec::new();
+        match layer {
+            Layer::Parcels => split(&mut chunk.parcels, &keep, &mut sub.parcels, &mut aside),
+            _ => split(&mut chunk.buildings, &keep, &mut sub.buildings, &mut aside_b),
         }
         let by_code: HashMap<&str, usize> =
             pos_of.iter().map(|&pos| (feats[pos].code.as_str(), pos)).collect::<HashMap<_, _>>();
         let report = qc::check(&sub, &self.config);
+        match layer {
+            Layer::Parcels => chunk.parcels = merge(std::mem::take(&mut sub.parcels), aside, &keep),
+            _ => chunk.buildings = merge(std::mem::take(&mut sub.buildings), aside_b, &keep),
+        }
         let mut hits: Vec<(usize, bool, Reason)> = Vec::new();
         for finding in &report.findings {
             let Some(&pos) = finding.objects.iter().find_map(|o| by_code.get(o.as_str())) else { continue };
@@ -324,6 +332,23 @@ impl Validator {
             }
         }
     }
+}
+
+/// Moves the items where `keep` is true into `kept` and the others into `aside`, in order.
+fn split<T>(all: &mut Vec<T>, keep: &[bool], kept: &mut Vec<T>, aside: &mut Vec<T>) {
+    for (item, &k) in std::mem::take(all).into_iter().zip(keep) {
+        if k {
+            kept.push(item);
+        } else {
+            aside.push(item);
+        }
+    }
+}
+
+/// Undoes [`split`]: the original order back.
+fn merge<T>(kept: Vec<T>, aside: Vec<T>, keep: &[bool]) -> Vec<T> {
+    let (mut k, mut a) = (kept.into_iter(), aside.into_iter());
+    keep.iter().filter_map(|&x| if x { k.next() } else { a.next() }).collect()
 }
 
 /// Value ranges of the store's columns and the checks QC does not make for this layer.
@@ -425,6 +450,17 @@ pub(crate) fn is_skip_kind(kind: &LoadIssueKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn split_then_merge_restores_the_order(keep in proptest::collection::vec(proptest::bool::ANY, 0..200)) {
+            let mut all: Vec<usize> = (0..keep.len()).collect();
+            let (mut kept, mut aside) = (Vec::new(), Vec::new());
+            split(&mut all, &keep, &mut kept, &mut aside);
+            proptest::prop_assert!(kept.iter().all(|&i| keep[i]) && aside.iter().all(|&i| !keep[i]));
+            proptest::prop_assert_eq!(merge(kept, aside, &keep), (0..keep.len()).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn dates_in_the_usual_spellings() {
