@@ -236,10 +236,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
                 .transpose()?;
             let rejects = rejects.unwrap_or_else(|| {
-                let name = path.file_stem().or_else(|| path.file_name()).map_or_else(
-                    || "import".to_owned(),
-                    |n| n.to_string_lossy().into_owned(),
-                );
+                let name = path
+                    .file_stem()
+                    .or_else(|| path.file_name())
+                    .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
                 PathBuf::from(format!("{name}.rejects.csv"))
             });
             let opts = import::ImportOptions {

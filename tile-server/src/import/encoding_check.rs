@@ -67,11 +67,9 @@ pub fn check_dbf_text(dbf: &Path, cpg: Option<&str>, forced: Option<&'static Enc
                 c.1 = clean(c.0, raw.trim_ascii());
             }
             if candidates.iter().all(|c| !c.1) {
-                return Err(err(
-                    "the text is neither valid UTF-8 nor GBK (nor what the .cpg says); pass --encoding \
+                return Err(err("the text is neither valid UTF-8 nor GBK (nor what the .cpg says); pass --encoding \
                      (e.g. --encoding latin1)"
-                        .into(),
-                ));
+                    .into()));
             }
         }
     }

@@ -211,7 +211,11 @@ enum Msg {
 /// println!("{} parcels loaded", summary.layer("ZD").map_or(0, |s| s.loaded()));
 /// # Ok(()) }
 /// ```
-pub async fn import(pool: &PgPool, opts: &ImportOptions, progress: &dyn Progress) -> Result<ImportSummary, ImportError> {
+pub async fn import(
+    pool: &PgPool,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, ImportError> {
     let mut main = pool.acquire().await.map_err(ImportError::db("connecting"))?;
     let srid: i32 = sqlx::query_scalar("SELECT srid FROM store_settings")
         .fetch_one(&mut *main)
@@ -238,7 +242,8 @@ pub async fn import(pool: &PgPool, opts: &ImportOptions, progress: &dyn Progress
         }
     }
     let mut writer = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;
-    let run = RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
+    let run =
+        RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1);
     let reader = {
@@ -487,7 +492,9 @@ fn transformer_for(crs: &Crs, srid: u32, path: &Path) -> Result<Option<Transform
         }
         return Err(ImportError::input(
             path,
-            format!("the store SRID {srid} is not a CGCS2000 3° zone; data in another CRS cannot be transformed into it"),
+            format!(
+                "the store SRID {srid} is not a CGCS2000 3° zone; data in another CRS cannot be transformed into it"
+            ),
         ));
     };
     if crs.gk_zone == Some(zone) || crs.epsg == Some(srid) {

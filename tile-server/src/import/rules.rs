@@ -123,7 +123,9 @@ pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
             r"^\d{12}[GJZ][A-Z0]\d{5}F\d{4}$",
             b.len() == 24 && parcel_key_ok(&b[..19]) && b[19] == b'F' && digits(&b[20..]),
         ),
-        Layer::Subdistricts => ("地籍子区代码 DJZQDM", "sub-district code DJZQDM", r"^\d{12}$", b.len() == 12 && digits(b)),
+        Layer::Subdistricts => {
+            ("地籍子区代码 DJZQDM", "sub-district code DJZQDM", r"^\d{12}$", b.len() == 12 && digits(b))
+        }
         Layer::Districts => ("地籍区代码 DJQDM", "district code DJQDM", r"^\d{9}$", b.len() == 9 && digits(b)),
     };
     if code.is_empty() {
@@ -142,7 +144,11 @@ pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
         _ => None,
     };
     parsed.map(|e| {
-        Reason::new(qc::CODE_FORMAT, format!("{name_zh} {code} 不符合 GB/T 37346：{e}"), format!("{name_en} {code}: {e}"))
+        Reason::new(
+            qc::CODE_FORMAT,
+            format!("{name_zh} {code} 不符合 GB/T 37346：{e}"),
+            format!("{name_en} {code}: {e}"),
+        )
     })
 }
 

@@ -160,15 +160,15 @@ fn check_shapefile(layer: Layer, shp: &Path, assume_crs: Option<&Crs>) -> Result
             }
             Some(crs)
         }
-        None => match assume_crs {
-            Some(c) => Some(c.clone()),
-            None => {
-                return Err(ImportError::input(
+        None => {
+            match assume_crs {
+                Some(c) => Some(c.clone()),
+                None => return Err(ImportError::input(
                     shp,
                     "no .prj: the coordinate system is not declared; pass --assume-srid N (e.g. 4549) if you know it",
-                ))
+                )),
             }
-        },
+        }
     };
     Ok(LayerSource { layer, path: shp.to_path_buf(), shapefile: true, records: Some(records), crs })
 }

@@ -89,7 +89,10 @@ pub struct RunInfo {
 /// (safe here: a batch lost in a crash is simply written again by the rerun).
 pub async fn prepare(conn: &mut PgConnection) -> Result<(), ImportError> {
     // JIT compiling the batch statements costs more than it saves at these sizes.
-    sqlx::raw_sql("SET synchronous_commit = off; SET jit = off").execute(&mut *conn).await.map_err(ImportError::db("set-up"))?;
+    sqlx::raw_sql("SET synchronous_commit = off; SET jit = off")
+        .execute(&mut *conn)
+        .await
+        .map_err(ImportError::db("set-up"))?;
     for l in [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
         let s = target(l).staging;
         let ddl = format!("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS", s.table, s.columns_ddl);
@@ -210,19 +213,13 @@ async fn write_batch_inner(
     let clock = std::time::Instant::now();
     let mut tx = conn.begin().await.map_err(ImportError::db("starting a batch"))?;
     let copy_sql = format!("COPY {} ({}) FROM STDIN", s.table, s.columns);
-    let mut copy_in = tx
-        .copy_in_raw(&copy_sql)
-        .await
-        .map_err(ImportError::db("starting COPY"))?;
+    let mut copy_in = tx.copy_in_raw(&copy_sql).await.map_err(ImportError::db("starting COPY"))?;
     copy_in.send(batch.lines.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
     copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
     // Temporary tables get no statistics otherwise; without them the planner guesses
     // the batch's size.
     let analyze = format!("ANALYZE {}", s.table);
-    sqlx::query(&analyze)
-        .execute(&mut *tx)
-        .await
-        .map_err(ImportError::db("analysing the staging table"))?;
+    sqlx::query(&analyze).execute(&mut *tx).await.map_err(ImportError::db("analysing the staging table"))?;
     let copied = clock.elapsed();
     let (table, key, cols, stage) = (t.table, t.key, t.columns, s.table);
     let same_attrs = cols.split(", ").map(|c| format!("p.{c} IS NOT DISTINCT FROM s.{c}")).collect::<Vec<_>>();
@@ -258,10 +255,8 @@ async fn write_batch_inner(
          FROM {stage} s LEFT JOIN import_match m ON m.src = s.src
          GROUP BY s.county ORDER BY s.county"
     );
-    let counts: Vec<(String, i64, i64, i64, Option<Value>, Option<Value>)> = sqlx::query_as(&count_sql)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(ImportError::db("counting a batch"))?;
+    let counts: Vec<CountRow> =
+        sqlx::query_as(&count_sql).fetch_all(&mut *tx).await.map_err(ImportError::db("counting a batch"))?;
     let mut written = Written::default();
     for (county, staged, ins, upd, ins_codes, upd_codes) in counts {
         let (staged, ins, upd) = (to_u64(staged), to_u64(ins), to_u64(upd));
@@ -314,6 +309,9 @@ async fn write_batch_inner(
     );
     Ok(written)
 }
+
+/// Per county of a batch: county, staged, inserted, updated, inserted codes, updated codes.
+type CountRow = (String, i64, i64, i64, Option<Value>, Option<Value>);
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)

@@ -322,7 +322,11 @@ impl Validator {
         for finding in &report.findings {
             let Some(&pos) = finding.objects.iter().find_map(|o| by_code.get(o.as_str())) else { continue };
             let rejects = rules::rejects(&finding.rule);
-            hits.push((pos, rejects, Reason::new(&finding.rule, finding.message_zh.clone(), finding.message_en.clone())));
+            hits.push((
+                pos,
+                rejects,
+                Reason::new(&finding.rule, finding.message_zh.clone(), finding.message_en.clone()),
+            ));
         }
         for (pos, rejects, reason) in hits {
             if rejects {
@@ -420,7 +424,9 @@ fn features_of(chunk: &Submission, layer: Layer) -> Vec<(usize, String)> {
     match layer {
         Layer::Parcels => chunk.parcels.iter().map(|p| (p.source_index, p.zddm.trim().to_owned())).collect(),
         Layer::Buildings => chunk.buildings.iter().map(|b| (b.source_index, b.zrzh.trim().to_owned())).collect(),
-        Layer::Subdistricts => chunk.subdistricts.iter().map(|s| (s.source_index, s.djzqdm.trim().to_owned())).collect(),
+        Layer::Subdistricts => {
+            chunk.subdistricts.iter().map(|s| (s.source_index, s.djzqdm.trim().to_owned())).collect()
+        }
         Layer::Districts => chunk.districts.iter().map(|d| (d.source_index, d.djqdm.trim().to_owned())).collect(),
     }
 }

@@ -87,7 +87,9 @@ async fn version_count(pool: &PgPool) -> i64 {
 
 /// No code has two current rows (the partial unique indexes say so too; checked anyway).
 async fn assert_one_current_per_code(pool: &PgPool) {
-    for (table, key) in [("parcels", "zddm"), ("buildings", "zrzh"), ("sub_districts", "djzqdm"), ("districts", "djqdm")] {
+    for (table, key) in
+        [("parcels", "zddm"), ("buildings", "zrzh"), ("sub_districts", "djzqdm"), ("districts", "djqdm")]
+    {
         let dup = scalar(
             pool,
             &format!(
@@ -137,7 +139,8 @@ async fn sample_district_loads_completely(pool: PgPool) {
         assert_eq!(Some(*zdmj), p.attributes.zdmj);
         assert!((area - zdmj).abs() <= 0.01, "{}: area {area} vs ZDMJ {zdmj}", p.zddm);
     }
-    let audit = scalar(&pool, "SELECT count(*) FROM audit WHERE action = 'import.batch' AND actor = 'import:test'").await;
+    let audit =
+        scalar(&pool, "SELECT count(*) FROM audit WHERE action = 'import.batch' AND actor = 'import:test'").await;
     assert_eq!(audit, 4, "one audit row per batch (one batch per layer here)");
 }
 
@@ -166,7 +169,9 @@ async fn generated_defects_are_rejected_and_the_rest_loaded(pool: PgPool) {
         let code = d.objects[0].clone();
         match d.rule {
             Rule::AttributeMissing => {
-                let warned = rows.iter().any(|r| r.code == code && r.action == "warning" && r.rule.contains("attribute.missing"));
+                let warned = rows
+                    .iter()
+                    .any(|r| r.code == code && r.action == "warning" && r.rule.contains("attribute.missing"));
                 assert!(warned, "attribute.missing on {code} must be a warning row");
             }
             r => {
@@ -251,13 +256,12 @@ async fn reimport_changes_nothing_and_edits_make_versions(pool: PgPool) {
         .await
         .unwrap_or_default();
     assert!(zl.ends_with("（改）"), "{zl}");
-    let audited: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit WHERE action = 'import.batch' AND after->'updated_codes' ? $1",
-    )
-    .bind(&changed[8])
-    .fetch_one(&pool)
-    .await
-    .unwrap_or_default();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit WHERE action = 'import.batch' AND after->'updated_codes' ? $1")
+            .bind(&changed[8])
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_default();
     assert_eq!(audited, 1, "the batch's audit row names the updated code");
     assert_one_current_per_code(&pool).await;
 }
@@ -272,7 +276,8 @@ async fn concurrent_imports_of_overlapping_files_end_consistent(pool: PgPool) {
         p.address.push_str("（B）");
     }
     write_district(&district, &config, b.path()).unwrap_or_else(|e| panic!("{e}"));
-    let (oa, ob) = (ImportOptions { batch: 100, ..opts(a.path(), None) }, ImportOptions { batch: 100, ..opts(b.path(), None) });
+    let (oa, ob) =
+        (ImportOptions { batch: 100, ..opts(a.path(), None) }, ImportOptions { batch: 100, ..opts(b.path(), None) });
     let (sa, sb) = tokio::join!(run_import(&pool, &oa), run_import(&pool, &ob));
     assert_counts_add_up(&sa);
     assert_counts_add_up(&sb);
@@ -321,14 +326,14 @@ fn run_binary(url: &str, args: &[&str]) -> (i32, String, String) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn killed_import_leaves_whole_batches_and_a_rerun_completes(pool: PgPool) {
     let dir = tempdir();
-    let truth = write_generated(&Config::new(12_000).with_seed(4), dir.path(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let truth =
+        write_generated(&Config::new(12_000).with_seed(4), dir.path(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let url = url_of(&pool).await;
     let src = dir.path().to_string_lossy().into_owned();
     let report = dir.path().join("r.csv").to_string_lossy().into_owned();
     const BATCH: i64 = 40;
-    let mut child = binary(&url, &[&src, "--batch", "40", "--rejects", &report])
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut child =
+        binary(&url, &[&src, "--batch", "40", "--rejects", &report]).spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
     // Wait until some parcel batches are committed, then kill -9 mid-layer.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -416,7 +421,8 @@ async fn bad_input_gives_clear_errors_and_writes_nothing(pool: PgPool) {
     assert!(err.contains("no .prj") && err.contains("--assume-srid"), "{err}");
     check_nothing_written().await;
     // Wrong encoding: the GBK file read as UTF-8: every feature with Chinese text rejected.
-    let (code, out, err) = run_binary(&url, &[&dir, "--assume-srid", "4549", "--encoding", "UTF-8", "--rejects", &report]);
+    let (code, out, err) =
+        run_binary(&url, &[&dir, "--assume-srid", "4549", "--encoding", "UTF-8", "--rejects", &report]);
     assert_eq!(code, 1, "{out} {err}");
     let rows = read_report(Path::new(&report));
     assert_eq!(rows.iter().filter(|r| r.action == "rejected").count(), 200, "{out}");
