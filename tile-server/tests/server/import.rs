@@ -504,3 +504,20 @@ async fn geopackage_loads_like_the_shapefiles(pool: PgPool) {
     assert_eq!(changed, 0, "{again:?}");
     assert_eq!(dump_current(&pool).await, gpkg_rows);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn codes_of_another_county_are_rejected(pool: PgPool) {
+    let dir = tempdir();
+    let report = dir.path().join("r.csv");
+    let o = ImportOptions { county: Some("330107".into()), ..opts(&sample_dir(), Some(report.clone())) };
+    let s = run_import(&pool, &o).await;
+    assert_counts_add_up(&s);
+    assert_eq!(s.rejected(), 1 + 3 + 200 + 297);
+    assert_eq!(s.exit_code(), 1);
+    let rows = read_report(&report);
+    assert!(rows.iter().filter(|r| r.action == "rejected").all(|r| r.rule == "code.county" && r.en.contains("330107")));
+    assert_eq!(version_count(&pool).await, 0);
+    // Without --county the county is the first code's (330106): everything loads.
+    let s = run_import(&pool, &opts(&sample_dir(), None)).await;
+    assert_eq!((s.rejected(), s.county.as_deref()), (0, Some("330106")));
+}
