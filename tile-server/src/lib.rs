@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod middleware;
 pub mod state;
 

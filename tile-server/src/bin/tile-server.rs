@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -10,6 +11,8 @@ use tile_server::auth::Role;
 use tile_server::config::{FileConfig, PII_KEY_ENV};
 use tile_server::crypto::PiiCipher;
 use tile_server::db::{self, accounts};
+use tile_server::import;
+use tile_server::import::bar as progress;
 use tile_server::{app, AppState};
 
 #[derive(Parser)]
@@ -49,6 +52,40 @@ enum Command {
         /// Counties in scope (6-digit codes, comma-separated); the first is home.
         #[arg(long, value_delimiter = ',', required = true)]
         counties: Vec<String>,
+    },
+    /// Import shapefiles / a GeoPackage into the store (validated, versioned, idempotent).
+    ///
+    /// Exit status: 0 all features loaded, 1 some rejected (see the report), 2 the
+    /// input could not be read or the database failed (committed batches stay; rerun).
+    #[command(after_help = "PATH is a folder with ZD/ZRZ/DJZQ/DJQ shapefiles, a single .shp (parcels) or a .gpkg.\n\
+        Rejected features and warnings go to the --rejects CSV (UTF-8 with BOM, opens in Excel).")]
+    Import {
+        /// Folder, .shp or .gpkg.
+        path: PathBuf,
+        /// Reject report (CSV). [default: <PATH name>.rejects.csv in the current folder]
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// DBF text encoding (GBK, UTF-8, ...). [default: the .cpg, else detected]
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Rows per transaction. [default: 65536]
+        #[arg(long, default_value_t = import::DEFAULT_BATCH, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+        batch: usize,
+        /// Only load this county (6 digits); other counties' codes are rejected. [default: the first code's]
+        #[arg(long)]
+        county: Option<String>,
+        /// SRID of layers that have no .prj (otherwise they are refused).
+        #[arg(long)]
+        assume_srid: Option<u32>,
+        /// Who to record in the audit log. [default: import:<os user>]
+        #[arg(long)]
+        actor: Option<String>,
+        /// Connections writing batches in parallel. [default: 3]
+        #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+        writers: usize,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// Create a registration-system API client (secret read from TILE_SERVER_PASSWORD).
     AddClient {
@@ -109,14 +146,33 @@ async fn shutdown_signal() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let importing = matches!(cli.command, Command::Import { .. });
+    // An import's batch statements are slow by design (tens of thousands of rows each):
+    // sqlx's slow-statement warnings would only drown the progress bar.
+    let default_filter = if importing {
+        "info,sqlx::query=error,sqlx::postgres::notice=warn"
+    } else {
+        "info,tower_http=info,sqlx::postgres::notice=warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info,sqlx::postgres::notice=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            // The import documents 2 for unreadable input and database errors.
+            ExitCode::from(if importing { 2 } else { 1 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = match &cli.config {
         Some(p) => FileConfig::read(p)?,
         None => FileConfig::default(),
@@ -172,6 +228,39 @@ async fn main() -> anyhow::Result<()> {
             .await?;
             println!("client {client_id} created");
         }
+        Command::Import { path, rejects, encoding, batch, county, assume_srid, actor, writers, quiet } => {
+            let encoding = encoding
+                .map(|name| {
+                    cadastre_core::io::encoding_from_name(&name)
+                        .with_context(|| format!("unknown encoding {name:?} (try GBK, UTF-8, latin1)"))
+                })
+                .transpose()?;
+            let rejects = rejects.unwrap_or_else(|| {
+                let name = path
+                    .file_stem()
+                    .or_else(|| path.file_name())
+                    .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
+                PathBuf::from(format!("{name}.rejects.csv"))
+            });
+            let opts = import::ImportOptions {
+                path,
+                encoding,
+                batch,
+                county,
+                assume_srid,
+                actor: actor.unwrap_or_else(import::default_actor),
+                rejects: Some(rejects.clone()),
+                writers,
+            };
+            let bar = progress::Bar::new(quiet);
+            let summary = import::import(&pool, &opts, &bar)
+                .await
+                .with_context(|| format!("importing {}", opts.path.display()))?;
+            bar.clear();
+            print!("{}", progress::summary_table(&summary));
+            println!("report: {}", rejects.display());
+            return Ok(ExitCode::from(u8::try_from(summary.exit_code()).unwrap_or(1)));
+        }
         Command::Serve { listen, .. } => {
             if let Some(l) = listen {
                 settings.listen = l;
@@ -187,5 +276,5 @@ async fn main() -> anyhow::Result<()> {
                 .context("serving")?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

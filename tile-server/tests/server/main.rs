@@ -8,4 +8,5 @@ mod audit;
 mod auth;
 mod changes;
 mod common;
+mod import;
 mod tables;

@@ -1,0 +1,288 @@
+//! The import's rejection policy: which checks stop a feature and which only warn,
+//! plus the checks that mirror the store's column types and CHECK constraints
+//! (a feature that passes here can never make a batch fail on a constraint).
+
+use cadastre_core::model::{Layer, LoadIssue, LoadIssueKind, Submission};
+use cadastre_core::qc::{self, QcConfig};
+
+/// Rule id: the coordinates could not be transformed into the store CRS.
+pub const CRS_TRANSFORM: &str = "crs.transform";
+/// Rule id: the code belongs to another county than the one being loaded.
+pub const CODE_COUNTY: &str = "code.county";
+/// Rule id: text that does not decode in the layer's encoding (U+FFFD after decoding).
+pub const ATTRIBUTE_ENCODING: &str = "attribute.encoding";
+
+/// Largest value a NUMERIC(14, 2) column holds, rounded to 2 decimals.
+const MAX_AREA: f64 = 999_999_999_999.99;
+
+/// QC rules run per feature: those that need no neighbours. Overlaps, gaps,
+/// containment, near-misses and code consistency against other layers need the
+/// whole county and are left to `cadastre check` on the assembled store.
+pub const LOCAL_RULES: [&str; 10] = [
+    qc::GEOMETRY_INVALID,
+    qc::GEOMETRY_SELF_INTERSECTION,
+    qc::GEOMETRY_DUPLICATE_VERTEX,
+    qc::GEOMETRY_SPIKE,
+    qc::PARCEL_TINY,
+    qc::PARCEL_SLIVER,
+    qc::AREA_TOLERANCE,
+    qc::CODE_FORMAT,
+    qc::ATTRIBUTE_MISSING,
+    qc::ATTRIBUTE_DOMAIN,
+];
+
+/// Findings that reject a feature: a geometry the store cannot use as a parcel
+/// (invalid, self-intersecting, under 1 m²: a digitising artefact, not land).
+/// `code.format` on the key, duplicates, county and the store's ranges are checked
+/// by the importer itself and always reject. Every other local finding is a warning.
+pub const REJECTING_QC_RULES: [&str; 3] = [qc::GEOMETRY_INVALID, qc::GEOMETRY_SELF_INTERSECTION, qc::PARCEL_TINY];
+
+/// Whether a QC finding of `rule` rejects its feature.
+pub fn rejects(rule: &str) -> bool {
+    REJECTING_QC_RULES.contains(&rule)
+}
+
+/// The QC configuration of an import: the default tolerances, only [`LOCAL_RULES`] enabled.
+pub fn import_qc_config() -> QcConfig {
+    let mut cfg = QcConfig::default();
+    for id in qc::ALL_RULE_IDS {
+        let enabled = LOCAL_RULES.contains(&id);
+        if let Some(c) = common_mut(&mut cfg, id) {
+            c.enabled = enabled;
+        }
+    }
+    cfg
+}
+
+fn common_mut<'a>(cfg: &'a mut QcConfig, id: &str) -> Option<&'a mut qc::Common> {
+    let r = &mut cfg.rules;
+    Some(match id {
+        qc::GEOMETRY_INVALID => &mut r.geometry_invalid.common,
+        qc::GEOMETRY_SELF_INTERSECTION => &mut r.geometry_self_intersection.common,
+        qc::GEOMETRY_DUPLICATE_VERTEX => &mut r.geometry_duplicate_vertex.common,
+        qc::GEOMETRY_SPIKE => &mut r.geometry_spike.common,
+        qc::PARCEL_OVERLAP => &mut r.parcel_overlap.common,
+        qc::PARCEL_GAP => &mut r.parcel_gap.common,
+        qc::PARCEL_OUTSIDE_SUBDISTRICT => &mut r.parcel_outside_subdistrict.common,
+        qc::PARCEL_TINY => &mut r.parcel_tiny.common,
+        qc::PARCEL_SLIVER => &mut r.parcel_sliver.common,
+        qc::VERTEX_NEAR_MISS => &mut r.vertex_near_miss.common,
+        qc::BUILDING_OUTSIDE_PARCEL => &mut r.building_outside_parcel.common,
+        qc::BUILDING_OVERLAP => &mut r.building_overlap.common,
+        qc::AREA_TOLERANCE => &mut r.area_tolerance.common,
+        qc::CODE_FORMAT => &mut r.code_format.common,
+        qc::CODE_DUPLICATE => &mut r.code_duplicate.common,
+        qc::CODE_CONSISTENCY => &mut r.code_consistency.common,
+        qc::ATTRIBUTE_MISSING => &mut r.attribute_missing.common,
+        qc::ATTRIBUTE_DOMAIN => &mut r.attribute_domain.common,
+        qc::INPUT_LOAD => &mut r.input_load.common,
+        _ => return None,
+    })
+}
+
+/// One reason a feature is rejected or warned about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// Rule id.
+    pub rule: String,
+    /// Chinese text.
+    pub zh: String,
+    /// English text.
+    pub en: String,
+}
+
+impl Reason {
+    /// A reason.
+    pub fn new(rule: &str, zh: String, en: String) -> Self {
+        Self { rule: rule.to_owned(), zh, en }
+    }
+}
+
+fn digits(s: &[u8]) -> bool {
+    s.iter().all(u8::is_ascii_digit)
+}
+
+/// The store's CHECK on a parcel code: `^\d{12}[GJZ][A-Z0]\d{5}$` (ASCII only).
+fn parcel_key_ok(b: &[u8]) -> bool {
+    b.len() == 19
+        && digits(&b[..12])
+        && matches!(b[12], b'G' | b'J' | b'Z')
+        && (b[13].is_ascii_uppercase() || b[13] == b'0')
+        && digits(&b[14..])
+}
+
+/// Why a key cannot be stored, or `None`. Mirrors the CHECKs of migration 0004
+/// exactly, then asks `unit_code` (GB/T 37346) for parcels and buildings.
+pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
+    let b = code.as_bytes();
+    let (name_zh, name_en, pattern, ok) = match layer {
+        Layer::Parcels => ("宗地代码 ZDDM", "parcel code ZDDM", r"^\d{12}[GJZ][A-Z0]\d{5}$", parcel_key_ok(b)),
+        Layer::Buildings => (
+            "自然幢号 ZRZH",
+            "building number ZRZH",
+            r"^\d{12}[GJZ][A-Z0]\d{5}F\d{4}$",
+            b.len() == 24 && parcel_key_ok(&b[..19]) && b[19] == b'F' && digits(&b[20..]),
+        ),
+        Layer::Subdistricts => {
+            ("地籍子区代码 DJZQDM", "sub-district code DJZQDM", r"^\d{12}$", b.len() == 12 && digits(b))
+        }
+        Layer::Districts => ("地籍区代码 DJQDM", "district code DJQDM", r"^\d{9}$", b.len() == 9 && digits(b)),
+    };
+    if code.is_empty() {
+        return Some(Reason::new(qc::ATTRIBUTE_MISSING, format!("缺少{name_zh}"), format!("{name_en} is empty")));
+    }
+    if !ok {
+        return Some(Reason::new(
+            qc::CODE_FORMAT,
+            format!("{name_zh} {code} 格式错误（应符合 {pattern}）"),
+            format!("{name_en} {code} is malformed (must match {pattern})"),
+        ));
+    }
+    let parsed = match layer {
+        Layer::Parcels => code.parse::<unit_code::ParcelCode>().err(),
+        Layer::Buildings => code.parse::<unit_code::BuildingCode>().err(),
+        _ => None,
+    };
+    parsed.map(|e| {
+        Reason::new(
+            qc::CODE_FORMAT,
+            format!("{name_zh} {code} 不符合 GB/T 37346：{e}"),
+            format!("{name_en} {code}: {e}"),
+        )
+    })
+}
+
+/// A text attribute that did not decode (U+FFFD): the wrong `--encoding` or a broken .cpg.
+pub fn encoding_problem(chunk: &Submission, layer: Layer, pos: usize) -> Option<Reason> {
+    let bad = |s: &Option<String>| s.as_deref().is_some_and(|s| s.contains('\u{FFFD}'));
+    let found = match layer {
+        Layer::Parcels => {
+            let p = &chunk.parcels[pos];
+            let a = &p.attributes;
+            p.zddm.contains('\u{FFFD}')
+                || [&a.zl, &a.yt, &a.qllx, &a.qlxz].into_iter().any(bad)
+                || a.extra.iter().any(|(_, v)| v.contains('\u{FFFD}'))
+        }
+        Layer::Buildings => {
+            let b = &chunk.buildings[pos];
+            let a = &b.attributes;
+            b.zrzh.contains('\u{FFFD}')
+                || [&a.jzwmc, &a.fwjg, &a.ghyt, &a.jgrq].into_iter().any(bad)
+                || a.extra.iter().any(|(_, v)| v.contains('\u{FFFD}'))
+        }
+        Layer::Subdistricts => bad(&chunk.subdistricts[pos].name),
+        Layer::Districts => bad(&chunk.districts[pos].name),
+    };
+    found.then(|| {
+        Reason::new(
+            ATTRIBUTE_ENCODING,
+            "属性文字无法按所选编码解码（乱码），请用 --encoding 指定正确编码（如 GBK）".into(),
+            "attribute text does not decode in the chosen encoding; pass the right --encoding (e.g. GBK)".into(),
+        )
+    })
+}
+
+/// An area that does not fit NUMERIC(14, 2).
+pub fn area_range(field: &str, v: Option<f64>) -> Option<Reason> {
+    let v = v?;
+    (!v.is_finite() || v.abs() > MAX_AREA).then(|| {
+        Reason::new(
+            qc::ATTRIBUTE_DOMAIN,
+            format!("{field} = {v} 超出可存储范围"),
+            format!("{field} = {v} is out of the storable range (|v| < 10^12)"),
+        )
+    })
+}
+
+/// A count that does not fit INTEGER.
+pub fn int_range(field: &str, v: Option<i64>) -> Option<Reason> {
+    let v = v?;
+    i32::try_from(v).is_err().then(|| {
+        Reason::new(
+            qc::ATTRIBUTE_DOMAIN,
+            format!("{field} = {v} 超出可存储范围"),
+            format!("{field} = {v} is out of the storable range"),
+        )
+    })
+}
+
+/// The rule a loader issue counts under, with its message.
+pub fn load_issue_reason(issue: &LoadIssue) -> Reason {
+    let rule = match issue.kind {
+        LoadIssueKind::NullGeometry
+        | LoadIssueKind::EmptyGeometry
+        | LoadIssueKind::WrongGeometryType { .. }
+        | LoadIssueKind::NonFiniteCoordinate => qc::GEOMETRY_INVALID,
+        LoadIssueKind::MissingKey { .. } => qc::ATTRIBUTE_MISSING,
+        LoadIssueKind::BadAttribute { .. } => qc::ATTRIBUTE_DOMAIN,
+        _ => qc::INPUT_LOAD,
+    };
+    let (zh, en) = load_issue_text(issue);
+    Reason::new(rule, zh, en)
+}
+
+/// Chinese and English text of a loader issue (the loader's own message is English).
+pub fn load_issue_text(issue: &LoadIssue) -> (String, String) {
+    let zh = match &issue.kind {
+        LoadIssueKind::NullGeometry => "几何为空（Null）".to_owned(),
+        LoadIssueKind::EmptyGeometry => "几何无坐标".to_owned(),
+        LoadIssueKind::WrongGeometryType { found } => format!("几何类型错误（{found}），应为面"),
+        LoadIssueKind::MultiPart { parts } => format!("多部件要素（{parts} 个部件）"),
+        LoadIssueKind::ZmDropped => "Z/M 值已舍弃".to_owned(),
+        LoadIssueKind::MissingKey { field } => format!("缺少关键字段 {field}"),
+        LoadIssueKind::BadAttribute { field, value } => format!("属性 {field} 的值 {value:?} 无法识别，未入库"),
+        LoadIssueKind::CorruptRecord { detail } => format!("记录损坏：{detail}"),
+        LoadIssueKind::NonFiniteCoordinate => "坐标非有限数".to_owned(),
+        LoadIssueKind::ImplausibleCoordinates { reason } => format!("坐标与坐标系不符：{reason}"),
+        LoadIssueKind::MissingField { field } => format!("图层缺少字段 {field}"),
+        LoadIssueKind::RecordCountMismatch { shapes, records } => {
+            format!("几何记录数 {shapes} 与属性记录数 {records} 不一致")
+        }
+        LoadIssueKind::MissingAttributeTable => "缺少 .dbf 属性表".to_owned(),
+        LoadIssueKind::MissingPrj => "缺少 .prj，坐标系未知".to_owned(),
+        LoadIssueKind::UnknownCrs { detail } => format!("无法识别坐标系：{detail}"),
+        LoadIssueKind::EncodingGuessed { used, reason } => format!("字符编码为推断（{used}）：{reason}"),
+        LoadIssueKind::MissingLayer => "缺少图层".to_owned(),
+        _ => "读取问题".to_owned(),
+    };
+    (zh, issue.message.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_mirror_the_store_checks() {
+        assert!(key_problem(Layer::Parcels, "340824104207JA00024").is_none());
+        assert!(key_problem(Layer::Buildings, "330106001001GB00001F0001").is_none());
+        assert!(key_problem(Layer::Subdistricts, "330106001001").is_none());
+        assert!(key_problem(Layer::Districts, "330106001").is_none());
+        for bad in ["34082410420７JA00024", "340824104207ja00024", "340824104207JA0002", "340824104207JA000245"] {
+            assert_eq!(key_problem(Layer::Parcels, bad).map(|r| r.rule), Some(qc::CODE_FORMAT.to_owned()), "{bad}");
+        }
+        assert_eq!(key_problem(Layer::Parcels, "").map(|r| r.rule), Some(qc::ATTRIBUTE_MISSING.to_owned()));
+        assert!(key_problem(Layer::Buildings, "330106001001GB00001G0001").is_some());
+        assert!(key_problem(Layer::Districts, "33010600").is_some());
+    }
+
+    #[test]
+    fn numeric_ranges_match_the_columns() {
+        assert!(area_range("ZDMJ", Some(123.45)).is_none());
+        assert!(area_range("ZDMJ", Some(1e12)).is_some());
+        assert!(area_range("ZDMJ", Some(f64::NAN)).is_some());
+        assert!(int_range("DSCS", Some(i64::from(i32::MAX) + 1)).is_some());
+        assert!(int_range("DSCS", Some(-3)).is_none());
+    }
+
+    #[test]
+    fn only_local_rules_run_and_three_reject() {
+        let cfg = import_qc_config();
+        assert!(cfg.rules.parcel_tiny.common.enabled);
+        assert!(!cfg.rules.parcel_overlap.common.enabled);
+        assert!(!cfg.rules.code_duplicate.common.enabled);
+        assert!(!cfg.rules.input_load.common.enabled);
+        assert!(rejects(qc::GEOMETRY_SELF_INTERSECTION));
+        assert!(!rejects(qc::ATTRIBUTE_MISSING));
+    }
+}

@@ -1,0 +1,318 @@
+//! Writing batches: `COPY` into a session-local staging table, then a set-based
+//! upsert by code that honours versioning, and the audit row, all in one
+//! transaction per batch. A killed import therefore leaves whole batches only, and
+//! a rerun finds the committed rows unchanged and loads the rest.
+
+use cadastre_core::model::Layer;
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection};
+
+use super::copy::{self, Staging};
+use super::ImportError;
+
+/// Counts of one batch (or a sum of batches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Written {
+    /// New codes.
+    pub inserted: u64,
+    /// Codes whose current row changed: old row now historical, new row current.
+    pub updated: u64,
+    /// Codes whose current row already held the same values: untouched.
+    pub unchanged: u64,
+}
+
+impl std::ops::AddAssign for Written {
+    fn add_assign(&mut self, o: Self) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+    }
+}
+
+/// Per layer: target table, key column and the columns compared to detect a change.
+struct Target {
+    table: &'static str,
+    key: &'static str,
+    /// Attribute columns copied from staging (besides county, key and geom).
+    columns: &'static str,
+    object_type: &'static str,
+    staging: Staging,
+}
+
+fn target(layer: Layer) -> Target {
+    match layer {
+        Layer::Parcels => Target {
+            table: "parcels",
+            key: "zddm",
+            columns: "zl, zdmj, yt, qllx, qlxz",
+            object_type: "parcel",
+            staging: copy::PARCELS,
+        },
+        Layer::Buildings => Target {
+            table: "buildings",
+            key: "zrzh",
+            columns: "jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj",
+            object_type: "building",
+            staging: copy::BUILDINGS,
+        },
+        Layer::Subdistricts => Target {
+            table: "sub_districts",
+            key: "djzqdm",
+            columns: "djzqmc",
+            object_type: "sub_district",
+            staging: copy::SUB_DISTRICTS,
+        },
+        Layer::Districts => Target {
+            table: "districts",
+            key: "djqdm",
+            columns: "djqmc",
+            object_type: "district",
+            staging: copy::DISTRICTS,
+        },
+    }
+}
+
+/// Who writes and which run the batches belong to.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// `import:<os user>` or `--actor`.
+    pub actor: String,
+    /// The source as given.
+    pub source: String,
+    /// Size of the source in bytes (sum over its files).
+    pub size: i64,
+    /// Latest modification time of its files.
+    pub mtime: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Prepares a connection for importing: staging tables, and `synchronous_commit = off`
+/// (safe here: a batch lost in a crash is simply written again by the rerun).
+pub async fn prepare(conn: &mut PgConnection) -> Result<(), ImportError> {
+    // JIT compiling the batch statements costs more than it saves at these sizes.
+    sqlx::raw_sql("SET synchronous_commit = off; SET jit = off")
+        .execute(&mut *conn)
+        .await
+        .map_err(ImportError::db("set-up"))?;
+    for l in [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
+        let s = target(l).staging;
+        let ddl = format!("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS", s.table, s.columns_ddl);
+        sqlx::raw_sql(&ddl).execute(&mut *conn).await.map_err(ImportError::db("creating staging tables"))?;
+    }
+    sqlx::raw_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS import_match (county char(6), src bigint, version_id bigint, same boolean)
+         ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(ImportError::db("creating staging tables"))?;
+    Ok(())
+}
+
+/// Records the start of a run; returns its id.
+pub async fn start_run(conn: &mut PgConnection, county: &str, run: &RunInfo) -> Result<i64, ImportError> {
+    sqlx::query_scalar(
+        "INSERT INTO import_runs (county, source, source_size, source_mtime, actor)
+         VALUES ($1, $2, $3, $4, $5) RETURNING run_id",
+    )
+    .bind(county)
+    .bind(&run.source)
+    .bind(run.size)
+    .bind(run.mtime)
+    .bind(&run.actor)
+    .fetch_one(conn)
+    .await
+    .map_err(ImportError::db("recording the import run"))
+}
+
+/// Records the end of a run with its summary.
+pub async fn finish_run(
+    conn: &mut PgConnection,
+    county: &str,
+    run_id: i64,
+    status: &str,
+    summary: &Value,
+) -> Result<(), ImportError> {
+    sqlx::query(
+        "UPDATE import_runs SET finished_at = now(), status = $3, counts = $4 WHERE county = $1 AND run_id = $2",
+    )
+    .bind(county)
+    .bind(run_id)
+    .bind(status)
+    .bind(summary)
+    .execute(conn)
+    .await
+    .map_err(ImportError::db("finishing the import run"))?;
+    Ok(())
+}
+
+/// One batch to write.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Layer.
+    pub layer: Layer,
+    /// COPY text lines.
+    pub lines: Vec<u8>,
+    /// Rows in `lines`.
+    pub rows: u64,
+    /// First and last record index (for the audit row).
+    pub records: (usize, usize),
+    /// Batch number within the run (1-based).
+    pub number: u64,
+}
+
+/// Takes the county's import lock for the whole run (session level, on the run's own
+/// connection): two imports of one county take turns, so they never both find a code
+/// absent and both insert it. Batches of one run never share a code (the validator
+/// drops in-file duplicates), so the run's writers need no lock among themselves.
+/// The lock goes with the connection if the process dies.
+pub async fn lock_county(conn: &mut PgConnection, county: &str) -> Result<(), ImportError> {
+    sqlx::query("SELECT pg_advisory_lock(hashtext('tile-server import'), hashtext($1))")
+        .bind(county)
+        .execute(conn)
+        .await
+        .map_err(ImportError::db("waiting for other imports of the county"))?;
+    Ok(())
+}
+
+/// Releases [`lock_county`].
+pub async fn unlock_county(conn: &mut PgConnection, county: &str) -> Result<(), ImportError> {
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('tile-server import'), hashtext($1))")
+        .bind(county)
+        .execute(conn)
+        .await
+        .map_err(ImportError::db("releasing the county's import lock"))?;
+    Ok(())
+}
+
+/// Writes one batch in one transaction: COPY, match against the current rows (one index
+/// probe per row), close changed rows, insert new versions, audit, count the batch on
+/// the run. Returns the counts.
+///
+/// Boxed as `Send` here, where the lifetimes are concrete: the writers run on spawned
+/// tasks, and the compiler cannot prove an `async fn` using sqlx executors `Send` for
+/// every lifetime.
+pub fn write_batch<'a>(
+    conn: &'a mut PgConnection,
+    run_id: i64,
+    run_county: &'a str,
+    run: &'a RunInfo,
+    batch: &'a Batch,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Written, ImportError>> + Send + 'a>> {
+    Box::pin(write_batch_inner(conn, run_id, run_county, run, batch))
+}
+
+async fn write_batch_inner(
+    conn: &mut PgConnection,
+    run_id: i64,
+    run_county: &str,
+    run: &RunInfo,
+    batch: &Batch,
+) -> Result<Written, ImportError> {
+    let t = target(batch.layer);
+    let s = &t.staging;
+    let clock = std::time::Instant::now();
+    let mut tx = conn.begin().await.map_err(ImportError::db("starting a batch"))?;
+    let copy_sql = format!("COPY {} ({}) FROM STDIN", s.table, s.columns);
+    let mut copy_in = tx.copy_in_raw(&copy_sql).await.map_err(ImportError::db("starting COPY"))?;
+    copy_in.send(batch.lines.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
+    copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
+    // Temporary tables get no statistics otherwise; without them the planner guesses
+    // the batch's size.
+    let analyze = format!("ANALYZE {}", s.table);
+    sqlx::query(&analyze).execute(&mut *tx).await.map_err(ImportError::db("analysing the staging table"))?;
+    let copied = clock.elapsed();
+    let (table, key, cols, stage) = (t.table, t.key, t.columns, s.table);
+    let same_attrs = cols.split(", ").map(|c| format!("p.{c} IS NOT DISTINCT FROM s.{c}")).collect::<Vec<_>>();
+    // Geometry compared by its exact binary form: any vertex moved is a change.
+    let matched = format!(
+        "INSERT INTO import_match (county, src, version_id, same)
+         SELECT p.county, s.src, p.version_id, {} AND ST_AsEWKB(p.geom) IS NOT DISTINCT FROM ST_AsEWKB(s.geom)
+         FROM {stage} s JOIN {table} p ON p.county = s.county AND p.{key} = s.{key} AND p.state = 'current'",
+        same_attrs.join(" AND ")
+    );
+    sqlx::query(&matched).execute(&mut *tx).await.map_err(ImportError::db("matching current versions"))?;
+    let close = format!(
+        "UPDATE {table} p SET state = 'historical', valid_to = now()
+         FROM import_match m WHERE NOT m.same AND p.county = m.county AND p.version_id = m.version_id"
+    );
+    sqlx::query(&close).execute(&mut *tx).await.map_err(ImportError::db("closing changed versions"))?;
+    let closed = clock.elapsed();
+    let insert = format!(
+        "INSERT INTO {table} (county, {key}, {cols}, geom)
+         SELECT s.county, s.{key}, {scols}, s.geom FROM {stage} s
+         WHERE NOT EXISTS (SELECT 1 FROM import_match m WHERE m.src = s.src AND m.same)
+         ORDER BY s.src",
+        scols = cols.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    sqlx::query(&insert).execute(&mut *tx).await.map_err(ImportError::db("inserting new versions"))?;
+    let inserted = clock.elapsed();
+    let count_sql = format!(
+        "SELECT s.county::text, count(*),
+                count(*) FILTER (WHERE m.src IS NULL),
+                count(*) FILTER (WHERE m.same IS FALSE),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.src IS NULL),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.same IS FALSE)
+         FROM {stage} s LEFT JOIN import_match m ON m.src = s.src
+         GROUP BY s.county ORDER BY s.county"
+    );
+    let counts: Vec<CountRow> =
+        sqlx::query_as(&count_sql).fetch_all(&mut *tx).await.map_err(ImportError::db("counting a batch"))?;
+    let mut written = Written::default();
+    for (county, staged, ins, upd, ins_codes, upd_codes) in counts {
+        let (staged, ins, upd) = (to_u64(staged), to_u64(ins), to_u64(upd));
+        let w = Written { inserted: ins, updated: upd, unchanged: staged.saturating_sub(ins + upd) };
+        written += w;
+        if ins + upd == 0 {
+            continue; // nothing changed in this county: no write, no audit row
+        }
+        let after = json!({
+            "run_id": run_id,
+            "source": run.source,
+            "layer": batch.layer.standard_name(),
+            "batch": batch.number,
+            "records": [batch.records.0, batch.records.1],
+            "inserted": w.inserted,
+            "updated": w.updated,
+            "unchanged": w.unchanged,
+            "inserted_codes": ins_codes.unwrap_or(Value::Null),
+            "updated_codes": upd_codes.unwrap_or(Value::Null),
+        });
+        let object_key = format!("run {run_id} {} batch {}", batch.layer.standard_name(), batch.number);
+        sqlx::query(
+            "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after)
+             VALUES ($1, $2, 'importer', 'import.batch', $3, $4, NULL, $5)",
+        )
+        .bind(&county)
+        .bind(&run.actor)
+        .bind(t.object_type)
+        .bind(object_key.clone())
+        .bind(after)
+        .execute(&mut *tx)
+        .await
+        .map_err(ImportError::db("writing the audit row of a batch"))?;
+    }
+    sqlx::query("UPDATE import_runs SET batches = batches + 1 WHERE county = $1 AND run_id = $2")
+        .bind(run_county)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(ImportError::db("counting the batch on its run"))?;
+    tx.commit().await.map_err(ImportError::db("committing a batch"))?;
+    tracing::debug!(
+        batch = batch.number,
+        rows = batch.rows,
+        ?copied,
+        ?closed,
+        ?inserted,
+        total = ?clock.elapsed(),
+        "batch written"
+    );
+    Ok(written)
+}
+
+/// Per county of a batch: county, staged, inserted, updated, inserted codes, updated codes.
+type CountRow = (String, i64, i64, i64, Option<Value>, Option<Value>);
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
