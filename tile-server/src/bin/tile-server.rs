@@ -121,6 +121,28 @@ fn load_cipher(cfg: &FileConfig) -> anyhow::Result<PiiCipher> {
     }
 }
 
+/// Prints what became of each building table; 1 when anything was not stored.
+fn print_tables(tables: &[import::tables::TableOutcome]) -> i32 {
+    if tables.is_empty() {
+        return 0;
+    }
+    println!("building tables (楼盘表):");
+    for t in tables {
+        let name = t.file.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        match &t.written {
+            Ok(w) => println!(
+                "  {name}: {} inserted, {} updated, {} unchanged households",
+                w.inserted, w.updated, w.unchanged
+            ),
+            Err(e) => println!("  {name}: NOT STORED: {e}"),
+        }
+        for (line, hh, reason) in &t.skipped {
+            println!("    line {line} HH {}: {reason}", hh.as_deref().unwrap_or("-"));
+        }
+    }
+    i32::from(tables.iter().any(import::tables::TableOutcome::has_rejects))
+}
+
 /// Ctrl-C or SIGTERM (what service managers send).
 async fn shutdown_signal() {
     #[cfg(unix)]
@@ -259,7 +281,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bar.clear();
             print!("{}", progress::summary_table(&summary));
             println!("report: {}", rejects.display());
-            return Ok(ExitCode::from(u8::try_from(summary.exit_code()).unwrap_or(1)));
+            let mut exit = summary.exit_code();
+            if opts.path.is_dir() {
+                let tables = import::tables::import_tables(&pool, &opts.path, &opts.actor).await;
+                exit = exit.max(print_tables(&tables));
+            }
+            return Ok(ExitCode::from(u8::try_from(exit).unwrap_or(1)));
         }
         Command::Serve { listen, .. } => {
             if let Some(l) = listen {

@@ -50,6 +50,7 @@ pub mod report;
 pub mod rules;
 pub mod source;
 pub mod store;
+pub mod tables;
 pub mod validate;
 mod writers;
 

@@ -101,3 +101,45 @@ async fn a_table_needs_its_building_and_its_own_units(pool: PgPool) {
     assert_eq!(count(&pool, "SELECT count(*) FROM households").await, 2);
     assert_eq!(count(&pool, "SELECT count(*) FROM floors WHERE sjc = 3").await, 0);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_sample_district_imports_with_its_building_tables(pool: PgPool) {
+    use tile_server::import::tables::import_tables;
+    use tile_server::import::{import, ImportOptions, NoProgress};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district");
+    let opts = ImportOptions { rejects: None, actor: "import:test".into(), ..ImportOptions::new(&dir) };
+    import(&pool, &opts, &NoProgress).await.unwrap_or_else(|e| panic!("{e}"));
+    let tables = import_tables(&pool, &dir, "import:test").await;
+    assert_eq!(tables.len(), 4);
+    // Every CSV row with a code became a household (counted independently of the reader).
+    let mut rows = 0;
+    for t in &tables {
+        assert!(!t.has_rejects(), "{t:?}");
+        let text = std::fs::read_to_string(&t.file).unwrap_or_default();
+        rows += text.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+    }
+    let stored = count(&pool, "SELECT count(*) FROM households WHERE state = 'current'").await;
+    assert_eq!(stored, i64::try_from(rows).unwrap_or(-1));
+
+    // The mixed-use building's table through the API: apportioned areas add up per household.
+    let st = state(&pool);
+    let admin = user_token(&st, "boss", Role::Admin, &["330106"]).await;
+    let r = get(&st, "/api/buildings/330106001001GB00001F0001/table", &admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let households: Vec<&serde_json::Value> = r.json["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|f| f["households"].as_array().into_iter().flatten())
+        .collect();
+    assert!(households.len() > 10);
+    for h in households {
+        let (inner, share, total) = (h["SCTNJZMJ"].as_f64(), h["SCFTJZMJ"].as_f64(), h["SCJZMJ"].as_f64());
+        let (Some(inner), Some(share), Some(total)) = (inner, share, total) else { panic!("areas missing: {h}") };
+        assert!((inner + share - total).abs() < 0.005, "{h}");
+    }
+
+    // Importing the tables again changes nothing.
+    let again = import_tables(&pool, &dir, "import:test").await;
+    assert!(again.iter().all(|t| matches!(t.written, Ok(w) if w.inserted == 0 && w.updated == 0)), "{again:?}");
+}
