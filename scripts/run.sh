@@ -3,9 +3,12 @@
 #   1. PostGIS up (private cluster, see scripts/lib.sh), the code registry migrated;
 #   2. the sample district's parcel, building and household codes validated and
 #      registered, new household codes allocated for a building and explained;
-#   3. the sample district quality-checked, report written to target/report/.
+#   3. the sample district quality-checked, report written to target/report/;
+#   4. the sample district imported into the server's store, and the server started on
+#      http://127.0.0.1:8080 (CADASTRE_HTTP_PORT) with a demo account; Ctrl-C stops it.
 # Safe to run again: registration skips codes already current; each run
-# allocates the next households of the demo building (codes are never reused).
+# allocates the next households of the demo building (codes are never reused);
+# the import is idempotent (a second run reports every feature unchanged).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_packages
@@ -53,4 +56,24 @@ if "$BIN/cadastre" check --help >/dev/null 2>&1; then
     esac
 fi
 
-say "done. PostGIS keeps running: $DATABASE_URL (stop it with scripts/pg.sh stop)"
+say "importing the sample district into the server's store"
+"$BIN/tile-server" migrate
+status=0
+"$BIN/tile-server" import "$SAMPLE" --rejects "$REPORT/import-rejects.csv" --quiet || status=$?
+[ "$status" -le 1 ] || die "the import failed (exit $status)"
+
+# The key that encrypts owner names and ID numbers lives outside the database.
+RUN_DIR="$ROOT/target/run"
+mkdir -p "$RUN_DIR"
+[ -s "$RUN_DIR/pii.key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$RUN_DIR/pii.key")
+export CADASTRE_PII_KEY="$(cat "$RUN_DIR/pii.key")"
+DEMO_USER=${CADASTRE_DEMO_USER:-demo}
+export TILE_SERVER_PASSWORD=${CADASTRE_DEMO_PASSWORD:-demo-password}
+if [ -z "$(psql -At "$DATABASE_URL" -c "SELECT 1 FROM users WHERE username = '$DEMO_USER'")" ]; then
+    "$BIN/tile-server" add-user "$DEMO_USER" --role admin --counties 330106
+fi
+
+PORT=${CADASTRE_HTTP_PORT:-8080}
+say "serving the sample district on http://127.0.0.1:$PORT/  (log in as $DEMO_USER / $TILE_SERVER_PASSWORD; Ctrl-C stops)"
+say "PostGIS keeps running afterwards: $DATABASE_URL (stop it with scripts/pg.sh stop)"
+exec "$BIN/tile-server" serve --listen "127.0.0.1:$PORT"
