@@ -7,3 +7,4 @@ mod api;
 mod audit;
 mod auth;
 mod common;
+mod tiles;
