@@ -27,7 +27,7 @@ async function render() {
       const li = el("li");
       li.dataset.operation = method.toUpperCase() + " " + path;
       li.append(el("span", "method", method.toUpperCase()), el("span", "path", path));
-      const summary = (op.summary || op.description || "").split("\n")[0];
+      const summary = [op.summary, op.description].filter(Boolean).join(" ");
       if (summary) li.append(el("div", "params", summary));
       const params = (op.parameters || []).map((p) => p.name + " (" + p.in + (p.required ? ", required" : "") + ")");
       if (params.length) li.append(el("div", "params", "参数 parameters: " + params.join(", ")));

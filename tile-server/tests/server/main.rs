@@ -6,5 +6,6 @@
 mod api;
 mod audit;
 mod auth;
+mod browser;
 mod common;
 mod tiles;
