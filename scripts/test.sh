@@ -19,3 +19,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast "$@"
 fi
+say "fuzzing the API from its OpenAPI document"
+"$ROOT/scripts/fuzz-api.sh"

@@ -66,7 +66,7 @@ pub struct Building {
     #[sqlx(flatten)]
     pub attrs: BuildingAttrs,
     /// Footprint as GeoJSON in the store SRID.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<Value>,
 }
 
@@ -119,7 +119,7 @@ pub struct BuildingInput {
     #[serde(default)]
     pub floors: Vec<Floor>,
     /// Footprint, GeoJSON (Multi)Polygon in the store SRID.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<Value>,
 }
 

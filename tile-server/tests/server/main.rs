@@ -8,4 +8,5 @@ mod audit;
 mod auth;
 mod browser;
 mod common;
+mod fuzz_regressions;
 mod tiles;
