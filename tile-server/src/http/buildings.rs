@@ -45,7 +45,7 @@ pub async fn list(
 }
 
 /// One building with footprint.
-#[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
+#[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
     responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -59,7 +59,7 @@ pub async fn get_one(
 }
 
 /// Creates or edits a building and its floor list (versioned).
-#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号")), request_body = BuildingInput,
+#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")), request_body = BuildingInput,
     responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
@@ -75,7 +75,7 @@ pub async fn put(
 
 /// The building table: floors top to bottom with their households, areas,
 /// status and unit codes. No coordinates; owner data masked unless permitted.
-#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号")),
+#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
     responses((status = 200, body = BuildingTable), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn table(
     State(state): State<AppState>,

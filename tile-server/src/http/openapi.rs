@@ -20,6 +20,7 @@ use crate::http::{auth, buildings, parcels, submissions, summary, tiles, units};
         submissions::create, submissions::list, submissions::decide,
         summary::summary, tiles::tile, tiles::features,
     ),
+    components(schemas(tiles::LayerName)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

@@ -18,6 +18,19 @@ use crate::state::AppState;
 /// Media type of a Mapbox Vector Tile.
 pub const MVT_MEDIA_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
+/// The layer names of the URLs, for the OpenAPI document (so generated
+/// requests name real layers); [`TileLayer::parse`] is what the handlers use.
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum LayerName {
+    /// 宗地.
+    Parcels,
+    /// 自然幢.
+    Buildings,
+    /// 地籍子区.
+    Subdistricts,
+}
+
 fn parse_layer(name: &str) -> Result<TileLayer, AppError> {
     TileLayer::parse(name)
         .ok_or_else(|| AppError::NotFound(format!("layer {name:?} (layers: parcels, buildings, subdistricts)")))
@@ -39,10 +52,10 @@ pub fn parse_tile(z: &str, x: &str, y: &str) -> Result<TileCoord, AppError> {
 /// caller's counties, in Web Mercator (EPSG:3857); 204 when the tile is empty.
 #[utoipa::path(get, path = "/api/tiles/{layer}/{z}/{x}/{y}",
     params(
-        ("layer" = String, Path, description = "parcels, buildings or subdistricts"),
-        ("z" = u32, Path, description = "zoom, 0..=22"),
+        ("layer" = LayerName, Path, description = "parcels, buildings or subdistricts"),
+        ("z" = u32, Path, description = "zoom, 0..=22", maximum = 22),
         ("x" = u32, Path, description = "column, 0..2^z"),
-        ("y" = String, Path, description = "row, 0..2^z, optionally with the suffix .mvt"),
+        ("y" = String, Path, description = "row, 0..2^z, optionally with the suffix .mvt", pattern = r"^\d+(\.mvt)?$"),
     ),
     responses(
         (status = 200, description = "Mapbox Vector Tile; attributes ZDDM/ZRZH/DJZQDM, ZL, ZDMJ, YT", content_type = "application/vnd.mapbox-vector-tile", body = Vec<u8>),
@@ -68,13 +81,14 @@ pub async fn tile(
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
     /// County (6 digits) in the caller's scope.
+    #[param(pattern = r"^\d{6}$")]
     pub county: String,
 }
 
 /// A county's current features of one layer as a GeoJSON FeatureCollection in
 /// the store SRID (at most 20,000; `truncated` says when there are more).
 #[utoipa::path(get, path = "/api/map/{layer}",
-    params(("layer" = String, Path, description = "parcels, buildings or subdistricts"), MapQuery),
+    params(("layer" = LayerName, Path, description = "parcels, buildings or subdistricts"), MapQuery),
     responses(
         (status = 200, description = "GeoJSON FeatureCollection plus srid, total, truncated", body = Object),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -161,7 +161,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
             let pw = c.find(Locator::Id("password")).await.unwrap_or_else(|e| panic!("{e}"));
             pw.clear().await.unwrap_or_else(|e| panic!("{e}"));
             pw.send_keys(pass).await.unwrap_or_else(|e| panic!("{e}"));
-            c.find(Locator::Id("login-button")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+            c.find(Locator::Id("login-button"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         }
     };
     // A wrong password shows the API's error, in the page.
@@ -214,7 +219,8 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
         ops.push(li.attr("data-operation").await.ok().flatten().unwrap_or_default());
     }
     let spec = get(&st, "/api/openapi.json", &admin).await.json;
-    let documented: usize = spec["paths"].as_object().map(|p| p.values().map(|m| m.as_object().map_or(0, |m| m.len())).sum()).unwrap_or(0);
+    let documented: usize =
+        spec["paths"].as_object().map(|p| p.values().map(|m| m.as_object().map_or(0, |m| m.len())).sum()).unwrap_or(0);
     assert_eq!(ops.len(), documented, "{ops:?}");
     for op in ["GET /api/summary", "GET /api/tiles/{layer}/{z}/{x}/{y}", "GET /api/buildings/{zrzh}/table"] {
         assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");
@@ -228,7 +234,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
 async fn accounts_user(st: &tile_server::AppState, name: &str) {
     tile_server::db::accounts::create_user(
         &st.db,
-        &tile_server::db::accounts::NewUser { username: name, password: PASSWORD, role: Role::Surveyor, counties: &[OWN] },
+        &tile_server::db::accounts::NewUser {
+            username: name,
+            password: PASSWORD,
+            role: Role::Surveyor,
+            counties: &[OWN],
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("create user {name}: {e}"));
