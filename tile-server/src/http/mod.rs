@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod parcels;
 pub mod submissions;
 pub mod summary;
+pub mod table_cache;
 pub mod tiles;
 pub mod units;
 

@@ -63,7 +63,10 @@ pub async fn put_household(
     who.require(Action::WriteCadastre)?;
     check_bdcdyh(&bdcdyh)?;
     who.require_county(&bdcdyh[..6])?;
-    Ok(Json(households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?))
+    let household = households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?;
+    // The building table shows this household: drop its cached copies.
+    state.tables.invalidate(&household.zrzh);
+    Ok(Json(household))
 }
 
 /// `GET /api/search` parameters.

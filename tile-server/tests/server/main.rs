@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod caching;
 mod common;
 mod fuzz_regressions;
 mod tiles;
