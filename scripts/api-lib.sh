@@ -80,7 +80,8 @@ start_server() {
     local db="$1" config="$2" port log
     port="$(free_port)"
     log="$(dirname "$config")/server.log"
-    CADASTRE_PII_KEY="$(head -c32 /dev/urandom | base64)" RUST_LOG="${RUST_LOG:-warn}" \
+    # One key per script run (export CADASTRE_PII_KEY to keep it across restarts).
+    CADASTRE_PII_KEY="${CADASTRE_PII_KEY:-$(head -c32 /dev/urandom | base64)}" RUST_LOG="${RUST_LOG:-warn}" \
         "$BIN/tile-server" --config "$config" --db "postgres://postgres@127.0.0.1:$PG_PORT/$db" \
         serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
     SERVER_PID=$!

@@ -5,8 +5,10 @@
 # Seeds a fresh database with the sample district plus one tall building
 # (30 floors x 8 households = 240 households), starts the release server and
 # runs `wrk --latency` against the tall building and the sample's mixed-use
-# building (66 households). Output: target/bench-api/*.txt. A benchmark, not a
-# test: it never fails on timings.
+# building (66 households), twice: with the default settings (every request
+# checks its token and the table's fingerprint in the database) and with the
+# caches on (token_cache_seconds = 5, table_revalidate_ms = 1000).
+# Output: target/bench-api/*.txt. A benchmark, not a test: it never fails on timings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 BIN="$ROOT/target/release"
@@ -32,12 +34,15 @@ cargo build --release --locked -q -p tile-server --bin tile-server
 say "fresh database $DB: the sample district"
 fresh_db "$DB"
 seed_sample_district "$DB"
-cat >"$OUT/server.toml" <<TOML
+export CADASTRE_PII_KEY="$(head -c32 /dev/urandom | base64)"
+cat >"$OUT/default.toml" <<TOML
 store_srid = 4549
 default_rate_limit_per_minute = 1000000000
 max_connections = ${BENCH_POOL:-10}
 TOML
-start_server "$DB" "$OUT/server.toml"
+cp "$OUT/default.toml" "$OUT/cached.toml"
+printf 'token_cache_seconds = 5\ntable_revalidate_ms = 1000\n' >>"$OUT/cached.toml"
+start_server "$DB" "$OUT/default.toml"
 ADMIN="$(user_token bench-admin admin 330106)"
 TOKEN="$(client_token bench-registration 330106 1000000000)"
 
@@ -63,15 +68,21 @@ for f in $(seq 1 30); do
 done
 
 run() {
-    local name="$1" zrzh="$2" url="$SERVER_URL/api/buildings/$2/table" size
+    local name="$1-$CONFIG" zrzh="$2" url="$SERVER_URL/api/buildings/$2/table" size
     size="$(curl -fsS -H "Authorization: Bearer $TOKEN" "$url" | wc -c)" || die "GET $url failed"
     say "$name: GET /api/buildings/$zrzh/table ($size bytes of JSON), wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency"
     {
-        echo "# $(date -u +%FT%TZ) $name building $zrzh, $size bytes; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+        echo "# $(date -u +%FT%TZ) $name: building $zrzh, $size bytes, config $OUT/$CONFIG.toml; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$url"
         echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg); nproc $(nproc)"
     } | tee "$OUT/wrk-$name.txt"
 }
-run tall "$TALL"
-run mixed "$MIXED"
+for CONFIG in default cached; do
+    if [ "$CONFIG" != default ]; then
+        stop_server
+        start_server "$DB" "$OUT/$CONFIG.toml"
+    fi
+    run tall "$TALL"
+    run mixed "$MIXED"
+done
 say "results in $OUT/wrk-*.txt"

@@ -23,6 +23,8 @@ use chrono::{DateTime, Utc};
 use crate::auth::token::hash_token;
 use crate::auth::Principal;
 
+/// How long a stale entry is still served while one request re-resolves it.
+const REFRESH_GRACE: Duration = Duration::from_secs(1);
 /// Entries kept at most; beyond, the cache is emptied (tokens are cheap to re-resolve).
 const MAX_ENTRIES: usize = 50_000;
 
@@ -31,6 +33,7 @@ struct Entry {
     principal: Principal,
     token_expires_at: DateTime<Utc>,
     cached_at: Instant,
+    refreshing_since: Option<Instant>,
 }
 
 /// Token hash → principal, for a fixed time.
@@ -47,19 +50,29 @@ impl PrincipalCache {
     }
 
     /// The cached principal of `token` at `now`, if fresh and the token unexpired.
+    ///
+    /// When an entry outlives the TTL, the first caller gets `None` (and
+    /// re-resolves); concurrent callers with the same token keep the cached
+    /// principal for up to one more second meanwhile, so a busy client's
+    /// connections do not all hit the database at once.
     pub fn get_at(&self, token: &str, now: Instant) -> Option<Principal> {
         let key = hash_token(token);
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let fresh = entries
-            .get(&key)
-            .map(|e| now.saturating_duration_since(e.cached_at) < self.ttl && e.token_expires_at > Utc::now());
-        match fresh {
-            Some(true) => entries.get(&key).map(|e| e.principal.clone()),
-            Some(false) => {
-                entries.remove(&key);
+        let entry = entries.get_mut(&key)?;
+        if entry.token_expires_at <= Utc::now() {
+            entries.remove(&key);
+            return None;
+        }
+        let age = now.saturating_duration_since(entry.cached_at);
+        if age < self.ttl {
+            return Some(entry.principal.clone());
+        }
+        match entry.refreshing_since {
+            Some(since) if now.saturating_duration_since(since) < REFRESH_GRACE => Some(entry.principal.clone()),
+            _ => {
+                entry.refreshing_since = Some(now);
                 None
             }
-            None => None,
         }
     }
 
@@ -69,7 +82,8 @@ impl PrincipalCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(hash_token(token), Entry { principal, token_expires_at, cached_at: now });
+        entries
+            .insert(hash_token(token), Entry { principal, token_expires_at, cached_at: now, refreshing_since: None });
     }
 
     /// Forgets a token (logout).
@@ -102,8 +116,10 @@ mod tests {
         cache.insert_at("a", principal(), Utc::now() + chrono::Duration::hours(1), t0);
         assert!(cache.get_at("a", t0 + Duration::from_secs(4)).is_some());
         assert!(cache.get_at("b", t0).is_none());
-        assert!(cache.get_at("a", t0 + Duration::from_secs(6)).is_none());
-        assert!(cache.get_at("a", t0).is_none(), "a stale entry is dropped");
+        let stale = t0 + Duration::from_secs(6);
+        assert!(cache.get_at("a", stale).is_none(), "the first caller re-resolves");
+        assert!(cache.get_at("a", stale).is_some(), "others are served meanwhile");
+        assert!(cache.get_at("a", stale + Duration::from_secs(2)).is_none(), "but not forever");
     }
 
     #[test]

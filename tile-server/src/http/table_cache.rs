@@ -30,6 +30,9 @@ use axum::http::HeaderValue;
 
 use crate::middleware::etag::etag_of;
 
+/// How long other requests keep getting a stale entry while one revalidates it
+/// (if that request fails, the next one after this tries again).
+pub const REVALIDATION_GRACE: Duration = Duration::from_secs(2);
 /// Entries kept at most; beyond, the cache starts over (a table is rebuilt on demand).
 const MAX_ENTRIES: usize = 4_096;
 
@@ -44,6 +47,8 @@ pub struct CachedTable {
     pub etag: HeaderValue,
     /// When the fingerprint was last seen to match.
     pub checked_at: Instant,
+    /// Set while one request re-checks the fingerprint.
+    pub revalidating_since: Option<Instant>,
 }
 
 /// (ZRZH, owner data shown) → cached table.
@@ -61,15 +66,27 @@ impl TableCache {
     }
 
     /// The cached table if it was checked within the revalidation window.
+    ///
+    /// Past the window, the first caller gets `None` and revalidates; callers
+    /// arriving meanwhile still get the entry, for up to [`REVALIDATION_GRACE`]
+    /// (one fingerprint query per window, not one per waiting request: with
+    /// hundreds of concurrent clients the herd would queue on the pool).
     pub fn get_fresh(&self, zrzh: &str, show_pii: bool, now: Instant) -> Option<CachedTable> {
         if self.revalidate_after.is_zero() {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(&(zrzh.to_owned(), show_pii))
-            .filter(|c| now.saturating_duration_since(c.checked_at) < self.revalidate_after)
-            .cloned()
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = entries.get_mut(&(zrzh.to_owned(), show_pii))?;
+        if now.saturating_duration_since(entry.checked_at) < self.revalidate_after {
+            return Some(entry.clone());
+        }
+        match entry.revalidating_since {
+            Some(since) if now.saturating_duration_since(since) < REVALIDATION_GRACE => Some(entry.clone()),
+            _ => {
+                entry.revalidating_since = Some(now);
+                None
+            }
+        }
     }
 
     /// The cached table, if it was built from rows with this fingerprint (and
@@ -78,6 +95,7 @@ impl TableCache {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = entries.get_mut(&(zrzh.to_owned(), show_pii)).filter(|c| c.fingerprint == fingerprint)?;
         entry.checked_at = Instant::now();
+        entry.revalidating_since = None;
         Some(entry.clone())
     }
 
@@ -91,7 +109,13 @@ impl TableCache {
     /// Stores a freshly built table and returns the entry.
     pub fn insert(&self, zrzh: &str, show_pii: bool, fingerprint: String, body: Vec<u8>) -> CachedTable {
         let etag = HeaderValue::from_str(&etag_of(&body)).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""));
-        let entry = CachedTable { fingerprint, body: Bytes::from(body), etag, checked_at: Instant::now() };
+        let entry = CachedTable {
+            fingerprint,
+            body: Bytes::from(body),
+            etag,
+            checked_at: Instant::now(),
+            revalidating_since: None,
+        };
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -117,6 +141,21 @@ mod tests {
         cache.invalidate("B");
         assert!(cache.get_fresh("B", false, Instant::now()).is_none());
         assert!(cache.get("B", false, "f1").is_none());
+    }
+
+    #[test]
+    fn one_request_revalidates_while_others_get_the_entry() {
+        let cache = TableCache::new(Duration::from_millis(100));
+        cache.insert("B", false, "f1".into(), b"[1]".to_vec());
+        let later = Instant::now() + Duration::from_millis(200);
+        assert!(cache.get_fresh("B", false, later).is_none(), "the first caller revalidates");
+        assert!(cache.get_fresh("B", false, later).is_some(), "the others are served meanwhile");
+        assert!(cache.get_fresh("B", false, later + Duration::from_millis(10)).is_some());
+        // The revalidating request never came back: after the grace, someone else tries.
+        assert!(cache.get_fresh("B", false, later + REVALIDATION_GRACE).is_none());
+        // A successful check ends the revalidation.
+        assert!(cache.get("B", false, "f1").is_some());
+        assert!(cache.get_fresh("B", false, Instant::now()).is_some());
     }
 
     #[test]
