@@ -105,6 +105,12 @@ async fn parcel_tile_decodes_with_codes_attributes_and_true_position(pool: PgPoo
     let mx = -HALF_WORLD + (f64::from(x) + cx / 4096.0) * width;
     let my = HALF_WORLD - (f64::from(y) + cy / 4096.0) * width;
     assert!((mx - centre.0).abs() < 1.0 && (my - centre.1).abs() < 1.0, "tile centre {mx},{my} vs {centre:?}");
+    // gzip when asked, like the JSON endpoints.
+    let mut req = request(axum::http::Method::GET, &format!("/api/tiles/parcels/{z}/{x}/{y}"), Some(&token), None);
+    req.headers_mut().insert(header::ACCEPT_ENCODING, axum::http::HeaderValue::from_static("gzip"));
+    let zipped = call_with(&st, req).await;
+    assert_eq!(zipped.headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert_eq!(zipped.headers.get(header::ETAG), r.headers.get(header::ETAG));
     // The same tile without the suffix, and the buildings layer of it.
     let plain = get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &token).await;
     assert_eq!(plain.bytes, r.bytes);
