@@ -61,7 +61,7 @@ SQL
         (SELECT count(*) FROM buildings) || ' buildings, ' || (SELECT count(*) FROM households) || ' households'")"
 }
 
-BIN="${BIN:-$ROOT/target/${CARGO_PROFILE_DIR:-debug}}"
+BIN="${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
 API_SECRET="fuzz-and-bench-secret"
 
 fresh_db() {

@@ -11,7 +11,7 @@
 # Output: target/bench-api/*.txt. A benchmark, not a test: it never fails on timings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-BIN="$ROOT/target/release"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 source "$ROOT/scripts/api-lib.sh"
 
 DB="cadastre_bench"
