@@ -29,7 +29,7 @@ if [ ! -x "$VENV/bin/st" ] || ! grep -qx "Version: $SCHEMATHESIS_VERSION" <<<"$i
     python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
     "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" || die "pip could not install schemathesis"
 fi
-[ -x "$BIN/tile-server" ] || cargo build --locked -q -p tile-server --bin tile-server
+cargo build --locked -q -p tile-server --bin tile-server || die "cannot build tile-server"
 
 say "fresh database $DB with the sample district"
 fresh_db "$DB"

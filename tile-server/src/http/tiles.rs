@@ -110,6 +110,28 @@ pub async fn features(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_tile_address_in_range_parses_with_or_without_suffix(z in 0u32..=22, fx in 0.0f64..1.0, fy in 0.0f64..1.0) {
+            let n = f64::from(1u32 << z);
+            let (x, y) = ((fx * n) as u32, (fy * n) as u32);
+            let want = TileCoord::new(z, x, y).ok();
+            prop_assert!(want.is_some());
+            prop_assert_eq!(parse_tile(&z.to_string(), &x.to_string(), &format!("{y}.mvt")).ok(), want);
+            prop_assert_eq!(parse_tile(&z.to_string(), &x.to_string(), &y.to_string()).ok(), want);
+        }
+
+        #[test]
+        fn out_of_range_addresses_are_400(z in 0u32..=30, over in 0u32..1000, text in "[^0-9]{1,4}") {
+            let n = 1u32 << z;
+            let bad_x = parse_tile(&z.to_string(), &n.saturating_add(over).to_string(), "0");
+            prop_assert!(matches!(bad_x, Err(AppError::BadRequest(_))));
+            let junk = parse_tile(&z.to_string(), &text, "0");
+            prop_assert!(matches!(junk, Err(AppError::BadRequest(_))));
+        }
+    }
 
     #[test]
     fn tile_paths() {
