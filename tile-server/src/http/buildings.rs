@@ -81,9 +81,6 @@ pub async fn put(
 /// status and unit codes. No coordinates; owner data masked unless permitted.
 #[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
     responses((status = 200, body = BuildingTable), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-///
-/// The serialized table is cached by the fingerprint of its rows
-/// ([`crate::http::table_cache`]): a repeated pull costs one aggregate query.
 pub async fn table(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
@@ -93,6 +90,8 @@ pub async fn table(
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
     let show_pii = who.may_see_pii();
+    // The serialized table is cached by the fingerprint of its rows
+    // (crate::http::table_cache): a repeated pull costs one aggregate query.
     let cached = match state.tables.get_fresh(&zrzh, show_pii, std::time::Instant::now()) {
         Some(hit) => hit,
         None => fresh_table(&state, &zrzh, show_pii).await?,
