@@ -30,6 +30,12 @@ REQUIRED_PACKAGES=(
     "libproj-dev:/usr/include/proj.h"
     "clang:/usr/bin/clang"
     "pkg-config:/usr/bin/pkg-config"
+    # The web console's browser test (tile-server tests/server/browser.rs).
+    "chromium:/usr/bin/chromium"
+    "chromium-driver:/usr/bin/chromedriver"
+    # scripts/fuzz-api.sh makes a venv for schemathesis; scripts/bench-api.sh uses wrk.
+    "python3-venv:/usr/share/doc/python3-venv"
+    "wrk:/usr/bin/wrk"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -14,8 +14,14 @@ cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 say "doc tests"
 cargo test --workspace --doc --locked -q
 say "tests"
+tests=0
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --locked --no-fail-fast "$@"
+    cargo nextest run --workspace --locked --no-fail-fast "$@" || tests=$?
 else
-    cargo test --workspace --locked --no-fail-fast "$@"
+    cargo test --workspace --locked --no-fail-fast "$@" || tests=$?
 fi
+say "fuzzing the API from its OpenAPI document"
+fuzz=0
+"$ROOT/scripts/fuzz-api.sh" || fuzz=$?
+[ "$tests" -eq 0 ] || die "tests failed (exit $tests)"
+[ "$fuzz" -eq 0 ] || die "API fuzzing failed (exit $fuzz)"

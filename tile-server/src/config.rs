@@ -9,7 +9,16 @@
 //! max_body_bytes = 2097152       # [default: 2 MiB]
 //! default_rate_limit_per_minute = 600     # [default: 600] for users and clients without their own
 //! max_connections = 10           # [default: 10]
+//! token_cache_seconds = 0        # [default: 0 = off] trust a resolved token this long
+//! table_revalidate_ms = 0        # [default: 0 = every request] re-check a cached building table this often
 //! ```
+//!
+//! The two caches trade freshness for throughput (see `scripts/bench-api.sh`):
+//! with `token_cache_seconds = 5`, a token revoked or an account disabled by
+//! another server instance or by SQL still works here for up to 5 s; with
+//! `table_revalidate_ms = 1000`, a building table changed by another instance or
+//! by an import is served stale for up to 1 s (writes through this instance
+//! invalidate at once).
 //!
 //! The PII key (32 bytes, base64) is kept outside the database on purpose: a copy
 //! of the database alone does not reveal owner names or ID numbers.
@@ -69,6 +78,11 @@ pub struct FileConfig {
     pub default_rate_limit_per_minute: Option<u32>,
     /// Database pool size. \[default: 10\]
     pub max_connections: Option<u32>,
+    /// Seconds a resolved token is trusted without the database. \[default: 0 = off\]
+    pub token_cache_seconds: Option<u64>,
+    /// Milliseconds a cached building table is served before its fingerprint is
+    /// checked again. \[default: 0 = on every request\]
+    pub table_revalidate_ms: Option<u64>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -104,6 +118,10 @@ pub struct Settings {
     pub default_rate_limit_per_minute: u32,
     /// Database pool size.
     pub max_connections: u32,
+    /// Seconds a resolved token is trusted without the database (0 = off).
+    pub token_cache_seconds: u64,
+    /// Milliseconds a cached building table is served unchecked (0 = check each time).
+    pub table_revalidate_ms: u64,
 }
 
 impl Default for Settings {
@@ -115,6 +133,8 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             default_rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            token_cache_seconds: 0,
+            table_revalidate_ms: 0,
         }
     }
 }
@@ -132,7 +152,15 @@ impl FileConfig {
                 .default_rate_limit_per_minute
                 .unwrap_or(d.default_rate_limit_per_minute),
             max_connections: self.max_connections.unwrap_or(d.max_connections),
+            token_cache_seconds: self.token_cache_seconds.unwrap_or(d.token_cache_seconds),
+            table_revalidate_ms: self.table_revalidate_ms.unwrap_or(d.table_revalidate_ms),
         };
+        if s.token_cache_seconds > 300 {
+            return Err(ConfigError::Invalid("token_cache_seconds", "must be 0..=300".into()));
+        }
+        if s.table_revalidate_ms > 60_000 {
+            return Err(ConfigError::Invalid("table_revalidate_ms", "must be 0..=60000".into()));
+        }
         if s.store_srid <= 0 {
             return Err(ConfigError::Invalid("store_srid", s.store_srid.to_string()));
         }

@@ -112,6 +112,18 @@ impl AppError {
                     Some("22P02") | Some("XX000") if context.contains("geometry") => {
                         return AppError::Unprocessable("invalid geometry".into())
                     }
+                    // Values the store cannot hold, found by fuzzing the API: a
+                    // number beyond a NUMERIC column's precision, NUL in text or
+                    // in JSON (\u0000), an over-long code, an impossible date.
+                    Some("22003") => {
+                        return AppError::Unprocessable(format!("a number is out of range while {context}"))
+                    }
+                    Some("22021") | Some("22P05") => {
+                        return AppError::Unprocessable(format!("text with a NUL character while {context}"))
+                    }
+                    Some("22001") | Some("22007") | Some("22008") | Some("22P02") => {
+                        return AppError::Unprocessable(format!("a value the store cannot hold while {context}"))
+                    }
                     _ => {}
                 }
             }

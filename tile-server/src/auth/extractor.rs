@@ -4,7 +4,8 @@
 //! `Authorization: Bearer <token>`, looks the token up (hash, not expired, not
 //! revoked, account enabled) and stores the principal in the request extensions,
 //! where the IP allow-list and rate-limit layers and the [`AuthUser`] extractor
-//! find it. A request without a valid token stops here with 401.
+//! find it. A request without a valid token stops here with 401. With
+//! `token_cache_seconds` set, resolved tokens are kept in [`crate::auth::cache`].
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, request::Parts};
@@ -40,8 +41,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let Some(token) = bearer_token(req.headers()) else {
         return AppError::Unauthenticated.into_response();
     };
-    match db::accounts::resolve_token(&state.db, token).await {
-        Ok(Some(principal)) => {
+    let now = std::time::Instant::now();
+    if let Some(principal) = state.principals.as_ref().and_then(|c| c.get_at(token, now)) {
+        req.extensions_mut().insert(principal);
+        return next.run(req).await;
+    }
+    match db::accounts::resolve_token_until(&state.db, token).await {
+        Ok(Some((principal, expires_at))) => {
+            if let Some(cache) = &state.principals {
+                cache.insert_at(token, principal.clone(), expires_at, now);
+            }
             req.extensions_mut().insert(principal);
             next.run(req).await
         }

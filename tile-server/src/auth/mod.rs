@@ -1,5 +1,6 @@
 //! Authentication (tokens, passwords) and authorization (roles × actions × counties).
 
+pub mod cache;
 pub mod extractor;
 pub mod password;
 pub mod principal;

@@ -12,6 +12,8 @@ pub mod households;
 pub mod parcels;
 pub mod search;
 pub mod submissions;
+pub mod summary;
+pub mod tiles;
 
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;

@@ -46,7 +46,7 @@ pub struct Parcel {
     /// When it stopped being current.
     pub valid_to: Option<DateTime<Utc>>,
     /// GeoJSON geometry in the store SRID (X = easting here, as in GeoJSON).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<Value>,
 }
 
@@ -70,7 +70,7 @@ pub struct ParcelInput {
     #[serde(rename = "QLXZ")]
     pub qlxz: Option<String>,
     /// GeoJSON (Multi)Polygon in the store SRID.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<Value>,
 }
 

@@ -91,5 +91,8 @@ pub async fn logout(
 ) -> Result<axum::http::StatusCode, AppError> {
     let token = crate::auth::extractor::bearer_token(&headers).ok_or(AppError::Unauthenticated)?;
     accounts::revoke_token(&state.db, &who, token).await?;
+    if let Some(cache) = &state.principals {
+        cache.remove(token);
+    }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

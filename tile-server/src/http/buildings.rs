@@ -2,6 +2,8 @@
 //! (楼盘表, no coordinates) for everyone including the registration system.
 
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -45,7 +47,7 @@ pub async fn list(
 }
 
 /// One building with footprint.
-#[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
+#[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
     responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -59,7 +61,7 @@ pub async fn get_one(
 }
 
 /// Creates or edits a building and its floor list (versioned).
-#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号")), request_body = BuildingInput,
+#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")), request_body = BuildingInput,
     responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
@@ -70,23 +72,51 @@ pub async fn put(
     who.require(Action::WriteCadastre)?;
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
-    Ok(Json(buildings::upsert(&state.db, &who, &zrzh, &input).await?))
+    let building = buildings::upsert(&state.db, &who, &zrzh, &input).await?;
+    state.tables.invalidate(&zrzh);
+    Ok(Json(building))
 }
 
 /// The building table: floors top to bottom with their households, areas,
 /// status and unit codes. No coordinates; owner data masked unless permitted.
-#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号")),
+#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
     responses((status = 200, body = BuildingTable), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn table(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zrzh): AppPath<String>,
-) -> Result<Json<BuildingTable>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::ReadUnitTable)?;
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
-    buildings::table(&state.db, &zrzh, who.may_see_pii(), &state.pii)
-        .await?
-        .map(Json)
-        .ok_or(AppError::NotFound(format!("building {zrzh}")))
+    let show_pii = who.may_see_pii();
+    // The serialized table is cached by the fingerprint of its rows
+    // (crate::http::table_cache): a repeated pull costs one aggregate query.
+    let cached = match state.tables.get_fresh(&zrzh, show_pii, std::time::Instant::now()) {
+        Some(hit) => hit,
+        None => fresh_table(&state, &zrzh, show_pii).await?,
+    };
+    let headers = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, cached.etag)];
+    Ok((headers, cached.body).into_response())
+}
+
+/// The cached table if its fingerprint still matches, else a newly built one.
+async fn fresh_table(
+    state: &AppState,
+    zrzh: &str,
+    show_pii: bool,
+) -> Result<crate::http::table_cache::CachedTable, AppError> {
+    // Fingerprint first: a write between the two reads leaves a newer table
+    // under an older fingerprint, which the next request does not match.
+    let fingerprint = buildings::table_fingerprint(&state.db, zrzh).await?;
+    Ok(match state.tables.get(zrzh, show_pii, &fingerprint) {
+        Some(hit) => hit,
+        None => {
+            let table = buildings::table(&state.db, zrzh, show_pii, &state.pii)
+                .await?
+                .ok_or(AppError::NotFound(format!("building {zrzh}")))?;
+            let body = serde_json::to_vec(&table).map_err(|e| AppError::Internal(format!("serializing table: {e}")))?;
+            state.tables.insert(zrzh, show_pii, fingerprint, body)
+        }
+    })
 }

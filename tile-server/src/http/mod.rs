@@ -3,9 +3,13 @@
 
 pub mod auth;
 pub mod buildings;
+pub mod console;
 pub mod openapi;
 pub mod parcels;
 pub mod submissions;
+pub mod summary;
+pub mod table_cache;
+pub mod tiles;
 pub mod units;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -52,11 +56,20 @@ pub fn app(state: AppState) -> Router {
         .route("/api/changes", get(units::changes))
         .route("/api/submissions", get(submissions::list).post(submissions::create))
         .route("/api/submissions/{id}/decision", post(submissions::decide))
+        .route("/api/summary", get(summary::summary))
+        .route("/api/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/map/{layer}", get(tiles::features))
         .route_layer(from_fn_with_state(state.clone(), rate_limit))
         .route_layer(from_fn(ip_allow))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/health", get(health))
+        // The console and the API page hold no data (see `console`).
+        .route("/", get(console::index))
+        .route("/api/docs", get(console::docs))
+        .route("/assets/console.js", get(console::console_js))
+        .route("/assets/docs.js", get(console::docs_js))
+        .route("/assets/console.css", get(console::console_css))
         .route("/api/auth/login", post(auth::login))
         .merge(protected)
         .fallback(|| async { AppError::RouteNotFound })

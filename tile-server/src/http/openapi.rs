@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::http::{auth, buildings, parcels, submissions, units};
+use crate::http::{auth, buildings, parcels, submissions, summary, tiles, units};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -18,7 +18,9 @@ use crate::http::{auth, buildings, parcels, submissions, units};
         buildings::list, buildings::get_one, buildings::put, buildings::table,
         units::unit, units::put_household, units::search, units::changes,
         submissions::create, submissions::list, submissions::decide,
+        summary::summary, tiles::tile, tiles::features,
     ),
+    components(schemas(tiles::LayerName)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]

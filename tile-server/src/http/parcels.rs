@@ -65,7 +65,7 @@ pub async fn list(
 }
 
 /// The current version of a parcel.
-#[utoipa::path(get, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码, 19 characters")),
+#[utoipa::path(get, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码, 19 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$")),
     responses((status = 200, body = Parcel), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn get_one(
 }
 
 /// All versions of a parcel (current, historical, temporary), newest first.
-#[utoipa::path(get, path = "/api/parcels/{zddm}/history", params(("zddm" = String, Path, description = "宗地代码")),
+#[utoipa::path(get, path = "/api/parcels/{zddm}/history", params(("zddm" = String, Path, description = "宗地代码", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$")),
     responses((status = 200, body = Vec<Parcel>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn history(
     State(state): State<AppState>,
@@ -97,7 +97,7 @@ pub async fn history(
 }
 
 /// Creates or edits a parcel; the previous version is kept as historical.
-#[utoipa::path(put, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码")), request_body = ParcelInput,
+#[utoipa::path(put, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$")), request_body = ParcelInput,
     responses((status = 200, body = Parcel), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,

@@ -27,7 +27,7 @@ pub struct UnitView {
 }
 
 /// A unit by its 28-character code, with the derived land unit.
-#[utoipa::path(get, path = "/api/units/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号, 28 characters")),
+#[utoipa::path(get, path = "/api/units/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号, 28 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}[FLQW]\\d{8}$")),
     responses((status = 200, body = UnitView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unit(
     State(state): State<AppState>,
@@ -51,7 +51,7 @@ pub async fn unit(
 }
 
 /// Creates or edits a household; owner name and ID are stored encrypted.
-#[utoipa::path(put, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)")),
+#[utoipa::path(put, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}[FLQW]\\d{8}$")),
     request_body = HouseholdInput,
     responses((status = 200, body = Household), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_household(
@@ -63,7 +63,10 @@ pub async fn put_household(
     who.require(Action::WriteCadastre)?;
     check_bdcdyh(&bdcdyh)?;
     who.require_county(&bdcdyh[..6])?;
-    Ok(Json(households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?))
+    let household = households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?;
+    // The building table shows this household: drop its cached copies.
+    state.tables.invalidate(&household.zrzh);
+    Ok(Json(household))
 }
 
 /// `GET /api/search` parameters.

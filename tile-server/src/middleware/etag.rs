@@ -37,8 +37,21 @@ pub fn matches(if_none_match: &str, tag: &str) -> bool {
 pub async fn etag(req: Request, next: Next) -> Response {
     let is_get = req.method() == Method::GET;
     let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     if !is_get || resp.status() != StatusCode::OK {
+        return resp;
+    }
+    // A handler that knows the version of what it serves (the cached building
+    // table) sets the tag itself: no need to read and hash the body again.
+    if let Some(tag) = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        if inm.as_deref().is_some_and(|v| matches(v, &tag)) {
+            let (mut parts, _) = resp.into_parts();
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.headers.remove(header::CONTENT_TYPE);
+            return Response::from_parts(parts, Body::empty());
+        }
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

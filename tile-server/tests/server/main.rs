@@ -6,7 +6,11 @@
 mod api;
 mod audit;
 mod auth;
+mod browser;
+mod caching;
 mod changes;
 mod common;
+mod fuzz_regressions;
 mod import;
 mod tables;
+mod tiles;

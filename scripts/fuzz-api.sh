@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fuzz the tile-server API from its own OpenAPI document with schemathesis:
+# every operation, generated valid and invalid requests, an admin token; fails
+# on any 5xx (check not_a_server_error) and on responses that break the
+# documented schema (response_schema_conformance).
+#   scripts/fuzz-api.sh            [FUZZ_MAX_EXAMPLES=30] [FUZZ_TIME_LIMIT=170 s]
+# The whole script takes about 3.5 minutes on 2 cores once tile-server is built.
+# Called by scripts/test.sh after the tests. Needs the debug build of
+# tile-server (scripts/test.sh builds it) and python3 with venv.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/scripts/api-lib.sh"
+cd "$ROOT"
+
+SCHEMATHESIS_VERSION="4.32.5"
+VENV="$ROOT/target/fuzz-venv"
+WORK="$ROOT/target/fuzz"
+DB="cadastre_fuzz"
+MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-30}"
+TIME_LIMIT="${FUZZ_TIME_LIMIT:-170}"
+
+ensure_packages
+pg_up
+trap 'stop_server; pg_down' EXIT
+mkdir -p "$WORK"
+
+installed="$("$VENV/bin/python" -m pip show schemathesis 2>/dev/null || true)"
+if [ ! -x "$VENV/bin/st" ] || ! grep -qx "Version: $SCHEMATHESIS_VERSION" <<<"$installed"; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+    python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
+    "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" || die "pip could not install schemathesis"
+fi
+cargo build --locked -q -p tile-server --bin tile-server || die "cannot build tile-server"
+
+say "fresh database $DB with the sample district"
+fresh_db "$DB"
+seed_sample_district "$DB"
+cat >"$WORK/server.toml" <<TOML
+store_srid = 4549
+# The fuzzer sends thousands of requests with one token: no 429s, please.
+default_rate_limit_per_minute = 10000000
+max_connections = 10
+TOML
+start_server "$DB" "$WORK/server.toml"
+TOKEN="$(user_token fuzz-admin admin 330106)"
+curl -fsS -H "Authorization: Bearer $TOKEN" "$SERVER_URL/api/openapi.json" -o "$WORK/openapi.json" \
+    || die "cannot read $SERVER_URL/api/openapi.json"
+
+say "schemathesis: every operation, up to $MAX_EXAMPLES examples each, at most ${TIME_LIMIT}s"
+status=0
+# Logout is left out: it would revoke the token the rest of the run uses.
+timeout --signal=INT "$((TIME_LIMIT + 60))" "$VENV/bin/st" run "$WORK/openapi.json" \
+    --url "$SERVER_URL" \
+    --header "Authorization: Bearer $TOKEN" \
+    --checks not_a_server_error,response_schema_conformance \
+    --exclude-path /api/auth/logout \
+    --max-examples "$MAX_EXAMPLES" \
+    --max-time "$TIME_LIMIT" \
+    --continue-on-failure \
+    --phases examples,coverage,fuzzing \
+    --workers 2 \
+    --seed 5 \
+    --report junit --report-dir "$WORK/report" \
+    || status=$?
+if grep -q "request failed" "$WORK/server.log"; then
+    say "server log holds failed requests:"; grep "request failed" "$WORK/server.log" | head -n 20 >&2
+fi
+[ "$status" -eq 0 ] || die "schemathesis found failures (exit $status); server log: $WORK/server.log, report: $WORK/report"
+say "no 5xx and no schema violation (server log: $WORK/server.log)"

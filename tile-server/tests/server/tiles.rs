@@ -1,0 +1,272 @@
+//! Vector tiles, the GeoJSON map layer and the summary, against the real PostGIS.
+
+use std::collections::HashMap;
+
+use axum::http::{header, StatusCode};
+use mvt_reader::feature::Value as MvtValue;
+use mvt_reader::Reader;
+use sqlx::PgPool;
+use tile_server::auth::Role;
+use tile_server::db::MIGRATOR;
+
+use crate::common::*;
+
+const HALF_WORLD: f64 = 20_037_508.342_789_244;
+
+/// A point of the store SRID (4549) in Web Mercator, computed by PostGIS.
+async fn mercator(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 3857) AS p) s",
+    )
+    .bind(x)
+    .bind(y)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("transform: {e}"))
+}
+
+/// The XYZ tile holding a Web Mercator point at zoom `z`.
+fn tile_of((mx, my): (f64, f64), z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    (
+        ((mx + HALF_WORLD) / (2.0 * HALF_WORLD) * n).floor() as u32,
+        ((HALF_WORLD - my) / (2.0 * HALF_WORLD) * n).floor() as u32,
+    )
+}
+
+/// Decoded features of one layer: (properties, geometry) in tile units.
+fn decode(bytes: &[u8], layer: &str) -> Vec<(HashMap<String, MvtValue>, geo_types::Geometry<f32>)> {
+    let reader = Reader::new(bytes.to_vec()).unwrap_or_else(|e| panic!("not an MVT: {e:?}"));
+    let names = reader.get_layer_names().unwrap_or_else(|e| panic!("layer names: {e:?}"));
+    assert_eq!(names, vec![layer.to_owned()]);
+    let features = reader.get_features(0).unwrap_or_else(|e| panic!("features: {e:?}"));
+    features.into_iter().map(|f| (f.properties.unwrap_or_default(), f.geometry)).collect()
+}
+
+/// Centre of the bounding box of a decoded polygon, in tile units.
+fn bbox_centre(geom: &geo_types::Geometry<f32>) -> (f64, f64) {
+    let ring = match geom {
+        geo_types::Geometry::Polygon(p) => p.exterior().clone(),
+        geo_types::Geometry::MultiPolygon(m) if m.0.len() == 1 => m.0[0].exterior().clone(),
+        other => panic!("expected one polygon, got {other:?}"),
+    };
+    let xs = ring.coords().map(|c| f64::from(c.x));
+    let ys: Vec<f64> = ring.coords().map(|c| f64::from(c.y)).collect();
+    let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    let (y0, y1) = ys.iter().fold((f64::MAX, f64::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+    ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+}
+
+fn text(props: &HashMap<String, MvtValue>, key: &str) -> String {
+    match props.get(key) {
+        Some(MvtValue::String(s)) => s.clone(),
+        other => panic!("{key}: {other:?}"),
+    }
+}
+
+/// Seeds both counties (OWN at x=500 000, OTHER 10 km east) and returns an admin
+/// token scoped to OWN only.
+async fn seeded(pool: &PgPool) -> (tile_server::AppState, String) {
+    let st = state(pool);
+    let both = user_token(&st, "boss", Role::Admin, &[OWN, OTHER]).await;
+    seed_county(&st, &both, OWN).await;
+    seed_county(&st, &both, OTHER).await;
+    let own = user_token(&st, "own", Role::Surveyor, &[OWN]).await;
+    (st, own)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn parcel_tile_decodes_with_codes_attributes_and_true_position(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    // The seeded OWN parcel is the square 500000..500040 × 3300000..3300040.
+    let centre = mercator(&pool, 500_020.0, 3_300_020.0).await;
+    let z = 17;
+    let (x, y) = tile_of(centre, z);
+    let r = get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}.mvt"), &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(
+        r.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        Some("application/vnd.mapbox-vector-tile")
+    );
+    assert!(r.headers.get(header::ETAG).is_some());
+    let features = decode(&r.bytes, "parcels");
+    assert_eq!(features.len(), 1, "{features:?}");
+    let (props, geom) = &features[0];
+    assert_eq!(text(props, "ZDDM"), zddm(OWN, 1));
+    assert_eq!(text(props, "ZL"), format!("{OWN}幸福路1号"));
+    assert_eq!(text(props, "YT"), "0701");
+    assert!(matches!(props.get("ZDMJ"), Some(MvtValue::Double(a)) if (*a - 1000.0).abs() < 1e-9), "{props:?}");
+    let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["YT", "ZDDM", "ZDMJ", "ZL"]);
+    // The polygon's centre, mapped back from tile units, is the parcel's centre.
+    let (cx, cy) = bbox_centre(geom);
+    let width = 2.0 * HALF_WORLD / f64::from(1u32 << z);
+    let mx = -HALF_WORLD + (f64::from(x) + cx / 4096.0) * width;
+    let my = HALF_WORLD - (f64::from(y) + cy / 4096.0) * width;
+    assert!((mx - centre.0).abs() < 1.0 && (my - centre.1).abs() < 1.0, "tile centre {mx},{my} vs {centre:?}");
+    // gzip when asked, like the JSON endpoints.
+    let mut req = request(axum::http::Method::GET, &format!("/api/tiles/parcels/{z}/{x}/{y}"), Some(&token), None);
+    req.headers_mut().insert(header::ACCEPT_ENCODING, axum::http::HeaderValue::from_static("gzip"));
+    let zipped = call_with(&st, req).await;
+    assert_eq!(zipped.headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert_eq!(zipped.headers.get(header::ETAG), r.headers.get(header::ETAG));
+    // The same tile without the suffix, and the buildings layer of it.
+    let plain = get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &token).await;
+    assert_eq!(plain.bytes, r.bytes);
+    let b = get(&st, &format!("/api/tiles/buildings/{z}/{x}/{y}"), &token).await;
+    assert_eq!(b.status, StatusCode::OK);
+    let buildings = decode(&b.bytes, "buildings");
+    assert_eq!(buildings.iter().map(|(p, _)| text(p, "ZRZH")).collect::<Vec<_>>(), vec![zrzh(OWN)]);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn other_county_never_in_a_tile(pool: PgPool) {
+    let (st, own) = seeded(&pool).await;
+    let a = mercator(&pool, 500_020.0, 3_300_020.0).await;
+    let b = mercator(&pool, 510_020.0, 3_300_020.0).await;
+    // The deepest zoom where both counties' parcels share one tile.
+    let z = (0..=16).rev().find(|&z| tile_of(a, z) == tile_of(b, z)).unwrap_or(0);
+    let (x, y) = tile_of(a, z);
+    let both = user_token(&st, "both", Role::Reviewer, &[OWN, OTHER]).await;
+    let all = decode(&get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &both).await.bytes, "parcels");
+    let mut codes: Vec<String> = all.iter().map(|(p, _)| text(p, "ZDDM")).collect();
+    codes.sort();
+    assert_eq!(codes, vec![zddm(OWN, 1), zddm(OTHER, 1)], "the tile at z={z} holds both counties");
+    let mine = decode(&get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &own).await.bytes, "parcels");
+    assert_eq!(mine.iter().map(|(p, _)| text(p, "ZDDM")).collect::<Vec<_>>(), vec![zddm(OWN, 1)]);
+    // The other county's own tile is empty for this caller.
+    let zo = 17;
+    let (xo, yo) = tile_of(b, zo);
+    let r = get(&st, &format!("/api/tiles/parcels/{zo}/{xo}/{yo}"), &own).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(r.bytes.is_empty());
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn empty_tiles_are_204_everywhere_on_earth(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    // A tile 1 km off the data, the whole-world tile's far corner (outside the
+    // Gauss-Krüger zone: no spatial pre-filter) and a deep tile over the Atlantic.
+    let off = mercator(&pool, 501_000.0, 3_301_000.0).await;
+    let (x, y) = tile_of(off, 17);
+    for uri in [
+        format!("/api/tiles/parcels/17/{x}/{y}"),
+        "/api/tiles/parcels/1/0/0".to_owned(),
+        "/api/tiles/subdistricts/20/400000/300000.mvt".to_owned(),
+    ] {
+        let r = get(&st, &uri, &token).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{uri}: {:?}", r.json);
+    }
+    // A 40 m parcel vanishes below one tile unit at low zoom (ST_AsMVTGeom drops
+    // it), so low-zoom tiles are checked with a 200 km one: the world tile and
+    // every zoom down to the index-filtered ones hold it, and only it.
+    let admin = user_token(&st, "adm2", Role::Admin, &[OWN]).await;
+    let big = put(
+        &st,
+        &format!("/api/parcels/{}", zddm(OWN, 2)),
+        &admin,
+        &serde_json::json!({"ZL": "大宗地", "geometry": square(400_000.0, 3_200_000.0, 200_000.0)}),
+    )
+    .await;
+    assert_eq!(big.status, StatusCode::OK, "{:?}", big.json);
+    let inside = mercator(&pool, 450_000.0, 3_250_000.0).await;
+    for z in 0..=8 {
+        let (x, y) = tile_of(inside, z);
+        let r = get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &token).await;
+        assert_eq!(r.status, StatusCode::OK, "z={z}");
+        let codes: Vec<String> = decode(&r.bytes, "parcels").iter().map(|(p, _)| text(p, "ZDDM")).collect();
+        assert!(codes.contains(&zddm(OWN, 2)), "z={z}: {codes:?}");
+    }
+    assert_eq!(get(&st, "/api/tiles/parcels/1/0/0", &token).await.status, StatusCode::NO_CONTENT);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn clients_get_no_tiles_and_bad_addresses_are_400(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    let client = client_token(&st, "reg", &[OWN], None, &[]).await;
+    for uri in ["/api/tiles/parcels/17/0/0", "/api/map/parcels?county=330102"] {
+        let r = get(&st, uri, &client).await;
+        assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "{uri}");
+    }
+    for uri in [
+        "/api/tiles/parcels/23/0/0",
+        "/api/tiles/parcels/2/4/0",
+        "/api/tiles/parcels/2/0/-1",
+        "/api/tiles/parcels/x/0/0",
+        "/api/tiles/parcels/2/0/1.png",
+        "/api/tiles/parcels/99999999999/0/0",
+    ] {
+        let r = get(&st, uri, &token).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_request"), "{uri}: {:?}", r.json);
+    }
+    let r = get(&st, "/api/tiles/households/1/0/0", &token).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    let r = call(&st, axum::http::Method::GET, "/api/tiles/parcels/0/0/0", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn map_layer_is_the_callers_county_as_geojson(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    let r = get(&st, &format!("/api/map/parcels?county={OWN}"), &token).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["type"], "FeatureCollection");
+    assert_eq!(r.json["srid"], 4549);
+    assert_eq!((r.json["total"].as_i64(), r.json["truncated"].as_bool()), (Some(1), Some(false)));
+    let f = &r.json["features"][0];
+    assert_eq!(f["properties"]["ZDDM"], zddm(OWN, 1));
+    assert_eq!(f["geometry"]["type"], "MultiPolygon");
+    assert_eq!(f["geometry"]["coordinates"][0][0][0][0], 500_000.0);
+    let r = get(&st, &format!("/api/map/buildings?county={OWN}"), &token).await;
+    assert_eq!(r.json["features"][0]["properties"]["ZRZH"], zrzh(OWN));
+    let r = get(&st, &format!("/api/map/parcels?county={OTHER}"), &token).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "county_forbidden"));
+    let r = get(&st, "/api/map/parcels?county=33010", &token).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn summary_counts_current_objects_per_county_in_scope(pool: PgPool) {
+    let (st, own) = seeded(&pool).await;
+    let client = client_token(&st, "reg", &[OWN], None, &[]).await;
+    // An edit makes a historical version, which must not be counted.
+    let admin = user_token(&st, "adm2", Role::Admin, &[OWN]).await;
+    let again = put(&st, &format!("/api/households/{}", bdcdyh(OWN, 101)), &admin, &household_body(1, 101)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    for token in [&own, &client] {
+        let r = get(&st, "/api/summary", token).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+        let rows = r.json["counties"].as_array().cloned().unwrap_or_default();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        let row = &rows[0];
+        assert_eq!(row["county"], OWN);
+        assert_eq!(
+            (
+                row["parcels"].as_i64(),
+                row["buildings"].as_i64(),
+                row["households"].as_i64(),
+                row["sub_districts"].as_i64()
+            ),
+            (Some(1), Some(1), Some(2), Some(0))
+        );
+        let last: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT max(at) FROM audit WHERE county = $1 AND action = 'household.update'")
+                .bind(OWN)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_default();
+        let shown = row["last_write"].as_str().and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        assert_eq!(shown, last);
+    }
+    let both = user_token(&st, "both", Role::Reviewer, &[OTHER, OWN, "330104"]).await;
+    let r = get(&st, "/api/summary", &both).await;
+    let counties: Vec<&str> = r.json["counties"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["county"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(counties, vec![OWN, OTHER, "330104"]);
+    assert_eq!(r.json["counties"][2]["parcels"], 0);
+    assert!(r.json["counties"][2]["last_write"].is_null());
+    assert_eq!(call(&st, axum::http::Method::GET, "/api/summary", None, None).await.status, StatusCode::UNAUTHORIZED);
+}
