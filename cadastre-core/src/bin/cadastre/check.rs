@@ -73,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let finished = AtomicUsize::new(0);
     let report = qc::check_with_progress(&submission, &config, &|id| {
         finished.fetch_add(1, Ordering::Relaxed);
+        timing.mark(id);
         bar.inc(1);
         bar.set_message(format!("done {id}"));
     });
