@@ -97,29 +97,46 @@ pub(crate) fn read_header(data: &[u8]) -> Result<ShpHeader, ShpError> {
 ///
 /// Trailing bytes too short for a record header are ignored (some writers pad);
 /// a record whose content runs past the end of the file means the file is truncated.
+#[cfg(test)]
 pub(crate) fn record_spans(data: &[u8]) -> Result<Vec<(usize, usize)>, ShpError> {
+    let declared = read_header(data).map(|h| h.declared_len).unwrap_or(0);
+    record_spans_with(data.len(), declared, |pos| {
+        let mut h = [0u8; 8];
+        h.copy_from_slice(&data[pos..pos + 8]);
+        Ok(h)
+    })
+}
+
+/// [`record_spans`] for a file of `file_len` bytes whose header declares `declared` bytes;
+/// `header_at(pos)` reads the 8-byte record header at `pos` (called with increasing `pos`,
+/// always with `pos + 8 <= file_len`), so a file can be scanned without holding it.
+pub(crate) fn record_spans_with(
+    file_len: usize,
+    declared: usize,
+    mut header_at: impl FnMut(usize) -> Result<[u8; 8], ShpError>,
+) -> Result<Vec<(usize, usize)>, ShpError> {
     let mut spans = Vec::new();
     let mut pos = HEADER_LEN;
     // Trust the header's length when the file is at least that long (bytes after it are padding).
-    let declared = read_header(data).map(|h| h.declared_len).unwrap_or(0);
-    let end_of_data = if (HEADER_LEN..=data.len()).contains(&declared) { declared } else { data.len() };
+    let end_of_data = if (HEADER_LEN..=file_len).contains(&declared) { declared } else { file_len };
     while pos + 8 <= end_of_data {
-        if data[pos..pos + 8].iter().all(|&b| b == 0) {
+        let head = header_at(pos)?;
+        if head.iter().all(|&b| b == 0) {
             // Zero padding after the last record (seen in the wild); nothing follows.
             break;
         }
-        let words = be_i32(data, pos + 4).unwrap_or(-1);
+        let words = be_i32(&head, 4).unwrap_or(-1);
         let Ok(words) = usize::try_from(words) else {
             return Err(ShpError(format!("record {} at byte {pos}: negative content length {words}", spans.len() + 1)));
         };
         let start = pos + 8;
         let end = start.saturating_add(words.saturating_mul(2));
-        if end > data.len() {
+        if end > file_len {
             return Err(ShpError(format!(
                 "truncated: record {} at byte {pos} needs {} bytes, the file ends at {}",
                 spans.len() + 1,
                 end,
-                data.len()
+                file_len
             )));
         }
         spans.push((start, words * 2));
