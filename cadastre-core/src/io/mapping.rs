@@ -231,6 +231,12 @@ impl<'a> Row<'a> {
         extra
     }
 
+    /// The polygon geometry of a feature known to have one (see `map_layer`), with the
+    /// multipart issue when it has several parts.
+    fn usable_geometry(&mut self) -> MultiPolygon<f64> {
+        self.geometry().unwrap_or_else(|| MultiPolygon::new(Vec::new()))
+    }
+
     /// The polygon geometry, or `None` with an issue when unusable.
     fn geometry(&mut self) -> Option<MultiPolygon<f64>> {
         let shape = self.shape.take()?;
@@ -306,38 +312,48 @@ fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: 
     issues
 }
 
-/// Map features of one layer in parallel, appending to `out`; `build` returns the object (if
-/// any) for a row, `code` the object's key for its issues. Returns the issues.
+/// Map features of one layer in parallel, appending to `out`; `build` makes the object of a
+/// row with a usable geometry, `code` gives an object's key for its issues. Returns the issues,
+/// in record order.
 fn map_layer<T: Send>(
     layer: Layer,
     mut raw: RawLayer,
     aliases: &FieldAliases,
     out: &mut Vec<T>,
-    build: impl Fn(&mut Row<'_>) -> Option<T> + Sync,
+    build: impl Fn(&mut Row<'_>, MultiPolygon<f64>) -> T + Sync,
     code: impl Fn(&T) -> &str + Sync,
 ) -> Vec<LoadIssue> {
     let features = std::mem::take(&mut raw.features);
     let columns = Columns::new(&raw.field_names, aliases);
     let mut issues = layer_issues(layer, &raw, &features, &columns);
-    let rows: Vec<(Option<T>, Vec<LoadIssue>)> = features
-        .into_par_iter()
-        .map(|f| {
-            let mut row = Row::new(layer, &raw.source, f, &columns);
-            match build(&mut row) {
-                Some(obj) => {
-                    let iss = if row.issues.is_empty() { Vec::new() } else { row.finish(code(&obj)) };
-                    (Some(obj), iss)
-                }
-                None => {
-                    let key = row.text(key_field(layer)).unwrap_or_default();
-                    (None, row.finish(&key))
-                }
-            }
-        })
-        .collect();
-    out.reserve(rows.len());
-    for (obj, mut iss) in rows {
-        out.extend(obj);
+    // Only a feature without a usable geometry gives no object: those are set apart, so the
+    // others map one to one, in parallel, straight into `out` (no intermediate vector of a
+    // county's objects).
+    let usable = |f: &RawFeature| matches!(&f.shape, RawShape::Polygons { geometry, .. } if !geometry.0.is_empty());
+    let (good, bad): (Vec<RawFeature>, Vec<RawFeature>) =
+        if features.iter().all(usable) { (features, Vec::new()) } else { features.into_iter().partition(usable) };
+    let found = std::sync::Mutex::new(Vec::<(usize, Vec<LoadIssue>)>::new());
+    out.reserve(good.len());
+    out.par_extend(good.into_par_iter().map(|f| {
+        let mut row = Row::new(layer, &raw.source, f, &columns);
+        let geometry = row.usable_geometry();
+        let obj = build(&mut row, geometry);
+        if !row.issues.is_empty() {
+            let index = row.index;
+            let iss = row.finish(code(&obj));
+            found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((index, iss));
+        }
+        obj
+    }));
+    let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for f in bad {
+        let mut row = Row::new(layer, &raw.source, f, &columns);
+        let _ = row.geometry();
+        let key = row.text(key_field(layer)).unwrap_or_default();
+        found.push((row.index, row.finish(&key)));
+    }
+    found.sort_by_key(|(index, _)| *index);
+    for (_, mut iss) in found {
         issues.append(&mut iss);
     }
     issues
@@ -354,8 +370,7 @@ fn key_field(layer: Layer) -> &'static str {
 
 /// Parcels from a ZD layer, appended to `out`; returns the issues.
 pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parcel>) -> Vec<LoadIssue> {
-    map_layer(Layer::Parcels, raw, aliases, out, |row| {
-        let geometry = row.geometry()?;
+    map_layer(Layer::Parcels, raw, aliases, out, |row, geometry| {
         let zddm = row.key("ZDDM");
         let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
         let attributes = ParcelAttributes {
@@ -371,14 +386,13 @@ pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parce
             point_class,
             extra: row.extra(),
         };
-        Some(Parcel { zddm, geometry, attributes, source_index: row.index })
+        Parcel { zddm, geometry, attributes, source_index: row.index }
     }, |p| &p.zddm)
 }
 
 /// Buildings from a ZRZ layer, appended to `out`; returns the issues.
 pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Building>) -> Vec<LoadIssue> {
-    map_layer(Layer::Buildings, raw, aliases, out, |row| {
-        let footprint = row.geometry()?;
+    map_layer(Layer::Buildings, raw, aliases, out, |row, footprint| {
         let zrzh = row.key("ZRZH");
         // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
         let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
@@ -397,38 +411,36 @@ pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Bui
             fwjg: row.text("FWJG"),
             extra: row.extra(),
         };
-        Some(Building { zrzh, zddm, footprint, attributes, source_index: row.index })
+        Building { zrzh, zddm, footprint, attributes, source_index: row.index }
     }, |b| &b.zrzh)
 }
 
 /// Sub-districts from a DJZQ layer, appended to `out`; returns the issues.
 pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Subdistrict>) -> Vec<LoadIssue> {
-    map_layer(Layer::Subdistricts, raw, aliases, out, |row| {
-        let geometry = row.geometry()?;
+    map_layer(Layer::Subdistricts, raw, aliases, out, |row, geometry| {
         let djzqdm = row.key("DJZQDM");
-        Some(Subdistrict {
+        Subdistrict {
             djzqdm,
             name: row.text("DJZQMC"),
             recorded_area: row.number("DJZQMJ"),
             geometry,
             extra: row.extra(),
             source_index: row.index,
-        })
+        }
     }, |s| &s.djzqdm)
 }
 
 /// Districts from a DJQ layer, appended to `out`; returns the issues.
 pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<District>) -> Vec<LoadIssue> {
-    map_layer(Layer::Districts, raw, aliases, out, |row| {
-        let geometry = row.geometry()?;
+    map_layer(Layer::Districts, raw, aliases, out, |row, geometry| {
         let djqdm = row.key("DJQDM");
-        Some(District {
+        District {
             djqdm,
             name: row.text("DJQMC"),
             recorded_area: row.number("DJQMJ"),
             geometry,
             extra: row.extra(),
             source_index: row.index,
-        })
+        }
     }, |d| &d.djqdm)
 }
