@@ -213,7 +213,12 @@ impl<'a> Row<'a> {
 
     /// Fields not mapped to a standard attribute, as text.
     fn extra(&mut self) -> ExtraAttributes {
-        let mut extra = ExtraAttributes::new();
+        let present = |v: Option<&Value>| matches!(v, Some(Value::Text(_) | Value::Number(_) | Value::Bool(_)));
+        let n = (0..self.columns.upper.len()).filter(|&i| !self.used.contains(i) && present(self.values.get(i))).count();
+        if n == 0 {
+            return ExtraAttributes::new();
+        }
+        let mut pairs = Vec::with_capacity(n);
         for (i, name) in self.columns.upper.iter().enumerate() {
             if self.used.contains(i) {
                 continue;
@@ -225,10 +230,9 @@ impl<'a> Row<'a> {
                 Some(Value::Bool(b)) => b.to_string(),
                 _ => continue,
             };
-            extra.insert(name.clone(), text);
+            pairs.push((name.clone(), text));
         }
-        extra.shrink_to_fit();
-        extra
+        ExtraAttributes::from_pairs(pairs)
     }
 
     /// The polygon geometry of a feature known to have one (see `map_layer`), with the
