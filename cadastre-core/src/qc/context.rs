@@ -350,39 +350,44 @@ fn pairs(
     tree: &RTree<BoxEntry>,
     before: impl Fn(usize, usize) -> bool + Sync,
 ) -> PairTable {
-    let per: Vec<(Vec<Overlap>, Vec<(usize, usize)>)> = (0..geoms.len())
+    // Each worker appends to its own vectors, joined in index order: the same lists as a
+    // sequential pass, without a pair of vectors per feature.
+    let (overlaps, adjacent) = (0..geoms.len())
         .into_par_iter()
-        .map(|i| {
-            let mut ov = Vec::new();
-            let mut adj = Vec::new();
-            let fi = &facts[i];
-            let (Some(bi), true) = (fi.bbox, fi.overlay_ok()) else { return (ov, adj) };
-            let env = AABB::from_corners([bi.min().x, bi.min().y], [bi.max().x, bi.max().y]);
-            for e in tree.locate_in_envelope_intersecting(&env) {
-                let j = e.data;
-                // Each unordered pair once, computed in canonical order so the result does
-                // not depend on input order.
-                if j == i || !before(i, j) {
-                    continue;
-                }
-                let fj = &facts[j];
-                let (Some(bj), true) = (fj.bbox, fj.overlay_ok()) else { continue };
-                match overlay::relate(geoms[i], &bi, fi.interior, geoms[j], &bj, fj.interior) {
-                    Relation::Disjoint => {}
-                    Relation::Touch => adj.push((i, j)),
-                    Relation::Overlap { area, location } => {
-                        adj.push((i, j));
-                        ov.push(Overlap { a: i, b: j, area, location });
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut ov, mut adj): (Vec<Overlap>, Vec<(usize, usize)>), i| {
+                let fi = &facts[i];
+                let (Some(bi), true) = (fi.bbox, fi.overlay_ok()) else { return (ov, adj) };
+                let env = AABB::from_corners([bi.min().x, bi.min().y], [bi.max().x, bi.max().y]);
+                for e in tree.locate_in_envelope_intersecting(&env) {
+                    let j = e.data;
+                    // Each unordered pair once, computed in canonical order so the result does
+                    // not depend on input order.
+                    if j == i || !before(i, j) {
+                        continue;
+                    }
+                    let fj = &facts[j];
+                    let (Some(bj), true) = (fj.bbox, fj.overlay_ok()) else { continue };
+                    match overlay::relate(geoms[i], &bi, fi.interior, geoms[j], &bj, fj.interior) {
+                        Relation::Disjoint => {}
+                        Relation::Touch => adj.push((i, j)),
+                        Relation::Overlap { area, location } => {
+                            adj.push((i, j));
+                            ov.push(Overlap { a: i, b: j, area, location });
+                        }
                     }
                 }
-            }
-            (ov, adj)
-        })
-        .collect();
-    let mut table = PairTable::default();
-    for (ov, adj) in per {
-        table.overlaps.extend(ov);
-        table.adjacent.extend(adj);
-    }
-    table
+                (ov, adj)
+            },
+        )
+        .reduce(
+            || (Vec::new(), Vec::new()),
+            |(mut ov, mut adj), (mut ov2, mut adj2)| {
+                ov.append(&mut ov2);
+                adj.append(&mut adj2);
+                (ov, adj)
+            },
+        );
+    PairTable { overlaps, adjacent }
 }
