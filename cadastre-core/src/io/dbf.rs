@@ -331,7 +331,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_file_reads_like_memory_in_chunks() {
-        let rows: Vec<Vec<&[u8]>> = (0..5).map(|i| vec![[b"A", b"B", b"C", b"D", b"E"][i].as_slice(), b"\xb2\xe2"]).collect();
+        let rows: Vec<Vec<&[u8]>> =
+            (0..5).map(|i| vec![[b"A", b"B", b"C", b"D", b"E"][i].as_slice(), b"\xb2\xe2"]).collect();
         let data = build(&[(b"K", b'C', 3), (b"ZL", b'C', 4)], &rows, true);
         let dir = std::env::temp_dir().join(format!("cadastre-dbf-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");

@@ -214,7 +214,8 @@ impl<'a> Row<'a> {
     /// Fields not mapped to a standard attribute, as text.
     fn extra(&mut self) -> ExtraAttributes {
         let present = |v: Option<&Value>| matches!(v, Some(Value::Text(_) | Value::Number(_) | Value::Bool(_)));
-        let n = (0..self.columns.upper.len()).filter(|&i| !self.used.contains(i) && present(self.values.get(i))).count();
+        let n =
+            (0..self.columns.upper.len()).filter(|&i| !self.used.contains(i) && present(self.values.get(i))).count();
         if n == 0 {
             return ExtraAttributes::new();
         }
@@ -374,77 +375,105 @@ fn key_field(layer: Layer) -> &'static str {
 
 /// Parcels from a ZD layer, appended to `out`; returns the issues.
 pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parcel>) -> Vec<LoadIssue> {
-    map_layer(Layer::Parcels, raw, aliases, out, |row, geometry| {
-        let zddm = row.key("ZDDM");
-        let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
-        let attributes = ParcelAttributes {
-            bsm: row.text("BSM"),
-            bdcdyh: row.text("BDCDYH"),
-            zdtzm: row.text("ZDTZM"),
-            zl: row.text("ZL"),
-            zdmj: row.number("ZDMJ"),
-            yt: row.text("YT"),
-            qllx: row.text("QLLX"),
-            qlxz: row.text("QLXZ"),
-            djzqdm: row.text("DJZQDM"),
-            point_class,
-            extra: row.extra(),
-        };
-        Parcel { zddm, geometry, attributes, source_index: row.index }
-    }, |p| &p.zddm)
+    map_layer(
+        Layer::Parcels,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let zddm = row.key("ZDDM");
+            let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
+            let attributes = ParcelAttributes {
+                bsm: row.text("BSM"),
+                bdcdyh: row.text("BDCDYH"),
+                zdtzm: row.text("ZDTZM"),
+                zl: row.text("ZL"),
+                zdmj: row.number("ZDMJ"),
+                yt: row.text("YT"),
+                qllx: row.text("QLLX"),
+                qlxz: row.text("QLXZ"),
+                djzqdm: row.text("DJZQDM"),
+                point_class,
+                extra: row.extra(),
+            };
+            Parcel { zddm, geometry, attributes, source_index: row.index }
+        },
+        |p| &p.zddm,
+    )
 }
 
 /// Buildings from a ZRZ layer, appended to `out`; returns the issues.
 pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Building>) -> Vec<LoadIssue> {
-    map_layer(Layer::Buildings, raw, aliases, out, |row, footprint| {
-        let zrzh = row.key("ZRZH");
-        // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
-        let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
-        let attributes = BuildingAttributes {
-            bsm: row.text("BSM"),
-            bdcdyh: row.text("BDCDYH"),
-            jzwmc: row.text("JZWMC"),
-            jgrq: row.text("JGRQ"),
-            zzdmj: row.number("ZZDMJ"),
-            ycjzmj: row.number("YCJZMJ"),
-            scjzmj: row.number("SCJZMJ"),
-            zcs: row.integer("ZCS"),
-            dscs: row.integer("DSCS"),
-            dxcs: row.integer("DXCS"),
-            ghyt: row.text("GHYT"),
-            fwjg: row.text("FWJG"),
-            extra: row.extra(),
-        };
-        Building { zrzh, zddm, footprint, attributes, source_index: row.index }
-    }, |b| &b.zrzh)
+    map_layer(
+        Layer::Buildings,
+        raw,
+        aliases,
+        out,
+        |row, footprint| {
+            let zrzh = row.key("ZRZH");
+            // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
+            let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
+            let attributes = BuildingAttributes {
+                bsm: row.text("BSM"),
+                bdcdyh: row.text("BDCDYH"),
+                jzwmc: row.text("JZWMC"),
+                jgrq: row.text("JGRQ"),
+                zzdmj: row.number("ZZDMJ"),
+                ycjzmj: row.number("YCJZMJ"),
+                scjzmj: row.number("SCJZMJ"),
+                zcs: row.integer("ZCS"),
+                dscs: row.integer("DSCS"),
+                dxcs: row.integer("DXCS"),
+                ghyt: row.text("GHYT"),
+                fwjg: row.text("FWJG"),
+                extra: row.extra(),
+            };
+            Building { zrzh, zddm, footprint, attributes, source_index: row.index }
+        },
+        |b| &b.zrzh,
+    )
 }
 
 /// Sub-districts from a DJZQ layer, appended to `out`; returns the issues.
 pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Subdistrict>) -> Vec<LoadIssue> {
-    map_layer(Layer::Subdistricts, raw, aliases, out, |row, geometry| {
-        let djzqdm = row.key("DJZQDM");
-        Subdistrict {
-            djzqdm,
-            name: row.text("DJZQMC"),
-            recorded_area: row.number("DJZQMJ"),
-            geometry,
-            extra: row.extra(),
-            source_index: row.index,
-        }
-    }, |s| &s.djzqdm)
+    map_layer(
+        Layer::Subdistricts,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let djzqdm = row.key("DJZQDM");
+            Subdistrict {
+                djzqdm,
+                name: row.text("DJZQMC"),
+                recorded_area: row.number("DJZQMJ"),
+                geometry,
+                extra: row.extra(),
+                source_index: row.index,
+            }
+        },
+        |s| &s.djzqdm,
+    )
 }
 
 /// Districts from a DJQ layer, appended to `out`; returns the issues.
 pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<District>) -> Vec<LoadIssue> {
-    map_layer(Layer::Districts, raw, aliases, out, |row, geometry| {
-        let djqdm = row.key("DJQDM");
-        District {
-            djqdm,
-            name: row.text("DJQMC"),
-            recorded_area: row.number("DJQMJ"),
-            geometry,
-            extra: row.extra(),
-            source_index: row.index,
-        }
-    }, |d| &d.djqdm)
+    map_layer(
+        Layer::Districts,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let djqdm = row.key("DJQDM");
+            District {
+                djqdm,
+                name: row.text("DJQMC"),
+                recorded_area: row.number("DJQMJ"),
+                geometry,
+                extra: row.extra(),
+                source_index: row.index,
+            }
+        },
+        |d| &d.djqdm,
+    )
 }

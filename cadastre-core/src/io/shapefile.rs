@@ -103,11 +103,10 @@ pub(crate) fn read(
     let mut head = vec![0u8; shp_len.min(100)];
     shp_file.read_exact_at(&mut head, 0).map_err(io_err(shp_path))?;
     let header = shp::read_header(&head).map_err(|e| corrupt(shp_path, e.0))?;
-    let spans = scan_spans(&shp_file, shp_len, header.declared_len)
-        .map_err(|e| match e {
-            ScanError::Io(source) => LoadError::Io { path: shp_path.to_path_buf(), source },
-            ScanError::Shp(e) => corrupt(shp_path, e.0),
-        })?;
+    let spans = scan_spans(&shp_file, shp_len, header.declared_len).map_err(|e| match e {
+        ScanError::Io(source) => LoadError::Io { path: shp_path.to_path_buf(), source },
+        ScanError::Shp(e) => corrupt(shp_path, e.0),
+    })?;
     let dbf_path = sibling(shp_path, "dbf");
     let dbf = match &dbf_path {
         Some(p) => Dbf::open(p).map_err(|e| match e {
@@ -167,10 +166,9 @@ pub(crate) fn read(
         shp_buf.clear();
         shp_buf.resize(stop - base, 0);
         shp_file.read_exact_at(&mut shp_buf, base as u64).map_err(io_err(shp_path))?;
-        let recs = dbf.load(first, end, &mut dbf_buf).map_err(|source| LoadError::Io {
-            path: dbf_path.clone().unwrap_or_default(),
-            source,
-        })?;
+        let recs = dbf
+            .load(first, end, &mut dbf_buf)
+            .map_err(|source| LoadError::Io { path: dbf_path.clone().unwrap_or_default(), source })?;
         let shp_bytes = shp_buf.as_slice();
         let features: Vec<RawFeature> = (first..end)
             .into_par_iter()

@@ -210,17 +210,38 @@ impl<'a> Context<'a> {
             duplicate_tolerance: config.rules.geometry_duplicate_vertex.params.tolerance,
             spike_angle: config.rules.geometry_spike.params.max_angle_deg.to_radians(),
         };
-        let (parcels, buildings) = rayon::join(
-            || submission.parcels.par_iter().map(|p| FeatureFacts::of(&p.geometry, &params)).collect::<Vec<_>>(),
-            || submission.buildings.par_iter().map(|b| FeatureFacts::of(&b.footprint, &params)).collect::<Vec<_>>(),
+        // The code index and the sub-districts do not need the geometry facts: built alongside.
+        let ((parcels, buildings, parcel_tree, building_tree), (parcels_by_code, subdistricts)) = rayon::join(
+            || {
+                let (parcels, buildings) = rayon::join(
+                    || {
+                        submission
+                            .parcels
+                            .par_iter()
+                            .map(|p| FeatureFacts::of(&p.geometry, &params))
+                            .collect::<Vec<_>>()
+                    },
+                    || {
+                        submission
+                            .buildings
+                            .par_iter()
+                            .map(|b| FeatureFacts::of(&b.footprint, &params))
+                            .collect::<Vec<_>>()
+                    },
+                );
+                let (parcel_tree, building_tree) = rayon::join(|| tree_of(&parcels), || tree_of(&buildings));
+                (parcels, buildings, parcel_tree, building_tree)
+            },
+            || {
+                let mut parcels_by_code: HashMap<&str, Vec<usize>> = HashMap::with_capacity(submission.parcels.len());
+                for (i, p) in submission.parcels.iter().enumerate() {
+                    parcels_by_code.entry(p.zddm.as_str()).or_default().push(i);
+                }
+                let subdistricts: Vec<PreparedArea<'_>> =
+                    submission.subdistricts.iter().map(|s| PreparedArea::new(s.djzqdm.as_str(), &s.geometry)).collect();
+                (parcels_by_code, subdistricts)
+            },
         );
-        let (parcel_tree, building_tree) = rayon::join(|| tree_of(&parcels), || tree_of(&buildings));
-        let mut parcels_by_code: HashMap<&str, Vec<usize>> = HashMap::with_capacity(submission.parcels.len());
-        for (i, p) in submission.parcels.iter().enumerate() {
-            parcels_by_code.entry(p.zddm.as_str()).or_default().push(i);
-        }
-        let subdistricts =
-            submission.subdistricts.iter().map(|s| PreparedArea::new(s.djzqdm.as_str(), &s.geometry)).collect();
         Context {
             submission,
             config,

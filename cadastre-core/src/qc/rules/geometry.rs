@@ -16,8 +16,7 @@ pub(crate) struct LazyCode<'c, 'a> {
 
 impl std::fmt::Display for LazyCode<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let code =
-            if self.building { building_code(self.ctx, self.index) } else { parcel_code(self.ctx, self.index) };
+        let code = if self.building { building_code(self.ctx, self.index) } else { parcel_code(self.ctx, self.index) };
         f.write_str(&code)
     }
 }
