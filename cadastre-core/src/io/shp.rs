@@ -176,6 +176,25 @@ fn parse_polygon(rec: &[u8], zm: bool) -> RawShape {
     if num_points == 0 || num_parts == 0 {
         return RawShape::Polygons { geometry: MultiPolygon::new(Vec::new()), zm };
     }
+    if num_parts == 1 && le_i32(rec, 44) == Some(0) {
+        // The usual record, one ring: what `assemble_rings` makes of a single ring, without
+        // its bookkeeping vectors (a county has millions of these).
+        let mut ring = Vec::with_capacity(num_points);
+        for k in 0..num_points {
+            let at = points_at + 16 * k;
+            let (x, y) = (le_f64(rec, at).unwrap_or(f64::NAN), le_f64(rec, at + 8).unwrap_or(f64::NAN));
+            if !x.is_finite() || !y.is_finite() {
+                return RawShape::NonFinite;
+            }
+            ring.push(Coord { x, y });
+        }
+        let polygons = if ring.len() < 3 || ring_signed_area2(&ring) == 0.0 {
+            Vec::new()
+        } else {
+            vec![Polygon::new(LineString::new(ring), Vec::new())]
+        };
+        return RawShape::Polygons { geometry: MultiPolygon::new(polygons), zm };
+    }
     let mut starts = Vec::with_capacity(num_parts);
     for i in 0..num_parts {
         let s = le_i32(rec, 44 + 4 * i).unwrap_or(-1);
@@ -380,6 +399,24 @@ mod tests {
         rec[48..52].copy_from_slice(&99i32.to_le_bytes());
         assert!(matches!(parse_record(&rec), RawShape::Corrupt(_)));
         assert!(matches!(parse_record(&[5, 0]), RawShape::Corrupt(_)));
+    }
+
+    proptest::proptest! {
+        /// The one-ring fast path gives what the general assembly gives.
+        #[test]
+        fn one_ring_fast_path_matches_assembly(
+            pts in proptest::collection::vec((-1e3f64..1e3, -1e3f64..1e3), 0..8),
+            close in proptest::bool::ANY,
+        ) {
+            let mut ring: Vec<(f64, f64)> = pts.clone();
+            if close && !ring.is_empty() {
+                ring.push(ring[0]);
+            }
+            let rec = polygon_record(&[&ring]);
+            let coords: Vec<Coord<f64>> = ring.iter().map(|&(x, y)| Coord { x, y }).collect();
+            let expected = if ring.is_empty() { MultiPolygon::new(Vec::new()) } else { assemble_rings(vec![coords]) };
+            proptest::prop_assert_eq!(parse_record(&rec), RawShape::Polygons { geometry: expected, zm: false });
+        }
     }
 
     #[test]
