@@ -192,14 +192,11 @@ pub struct Context<'a> {
 }
 
 fn tree_of(facts: &[FeatureFacts]) -> RTree<BoxEntry> {
-    let entries = facts
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.bbox
-                .map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
-        })
-        .collect();
+    // Sized once: a filtered iterator would grow the vector by doubling, copying it each time.
+    let mut entries = Vec::with_capacity(facts.len());
+    entries.extend(facts.iter().enumerate().filter_map(|(i, f)| {
+        f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
+    }));
     RTree::bulk_load(entries)
 }
 
