@@ -54,6 +54,7 @@ psql -q "$PG" -c "VACUUM ANALYZE zd"
 fi
 psql -At "$PG" -c "SELECT 'parcels loaded: ' || count(*) FROM zd"
 
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores are shared: compare CPU seconds too)"
 echo "== PostGIS: overlap self-join only"
 SQL="SELECT count(*) FROM zd a JOIN zd b ON a.geom && b.geom AND a.gid < b.gid WHERE ST_Overlaps(a.geom, b.geom)"
 psql "$PG" -c "EXPLAIN $SQL" > "$OUT/pg-plan.txt"
@@ -72,5 +73,8 @@ RSS_KB=$(grep 'Maximum resident set size' "$OUT/time.txt" | awk '{print $NF}')
 OUR_OVERLAPS=$(python3 -c "import json;print(json.load(open('$OUT/report.json'))['counts'].get('parcel.overlap',0))")
 cat "$OUT/check.txt"
 grep '^timing:' "$OUT/time.txt" || true
-echo "ours: exit $STATUS, wall $OUR_S (h:mm:ss), peak RSS $((RSS_KB / 1024)) MiB, parcel.overlap findings $OUR_OVERLAPS"
+CPU_U=$(grep 'User time' "$OUT/time.txt" | awk '{print $NF}')
+CPU_S=$(grep 'System time' "$OUT/time.txt" | awk '{print $NF}')
+echo "ours: exit $STATUS, wall $OUR_S (h:mm:ss), user ${CPU_U}s, sys ${CPU_S}s, peak RSS $((RSS_KB / 1024)) MiB, parcel.overlap findings $OUR_OVERLAPS"
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "PostGIS overlap self-join: ${PG_S}s, $PG_PAIRS pairs"

@@ -14,10 +14,19 @@ pub(crate) struct DbfField {
     pub len: usize,
 }
 
-/// A DBF file held in memory.
+/// Where the records are: in memory (tests, small tables) or in the file, read a chunk of
+/// records at a time into a buffer the caller reuses (a county's .dbf is hundreds of MB, and
+/// every freshly touched page costs system time).
+#[derive(Debug)]
+enum Source {
+    Memory(Vec<u8>),
+    File(std::fs::File),
+}
+
+/// A DBF table: header parsed, records read on demand.
 #[derive(Debug)]
 pub(crate) struct Dbf {
-    data: Vec<u8>,
+    source: Source,
     /// Field descriptors.
     pub fields: Vec<DbfField>,
     header_len: usize,
@@ -43,48 +52,118 @@ pub(crate) enum Value {
     Bool(bool),
 }
 
+/// Why a .dbf could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// Reading failed.
+    Io(std::io::Error),
+    /// The header is inconsistent.
+    Corrupt(String),
+}
+
+/// The records `first..` of a table, as loaded by [`Dbf::load`].
+pub(crate) struct Records<'a> {
+    bytes: &'a [u8],
+    first: usize,
+    record_len: usize,
+}
+
+impl<'a> Records<'a> {
+    /// Raw bytes of record `i` (an index in the whole table), including the deletion flag.
+    pub(crate) fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let k = i.checked_sub(self.first)?;
+        let start = k.checked_mul(self.record_len)?;
+        self.bytes.get(start..start.checked_add(self.record_len)?)
+    }
+}
+
+/// The little-endian u16 at `at` (the caller has checked the bounds).
+fn le_u16(b: &[u8], at: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+/// Header fields parsed from the first bytes; `head` holds at least 32 bytes.
+struct Header {
+    fields: Vec<DbfField>,
+    header_len: usize,
+    record_len: usize,
+    records: usize,
+    declared_records: usize,
+    ldid: u8,
+}
+
+/// Parse the header: `head` is the start of the file (at least `header_len` bytes when the
+/// file is that long), `file_len` the whole file's length.
+fn parse_header(head: &[u8], file_len: usize) -> Result<Header, String> {
+    if file_len < 32 || head.len() < 32 {
+        return Err(format!("truncated: {file_len} bytes, a .dbf header is at least 32"));
+    }
+    let declared_records = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    let header_len = le_u16(head, 8);
+    let record_len = le_u16(head, 10);
+    let ldid = head[29];
+    if header_len < 33 || header_len > file_len || header_len > head.len() {
+        return Err(format!("bad header length {header_len} (file has {file_len} bytes)"));
+    }
+    if record_len == 0 {
+        return Err("record length 0 in header".into());
+    }
+    let mut fields = Vec::new();
+    let mut offset = 1; // deletion flag
+    let mut at = 32;
+    // Descriptors end at 0x0D; some writers omit it, so also stop at the header end.
+    while at + 32 <= header_len && head[at] != 0x0D {
+        let d = &head[at..at + 32];
+        let name_end = d[..11].iter().position(|&b| b == 0).unwrap_or(11);
+        let name: Vec<u8> = d[..name_end].to_vec();
+        let len = d[16] as usize;
+        let kind = d[11];
+        fields.push(DbfField { name, kind, offset, len });
+        offset += len;
+        at += 32;
+    }
+    if offset > record_len {
+        return Err(format!("fields need {offset} bytes per record but the header says {record_len}"));
+    }
+    let available = (file_len - header_len) / record_len;
+    let records = declared_records.min(available);
+    Ok(Header { fields, header_len, record_len, records, declared_records, ldid })
+}
+
 impl Dbf {
-    /// Parse the header; errors are plain messages (the caller adds the path).
+    fn with(source: Source, h: Header) -> Self {
+        let Header { fields, header_len, record_len, records, declared_records, ldid } = h;
+        Self { source, fields, header_len, record_len, records, declared_records, ldid }
+    }
+
+    /// Parse a table held in memory; errors are plain messages (the caller adds the path).
+    #[cfg(test)]
     pub(crate) fn parse(data: Vec<u8>) -> Result<Self, String> {
-        if data.len() < 32 {
-            return Err(format!("truncated: {} bytes, a .dbf header is at least 32", data.len()));
+        let h = parse_header(&data, data.len())?;
+        Ok(Self::with(Source::Memory(data), h))
+    }
+
+    /// Open a .dbf file: only the header is read now, records by [`Dbf::load`].
+    pub(crate) fn open(path: &std::path::Path) -> Result<Self, OpenError> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(OpenError::Io)?;
+        let file_len = usize::try_from(file.metadata().map_err(OpenError::Io)?.len()).unwrap_or(usize::MAX);
+        // The header length is a u16, so this never reads more than 64 KiB.
+        let mut head = vec![0u8; file_len.min(32)];
+        file.read_exact(&mut head).map_err(OpenError::Io)?;
+        if head.len() == 32 {
+            let want = le_u16(&head, 8).clamp(32, file_len);
+            head.resize(want, 0);
+            file.read_exact(&mut head[32..]).map_err(OpenError::Io)?;
         }
-        let declared_records = u32::from_le_bytes([data[4], data[5], data[6], data[7]]) as usize;
-        let header_len = u16::from_le_bytes([data[8], data[9]]) as usize;
-        let record_len = u16::from_le_bytes([data[10], data[11]]) as usize;
-        let ldid = data[29];
-        if header_len < 33 || header_len > data.len() {
-            return Err(format!("bad header length {header_len} (file has {} bytes)", data.len()));
-        }
-        if record_len == 0 {
-            return Err("record length 0 in header".into());
-        }
-        let mut fields = Vec::new();
-        let mut offset = 1; // deletion flag
-        let mut at = 32;
-        // Descriptors end at 0x0D; some writers omit it, so also stop at the header end.
-        while at + 32 <= header_len && data[at] != 0x0D {
-            let d = &data[at..at + 32];
-            let name_end = d[..11].iter().position(|&b| b == 0).unwrap_or(11);
-            let name: Vec<u8> = d[..name_end].to_vec();
-            let len = d[16] as usize;
-            let kind = d[11];
-            fields.push(DbfField { name, kind, offset, len });
-            offset += len;
-            at += 32;
-        }
-        if offset > record_len {
-            return Err(format!("fields need {offset} bytes per record but the header says {record_len}"));
-        }
-        let available = (data.len() - header_len) / record_len;
-        let records = declared_records.min(available);
-        Ok(Self { data, fields, header_len, record_len, records, declared_records, ldid })
+        let h = parse_header(&head, file_len).map_err(OpenError::Corrupt)?;
+        Ok(Self::with(Source::File(file), h))
     }
 
     /// A table with no fields and no records (for a shapefile without .dbf).
     pub(crate) fn empty() -> Self {
         Self {
-            data: Vec::new(),
+            source: Source::Memory(Vec::new()),
             fields: Vec::new(),
             header_len: 0,
             record_len: 1,
@@ -94,13 +173,54 @@ impl Dbf {
         }
     }
 
-    /// Raw bytes of a record (including the deletion flag).
-    pub(crate) fn record(&self, i: usize) -> Option<&[u8]> {
-        if i >= self.records {
-            return None;
+    /// Records `first..end` (clamped to the records present), read into `buf` when the table
+    /// is a file; `buf` is meant to be reused from chunk to chunk.
+    pub(crate) fn load<'a>(&'a self, first: usize, end: usize, buf: &'a mut Vec<u8>) -> std::io::Result<Records<'a>> {
+        let end = end.min(self.records);
+        let first = first.min(end);
+        let start = self.header_len + first * self.record_len;
+        let len = (end - first) * self.record_len;
+        let bytes: &'a [u8] = match &self.source {
+            Source::Memory(data) => data.get(start..start + len).unwrap_or(&[]),
+            Source::File(file) => {
+                use std::os::unix::fs::FileExt;
+                buf.clear();
+                buf.resize(len, 0);
+                file.read_exact_at(buf, start as u64)?;
+                buf.as_slice()
+            }
+        };
+        Ok(Records { bytes, first, record_len: self.record_len })
+    }
+
+    /// Whether `pred` holds for every non-ASCII text byte run (field names and character
+    /// values), for encoding detection. Reads the table in chunks, checking in parallel.
+    /// A read error ends the scan with `true`: the real read reports it.
+    pub(crate) fn all_text(&self, pred: &(dyn Fn(&[u8]) -> bool + Sync)) -> bool {
+        use rayon::prelude::*;
+        if !self.fields.iter().map(|f| f.name.as_slice()).filter(|b| !b.is_ascii()).all(pred) {
+            return false;
         }
-        let start = self.header_len + i * self.record_len;
-        self.data.get(start..start + self.record_len)
+        let text: Vec<&DbfField> = self.fields.iter().filter(|f| f.kind == b'C').collect();
+        if text.is_empty() {
+            return true;
+        }
+        const CHUNK: usize = 1 << 16;
+        let mut buf = Vec::new();
+        let mut first = 0;
+        while first < self.records {
+            let end = (first + CHUNK).min(self.records);
+            let Ok(recs) = self.load(first, end, &mut buf) else { return true };
+            let ok = (first..end).into_par_iter().all(|i| {
+                let rec = recs.get(i).unwrap_or(&[]);
+                text.iter().map(|f| self.raw(rec, f)).filter(|b| !b.is_ascii()).all(pred)
+            });
+            if !ok {
+                return false;
+            }
+            first = end;
+        }
+        true
     }
 
     /// Raw bytes of one field of one record, trailing blanks and NULs removed.
@@ -109,16 +229,6 @@ impl Dbf {
         let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |p| p + 1);
         let start = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
         &bytes[start..end]
-    }
-
-    /// Every non-ASCII text byte run (field names and character values), for encoding detection.
-    pub(crate) fn text_samples(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let names = self.fields.iter().map(|f| f.name.as_slice());
-        let values = (0..self.records).flat_map(move |i| {
-            let rec = self.record(i).unwrap_or(&[]);
-            self.fields.iter().filter(|f| f.kind == b'C').map(move |f| self.raw(rec, f))
-        });
-        names.chain(values).filter(|b| !b.is_ascii())
     }
 
     /// Decode one field value.
@@ -195,10 +305,12 @@ pub(crate) mod tests {
             let dbf = Dbf::parse(data).expect("valid");
             assert_eq!(dbf.fields.len(), 2);
             assert_eq!(dbf.records, 2);
-            let r0 = dbf.record(0).expect("record 0");
+            let mut buf = Vec::new();
+            let recs = dbf.load(0, 2, &mut buf).expect("in memory");
+            let r0 = recs.get(0).expect("record 0");
             assert_eq!(dbf.value(r0, &dbf.fields[0], encoding_rs::UTF_8), Value::Text("330106001001GB00001".into()));
             assert_eq!(dbf.value(r0, &dbf.fields[1], encoding_rs::UTF_8), Value::Number(123.45));
-            let r1 = dbf.record(1).expect("record 1");
+            let r1 = recs.get(1).expect("record 1");
             assert_eq!(dbf.value(r1, &dbf.fields[0], encoding_rs::UTF_8), Value::Null);
             assert_eq!(dbf.value(r1, &dbf.fields[1], encoding_rs::UTF_8), Value::Text("****".into()));
         }
@@ -211,7 +323,41 @@ pub(crate) mod tests {
         let dbf = Dbf::parse(data).expect("header fine");
         assert_eq!(dbf.declared_records, 3);
         assert_eq!(dbf.records, 2);
-        assert!(dbf.record(2).is_none());
+        let mut buf = Vec::new();
+        let recs = dbf.load(0, 3, &mut buf).expect("in memory");
+        assert!(recs.get(1).is_some());
+        assert!(recs.get(2).is_none());
+    }
+
+    #[test]
+    fn a_file_reads_like_memory_in_chunks() {
+        let rows: Vec<Vec<&[u8]>> =
+            (0..5).map(|i| vec![[b"A", b"B", b"C", b"D", b"E"][i].as_slice(), b"\xb2\xe2"]).collect();
+        let data = build(&[(b"K", b'C', 3), (b"ZL", b'C', 4)], &rows, true);
+        let dir = std::env::temp_dir().join(format!("cadastre-dbf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("t.dbf");
+        std::fs::write(&path, &data).expect("write");
+        let file = Dbf::open(&path).expect("opens");
+        let mem = Dbf::parse(data).expect("parses");
+        assert_eq!((file.records, file.fields.clone()), (mem.records, mem.fields.clone()));
+        let (mut b1, mut b2) = (Vec::new(), Vec::new());
+        for (first, end) in [(0, 2), (2, 4), (4, 9)] {
+            let (f, m) = (file.load(first, end, &mut b1).expect("reads"), mem.load(first, end, &mut b2).expect("mem"));
+            for i in first..end {
+                assert_eq!(f.get(i), m.get(i), "record {i}");
+            }
+            assert!(f.get(first.saturating_sub(1)).is_none() || first == 0);
+        }
+        assert!(file.all_text(&|b| b == b"\xb2\xe2"));
+        assert!(!file.all_text(&|_| false));
+        // A header claiming more bytes than the file has is an error, not a huge read.
+        let mut short = build(&[(b"K", b'C', 3)], &[], true);
+        short[8] = 0xFF;
+        short[9] = 0x7F;
+        std::fs::write(&path, &short).expect("write");
+        assert!(matches!(Dbf::open(&path), Err(OpenError::Corrupt(_))));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -237,9 +383,11 @@ pub(crate) mod tests {
                 if let Some(x) = data.get_mut(at + i) { *x = *b; }
             }
             if let Ok(dbf) = Dbf::parse(data) {
-                let _ = dbf.text_samples().count();
+                let _ = dbf.all_text(&|_| true);
+                let mut buf = Vec::new();
+                let recs = dbf.load(0, dbf.records, &mut buf).expect("in memory");
                 for i in 0..dbf.records {
-                    if let Some(rec) = dbf.record(i) {
+                    if let Some(rec) = recs.get(i) {
                         for f in &dbf.fields {
                             let _ = dbf.value(rec, f, encoding_rs::GBK);
                         }

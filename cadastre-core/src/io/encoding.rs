@@ -57,8 +57,30 @@ pub(crate) struct Chosen {
     pub guessed: Option<String>,
 }
 
-fn decodes_cleanly<'a>(enc: &'static Encoding, mut samples: impl Iterator<Item = &'a [u8]>) -> bool {
-    samples.all(|s| enc.decode_without_bom_handling_and_without_replacement(s).is_some())
+/// The non-ASCII text of a table, checked without holding it all in memory.
+pub(crate) trait TextSamples {
+    /// Whether `pred` holds for every non-ASCII text byte run (true when there is none).
+    fn all(&self, pred: &(dyn Fn(&[u8]) -> bool + Sync)) -> bool;
+}
+
+impl TextSamples for super::dbf::Dbf {
+    fn all(&self, pred: &(dyn Fn(&[u8]) -> bool + Sync)) -> bool {
+        self.all_text(pred)
+    }
+}
+
+#[cfg(test)]
+impl TextSamples for Vec<&[u8]> {
+    fn all(&self, pred: &(dyn Fn(&[u8]) -> bool + Sync)) -> bool {
+        self.iter().filter(|b| !b.is_ascii()).all(|b| pred(b))
+    }
+}
+
+fn decodes_cleanly(enc: &'static Encoding, samples: &dyn TextSamples) -> bool {
+    if enc == UTF_8 {
+        return samples.all(&|s| std::str::from_utf8(s).is_ok());
+    }
+    samples.all(&|s| enc.decode_without_bom_handling_and_without_replacement(s).is_some())
 }
 
 /// Choose the DBF text encoding.
@@ -66,18 +88,13 @@ fn decodes_cleanly<'a>(enc: &'static Encoding, mut samples: impl Iterator<Item =
 /// Order: `forced` (the user's `--encoding`); the `.cpg` when the text decodes cleanly
 /// in it; the DBF language-driver byte 0x4D (GBK); then detection: strict UTF-8, else
 /// GBK when every text decodes cleanly, else an error asking for `--encoding`.
-/// `samples` yields the non-ASCII text byte runs of the file (it is called again for
-/// each candidate, so it must be cheap to restart).
-pub(crate) fn choose<'a, I, F>(
+/// `samples` checks the non-ASCII text byte runs of the file (once per candidate).
+pub(crate) fn choose(
     forced: Option<&'static Encoding>,
     cpg: Option<&str>,
     ldid: u8,
-    samples: F,
-) -> Result<Chosen, String>
-where
-    F: Fn() -> I,
-    I: Iterator<Item = &'a [u8]>,
-{
+    samples: &dyn TextSamples,
+) -> Result<Chosen, String> {
     if let Some(encoding) = forced {
         return Ok(Chosen { encoding, guessed: None });
     }
@@ -85,23 +102,23 @@ where
     if let Some(cpg) = cpg {
         let shown: String = cpg.trim().chars().take(40).collect();
         match from_name(cpg) {
-            Some(enc) if decodes_cleanly(enc, samples()) => return Ok(Chosen { encoding: enc, guessed: None }),
+            Some(enc) if decodes_cleanly(enc, samples) => return Ok(Chosen { encoding: enc, guessed: None }),
             Some(enc) => reason = Some(format!(".cpg says {shown:?} but the text is not valid {}", enc.name())),
             None => reason = Some(format!(".cpg {shown:?} names no known encoding")),
         }
     }
-    if samples().next().is_none() {
+    if samples.all(&|_| false) {
         // Pure ASCII: every candidate reads it the same way.
         return Ok(Chosen { encoding: UTF_8, guessed: None });
     }
-    if ldid == 0x4D && reason.is_none() && decodes_cleanly(GBK, samples()) {
+    if ldid == 0x4D && reason.is_none() && decodes_cleanly(GBK, samples) {
         return Ok(Chosen { encoding: GBK, guessed: None });
     }
     let why = reason.unwrap_or_else(|| "no .cpg".to_owned());
-    if decodes_cleanly(UTF_8, samples()) {
+    if decodes_cleanly(UTF_8, samples) {
         return Ok(Chosen { encoding: UTF_8, guessed: Some(format!("{why}; the text is valid UTF-8")) });
     }
-    if decodes_cleanly(GBK, samples()) {
+    if decodes_cleanly(GBK, samples) {
         return Ok(Chosen {
             encoding: GBK,
             guessed: Some(format!("{why}; the text is not UTF-8 but decodes cleanly as GBK")),
@@ -119,7 +136,7 @@ mod tests {
     const LATIN1_TEXT: &[u8] = b"Caf\xe9 "; // "Café " in Latin-1
 
     fn run(cpg: Option<&str>, text: &'static [u8]) -> Result<Chosen, String> {
-        choose(None, cpg, 0, || std::iter::once(text))
+        choose(None, cpg, 0, &vec![text])
     }
 
     #[test]
@@ -163,12 +180,12 @@ mod tests {
 
     #[test]
     fn forced_encoding_wins() {
-        let c = choose(Some(WINDOWS_1252), None, 0, || std::iter::once(LATIN1_TEXT)).expect("forced");
+        let c = choose(Some(WINDOWS_1252), None, 0, &vec![LATIN1_TEXT]).expect("forced");
         assert_eq!(c.encoding, WINDOWS_1252);
     }
 
     #[test]
     fn ascii_needs_no_guess() {
-        assert_eq!(choose(None, None, 0, std::iter::empty::<&[u8]>), Ok(Chosen { encoding: UTF_8, guessed: None }));
+        assert_eq!(choose(None, None, 0, &vec![b"ZDDM".as_slice()]), Ok(Chosen { encoding: UTF_8, guessed: None }));
     }
 }

@@ -137,7 +137,8 @@ pub(crate) fn read(path: &Path) -> Result<Vec<(Layer, RawLayer, Option<Crs>)>, L
                 values: (0..n).map(|k| value(f.field(k).ok().flatten())).collect(),
             })
             .collect();
-        out.push((kind, RawLayer { source: format!("{}:{name}", path.display()), field_names, features }, crs));
+        let total = features.len();
+        out.push((kind, RawLayer { source: format!("{}:{name}", path.display()), field_names, features, total }, crs));
     }
     Ok(out)
 }

@@ -32,6 +32,8 @@ pub(crate) struct RawLayer {
     pub field_names: Vec<String>,
     /// Features.
     pub features: Vec<RawFeature>,
+    /// Records in the whole layer (this may be one chunk of it), to size the output once.
+    pub total: usize,
 }
 
 /// Standard fields whose absence from a layer is reported.
@@ -53,6 +55,8 @@ const STANDARD_FIELDS: &[&str] = &[
 /// Column lookup for one layer, resolved once (not per feature).
 struct Columns<'a> {
     names: &'a [String],
+    /// Names as keys of [`ExtraAttributes`] (trimmed, upper-cased), computed once per layer.
+    upper: Vec<String>,
     resolved: Vec<(&'static str, Option<usize>)>,
 }
 
@@ -60,7 +64,8 @@ impl<'a> Columns<'a> {
     fn new(names: &'a [String], aliases: &FieldAliases) -> Self {
         let resolved =
             STANDARD_FIELDS.iter().map(|&f| (f, aliases.find(f, names.iter().map(String::as_str)))).collect();
-        Self { names, resolved }
+        let upper = names.iter().map(|n| n.trim().to_uppercase()).collect();
+        Self { names, upper, resolved }
     }
 
     fn index(&self, standard: &str) -> Option<usize> {
@@ -72,31 +77,84 @@ impl<'a> Columns<'a> {
 struct Row<'a> {
     layer: Layer,
     source: &'a str,
-    feature: &'a RawFeature,
+    /// Record index in the source.
+    index: usize,
+    /// The record's values; text is moved out (not copied) into the model when read.
+    values: Vec<Value>,
     columns: &'a Columns<'a>,
-    used: Vec<bool>,
+    /// Which columns a standard attribute has read (the rest go to `extra`); a bit set, as
+    /// layers with more than 64 columns are rare and then fall back to a vector.
+    used: Used,
     issues: Vec<LoadIssue>,
     /// The geometry, moved out of the feature when first asked for.
     shape: Option<RawShape>,
 }
 
+/// A small set of column numbers.
+enum Used {
+    Bits(u64),
+    Many(Vec<bool>),
+}
+
+impl Used {
+    fn new(n: usize) -> Self {
+        if n <= 64 {
+            Used::Bits(0)
+        } else {
+            Used::Many(vec![false; n])
+        }
+    }
+    fn insert(&mut self, i: usize) {
+        match self {
+            Used::Bits(b) => *b |= 1u64.checked_shl(i as u32).unwrap_or(0),
+            Used::Many(v) => {
+                if let Some(u) = v.get_mut(i) {
+                    *u = true;
+                }
+            }
+        }
+    }
+    fn contains(&self, i: usize) -> bool {
+        match self {
+            Used::Bits(b) => i < 64 && b & (1u64 << i) != 0,
+            Used::Many(v) => v.get(i).copied().unwrap_or(true),
+        }
+    }
+}
+
 impl<'a> Row<'a> {
-    fn new(layer: Layer, source: &'a str, feature: &'a RawFeature, columns: &'a Columns<'a>, shape: RawShape) -> Self {
-        let used = vec![false; columns.names.len()];
-        Self { layer, source, feature, columns, used, issues: Vec::new(), shape: Some(shape) }
+    fn new(layer: Layer, source: &'a str, feature: RawFeature, columns: &'a Columns<'a>) -> Self {
+        let RawFeature { index, shape, values } = feature;
+        let used = Used::new(columns.names.len());
+        Self { layer, source, index, values, columns, used, issues: Vec::new(), shape: Some(shape) }
     }
 
-    fn raw(&mut self, standard: &str) -> Option<&'a Value> {
+    /// The value of a standard field, marking its column used.
+    fn raw_mut(&mut self, standard: &str) -> Option<&mut Value> {
         let i = self.columns.index(standard)?;
-        if let Some(u) = self.used.get_mut(i) {
-            *u = true;
-        }
-        self.feature.values.get(i)
+        self.used.insert(i);
+        self.values.get_mut(i)
+    }
+
+    fn raw(&mut self, standard: &str) -> Option<&Value> {
+        self.raw_mut(standard).map(|v| &*v)
     }
 
     fn text(&mut self, standard: &str) -> Option<String> {
-        match self.raw(standard)? {
-            Value::Text(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        match self.raw_mut(standard)? {
+            Value::Text(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    None
+                } else if t.len() == s.len() {
+                    // Already trimmed (the DBF reader strips blanks): move, do not copy. Each
+                    // standard field is read once per feature (the key is read again only when
+                    // the geometry failed, before anything else was read).
+                    Some(std::mem::take(s))
+                } else {
+                    Some(t.to_owned())
+                }
+            }
             Value::Number(n) => Some(format_number(*n)),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
@@ -104,21 +162,20 @@ impl<'a> Row<'a> {
     }
 
     fn number(&mut self, standard: &str) -> Option<f64> {
-        match self.raw(standard)? {
-            Value::Number(n) => Some(*n),
-            Value::Text(s) if s.trim().is_empty() => None,
+        let bad = match self.raw(standard)? {
+            Value::Number(n) => return Some(*n),
+            Value::Text(s) if s.trim().is_empty() => return None,
             Value::Text(s) => match s.trim().parse::<f64>() {
-                Ok(v) if v.is_finite() => Some(v),
-                _ => {
-                    self.issue(
-                        LoadIssueKind::BadAttribute { field: standard.to_owned(), value: s.clone() },
-                        format!("{standard} = {s:?} is not a number"),
-                    );
-                    None
-                }
+                Ok(v) if v.is_finite() => return Some(v),
+                _ => s.clone(),
             },
-            _ => None,
-        }
+            _ => return None,
+        };
+        self.issue(
+            LoadIssueKind::BadAttribute { field: standard.to_owned(), value: bad.clone() },
+            format!("{standard} = {bad:?} is not a number"),
+        );
+        None
     }
 
     fn integer(&mut self, standard: &str) -> Option<i64> {
@@ -147,7 +204,7 @@ impl<'a> Row<'a> {
         self.issues.push(LoadIssue {
             layer: self.layer,
             source: self.source.to_owned(),
-            source_index: Some(self.feature.index),
+            source_index: Some(self.index),
             code: None,
             kind,
             message,
@@ -155,22 +212,34 @@ impl<'a> Row<'a> {
     }
 
     /// Fields not mapped to a standard attribute, as text.
-    fn extra(&self) -> ExtraAttributes {
-        let mut extra = ExtraAttributes::new();
-        for (i, name) in self.columns.names.iter().enumerate() {
-            if self.used.get(i).copied().unwrap_or(true) {
+    fn extra(&mut self) -> ExtraAttributes {
+        let present = |v: Option<&Value>| matches!(v, Some(Value::Text(_) | Value::Number(_) | Value::Bool(_)));
+        let n =
+            (0..self.columns.upper.len()).filter(|&i| !self.used.contains(i) && present(self.values.get(i))).count();
+        if n == 0 {
+            return ExtraAttributes::new();
+        }
+        let mut pairs = Vec::with_capacity(n);
+        for (i, name) in self.columns.upper.iter().enumerate() {
+            if self.used.contains(i) {
                 continue;
             }
-            let text = match self.feature.values.get(i) {
+            let text = match self.values.get_mut(i) {
+                Some(Value::Text(s)) if s.trim().len() == s.len() => std::mem::take(s),
                 Some(Value::Text(s)) => s.trim().to_owned(),
                 Some(Value::Number(n)) => format_number(*n),
                 Some(Value::Bool(b)) => b.to_string(),
                 _ => continue,
             };
-            extra.insert(name.trim().to_uppercase(), text);
+            pairs.push((name.clone(), text));
         }
-        extra.shrink_to_fit();
-        extra
+        ExtraAttributes::from_pairs(pairs)
+    }
+
+    /// The polygon geometry of a feature known to have one (see `map_layer`), with the
+    /// multipart issue when it has several parts.
+    fn usable_geometry(&mut self) -> MultiPolygon<f64> {
+        self.geometry().unwrap_or_else(|| MultiPolygon::new(Vec::new()))
     }
 
     /// The polygon geometry, or `None` with an issue when unusable.
@@ -201,13 +270,14 @@ impl<'a> Row<'a> {
         None
     }
 
-    fn finish(mut self, code: &str) -> Vec<LoadIssue> {
+    fn finish(self, code: &str) -> Vec<LoadIssue> {
+        let mut issues = self.issues;
         if !code.is_empty() {
-            for i in &mut self.issues {
+            for i in &mut issues {
                 i.code = Some(code.to_owned());
             }
         }
-        self.issues
+        issues
     }
 }
 
@@ -247,36 +317,51 @@ fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: 
     issues
 }
 
-/// Map features of one layer in parallel; `build` returns the object (if any) for a row.
+/// Map features of one layer in parallel, appending to `out`; `build` makes the object of a
+/// row with a usable geometry, `code` gives an object's key for its issues. Returns the issues,
+/// in record order.
 fn map_layer<T: Send>(
     layer: Layer,
     mut raw: RawLayer,
     aliases: &FieldAliases,
-    build: impl Fn(&mut Row<'_>) -> Option<(T, String)> + Sync,
-) -> (Vec<T>, Vec<LoadIssue>) {
+    out: &mut Vec<T>,
+    build: impl Fn(&mut Row<'_>, MultiPolygon<f64>) -> T + Sync,
+    code: impl Fn(&T) -> &str + Sync,
+) -> Vec<LoadIssue> {
     let features = std::mem::take(&mut raw.features);
     let columns = Columns::new(&raw.field_names, aliases);
     let mut issues = layer_issues(layer, &raw, &features, &columns);
-    let rows: Vec<(Option<T>, Vec<LoadIssue>)> = features
-        .into_par_iter()
-        .map(|mut f| {
-            let shape = std::mem::replace(&mut f.shape, RawShape::Null);
-            let mut row = Row::new(layer, &raw.source, &f, &columns, shape);
-            match build(&mut row) {
-                Some((obj, code)) => (Some(obj), row.finish(&code)),
-                None => {
-                    let code = row.text(key_field(layer)).unwrap_or_default();
-                    (None, row.finish(&code))
-                }
-            }
-        })
-        .collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for (obj, mut iss) in rows {
-        out.extend(obj);
+    // Only a feature without a usable geometry gives no object: those are set apart, so the
+    // others map one to one, in parallel, straight into `out` (no intermediate vector of a
+    // county's objects).
+    let usable = |f: &RawFeature| matches!(&f.shape, RawShape::Polygons { geometry, .. } if !geometry.0.is_empty());
+    let (good, bad): (Vec<RawFeature>, Vec<RawFeature>) =
+        if features.iter().all(usable) { (features, Vec::new()) } else { features.into_iter().partition(usable) };
+    let found = std::sync::Mutex::new(Vec::<(usize, Vec<LoadIssue>)>::new());
+    out.reserve(good.len());
+    out.par_extend(good.into_par_iter().map(|f| {
+        let mut row = Row::new(layer, &raw.source, f, &columns);
+        let geometry = row.usable_geometry();
+        let obj = build(&mut row, geometry);
+        if !row.issues.is_empty() {
+            let index = row.index;
+            let iss = row.finish(code(&obj));
+            found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((index, iss));
+        }
+        obj
+    }));
+    let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for f in bad {
+        let mut row = Row::new(layer, &raw.source, f, &columns);
+        let _ = row.geometry();
+        let key = row.text(key_field(layer)).unwrap_or_default();
+        found.push((row.index, row.finish(&key)));
+    }
+    found.sort_by_key(|(index, _)| *index);
+    for (_, mut iss) in found {
         issues.append(&mut iss);
     }
-    (out, issues)
+    issues
 }
 
 fn key_field(layer: Layer) -> &'static str {
@@ -288,87 +373,107 @@ fn key_field(layer: Layer) -> &'static str {
     }
 }
 
-/// Parcels from a ZD layer.
-pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Parcel>, Vec<LoadIssue>) {
-    map_layer(Layer::Parcels, raw, aliases, |row| {
-        let geometry = row.geometry()?;
-        let zddm = row.key("ZDDM");
-        let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
-        let attributes = ParcelAttributes {
-            bsm: row.text("BSM"),
-            bdcdyh: row.text("BDCDYH"),
-            zdtzm: row.text("ZDTZM"),
-            zl: row.text("ZL"),
-            zdmj: row.number("ZDMJ"),
-            yt: row.text("YT"),
-            qllx: row.text("QLLX"),
-            qlxz: row.text("QLXZ"),
-            djzqdm: row.text("DJZQDM"),
-            point_class,
-            extra: row.extra(),
-        };
-        let parcel = Parcel { zddm: zddm.clone(), geometry, attributes, source_index: row.feature.index };
-        Some((parcel, zddm))
-    })
+/// Parcels from a ZD layer, appended to `out`; returns the issues.
+pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parcel>) -> Vec<LoadIssue> {
+    map_layer(
+        Layer::Parcels,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let zddm = row.key("ZDDM");
+            let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
+            let attributes = ParcelAttributes {
+                bsm: row.text("BSM"),
+                bdcdyh: row.text("BDCDYH"),
+                zdtzm: row.text("ZDTZM"),
+                zl: row.text("ZL"),
+                zdmj: row.number("ZDMJ"),
+                yt: row.text("YT"),
+                qllx: row.text("QLLX"),
+                qlxz: row.text("QLXZ"),
+                djzqdm: row.text("DJZQDM"),
+                point_class,
+                extra: row.extra(),
+            };
+            Parcel { zddm, geometry, attributes, source_index: row.index }
+        },
+        |p| &p.zddm,
+    )
 }
 
-/// Buildings from a ZRZ layer.
-pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Building>, Vec<LoadIssue>) {
-    map_layer(Layer::Buildings, raw, aliases, |row| {
-        let footprint = row.geometry()?;
-        let zrzh = row.key("ZRZH");
-        // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
-        let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
-        let attributes = BuildingAttributes {
-            bsm: row.text("BSM"),
-            bdcdyh: row.text("BDCDYH"),
-            jzwmc: row.text("JZWMC"),
-            jgrq: row.text("JGRQ"),
-            zzdmj: row.number("ZZDMJ"),
-            ycjzmj: row.number("YCJZMJ"),
-            scjzmj: row.number("SCJZMJ"),
-            zcs: row.integer("ZCS"),
-            dscs: row.integer("DSCS"),
-            dxcs: row.integer("DXCS"),
-            ghyt: row.text("GHYT"),
-            fwjg: row.text("FWJG"),
-            extra: row.extra(),
-        };
-        let b = Building { zrzh: zrzh.clone(), zddm, footprint, attributes, source_index: row.feature.index };
-        Some((b, zrzh))
-    })
+/// Buildings from a ZRZ layer, appended to `out`; returns the issues.
+pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Building>) -> Vec<LoadIssue> {
+    map_layer(
+        Layer::Buildings,
+        raw,
+        aliases,
+        out,
+        |row, footprint| {
+            let zrzh = row.key("ZRZH");
+            // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
+            let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
+            let attributes = BuildingAttributes {
+                bsm: row.text("BSM"),
+                bdcdyh: row.text("BDCDYH"),
+                jzwmc: row.text("JZWMC"),
+                jgrq: row.text("JGRQ"),
+                zzdmj: row.number("ZZDMJ"),
+                ycjzmj: row.number("YCJZMJ"),
+                scjzmj: row.number("SCJZMJ"),
+                zcs: row.integer("ZCS"),
+                dscs: row.integer("DSCS"),
+                dxcs: row.integer("DXCS"),
+                ghyt: row.text("GHYT"),
+                fwjg: row.text("FWJG"),
+                extra: row.extra(),
+            };
+            Building { zrzh, zddm, footprint, attributes, source_index: row.index }
+        },
+        |b| &b.zrzh,
+    )
 }
 
-/// Sub-districts from a DJZQ layer.
-pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases) -> (Vec<Subdistrict>, Vec<LoadIssue>) {
-    map_layer(Layer::Subdistricts, raw, aliases, |row| {
-        let geometry = row.geometry()?;
-        let djzqdm = row.key("DJZQDM");
-        let s = Subdistrict {
-            djzqdm: djzqdm.clone(),
-            name: row.text("DJZQMC"),
-            recorded_area: row.number("DJZQMJ"),
-            geometry,
-            extra: row.extra(),
-            source_index: row.feature.index,
-        };
-        Some((s, djzqdm))
-    })
+/// Sub-districts from a DJZQ layer, appended to `out`; returns the issues.
+pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Subdistrict>) -> Vec<LoadIssue> {
+    map_layer(
+        Layer::Subdistricts,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let djzqdm = row.key("DJZQDM");
+            Subdistrict {
+                djzqdm,
+                name: row.text("DJZQMC"),
+                recorded_area: row.number("DJZQMJ"),
+                geometry,
+                extra: row.extra(),
+                source_index: row.index,
+            }
+        },
+        |s| &s.djzqdm,
+    )
 }
 
-/// Districts from a DJQ layer.
-pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases) -> (Vec<District>, Vec<LoadIssue>) {
-    map_layer(Layer::Districts, raw, aliases, |row| {
-        let geometry = row.geometry()?;
-        let djqdm = row.key("DJQDM");
-        let d = District {
-            djqdm: djqdm.clone(),
-            name: row.text("DJQMC"),
-            recorded_area: row.number("DJQMJ"),
-            geometry,
-            extra: row.extra(),
-            source_index: row.feature.index,
-        };
-        Some((d, djqdm))
-    })
+/// Districts from a DJQ layer, appended to `out`; returns the issues.
+pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<District>) -> Vec<LoadIssue> {
+    map_layer(
+        Layer::Districts,
+        raw,
+        aliases,
+        out,
+        |row, geometry| {
+            let djqdm = row.key("DJQDM");
+            District {
+                djqdm,
+                name: row.text("DJQMC"),
+                recorded_area: row.number("DJQMJ"),
+                geometry,
+                extra: row.extra(),
+                source_index: row.index,
+            }
+        },
+        |d| &d.djqdm,
+    )
 }

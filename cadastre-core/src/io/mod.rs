@@ -116,6 +116,7 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     for &(layer, path) in layers {
         let mut mapped_issues = Vec::new();
         let read = shapefile::read(path, layer, options, &mut |raw| {
+            reserve(&mut sub, layer, raw.total);
             let issues = add_layer(&mut sub, layer, raw, options);
             merge_chunk_issues(&mut mapped_issues, issues);
         })?;
@@ -130,6 +131,20 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     }
     finish(&mut sub, layers.iter().map(|(l, _)| *l).collect(), "ZD");
     Ok(sub)
+}
+
+/// Room for a whole layer at its first chunk: growing a county-sized vector by doubling
+/// copies it and touches twice the memory.
+fn reserve(sub: &mut Submission, layer: Layer, total: usize) {
+    fn room<T>(v: &mut Vec<T>, total: usize) {
+        v.reserve(total.saturating_sub(v.len()));
+    }
+    match layer {
+        Layer::Parcels => room(&mut sub.parcels, total),
+        Layer::Buildings => room(&mut sub.buildings, total),
+        Layer::Subdistricts => room(&mut sub.subdistricts, total),
+        Layer::Districts => room(&mut sub.districts, total),
+    }
 }
 
 /// What [`stream_layer`] reports besides the chunks: layer-level issues and the CRS.
@@ -269,26 +284,10 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
 fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
     let aliases = &options.aliases;
     match layer {
-        Layer::Parcels => {
-            let (v, i) = mapping::parcels(raw, aliases);
-            sub.parcels.extend(v);
-            i
-        }
-        Layer::Buildings => {
-            let (v, i) = mapping::buildings(raw, aliases);
-            sub.buildings.extend(v);
-            i
-        }
-        Layer::Subdistricts => {
-            let (v, i) = mapping::subdistricts(raw, aliases);
-            sub.subdistricts.extend(v);
-            i
-        }
-        Layer::Districts => {
-            let (v, i) = mapping::districts(raw, aliases);
-            sub.districts.extend(v);
-            i
-        }
+        Layer::Parcels => mapping::parcels(raw, aliases, &mut sub.parcels),
+        Layer::Buildings => mapping::buildings(raw, aliases, &mut sub.buildings),
+        Layer::Subdistricts => mapping::subdistricts(raw, aliases, &mut sub.subdistricts),
+        Layer::Districts => mapping::districts(raw, aliases, &mut sub.districts),
     }
 }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::dbf::{Dbf, Value};
+use std::os::unix::fs::FileExt;
+
+use super::dbf::{Dbf, OpenError, Value};
 use super::mapping::{RawFeature, RawLayer};
 use super::shp::{self, RawShape};
 use super::{encoding, LoadError, LoadOptions};
@@ -39,6 +41,40 @@ pub(crate) fn sibling(shp: &Path, ext: &str) -> Option<PathBuf> {
     })
 }
 
+enum ScanError {
+    Io(std::io::Error),
+    Shp(shp::ShpError),
+}
+
+/// Record boundaries of a .shp file, read through a small buffer (only the 8-byte record
+/// headers are looked at; the contents are skipped).
+fn scan_spans(file: &std::fs::File, len: usize, declared: usize) -> Result<Vec<(usize, usize)>, ScanError> {
+    use std::io::{BufReader, Read, Seek, SeekFrom};
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    reader.seek(SeekFrom::Start(0)).map_err(ScanError::Io)?;
+    let mut at = 0usize;
+    let mut io_error = None;
+    let spans = shp::record_spans_with(len, declared, |pos| {
+        let mut h = [0u8; 8];
+        let skip = i64::try_from(pos - at).unwrap_or(i64::MAX);
+        match reader.seek_relative(skip).and_then(|()| reader.read_exact(&mut h)) {
+            Ok(()) => {
+                at = pos + 8;
+                Ok(h)
+            }
+            Err(e) => {
+                io_error = Some(e);
+                Err(shp::ShpError(String::new()))
+            }
+        }
+    });
+    match (spans, io_error) {
+        (_, Some(e)) => Err(ScanError::Io(e)),
+        (Ok(spans), None) => Ok(spans),
+        (Err(e), None) => Err(ScanError::Shp(e)),
+    }
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })
 }
@@ -57,12 +93,26 @@ pub(crate) fn read(
     consume: &mut dyn FnMut(RawLayer),
 ) -> Result<ShapefileRead, LoadError> {
     let corrupt = |path: &Path, detail: String| LoadError::Corrupt { path: path.to_path_buf(), detail };
-    let shp_data = read_file(shp_path)?;
-    shp::read_header(&shp_data).map_err(|e| corrupt(shp_path, e.0))?;
-    let spans = shp::record_spans(&shp_data).map_err(|e| corrupt(shp_path, e.0))?;
+    fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
+        move |source| LoadError::Io { path: path.to_path_buf(), source }
+    }
+    // Neither file is read whole: the .shp is scanned once for its record boundaries, then
+    // both are read a chunk of records at a time into reused buffers.
+    let shp_file = std::fs::File::open(shp_path).map_err(io_err(shp_path))?;
+    let shp_len = usize::try_from(shp_file.metadata().map_err(io_err(shp_path))?.len()).unwrap_or(usize::MAX);
+    let mut head = vec![0u8; shp_len.min(100)];
+    shp_file.read_exact_at(&mut head, 0).map_err(io_err(shp_path))?;
+    let header = shp::read_header(&head).map_err(|e| corrupt(shp_path, e.0))?;
+    let spans = scan_spans(&shp_file, shp_len, header.declared_len).map_err(|e| match e {
+        ScanError::Io(source) => LoadError::Io { path: shp_path.to_path_buf(), source },
+        ScanError::Shp(e) => corrupt(shp_path, e.0),
+    })?;
     let dbf_path = sibling(shp_path, "dbf");
     let dbf = match &dbf_path {
-        Some(p) => Dbf::parse(read_file(p)?).map_err(|e| corrupt(p, e))?,
+        Some(p) => Dbf::open(p).map_err(|e| match e {
+            OpenError::Io(source) => LoadError::Io { path: p.clone(), source },
+            OpenError::Corrupt(detail) => corrupt(p, detail),
+        })?,
         None => Dbf::empty(),
     };
     let source = shp_path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -78,7 +128,7 @@ pub(crate) fn read(
         );
     }
     let cpg = sibling(shp_path, "cpg").map(|p| read_text(&p)).transpose()?;
-    let chosen = encoding::choose(options.encoding, cpg.as_deref(), dbf.ldid, || dbf.text_samples())
+    let chosen = encoding::choose(options.encoding, cpg.as_deref(), dbf.ldid, &dbf)
         .map_err(|detail| LoadError::Encoding { path: dbf_path.clone().unwrap_or_default(), detail })?;
     if let Some(reason) = &chosen.guessed {
         layer_issue(
@@ -105,23 +155,35 @@ pub(crate) fn read(
     }
 
     let total = shapes.max(records);
+    let (mut shp_buf, mut dbf_buf) = (Vec::new(), Vec::new());
     let mut first = 0;
     loop {
         let end = (first + CHUNK).min(total);
+        // The chunk's .shp bytes: from its first record's content to its last one's end.
+        let chunk_spans = spans.get(first.min(shapes)..end.min(shapes)).unwrap_or(&[]);
+        let base = chunk_spans.first().map_or(0, |&(start, _)| start);
+        let stop = chunk_spans.last().map_or(base, |&(start, len)| start + len);
+        shp_buf.clear();
+        shp_buf.resize(stop - base, 0);
+        shp_file.read_exact_at(&mut shp_buf, base as u64).map_err(io_err(shp_path))?;
+        let recs = dbf
+            .load(first, end, &mut dbf_buf)
+            .map_err(|source| LoadError::Io { path: dbf_path.clone().unwrap_or_default(), source })?;
+        let shp_bytes = shp_buf.as_slice();
         let features: Vec<RawFeature> = (first..end)
             .into_par_iter()
             .map(|i| {
-                let shape = spans
+                let shape = spans.get(i).map_or(RawShape::Null, |&(start, len)| {
+                    shp::parse_record(&shp_bytes[start - base..start - base + len])
+                });
+                let values: Vec<Value> = recs
                     .get(i)
-                    .map_or(RawShape::Null, |&(start, len)| shp::parse_record(&shp_data[start..start + len]));
-                let values: Vec<Value> = dbf
-                    .record(i)
                     .map(|rec| dbf.fields.iter().map(|f| dbf.value(rec, f, enc)).collect())
                     .unwrap_or_default();
                 RawFeature { index: i, shape, values }
             })
             .collect();
-        consume(RawLayer { source: source.clone(), field_names: field_names.clone(), features });
+        consume(RawLayer { source: source.clone(), field_names: field_names.clone(), features, total });
         first = end;
         if first >= total {
             break;

@@ -97,29 +97,46 @@ pub(crate) fn read_header(data: &[u8]) -> Result<ShpHeader, ShpError> {
 ///
 /// Trailing bytes too short for a record header are ignored (some writers pad);
 /// a record whose content runs past the end of the file means the file is truncated.
+#[cfg(test)]
 pub(crate) fn record_spans(data: &[u8]) -> Result<Vec<(usize, usize)>, ShpError> {
+    let declared = read_header(data).map(|h| h.declared_len).unwrap_or(0);
+    record_spans_with(data.len(), declared, |pos| {
+        let mut h = [0u8; 8];
+        h.copy_from_slice(&data[pos..pos + 8]);
+        Ok(h)
+    })
+}
+
+/// [`record_spans`] for a file of `file_len` bytes whose header declares `declared` bytes;
+/// `header_at(pos)` reads the 8-byte record header at `pos` (called with increasing `pos`,
+/// always with `pos + 8 <= file_len`), so a file can be scanned without holding it.
+pub(crate) fn record_spans_with(
+    file_len: usize,
+    declared: usize,
+    mut header_at: impl FnMut(usize) -> Result<[u8; 8], ShpError>,
+) -> Result<Vec<(usize, usize)>, ShpError> {
     let mut spans = Vec::new();
     let mut pos = HEADER_LEN;
     // Trust the header's length when the file is at least that long (bytes after it are padding).
-    let declared = read_header(data).map(|h| h.declared_len).unwrap_or(0);
-    let end_of_data = if (HEADER_LEN..=data.len()).contains(&declared) { declared } else { data.len() };
+    let end_of_data = if (HEADER_LEN..=file_len).contains(&declared) { declared } else { file_len };
     while pos + 8 <= end_of_data {
-        if data[pos..pos + 8].iter().all(|&b| b == 0) {
+        let head = header_at(pos)?;
+        if head.iter().all(|&b| b == 0) {
             // Zero padding after the last record (seen in the wild); nothing follows.
             break;
         }
-        let words = be_i32(data, pos + 4).unwrap_or(-1);
+        let words = be_i32(&head, 4).unwrap_or(-1);
         let Ok(words) = usize::try_from(words) else {
             return Err(ShpError(format!("record {} at byte {pos}: negative content length {words}", spans.len() + 1)));
         };
         let start = pos + 8;
         let end = start.saturating_add(words.saturating_mul(2));
-        if end > data.len() {
+        if end > file_len {
             return Err(ShpError(format!(
                 "truncated: record {} at byte {pos} needs {} bytes, the file ends at {}",
                 spans.len() + 1,
                 end,
-                data.len()
+                file_len
             )));
         }
         spans.push((start, words * 2));
@@ -158,6 +175,25 @@ fn parse_polygon(rec: &[u8], zm: bool) -> RawShape {
     }
     if num_points == 0 || num_parts == 0 {
         return RawShape::Polygons { geometry: MultiPolygon::new(Vec::new()), zm };
+    }
+    if num_parts == 1 && le_i32(rec, 44) == Some(0) {
+        // The usual record, one ring: what `assemble_rings` makes of a single ring, without
+        // its bookkeeping vectors (a county has millions of these).
+        let mut ring = Vec::with_capacity(num_points);
+        for k in 0..num_points {
+            let at = points_at + 16 * k;
+            let (x, y) = (le_f64(rec, at).unwrap_or(f64::NAN), le_f64(rec, at + 8).unwrap_or(f64::NAN));
+            if !x.is_finite() || !y.is_finite() {
+                return RawShape::NonFinite;
+            }
+            ring.push(Coord { x, y });
+        }
+        let polygons = if ring.len() < 3 || ring_signed_area2(&ring) == 0.0 {
+            Vec::new()
+        } else {
+            vec![Polygon::new(LineString::new(ring), Vec::new())]
+        };
+        return RawShape::Polygons { geometry: MultiPolygon::new(polygons), zm };
     }
     let mut starts = Vec::with_capacity(num_parts);
     for i in 0..num_parts {
@@ -363,6 +399,24 @@ mod tests {
         rec[48..52].copy_from_slice(&99i32.to_le_bytes());
         assert!(matches!(parse_record(&rec), RawShape::Corrupt(_)));
         assert!(matches!(parse_record(&[5, 0]), RawShape::Corrupt(_)));
+    }
+
+    proptest::proptest! {
+        /// The one-ring fast path gives what the general assembly gives.
+        #[test]
+        fn one_ring_fast_path_matches_assembly(
+            pts in proptest::collection::vec((-1e3f64..1e3, -1e3f64..1e3), 0..8),
+            close in proptest::bool::ANY,
+        ) {
+            let mut ring: Vec<(f64, f64)> = pts.clone();
+            if close && !ring.is_empty() {
+                ring.push(ring[0]);
+            }
+            let rec = polygon_record(&[&ring]);
+            let coords: Vec<Coord<f64>> = ring.iter().map(|&(x, y)| Coord { x, y }).collect();
+            let expected = if ring.is_empty() { MultiPolygon::new(Vec::new()) } else { assemble_rings(vec![coords]) };
+            proptest::prop_assert_eq!(parse_record(&rec), RawShape::Polygons { geometry: expected, zm: false });
+        }
     }
 
     #[test]

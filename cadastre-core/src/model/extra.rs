@@ -59,6 +59,23 @@ impl ExtraAttributes {
         self.0.is_empty()
     }
 
+    /// From pairs in any order, keeping the last value of a repeated key (as repeated
+    /// [`insert`](Self::insert)s would); allocates exactly once, which matters for the loader's
+    /// one set per feature.
+    pub(crate) fn from_pairs(mut pairs: Vec<(String, String)>) -> Self {
+        // Stable: equal keys keep their order, so the last one is the one kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        // `later` is removed when its key repeats `kept`'s; its value moves over first.
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+        Self(pairs)
+    }
+
     /// Release spare capacity (the loader builds one per feature).
     pub fn shrink_to_fit(&mut self) {
         self.0.shrink_to_fit();
@@ -116,7 +133,8 @@ mod tests {
             let json = serde_json::to_string(&ours).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&json, &serde_json::to_string(&map).map_err(|e| TestCaseError::fail(e.to_string()))?);
             let back: ExtraAttributes = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(back, ours);
+            prop_assert_eq!(&back, &ours);
+            prop_assert_eq!(ExtraAttributes::from_pairs(pairs.clone()), ours);
         }
     }
 }

@@ -61,6 +61,30 @@ pub fn check_with_progress(submission: &Submission, config: &QcConfig, done: &(d
     let ctx = Context::new(submission, config);
     let enabled: Vec<Box<dyn Rule>> =
         rules::all().into_iter().filter(|r| config.common(r.id()).is_none_or(|c| c.enabled)).collect();
+    // The shared relations, computed up front on all cores: computed lazily by the first rule
+    // that asks, they left the other rules' threads blocked on the lock meanwhile.
+    let on = |id: &str| enabled.iter().any(|r| r.id() == id);
+    rayon::join(
+        || {
+            if on(PARCEL_OVERLAP) || on(PARCEL_GAP) {
+                ctx.parcel_pairs();
+            }
+        },
+        || {
+            rayon::join(
+                || {
+                    if on(BUILDING_OVERLAP) {
+                        ctx.building_pairs();
+                    }
+                },
+                || {
+                    if on(CODE_CONSISTENCY) {
+                        ctx.parcel_subdistrict();
+                    }
+                },
+            )
+        },
+    );
     let mut findings: Vec<Finding> = enabled
         .par_iter()
         .flat_map_iter(|r| {

@@ -47,12 +47,24 @@ pub(crate) fn relate(
     }
     let mut touch = false;
     let mut suspicious = false;
+    // Two edges can only meet inside both boxes: b's edges outside a's box are dropped once,
+    // not compared with every edge of a.
+    let clip = Rect::new(
+        Coord { x: a_box.min().x.max(b_box.min().x), y: a_box.min().y.max(b_box.min().y) },
+        Coord { x: a_box.max().x.min(b_box.max().x), y: a_box.max().y.min(b_box.max().y) },
+    );
+    let meets_clip = |p: Coord, q: Coord| {
+        p.x.max(q.x) >= clip.min().x
+            && p.x.min(q.x) <= clip.max().x
+            && p.y.max(q.y) >= clip.min().y
+            && p.y.min(q.y) <= clip.max().y
+    };
+    let b_edges: Vec<(Coord, Coord)> = geom::segments(b).filter(|&(p, q)| meets_clip(p, q)).collect();
     'outer: for (a0, a1) in geom::segments(a) {
-        let (ax0, ax1) = if a0.x <= a1.x { (a0.x, a1.x) } else { (a1.x, a0.x) };
-        if ax1 < b_box.min().x || ax0 > b_box.max().x {
+        if !meets_clip(a0, a1) {
             continue;
         }
-        for (b0, b1) in geom::segments(b) {
+        for &(b0, b1) in &b_edges {
             match geom::segment_relation(a0, a1, b0, b1) {
                 SegmentRelation::Disjoint => {}
                 SegmentRelation::Proper(_) => {
@@ -116,6 +128,10 @@ fn midpoints_inside(a: &MultiPolygon, b: &MultiPolygon, b_box: &Rect) -> bool {
             && m.y >= b_box.min().y
             && m.y <= b_box.max().y
             && geom::position(b, m) == CoordPos::Inside
+            // An edge lying along one of b's edges (a shared boundary) has its exact midpoint
+            // on b's boundary; the rounded midpoint can land a hair inside, which would send
+            // every pair of neighbours to the overlay for nothing.
+            && !geom::segments(b).any(|(s, t)| geom::on_segment(p, s, t) && geom::on_segment(q, s, t))
     })
 }
 

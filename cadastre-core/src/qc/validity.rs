@@ -67,8 +67,10 @@ pub(crate) fn analyse(mp: &MultiPolygon, params: &ValidityParams) -> GeometryRep
 }
 
 fn analyse_polygon(poly: &Polygon, params: &ValidityParams, report: &mut GeometryReport) {
-    let mut segs = Vec::new();
-    let mut cleaned_rings = Vec::new();
+    // At most one segment per vertex: sized once instead of grown push by push.
+    let vertices = poly.exterior().0.len() + poly.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+    let mut segs = Vec::with_capacity(vertices);
+    let mut cleaned_rings = Vec::with_capacity(1 + poly.interiors().len());
     for (ring_no, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
         if let Some(bad) = ring.0.iter().find(|c| !c.x.is_finite() || !c.y.is_finite()) {
             let _ = bad;

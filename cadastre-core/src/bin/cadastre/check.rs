@@ -73,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let finished = AtomicUsize::new(0);
     let report = qc::check_with_progress(&submission, &config, &|id| {
         finished.fetch_add(1, Ordering::Relaxed);
+        timing.mark(id);
         bar.inc(1);
         bar.set_message(format!("done {id}"));
     });
@@ -133,7 +134,12 @@ impl Timing {
 
     fn mark(&self, phase: &str) {
         if let Some(start) = self.0 {
-            eprintln!("timing: {phase:<8} done at {:>8.3} s", start.elapsed().as_secs_f64());
+            // Resident memory too: at a county's size, every fresh page costs system time.
+            let rss = std::fs::read_to_string("/proc/self/status")
+                .ok()
+                .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().to_owned()))
+                .unwrap_or_default();
+            eprintln!("timing: {phase:<8} done at {:>8.3} s, RSS {rss}", start.elapsed().as_secs_f64());
         }
     }
 }

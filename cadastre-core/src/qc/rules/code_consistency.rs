@@ -64,7 +64,8 @@ fn parcel_problems(ctx: &Context<'_>, i: usize) -> Option<Problem> {
 fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     let bld = &ctx.submission.buildings[b];
     let mut why = Vec::new();
-    let mut objects = vec![building_code(ctx, b)];
+    // The objects named by a finding, as text only when there is one (almost never).
+    let mut host_code: Option<&str> = None;
     let zddm = bld.zddm.trim();
     let zrzh_ok = !bld.zrzh.trim().is_empty() && building_code_problem(&bld.zrzh).is_none();
     if zrzh_ok && !zddm.is_empty() && &bld.zrzh[..19] != zddm {
@@ -73,11 +74,8 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
             format!("ZRZH does not start with its ZDDM {zddm}"),
         ));
     }
-    if !zddm.is_empty() {
-        objects.push(zddm.to_string());
-        if !ctx.parcels_by_code.contains_key(zddm) {
-            why.push((format!("宗地代码 {zddm} 不对应任何宗地"), format!("ZDDM {zddm} names no parcel")));
-        }
+    if !zddm.is_empty() && !ctx.parcels_by_code.contains_key(zddm) {
+        why.push((format!("宗地代码 {zddm} 不对应任何宗地"), format!("ZDDM {zddm} names no parcel")));
     }
     // The parcel the footprint stands in, found by location.
     if let Some(p) = ctx.buildings[b].interior {
@@ -97,7 +95,7 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
                     format!("位于宗地 {hz} 内，但宗地代码为 {zddm}"),
                     format!("stands in parcel {hz} but its ZDDM is {zddm}"),
                 ));
-                objects.push(hz.clone());
+                host_code = Some(hz);
             }
         }
     }
@@ -110,10 +108,14 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
         }
     }
     if why.is_empty() {
-        None
-    } else {
-        Some((objects, ctx.buildings[b].location(), why))
+        return None;
     }
+    let mut objects = vec![building_code(ctx, b)];
+    if !zddm.is_empty() {
+        objects.push(zddm.to_string());
+    }
+    objects.extend(host_code.map(str::to_string));
+    Some((objects, ctx.buildings[b].location(), why))
 }
 
 impl Rule for CodeConsistency {

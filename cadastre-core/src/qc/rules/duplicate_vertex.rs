@@ -26,7 +26,7 @@ impl Rule for DuplicateVertex {
             let n = points.len();
             emit(ctx.finding(
                 GEOMETRY_DUPLICATE_VERTEX,
-                vec![code.clone()],
+                vec![code.to_string()],
                 *first,
                 format!("{kind_zh} {code} 有重复顶点，位于 {}（共 {n} 个）", xy(*first)),
                 format!("{code}: duplicate consecutive vertex at {} ({n} in total)", xy(*first)),

@@ -5,15 +5,32 @@ use geo_types::Coord;
 use crate::qc::context::{Context, FeatureFacts};
 use crate::qc::rule::{building_code, parcel_code};
 
+/// A feature's code, formatted only when a finding needs it: the four geometry rules walk
+/// every feature of a county, and almost none has a finding.
+#[derive(Clone, Copy)]
+pub(crate) struct LazyCode<'c, 'a> {
+    ctx: &'c Context<'a>,
+    building: bool,
+    index: usize,
+}
+
+impl std::fmt::Display for LazyCode<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = if self.building { building_code(self.ctx, self.index) } else { parcel_code(self.ctx, self.index) };
+        f.write_str(&code)
+    }
+}
+
 /// Every feature with its code and facts: parcels first, then buildings.
-pub(crate) fn features<'c>(
-    ctx: &'c Context<'_>,
-) -> impl Iterator<Item = (String, &'c FeatureFacts, &'static str)> + 'c {
+pub(crate) fn features<'c, 'a>(
+    ctx: &'c Context<'a>,
+) -> impl Iterator<Item = (LazyCode<'c, 'a>, &'c FeatureFacts, &'static str)> + 'c {
+    let code = move |building, index| LazyCode { ctx, building, index };
     ctx.parcels
         .iter()
         .enumerate()
-        .map(move |(i, f)| (parcel_code(ctx, i), f, "宗地"))
-        .chain(ctx.buildings.iter().enumerate().map(move |(i, f)| (building_code(ctx, i), f, "自然幢")))
+        .map(move |(i, f)| (code(false, i), f, "宗地"))
+        .chain(ctx.buildings.iter().enumerate().map(move |(i, f)| (code(true, i), f, "自然幢")))
 }
 
 /// Format a coordinate for messages.

@@ -30,7 +30,7 @@ impl Rule for GeometryInvalid {
             let n = facts.report.invalid.len();
             emit(ctx.finding(
                 GEOMETRY_INVALID,
-                vec![code.clone()],
+                vec![code.to_string()],
                 at,
                 format!("{kind_zh} {code} 几何无效：{zh}（共 {n} 处）"),
                 format!("{code}: invalid geometry: {en} ({n} problem(s))"),

@@ -78,7 +78,20 @@ impl Rule for NearMiss {
             return;
         }
         // Canonical order first, so the clusters and their locations do not depend on input order.
-        let codes: Vec<String> = (0..ctx.parcels.len()).map(|i| parcel_code(ctx, i)).collect();
+        // Borrowed codes: only the few parcels with an empty ZDDM need a "ZD#n" string.
+        let codes: Vec<std::borrow::Cow<'_, str>> = ctx
+            .submission
+            .parcels
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if p.zddm.trim().is_empty() {
+                    std::borrow::Cow::Owned(parcel_code(ctx, i))
+                } else {
+                    std::borrow::Cow::Borrowed(p.zddm.as_str())
+                }
+            })
+            .collect();
         events.sort_by(|p, q| {
             p.at.x
                 .total_cmp(&q.at.x)
@@ -105,7 +118,7 @@ impl Rule for NearMiss {
         }
         for (root, ks) in groups {
             let mut objs: Vec<String> =
-                ks.iter().flat_map(|&k| [codes[events[k].a].clone(), codes[events[k].b].clone()]).collect();
+                ks.iter().flat_map(|&k| [codes[events[k].a].to_string(), codes[events[k].b].to_string()]).collect();
             objs.sort();
             objs.dedup();
             let at = events[root].at;

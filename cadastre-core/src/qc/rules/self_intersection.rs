@@ -26,7 +26,7 @@ impl Rule for SelfIntersection {
             let n = points.len();
             emit(ctx.finding(
                 GEOMETRY_SELF_INTERSECTION,
-                vec![code.clone()],
+                vec![code.to_string()],
                 *first,
                 format!("{kind_zh} {code} 边界自相交，位于 {}（共 {n} 处），不参与叠加类检查", xy(*first)),
                 format!(

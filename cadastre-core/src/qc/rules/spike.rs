@@ -27,7 +27,7 @@ impl Rule for Spike {
             let n = points.len();
             emit(ctx.finding(
                 GEOMETRY_SPIKE,
-                vec![code.clone()],
+                vec![code.to_string()],
                 *first,
                 format!("{kind_zh} {code} 有尖刺（夹角小于 {max}°），位于 {}（共 {n} 处）", xy(*first)),
                 format!("{code}: spike (angle below {max}°) at {} ({n} in total)", xy(*first)),
