@@ -209,54 +209,27 @@ async fn write_batch_inner(
     batch: &Batch,
 ) -> Result<Written, ImportError> {
     let t = target(batch.layer);
-    let s = &t.staging;
     let clock = std::time::Instant::now();
     let mut tx = conn.begin().await.map_err(ImportError::db("starting a batch"))?;
-    let copy_sql = format!("COPY {} ({}) FROM STDIN", s.table, s.columns);
-    let mut copy_in = tx.copy_in_raw(&copy_sql).await.map_err(ImportError::db("starting COPY"))?;
-    copy_in.send(batch.lines.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
-    copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
-    // Temporary tables get no statistics otherwise; without them the planner guesses
-    // the batch's size.
-    let analyze = format!("ANALYZE {}", s.table);
-    sqlx::query(&analyze).execute(&mut *tx).await.map_err(ImportError::db("analysing the staging table"))?;
-    let copied = clock.elapsed();
-    let (table, key, cols, stage) = (t.table, t.key, t.columns, s.table);
-    let same_attrs = cols.split(", ").map(|c| format!("p.{c} IS NOT DISTINCT FROM s.{c}")).collect::<Vec<_>>();
-    // Geometry compared by its exact binary form: any vertex moved is a change.
-    let matched = format!(
-        "INSERT INTO import_match (county, src, version_id, same)
-         SELECT p.county, s.src, p.version_id, {} AND ST_AsEWKB(p.geom) IS NOT DISTINCT FROM ST_AsEWKB(s.geom)
-         FROM {stage} s JOIN {table} p ON p.county = s.county AND p.{key} = s.{key} AND p.state = 'current'",
-        same_attrs.join(" AND ")
-    );
-    sqlx::query(&matched).execute(&mut *tx).await.map_err(ImportError::db("matching current versions"))?;
-    let close = format!(
-        "UPDATE {table} p SET state = 'historical', valid_to = now()
-         FROM import_match m WHERE NOT m.same AND p.county = m.county AND p.version_id = m.version_id"
-    );
-    sqlx::query(&close).execute(&mut *tx).await.map_err(ImportError::db("closing changed versions"))?;
-    let closed = clock.elapsed();
-    let insert = format!(
-        "INSERT INTO {table} (county, {key}, {cols}, geom)
-         SELECT s.county, s.{key}, {scols}, s.geom FROM {stage} s
-         WHERE NOT EXISTS (SELECT 1 FROM import_match m WHERE m.src = s.src AND m.same)
-         ORDER BY s.src",
-        scols = cols.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
-    );
-    sqlx::query(&insert).execute(&mut *tx).await.map_err(ImportError::db("inserting new versions"))?;
-    let inserted = clock.elapsed();
-    let count_sql = format!(
-        "SELECT s.county::text, count(*),
-                count(*) FILTER (WHERE m.src IS NULL),
-                count(*) FILTER (WHERE m.same IS FALSE),
-                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.src IS NULL),
-                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.same IS FALSE)
-         FROM {stage} s LEFT JOIN import_match m ON m.src = s.src
-         GROUP BY s.county ORDER BY s.county"
-    );
-    let counts: Vec<CountRow> =
-        sqlx::query_as(&count_sql).fetch_all(&mut *tx).await.map_err(ImportError::db("counting a batch"))?;
+    let keys = batch_keys(&batch.lines);
+    // A batch of codes none of which is current (a first load, or new parcels) needs no
+    // matching: COPY it straight into the table. Otherwise stage and upsert. Nothing else
+    // can make one of these codes current meanwhile: the run holds the county's import
+    // lock and its batches never share a code (a concurrent API edit of the same code
+    // would hit the unique index and fail the batch, which a rerun repeats).
+    let path = if any_current(&mut *tx, &t, &keys).await? { "staged" } else { "direct" };
+    let counts: Vec<CountRow> = if path == "direct" {
+        copy_direct(&mut *tx, &t, batch).await?;
+        keys.into_iter()
+            .map(|(county, mut codes)| {
+                codes.sort_unstable();
+                let n = codes.len() as i64;
+                (county, n, n, 0, Some(json!(codes)), None)
+            })
+            .collect()
+    } else {
+        upsert_staged(&mut *tx, &t, batch).await?
+    };
     let mut written = Written::default();
     for (county, staged, ins, upd, ins_codes, upd_codes) in counts {
         let (staged, ins, upd) = (to_u64(staged), to_u64(ins), to_u64(upd));
@@ -298,16 +271,113 @@ async fn write_batch_inner(
         .await
         .map_err(ImportError::db("counting the batch on its run"))?;
     tx.commit().await.map_err(ImportError::db("committing a batch"))?;
-    tracing::debug!(
-        batch = batch.number,
-        rows = batch.rows,
-        ?copied,
-        ?closed,
-        ?inserted,
-        total = ?clock.elapsed(),
-        "batch written"
-    );
+    tracing::debug!(batch = batch.number, rows = batch.rows, path, total = ?clock.elapsed(), "batch written");
     Ok(written)
+}
+
+/// The codes of a batch's COPY lines (first two fields: county, code) by county.
+fn batch_keys(lines: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let mut fields = line.splitn(3, |&b| b == b'\t');
+        let (Some(county), Some(code)) = (fields.next(), fields.next()) else { continue };
+        // County and code are digits and capitals (checked by the validator): no escapes.
+        let county = String::from_utf8_lossy(county);
+        match out.get_mut(county.as_ref()) {
+            Some(v) => v.push(String::from_utf8_lossy(code).into_owned()),
+            None => {
+                out.insert(county.into_owned(), vec![String::from_utf8_lossy(code).into_owned()]);
+            }
+        }
+    }
+    out
+}
+
+/// Whether any of `keys` has a current row (one index probe per code).
+async fn any_current(
+    tx: &mut PgConnection,
+    t: &Target,
+    keys: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Result<bool, ImportError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1 AND {} = ANY($2::bpchar[]) AND state = 'current')",
+        t.table, t.key
+    );
+    for (county, codes) in keys {
+        let found: bool = sqlx::query_scalar(&sql)
+            .bind(county)
+            .bind(codes)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ImportError::db("looking for current versions"))?;
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// COPYs a batch of new codes straight into the table: the staging lines without their
+/// last field (the record index, which only the staged path needs).
+async fn copy_direct(tx: &mut PgConnection, t: &Target, batch: &Batch) -> Result<(), ImportError> {
+    let mut data = Vec::with_capacity(batch.lines.len());
+    for line in batch.lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let end = line.iter().rposition(|&b| b == b'\t').unwrap_or(line.len());
+        data.extend_from_slice(&line[..end]);
+        data.push(b'\n');
+    }
+    let sql = format!("COPY {} (county, {}, {}, geom) FROM STDIN", t.table, t.key, t.columns);
+    let mut copy_in = tx.copy_in_raw(&sql).await.map_err(ImportError::db("starting COPY"))?;
+    copy_in.send(data).await.map_err(ImportError::db("sending COPY data"))?;
+    copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
+    Ok(())
+}
+
+/// COPY into staging, match against the current rows, close changed rows, insert new
+/// versions; returns the counts per county.
+async fn upsert_staged(tx: &mut PgConnection, t: &Target, batch: &Batch) -> Result<Vec<CountRow>, ImportError> {
+    let s = &t.staging;
+    let copy_sql = format!("COPY {} ({}) FROM STDIN", s.table, s.columns);
+    let mut copy_in = tx.copy_in_raw(&copy_sql).await.map_err(ImportError::db("starting COPY"))?;
+    copy_in.send(batch.lines.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
+    copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
+    // Temporary tables get no statistics otherwise; without them the planner guesses
+    // the batch's size.
+    let analyze = format!("ANALYZE {}", s.table);
+    sqlx::query(&analyze).execute(&mut *tx).await.map_err(ImportError::db("analysing the staging table"))?;
+    let (table, key, cols, stage) = (t.table, t.key, t.columns, s.table);
+    let same_attrs = cols.split(", ").map(|c| format!("p.{c} IS NOT DISTINCT FROM s.{c}")).collect::<Vec<_>>();
+    // Geometry compared by its exact binary form: any vertex moved is a change.
+    let matched = format!(
+        "INSERT INTO import_match (county, src, version_id, same)
+         SELECT p.county, s.src, p.version_id, {} AND ST_AsEWKB(p.geom) IS NOT DISTINCT FROM ST_AsEWKB(s.geom)
+         FROM {stage} s JOIN {table} p ON p.county = s.county AND p.{key} = s.{key} AND p.state = 'current'",
+        same_attrs.join(" AND ")
+    );
+    sqlx::query(&matched).execute(&mut *tx).await.map_err(ImportError::db("matching current versions"))?;
+    let close = format!(
+        "UPDATE {table} p SET state = 'historical', valid_to = now()
+         FROM import_match m WHERE NOT m.same AND p.county = m.county AND p.version_id = m.version_id"
+    );
+    sqlx::query(&close).execute(&mut *tx).await.map_err(ImportError::db("closing changed versions"))?;
+    let insert = format!(
+        "INSERT INTO {table} (county, {key}, {cols}, geom)
+         SELECT s.county, s.{key}, {scols}, s.geom FROM {stage} s
+         WHERE NOT EXISTS (SELECT 1 FROM import_match m WHERE m.src = s.src AND m.same)
+         ORDER BY s.src",
+        scols = cols.split(", ").map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ")
+    );
+    sqlx::query(&insert).execute(&mut *tx).await.map_err(ImportError::db("inserting new versions"))?;
+    let count_sql = format!(
+        "SELECT s.county::text, count(*),
+                count(*) FILTER (WHERE m.src IS NULL),
+                count(*) FILTER (WHERE m.same IS FALSE),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.src IS NULL),
+                jsonb_agg(s.{key}::text ORDER BY s.{key}) FILTER (WHERE m.same IS FALSE)
+         FROM {stage} s LEFT JOIN import_match m ON m.src = s.src
+         GROUP BY s.county ORDER BY s.county"
+    );
+    sqlx::query_as(&count_sql).fetch_all(&mut *tx).await.map_err(ImportError::db("counting a batch"))
 }
 
 /// Per county of a batch: county, staged, inserted, updated, inserted codes, updated codes.
