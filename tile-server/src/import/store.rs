@@ -217,9 +217,9 @@ async fn write_batch_inner(
     // can make one of these codes current meanwhile: the run holds the county's import
     // lock and its batches never share a code (a concurrent API edit of the same code
     // would hit the unique index and fail the batch, which a rerun repeats).
-    let path = if any_current(&mut *tx, &t, &keys).await? { "staged" } else { "direct" };
+    let path = if any_current(&mut tx, &t, &keys).await? { "staged" } else { "direct" };
     let counts: Vec<CountRow> = if path == "direct" {
-        copy_direct(&mut *tx, &t, batch).await?;
+        copy_direct(&mut tx, &t, batch).await?;
         keys.into_iter()
             .map(|(county, mut codes)| {
                 codes.sort_unstable();
@@ -228,7 +228,7 @@ async fn write_batch_inner(
             })
             .collect()
     } else {
-        upsert_staged(&mut *tx, &t, batch).await?
+        upsert_staged(&mut tx, &t, batch).await?
     };
     let mut written = Written::default();
     for (county, staged, ins, upd, ins_codes, upd_codes) in counts {
@@ -385,4 +385,130 @@ type CountRow = (String, i64, i64, i64, Option<Value>, Option<Value>);
 
 fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{polygon, MultiPolygon};
+
+    const COUNTY: &str = "330106";
+
+    fn code(n: u32) -> String {
+        format!("{COUNTY}001001GB{n:05}")
+    }
+
+    /// A staging line for a square parcel of side `side` m at (x, 0).
+    fn line(out: &mut Vec<u8>, n: u32, x: f64, side: f64, src: usize, srid: u32) {
+        let sq = polygon![(x: x, y: 3.3e6), (x: x + side, y: 3.3e6), (x: x + side, y: 3.3e6 + side), (x: x, y: 3.3e6 + side), (x: x, y: 3.3e6)];
+        out.extend_from_slice(
+            format!("{COUNTY}\t{}\t某路{n}号\t{:.2}\t\\N\t\\N\t\\N\t", code(n), side * side).as_bytes(),
+        );
+        super::super::ewkb::push_multipolygon(out, &MultiPolygon(vec![sq]), srid);
+        out.extend_from_slice(format!("\t{src}\n").as_bytes());
+    }
+
+    fn batch(parcels: &[(u32, f64)], number: u64) -> Batch {
+        let mut lines = Vec::new();
+        for (i, &(n, side)) in parcels.iter().enumerate() {
+            line(&mut lines, n, 39_500_000.0 + f64::from(n) * 100.0, side, i, 4549);
+        }
+        Batch { layer: Layer::Parcels, lines, rows: parcels.len() as u64, records: (0, parcels.len() - 1), number }
+    }
+
+    #[test]
+    fn batch_keys_groups_codes_by_county() {
+        let mut lines = Vec::new();
+        line(&mut lines, 7, 0.0, 10.0, 0, 4549);
+        line(&mut lines, 3, 0.0, 10.0, 1, 4549);
+        lines.extend_from_slice(b"330107\t330107001001GB00001\t\\N\t\\N\t\\N\t\\N\t\\N\t00\t2\n");
+        let keys = batch_keys(&lines);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[COUNTY], vec![code(7), code(3)]);
+        assert_eq!(keys["330107"], vec!["330107001001GB00001".to_owned()]);
+        assert!(batch_keys(b"").is_empty());
+    }
+
+    async fn audit_codes(pool: &sqlx::PgPool, number: u64, field: &str) -> Value {
+        sqlx::query_scalar(
+            "SELECT after->$2 FROM audit WHERE action = 'import.batch' AND (after->>'batch')::bigint = $1",
+        )
+        .bind(number as i64)
+        .bind(field)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("audit of batch {number}: {e}"))
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn new_codes_go_straight_in_and_known_codes_are_upserted(pool: sqlx::PgPool) {
+        let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+        prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
+        let run = RunInfo { actor: "import:test".into(), source: "test".into(), size: 0, mtime: None };
+        let run_id = start_run(&mut conn, COUNTY, &run).await.unwrap_or_else(|e| panic!("{e}"));
+        let write = |b: Batch| {
+            let pool = pool.clone();
+            let run = run.clone();
+            async move {
+                let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+                prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
+                write_batch(&mut conn, run_id, COUNTY, &run, &b).await.unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        // Only new codes (direct COPY); the audit lists them sorted.
+        let w = write(batch(&[(3, 10.0), (1, 10.0), (2, 10.0)], 1)).await;
+        assert_eq!(w, Written { inserted: 3, updated: 0, unchanged: 0 });
+        assert_eq!(audit_codes(&pool, 1, "inserted_codes").await, json!([code(1), code(2), code(3)]));
+        assert_eq!(audit_codes(&pool, 1, "updated_codes").await, Value::Null);
+        // One known and unchanged, one new (staged upsert).
+        let w = write(batch(&[(1, 10.0), (4, 10.0)], 2)).await;
+        assert_eq!(w, Written { inserted: 1, updated: 0, unchanged: 1 });
+        assert_eq!(audit_codes(&pool, 2, "inserted_codes").await, json!([code(4)]));
+        // One changed: a new current version, the old one historical.
+        let w = write(batch(&[(2, 12.0)], 3)).await;
+        assert_eq!(w, Written { inserted: 0, updated: 1, unchanged: 0 });
+        assert_eq!(audit_codes(&pool, 3, "updated_codes").await, json!([code(2)]));
+        let counts: (i64, i64, f64) = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE state = 'current'), count(*), \
+             sum(zdmj) FILTER (WHERE state = 'current')::float8 FROM parcels",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(counts, (4, 5, 100.0 * 3.0 + 144.0));
+        let batches: i32 = sqlx::query_scalar("SELECT batches FROM import_runs WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(batches, 3);
+    }
+
+    #[sqlx::test(migrator = "crate::db::MIGRATOR")]
+    async fn the_srid_check_follows_the_store_setting(pool: sqlx::PgPool) {
+        let insert = |srid: u32, n: u32| {
+            let pool = pool.clone();
+            async move {
+                let mut lines = Vec::new();
+                line(&mut lines, n, 39_500_000.0, 10.0, 0, srid);
+                let b = Batch { layer: Layer::Parcels, lines, rows: 1, records: (0, 0), number: u64::from(n) };
+                let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+                prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
+                let run = RunInfo { actor: "t".into(), source: "t".into(), size: 0, mtime: None };
+                let id = start_run(&mut conn, COUNTY, &run).await.unwrap_or_else(|e| panic!("{e}"));
+                write_batch(&mut conn, id, COUNTY, &run, &b).await
+            }
+        };
+        // The store starts at 4549: another SRID is refused by the CHECK (no trigger any more).
+        assert!(insert(4527, 1).await.is_err());
+        // While the store is empty the SRID may change; the CHECK follows it.
+        crate::db::configure_store(&pool, 4527).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(insert(4549, 2).await.is_err());
+        assert_eq!(insert(4527, 3).await.map_err(|e| e.to_string()), Ok(Written { inserted: 1, ..Written::default() }));
+        let triggers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%\\_srid'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(triggers, 1, "only store_settings_srid remains");
+    }
 }
