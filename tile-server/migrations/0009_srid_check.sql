@@ -1,7 +1,8 @@
 -- Cheaper writes (issue #5, bulk import): the store SRID is enforced by a CHECK with
 -- the SRID as a literal instead of the per-row `enforce_store_srid` trigger, which ran
--- a SELECT on store_settings for every row inserted (about a third of a 1M-row import's
--- database time went to that trigger and index upkeep). The SRID can only change while
+-- a PL/pgSQL function and a SELECT on store_settings for every row inserted. Indexes
+-- are unchanged (each one serves a query in src/db; parcels_zl serves address search as
+-- an index-only scan). The SRID can only change while
 -- the store holds no geometry (see `db::configure_store`); when it does, the trigger on
 -- store_settings below rebuilds the CHECKs with the new literal.
 
@@ -37,8 +38,3 @@ BEGIN
     END LOOP;
     PERFORM store_srid_checks((SELECT srid FROM store_settings));
 END $$;
-
--- `zl LIKE '%…%'` (the only use of 坐落 in a query: search by address) cannot use a
--- B-tree; search scans the county's current rows through parcels_current either way.
--- The index only cost every insert.
-DROP INDEX IF EXISTS parcels_zl;
