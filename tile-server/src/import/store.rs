@@ -318,17 +318,25 @@ async fn any_current(
 }
 
 /// COPYs a batch of new codes straight into the table: the staging lines without their
-/// last field (the record index, which only the staged path needs).
+/// last field (the record index, which only the staged path needs), sent in pieces of
+/// about 1 MiB so no second copy of the batch is held.
 async fn copy_direct(tx: &mut PgConnection, t: &Target, batch: &Batch) -> Result<(), ImportError> {
-    let mut data = Vec::with_capacity(batch.lines.len());
-    for line in batch.lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let end = line.iter().rposition(|&b| b == b'\t').unwrap_or(line.len());
-        data.extend_from_slice(&line[..end]);
-        data.push(b'\n');
-    }
+    const PIECE: usize = 1 << 20;
     let sql = format!("COPY {} (county, {}, {}, geom) FROM STDIN", t.table, t.key, t.columns);
     let mut copy_in = tx.copy_in_raw(&sql).await.map_err(ImportError::db("starting COPY"))?;
-    copy_in.send(data).await.map_err(ImportError::db("sending COPY data"))?;
+    let mut piece = Vec::with_capacity(PIECE + 4096);
+    for line in batch.lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let end = line.iter().rposition(|&b| b == b'\t').unwrap_or(line.len());
+        piece.extend_from_slice(&line[..end]);
+        piece.push(b'\n');
+        if piece.len() >= PIECE {
+            copy_in.send(piece.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
+            piece.clear();
+        }
+    }
+    if !piece.is_empty() {
+        copy_in.send(piece.as_slice()).await.map_err(ImportError::db("sending COPY data"))?;
+    }
     copy_in.finish().await.map_err(ImportError::db("finishing COPY"))?;
     Ok(())
 }
