@@ -184,9 +184,11 @@ pub async fn unlock_county(conn: &mut PgConnection, county: &str) -> Result<(), 
     Ok(())
 }
 
-/// Writes one batch in one transaction: COPY, match against the current rows (one index
-/// probe per row), close changed rows, insert new versions, audit, count the batch on
-/// the run. Returns the counts.
+/// Writes one batch in one transaction, then its audit row and the count on the run.
+/// When none of its codes is current (`fresh`: see [`fresh_layers`]; else one index
+/// probe per code) the batch is COPYed straight into the table; otherwise COPY into
+/// staging, match against the current rows, close changed rows, insert new versions.
+/// Returns the counts.
 ///
 /// Boxed as `Send` here, where the lifetimes are concrete: the writers run on spawned
 /// tasks, and the compiler cannot prove an `async fn` using sqlx executors `Send` for
@@ -197,8 +199,28 @@ pub fn write_batch<'a>(
     run_county: &'a str,
     run: &'a RunInfo,
     batch: &'a Batch,
+    fresh: bool,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Written, ImportError>> + Send + 'a>> {
-    Box::pin(write_batch_inner(conn, run_id, run_county, run, batch))
+    Box::pin(write_batch_inner(conn, run_id, run_county, run, batch, fresh))
+}
+
+/// The layers whose table held no current row of `county` when the run started (call
+/// it holding [`lock_county`]). Their batches skip the probe for current codes: only
+/// this run writes the county, and its batches never share a code.
+pub async fn fresh_layers(conn: &mut PgConnection, county: &str) -> Result<Vec<Layer>, ImportError> {
+    let mut out = Vec::new();
+    for l in [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1 AND state = 'current')", target(l).table);
+        let any: bool = sqlx::query_scalar(&sql)
+            .bind(county)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(ImportError::db("looking for current versions"))?;
+        if !any {
+            out.push(l);
+        }
+    }
+    Ok(out)
 }
 
 async fn write_batch_inner(
@@ -207,6 +229,7 @@ async fn write_batch_inner(
     run_county: &str,
     run: &RunInfo,
     batch: &Batch,
+    fresh: bool,
 ) -> Result<Written, ImportError> {
     let t = target(batch.layer);
     let clock = std::time::Instant::now();
@@ -216,8 +239,9 @@ async fn write_batch_inner(
     // matching: COPY it straight into the table. Otherwise stage and upsert. Nothing else
     // can make one of these codes current meanwhile: the run holds the county's import
     // lock and its batches never share a code (a concurrent API edit of the same code
-    // would hit the unique index and fail the batch, which a rerun repeats).
-    let path = if any_current(&mut tx, &t, &keys).await? { "staged" } else { "direct" };
+    // would hit the unique index and fail the batch, which a rerun repeats). `fresh`: the
+    // county had no current row in this table when the run started, so none can be current.
+    let path = if !fresh && any_current(&mut tx, &t, &keys).await? { "staged" } else { "direct" };
     let counts: Vec<CountRow> = if path == "direct" {
         copy_direct(&mut tx, &t, batch).await?;
         keys.into_iter()
@@ -454,13 +478,15 @@ mod tests {
         prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
         let run = RunInfo { actor: "import:test".into(), source: "test".into(), size: 0, mtime: None };
         let run_id = start_run(&mut conn, COUNTY, &run).await.unwrap_or_else(|e| panic!("{e}"));
+        let fresh = fresh_layers(&mut conn, COUNTY).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(fresh.contains(&Layer::Parcels) && fresh.contains(&Layer::Buildings), "{fresh:?}");
         let write = |b: Batch| {
             let pool = pool.clone();
             let run = run.clone();
             async move {
                 let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
                 prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
-                write_batch(&mut conn, run_id, COUNTY, &run, &b).await.unwrap_or_else(|e| panic!("{e}"))
+                write_batch(&mut conn, run_id, COUNTY, &run, &b, false).await.unwrap_or_else(|e| panic!("{e}"))
             }
         };
         // Only new codes (direct COPY); the audit lists them sorted.
@@ -468,6 +494,8 @@ mod tests {
         assert_eq!(w, Written { inserted: 3, updated: 0, unchanged: 0 });
         assert_eq!(audit_codes(&pool, 1, "inserted_codes").await, json!([code(1), code(2), code(3)]));
         assert_eq!(audit_codes(&pool, 1, "updated_codes").await, Value::Null);
+        let fresh = fresh_layers(&mut conn, COUNTY).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!fresh.contains(&Layer::Parcels) && fresh.contains(&Layer::Buildings), "{fresh:?}");
         // One known and unchanged, one new (staged upsert).
         let w = write(batch(&[(1, 10.0), (4, 10.0)], 2)).await;
         assert_eq!(w, Written { inserted: 1, updated: 0, unchanged: 1 });
@@ -504,7 +532,7 @@ mod tests {
                 prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
                 let run = RunInfo { actor: "t".into(), source: "t".into(), size: 0, mtime: None };
                 let id = start_run(&mut conn, COUNTY, &run).await.unwrap_or_else(|e| panic!("{e}"));
-                write_batch(&mut conn, id, COUNTY, &run, &b).await
+                write_batch(&mut conn, id, COUNTY, &run, &b, true).await
             }
         };
         // The store starts at 4549: another SRID is refused by the CHECK (no trigger any more).
