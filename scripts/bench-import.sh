@@ -14,9 +14,10 @@
 # What each loads:
 #   shp2pgsql -D -s 4549 -W GBK ZD.shp | psql   plain table, no index, no checks
 #   ogr2ogr -f PostgreSQL                        plain table + GiST index (driver default)
-#   tile-server import ZD.shp                    QC per feature, PROJ when needed, COPY into
-#                                                staging, upsert into the versioned `parcels`
-#                                                (7 indexes, SRID/version triggers), audit rows
+#   tile-server import ZD.shp                    QC per feature, PROJ when needed; batches of
+#                                                new codes COPYed straight into the versioned
+#                                                `parcels`, others staged and upserted (7 indexes,
+#                                                SRID CHECK, version trigger), audit rows
 set -euo pipefail
 N=${1:-1000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

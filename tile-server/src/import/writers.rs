@@ -58,13 +58,19 @@ impl Writers {
         let (queue, rx) = async_queue::channel::<store::Batch>(1);
         let (done_tx, done) = tokio::sync::mpsc::unbounded_channel::<Done>();
         let mut tasks = Vec::new();
+        let fresh = {
+            let mut conn = pool.acquire().await.map_err(ImportError::db("connecting a writer"))?;
+            store::fresh_layers(&mut conn, county).await?
+        };
         for _ in 0..n {
             let mut conn = pool.acquire().await.map_err(ImportError::db("connecting a writer"))?;
             store::prepare(&mut conn).await?;
             let (rx, done_tx, county, run) = (rx.clone(), done_tx.clone(), county.to_owned(), run.clone());
+            let fresh = fresh.clone();
             tasks.push(tokio::spawn(async move {
                 while let Some(batch) = rx.recv().await {
-                    let r = store::write_batch(&mut conn, run_id, &county, &run, &batch).await;
+                    let r = store::write_batch(&mut conn, run_id, &county, &run, &batch, fresh.contains(&batch.layer))
+                        .await;
                     let failed = r.is_err();
                     if done_tx.send((batch.layer, batch.rows, r)).is_err() || failed {
                         break;
