@@ -43,6 +43,18 @@ pub fn encoding_from_name(name: &str) -> Option<&'static encoding_rs::Encoding> 
     encoding::from_name(name)
 }
 
+/// The file beside a shapefile with another extension (`dbf`, `prj`, `cpg`...), its stem and
+/// extension matched case-insensitively.
+///
+/// ```
+/// use std::path::Path;
+/// let dbf = cadastre_core::io::shapefile_sibling(Path::new("../samples/district/ZD.shp"), "DBF");
+/// assert!(dbf.is_some_and(|p| p.ends_with("ZD.dbf")));
+/// ```
+pub fn shapefile_sibling(shp: &Path, ext: &str) -> Option<PathBuf> {
+    shapefile::sibling(shp, ext)
+}
+
 /// Names a layer's file (stem) or GeoPackage table may have, compared case-insensitively.
 pub fn layer_names(layer: Layer) -> &'static [&'static str] {
     match layer {

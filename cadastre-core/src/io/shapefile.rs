@@ -26,7 +26,8 @@ pub(crate) struct ShapefileRead {
     pub prj: Option<String>,
 }
 
-/// A sibling file with another extension, matched case-insensitively.
+/// A sibling file with another extension; stem and extension matched case-insensitively
+/// (`ZD.SHP` beside `zd.dbf` happens).
 pub(crate) fn sibling(shp: &Path, ext: &str) -> Option<PathBuf> {
     let stem = shp.file_stem()?;
     let dir = shp.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -34,8 +35,9 @@ pub(crate) fn sibling(shp: &Path, ext: &str) -> Option<PathBuf> {
     if exact.is_file() {
         return Some(exact);
     }
+    let lower = stem.to_string_lossy().to_lowercase();
     std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-        p.file_stem() == Some(stem)
+        p.file_stem().is_some_and(|s| s.to_string_lossy().to_lowercase() == lower)
             && p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(ext))
             && p.is_file()
     })

@@ -34,17 +34,7 @@ fn has_ext(p: &Path, ext: &str) -> bool {
 
 /// A sibling with another extension, matched case-insensitively (`ZD.SHP` + `zd.dbf` happens).
 pub(crate) fn sibling(shp: &Path, ext: &str) -> Option<PathBuf> {
-    let stem = shp.file_stem()?;
-    let dir = shp.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let exact = dir.join(stem).with_extension(ext);
-    if exact.is_file() {
-        return Some(exact);
-    }
-    std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-        p.file_stem().map(|s| s.to_string_lossy().to_lowercase()) == Some(stem.to_string_lossy().to_lowercase())
-            && has_ext(p, ext)
-            && p.is_file()
-    })
+    cadastre_core::io::shapefile_sibling(shp, ext)
 }
 
 /// Finds the layers under `path` and checks each shapefile's header, companions and CRS.
