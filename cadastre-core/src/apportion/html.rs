@@ -3,6 +3,7 @@
 
 use super::report::{Apportionment, Level};
 use super::Method;
+use crate::building::floor_name;
 use std::fmt::Write as _;
 
 /// Renders a result as a printable HTML document.
@@ -132,14 +133,5 @@ impl RenderHtml for Apportionment {
         }
         h.push_str("</ul>\n<p class=\"note\">测量员：＿＿＿＿　检查员：＿＿＿＿　日期：＿＿＿＿</p>\n</body></html>\n");
         h
-    }
-}
-
-/// "第3层", "负1层".
-fn floor_name(f: i32) -> String {
-    if f < 0 {
-        format!("负{}层", -i64::from(f))
-    } else {
-        format!("第{f}层")
     }
 }

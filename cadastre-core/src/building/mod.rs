@@ -18,6 +18,6 @@ pub use csv_io::{read_csv, write_csv, TableIoError};
 pub use grid::{FloorRow, FloorSpec, GridSpec};
 pub use history::{Change, ChangeLog, Editor, Target};
 pub use link::{AreaLink, LinkKind, SideBySide};
-pub use model::{BuildingError, BuildingTable, Household, PhysicalFloors, Status};
+pub use model::{floor_name, BuildingError, BuildingTable, Household, PhysicalFloors, Status};
 pub use row::{ImportReport, RowIssue, COLUMNS};
 pub use xlsx_io::{read_xlsx, write_xlsx};

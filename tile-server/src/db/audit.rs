@@ -26,13 +26,23 @@ pub struct AuditEntry<'a> {
 
 /// Inserts the audit row inside the caller's transaction; returns its id.
 pub async fn record(conn: &mut PgConnection, who: &Principal, entry: AuditEntry<'_>) -> Result<i64> {
+    insert(conn, &who.actor(), who.role.as_str(), entry).await.map_err(AppError::db("writing audit row"))
+}
+
+/// [`record`] for writers that are not a logged-in principal (the importer: `import:<user>`).
+pub async fn insert(
+    conn: &mut PgConnection,
+    actor: &str,
+    actor_role: &str,
+    entry: AuditEntry<'_>,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING audit_id",
     )
     .bind(entry.county)
-    .bind(who.actor())
-    .bind(who.role.as_str())
+    .bind(actor)
+    .bind(actor_role)
     .bind(entry.action)
     .bind(entry.object_type)
     .bind(entry.object_key)
@@ -40,5 +50,4 @@ pub async fn record(conn: &mut PgConnection, who: &Principal, entry: AuditEntry<
     .bind(entry.after)
     .fetch_one(conn)
     .await
-    .map_err(AppError::db("writing audit row"))
 }

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use serde_json::json;
 use sqlx::{PgConnection, Row};
 
+use crate::db::audit::{self, AuditEntry};
 use crate::db::households::HouseholdAreas;
 use crate::error::{AppError, Result};
 
@@ -133,18 +134,17 @@ pub async fn write_table(
     }
     (written.inserted, written.updated) = (inserted.len(), updated.len());
     if !inserted.is_empty() || !updated.is_empty() {
-        sqlx::query(
-            "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, after)
-             VALUES ($1, $2, $3, 'building_table.import', 'building', $4, $5)",
-        )
-        .bind(county)
-        .bind(actor)
-        .bind(actor_role)
-        .bind(&table.zrzh)
-        .bind(json!({ "inserted": inserted, "updated": updated, "unchanged": written.unchanged }))
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::db("writing the audit row of a building table"))?;
+        let entry = AuditEntry {
+            county,
+            action: "building_table.import",
+            object_type: "building",
+            object_key: &table.zrzh,
+            before: None,
+            after: Some(json!({ "inserted": inserted, "updated": updated, "unchanged": written.unchanged })),
+        };
+        audit::insert(&mut tx, actor, actor_role, entry)
+            .await
+            .map_err(AppError::db("writing the audit row of a building table"))?;
     }
     tx.commit().await.map_err(AppError::db("committing a building table"))?;
     Ok(written)

@@ -9,6 +9,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::copy::{self, Staging};
 use super::ImportError;
+use crate::db::audit::{self, AuditEntry};
 
 /// Counts of one batch (or a sum of batches).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -275,18 +276,17 @@ async fn write_batch_inner(
             "updated_codes": upd_codes.unwrap_or(Value::Null),
         });
         let object_key = format!("run {run_id} {} batch {}", batch.layer.standard_name(), batch.number);
-        sqlx::query(
-            "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after)
-             VALUES ($1, $2, 'importer', 'import.batch', $3, $4, NULL, $5)",
-        )
-        .bind(&county)
-        .bind(&run.actor)
-        .bind(t.object_type)
-        .bind(object_key.clone())
-        .bind(after)
-        .execute(&mut *tx)
-        .await
-        .map_err(ImportError::db("writing the audit row of a batch"))?;
+        let entry = AuditEntry {
+            county: &county,
+            action: "import.batch",
+            object_type: t.object_type,
+            object_key: &object_key,
+            before: None,
+            after: Some(after),
+        };
+        audit::insert(&mut tx, &run.actor, "importer", entry)
+            .await
+            .map_err(ImportError::db("writing the audit row of a batch"))?;
     }
     sqlx::query("UPDATE import_runs SET batches = batches + 1 WHERE county = $1 AND run_id = $2")
         .bind(run_county)

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use cadastre_core::apportion::{Apportion, ApportionInput, UnitResult};
-use cadastre_core::building::{read_csv, Editor, Household};
+use cadastre_core::building::{floor_name, read_csv, Editor, Household};
 
 use sqlx::PgPool;
 
@@ -191,15 +191,6 @@ fn surveyed(h: &Household, bdcdyh: String, unit: Option<&UnitResult>) -> Surveye
     }
 }
 
-/// 层名称: 第6层 above ground, 负1层 below.
-fn floor_name(nominal: i32) -> String {
-    if nominal < 0 {
-        format!("负{}层", -nominal)
-    } else {
-        format!("第{nominal}层")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,11 +227,5 @@ mod tests {
         for h in &t.households {
             assert!(t.floors.iter().any(|f| f.sjc == h.sjc), "floor {} of {}", h.sjc, h.bdcdyh);
         }
-    }
-
-    #[test]
-    fn floor_names() {
-        assert_eq!(floor_name(-2), "负2层");
-        assert_eq!(floor_name(6), "第6层");
     }
 }
