@@ -9,16 +9,20 @@
 //! max_body_bytes = 2097152       # [default: 2 MiB]
 //! default_rate_limit_per_minute = 600     # [default: 600] for users and clients without their own
 //! max_connections = 10           # [default: 10]
-//! token_cache_seconds = 0        # [default: 0 = off] trust a resolved token this long
-//! table_revalidate_ms = 0        # [default: 0 = every request] re-check a cached building table this often
+//! token_cache_seconds = 60      # [default: 60; 0 = off] trust a resolved token at most this long
+//! table_revalidate_ms = 60000    # [default: 60000; 0 = check every request] serve a cached building table unchecked at most this long
+//! cache_listen_retry_ms = 500    # [default: 500] first reconnection delay of the cache listener
 //! ```
 //!
-//! The two caches trade freshness for throughput (see `scripts/bench-api.sh`):
-//! with `token_cache_seconds = 5`, a token revoked or an account disabled by
-//! another server instance or by SQL still works here for up to 5 s; with
-//! `table_revalidate_ms = 1000`, a building table changed by another instance or
-//! by an import is served stale for up to 1 s (writes through this instance
-//! invalidate at once).
+//! What the two caches promise (see [`crate::cache_sync`]): a change committed
+//! anywhere (another server instance, an import, plain SQL) to a token, account,
+//! API client, building, floor or household is seen by every instance as soon
+//! as its PostgreSQL notification arrives, typically within milliseconds.
+//! Writes through this instance invalidate synchronously. While an instance's
+//! listener connection is down, that instance falls back to the exact
+//! per-request checks (token query and table fingerprint query on every
+//! request) until it is listening again. The two durations above are only a
+//! safety net (e.g. a connection that dies without the server noticing).
 //!
 //! The PII key (32 bytes, base64) is kept outside the database on purpose: a copy
 //! of the database alone does not reveal owner names or ID numbers.
@@ -41,6 +45,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 600;
 /// Default pool size.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// Default token cache lifetime (a safety net: notifications flush it).
+pub const DEFAULT_TOKEN_CACHE_SECONDS: u64 = 60;
+/// Default window a cached building table is served unchecked (a safety net too).
+pub const DEFAULT_TABLE_REVALIDATE_MS: u64 = 60_000;
+/// Default first reconnection delay of the cache listener.
+pub const DEFAULT_CACHE_LISTEN_RETRY_MS: u64 = 500;
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -78,11 +88,16 @@ pub struct FileConfig {
     pub default_rate_limit_per_minute: Option<u32>,
     /// Database pool size. \[default: 10\]
     pub max_connections: Option<u32>,
-    /// Seconds a resolved token is trusted without the database. \[default: 0 = off\]
+    /// Longest time a resolved token is trusted without the database, while
+    /// change notifications are received. \[default: 60; 0 = off\]
     pub token_cache_seconds: Option<u64>,
-    /// Milliseconds a cached building table is served before its fingerprint is
-    /// checked again. \[default: 0 = on every request\]
+    /// Longest time a cached building table is served without its fingerprint
+    /// query, while change notifications are received. \[default: 60000; 0 = on
+    /// every request\]
     pub table_revalidate_ms: Option<u64>,
+    /// First delay before the cache listener reconnects (doubling up to 30 s).
+    /// \[default: 500\]
+    pub cache_listen_retry_ms: Option<u64>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -122,6 +137,8 @@ pub struct Settings {
     pub token_cache_seconds: u64,
     /// Milliseconds a cached building table is served unchecked (0 = check each time).
     pub table_revalidate_ms: u64,
+    /// Milliseconds before the cache listener's first reconnection attempt.
+    pub cache_listen_retry_ms: u64,
 }
 
 impl Default for Settings {
@@ -133,8 +150,9 @@ impl Default for Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             default_rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            token_cache_seconds: 0,
-            table_revalidate_ms: 0,
+            token_cache_seconds: DEFAULT_TOKEN_CACHE_SECONDS,
+            table_revalidate_ms: DEFAULT_TABLE_REVALIDATE_MS,
+            cache_listen_retry_ms: DEFAULT_CACHE_LISTEN_RETRY_MS,
         }
     }
 }
@@ -154,7 +172,11 @@ impl FileConfig {
             max_connections: self.max_connections.unwrap_or(d.max_connections),
             token_cache_seconds: self.token_cache_seconds.unwrap_or(d.token_cache_seconds),
             table_revalidate_ms: self.table_revalidate_ms.unwrap_or(d.table_revalidate_ms),
+            cache_listen_retry_ms: self.cache_listen_retry_ms.unwrap_or(d.cache_listen_retry_ms),
         };
+        if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
+            return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));
+        }
         if s.token_cache_seconds > 300 {
             return Err(ConfigError::Invalid("token_cache_seconds", "must be 0..=300".into()));
         }
@@ -189,6 +211,16 @@ mod tests {
         assert_eq!(s.map(|s| s.listen.to_string()), Some(DEFAULT_LISTEN.to_owned()));
         assert_eq!(s.map(|s| s.store_srid), Some(4549));
         assert_eq!(s.map(|s| s.token_ttl_minutes), Some(480));
+        assert_eq!(s.map(|s| (s.token_cache_seconds, s.table_revalidate_ms)), Some((60, 60_000)), "caches on");
+    }
+
+    #[test]
+    fn zero_still_turns_each_cache_off() {
+        let cfg: FileConfig = toml::from_str("token_cache_seconds = 0\ntable_revalidate_ms = 0").unwrap_or_default();
+        let s = cfg.resolve().ok();
+        assert_eq!(s.map(|s| (s.token_cache_seconds, s.table_revalidate_ms)), Some((0, 0)));
+        let cfg: FileConfig = toml::from_str("cache_listen_retry_ms = 0").unwrap_or_default();
+        assert!(matches!(cfg.resolve(), Err(ConfigError::Invalid("cache_listen_retry_ms", _))));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! Layout: [`config`] (TOML + env), [`db`] (migrations, one module of queries per
 //! aggregate), [`auth`] (tokens, argon2id, roles × actions × counties),
 //! [`middleware`] (IP allow-lists, rate limits, ETags), [`http`] (thin handlers and
-//! [`app`]), [`crypto`] (AES-256-GCM for owner data), [`error`] (JSON errors).
+//! [`app`]), [`crypto`] (AES-256-GCM for owner data), [`error`] (JSON errors),
+//! [`cache_sync`] (LISTEN/NOTIFY keeping in-memory caches coherent across instances).
 
 pub mod auth;
+pub mod cache_sync;
 pub mod config;
 pub mod crypto;
 pub mod db;

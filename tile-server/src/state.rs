@@ -1,10 +1,12 @@
 //! Shared state of all handlers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
 
 use crate::auth::cache::PrincipalCache;
+use crate::cache_sync::{CacheSync, SyncedCache};
 use crate::config::Settings;
 use crate::crypto::PiiCipher;
 use crate::http::table_cache::TableCache;
@@ -25,15 +27,30 @@ pub struct AppState {
     pub principals: Option<Arc<PrincipalCache>>,
     /// Serialized building tables by version.
     pub tables: Arc<TableCache>,
+    /// The listener keeping both caches coherent; stops with the last clone.
+    pub sync: Arc<CacheSync>,
 }
 
 impl AppState {
     /// Builds the state; the rate limiter uses the settings' default limit.
+    ///
+    /// Called inside a Tokio runtime, it starts the cache listener
+    /// ([`crate::cache_sync`]) for the caches that are on; until it listens,
+    /// they are bypassed.
     pub fn new(db: PgPool, settings: Settings, pii: PiiCipher) -> Self {
         let limiter = Arc::new(RateLimiter::new(settings.default_rate_limit_per_minute));
         let principals = (settings.token_cache_seconds > 0)
-            .then(|| Arc::new(PrincipalCache::new(std::time::Duration::from_secs(settings.token_cache_seconds))));
-        let tables = Arc::new(TableCache::new(std::time::Duration::from_millis(settings.table_revalidate_ms)));
-        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables }
+            .then(|| Arc::new(PrincipalCache::new(Duration::from_secs(settings.token_cache_seconds))));
+        let tables = Arc::new(TableCache::new(Duration::from_millis(settings.table_revalidate_ms)));
+        // A table cache with a zero window checks every request: it needs no notifications.
+        let mut synced: Vec<Arc<dyn SyncedCache>> = Vec::new();
+        if settings.table_revalidate_ms > 0 {
+            synced.push(tables.clone());
+        }
+        if let Some(p) = &principals {
+            synced.push(p.clone());
+        }
+        let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, sync }
     }
 }

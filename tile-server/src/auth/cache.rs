@@ -1,16 +1,22 @@
-//! A short-lived in-process cache of resolved tokens, so a busy client does not
-//! cost two database lookups per request.
+//! An in-process cache of resolved tokens, so a busy client does not cost a
+//! database lookup per request.
 //!
-//! Off by default (`token_cache_seconds = 0`). Trade-off when on: a token
-//! revoked or an account disabled *through another server instance* (or directly
-//! in SQL) keeps working here for at most the configured time; a logout through
-//! this instance evicts at once. Expiry is exact: the token's `expires_at` is
-//! cached with it.
+//! On by default (`token_cache_seconds = 60`; 0 = off). Entries are trusted only
+//! while the cache is *coherent*: a listener receives the notifications that
+//! migration 0010 sends when tokens, users or API clients change
+//! ([`crate::cache_sync`]), and each one flushes the cache. So a token revoked or
+//! an account disabled anywhere (another instance, SQL) stops working here as
+//! soon as the notification arrives; a logout through this instance evicts at
+//! once. While the listener is down the cache is bypassed. Expiry is exact: the
+//! token's `expires_at` is cached with it. Fills take a generation [`Ticket`]
+//! before the lookup, so a lookup that raced with a revocation is not stored.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use tile_server::auth::cache::PrincipalCache;
-//! let cache = PrincipalCache::new(Duration::from_secs(5));
+//! use tile_server::cache_sync::SyncedCache;
+//! let cache = PrincipalCache::new(Duration::from_secs(60));
+//! cache.set_coherent(true); // the listener does this once it is listening
 //! assert!(cache.get_at("tok", Instant::now()).is_none());
 //! ```
 
@@ -22,6 +28,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::token::hash_token;
 use crate::auth::Principal;
+use crate::cache_sync::{Coherence, SyncedCache, Ticket, AUTH_CHANNEL};
 
 /// How long a stale entry is still served while one request re-resolves it.
 const REFRESH_GRACE: Duration = Duration::from_secs(1);
@@ -41,21 +48,32 @@ struct Entry {
 pub struct PrincipalCache {
     ttl: Duration,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    coherence: Coherence,
 }
 
 impl PrincipalCache {
-    /// An empty cache whose entries live `ttl`.
+    /// An empty cache whose entries live `ttl`; incoherent (bypassed) until
+    /// [`SyncedCache::set_coherent`].
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
+        Self { ttl, entries: Mutex::new(HashMap::new()), coherence: Coherence::default() }
     }
 
-    /// The cached principal of `token` at `now`, if fresh and the token unexpired.
+    /// The generation to pass to [`Self::insert_at`]; take it before the lookup.
+    pub fn ticket(&self) -> Ticket {
+        self.coherence.ticket()
+    }
+
+    /// The cached principal of `token` at `now`, if the cache is coherent, the
+    /// entry fresh and the token unexpired.
     ///
     /// When an entry outlives the TTL, the first caller gets `None` (and
     /// re-resolves); concurrent callers with the same token keep the cached
     /// principal for up to one more second meanwhile, so a busy client's
     /// connections do not all hit the database at once.
     pub fn get_at(&self, token: &str, now: Instant) -> Option<Principal> {
+        if !self.coherence.is_coherent() {
+            return None;
+        }
         let key = hash_token(token);
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = entries.get_mut(&key)?;
@@ -76,9 +94,20 @@ impl PrincipalCache {
         }
     }
 
-    /// Remembers a resolved token.
-    pub fn insert_at(&self, token: &str, principal: Principal, token_expires_at: DateTime<Utc>, now: Instant) {
+    /// Remembers a resolved token, unless the cache is incoherent or was
+    /// invalidated since `ticket`.
+    pub fn insert_at(
+        &self,
+        token: &str,
+        principal: Principal,
+        token_expires_at: DateTime<Utc>,
+        now: Instant,
+        ticket: Ticket,
+    ) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !self.coherence.is_coherent() || !self.coherence.is_current(ticket) {
+            return;
+        }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
@@ -86,10 +115,32 @@ impl PrincipalCache {
             .insert(hash_token(token), Entry { principal, token_expires_at, cached_at: now, refreshing_since: None });
     }
 
-    /// Forgets a token (logout).
+    /// Forgets a token (logout); a lookup of it in flight is not stored.
     pub fn remove(&self, token: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.remove(&hash_token(token));
+        self.coherence.bump();
+    }
+}
+
+/// Any notification flushes everything: revocations and account changes are rare.
+impl SyncedCache for PrincipalCache {
+    fn channel(&self) -> &'static str {
+        AUTH_CHANNEL
+    }
+
+    fn on_notification(&self, _payload: &str) {
+        self.invalidate_all();
+    }
+
+    fn invalidate_all(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.clear();
+        self.coherence.bump();
+    }
+
+    fn coherence(&self) -> &Coherence {
+        &self.coherence
     }
 }
 
@@ -109,11 +160,21 @@ mod tests {
         }
     }
 
+    fn coherent() -> PrincipalCache {
+        let cache = PrincipalCache::new(Duration::from_secs(5));
+        cache.set_coherent(true);
+        cache
+    }
+
+    fn hour() -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::hours(1)
+    }
+
     #[test]
     fn entries_live_ttl_then_go() {
-        let cache = PrincipalCache::new(Duration::from_secs(5));
+        let cache = coherent();
         let t0 = Instant::now();
-        cache.insert_at("a", principal(), Utc::now() + chrono::Duration::hours(1), t0);
+        cache.insert_at("a", principal(), hour(), t0, cache.ticket());
         assert!(cache.get_at("a", t0 + Duration::from_secs(4)).is_some());
         assert!(cache.get_at("b", t0).is_none());
         let stale = t0 + Duration::from_secs(6);
@@ -124,12 +185,57 @@ mod tests {
 
     #[test]
     fn expired_tokens_and_logouts_are_not_served() {
-        let cache = PrincipalCache::new(Duration::from_secs(5));
+        let cache = coherent();
         let t0 = Instant::now();
-        cache.insert_at("old", principal(), Utc::now() - chrono::Duration::seconds(1), t0);
+        cache.insert_at("old", principal(), Utc::now() - chrono::Duration::seconds(1), t0, cache.ticket());
         assert!(cache.get_at("old", t0).is_none());
-        cache.insert_at("gone", principal(), Utc::now() + chrono::Duration::hours(1), t0);
+        cache.insert_at("gone", principal(), hour(), t0, cache.ticket());
         cache.remove("gone");
         assert!(cache.get_at("gone", t0).is_none());
+    }
+
+    #[test]
+    fn a_lookup_that_raced_with_a_revocation_is_not_stored() {
+        let cache = coherent();
+        let t0 = Instant::now();
+        let ticket = cache.ticket(); // before the token query, which still sees the token valid
+        cache.on_notification("tokens"); // the revocation commits elsewhere and is announced
+        cache.insert_at("a", principal(), hour(), t0, ticket);
+        assert!(cache.get_at("a", t0).is_none());
+        // The same through a local logout.
+        let ticket = cache.ticket();
+        cache.remove("a");
+        cache.insert_at("a", principal(), hour(), t0, ticket);
+        assert!(cache.get_at("a", t0).is_none());
+        // Without a race it is stored.
+        cache.insert_at("a", principal(), hour(), t0, cache.ticket());
+        assert!(cache.get_at("a", t0).is_some());
+    }
+
+    #[test]
+    fn incoherent_cache_neither_serves_nor_stores() {
+        let cache = PrincipalCache::new(Duration::from_secs(5));
+        let t0 = Instant::now();
+        cache.insert_at("a", principal(), hour(), t0, cache.ticket());
+        cache.set_coherent(true);
+        assert!(cache.get_at("a", t0).is_none(), "nothing stored while incoherent");
+        cache.insert_at("a", principal(), hour(), t0, cache.ticket());
+        assert!(cache.get_at("a", t0).is_some());
+        cache.set_coherent(false);
+        assert!(cache.get_at("a", t0).is_none());
+        cache.set_coherent(true);
+        assert!(cache.get_at("a", t0).is_none(), "the listener's loss flushed it");
+    }
+
+    #[test]
+    fn every_auth_notification_flushes_everything() {
+        let cache = coherent();
+        let t0 = Instant::now();
+        for t in ["a", "b"] {
+            cache.insert_at(t, principal(), hour(), t0, cache.ticket());
+        }
+        cache.on_notification("users");
+        assert!(cache.get_at("a", t0).is_none());
+        assert!(cache.get_at("b", t0).is_none());
     }
 }

@@ -5,7 +5,8 @@
 //! revoked, account enabled) and stores the principal in the request extensions,
 //! where the IP allow-list and rate-limit layers and the [`AuthUser`] extractor
 //! find it. A request without a valid token stops here with 401. With
-//! `token_cache_seconds` set, resolved tokens are kept in [`crate::auth::cache`].
+//! `token_cache_seconds` > 0 (the default), resolved tokens are kept in
+//! [`crate::auth::cache`], kept coherent by [`crate::cache_sync`].
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, request::Parts};
@@ -46,10 +47,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         req.extensions_mut().insert(principal);
         return next.run(req).await;
     }
+    // Taken before the lookup: a revocation announced meanwhile voids the fill.
+    let ticket = state.principals.as_ref().map(|c| c.ticket());
     match db::accounts::resolve_token_until(&state.db, token).await {
         Ok(Some((principal, expires_at))) => {
-            if let Some(cache) = &state.principals {
-                cache.insert_at(token, principal.clone(), expires_at, now);
+            if let (Some(cache), Some(ticket)) = (&state.principals, ticket) {
+                cache.insert_at(token, principal.clone(), expires_at, now, ticket);
             }
             req.extensions_mut().insert(principal);
             next.run(req).await

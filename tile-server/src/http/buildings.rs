@@ -91,7 +91,8 @@ pub async fn table(
     who.require_county(&zrzh[..6])?;
     let show_pii = who.may_see_pii();
     // The serialized table is cached by the fingerprint of its rows
-    // (crate::http::table_cache): a repeated pull costs one aggregate query.
+    // (crate::http::table_cache): a repeated pull costs one aggregate query, or
+    // none while change notifications keep the cache coherent.
     let cached = match state.tables.get_fresh(&zrzh, show_pii, std::time::Instant::now()) {
         Some(hit) => hit,
         None => fresh_table(&state, &zrzh, show_pii).await?,
@@ -106,17 +107,19 @@ async fn fresh_table(
     zrzh: &str,
     show_pii: bool,
 ) -> Result<crate::http::table_cache::CachedTable, AppError> {
-    // Fingerprint first: a write between the two reads leaves a newer table
-    // under an older fingerprint, which the next request does not match.
+    // Ticket, then fingerprint, then table: a change announced after the ticket
+    // voids the fill; a write between the two reads leaves a newer table under an
+    // older fingerprint, which the next request does not match.
+    let ticket = state.tables.ticket();
     let fingerprint = buildings::table_fingerprint(&state.db, zrzh).await?;
-    Ok(match state.tables.get(zrzh, show_pii, &fingerprint) {
+    Ok(match state.tables.get(zrzh, show_pii, &fingerprint, ticket) {
         Some(hit) => hit,
         None => {
             let table = buildings::table(&state.db, zrzh, show_pii, &state.pii)
                 .await?
                 .ok_or(AppError::NotFound(format!("building {zrzh}")))?;
             let body = serde_json::to_vec(&table).map_err(|e| AppError::Internal(format!("serializing table: {e}")))?;
-            state.tables.insert(zrzh, show_pii, fingerprint, body)
+            state.tables.insert(zrzh, show_pii, fingerprint, body, ticket)
         }
     })
 }
