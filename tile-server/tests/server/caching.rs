@@ -1,5 +1,7 @@
-//! The building-table cache and the optional token cache never serve a stale
-//! answer where they promise not to.
+//! The building-table cache and the token cache never serve a stale answer
+//! where they promise not to: with the caches off (`0`), every request is
+//! exact; with the defaults (on), writes through this instance are seen at once
+//! and others as soon as their notification arrives (see also `coherence.rs`).
 
 use axum::http::{header, Method, StatusCode};
 use sqlx::PgPool;
@@ -13,10 +15,17 @@ fn table_uri() -> String {
     format!("/api/buildings/{}/table", zrzh(OWN))
 }
 
+/// The exact mode: both caches off, every request checks token and fingerprint.
+fn exact() -> Settings {
+    Settings { token_cache_seconds: 0, table_revalidate_ms: 0, ..Settings::default() }
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn cached_table_follows_writes_made_behind_the_servers_back(pool: PgPool) {
-    // Default settings: the fingerprint is checked on every request.
-    let st = state(&pool);
+async fn with_caches_off_every_request_sees_writes_made_behind_the_servers_back(pool: PgPool) {
+    // table_revalidate_ms = 0: the fingerprint is checked on every request.
+    let st = state_with(&pool, exact());
+    assert!(st.principals.is_none());
+    assert!(!st.sync.is_listening() && st.sync.connects() == 0, "nothing to keep coherent, no listener");
     let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
     seed_county(&st, &admin, OWN).await;
     let client = client_token(&st, "reg", &[OWN], None, &[]).await;
@@ -70,12 +79,16 @@ async fn revalidation_window_still_shows_this_servers_writes_at_once(pool: PgPoo
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn token_cache_is_off_by_default_and_logout_evicts_when_on(pool: PgPool) {
-    let st = state_with(&pool, Settings { token_cache_seconds: 60, ..Settings::default() });
+async fn token_cache_is_on_by_default_and_logout_evicts_at_once(pool: PgPool) {
+    let st = state(&pool);
+    wait_listening(&st).await;
     let t = user_token(&st, "c", Role::Surveyor, &[OWN]).await;
     assert_eq!(get(&st, "/api/summary", &t).await.status, StatusCode::OK);
+    let cache = st.principals.clone().unwrap_or_else(|| panic!("the token cache is on by default"));
+    assert!(cache.get_at(&t, std::time::Instant::now()).is_some(), "the resolved token was cached");
     let out = call(&st, Method::POST, "/api/auth/logout", Some(&t), None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
+    // Synchronous for this instance: the very next request is refused.
     assert_eq!(get(&st, "/api/summary", &t).await.status, StatusCode::UNAUTHORIZED);
-    assert!(state(&pool).principals.is_none());
+    assert!(state_with(&pool, exact()).principals.is_none(), "0 still turns it off");
 }

@@ -199,3 +199,34 @@ pub async fn changes_page(state: &AppState, uri: &str, token: &str, want: usize)
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// How long a change committed elsewhere may take to reach an instance before a test fails.
+/// A correctness deadline (the notification never arrived), not a timing measurement.
+pub const COHERENCE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Polls `probe` every 20 ms until it holds; panics with `what` after [`COHERENCE_DEADLINE`].
+pub async fn eventually<F, Fut>(what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + COHERENCE_DEADLINE;
+    while !probe().await {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {COHERENCE_DEADLINE:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the state's cache listener is listening (caches trusted).
+pub async fn wait_listening(state: &AppState) {
+    eventually("cache listener listening", || std::future::ready(state.sync.is_listening())).await;
+}
+
+/// Polls GET `uri` until it answers `want`, then checks ten more times that it never goes back.
+pub async fn eventually_status(state: &AppState, uri: &str, token: &str, want: StatusCode) {
+    eventually(&format!("GET {uri} -> {want}"), || async { get(state, uri, token).await.status == want }).await;
+    for _ in 0..10 {
+        assert_eq!(get(state, uri, token).await.status, want, "GET {uri} went back");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -2,6 +2,8 @@
 //! `#[sqlx::test]` makes a fresh database per test and applies the migrations;
 //! requests go through `app(state)` with `tower::ServiceExt::oneshot`.
 //! Without DATABASE_URL these tests fail (sqlx::test: "DATABASE_URL must be set").
+//! Every state starts a cache listener (default settings): `coherence.rs` runs
+//! two states on one database as two server instances.
 
 mod api;
 mod audit;
@@ -9,6 +11,7 @@ mod auth;
 mod browser;
 mod caching;
 mod changes;
+mod coherence;
 mod common;
 mod fuzz_regressions;
 mod import;
