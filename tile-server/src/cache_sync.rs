@@ -231,7 +231,8 @@ async fn listen_forever(
             }
             Err(e) => tracing::warn!(error = %e, retry_in = ?delay, "cache listener cannot connect"),
         }
-        pool.close().await;
+        // Bounded: closing a half-dead socket must not stall reconnection.
+        let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(MAX_RETRY);
     }
