@@ -152,7 +152,10 @@ async fn losing_the_listener_falls_back_to_exact_checks_until_it_is_back(pool: P
     assert!(killed);
     eventually("the server notices the lost listener", || std::future::ready(!st.sync.is_listening())).await;
 
-    // Changes that send no notification at all are still seen by the next request.
+    // Requests while the listener is down (they must not make the cache trusted again)...
+    assert_eq!(get(&st, &table_uri(), &admin).await.status, StatusCode::OK);
+    assert_eq!(get(&st, "/api/summary", &viewer).await.status, StatusCode::OK);
+    // ...then changes that send no notification at all: still seen by the next request.
     assert_eq!(silently(&pool, RENAME_101, &bdcdyh(OWN, 101)).await, 1);
     let r = get(&st, &table_uri(), &admin).await;
     assert!(String::from_utf8_lossy(&r.bytes).contains("改过的坐落"), "bypass: the fingerprint was checked");
