@@ -37,6 +37,10 @@
 //! same file twice changes nothing the second time; a killed import leaves whole
 //! batches and a rerun completes it.
 //!
+//! **Bulk load** ([`bulk`]). A county's first parcel import of at least
+//! [`ImportOptions::bulk_min`] records is COPYed into a table of its own, indexed once
+//! at the end and attached as the county's partition of `parcels`, all or nothing.
+//!
 //! **Report** ([`report`]). A CSV (UTF-8 with BOM) with a row per rejected feature,
 //! per feature loaded with warnings, and per layer note, and a [`ImportSummary`]:
 //! per layer `read = inserted + updated + unchanged + rejected`.
