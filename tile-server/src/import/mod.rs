@@ -37,11 +37,16 @@
 //! same file twice changes nothing the second time; a killed import leaves whole
 //! batches and a rerun completes it.
 //!
+//! **Bulk load** ([`bulk`]). A county's first parcel import of at least
+//! [`ImportOptions::bulk_min`] records is COPYed into a table of its own, indexed once
+//! at the end and attached as the county's partition of `parcels`, all or nothing.
+//!
 //! **Report** ([`report`]). A CSV (UTF-8 with BOM) with a row per rejected feature,
 //! per feature loaded with warnings, and per layer note, and a [`ImportSummary`]:
 //! per layer `read = inserted + updated + unchanged + rejected`.
 
 pub mod bar;
+pub mod bulk;
 pub mod copy;
 pub mod encoding_check;
 mod error;
@@ -67,6 +72,7 @@ use cadastre_core::model::{Layer, Submission};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use bulk::BulkLoad;
 use report::RejectWriter;
 use validate::{Checked, Validator};
 use writers::Writers;
@@ -95,6 +101,9 @@ pub struct ImportOptions {
     pub rejects: Option<PathBuf>,
     /// Connections writing batches in parallel.
     pub writers: usize,
+    /// A county's first parcel load of at least this many records is bulk loaded into
+    /// its own partition ([`bulk`]); `u64::MAX`: never.
+    pub bulk_min: u64,
 }
 
 impl ImportOptions {
@@ -109,6 +118,7 @@ impl ImportOptions {
             actor: default_actor(),
             rejects: None,
             writers: DEFAULT_WRITERS,
+            bulk_min: bulk::DEFAULT_BULK_MIN,
         }
     }
 }
@@ -261,12 +271,18 @@ pub async fn import(
     let mut run_id: Option<(i64, String)> = None;
     let mut writers: Option<Writers> = None;
     let batch_rows = opts.batch.max(1);
+    // Parcel records announced by the reader, and the bulk load when one was started.
+    let mut parcel_records: Option<u64> = None;
+    let mut bulk: Option<BulkLoad> = None;
     let result: Result<(), ImportError> = async {
         while let Some(msg) = rx.recv().await {
             match msg {
                 Msg::Start(layer, total) => {
                     summary.layers.push((layer.standard_name().to_owned(), LayerSummary::default()));
                     progress.start_layer(layer, total);
+                    if layer == Layer::Parcels {
+                        parcel_records = total;
+                    }
                 }
                 Msg::Chunk(layer, checked, county) => {
                     if let Some(w) = writer.as_mut() {
@@ -287,14 +303,30 @@ pub async fn import(
                         writers = Some(Writers::start(pool, opts.writers.max(1), id, &c, &run).await?);
                         run_id = Some((id, c));
                     }
+                    // Decided once, at the layer's first batch: a large first load of the county.
+                    if layer == Layer::Parcels {
+                        if let (Some(n), Some((_, c))) = (parcel_records.take(), &run_id) {
+                            if n >= opts.bulk_min {
+                                bulk = BulkLoad::begin(&mut main, c).await?;
+                            }
+                        }
+                    }
                     let Some(ws) = writers.as_mut() else { continue };
-                    for batch in cut(layer, &checked.staged, batch_rows, &mut summary.batches) {
+                    for mut batch in cut(layer, &checked.staged, batch_rows, &mut summary.batches) {
+                        if let (Layer::Parcels, Some(b)) = (layer, bulk.as_mut()) {
+                            b.take(&mut batch);
+                        }
                         ws.send(batch, &mut summary, progress).await?;
                     }
                 }
                 Msg::End(layer, notes) => {
                     if let Some(ws) = writers.as_mut() {
                         ws.drain(&mut summary, progress).await?;
+                    }
+                    if let (Layer::Parcels, Some((id, _))) = (layer, &run_id) {
+                        if let Some(b) = bulk.take() {
+                            b.finish(pool, &mut main, *id, &run).await?;
+                        }
                     }
                     if let Some(w) = writer.as_mut() {
                         w.write(&notes)?;
@@ -322,6 +354,12 @@ pub async fn import(
         w.flush()?;
     }
     let status = if result.is_ok() { "finished" } else { "failed" };
+    if let Some(b) = bulk.take() {
+        // Best effort: what a failed first load leaves is removed by the rerun anyway.
+        if let Err(e) = b.abandon(&mut main).await {
+            tracing::warn!(error = %e, "unfinished bulk load left in place");
+        }
+    }
     if let Some((id, c)) = &run_id {
         summary.run_id = Some(*id);
         summary.county = Some(c.clone());
@@ -355,6 +393,7 @@ fn cut(layer: Layer, st: &validate::Staged, rows: usize, numbered: &mut u64) -> 
             rows: (end - start) as u64,
             records: (st.indexes[start], st.indexes[end - 1]),
             number: *numbered,
+            into: None,
         });
         start = end;
     }

@@ -159,6 +159,9 @@ pub struct Batch {
     pub records: (usize, usize),
     /// Batch number within the run (1-based).
     pub number: u64,
+    /// A county's bulk-load table ([`super::bulk`]) to COPY into instead of the store's
+    /// table; its audit row is written when the table is attached.
+    pub into: Option<String>,
 }
 
 /// Takes the county's import lock for the whole run (session level, on the run's own
@@ -235,6 +238,13 @@ async fn write_batch_inner(
     let t = target(batch.layer);
     let clock = std::time::Instant::now();
     let mut tx = conn.begin().await.map_err(ImportError::db("starting a batch"))?;
+    if let Some(table) = &batch.into {
+        // Bulk load: the table is the run's own until attached; nothing to match.
+        copy_direct(&mut tx, table, &t, batch).await?;
+        tx.commit().await.map_err(ImportError::db("committing a batch"))?;
+        tracing::debug!(batch = batch.number, rows = batch.rows, path = "bulk", total = ?clock.elapsed(), "batch written");
+        return Ok(Written { inserted: batch.rows, ..Written::default() });
+    }
     let keys = batch_keys(&batch.lines);
     // A batch of codes none of which is current (a first load, or new parcels) needs no
     // matching: COPY it straight into the table. Otherwise stage and upsert. Nothing else
@@ -244,7 +254,7 @@ async fn write_batch_inner(
     // county had no current row in this table when the run started, so none can be current.
     let path = if !fresh && any_current(&mut tx, &t, &keys).await? { "staged" } else { "direct" };
     let counts: Vec<CountRow> = if path == "direct" {
-        copy_direct(&mut tx, &t, batch).await?;
+        copy_direct(&mut tx, t.table, &t, batch).await?;
         keys.into_iter()
             .map(|(county, mut codes)| {
                 codes.sort_unstable();
@@ -263,30 +273,8 @@ async fn write_batch_inner(
         if ins + upd == 0 {
             continue; // nothing changed in this county: no write, no audit row
         }
-        let after = json!({
-            "run_id": run_id,
-            "source": run.source,
-            "layer": batch.layer.standard_name(),
-            "batch": batch.number,
-            "records": [batch.records.0, batch.records.1],
-            "inserted": w.inserted,
-            "updated": w.updated,
-            "unchanged": w.unchanged,
-            "inserted_codes": ins_codes.unwrap_or(Value::Null),
-            "updated_codes": upd_codes.unwrap_or(Value::Null),
-        });
-        let object_key = format!("run {run_id} {} batch {}", batch.layer.standard_name(), batch.number);
-        let entry = AuditEntry {
-            county: &county,
-            action: "import.batch",
-            object_type: t.object_type,
-            object_key: &object_key,
-            before: None,
-            after: Some(after),
-        };
-        audit::insert(&mut tx, &run.actor, "importer", entry)
-            .await
-            .map_err(ImportError::db("writing the audit row of a batch"))?;
+        let codes = (ins_codes.unwrap_or(Value::Null), upd_codes.unwrap_or(Value::Null));
+        audit_batch(&mut tx, run_id, &county, run, (batch.layer, batch.number, batch.records), w, codes).await?;
     }
     sqlx::query("UPDATE import_runs SET batches = batches + 1 WHERE county = $1 AND run_id = $2")
         .bind(run_county)
@@ -299,8 +287,48 @@ async fn write_batch_inner(
     Ok(written)
 }
 
+/// Writes the audit row of one batch in one county: counts and the codes inserted and
+/// updated (`codes`: two JSON arrays or nulls). `which`: layer, batch number, first and
+/// last record.
+pub(super) async fn audit_batch(
+    conn: &mut PgConnection,
+    run_id: i64,
+    county: &str,
+    run: &RunInfo,
+    which: (Layer, u64, (usize, usize)),
+    w: Written,
+    codes: (Value, Value),
+) -> Result<(), ImportError> {
+    let (layer, number, records) = which;
+    let after = json!({
+        "run_id": run_id,
+        "source": run.source,
+        "layer": layer.standard_name(),
+        "batch": number,
+        "records": [records.0, records.1],
+        "inserted": w.inserted,
+        "updated": w.updated,
+        "unchanged": w.unchanged,
+        "inserted_codes": codes.0,
+        "updated_codes": codes.1,
+    });
+    let object_key = format!("run {run_id} {} batch {number}", layer.standard_name());
+    let entry = AuditEntry {
+        county,
+        action: "import.batch",
+        object_type: target(layer).object_type,
+        object_key: &object_key,
+        before: None,
+        after: Some(after),
+    };
+    audit::insert(conn, &run.actor, "importer", entry)
+        .await
+        .map_err(ImportError::db("writing the audit row of a batch"))?;
+    Ok(())
+}
+
 /// The codes of a batch's COPY lines (first two fields: county, code) by county.
-fn batch_keys(lines: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
+pub(super) fn batch_keys(lines: &[u8]) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut out: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let mut fields = line.splitn(3, |&b| b == b'\t');
@@ -344,9 +372,9 @@ async fn any_current(
 /// COPYs a batch of new codes straight into the table: the staging lines without their
 /// last field (the record index, which only the staged path needs), sent in pieces of
 /// about 1 MiB so no second copy of the batch is held.
-async fn copy_direct(tx: &mut PgConnection, t: &Target, batch: &Batch) -> Result<(), ImportError> {
+async fn copy_direct(tx: &mut PgConnection, table: &str, t: &Target, batch: &Batch) -> Result<(), ImportError> {
     const PIECE: usize = 1 << 20;
-    let sql = format!("COPY {} (county, {}, {}, geom) FROM STDIN", t.table, t.key, t.columns);
+    let sql = format!("COPY {table} (county, {}, {}, geom) FROM STDIN", t.key, t.columns);
     let mut copy_in = tx.copy_in_raw(&sql).await.map_err(ImportError::db("starting COPY"))?;
     let mut piece = Vec::with_capacity(PIECE + 4096);
     for line in batch.lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -445,7 +473,14 @@ mod tests {
         for (i, &(n, side)) in parcels.iter().enumerate() {
             line(&mut lines, n, 39_500_000.0 + f64::from(n) * 100.0, side, i, 4549);
         }
-        Batch { layer: Layer::Parcels, lines, rows: parcels.len() as u64, records: (0, parcels.len() - 1), number }
+        Batch {
+            layer: Layer::Parcels,
+            lines,
+            rows: parcels.len() as u64,
+            records: (0, parcels.len() - 1),
+            number,
+            into: None,
+        }
     }
 
     #[test]
@@ -527,7 +562,8 @@ mod tests {
             async move {
                 let mut lines = Vec::new();
                 line(&mut lines, n, 39_500_000.0, 10.0, 0, srid);
-                let b = Batch { layer: Layer::Parcels, lines, rows: 1, records: (0, 0), number: u64::from(n) };
+                let b =
+                    Batch { layer: Layer::Parcels, lines, rows: 1, records: (0, 0), number: u64::from(n), into: None };
                 let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
                 prepare(&mut conn).await.unwrap_or_else(|e| panic!("{e}"));
                 let run = RunInfo { actor: "t".into(), source: "t".into(), size: 0, mtime: None };

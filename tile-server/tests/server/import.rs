@@ -15,15 +15,15 @@ fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district")
 }
 
-fn tempdir() -> tempfile::TempDir {
+pub(crate) fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"))
 }
 
-async fn run_import(pool: &PgPool, opts: &ImportOptions) -> ImportSummary {
+pub(crate) async fn run_import(pool: &PgPool, opts: &ImportOptions) -> ImportSummary {
     import(pool, opts, &NoProgress).await.unwrap_or_else(|e| panic!("import {}: {e}", opts.path.display()))
 }
 
-fn opts(path: &Path, rejects: Option<PathBuf>) -> ImportOptions {
+pub(crate) fn opts(path: &Path, rejects: Option<PathBuf>) -> ImportOptions {
     ImportOptions { rejects, actor: "import:test".into(), ..ImportOptions::new(path) }
 }
 
@@ -61,12 +61,12 @@ fn read_report(path: &Path) -> Vec<ReportRow> {
         .collect()
 }
 
-async fn scalar(pool: &PgPool, sql: &str) -> i64 {
+pub(crate) async fn scalar(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Every current row of the four tables, as text, in key order (compared across runs).
-async fn dump_current(pool: &PgPool) -> Vec<String> {
+pub(crate) async fn dump_current(pool: &PgPool) -> Vec<String> {
     let sql = "SELECT 'DJQ ' || djqdm || ' ' || djqmc || ' ' || md5(ST_AsEWKB(geom)) FROM districts WHERE state = 'current'
          UNION ALL SELECT 'DJZQ ' || djzqdm || ' ' || djzqmc || ' ' || md5(ST_AsEWKB(geom)) FROM sub_districts WHERE state = 'current'
          UNION ALL SELECT 'ZD ' || concat_ws(' ', zddm, zl, zdmj, yt, qllx, qlxz, md5(ST_AsEWKB(geom))) FROM parcels WHERE state = 'current'
@@ -76,7 +76,7 @@ async fn dump_current(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(sql).fetch_all(pool).await.unwrap_or_else(|e| panic!("dump: {e}"))
 }
 
-async fn version_count(pool: &PgPool) -> i64 {
+pub(crate) async fn version_count(pool: &PgPool) -> i64 {
     scalar(
         pool,
         "SELECT (SELECT count(*) FROM parcels) + (SELECT count(*) FROM buildings)
@@ -86,7 +86,7 @@ async fn version_count(pool: &PgPool) -> i64 {
 }
 
 /// No code has two current rows (the partial unique indexes say so too; checked anyway).
-async fn assert_one_current_per_code(pool: &PgPool) {
+pub(crate) async fn assert_one_current_per_code(pool: &PgPool) {
     for (table, key) in
         [("parcels", "zddm"), ("buildings", "zrzh"), ("sub_districts", "djzqdm"), ("districts", "djqdm")]
     {
@@ -101,7 +101,7 @@ async fn assert_one_current_per_code(pool: &PgPool) {
     }
 }
 
-fn assert_counts_add_up(s: &ImportSummary) {
+pub(crate) fn assert_counts_add_up(s: &ImportSummary) {
     for (name, l) in &s.layers {
         assert_eq!(l.read, l.inserted + l.updated + l.unchanged + l.rejected, "layer {name}: {l:?}");
     }
@@ -299,7 +299,7 @@ fn database_url() -> String {
 }
 
 /// The URL of the test's own database (sqlx::test made it from DATABASE_URL).
-async fn url_of(pool: &PgPool) -> String {
+pub(crate) async fn url_of(pool: &PgPool) -> String {
     let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap_or_default();
     let base = database_url();
     let base = base.split('?').next().unwrap_or(&base).to_owned();
@@ -307,14 +307,14 @@ async fn url_of(pool: &PgPool) -> String {
     format!("{}/{name}", &base[..cut])
 }
 
-fn binary(url: &str, args: &[&str]) -> Command {
+pub(crate) fn binary(url: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tile-server"));
     c.arg("--db").arg(url).arg("import").args(args).arg("--quiet").env("RUST_LOG", "warn");
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
 
-fn run_binary(url: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_binary(url: &str, args: &[&str]) -> (i32, String, String) {
     let out = binary(url, args).output().unwrap_or_else(|e| panic!("running tile-server: {e}"));
     (
         out.status.code().unwrap_or(-1),
