@@ -52,6 +52,31 @@ const STANDARD_FIELDS: &[&str] = &[
     "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "GHYT", "FWJG", "DJZQMC", "DJZQMJ", "DJQDM", "DJQMC", "DJQMJ",
 ];
 
+/// Standard fields read whatever [`super::LoadOptions::only_attributes`] says: the keys and
+/// the numbers, whose values can give load issues (missing key, not a number).
+const ALWAYS_READ: &[&str] = &[
+    "ZDDM", "ZRZH", "DJZQDM", "DJQDM", "ZDMJ", "JZDJB", "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "DJZQMJ",
+    "DJQMJ",
+];
+
+/// Which columns of a layer with these field names to read under `options` (see
+/// [`super::LoadOptions::only_attributes`]); a column not read gives no value.
+pub(crate) fn columns_to_read(names: &[String], options: &super::LoadOptions) -> Vec<bool> {
+    let Some(only) = &options.only_attributes else { return vec![true; names.len()] };
+    let only: Vec<String> = only.iter().map(|o| o.trim().to_uppercase()).collect();
+    // A field kept under its own name (an extra attribute)...
+    let mut keep: Vec<bool> = names.iter().map(|n| only.contains(&n.trim().to_uppercase())).collect();
+    // ...or as the column a kept standard field resolves to (through aliases too).
+    for field in ALWAYS_READ.iter().copied().chain(only.iter().map(String::as_str)) {
+        if let Some(i) = options.aliases.find(field, names.iter().map(String::as_str)) {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
+            }
+        }
+    }
+    keep
+}
+
 /// Column lookup for one layer, resolved once (not per feature).
 struct Columns<'a> {
     names: &'a [String],

@@ -140,6 +140,7 @@ pub(crate) fn read(
     }
     let enc = chosen.encoding;
     let field_names: Vec<String> = dbf.fields.iter().map(|f| enc.decode(&f.name).0.trim().to_owned()).collect();
+    let read_column = super::mapping::columns_to_read(&field_names, options);
 
     let (shapes, records) = (spans.len(), dbf.records);
     if dbf_path.is_some() && (shapes != records || dbf.declared_records != dbf.records) {
@@ -180,7 +181,13 @@ pub(crate) fn read(
                 });
                 let values: Vec<Value> = recs
                     .get(i)
-                    .map(|rec| dbf.fields.iter().map(|f| dbf.value(rec, f, enc)).collect())
+                    .map(|rec| {
+                        dbf.fields
+                            .iter()
+                            .zip(&read_column)
+                            .map(|(f, &read)| if read { dbf.value(rec, f, enc) } else { Value::Null })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 RawFeature { index: i, shape, values }
             })

@@ -57,6 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(enc) = &args.encoding {
         options = options.with_encoding_name(enc)?;
     }
+    // Only what the rules read, unless the repaired copy must carry every attribute (the HTML
+    // report draws geometry only).
+    if args.repair.is_none() {
+        options.only_attributes = Some(config.attributes_read());
+    }
 
     let bar = ProgressBar::with_draw_target(Some(qc::ALL_RULE_IDS.len() as u64 + 1), ProgressDrawTarget::stderr());
     bar.set_style(
