@@ -269,7 +269,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
     let mut sub = Submission::default();
     let read = gdal_io::read(path)?;
     let mut present = Vec::new();
-    for (layer, raw, crs) in read {
+    for (layer, mut raw, crs) in read {
         if layer == Layer::Parcels {
             sub.crs = crs;
             if sub.crs.is_none() {
@@ -281,7 +281,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
                 ));
             }
         }
-        let issues = add_layer(&mut sub, layer, raw, options);
+        let issues = add_layer(&mut sub, layer, &mut raw, options);
         sub.load_issues.extend(issues);
         present.push(layer);
     }
@@ -293,7 +293,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
 }
 
 /// Map one layer (or one chunk of it) and append its objects; returns the mapping's issues.
-fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
+fn add_layer(sub: &mut Submission, layer: Layer, raw: &mut RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
     let aliases = &options.aliases;
     match layer {
         Layer::Parcels => mapping::parcels(raw, aliases, &mut sub.parcels),

@@ -92,7 +92,7 @@ pub(crate) fn read(
     shp_path: &Path,
     layer: Layer,
     options: &LoadOptions,
-    consume: &mut dyn FnMut(RawLayer),
+    consume: &mut dyn FnMut(&mut RawLayer),
 ) -> Result<ShapefileRead, LoadError> {
     let corrupt = |path: &Path, detail: String| LoadError::Corrupt { path: path.to_path_buf(), detail };
     fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
@@ -158,7 +158,11 @@ pub(crate) fn read(
     }
 
     let total = shapes.max(records);
+    let n = field_names.len();
     let (mut shp_buf, mut dbf_buf) = (Vec::new(), Vec::new());
+    // One layer value for all chunks, so that its buffers are reused (see `RawLayer::values`).
+    let mut raw =
+        RawLayer { source: source.clone(), field_names, features: Vec::new(), values: Vec::new(), total };
     let mut first = 0;
     loop {
         let end = (first + CHUNK).min(total);
@@ -173,26 +177,26 @@ pub(crate) fn read(
             .load(first, end, &mut dbf_buf)
             .map_err(|source| LoadError::Io { path: dbf_path.clone().unwrap_or_default(), source })?;
         let shp_bytes = shp_buf.as_slice();
-        let features: Vec<RawFeature> = (first..end)
-            .into_par_iter()
-            .map(|i| {
-                let shape = spans.get(i).map_or(RawShape::Null, |&(start, len)| {
-                    shp::parse_record(&shp_bytes[start - base..start - base + len])
-                });
-                let values: Vec<Value> = recs
-                    .get(i)
-                    .map(|rec| {
-                        dbf.fields
-                            .iter()
-                            .zip(&read_column)
-                            .map(|(f, &read)| if read { dbf.value(rec, f, enc) } else { Value::Null })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                RawFeature { index: i, shape, values }
-            })
-            .collect();
-        consume(RawLayer { source: source.clone(), field_names: field_names.clone(), features, total });
+        raw.features.clear();
+        raw.features.par_extend((first..end).into_par_iter().map(|i| {
+            let shape = spans.get(i).map_or(RawShape::Null, |&(start, len)| {
+                shp::parse_record(&shp_bytes[start - base..start - base + len])
+            });
+            RawFeature { index: i, shape }
+        }));
+        raw.values.clear();
+        raw.values.resize((end - first) * n, Value::Null);
+        if n > 0 {
+            raw.values.par_chunks_mut(n).enumerate().for_each(|(k, row)| {
+                let Some(rec) = recs.get(first + k) else { return };
+                for ((slot, f), &read) in row.iter_mut().zip(&dbf.fields).zip(&read_column) {
+                    if read {
+                        *slot = dbf.value(rec, f, enc);
+                    }
+                }
+            });
+        }
+        consume(&mut raw);
         first = end;
         if first >= total {
             break;
