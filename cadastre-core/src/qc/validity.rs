@@ -118,13 +118,14 @@ fn finite_or_zero(c: Option<&Coord>) -> Coord {
 /// Drop the closing vertex, merge consecutive duplicates, remove exact fold-back spikes,
 /// and record duplicates and spikes on the way.
 fn clean_ring(coords: &[Coord], params: &ValidityParams, report: &mut GeometryReport) -> Vec<Coord> {
-    let mut pts: Vec<Coord> = coords.to_vec();
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
-    }
+    // The ring without its closing coordinate (a slice: no copy per feature).
+    let pts = match coords {
+        [first, .., last] if first == last => &coords[..coords.len() - 1],
+        _ => coords,
+    };
     let close = |a: Coord, b: Coord| ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt() <= params.duplicate_tolerance;
     let mut cleaned: Vec<Coord> = Vec::with_capacity(pts.len());
-    for p in pts {
+    for &p in pts {
         match cleaned.last() {
             Some(&last) if close(last, p) => report.duplicates.push(p),
             _ => cleaned.push(p),
@@ -159,6 +160,11 @@ fn clean_ring(coords: &[Coord], params: &ValidityParams, report: &mut GeometryRe
         i += 1;
     }
     let n = cleaned.len();
+    // A corner is a spike when atan2(|cross|, dot) < spike_angle. For a limit well under a
+    // right angle, most corners are plainly wider, which these cheap tests show without the
+    // atan2 (a measurable part of the analysis at a county's size): a corner of 90° or more
+    // (dot <= 0 with cross != 0, or dot < 0), or |cross| > 2 tan(limit) dot.
+    let tan_twice = if params.spike_angle < 1.0 { 2.0 * params.spike_angle.tan() } else { f64::INFINITY };
     if n >= 3 {
         for i in 0..n {
             let v = cleaned[i];
@@ -168,6 +174,10 @@ fn clean_ring(coords: &[Coord], params: &ValidityParams, report: &mut GeometryRe
             let (wx, wy) = (w.x - v.x, w.y - v.y);
             let cross = ux * wy - uy * wx;
             let dot = ux * wx + uy * wy;
+            let wide = dot < 0.0 || (dot == 0.0 && cross != 0.0) || (dot > 0.0 && cross.abs() > tan_twice * dot);
+            if wide && tan_twice.is_finite() {
+                continue;
+            }
             let angle = cross.abs().atan2(dot);
             if angle < params.spike_angle {
                 report.spikes.push(v);
