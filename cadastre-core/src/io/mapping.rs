@@ -150,7 +150,13 @@ impl Used {
 }
 
 impl<'a> Row<'a> {
-    fn new(layer: Layer, source: &'a str, feature: RawFeature, values: &'a mut [Value], columns: &'a Columns<'a>) -> Self {
+    fn new(
+        layer: Layer,
+        source: &'a str,
+        feature: RawFeature,
+        values: &'a mut [Value],
+        columns: &'a Columns<'a>,
+    ) -> Self {
         let RawFeature { index, shape } = feature;
         let used = Used::new(columns.names.len());
         Self { layer, source, index, values, columns, used, issues: Vec::new(), shape: Some(shape) }

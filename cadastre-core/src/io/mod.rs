@@ -122,11 +122,14 @@ pub fn load_submission(path: &Path, options: &LoadOptions) -> Result<Submission,
     load_gdal(path, options)
 }
 
+/// One layer read on its own: its objects, what the reader reported, and the mapping's issues.
+type LayerRead = (Submission, shapefile::ShapefileRead, Vec<LoadIssue>);
+
 fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<Submission, LoadError> {
     use rayon::prelude::*;
     // The layers are read at the same time: each one's reading is parallel already, but has
     // sequential stretches (file reads, record scan) that the other layer's work fills.
-    let read: Vec<Result<(Submission, shapefile::ShapefileRead, Vec<LoadIssue>), LoadError>> = layers
+    let read: Vec<Result<LayerRead, LoadError>> = layers
         .par_iter()
         .map(|&(layer, path)| {
             let mut part = Submission::default();

@@ -161,8 +161,7 @@ pub(crate) fn read(
     let n = field_names.len();
     let (mut shp_buf, mut dbf_buf) = (Vec::new(), Vec::new());
     // One layer value for all chunks, so that its buffers are reused (see `RawLayer::values`).
-    let mut raw =
-        RawLayer { source: source.clone(), field_names, features: Vec::new(), values: Vec::new(), total };
+    let mut raw = RawLayer { source: source.clone(), field_names, features: Vec::new(), values: Vec::new(), total };
     let mut first = 0;
     loop {
         let end = (first + CHUNK).min(total);
