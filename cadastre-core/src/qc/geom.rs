@@ -121,51 +121,9 @@ pub(crate) fn rings(mp: &MultiPolygon) -> impl Iterator<Item = &LineString> {
     mp.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors().iter()))
 }
 
-/// Every non-degenerate edge of a multipolygon: ring by ring (each exterior, then its holes),
-/// in ring order.
-pub(crate) fn segments(mp: &MultiPolygon) -> Segments<'_> {
-    Segments { polygons: &mp.0, polygon: 0, ring: 0, coords: &[], at: 0 }
-}
-
-/// The iterator of [`segments`]. Written out rather than as nested `flat_map`s: the pair
-/// relations walk the edges of millions of feature pairs, and the adaptor bookkeeping per edge
-/// was a few percent of a whole check.
-pub(crate) struct Segments<'a> {
-    polygons: &'a [geo_types::Polygon],
-    /// Next polygon to start.
-    polygon: usize,
-    /// Next ring of the current polygon (0 = exterior, k = hole k - 1).
-    ring: usize,
-    coords: &'a [Coord],
-    /// Index of the next edge's start in `coords`.
-    at: usize,
-}
-
-impl Iterator for Segments<'_> {
-    type Item = (Coord, Coord);
-
-    fn next(&mut self) -> Option<(Coord, Coord)> {
-        loop {
-            while let (Some(&a), Some(&b)) = (self.coords.get(self.at), self.coords.get(self.at + 1)) {
-                self.at += 1;
-                if a != b {
-                    return Some((a, b));
-                }
-            }
-            // The next ring: the current polygon's next hole, else the next polygon's exterior.
-            let current = self.polygon.checked_sub(1).and_then(|p| self.polygons.get(p));
-            if let Some(hole) = current.and_then(|p| p.interiors().get(self.ring.wrapping_sub(1))) {
-                self.coords = &hole.0;
-                self.ring += 1;
-            } else {
-                let p = self.polygons.get(self.polygon)?;
-                self.coords = &p.exterior().0;
-                self.polygon += 1;
-                self.ring = 1;
-            }
-            self.at = 0;
-        }
-    }
+/// Every non-degenerate edge of a multipolygon.
+pub(crate) fn segments(mp: &MultiPolygon) -> impl Iterator<Item = (Coord, Coord)> + '_ {
+    rings(mp).flat_map(|r| r.0.windows(2).filter(|w| w[0] != w[1]).map(|w| (w[0], w[1])))
 }
 
 /// Distinct ring vertices (the closing coordinate is not repeated).
@@ -219,35 +177,6 @@ pub(crate) fn rects_intersect(a: &Rect, b: &Rect) -> bool {
 mod tests {
     use super::*;
     use geo_types::coord;
-
-    proptest::proptest! {
-        /// The hand-written edge iterator gives exactly the edges of the plain adaptor chain.
-        #[test]
-        fn segments_match_the_plain_definition(
-            polys in proptest::collection::vec(
-                proptest::collection::vec(proptest::collection::vec((0i8..4, 0i8..4), 0..6), 1..4),
-                0..4,
-            )
-        ) {
-            let ring = |pts: &Vec<(i8, i8)>| {
-                LineString(pts.iter().map(|&(x, y)| coord! {x: f64::from(x), y: f64::from(y)}).collect())
-            };
-            // Polygon::new closes the rings, as every constructor does; short rings, repeated
-            // points and empty rings are still covered.
-            let mp = MultiPolygon(
-                polys
-                    .iter()
-                    .map(|rings| match rings.split_first() {
-                        Some((e, h)) => geo_types::Polygon::new(ring(e), h.iter().map(ring).collect()),
-                        None => geo_types::Polygon::new(LineString(Vec::new()), Vec::new()),
-                    })
-                    .collect(),
-            );
-            let plain: Vec<(Coord, Coord)> =
-                rings(&mp).flat_map(|r| r.0.windows(2).filter(|w| w[0] != w[1]).map(|w| (w[0], w[1]))).collect();
-            proptest::prop_assert_eq!(segments(&mp).collect::<Vec<_>>(), plain);
-        }
-    }
 
     #[test]
     fn crossing_segments_are_proper() {
