@@ -303,12 +303,10 @@ fn no_prj_and_implausible_coordinates_are_reported() {
     assert!(reasons[0].contains("degrees"), "{}", reasons[0]);
 }
 
-#[test]
-fn bad_attribute_values_are_per_feature_issues() {
-    let dir = write_sample("attr");
-    let dbf = dir.0.join("ZD.dbf");
+/// Overwrite the first parcel's ZDMJ (numeric) with "abc", right-aligned.
+fn corrupt_first_zdmj(dir: &Path) {
+    let dbf = dir.join("ZD.dbf");
     let mut bytes = std::fs::read(&dbf).expect("dbf");
-    // Overwrite the first record's ZDMJ (numeric) with "abc" right-aligned.
     let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let (mut off, mut width) = (1usize, 0usize);
     for i in (32..header_len - 1).step_by(32) {
@@ -323,10 +321,45 @@ fn bad_attribute_values_are_per_feature_issues() {
     bytes[at..at + width].fill(b' ');
     bytes[at + width - 3..at + width].copy_from_slice(b"abc");
     std::fs::write(&dbf, bytes).expect("write");
+}
+
+#[test]
+fn bad_attribute_values_are_per_feature_issues() {
+    let dir = write_sample("attr");
+    corrupt_first_zdmj(&dir.0);
     let sub = load(&dir.0);
     assert_eq!(sub.parcels[0].attributes.zdmj, None);
     assert!(sub.load_issues.iter().any(|i| i.source_index == Some(0)
         && matches!(&i.kind, LoadIssueKind::BadAttribute { field, value } if field == "ZDMJ" && value == "abc")));
+}
+
+#[test]
+fn only_attributes_leaves_the_rest_empty_but_keeps_keys_numbers_and_issues() {
+    let dir = write_sample("only");
+    corrupt_first_zdmj(&dir.0);
+    let full = load(&dir.0);
+    let options = LoadOptions { only_attributes: Some(vec!["zl".into(), "JZWMC".into()]), ..LoadOptions::default() };
+    let only = load_submission(&dir.0, &options).expect("loads");
+    // Same objects, keys, geometry and load issues (a bad number is still reported).
+    assert_eq!(only.load_issues, full.load_issues);
+    assert_eq!(only.parcels.len(), full.parcels.len());
+    for (o, f) in only.parcels.iter().zip(&full.parcels) {
+        assert_eq!((&o.zddm, &o.geometry, o.source_index), (&f.zddm, &f.geometry, f.source_index));
+        assert_eq!((&o.attributes.zl, o.attributes.zdmj), (&f.attributes.zl, f.attributes.zdmj));
+        assert!(o.attributes.zl.is_some());
+        // Not asked for: left empty; DJZQDM is a key (of the sub-districts), always read.
+        assert!(f.attributes.bdcdyh.is_some() && f.attributes.yt.is_some());
+        assert_eq!((&o.attributes.bdcdyh, &o.attributes.yt), (&None, &None));
+        assert_eq!(o.attributes.djzqdm, f.attributes.djzqdm);
+    }
+    assert_eq!(only.parcels[1].attributes.zdmj, Some(400.0));
+    for (o, f) in only.buildings.iter().zip(&full.buildings) {
+        assert_eq!((&o.zrzh, &o.zddm, &o.footprint), (&f.zrzh, &f.zddm, &f.footprint));
+        assert_eq!(o.attributes.jzwmc.as_deref(), Some("综合楼"));
+        assert_eq!((o.attributes.zcs, o.attributes.scjzmj), (Some(6), Some(600.5)));
+    }
+    assert_eq!(only.subdistricts[0].djzqdm, "330106001001");
+    assert_eq!(only.subdistricts[0].name, None);
 }
 
 #[test]

@@ -87,3 +87,54 @@ fn every_injected_defect_is_reported_and_nothing_else() {
     assert!(unexplained.is_empty(), "findings not explained by any defect:\n{}", show(&unexplained));
     assert_eq!(report.verdict, Verdict::Fail);
 }
+
+/// A district with every injectable defect, generated once for the tests that load it repeatedly.
+fn defect_district() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = scratch("only-attributes");
+        let kinds = Rule::INJECTABLE.len() as u32;
+        let config = Config::new(1500).with_seed(5).with_defects(DefectPlan::Spread(2 * kinds));
+        if let Err(e) = write_generated(&config, &dir, &mut |_| {}) {
+            panic!("generator failed: {e}");
+        }
+        dir
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(8))]
+
+    /// Loading only `QcConfig::attributes_read` (what `cadastre check` does) gives the same
+    /// report as loading everything, whichever fields `attribute.missing` requires.
+    #[test]
+    fn loading_only_the_attributes_read_gives_the_same_report(
+        parcel_fields in proptest::sample::subsequence(vec!["ZL", "ZDMJ", "YT", "BSM", "YSDM", "MJDW", "JZDJB"], 0..=7),
+        building_fields in proptest::sample::subsequence(vec!["ZDDM", "BSM", "JZWMC", "JGRQ", "GHYT", "FWJG", "YSDM"], 0..=7),
+    ) {
+        let dir = defect_district();
+        let mut config = QcConfig::default();
+        config.rules.attribute_missing.params.parcel_fields = parcel_fields.iter().map(|f| f.to_string()).collect();
+        config.rules.attribute_missing.params.building_fields = building_fields.iter().map(|f| f.to_string()).collect();
+        let full = match load_submission(dir, &LoadOptions::default()) {
+            Ok(s) => s,
+            Err(e) => panic!("cannot load {}: {e}", dir.display()),
+        };
+        let options = LoadOptions { only_attributes: Some(config.attributes_read()), ..LoadOptions::default() };
+        let only = match load_submission(dir, &options) {
+            Ok(s) => s,
+            Err(e) => panic!("cannot load {}: {e}", dir.display()),
+        };
+        // The filter did drop something (BSM is never read unless required, of either layer:
+        // the list names fields, not fields of a layer)...
+        if !parcel_fields.contains(&"BSM") && !building_fields.contains(&"BSM") {
+            proptest::prop_assert!(only.parcels.iter().all(|p| p.attributes.bsm.is_none()));
+            proptest::prop_assert!(full.parcels.iter().any(|p| p.attributes.bsm.is_some()));
+        }
+        // ...and the findings are the same.
+        let (a, b) = (check(&full, &config), check(&only, &config));
+        proptest::prop_assert!(!a.findings.is_empty());
+        proptest::prop_assert_eq!(&a.findings, &b.findings);
+        proptest::prop_assert_eq!(a.score, b.score);
+    }
+}

@@ -80,7 +80,24 @@ fn decodes_cleanly(enc: &'static Encoding, samples: &dyn TextSamples) -> bool {
     if enc == UTF_8 {
         return samples.all(&|s| std::str::from_utf8(s).is_ok());
     }
-    samples.all(&|s| enc.decode_without_bom_handling_and_without_replacement(s).is_some())
+    samples.all(&|s| decodes_without_errors(enc, s))
+}
+
+/// Whether `bytes` are valid text in `enc`, decoded through a small stack buffer: the whole
+/// .dbf is checked against its .cpg, and a `String` per non-ASCII value was a million
+/// allocations per layer for nothing.
+fn decodes_without_errors(enc: &'static Encoding, bytes: &[u8]) -> bool {
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let mut out = [0u8; 512];
+    let mut rest = bytes;
+    loop {
+        let (result, read, _) = decoder.decode_to_utf8_without_replacement(rest, &mut out, true);
+        match result {
+            encoding_rs::DecoderResult::InputEmpty => return true,
+            encoding_rs::DecoderResult::Malformed(..) => return false,
+            encoding_rs::DecoderResult::OutputFull => rest = rest.get(read..).unwrap_or_default(),
+        }
+    }
 }
 
 /// Choose the DBF text encoding.
@@ -137,6 +154,21 @@ mod tests {
 
     fn run(cpg: Option<&str>, text: &'static [u8]) -> Result<Chosen, String> {
         choose(None, cpg, 0, &vec![text])
+    }
+
+    #[test]
+    fn validation_without_allocating_agrees_with_decoding() {
+        let long_gbk: Vec<u8> = GBK_TEXT.iter().copied().cycle().take(GBK_TEXT.len() * 200).collect();
+        let mut cut = long_gbk.clone();
+        cut.pop(); // ends inside a two-byte character
+        let samples: [&[u8]; 7] = [GBK_TEXT, UTF8_TEXT, LATIN1_TEXT, &long_gbk, &cut, b"\x81", b"plain"];
+        for enc in [GBK, UTF_8, WINDOWS_1252] {
+            for s in samples {
+                let whole = enc.decode_without_bom_handling_and_without_replacement(s).is_some();
+                assert_eq!(decodes_without_errors(enc, s), whole, "{} {s:?}", enc.name());
+            }
+        }
+        assert!(decodes_without_errors(GBK, &long_gbk) && !decodes_without_errors(GBK, &cut));
     }
 
     #[test]

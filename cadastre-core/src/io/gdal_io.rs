@@ -128,17 +128,18 @@ pub(crate) fn read(path: &Path) -> Result<Vec<(Layer, RawLayer, Option<Crs>)>, L
         });
         let field_names: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
         let n = field_names.len();
+        let mut values = Vec::new();
         let features: Vec<RawFeature> = layer
             .features()
             .enumerate()
-            .map(|(index, f)| RawFeature {
-                index,
-                shape: shape(f.geometry()),
-                values: (0..n).map(|k| value(f.field(k).ok().flatten())).collect(),
+            .map(|(index, f)| {
+                values.extend((0..n).map(|k| value(f.field(k).ok().flatten())));
+                RawFeature { index, shape: shape(f.geometry()) }
             })
             .collect();
         let total = features.len();
-        out.push((kind, RawLayer { source: format!("{}:{name}", path.display()), field_names, features, total }, crs));
+        let source = format!("{}:{name}", path.display());
+        out.push((kind, RawLayer { source, field_names, features, values, total }, crs));
     }
     Ok(out)
 }

@@ -12,18 +12,16 @@ use crate::model::{
     Subdistrict,
 };
 
-/// One feature as read from any format.
+/// One feature as read from any format (its values are in [`RawLayer::values`]).
 #[derive(Debug, Clone)]
 pub(crate) struct RawFeature {
     /// Record index in the source.
     pub index: usize,
     /// Geometry.
     pub shape: RawShape,
-    /// Values in the order of [`RawLayer::field_names`]; empty when the record has no attributes.
-    pub values: Vec<Value>,
 }
 
-/// A layer as read from any format.
+/// A layer (or a chunk of one) as read from any format.
 #[derive(Debug, Clone)]
 pub(crate) struct RawLayer {
     /// File or layer name, for messages.
@@ -32,6 +30,10 @@ pub(crate) struct RawLayer {
     pub field_names: Vec<String>,
     /// Features.
     pub features: Vec<RawFeature>,
+    /// The features' values, one row of `field_names.len()` per feature in feature order
+    /// (`Null` where a record has no attributes). One buffer, reused from chunk to chunk: a
+    /// vector per feature was millions of allocations, and fresh memory every chunk.
+    pub values: Vec<Value>,
     /// Records in the whole layer (this may be one chunk of it), to size the output once.
     pub total: usize,
 }
@@ -51,6 +53,31 @@ const STANDARD_FIELDS: &[&str] = &[
     "BSM", "BDCDYH", "ZDTZM", "ZL", "ZDMJ", "YT", "QLLX", "QLXZ", "DJZQDM", "JZDJB", "ZDDM", "ZRZH", "JZWMC", "JGRQ",
     "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "GHYT", "FWJG", "DJZQMC", "DJZQMJ", "DJQDM", "DJQMC", "DJQMJ",
 ];
+
+/// Standard fields read whatever [`super::LoadOptions::only_attributes`] says: the keys and
+/// the numbers, whose values can give load issues (missing key, not a number).
+const ALWAYS_READ: &[&str] = &[
+    "ZDDM", "ZRZH", "DJZQDM", "DJQDM", "ZDMJ", "JZDJB", "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "DJZQMJ",
+    "DJQMJ",
+];
+
+/// Which columns of a layer with these field names to read under `options` (see
+/// [`super::LoadOptions::only_attributes`]); a column not read gives no value.
+pub(crate) fn columns_to_read(names: &[String], options: &super::LoadOptions) -> Vec<bool> {
+    let Some(only) = &options.only_attributes else { return vec![true; names.len()] };
+    let only: Vec<String> = only.iter().map(|o| o.trim().to_uppercase()).collect();
+    // A field kept under its own name (an extra attribute)...
+    let mut keep: Vec<bool> = names.iter().map(|n| only.contains(&n.trim().to_uppercase())).collect();
+    // ...or as the column a kept standard field resolves to (through aliases too).
+    for field in ALWAYS_READ.iter().copied().chain(only.iter().map(String::as_str)) {
+        if let Some(i) = options.aliases.find(field, names.iter().map(String::as_str)) {
+            if let Some(k) = keep.get_mut(i) {
+                *k = true;
+            }
+        }
+    }
+    keep
+}
 
 /// Column lookup for one layer, resolved once (not per feature).
 struct Columns<'a> {
@@ -80,7 +107,7 @@ struct Row<'a> {
     /// Record index in the source.
     index: usize,
     /// The record's values; text is moved out (not copied) into the model when read.
-    values: Vec<Value>,
+    values: &'a mut [Value],
     columns: &'a Columns<'a>,
     /// Which columns a standard attribute has read (the rest go to `extra`); a bit set, as
     /// layers with more than 64 columns are rare and then fall back to a vector.
@@ -123,8 +150,14 @@ impl Used {
 }
 
 impl<'a> Row<'a> {
-    fn new(layer: Layer, source: &'a str, feature: RawFeature, columns: &'a Columns<'a>) -> Self {
-        let RawFeature { index, shape, values } = feature;
+    fn new(
+        layer: Layer,
+        source: &'a str,
+        feature: RawFeature,
+        values: &'a mut [Value],
+        columns: &'a Columns<'a>,
+    ) -> Self {
+        let RawFeature { index, shape } = feature;
         let used = Used::new(columns.names.len());
         Self { layer, source, index, values, columns, used, issues: Vec::new(), shape: Some(shape) }
     }
@@ -290,12 +323,12 @@ fn format_number(n: f64) -> String {
     }
 }
 
-fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: &Columns<'_>) -> Vec<LoadIssue> {
+fn layer_issues(layer: Layer, source: &str, features: &[RawFeature], columns: &Columns<'_>) -> Vec<LoadIssue> {
     let mut issues = Vec::new();
     if features.iter().any(|f| matches!(f.shape, RawShape::Polygons { zm: true, .. })) {
         issues.push(LoadIssue {
             layer,
-            source: raw.source.clone(),
+            source: source.to_owned(),
             source_index: None,
             code: None,
             kind: LoadIssueKind::ZmDropped,
@@ -306,7 +339,7 @@ fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: 
         if columns.index(field).is_none() {
             issues.push(LoadIssue {
                 layer,
-                source: raw.source.clone(),
+                source: source.to_owned(),
                 source_index: None,
                 code: None,
                 kind: LoadIssueKind::MissingField { field: (*field).to_owned() },
@@ -322,25 +355,31 @@ fn layer_issues(layer: Layer, raw: &RawLayer, features: &[RawFeature], columns: 
 /// in record order.
 fn map_layer<T: Send>(
     layer: Layer,
-    mut raw: RawLayer,
+    raw: &mut RawLayer,
     aliases: &FieldAliases,
     out: &mut Vec<T>,
     build: impl Fn(&mut Row<'_>, MultiPolygon<f64>) -> T + Sync,
     code: impl Fn(&T) -> &str + Sync,
 ) -> Vec<LoadIssue> {
-    let features = std::mem::take(&mut raw.features);
-    let columns = Columns::new(&raw.field_names, aliases);
-    let mut issues = layer_issues(layer, &raw, &features, &columns);
+    let RawLayer { source, field_names, features, values, .. } = raw;
+    let source = source.as_str();
+    let n = field_names.len();
+    // One row per feature, whatever the reader did.
+    values.resize(features.len() * n, Value::Null);
+    let columns = Columns::new(field_names, aliases);
+    let mut issues = layer_issues(layer, source, features, &columns);
+    let rows: Vec<&mut [Value]> = if n == 0 {
+        features.iter().map(|_| <&mut [Value]>::default()).collect()
+    } else {
+        values.chunks_mut(n).collect()
+    };
     // Only a feature without a usable geometry gives no object: those are set apart, so the
     // others map one to one, in parallel, straight into `out` (no intermediate vector of a
     // county's objects).
     let usable = |f: &RawFeature| matches!(&f.shape, RawShape::Polygons { geometry, .. } if !geometry.0.is_empty());
-    let (good, bad): (Vec<RawFeature>, Vec<RawFeature>) =
-        if features.iter().all(usable) { (features, Vec::new()) } else { features.into_iter().partition(usable) };
     let found = std::sync::Mutex::new(Vec::<(usize, Vec<LoadIssue>)>::new());
-    out.reserve(good.len());
-    out.par_extend(good.into_par_iter().map(|f| {
-        let mut row = Row::new(layer, &raw.source, f, &columns);
+    let map_one = |(f, vals): (RawFeature, &mut [Value])| {
+        let mut row = Row::new(layer, source, f, vals, &columns);
         let geometry = row.usable_geometry();
         let obj = build(&mut row, geometry);
         if !row.issues.is_empty() {
@@ -349,14 +388,26 @@ fn map_layer<T: Send>(
             found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((index, iss));
         }
         obj
-    }));
+    };
+    let bad: Vec<(RawFeature, &mut [Value])> = if features.iter().all(usable) {
+        out.reserve(features.len());
+        out.par_extend(features.par_drain(..).zip(rows.into_par_iter()).map(map_one));
+        Vec::new()
+    } else {
+        let (good, bad): (Vec<_>, Vec<_>) = features.drain(..).zip(rows).partition(|(f, _)| usable(f));
+        out.reserve(good.len());
+        out.par_extend(good.into_par_iter().map(map_one));
+        bad
+    };
     let mut found = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    for f in bad {
-        let mut row = Row::new(layer, &raw.source, f, &columns);
+    for (f, vals) in bad {
+        let mut row = Row::new(layer, source, f, vals, &columns);
         let _ = row.geometry();
         let key = row.text(key_field(layer)).unwrap_or_default();
         found.push((row.index, row.finish(&key)));
     }
+    // Emptied for the next chunk; the buffers keep their capacity.
+    values.clear();
     found.sort_by_key(|(index, _)| *index);
     for (_, mut iss) in found {
         issues.append(&mut iss);
@@ -374,7 +425,7 @@ fn key_field(layer: Layer) -> &'static str {
 }
 
 /// Parcels from a ZD layer, appended to `out`; returns the issues.
-pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parcel>) -> Vec<LoadIssue> {
+pub(crate) fn parcels(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Vec<Parcel>) -> Vec<LoadIssue> {
     map_layer(
         Layer::Parcels,
         raw,
@@ -403,7 +454,7 @@ pub(crate) fn parcels(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Parce
 }
 
 /// Buildings from a ZRZ layer, appended to `out`; returns the issues.
-pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Building>) -> Vec<LoadIssue> {
+pub(crate) fn buildings(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Vec<Building>) -> Vec<LoadIssue> {
     map_layer(
         Layer::Buildings,
         raw,
@@ -435,7 +486,7 @@ pub(crate) fn buildings(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Bui
 }
 
 /// Sub-districts from a DJZQ layer, appended to `out`; returns the issues.
-pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<Subdistrict>) -> Vec<LoadIssue> {
+pub(crate) fn subdistricts(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Vec<Subdistrict>) -> Vec<LoadIssue> {
     map_layer(
         Layer::Subdistricts,
         raw,
@@ -457,7 +508,7 @@ pub(crate) fn subdistricts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<
 }
 
 /// Districts from a DJQ layer, appended to `out`; returns the issues.
-pub(crate) fn districts(raw: RawLayer, aliases: &FieldAliases, out: &mut Vec<District>) -> Vec<LoadIssue> {
+pub(crate) fn districts(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Vec<District>) -> Vec<LoadIssue> {
     map_layer(
         Layer::Districts,
         raw,

@@ -122,16 +122,35 @@ pub fn load_submission(path: &Path, options: &LoadOptions) -> Result<Submission,
     load_gdal(path, options)
 }
 
+/// One layer read on its own: its objects, what the reader reported, and the mapping's issues.
+type LayerRead = (Submission, shapefile::ShapefileRead, Vec<LoadIssue>);
+
 fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<Submission, LoadError> {
+    use rayon::prelude::*;
+    // The layers are read at the same time: each one's reading is parallel already, but has
+    // sequential stretches (file reads, record scan) that the other layer's work fills.
+    let read: Vec<Result<LayerRead, LoadError>> = layers
+        .par_iter()
+        .map(|&(layer, path)| {
+            let mut part = Submission::default();
+            let mut mapped_issues = Vec::new();
+            let read = shapefile::read(path, layer, options, &mut |raw| {
+                reserve(&mut part, layer, raw.total);
+                let issues = add_layer(&mut part, layer, raw, options);
+                merge_chunk_issues(&mut mapped_issues, issues);
+            })?;
+            Ok((part, read, mapped_issues))
+        })
+        .collect();
+    // Put together in layer order, so that issues (and the first error) come as if read in turn.
     let mut sub = Submission::default();
     let mut parcel_prj = None;
-    for &(layer, path) in layers {
-        let mut mapped_issues = Vec::new();
-        let read = shapefile::read(path, layer, options, &mut |raw| {
-            reserve(&mut sub, layer, raw.total);
-            let issues = add_layer(&mut sub, layer, raw, options);
-            merge_chunk_issues(&mut mapped_issues, issues);
-        })?;
+    for (&(layer, _), result) in layers.iter().zip(read) {
+        let (part, read, mapped_issues) = result?;
+        take_all(&mut sub.parcels, part.parcels);
+        take_all(&mut sub.buildings, part.buildings);
+        take_all(&mut sub.subdistricts, part.subdistricts);
+        take_all(&mut sub.districts, part.districts);
         sub.load_issues.extend(read.issues);
         sub.load_issues.extend(mapped_issues);
         if layer == Layer::Parcels {
@@ -143,6 +162,16 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     }
     finish(&mut sub, layers.iter().map(|(l, _)| *l).collect(), "ZD");
     Ok(sub)
+}
+
+/// Append `src` to `dst`, moving the vector itself when `dst` is empty (a county's layer is
+/// hundreds of MB: copying it would touch as much fresh memory again).
+fn take_all<T>(dst: &mut Vec<T>, src: Vec<T>) {
+    if dst.is_empty() {
+        *dst = src;
+    } else {
+        dst.extend(src);
+    }
 }
 
 /// Room for a whole layer at its first chunk: growing a county-sized vector by doubling
@@ -269,7 +298,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
     let mut sub = Submission::default();
     let read = gdal_io::read(path)?;
     let mut present = Vec::new();
-    for (layer, raw, crs) in read {
+    for (layer, mut raw, crs) in read {
         if layer == Layer::Parcels {
             sub.crs = crs;
             if sub.crs.is_none() {
@@ -281,7 +310,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
                 ));
             }
         }
-        let issues = add_layer(&mut sub, layer, raw, options);
+        let issues = add_layer(&mut sub, layer, &mut raw, options);
         sub.load_issues.extend(issues);
         present.push(layer);
     }
@@ -293,7 +322,7 @@ fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError
 }
 
 /// Map one layer (or one chunk of it) and append its objects; returns the mapping's issues.
-fn add_layer(sub: &mut Submission, layer: Layer, raw: RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
+fn add_layer(sub: &mut Submission, layer: Layer, raw: &mut RawLayer, options: &LoadOptions) -> Vec<LoadIssue> {
     let aliases = &options.aliases;
     match layer {
         Layer::Parcels => mapping::parcels(raw, aliases, &mut sub.parcels),

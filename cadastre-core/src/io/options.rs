@@ -14,6 +14,13 @@ pub struct LoadOptions {
     pub encoding: Option<&'static Encoding>,
     /// Extra field-name aliases on top of the built-in ones.
     pub aliases: FieldAliases,
+    /// When set, only these attributes (standard names, which aliases resolve, or other field
+    /// names) are read besides the keys and numbers, which are always read because their
+    /// values can give load issues; other attributes are left empty (`None`, not in `extra`),
+    /// and a shapefile does not even decode their columns. Other formats read every field.
+    /// A county's parcels and buildings carry text the quality checks never look at; not
+    /// reading it saves a fifth of the model's memory (see `QcConfig::attributes_read`).
+    pub only_attributes: Option<Vec<String>>,
 }
 
 impl LoadOptions {

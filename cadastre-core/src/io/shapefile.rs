@@ -92,7 +92,7 @@ pub(crate) fn read(
     shp_path: &Path,
     layer: Layer,
     options: &LoadOptions,
-    consume: &mut dyn FnMut(RawLayer),
+    consume: &mut dyn FnMut(&mut RawLayer),
 ) -> Result<ShapefileRead, LoadError> {
     let corrupt = |path: &Path, detail: String| LoadError::Corrupt { path: path.to_path_buf(), detail };
     fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
@@ -140,6 +140,7 @@ pub(crate) fn read(
     }
     let enc = chosen.encoding;
     let field_names: Vec<String> = dbf.fields.iter().map(|f| enc.decode(&f.name).0.trim().to_owned()).collect();
+    let read_column = super::mapping::columns_to_read(&field_names, options);
 
     let (shapes, records) = (spans.len(), dbf.records);
     if dbf_path.is_some() && (shapes != records || dbf.declared_records != dbf.records) {
@@ -157,7 +158,10 @@ pub(crate) fn read(
     }
 
     let total = shapes.max(records);
+    let n = field_names.len();
     let (mut shp_buf, mut dbf_buf) = (Vec::new(), Vec::new());
+    // One layer value for all chunks, so that its buffers are reused (see `RawLayer::values`).
+    let mut raw = RawLayer { source: source.clone(), field_names, features: Vec::new(), values: Vec::new(), total };
     let mut first = 0;
     loop {
         let end = (first + CHUNK).min(total);
@@ -172,20 +176,26 @@ pub(crate) fn read(
             .load(first, end, &mut dbf_buf)
             .map_err(|source| LoadError::Io { path: dbf_path.clone().unwrap_or_default(), source })?;
         let shp_bytes = shp_buf.as_slice();
-        let features: Vec<RawFeature> = (first..end)
-            .into_par_iter()
-            .map(|i| {
-                let shape = spans.get(i).map_or(RawShape::Null, |&(start, len)| {
-                    shp::parse_record(&shp_bytes[start - base..start - base + len])
-                });
-                let values: Vec<Value> = recs
-                    .get(i)
-                    .map(|rec| dbf.fields.iter().map(|f| dbf.value(rec, f, enc)).collect())
-                    .unwrap_or_default();
-                RawFeature { index: i, shape, values }
-            })
-            .collect();
-        consume(RawLayer { source: source.clone(), field_names: field_names.clone(), features, total });
+        raw.features.clear();
+        raw.features.par_extend((first..end).into_par_iter().map(|i| {
+            let shape = spans.get(i).map_or(RawShape::Null, |&(start, len)| {
+                shp::parse_record(&shp_bytes[start - base..start - base + len])
+            });
+            RawFeature { index: i, shape }
+        }));
+        raw.values.clear();
+        raw.values.resize((end - first) * n, Value::Null);
+        if n > 0 {
+            raw.values.par_chunks_mut(n).enumerate().for_each(|(k, row)| {
+                let Some(rec) = recs.get(first + k) else { return };
+                for ((slot, f), &read) in row.iter_mut().zip(&dbf.fields).zip(&read_column) {
+                    if read {
+                        *slot = dbf.value(rec, f, enc);
+                    }
+                }
+            });
+        }
+        consume(&mut raw);
         first = end;
         if first >= total {
             break;

@@ -224,6 +224,30 @@ impl QcConfig {
         Ok(cfg)
     }
 
+    /// The attributes the rules read besides the keys and numbers (which a load always
+    /// reads): give them to [`LoadOptions::only_attributes`](crate::io::LoadOptions) to load
+    /// no more than a check needs.
+    ///
+    /// ```
+    /// use cadastre_core::qc::QcConfig;
+    /// let mut cfg = QcConfig::default();
+    /// cfg.rules.attribute_missing.params.building_fields.push("jzwmc".into());
+    /// let read = cfg.attributes_read();
+    /// assert!(read.contains(&"BDCDYH".to_string()) && read.contains(&"JZWMC".to_string()));
+    /// assert!(!read.contains(&"BSM".to_string()));
+    /// ```
+    pub fn attributes_read(&self) -> Vec<String> {
+        let required = &self.rules.attribute_missing.params;
+        let mut read: Vec<String> = super::rules::ATTRIBUTES_READ
+            .iter()
+            .map(|&f| f.to_owned())
+            .chain(required.parcel_fields.iter().chain(&required.building_fields).map(|f| f.trim().to_uppercase()))
+            .collect();
+        read.sort();
+        read.dedup();
+        read
+    }
+
     /// The common settings of a rule by id.
     pub fn common(&self, id: &str) -> Option<&Common> {
         let r = &self.rules;

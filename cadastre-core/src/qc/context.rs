@@ -22,6 +22,23 @@ use crate::model::Submission;
 pub(crate) type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
 
+/// Node size of the feature-box R*-trees. Bulk loading copies every entry once per tree level,
+/// and at a county's size that was a tenth of the whole check: 16 children per node instead of
+/// rstar's default 6 make the tree half as deep for about the same query cost. The trees are
+/// only bulk loaded, never inserted into.
+#[derive(Debug, Clone, Copy)]
+pub struct BoxParams;
+
+impl rstar::RTreeParams for BoxParams {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
+/// An R*-tree of feature bounding boxes.
+pub type BoxTree = RTree<BoxEntry, BoxParams>;
+
 /// Geometry facts about one feature.
 #[derive(Debug, Clone)]
 pub struct FeatureFacts {
@@ -179,9 +196,9 @@ pub struct Context<'a> {
     /// Facts per building.
     pub buildings: Vec<FeatureFacts>,
     /// Parcel bounding boxes.
-    pub parcel_tree: RTree<BoxEntry>,
+    pub parcel_tree: BoxTree,
     /// Building bounding boxes.
-    pub building_tree: RTree<BoxEntry>,
+    pub building_tree: BoxTree,
     /// Parcel indices by ZDDM.
     pub parcels_by_code: HashMap<&'a str, Vec<usize>>,
     /// Prepared sub-districts.
@@ -191,13 +208,13 @@ pub struct Context<'a> {
     parcel_subdistrict: OnceLock<Vec<Option<usize>>>,
 }
 
-fn tree_of(facts: &[FeatureFacts]) -> RTree<BoxEntry> {
+fn tree_of(facts: &[FeatureFacts]) -> BoxTree {
     // Sized once: a filtered iterator would grow the vector by doubling, copying it each time.
     let mut entries = Vec::with_capacity(facts.len());
     entries.extend(facts.iter().enumerate().filter_map(|(i, f)| {
         f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]), i))
     }));
-    RTree::bulk_load(entries)
+    RTree::bulk_load_with_params(entries)
 }
 
 impl<'a> Context<'a> {
@@ -365,7 +382,7 @@ fn canon_less(ca: &str, fa: &FeatureFacts, ia: usize, cb: &str, fb: &FeatureFact
 fn pairs(
     geoms: &[&MultiPolygon],
     facts: &[FeatureFacts],
-    tree: &RTree<BoxEntry>,
+    tree: &BoxTree,
     before: impl Fn(usize, usize) -> bool + Sync,
 ) -> PairTable {
     // Each worker appends to its own vectors, joined in index order: the same lists as a

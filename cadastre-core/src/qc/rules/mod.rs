@@ -43,6 +43,13 @@ pub use tiny::ParcelTiny;
 
 use super::Rule;
 
+/// Text attributes some rule reads (keys and numbers aside), whatever the configuration:
+/// DJZQDM (code.consistency, parcel.outside_subdistrict), ZDTZM (code.consistency), BDCDYH
+/// (code.format, code.consistency), YT, QLLX, QLXZ (attribute.domain). `attribute.missing`
+/// reads the fields it is configured with. A rule that starts reading another attribute must
+/// be added here, or a check that loads only these would not see it.
+pub(crate) const ATTRIBUTES_READ: &[&str] = &["DJZQDM", "ZDTZM", "BDCDYH", "YT", "QLLX", "QLXZ"];
+
 /// Every rule, in the order of [`ALL_RULE_IDS`](super::ALL_RULE_IDS).
 pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
