@@ -2,7 +2,7 @@
 //! (楼盘表, no coordinates) for everyone including the registration system.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -85,6 +85,7 @@ pub async fn table(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zrzh): AppPath<String>,
+    request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadUnitTable)?;
     check_zrzh(&zrzh)?;
@@ -97,8 +98,35 @@ pub async fn table(
         Some(hit) => hit,
         None => fresh_table(&state, &zrzh, show_pii).await?,
     };
-    let headers = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, cached.etag)];
+    let json = HeaderValue::from_static("application/json");
+    // Same weak ETag for both codings: they are the same table.
+    if accepts_gzip(&request_headers) && !cached.gzip.is_empty() {
+        let headers = [
+            (header::CONTENT_TYPE, json),
+            (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+            (header::ETAG, cached.etag),
+        ];
+        return Ok((headers, cached.gzip).into_response());
+    }
+    let headers = [
+        (header::CONTENT_TYPE, json),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+        (header::ETAG, cached.etag),
+    ];
     Ok((headers, cached.body).into_response())
+}
+
+/// Whether `Accept-Encoding` lists gzip (or `*`) without `q=0`.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        },
+    )
 }
 
 /// The cached table if its fingerprint still matches, else a newly built one.

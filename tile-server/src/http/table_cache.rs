@@ -50,6 +50,10 @@ pub struct CachedTable {
     pub fingerprint: String,
     /// The JSON body.
     pub body: Bytes,
+    /// The same body gzip-compressed, made once per table version: a big table
+    /// compressed per request (the router's compression layer) would cost more
+    /// than serving it, so clients that accept gzip get this copy instead.
+    pub gzip: Bytes,
     /// Its weak ETag (the same the ETag middleware would compute).
     pub etag: HeaderValue,
     /// When the fingerprint was last seen to match.
@@ -148,6 +152,7 @@ impl TableCache {
         let etag = HeaderValue::from_str(&etag_of(&body)).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""));
         let entry = CachedTable {
             fingerprint,
+            gzip: Bytes::from(gzip(&body)),
             body: Bytes::from(body),
             etag,
             checked_at: Instant::now(),
@@ -162,6 +167,17 @@ impl TableCache {
         }
         entries.insert((zrzh.to_owned(), show_pii), entry.clone());
         entry
+    }
+}
+
+/// `body` gzip-compressed (writing into a Vec cannot fail; an empty Vec if it did,
+/// which the handler then does not serve).
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8), flate2::Compression::default());
+    match enc.write_all(body).and_then(|()| enc.finish()) {
+        Ok(out) => out,
+        Err(_) => Vec::new(),
     }
 }
 

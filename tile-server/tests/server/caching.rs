@@ -92,3 +92,36 @@ async fn token_cache_is_on_by_default_and_logout_evicts_at_once(pool: PgPool) {
     assert_eq!(get(&st, "/api/summary", &t).await.status, StatusCode::UNAUTHORIZED);
     assert!(state_with(&pool, exact()).principals.is_none(), "0 still turns it off");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn clients_that_accept_gzip_get_the_cached_compressed_table(pool: PgPool) {
+    let st = state(&pool);
+    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
+    seed_county(&st, &admin, OWN).await;
+    let client = client_token(&st, "reg", &[OWN], None, &[]).await;
+    let plain = get(&st, &table_uri(), &client).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert!(plain.headers.get(header::CONTENT_ENCODING).is_none());
+    let with = |accept: &'static str| {
+        let mut req = request(Method::GET, &table_uri(), Some(&client), None);
+        req.headers_mut().insert(header::ACCEPT_ENCODING, axum::http::HeaderValue::from_static(accept));
+        call_with(&st, req)
+    };
+    for accept in ["gzip", "br;q=1.0, gzip;q=0.8", "*"] {
+        let zipped = with(accept).await;
+        assert_eq!(zipped.status, StatusCode::OK, "{accept}");
+        assert_eq!(zipped.headers.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()), Some(&b"gzip"[..]), "{accept}");
+        assert_eq!(zipped.headers.get(header::ETAG), plain.headers.get(header::ETAG), "same table, same tag");
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped.bytes[..]), &mut json)
+            .unwrap_or_else(|e| panic!("{accept}: not gzip: {e}"));
+        assert_eq!(json, plain.bytes.to_vec(), "{accept}: the same JSON");
+        assert!(zipped.bytes.len() < plain.bytes.len(), "{accept}: compressed");
+    }
+    // Refused with q=0, or another coding only: the plain JSON.
+    for accept in ["gzip;q=0", "br"] {
+        let r = with(accept).await;
+        assert!(r.headers.get(header::CONTENT_ENCODING).is_none(), "{accept}");
+        assert_eq!(r.bytes, plain.bytes, "{accept}");
+    }
+}
