@@ -100,14 +100,14 @@ pub async fn table(
     };
     let json = HeaderValue::from_static("application/json");
     // Same weak ETag for both codings: they are the same table.
-    if accepts_gzip(&request_headers) && !cached.gzip.is_empty() {
+    if let Some(zipped) = accepts_gzip(&request_headers).then(|| cached.gzip()).flatten() {
         let headers = [
             (header::CONTENT_TYPE, json),
             (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
             (header::VARY, HeaderValue::from_static("accept-encoding")),
             (header::ETAG, cached.etag),
         ];
-        return Ok((headers, cached.gzip).into_response());
+        return Ok((headers, zipped).into_response());
     }
     let headers = [
         (header::CONTENT_TYPE, json),

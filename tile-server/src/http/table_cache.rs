@@ -50,10 +50,10 @@ pub struct CachedTable {
     pub fingerprint: String,
     /// The JSON body.
     pub body: Bytes,
-    /// The same body gzip-compressed, made once per table version: a big table
-    /// compressed per request (the router's compression layer) would cost more
-    /// than serving it, so clients that accept gzip get this copy instead.
-    pub gzip: Bytes,
+    /// The same body gzip-compressed, made at the first request that accepts gzip
+    /// and shared by every copy of this entry: a big table compressed per request
+    /// (the router's compression layer) would cost more than serving it.
+    gzip: std::sync::Arc<std::sync::OnceLock<Bytes>>,
     /// Its weak ETag (the same the ETag middleware would compute).
     pub etag: HeaderValue,
     /// When the fingerprint was last seen to match.
@@ -152,7 +152,7 @@ impl TableCache {
         let etag = HeaderValue::from_str(&etag_of(&body)).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""));
         let entry = CachedTable {
             fingerprint,
-            gzip: Bytes::from(gzip(&body)),
+            gzip: std::sync::Arc::default(),
             body: Bytes::from(body),
             etag,
             checked_at: Instant::now(),
@@ -170,14 +170,18 @@ impl TableCache {
     }
 }
 
-/// `body` gzip-compressed (writing into a Vec cannot fail; an empty Vec if it did,
-/// which the handler then does not serve).
-fn gzip(body: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8), flate2::Compression::default());
-    match enc.write_all(body).and_then(|()| enc.finish()) {
-        Ok(out) => out,
-        Err(_) => Vec::new(),
+impl CachedTable {
+    /// The body gzip-compressed, compressed on the first call; `None` if
+    /// compression failed (writing into a Vec does not), so the caller sends the JSON.
+    pub fn gzip(&self) -> Option<Bytes> {
+        let zipped = self.gzip.get_or_init(|| {
+            use std::io::Write;
+            let mut enc =
+                flate2::write::GzEncoder::new(Vec::with_capacity(self.body.len() / 8), flate2::Compression::default());
+            let out = enc.write_all(&self.body).and_then(|()| enc.finish()).unwrap_or_default();
+            Bytes::from(out)
+        });
+        (!zipped.is_empty()).then(|| zipped.clone())
     }
 }
 

@@ -11,8 +11,8 @@ use tile_server::db::MIGRATOR;
 use tile_server::import::ImportOptions;
 
 use crate::import::{
-    assert_counts_add_up, assert_one_current_per_code, binary, dump_current, opts, run_binary, run_import, scalar,
-    tempdir, url_of, version_count,
+    assert_counts_add_up, assert_one_current_per_code, binary, dump_current, generated_source, opts, run_binary,
+    run_import, scalar, tempdir, url_of, version_count,
 };
 
 /// A second, migrated database next to the test's own: (pool, its URL, its name).
@@ -140,12 +140,8 @@ async fn a_county_that_has_parcels_is_not_bulk_loaded(pool: PgPool) {
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn killed_bulk_load_leaves_nothing_visible_and_the_rerun_completes(pool: PgPool) {
-    let dir = tempdir();
-    let truth =
-        write_generated(&Config::new(12_000).with_seed(4), dir.path(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let (_dir, truth, src, report) = generated_source(12_000, 4);
     let url = url_of(&pool).await;
-    let src = dir.path().to_string_lossy().into_owned();
-    let report = dir.path().join("r.csv").to_string_lossy().into_owned();
     let args = [src.as_str(), "--batch", "40", "--bulk-min", "1", "--rejects", report.as_str()];
     let mut child = binary(&url, &args).spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
     // Wait until some batches are in a load table, then kill -9 mid-layer.

@@ -323,14 +323,24 @@ pub(crate) fn run_binary(url: &str, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn killed_import_leaves_whole_batches_and_a_rerun_completes(pool: PgPool) {
+/// A generated district of `parcels` parcels in a temporary folder, with the folder
+/// and a reject-report path as command-line arguments.
+pub(crate) fn generated_source(
+    parcels: u64,
+    seed: u64,
+) -> (tempfile::TempDir, cadastre_samples::Truth, String, String) {
     let dir = tempdir();
-    let truth =
-        write_generated(&Config::new(12_000).with_seed(4), dir.path(), &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
-    let url = url_of(&pool).await;
+    let truth = write_generated(&Config::new(parcels).with_seed(seed), dir.path(), &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
     let src = dir.path().to_string_lossy().into_owned();
     let report = dir.path().join("r.csv").to_string_lossy().into_owned();
+    (dir, truth, src, report)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn killed_import_leaves_whole_batches_and_a_rerun_completes(pool: PgPool) {
+    let (_dir, truth, src, report) = generated_source(12_000, 4);
+    let url = url_of(&pool).await;
     const BATCH: i64 = 40;
     let mut child =
         binary(&url, &[&src, "--batch", "40", "--rejects", &report]).spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
