@@ -36,6 +36,8 @@ REQUIRED_PACKAGES=(
     # scripts/fuzz-api.sh makes a venv for schemathesis; scripts/bench-api.sh uses wrk.
     "python3-venv:/usr/share/doc/python3-venv"
     "wrk:/usr/bin/wrk"
+    # Chinese text in the browser tests' screenshots (no empty boxes).
+    "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
