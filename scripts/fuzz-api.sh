@@ -54,6 +54,7 @@ TOKEN="$(user_token fuzz-admin admin 330106)"
 curl -fsS -H "Authorization: Bearer $TOKEN" "$SERVER_URL/api/openapi.json" -o "$WORK/openapi.json" \
     || die "cannot read $SERVER_URL/api/openapi.json"
 
+python3 "$ROOT/scripts/fuzz-verdict.py" --self-test || die "scripts/fuzz-verdict.py --self-test failed"
 say "schemathesis: every operation, up to $MAX_EXAMPLES examples each, at most ${TIME_LIMIT}s"
 status=0
 rm -rf "$WORK/report"

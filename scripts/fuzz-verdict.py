@@ -2,6 +2,7 @@
 """Verdict of an API fuzz run from schemathesis's JSON report.
 
     fuzz-verdict.py REPORT_DIR SCHEMATHESIS_EXIT SERVER_ALIVE(0|1)
+    fuzz-verdict.py --self-test      (scripts/fuzz-api.sh runs it before fuzzing)
 
 Prints one paragraph and exits 0 only when the run is complete, every check passed
 and the tool reported no error. Exit 1: our API failed a check (a 5xx, a response
@@ -18,7 +19,12 @@ SERVER_TROUBLE = ("connection", "network", "timeout", "timed out", "refused", "r
 
 
 def main() -> int:
-    report_dir, st_exit, alive = pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
+    return verdict(pathlib.Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1")
+
+
+def verdict(report_dir: pathlib.Path, st_exit: int, alive: bool) -> int:
     reports = sorted(report_dir.glob("*.json"))
     if not reports:
         print(f"FUZZER FAILURE: schemathesis exited {st_exit} and wrote no JSON report in {report_dir}: "
@@ -49,6 +55,38 @@ def main() -> int:
         return 3
     print(f"passed: {summary}")
     return 0
+
+
+def self_test() -> int:
+    """Each kind of run gets its own verdict; prints nothing when all agree."""
+    import contextlib
+    import io
+    import tempfile
+
+    base = {"schemathesis_version": "test", "complete": True, "failures": [], "errors": [],
+            "test_cases": {"generated": 1}}
+    crash = {"title": "Runtime Error: AST constructor recursion depth mismatch", "count": 1}
+    cases = [
+        ("clean run", base, 0, True, 0),
+        ("a 5xx", {**base, "failures": [{"title": "Server error", "count": 1, "operations": ["GET /x"]}]}, 1, True, 1),
+        ("server died", base, 1, False, 1),
+        ("connection refused", {**base, "errors": [{"title": "Network Error: Connection refused", "count": 1}]},
+         1, True, 1),
+        ("crash inside hypothesis", {**base, "errors": [crash]}, 1, True, 3),
+        ("incomplete run", {**base, "complete": False}, 130, True, 3),
+        ("no report", None, 1, True, 3),
+    ]
+    wrong = []
+    for name, doc, st_exit, alive, want in cases:
+        with tempfile.TemporaryDirectory() as d:
+            if doc is not None:
+                pathlib.Path(d, "report.json").write_text(json.dumps(doc), encoding="utf-8")
+            with contextlib.redirect_stdout(io.StringIO()):
+                got = verdict(pathlib.Path(d), st_exit, alive)
+        if got != want:
+            wrong.append(f"{name}: verdict {got}, expected {want}")
+    print("\n".join(wrong) if wrong else "", end="")
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":
