@@ -59,10 +59,10 @@ say "schemathesis: every operation, up to $MAX_EXAMPLES examples each, at most $
 status=0
 rm -rf "$WORK/report"
 # Logout is left out: it would revoke the token the rest of the run uses.
-# One worker: with two, hypothesis parses lambda sources with ast.parse in both threads at
-# once, and CPython 3.11 (before 3.11.10's fix of gh-106905) keeps the AST recursion depth
-# per interpreter, not per thread, so it fails with "AST constructor recursion depth
-# mismatch" (issue #10). One worker is also the same run on every machine for a seed.
+# One worker: with two, hypothesis ran ast.parse (to describe a lambda) in a worker thread
+# and CPython 3.11 raised "SystemError: AST constructor recursion depth mismatch" (issue #10):
+# its AST converter keeps the recursion depth in state shared by the interpreter's threads
+# (CPython gh-106905). One thread cannot race it, and a seed gives the same run everywhere.
 timeout --signal=INT "$((TIME_LIMIT + 60))" "$VENV/bin/st" run "$WORK/openapi.json" \
     --url "$SERVER_URL" \
     --header "Authorization: Bearer $TOKEN" \
