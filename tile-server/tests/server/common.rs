@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 pub const OWN: &str = "330102";
 pub const OTHER: &str = "330103";
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "Correct-horse-battery-9";
 
 pub fn zddm(county: &str, n: u32) -> String {
     format!("{county}001001GB{n:05}")
