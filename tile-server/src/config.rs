@@ -260,7 +260,10 @@ impl FileConfig {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
                 (None, None) => None,
                 _ => {
-                    return Err(ConfigError::Invalid("tls_cert_file", "tls_cert_file and tls_key_file go together".into()))
+                    return Err(ConfigError::Invalid(
+                        "tls_cert_file",
+                        "tls_cert_file and tls_key_file go together".into(),
+                    ))
                 }
             },
             allow_plain_http: self.allow_plain_http.unwrap_or(d.allow_plain_http),

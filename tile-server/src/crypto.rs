@@ -281,7 +281,8 @@ mod tests {
         let by_aes = old.encrypt("王五").unwrap_or_default();
         assert_eq!(by_aes[..2], [HEADER, 1]);
         // Switch new writes to SM4, keep the AES key for what is stored.
-        let both = PiiCipher::from_base64(&format!("sm4-gcm:{sm4}\naes-256-gcm:{aes}")).unwrap_or_else(|e| panic!("{e}"));
+        let both =
+            PiiCipher::from_base64(&format!("sm4-gcm:{sm4}\naes-256-gcm:{aes}")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(both.algorithm(), PiiAlgorithm::Sm4Gcm);
         let by_sm4 = both.encrypt("赵六").unwrap_or_default();
         assert_eq!(by_sm4[..2], [HEADER, 2]);

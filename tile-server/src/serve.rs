@@ -68,11 +68,8 @@ pub fn check_transport(settings: &Settings) -> Result<(), TransportError> {
 
 /// A rustls server configuration (ring provider, TLS 1.2 and 1.3, HTTP/1.1) from PEM files.
 pub fn load_tls(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TransportError> {
-    let pem_err = |what, path: &std::path::Path, reason: String| TransportError::Pem {
-        what,
-        path: path.to_owned(),
-        reason,
-    };
+    let pem_err =
+        |what, path: &std::path::Path, reason: String| TransportError::Pem { what, path: path.to_owned(), reason };
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
         .map_err(|e| pem_err("certificate", &files.cert, e.to_string()))?
         .collect::<Result<_, _>>()

@@ -49,7 +49,9 @@ pub const MIN_SECRET_CHARS: usize = 16;
 pub fn check_strength(password: &str, username: &str) -> Result<(), AppError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(AppError::Unprocessable(format!("the password must have at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(AppError::Unprocessable(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
     }
     if password.len() > crate::security::MAX_PASSWORD_BYTES {
         return Err(AppError::Unprocessable(format!(

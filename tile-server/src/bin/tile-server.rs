@@ -349,18 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             println!("client {client_id} created");
         }
-        Command::Import {
-            path,
-            rejects,
-            encoding,
-            batch,
-            county,
-            assume_srid,
-            writers,
-            bulk_min,
-            no_bulk,
-            quiet,
-        } => {
+        Command::Import { path, rejects, encoding, batch, county, assume_srid, writers, bulk_min, no_bulk, quiet } => {
             let encoding = encoding
                 .map(|name| {
                     cadastre_core::io::encoding_from_name(&name)

@@ -177,7 +177,13 @@ pub(crate) struct ClientRow {
 
 impl UserRow {
     /// An enabled user found through a token (no password fields needed).
-    pub(crate) fn resolved(user_id: i64, username: String, county: String, counties: Vec<String>, role: String) -> Self {
+    pub(crate) fn resolved(
+        user_id: i64,
+        username: String,
+        county: String,
+        counties: Vec<String>,
+        role: String,
+    ) -> Self {
         Self {
             user_id,
             username,
@@ -252,7 +258,8 @@ fn parse_allow_list(entries: &[String]) -> Vec<IpNet> {
 
 pub(crate) const USER_COLUMNS: &str = "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, \
      password_hash, role, disabled, password_changed_at, must_change_password";
-pub(crate) const CLIENT_COLUMNS: &str = "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
+pub(crate) const CLIENT_COLUMNS: &str =
+    "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
      secret_hash, rate_limit_per_minute, allowed_ips, disabled";
 
 /// An audited change to a user account by an operator.
@@ -294,9 +301,7 @@ async fn change_user(
             .fetch_one(&mut *tx)
             .await
             .map_err(AppError::db("reloading user"))?;
-    let image = |role: &str, disabled: bool, must_change: bool| {
-        serde_json::json!({ "role": role, "disabled": disabled, "must_change_password": must_change })
-    };
+    let image = |role: &str, disabled: bool, must_change: bool| serde_json::json!({ "role": role, "disabled": disabled, "must_change_password": must_change });
     let entry = AuditEntry {
         county: &county,
         action,
@@ -357,8 +362,15 @@ pub async fn change_password(
     let current = current.to_owned();
     let ok = hashing.run(move || verify_password(&current, &phc)).await?;
     let Some((user_id, county, _, disabled)) = row.filter(|_| known && ok) else {
-        crate::db::sessions::audit_refused_login(pool, "user", username, audit::NO_COUNTY, "password_change_refused", 0)
-            .await;
+        crate::db::sessions::audit_refused_login(
+            pool,
+            "user",
+            username,
+            audit::NO_COUNTY,
+            "password_change_refused",
+            0,
+        )
+        .await;
         return Err(AppError::InvalidCredentials);
     };
     if disabled {

@@ -82,12 +82,7 @@ pub const NO_COUNTY: &str = "000000";
 
 /// Writes a security event (failed or throttled login, denied request, ...) in a
 /// transaction of its own: there is no write for it to belong to.
-pub async fn security_event(
-    pool: &PgPool,
-    actor: &str,
-    actor_role: &str,
-    entry: AuditEntry<'_>,
-) -> Result<i64> {
+pub async fn security_event(pool: &PgPool, actor: &str, actor_role: &str, entry: AuditEntry<'_>) -> Result<i64> {
     let mut conn = pool.acquire().await.map_err(AppError::db("writing security audit row"))?;
     insert(&mut conn, actor, actor_role, entry).await.map_err(AppError::db("writing security audit row"))
 }

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::edit::{
-    check_area, check_geometry_crs, check_len, check_opt_len, check_precondition, lock_object, merge, present,
-    IfMatch, MAX_ADDRESS_CHARS, MAX_CODE_CHARS, MAX_NAME_CHARS,
+    check_area, check_geometry_crs, check_len, check_opt_len, check_precondition, lock_object, merge, present, IfMatch,
+    MAX_ADDRESS_CHARS, MAX_CODE_CHARS, MAX_NAME_CHARS,
 };
 use crate::db::households::{self, Household};
 use crate::db::Page;

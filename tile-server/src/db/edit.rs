@@ -206,7 +206,8 @@ mod tests {
     fn degrees_and_foreign_crs_are_refused() {
         let metres = json!({"type": "Polygon", "coordinates": [[[500000.0, 3300000.0], [500010.0, 3300000.0], [500010.0, 3300010.0], [500000.0, 3300000.0]]]});
         assert!(check_geometry_crs(&metres, 4549).is_ok());
-        let degrees = json!({"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.2]]]});
+        let degrees =
+            json!({"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.2]]]});
         assert!(check_geometry_crs(&degrees, 4549).is_err());
         let mut named = metres.clone();
         named["crs"] = json!({"type": "name", "properties": {"name": "EPSG:4326"}});

@@ -412,8 +412,7 @@ pub async fn upsert_if(
     .await
     .map_err(AppError::db("locking household"))?;
     check_precondition(if_match, &format!("household {bdcdyh}"), before_row.as_ref().map(|r| r.version_id))?;
-    let (before_qlr, before_zjh) =
-        before_row.as_ref().map_or((None, None), |r| (r.qlr_enc.clone(), r.zjh_enc.clone()));
+    let (before_qlr, before_zjh) = before_row.as_ref().map_or((None, None), |r| (r.qlr_enc.clone(), r.zjh_enc.clone()));
     let before = before_row.map(|r| r.into_household(true, cipher)).transpose()?;
     let b = before.as_ref();
     // Legal status: only a role that may, or the same value (an echo of what was read).

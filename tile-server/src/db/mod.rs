@@ -48,7 +48,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// The store SRID (`store_settings.srid`), read in a transaction.
 pub async fn store_srid_in(conn: &mut sqlx::PgConnection) -> Result<i32> {
-    sqlx::query_scalar("SELECT srid FROM store_settings").fetch_one(conn).await.map_err(AppError::db("reading store SRID"))
+    sqlx::query_scalar("SELECT srid FROM store_settings")
+        .fetch_one(conn)
+        .await
+        .map_err(AppError::db("reading store SRID"))
 }
 
 /// Sets the store SRID (while the store holds no geometry) and makes sure the

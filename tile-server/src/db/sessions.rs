@@ -120,12 +120,11 @@ pub async fn login(
 ) -> Result<IssuedToken> {
     let (principal, stored_hash, disabled, expired) = match creds {
         Credentials::User { username, .. } => {
-            let row: Option<UserRow> =
-                sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-                    .bind(username)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(AppError::db("loading user"))?;
+            let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
+                .bind(username)
+                .fetch_optional(pool)
+                .await
+                .map_err(AppError::db("loading user"))?;
             match row {
                 None => (None, None, false, false),
                 Some(r) => {

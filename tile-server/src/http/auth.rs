@@ -71,7 +71,9 @@ pub struct LoginResponse {
 /// Refuses names and secrets no account can have, before anything else is done.
 fn check_lengths(name: &str, secret: &str) -> Result<(), AppError> {
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(AppError::Unprocessable(format!("a user name or client id has at most {MAX_NAME_CHARS} characters")));
+        return Err(AppError::Unprocessable(format!(
+            "a user name or client id has at most {MAX_NAME_CHARS} characters"
+        )));
     }
     if secret.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::Unprocessable(format!("a password or secret has at most {MAX_PASSWORD_BYTES} bytes")));
@@ -118,8 +120,7 @@ pub async fn login(
     };
     check_lengths(creds.name(), secret)?;
     throttle(&state, kind, creds.name(), audit::current_source()).await?;
-    let outcome =
-        sessions::login(&state.db, &state.security.hashing, creds, SessionPolicy::of(&state.settings)).await;
+    let outcome = sessions::login(&state.db, &state.security.hashing, creds, SessionPolicy::of(&state.settings)).await;
     match &outcome {
         Err(AppError::InvalidCredentials) => state.security.logins.failed(creds.name(), Instant::now()),
         Ok(_) => state.security.logins.succeeded(creds.name()),

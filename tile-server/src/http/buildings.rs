@@ -12,8 +12,8 @@ use crate::auth::{Action, AuthUser};
 use crate::db::buildings::{self, check_zrzh, Building, BuildingInput, BuildingTable};
 use crate::db::edit::IfMatch;
 use crate::db::parcels::check_zddm;
-use crate::http::units::with_version_tag;
 use crate::error::{AppError, ErrorBody};
+use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
 
@@ -59,8 +59,9 @@ pub async fn get_one(
     who.require(Action::ReadSpatial)?;
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
-    let building =
-        buildings::get_current(&state.db, &zrzh).await?.ok_or_else(|| AppError::NotFound(format!("building {zrzh}")))?;
+    let building = buildings::get_current(&state.db, &zrzh)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("building {zrzh}")))?;
     Ok(with_version_tag(building.attrs.version_id, Json(building)))
 }
 

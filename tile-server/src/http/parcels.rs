@@ -10,8 +10,8 @@ use utoipa::IntoParams;
 use crate::auth::{Action, AuthUser};
 use crate::db::edit::IfMatch;
 use crate::db::parcels::{self, check_zddm, Parcel, ParcelFilter, ParcelInput};
-use crate::http::units::with_version_tag;
 use crate::error::{AppError, ErrorBody};
+use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
 

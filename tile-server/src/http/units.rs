@@ -99,8 +99,7 @@ pub async fn put_household(
     check_bdcdyh(&bdcdyh)?;
     who.require_county(&bdcdyh[..6])?;
     let if_match = IfMatch::from_headers(&headers);
-    let household =
-        households::upsert_if(&state.db, &who, &state.pii, &bdcdyh, &input, if_match.as_ref()).await?;
+    let household = households::upsert_if(&state.db, &who, &state.pii, &bdcdyh, &input, if_match.as_ref()).await?;
     // The building table shows this household: drop its cached copies.
     state.tables.invalidate(&household.zrzh);
     Ok(with_version_tag(household.version_id, Json(household)))

@@ -76,7 +76,12 @@ async fn password_guessing_is_limited_per_address_without_locking_the_account(po
     let st = state_with(&pool, Settings { login_attempts_per_minute_per_address: 3, ..Settings::default() });
     tile_server::db::accounts::create_user(
         &pool,
-        &tile_server::db::accounts::NewUser { username: "victim", password: PASSWORD, role: Role::Admin, counties: &[OWN] },
+        &tile_server::db::accounts::NewUser {
+            username: "victim",
+            password: PASSWORD,
+            role: Role::Admin,
+            counties: &[OWN],
+        },
     )
     .await
     .unwrap_or_else(|e| panic!("{e}"));

@@ -47,21 +47,30 @@ async fn legal_status_and_owner_data_are_written_only_by_roles_that_may(pool: Pg
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let now = get(&st, &format!("/api/households/{}", bdcdyh(OWN, 101)), &admin).await;
     let h = &now.json;
-    assert_eq!((h["SCJZMJ"].as_f64(), h["sealed"].as_bool(), h["mortgaged"].as_bool()), (Some(104.5), Some(true), Some(true)));
+    assert_eq!(
+        (h["SCJZMJ"].as_f64(), h["sealed"].as_bool(), h["mortgaged"].as_bool()),
+        (Some(104.5), Some(true), Some(true))
+    );
     // Nothing it did not name changed: owner data, other areas, room, address.
     assert_eq!((h["QLR"].as_str(), h["ZJH"].as_str()), (Some("张三丰"), Some("330102199001011234")));
     assert_eq!((h["SCTNJZMJ"].as_f64(), h["FTXS"].as_f64(), h["SHBW"].as_str()), (Some(89.5), Some(0.15), Some("101")));
     assert_eq!(h["ZL"].as_str(), Some("幸福路1号1幢1单元101室"));
     // An explicit null clears a nullable field; the admin may lift the seal.
     let r = put(&st, &uri, &admin, &json!({"HX": null, "sealed": false})).await;
-    assert_eq!((r.status, r.json["HX"].clone(), r.json["sealed"].as_bool()), (StatusCode::OK, Value::Null, Some(false)));
+    assert_eq!(
+        (r.status, r.json["HX"].clone(), r.json["sealed"].as_bool()),
+        (StatusCode::OK, Value::Null, Some(false))
+    );
     // Parcels and buildings: a partial edit keeps the geometry and the other fields.
     let p = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "新坐落"})).await;
     assert_eq!(p.status, StatusCode::OK);
     assert_eq!((p.json["ZDMJ"].as_f64(), p.json["YT"].as_str()), (Some(1000.0), Some("0701")));
     assert_eq!(p.json["geometry"]["type"].as_str(), Some("MultiPolygon"));
     let b = put(&st, &format!("/api/buildings/{}", zrzh(OWN)), &admin, &json!({"JZWMC": "2号楼"})).await;
-    assert_eq!((b.status, b.json["DSCS"].as_i64(), b.json["ZL"].as_str()), (StatusCode::OK, Some(2), Some("330102幸福路1号1幢")));
+    assert_eq!(
+        (b.status, b.json["DSCS"].as_i64(), b.json["ZL"].as_str()),
+        (StatusCode::OK, Some(2), Some("330102幸福路1号1幢"))
+    );
     let table = get(&st, &format!("/api/buildings/{}/table", zrzh(OWN)), &admin).await;
     assert_eq!(table.json["rows"].as_array().map(Vec::len), Some(2), "floors kept");
 }
@@ -96,7 +105,10 @@ async fn if_match_prevents_lost_updates_and_concurrent_puts_serialise(pool: PgPo
         assert_eq!(put_if(&st, &put_uri, &admin, &edit, "*").await.status, StatusCode::OK);
     }
     let new_unit = format!("/api/households/{}", bdcdyh(OWN, 301));
-    assert_eq!(put_if(&st, &new_unit, &admin, &household_body(3, 301), "*").await.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        put_if(&st, &new_unit, &admin, &household_body(3, 301), "*").await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
     // 30 concurrent PUTs of one new household: all succeed, one after another.
     let mut tasks = Vec::new();
     for i in 0..30 {
@@ -111,20 +123,21 @@ async fn if_match_prevents_lost_updates_and_concurrent_puts_serialise(pool: PgPo
         let r = t.await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     }
-    let (current, total): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE state = 'current'), count(*) FROM households WHERE bdcdyh = $1",
-    )
-    .bind(bdcdyh(OWN, 301))
-    .fetch_one(&pool)
-    .await
-    .unwrap_or_default();
+    let (current, total): (i64, i64) =
+        sqlx::query_as("SELECT count(*) FILTER (WHERE state = 'current'), count(*) FROM households WHERE bdcdyh = $1")
+            .bind(bdcdyh(OWN, 301))
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_default();
     assert_eq!((current, total), (1, 30));
     // 30 concurrent PUTs from the same read: exactly one wins, the others get 412.
     let tag = etag(&get(&st, &new_unit, &admin).await);
     let mut tasks = Vec::new();
     for i in 0..30 {
         let (st, admin, uri, tag) = (st.clone(), admin.clone(), new_unit.clone(), tag.clone());
-        tasks.push(tokio::spawn(async move { put_if(&st, &uri, &admin, &json!({"FTXS": 0.01 * f64::from(i)}), &tag).await }));
+        tasks.push(tokio::spawn(async move {
+            put_if(&st, &uri, &admin, &json!({"FTXS": 0.01 * f64::from(i)}), &tag).await
+        }));
     }
     let mut statuses = Vec::new();
     for t in tasks {
@@ -197,7 +210,8 @@ async fn limits_are_checked_at_the_edge(pool: PgPool) {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri} {:?}", r.json);
     }
     // Geometry not in the store CRS (EPSG:4549 here).
-    let degrees = json!({"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.2]]]});
+    let degrees =
+        json!({"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.2]]]});
     let mut named = square(500_000.0, 3_300_000.0, 40.0);
     named["crs"] = json!({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4326"}});
     for g in [degrees, named] {
@@ -210,12 +224,15 @@ async fn limits_are_checked_at_the_edge(pool: PgPool) {
     let mut req = request(Method::PUT, &format!("/api/parcels/{}", zddm(OWN, 1)), Some(&admin), None);
     *req.body_mut() = axum::body::Body::from(vec![b' '; 100 * 1024]);
     req.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().unwrap_or_else(|e| panic!("{e}")));
-    req.headers_mut().insert(header::CONTENT_LENGTH, (100 * 1024).to_string().parse().unwrap_or_else(|e| panic!("{e}")));
+    req.headers_mut()
+        .insert(header::CONTENT_LENGTH, (100 * 1024).to_string().parse().unwrap_or_else(|e| panic!("{e}")));
     let r = call_with(&st, req).await;
     assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
     assert_eq!(r.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/json"));
     // Over-long login names and passwords are refused before anything else.
-    let r = call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "x".repeat(65), "password": "p"}))).await;
+    let r =
+        call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "x".repeat(65), "password": "p"})))
+            .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(st.security.logins.sizes(), (1, 0), "nothing about the refused name is kept");
 }
@@ -247,16 +264,21 @@ async fn sessions_idle_out_are_capped_and_passwords_change_and_expire(pool: PgPo
     // Weak passwords are refused, at creation and at change.
     let weak = tile_server::db::accounts::create_user(
         &pool,
-        &tile_server::db::accounts::NewUser { username: "bob", password: "aaaaaaaa", role: Role::Surveyor, counties: &[OWN] },
+        &tile_server::db::accounts::NewUser {
+            username: "bob",
+            password: "aaaaaaaa",
+            role: Role::Surveyor,
+            counties: &[OWN],
+        },
     )
     .await;
     assert!(weak.is_err());
-    let change = |current: &str, new: &str| {
-        json!({"username": "alice", "current_password": current, "new_password": new})
-    };
+    let change =
+        |current: &str, new: &str| json!({"username": "alice", "current_password": current, "new_password": new});
     let r = call(&st, Method::POST, "/api/auth/password", None, Some(&change(PASSWORD, "aaaaaaaaaaaa"))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = call(&st, Method::POST, "/api/auth/password", None, Some(&change("Wrong-password-1", "New-Passw0rd-2026"))).await;
+    let r = call(&st, Method::POST, "/api/auth/password", None, Some(&change("Wrong-password-1", "New-Passw0rd-2026")))
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = call(&st, Method::POST, "/api/auth/password", None, Some(&change(PASSWORD, "New-Passw0rd-2026"))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.json);
@@ -270,18 +292,37 @@ async fn sessions_idle_out_are_capped_and_passwords_change_and_expire(pool: PgPo
         .execute(&pool)
         .await
         .unwrap_or_default();
-    let expired =
-        call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "alice", "password": "New-Passw0rd-2026"}))).await;
+    let expired = call(
+        &st,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(&json!({"username": "alice", "password": "New-Passw0rd-2026"})),
+    )
+    .await;
     assert_eq!((expired.status, expired.code()), (StatusCode::FORBIDDEN, "password_expired"));
-    let r = call(&st, Method::POST, "/api/auth/password", None, Some(&json!({
-        "username": "alice", "current_password": "New-Passw0rd-2026", "new_password": "Third-Passw0rd-x"
-    })))
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/auth/password",
+        None,
+        Some(&json!({
+            "username": "alice", "current_password": "New-Passw0rd-2026", "new_password": "Third-Passw0rd-x"
+        })),
+    )
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     login(&st, json!({"username": "alice", "password": "Third-Passw0rd-x"})).await;
     // An administrator's forced expiry.
     tile_server::db::accounts::expire_password(&pool, "alice", "cli:ops").await.unwrap_or_else(|e| panic!("{e}"));
-    let r = call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "alice", "password": "Third-Passw0rd-x"}))).await;
+    let r = call(
+        &st,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(&json!({"username": "alice", "password": "Third-Passw0rd-x"})),
+    )
+    .await;
     assert_eq!(r.code(), "password_expired");
 }
 
@@ -299,7 +340,10 @@ async fn owner_data_can_be_encrypted_with_sm4(pool: PgPool) {
     let sm4_state = AppState::new(pool.clone(), Settings::default(), both);
     let mut body = household_body(2, 202);
     body["QLR"] = json!("国密测试");
-    assert_eq!(put(&sm4_state, &format!("/api/households/{}", bdcdyh(OWN, 202)), &admin, &body).await.status, StatusCode::OK);
+    assert_eq!(
+        put(&sm4_state, &format!("/api/households/{}", bdcdyh(OWN, 202)), &admin, &body).await.status,
+        StatusCode::OK
+    );
     let algs: Vec<(String, i32)> = sqlx::query_as(
         "SELECT bdcdyh::text, get_byte(qlr_enc, 1) FROM households WHERE state = 'current' ORDER BY bdcdyh",
     )

@@ -235,7 +235,9 @@ async fn the_serving_role_cannot_alter_the_audit_log(pool: PgPool) {
         let mut conn = app.acquire().await.unwrap_or_else(|e| panic!("{e}"));
         let err = sqlx::query(sql).execute(&mut *conn).await.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
-            err.contains("permission denied") || err.contains("must be owner") || err.contains("must be superuser")
+            err.contains("permission denied")
+                || err.contains("must be owner")
+                || err.contains("must be superuser")
                 || err.contains("append-only"),
             "{sql} as the serving role: {err:?}"
         );
@@ -280,9 +282,12 @@ async fn the_serving_role_cannot_alter_the_audit_log(pool: PgPool) {
 async fn a_login_flood_does_not_hold_up_authenticated_requests(pool: PgPool) {
     let st = state(&pool);
     let token = user_token(&st, "reader", Role::Surveyor, &[OWN]).await;
-    accounts::create_user(&pool, &NewUser { username: "other", password: PASSWORD, role: Role::Surveyor, counties: &[OWN] })
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    accounts::create_user(
+        &pool,
+        &NewUser { username: "other", password: PASSWORD, role: Role::Surveyor, counties: &[OWN] },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let hashing = &st.security.hashing;
     // Occupy every hashing slot with a job that waits for our signal.
     let (release, gate) = tokio::sync::watch::channel(false);
@@ -326,7 +331,8 @@ async fn a_login_flood_does_not_hold_up_authenticated_requests(pool: PgPool) {
         }));
         eventually("queued", || std::future::ready(hashing.admitted() > n)).await;
     }
-    let busy = call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "other", "password": "x"}))).await;
+    let busy =
+        call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "other", "password": "x"}))).await;
     assert_eq!((busy.status, busy.code()), (StatusCode::SERVICE_UNAVAILABLE, "busy"));
     assert!(busy.headers.contains_key("retry-after"));
     let _ = release.send(true);
@@ -340,6 +346,9 @@ async fn a_login_flood_does_not_hold_up_authenticated_requests(pool: PgPool) {
         assert!(matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS), "{:?}", r.json);
     }
 }
+
+/// action, actor, object_key, source, before, after.
+type AuditRow = (String, String, String, Option<String>, Option<Value>, Option<Value>);
 
 fn from(addr: [u8; 4], mut req: axum::http::Request<axum::body::Body>) -> axum::http::Request<axum::body::Body> {
     req.extensions_mut().insert(ConnectInfo(SocketAddr::from((addr, 50_000))));
@@ -360,22 +369,26 @@ async fn security_events_and_account_changes_are_audited_with_their_source(pool:
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let attacker = [10, 6, 6, 6];
-    let login = |name: &str, pw: &str| request(Method::POST, "/api/auth/login", None, Some(&json!({"username": name, "password": pw})));
+    let login = |name: &str, pw: &str| {
+        request(Method::POST, "/api/auth/login", None, Some(&json!({"username": name, "password": pw})))
+    };
     assert_eq!(call_with(&st, from(attacker, login("alice", "Wrong-pass-1"))).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(call_with(&st, from(attacker, login("nobody", "Wrong-pass-1"))).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(call_with(&st, from(attacker, login("alice", PASSWORD))).await.status, StatusCode::TOO_MANY_REQUESTS);
     let r = call_with(&st, from([10, 0, 0, 7], login("alice", PASSWORD))).await;
     let token = r.json["token"].as_str().unwrap_or_default().to_owned();
     // A surveyor may not write: denied, audited.
-    let denied = from([10, 0, 0, 7], request(Method::PUT, &format!("/api/parcels/{}", zddm(OWN, 1)), Some(&token), Some(&json!({"ZL": "x"}))));
+    let denied = from(
+        [10, 0, 0, 7],
+        request(Method::PUT, &format!("/api/parcels/{}", zddm(OWN, 1)), Some(&token), Some(&json!({"ZL": "x"}))),
+    );
     assert_eq!(call_with(&st, denied).await.status, StatusCode::FORBIDDEN);
     accounts::set_role(&pool, "alice", Role::Reviewer, "cli:ops-li").await.unwrap_or_else(|e| panic!("{e}"));
-    let rows: Vec<(String, String, String, Option<String>, Option<Value>, Option<Value>)> = sqlx::query_as(
-        "SELECT action, actor, object_key, host(source), before, after FROM audit ORDER BY audit_id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap_or_default();
+    let rows: Vec<AuditRow> =
+        sqlx::query_as("SELECT action, actor, object_key, host(source), before, after FROM audit ORDER BY audit_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
     let summary: Vec<(&str, &str, &str, Option<&str>)> =
         rows.iter().map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str(), r.3.as_deref())).collect();
     assert_eq!(
@@ -413,10 +426,11 @@ async fn security_events_and_account_changes_are_audited_with_their_source(pool:
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let actor: String = sqlx::query_scalar("SELECT actor FROM audit WHERE action = 'account.create_user' AND object_key = 'bob'")
-        .fetch_one(&pool)
-        .await
-        .unwrap_or_default();
+    let actor: String =
+        sqlx::query_scalar("SELECT actor FROM audit WHERE action = 'account.create_user' AND object_key = 'bob'")
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_default();
     assert_eq!(actor, "cli:ops-wang");
 }
 
@@ -534,9 +548,10 @@ async fn tls_serves_https_and_plain_http_stays_on_loopback(pool: PgPool) {
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let options = ServeOptions { header_read_timeout: Duration::from_secs(5), tls: Some(tls) };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tile_server::serve::serve(listener, tile_server::app(state(&pool)), options, async move {
-        let _ = stopped.await;
-    }));
+    let server =
+        tokio::spawn(tile_server::serve::serve(listener, tile_server::app(state(&pool)), options, async move {
+            let _ = stopped.await;
+        }));
     // A client that trusts only this certificate.
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap_or_else(|e| panic!("{e}"));
