@@ -73,7 +73,7 @@ mkdir -p "$RUN_DIR"
 [ -s "$RUN_DIR/pii.key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$RUN_DIR/pii.key")
 export CADASTRE_PII_KEY="$(cat "$RUN_DIR/pii.key")"
 DEMO_USER=${CADASTRE_DEMO_USER:-demo}
-export TILE_SERVER_PASSWORD=${CADASTRE_DEMO_PASSWORD:-Demo-password-1}
+export TILE_SERVER_PASSWORD=${CADASTRE_DEMO_PASSWORD:-Cadastre-Run-2026}
 if [ -z "$(psql -At "$DATABASE_URL" -c "SELECT 1 FROM users WHERE username = '$DEMO_USER'")" ]; then
     "$BIN/tile-server" add-user "$DEMO_USER" --role admin --counties 330106
 fi

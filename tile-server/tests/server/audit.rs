@@ -163,20 +163,7 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
 /// `cadastre_app` (the production set-up): the grants cover every write path.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_application_role_suffices_for_the_api(pool: PgPool) {
-    // Roles are cluster-wide and tests run concurrently: create once, tolerate races.
-    let _ = sqlx::query(
-        "DO $$ BEGIN CREATE ROLE tile_server_test LOGIN IN ROLE cadastre_app;
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-    )
-    .execute(&pool)
-    .await;
-    let db_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap_or_default();
-    let opts = pool.connect_options().as_ref().clone().username("tile_server_test").database(&db_name);
-    let app_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(opts)
-        .await
-        .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"));
+    let app_pool = app_role_pool(&pool, 2).await;
     let who: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&app_pool).await.unwrap_or_default();
     assert_eq!(who, "tile_server_test");
     assert!(tile_server::db::check_store_srid(&app_pool, 4549).await.is_ok());

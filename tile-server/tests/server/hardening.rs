@@ -180,12 +180,6 @@ async fn ten_thousand_logins_with_random_names_leave_memory_flat(pool: PgPool) {
 /// a superuser.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_serving_role_cannot_alter_the_audit_log(pool: PgPool) {
-    let _ = sqlx::query(
-        "DO $$ BEGIN CREATE ROLE tile_server_test LOGIN IN ROLE cadastre_app;
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-    )
-    .execute(&pool)
-    .await;
     let st = state(&pool);
     user_token(&st, "boss", Role::Admin, &[OWN]).await; // audit rows to protect
     let rows = |p: PgPool| async move {
@@ -196,13 +190,7 @@ async fn the_serving_role_cannot_alter_the_audit_log(pool: PgPool) {
     };
     let before = rows(pool.clone()).await;
     assert_eq!(before.len(), 2);
-    let db_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap_or_default();
-    let opts = pool.connect_options().as_ref().clone().username("tile_server_test").database(&db_name);
-    let app = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(opts)
-        .await
-        .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"));
+    let app = app_role_pool(&pool, 1).await;
     let partition: String = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
          WHERE i.inhparent = 'audit'::regclass ORDER BY 1 LIMIT 1",
