@@ -6,6 +6,7 @@
 #   seed_sample_district DBNAME     fill it with samples/district (see below)
 #   start_server DBNAME CONFIG      start `tile-server serve` on a free port; sets SERVER_URL, SERVER_PID
 #   stop_server                     stop it (only the process start_server started)
+#   server_running                  true while that server process is alive
 #   user_token NAME ROLE COUNTIES   create a user, print a bearer token
 #   client_token ID COUNTIES RATE   create an API client, print a bearer token
 #
@@ -62,6 +63,10 @@ start_server() {
         sleep 0.2
     done
     die "tile-server did not answer on $SERVER_URL/health (log: $log)"
+}
+
+server_running() {
+    [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null
 }
 
 stop_server() {

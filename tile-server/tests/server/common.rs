@@ -189,7 +189,7 @@ pub fn keys(v: &Value, out: &mut Vec<String>) {
 /// in the same cluster, so a page may briefly come back shorter; the final answer is asserted by
 /// the caller.
 pub async fn changes_page(state: &AppState, uri: &str, token: &str, want: usize) -> Resp {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + FEED_DEADLINE;
     loop {
         let r = get(state, uri, token).await;
         let len = r.json["items"].as_array().map_or(0, Vec::len);
@@ -198,6 +198,31 @@ pub async fn changes_page(state: &AppState, uri: &str, token: &str, want: usize)
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// How long a test waits for the change feed to show what it wrote: a correctness
+/// deadline (another test kept a transaction open for that long), not a measurement.
+pub const FEED_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The feed's cursor once every change already written to this test's database is
+/// visible through it. The feed hands out rows only below `pg_snapshot_xmin`, and
+/// transaction ids are cluster-wide: an open transaction of any other test on the
+/// cluster holds back what this one seeded. So wait for the count of seeded changes,
+/// never for a time, before taking a start cursor.
+/// `token` sees `county` and only it.
+pub async fn caught_up_cursor(state: &AppState, token: &str, county: &str) -> i64 {
+    let want: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit WHERE county = $1 AND object_type IN ('parcel', 'building', 'household')",
+    )
+    .bind(county)
+    .fetch_one(&state.db)
+    .await
+    .unwrap_or_else(|e| panic!("counting seeded changes: {e}"));
+    let want = usize::try_from(want).unwrap_or_else(|e| panic!("{e}"));
+    let page = changes_page(state, "/api/changes?since=0&limit=1000", token, want).await;
+    let seen = page.json["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(seen, want, "the feed did not show every seeded change within {FEED_DEADLINE:?}: {:?}", page.json);
+    page.json["next_cursor"].as_i64().unwrap_or_else(|| panic!("no next_cursor: {:?}", page.json))
 }
 
 /// How long a change committed elsewhere may take to reach an instance before a test fails.
