@@ -24,7 +24,9 @@ seed_sample_district() {
 }
 
 BIN="${BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug}"
-API_SECRET="fuzz-and-bench-secret"
+API_SECRET="Fuzz-and-bench-secret-1"
+# The audit log names who ran the imports and created the accounts.
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-api-lib}"
 
 fresh_db() {
     psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$1\" WITH (FORCE)" >/dev/null
@@ -42,10 +44,13 @@ start_server() {
     local db="$1" config="$2" port log
     port="$(free_port)"
     log="$(dirname "$config")/server.log"
-    # One key per script run (export CADASTRE_PII_KEY to keep it across restarts).
+    # One key per script run (export CADASTRE_PII_KEY to keep it across restarts). The
+    # server connects as the application role, as in production (docs/deploy.md).
+    local app_url
+    app_url="$(app_db_url "$db")"
     CADASTRE_PII_KEY="${CADASTRE_PII_KEY:-$(head -c32 /dev/urandom | base64)}" RUST_LOG="${RUST_LOG:-warn}" \
-        "$BIN/tile-server" --config "$config" --db "postgres://postgres@127.0.0.1:$PG_PORT/$db" \
-        serve --listen "127.0.0.1:$port" >"$log" 2>&1 &
+        DATABASE_URL="$app_url" "$BIN/tile-server" --config "$config" \
+        serve --no-migrate --listen "127.0.0.1:$port" >"$log" 2>&1 &
     SERVER_PID=$!
     SERVER_URL="http://127.0.0.1:$port"
     local i

@@ -32,6 +32,8 @@ DATA=${BENCH_DIR:-/tmp/qc-bench-$N}
 OUT=${BENCH_OUT:-/tmp/import-bench-$N-out}
 BATCH=${BATCH:-65536}
 mkdir -p "$OUT"
+# The import names its operator in the audit log (required).
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-bench-import}"
 
 cargo build --release -q -p tile-server
 TILE_SERVER=$CARGO_TARGET_DIR/release/tile-server

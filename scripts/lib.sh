@@ -102,6 +102,13 @@ pg_up() {
             || { tail -n 20 "$log" >&2 || true; die "PostgreSQL did not start (log: $log)"; }
         PG_STARTED_HERE=1
     fi
+    # The application role logs in with a password (app_db_url below); the other roles
+    # are trusted on this private, loopback-only development cluster.
+    local hba="$data/pg_hba.conf"
+    if ! pg_as_owner grep -q "^host all cadastre_app " "$hba"; then
+        pg_as_owner sh -c "{ printf 'host all cadastre_app 127.0.0.1/32 scram-sha-256\nhost all cadastre_app ::1/128 scram-sha-256\n'; cat '$hba'; } > '$hba.new' && mv '$hba.new' '$hba'"
+        pg_as_owner "$PG_BIN/pg_ctl" -D "$data" reload >/dev/null || die "cannot reload PostgreSQL after editing $hba"
+    fi
     export PGHOST=127.0.0.1 PGPORT="$PG_PORT" PGUSER=postgres
     export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"
     if ! psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1; then
@@ -110,6 +117,23 @@ pg_up() {
     psql -q -d "$PG_DB" -c "CREATE EXTENSION IF NOT EXISTS postgis" >/dev/null \
         || die "CREATE EXTENSION postgis failed: is postgresql-${PG_VERSION}-postgis-3 installed?"
     say "database ready: $DATABASE_URL ($(psql -d "$PG_DB" -tAc 'SELECT postgis_lib_version()' | tr -d ' ') PostGIS)"
+}
+
+# URL of database $1 for `tile-server serve`: the non-superuser application role
+# cadastre_app (created by the migrations), given LOGIN and a password kept in the
+# cluster's directory (one password per cluster: roles are cluster-wide). The
+# database must be migrated. Only `migrate` and imports run as the owner.
+app_db_url() {
+    local pw_file="$PG_DIR/cadastre_app.password"
+    if [ ! -s "$pw_file" ]; then
+        (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$pw_file")
+    fi
+    local pw
+    pw="$(cat "$pw_file")"
+    # Through stdin: psql substitutes :'pw' (quoted) there, not in -c.
+    psql -q -d "$1" -v ON_ERROR_STOP=1 -v pw="$pw" >/dev/null <<<"ALTER ROLE cadastre_app LOGIN PASSWORD :'pw'" \
+        || die "cannot give cadastre_app a password (is $1 migrated?)"
+    echo "postgres://cadastre_app:$pw@127.0.0.1:$PG_PORT/$1"
 }
 
 pg_down() {

@@ -6,6 +6,9 @@
 #   3. the sample district quality-checked, report written to target/report/;
 #   4. the sample district imported into the server's store, and the server started on
 #      http://127.0.0.1:8080 (CADASTRE_HTTP_PORT) with a demo account; Ctrl-C stops it.
+#      The server connects as the application role cadastre_app (no superuser, no
+#      owner: it cannot touch the audit log's protection); migrations, the import
+#      and account set-up run as the owner. See docs/deploy.md.
 # Safe to run again: registration skips codes already current; each run
 # allocates the next households of the demo building (codes are never reused);
 # the import is idempotent (a second run reports every feature unchanged).
@@ -56,6 +59,8 @@ if "$BIN/cadastre" check --help >/dev/null 2>&1; then
     esac
 fi
 
+# Who runs the set-up, for the audit log of the import and the demo account.
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-run.sh}"
 say "importing the sample district into the server's store"
 "$BIN/tile-server" migrate
 status=0
@@ -68,7 +73,7 @@ mkdir -p "$RUN_DIR"
 [ -s "$RUN_DIR/pii.key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$RUN_DIR/pii.key")
 export CADASTRE_PII_KEY="$(cat "$RUN_DIR/pii.key")"
 DEMO_USER=${CADASTRE_DEMO_USER:-demo}
-export TILE_SERVER_PASSWORD=${CADASTRE_DEMO_PASSWORD:-demo-password}
+export TILE_SERVER_PASSWORD=${CADASTRE_DEMO_PASSWORD:-Cadastre-Run-2026}
 if [ -z "$(psql -At "$DATABASE_URL" -c "SELECT 1 FROM users WHERE username = '$DEMO_USER'")" ]; then
     "$BIN/tile-server" add-user "$DEMO_USER" --role admin --counties 330106
 fi
@@ -76,4 +81,5 @@ fi
 PORT=${CADASTRE_HTTP_PORT:-8080}
 say "serving the sample district on http://127.0.0.1:$PORT/  (log in as $DEMO_USER / $TILE_SERVER_PASSWORD; Ctrl-C stops)"
 say "PostGIS keeps running afterwards: $DATABASE_URL (stop it with scripts/pg.sh stop)"
-exec "$BIN/tile-server" serve --listen "127.0.0.1:$PORT"
+# The URL (with the role's password) goes through the environment, not the command line (ps).
+DATABASE_URL="$(app_db_url "$PG_DB")" exec "$BIN/tile-server" serve --no-migrate --listen "127.0.0.1:$PORT"

@@ -12,7 +12,19 @@
 //! token_cache_seconds = 60      # [default: 60; 0 = off] trust a resolved token at most this long
 //! table_revalidate_ms = 60000    # [default: 60000; 0 = check every request] serve a cached building table unchecked at most this long
 //! cache_listen_retry_ms = 500    # [default: 500] first reconnection delay of the cache listener
+//! login_attempts_per_minute_per_address = 60  # [default: 60] then 429 for that address
+//! session_idle_minutes = 30      # [default: 30] a token unused this long stops working
+//! max_sessions_per_user = 5      # [default: 5] a new login ends the oldest session beyond this
+//! password_max_age_days = 90     # [default: 90; 0 = never] then the password must be changed
+//! header_read_timeout_ms = 10000 # [default: 10000] a request's headers must arrive within this
+//! idle_timeout_seconds = 60      # [default: 60] a connection without any traffic this long is closed
+//! tls_cert_file = "/etc/cadastre/server.crt"  # PEM chain; with tls_key_file: serve HTTPS (rustls)
+//! tls_key_file = "/etc/cadastre/server.key"   # PEM private key
+//! allow_plain_http = false       # [default: false] plain HTTP on a non-loopback address
 //! ```
+//!
+//! Without a certificate the server speaks plain HTTP, and only on a loopback
+//! address (behind a TLS proxy on the same host) unless `allow_plain_http = true`.
 //!
 //! What the two caches promise (see [`crate::cache_sync`]): a change committed
 //! anywhere (another server instance, an import, plain SQL) to a token, account,
@@ -51,6 +63,18 @@ pub const DEFAULT_TOKEN_CACHE_SECONDS: u64 = 60;
 pub const DEFAULT_TABLE_REVALIDATE_MS: u64 = 60_000;
 /// Default first reconnection delay of the cache listener.
 pub const DEFAULT_CACHE_LISTEN_RETRY_MS: u64 = 500;
+/// Default login attempts per minute per source address.
+pub const DEFAULT_LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 60;
+/// Default idle timeout of a session (token).
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 30;
+/// Default cap on concurrent sessions of one user.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: i64 = 5;
+/// Default password lifetime.
+pub const DEFAULT_PASSWORD_MAX_AGE_DAYS: i64 = 90;
+/// Default time allowed for a request's headers to arrive.
+pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Default time a connection may stay silent.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -98,6 +122,24 @@ pub struct FileConfig {
     /// First delay before the cache listener reconnects (doubling up to 30 s).
     /// \[default: 500\]
     pub cache_listen_retry_ms: Option<u64>,
+    /// Login attempts per minute from one source address. \[default: 60\]
+    pub login_attempts_per_minute_per_address: Option<u32>,
+    /// Minutes a token may go unused before it stops working. \[default: 30\]
+    pub session_idle_minutes: Option<i64>,
+    /// Sessions one user may hold; a login beyond ends the oldest. \[default: 5\]
+    pub max_sessions_per_user: Option<i64>,
+    /// Days a password lasts; 0 = no expiry. \[default: 90\]
+    pub password_max_age_days: Option<i64>,
+    /// Milliseconds a request's headers may take to arrive. \[default: 10000\]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Seconds a connection may stay silent before it is closed. \[default: 60\]
+    pub idle_timeout_seconds: Option<u64>,
+    /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS only.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    pub tls_key_file: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address. \[default: false\]
+    pub allow_plain_http: Option<bool>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -139,6 +181,31 @@ pub struct Settings {
     pub table_revalidate_ms: u64,
     /// Milliseconds before the cache listener's first reconnection attempt.
     pub cache_listen_retry_ms: u64,
+    /// Login attempts per minute per source address.
+    pub login_attempts_per_minute_per_address: u32,
+    /// Idle timeout of a session, minutes.
+    pub session_idle_minutes: i64,
+    /// Sessions per user.
+    pub max_sessions_per_user: i64,
+    /// Password lifetime in days (0 = none).
+    pub password_max_age_days: i64,
+    /// Header read timeout, milliseconds.
+    pub header_read_timeout_ms: u64,
+    /// Connection idle timeout, seconds.
+    pub idle_timeout_seconds: u64,
+    /// Certificate and key files when serving HTTPS.
+    pub tls: Option<TlsFiles>,
+    /// Plain HTTP allowed on a non-loopback address.
+    pub allow_plain_http: bool,
+}
+
+/// Where the server's certificate chain and key are (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for Settings {
@@ -153,6 +220,14 @@ impl Default for Settings {
             token_cache_seconds: DEFAULT_TOKEN_CACHE_SECONDS,
             table_revalidate_ms: DEFAULT_TABLE_REVALIDATE_MS,
             cache_listen_retry_ms: DEFAULT_CACHE_LISTEN_RETRY_MS,
+            login_attempts_per_minute_per_address: DEFAULT_LOGIN_ATTEMPTS_PER_ADDRESS,
+            session_idle_minutes: DEFAULT_SESSION_IDLE_MINUTES,
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
+            password_max_age_days: DEFAULT_PASSWORD_MAX_AGE_DAYS,
+            header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
+            idle_timeout_seconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
+            tls: None,
+            allow_plain_http: false,
         }
     }
 }
@@ -173,7 +248,44 @@ impl FileConfig {
             token_cache_seconds: self.token_cache_seconds.unwrap_or(d.token_cache_seconds),
             table_revalidate_ms: self.table_revalidate_ms.unwrap_or(d.table_revalidate_ms),
             cache_listen_retry_ms: self.cache_listen_retry_ms.unwrap_or(d.cache_listen_retry_ms),
+            login_attempts_per_minute_per_address: self
+                .login_attempts_per_minute_per_address
+                .unwrap_or(d.login_attempts_per_minute_per_address),
+            session_idle_minutes: self.session_idle_minutes.unwrap_or(d.session_idle_minutes),
+            max_sessions_per_user: self.max_sessions_per_user.unwrap_or(d.max_sessions_per_user),
+            password_max_age_days: self.password_max_age_days.unwrap_or(d.password_max_age_days),
+            header_read_timeout_ms: self.header_read_timeout_ms.unwrap_or(d.header_read_timeout_ms),
+            idle_timeout_seconds: self.idle_timeout_seconds.unwrap_or(d.idle_timeout_seconds),
+            tls: match (&self.tls_cert_file, &self.tls_key_file) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
+                (None, None) => None,
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "tls_cert_file",
+                        "tls_cert_file and tls_key_file go together".into(),
+                    ))
+                }
+            },
+            allow_plain_http: self.allow_plain_http.unwrap_or(d.allow_plain_http),
         };
+        if s.login_attempts_per_minute_per_address == 0 {
+            return Err(ConfigError::Invalid("login_attempts_per_minute_per_address", "must be > 0".into()));
+        }
+        if !(5..=24 * 60).contains(&s.session_idle_minutes) {
+            return Err(ConfigError::Invalid("session_idle_minutes", "must be 5..=1440".into()));
+        }
+        if !(1..=1000).contains(&s.max_sessions_per_user) {
+            return Err(ConfigError::Invalid("max_sessions_per_user", "must be 1..=1000".into()));
+        }
+        if !(0..=3650).contains(&s.password_max_age_days) {
+            return Err(ConfigError::Invalid("password_max_age_days", "must be 0..=3650".into()));
+        }
+        if !(100..=300_000).contains(&s.header_read_timeout_ms) {
+            return Err(ConfigError::Invalid("header_read_timeout_ms", "must be 100..=300000".into()));
+        }
+        if !(1..=3600).contains(&s.idle_timeout_seconds) {
+            return Err(ConfigError::Invalid("idle_timeout_seconds", "must be 1..=3600".into()));
+        }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));
         }
@@ -212,6 +324,15 @@ mod tests {
         assert_eq!(s.map(|s| s.store_srid), Some(4549));
         assert_eq!(s.map(|s| s.token_ttl_minutes), Some(480));
         assert_eq!(s.map(|s| (s.token_cache_seconds, s.table_revalidate_ms)), Some((60, 60_000)), "caches on");
+        assert_eq!(s.map(|s| (s.tls.is_some(), s.allow_plain_http)), Some((false, false)));
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let cfg: FileConfig = toml::from_str("tls_cert_file = \"a.pem\"").unwrap_or_default();
+        assert!(matches!(cfg.resolve(), Err(ConfigError::Invalid("tls_cert_file", _))));
+        let cfg: FileConfig = toml::from_str("tls_cert_file = \"a.pem\"\ntls_key_file = \"k.pem\"").unwrap_or_default();
+        assert_eq!(cfg.resolve().ok().and_then(|s| s.tls).map(|t| t.key), Some(PathBuf::from("k.pem")));
     }
 
     #[test]

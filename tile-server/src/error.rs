@@ -53,6 +53,15 @@ pub enum AppError {
     /// Request body over the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// `If-Match` names another version than the current one (someone else wrote first).
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The password has expired (or must be changed before first use).
+    #[error("password expired: change it with POST /api/auth/password")]
+    PasswordExpired,
+    /// Overloaded (the password-hashing queue is full); retry shortly.
+    #[error("server busy, retry in a second")]
+    Busy,
     /// Database failure; the context says what was being done.
     #[error("database error while {1}")]
     Db(#[source] sqlx::Error, &'static str),
@@ -77,6 +86,9 @@ impl AppError {
             Self::Unprocessable(_) => "unprocessable",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::PreconditionFailed(_) => "precondition_failed",
+            Self::PasswordExpired => "password_expired",
+            Self::Busy => "busy",
             Self::Db(..) | Self::Internal(_) => "internal",
         }
     }
@@ -92,6 +104,9 @@ impl AppError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Self::PasswordExpired => StatusCode::FORBIDDEN,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -132,6 +147,10 @@ impl AppError {
     }
 }
 
+/// The stable code of an error response, kept in the response's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 /// The JSON error body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -151,18 +170,24 @@ pub struct ErrorDetail {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status_code();
-        if status.is_server_error() {
+        let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
+        if internal {
             // Logged here with its source chain; the client sees only "internal".
             tracing::error!(error = ?self, "request failed");
         }
-        let message = if status.is_server_error() { "internal server error".to_owned() } else { self.to_string() };
+        let message = if internal { "internal server error".to_owned() } else { self.to_string() };
         let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } };
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Self::RateLimited(secs) = self {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry = match self {
+            Self::RateLimited(secs) => Some(secs),
+            Self::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(v) = retry.and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        // Middleware (the audit of denials) reads what went wrong without parsing the body.
+        resp.extensions_mut().insert(ErrorCode(self.code()));
         resp
     }
 }

@@ -16,6 +16,8 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod middleware;
+pub mod security;
+pub mod serve;
 pub mod state;
 
 pub use error::{AppError, Result};

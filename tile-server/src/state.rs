@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::crypto::PiiCipher;
 use crate::http::table_cache::TableCache;
 use crate::middleware::rate_limit::RateLimiter;
+use crate::security::Security;
 
 /// What every handler can reach: the pool, settings, the PII cipher and the rate limiter.
 #[derive(Clone, Debug)]
@@ -29,6 +30,8 @@ pub struct AppState {
     pub tables: Arc<TableCache>,
     /// The listener keeping both caches coherent; stops with the last clone.
     pub sync: Arc<CacheSync>,
+    /// Login throttle, hashing pool and other bounded defences (issue #14).
+    pub security: Arc<Security>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             synced.push(p.clone());
         }
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
-        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, sync }
+        let security = Arc::new(Security::new(&settings));
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, sync, security }
     }
 }

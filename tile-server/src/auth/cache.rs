@@ -30,6 +30,10 @@ use crate::auth::token::hash_token;
 use crate::auth::Principal;
 use crate::cache_sync::{Coherence, SyncedCache, Ticket, AUTH_CHANNEL};
 
+/// How long a token the store refused is refused again without asking it.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+/// Refused tokens remembered at most (beyond, the expired ones go, then all).
+const MAX_NEGATIVE: usize = 10_000;
 /// How long a stale entry is still served while one request re-resolves it.
 const REFRESH_GRACE: Duration = Duration::from_secs(1);
 /// Entries kept at most; beyond, the cache is emptied (tokens are cheap to re-resolve).
@@ -48,6 +52,9 @@ struct Entry {
 pub struct PrincipalCache {
     ttl: Duration,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    /// Tokens the store did not accept, and when: a flood of bogus or revoked
+    /// tokens costs one lookup per token per [`NEGATIVE_TTL`], not one per request.
+    refused: Mutex<HashMap<[u8; 32], Instant>>,
     coherence: Coherence,
 }
 
@@ -55,7 +62,36 @@ impl PrincipalCache {
     /// An empty cache whose entries live `ttl`; incoherent (bypassed) until
     /// [`SyncedCache::set_coherent`].
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()), coherence: Coherence::default() }
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            coherence: Coherence::default(),
+        }
+    }
+
+    /// Whether the store refused `token` within [`NEGATIVE_TTL`] (and the cache is coherent).
+    pub fn is_refused_at(&self, token: &str, now: Instant) -> bool {
+        if !self.coherence.is_coherent() {
+            return false;
+        }
+        let refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        refused.get(&hash_token(token)).is_some_and(|at| now.saturating_duration_since(*at) < NEGATIVE_TTL)
+    }
+
+    /// Remembers that the store refused `token`, unless invalidated since `ticket`.
+    pub fn insert_refused_at(&self, token: &str, now: Instant, ticket: Ticket) {
+        let mut refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !self.coherence.is_coherent() || !self.coherence.is_current(ticket) {
+            return;
+        }
+        if refused.len() >= MAX_NEGATIVE {
+            refused.retain(|_, at| now.saturating_duration_since(*at) < NEGATIVE_TTL);
+            if refused.len() >= MAX_NEGATIVE {
+                refused.clear();
+            }
+        }
+        refused.insert(hash_token(token), now);
     }
 
     /// The generation to pass to [`Self::insert_at`]; take it before the lookup.
@@ -136,6 +172,8 @@ impl SyncedCache for PrincipalCache {
     fn invalidate_all(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.clear();
+        // A re-enabled account makes its tokens good again.
+        self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
         self.coherence.bump();
     }
 
@@ -225,6 +263,23 @@ mod tests {
         assert!(cache.get_at("a", t0).is_none());
         cache.set_coherent(true);
         assert!(cache.get_at("a", t0).is_none(), "the listener's loss flushed it");
+    }
+
+    #[test]
+    fn refused_tokens_are_remembered_briefly_and_flushed_by_notifications() {
+        let cache = coherent();
+        let t0 = Instant::now();
+        assert!(!cache.is_refused_at("x", t0));
+        cache.insert_refused_at("x", t0, cache.ticket());
+        assert!(cache.is_refused_at("x", t0 + Duration::from_secs(1)));
+        assert!(!cache.is_refused_at("x", t0 + NEGATIVE_TTL));
+        cache.insert_refused_at("x", t0, cache.ticket());
+        cache.on_notification("users");
+        assert!(!cache.is_refused_at("x", t0));
+        let ticket = cache.ticket();
+        cache.on_notification("users");
+        cache.insert_refused_at("x", t0, ticket);
+        assert!(!cache.is_refused_at("x", t0), "a refusal that raced with a change is not stored");
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! `token_cache_seconds` > 0 (the default), resolved tokens are kept in
 //! [`crate::auth::cache`], kept coherent by [`crate::cache_sync`].
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -37,19 +39,44 @@ pub fn bearer_token(parts: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
+/// Whether `token` can be one of ours (43 characters of URL-safe base64):
+/// anything else is refused without a database lookup.
+pub fn is_well_formed(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Middleware: 401 unless the request carries a valid token.
+///
+/// Bad tokens cost little: malformed ones are refused unread, refused ones are
+/// remembered for a few seconds ([`crate::auth::cache::NEGATIVE_TTL`]), and an
+/// address presenting many bad tokens must wait (429) before it is heard again.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let Some(token) = bearer_token(req.headers()) else {
         return AppError::Unauthenticated.into_response();
     };
     let now = std::time::Instant::now();
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let address = crate::auth::throttle::address_key(peer);
+    let bad = &state.security.bad_tokens;
+    let wait = bad.wait(&address, now);
+    if !wait.is_zero() {
+        return AppError::RateLimited(wait.as_secs().max(1)).into_response();
+    }
+    if !is_well_formed(token) {
+        let _ = bad.take(&address, now);
+        return AppError::Unauthenticated.into_response();
+    }
     if let Some(principal) = state.principals.as_ref().and_then(|c| c.get_at(token, now)) {
         req.extensions_mut().insert(principal);
         return next.run(req).await;
     }
+    if state.principals.as_ref().is_some_and(|c| c.is_refused_at(token, now)) {
+        let _ = bad.take(&address, now);
+        return AppError::Unauthenticated.into_response();
+    }
     // Taken before the lookup: a revocation announced meanwhile voids the fill.
     let ticket = state.principals.as_ref().map(|c| c.ticket());
-    match db::accounts::resolve_token_until(&state.db, token).await {
+    match db::sessions::resolve_token_until(&state.db, token, state.settings.session_idle_minutes).await {
         Ok(Some((principal, expires_at))) => {
             if let (Some(cache), Some(ticket)) = (&state.principals, ticket) {
                 cache.insert_at(token, principal.clone(), expires_at, now, ticket);
@@ -57,7 +84,13 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Ok(None) => AppError::Unauthenticated.into_response(),
+        Ok(None) => {
+            if let (Some(cache), Some(ticket)) = (&state.principals, ticket) {
+                cache.insert_refused_at(token, now, ticket);
+            }
+            let _ = bad.take(&address, now);
+            AppError::Unauthenticated.into_response()
+        }
         Err(e) => e.into_response(),
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod cache;
 pub mod extractor;
+pub mod hash_pool;
 pub mod password;
 pub mod principal;
+pub mod throttle;
 pub mod token;
 
 pub use extractor::{authenticate, AuthUser};

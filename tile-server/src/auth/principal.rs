@@ -88,6 +88,9 @@ pub enum Action {
     Review,
     /// See owner names and ID numbers unmasked.
     SeePii,
+    /// Change legal status flags (查封 sealed, 抵押 mortgaged): these come from
+    /// registration; only an administrator sets them by hand.
+    WriteLegalStatus,
 }
 
 impl Action {
@@ -100,6 +103,7 @@ impl Action {
             Action::Submit => "hand in submissions",
             Action::Review => "review submissions",
             Action::SeePii => "see personal data",
+            Action::WriteLegalStatus => "change legal status (查封 sealed / 抵押 mortgaged)",
         }
     }
 }
@@ -203,6 +207,12 @@ mod tests {
     fn writers() {
         let w: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(Action::WriteCadastre)).collect();
         assert_eq!(w, vec![Role::Importer, Role::Admin]);
+    }
+
+    #[test]
+    fn only_admin_changes_legal_status() {
+        let w: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(Action::WriteLegalStatus)).collect();
+        assert_eq!(w, vec![Role::Admin]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tile_server::crypto::PiiCipher;
 use tile_server::db::{self, accounts};
 use tile_server::import;
 use tile_server::import::bar as progress;
+use tile_server::serve::{serve, ServeOptions};
 use tile_server::{app, AppState};
 
 // An import builds millions of small Strings and Vecs on two threads: glibc's malloc
@@ -29,6 +30,10 @@ struct Cli {
     /// PostgreSQL URL; overrides the config file and DATABASE_URL.
     #[arg(long, global = true)]
     db: Option<String>,
+    /// Who runs this command, for the audit log (required by import and the
+    /// account commands: `import:<name>` / `cli:<name>`).
+    #[arg(long, global = true, env = "CADASTRE_ACTOR")]
+    actor: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +49,10 @@ enum Command {
         /// role, which may not; run `tile-server migrate` as the owner first).
         #[arg(long)]
         no_migrate: bool,
+        /// Serve even when connected as a superuser or the owner of the audit log
+        /// (who can switch its protection off). For development only.
+        #[arg(long)]
+        allow_owner: bool,
     },
     /// Apply migrations only.
     Migrate,
@@ -82,9 +91,6 @@ enum Command {
         /// SRID of layers that have no .prj (otherwise they are refused).
         #[arg(long)]
         assume_srid: Option<u32>,
-        /// Who to record in the audit log. [default: import:<os user>]
-        #[arg(long)]
-        actor: Option<String>,
         /// Connections writing batches in parallel. [default: 3]
         #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
         writers: usize,
@@ -99,6 +105,29 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Change a user's role (their sessions end).
+    SetRole {
+        /// Login name.
+        username: String,
+        /// surveyor, reviewer, importer or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable a user (their sessions end).
+    DisableUser {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled user.
+    EnableUser {
+        /// Login name.
+        username: String,
+    },
+    /// Expire a user's password: the next login must change it (POST /api/auth/password).
+    ExpirePassword {
+        /// Login name.
+        username: String,
     },
     /// Create a registration-system API client (secret read from TILE_SERVER_PASSWORD).
     AddClient {
@@ -118,10 +147,39 @@ enum Command {
 
 fn secret_from_env() -> anyhow::Result<String> {
     match std::env::var("TILE_SERVER_PASSWORD") {
-        Ok(s) if s.len() >= 8 => Ok(s),
-        Ok(_) => bail!("TILE_SERVER_PASSWORD must be at least 8 characters"),
+        Ok(s) => Ok(s),
         Err(_) => bail!("set TILE_SERVER_PASSWORD to the password or secret (kept out of shell history and ps)"),
     }
+}
+
+/// The operator named by `--actor` / `CADASTRE_ACTOR`, checked.
+fn operator(actor: Option<&str>) -> anyhow::Result<String> {
+    let Some(name) = actor.map(str::trim).filter(|a| !a.is_empty()) else {
+        bail!("name who runs this for the audit log: --actor NAME or CADASTRE_ACTOR=NAME (e.g. your staff id)")
+    };
+    if name.chars().count() > 64 || name.chars().any(|c| c.is_control() || c == ':') {
+        bail!("--actor must be 1..=64 characters without ':' or control characters");
+    }
+    Ok(name.to_owned())
+}
+
+/// Refuses to serve as a role that can switch off the audit log's protection.
+async fn check_serving_role(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let (user, superuser, owner): (String, bool, bool) = sqlx::query_as(
+        "SELECT current_user::text, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+                pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = 'audit'::regclass), 'MEMBER')",
+    )
+    .fetch_one(pool)
+    .await
+    .context("checking the database role")?;
+    if superuser || owner {
+        bail!(
+            "serving as {user}, a {} : it could switch off the audit log's protection. Serve as the application \
+             role (cadastre_app, see docs/deploy.md) with --no-migrate, or pass --allow-owner (development only)",
+            if superuser { "superuser" } else { "member of the audit table's owner" }
+        );
+    }
+    Ok(())
 }
 
 fn load_cipher(cfg: &FileConfig) -> anyhow::Result<PiiCipher> {
@@ -225,6 +283,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .connect(&url)
         .await
         .context("connecting to PostgreSQL (URL not shown: it may hold a password)")?;
+    if let Command::Serve { allow_owner: false, .. } = cli.command {
+        check_serving_role(&pool).await?;
+    }
     if matches!(cli.command, Command::Serve { no_migrate: true, .. }) {
         db::check_store_srid(&pool, settings.store_srid).await.context("checking the store")?;
     } else {
@@ -237,20 +298,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::AddUser { username, role, counties } => {
             let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
             let password = secret_from_env()?;
             let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
-            let id = accounts::create_user(
+            let id = accounts::create_user_by(
                 &pool,
                 &accounts::NewUser { username: &username, password: &password, role, counties: &counties },
+                &actor,
             )
             .await?;
             println!("user {username} created (id {id})");
         }
+        Command::SetRole { username, role } => {
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
+            let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
+            accounts::set_role(&pool, &username, role, &actor).await?;
+            println!("user {username} is now {}; their sessions ended", role.as_str());
+        }
+        Command::DisableUser { username } => {
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
+            accounts::set_disabled(&pool, &username, true, &actor).await?;
+            println!("user {username} disabled; their sessions ended");
+        }
+        Command::EnableUser { username } => {
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
+            accounts::set_disabled(&pool, &username, false, &actor).await?;
+            println!("user {username} enabled");
+        }
+        Command::ExpirePassword { username } => {
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
+            accounts::expire_password(&pool, &username, &actor).await?;
+            println!("the password of {username} expired: it must be changed at the next login");
+        }
         Command::AddClient { client_id, counties, rate_limit, allow_ip } => {
+            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
             let secret = secret_from_env()?;
             let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
             let ips: Vec<&str> = allow_ip.iter().map(String::as_str).collect();
-            accounts::create_client(
+            accounts::create_client_by(
                 &pool,
                 &accounts::NewClient {
                     client_id: &client_id,
@@ -259,23 +344,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     rate_limit_per_minute: rate_limit,
                     allowed_ips: &ips,
                 },
+                &actor,
             )
             .await?;
             println!("client {client_id} created");
         }
-        Command::Import {
-            path,
-            rejects,
-            encoding,
-            batch,
-            county,
-            assume_srid,
-            actor,
-            writers,
-            bulk_min,
-            no_bulk,
-            quiet,
-        } => {
+        Command::Import { path, rejects, encoding, batch, county, assume_srid, writers, bulk_min, no_bulk, quiet } => {
             let encoding = encoding
                 .map(|name| {
                     cadastre_core::io::encoding_from_name(&name)
@@ -295,7 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 batch,
                 county,
                 assume_srid,
-                actor: actor.unwrap_or_else(import::default_actor),
+                actor: format!("import:{}", operator(cli.actor.as_deref())?),
                 rejects: Some(rejects.clone()),
                 writers,
                 bulk_min: if no_bulk { u64::MAX } else { bulk_min },
@@ -320,13 +394,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cipher = load_cipher(&file)?;
             let addr = settings.listen;
+            let options = ServeOptions::from_settings(&settings)?;
+            let scheme = if options.tls.is_some() { "https" } else { "http" };
             let router = app(AppState::new(pool, settings, cipher));
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-            tracing::info!(%addr, "listening");
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving")?;
+            let bound = listener.local_addr().context("reading the bound address")?;
+            tracing::info!(addr = %bound, scheme, "listening");
+            serve(listener, router, options, shutdown_signal()).await.context("serving")?;
         }
     }
     Ok(ExitCode::SUCCESS)

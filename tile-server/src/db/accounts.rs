@@ -1,14 +1,20 @@
-//! Users, API clients and tokens.
+//! Users and API clients, and every change to them, audited with the operator
+//! or user who made it. Logins and tokens are in [`crate::db::sessions`].
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use sqlx::PgPool;
 
-use crate::auth::password::{dummy_hash, hash_password, verify_password};
-use crate::auth::token::{hash_token, new_token};
+use crate::auth::hash_pool::HashPool;
+use crate::auth::password::{check_secret, check_strength, hash_password, verify_password};
 use crate::auth::{Principal, PrincipalKind, Role};
 use crate::db::audit::{self, AuditEntry};
 use crate::error::{AppError, Result};
+
+pub use crate::db::sessions::{resolve_token, IssuedToken};
+
+/// The audit role of an operator at the command line (`cli:<name>`).
+pub const OPERATOR_ROLE: &str = "operator";
 
 /// A new user account.
 #[derive(Debug, Clone)]
@@ -46,85 +52,152 @@ fn check_counties(counties: &[&str]) -> Result<String> {
     Ok((*home).to_owned())
 }
 
-/// Creates a user; returns its id.
+/// Creates a user, audited as done by `system`; see [`create_user_by`].
 pub async fn create_user(pool: &PgPool, user: &NewUser<'_>) -> Result<i64> {
+    create_user_by(pool, user, "system").await
+}
+
+/// Creates a user (password of minimum strength, see
+/// [`crate::auth::password::check_strength`]); the audit row names `actor`
+/// (`cli:<operator>` from the command line). Returns its id.
+pub async fn create_user_by(pool: &PgPool, user: &NewUser<'_>, actor: &str) -> Result<i64> {
     if user.role == Role::Registration {
         return Err(AppError::BadRequest("the registration role is for API clients".into()));
     }
     let home = check_counties(user.counties)?;
+    check_name(user.username)?;
+    check_strength(user.password, user.username)?;
     let hash = hash_password(user.password)?;
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await.map_err(AppError::db("starting user creation"))?;
+    let id = sqlx::query_scalar(
         "INSERT INTO users (county, counties, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING user_id",
     )
-    .bind(home)
+    .bind(&home)
     .bind(user.counties)
     .bind(user.username)
     .bind(hash)
     .bind(user.role.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("creating user"))
+    .map_err(AppError::db("creating user"))?;
+    let entry = AuditEntry {
+        county: &home,
+        action: "account.create_user",
+        object_type: "user",
+        object_key: user.username,
+        before: None,
+        after: Some(serde_json::json!({ "role": user.role.as_str(), "counties": user.counties })),
+    };
+    audit::insert(&mut tx, actor, OPERATOR_ROLE, entry).await.map_err(AppError::db("auditing user creation"))?;
+    tx.commit().await.map_err(AppError::db("committing user creation"))?;
+    Ok(id)
 }
 
-/// Creates an API client; returns its internal key.
+fn check_name(name: &str) -> Result<()> {
+    let n = name.chars().count();
+    if !(1..=crate::security::MAX_NAME_CHARS).contains(&n) || name.chars().any(char::is_control) {
+        return Err(AppError::Unprocessable(format!(
+            "a name must have 1 to {} characters and no control characters",
+            crate::security::MAX_NAME_CHARS
+        )));
+    }
+    Ok(())
+}
+
+/// Creates an API client, audited as done by `system`; see [`create_client_by`].
 pub async fn create_client(pool: &PgPool, client: &NewClient<'_>) -> Result<i64> {
+    create_client_by(pool, client, "system").await
+}
+
+/// Creates an API client, audited with `actor`; returns its internal key.
+pub async fn create_client_by(pool: &PgPool, client: &NewClient<'_>, actor: &str) -> Result<i64> {
     let home = check_counties(client.counties)?;
+    check_name(client.client_id)?;
     for ip in client.allowed_ips {
         ip.parse::<IpNet>().map_err(|_| AppError::BadRequest(format!("{ip:?} is not a CIDR block")))?;
     }
+    check_secret(client.secret)?;
     let hash = hash_password(client.secret)?;
     let limit = client.rate_limit_per_minute.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
-    sqlx::query_scalar(
+    let mut tx = pool.begin().await.map_err(AppError::db("starting client creation"))?;
+    let pk = sqlx::query_scalar(
         "INSERT INTO api_clients (county, counties, client_id, secret_hash, rate_limit_per_minute, allowed_ips)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING client_pk",
     )
-    .bind(home)
+    .bind(&home)
     .bind(client.counties)
     .bind(client.client_id)
     .bind(hash)
     .bind(limit)
     .bind(client.allowed_ips)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("creating API client"))
+    .map_err(AppError::db("creating API client"))?;
+    let entry = AuditEntry {
+        county: &home,
+        action: "account.create_client",
+        object_type: "client",
+        object_key: client.client_id,
+        before: None,
+        after: Some(serde_json::json!({
+            "counties": client.counties, "rate_limit_per_minute": limit, "allowed_ips": client.allowed_ips
+        })),
+    };
+    audit::insert(&mut tx, actor, OPERATOR_ROLE, entry).await.map_err(AppError::db("auditing client creation"))?;
+    tx.commit().await.map_err(AppError::db("committing client creation"))?;
+    Ok(pk)
 }
 
-/// A token handed out by a login.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    /// The token text (shown once).
-    pub token: String,
-    /// When it stops working.
-    pub expires_at: DateTime<Utc>,
-    /// The principal it stands for.
-    pub principal: Principal,
-}
-
+/// A `users` row as logins read it.
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    user_id: i64,
-    username: String,
-    county: String,
-    counties: Vec<String>,
-    password_hash: String,
-    role: String,
-    disabled: bool,
+pub(crate) struct UserRow {
+    pub(crate) user_id: i64,
+    pub(crate) username: String,
+    pub(crate) county: String,
+    pub(crate) counties: Vec<String>,
+    pub(crate) password_hash: String,
+    pub(crate) role: String,
+    pub(crate) disabled: bool,
+    pub(crate) password_changed_at: DateTime<Utc>,
+    pub(crate) must_change_password: bool,
 }
 
+/// An `api_clients` row as logins read it.
 #[derive(sqlx::FromRow)]
-struct ClientRow {
-    client_pk: i64,
-    client_id: String,
-    county: String,
-    counties: Vec<String>,
-    secret_hash: String,
-    rate_limit_per_minute: Option<i32>,
-    allowed_ips: Vec<String>,
-    disabled: bool,
+pub(crate) struct ClientRow {
+    pub(crate) client_pk: i64,
+    pub(crate) client_id: String,
+    pub(crate) county: String,
+    pub(crate) counties: Vec<String>,
+    pub(crate) secret_hash: String,
+    pub(crate) rate_limit_per_minute: Option<i32>,
+    pub(crate) allowed_ips: Vec<String>,
+    pub(crate) disabled: bool,
 }
 
 impl UserRow {
-    fn principal(self) -> Result<Principal> {
+    /// An enabled user found through a token (no password fields needed).
+    pub(crate) fn resolved(
+        user_id: i64,
+        username: String,
+        county: String,
+        counties: Vec<String>,
+        role: String,
+    ) -> Self {
+        Self {
+            user_id,
+            username,
+            county,
+            counties,
+            password_hash: String::new(),
+            role,
+            disabled: false,
+            password_changed_at: Utc::now(),
+            must_change_password: false,
+        }
+    }
+
+    pub(crate) fn principal(self) -> Result<Principal> {
         let role =
             Role::from_db(&self.role).ok_or_else(|| AppError::Internal(format!("unknown role {}", self.role)))?;
         Ok(Principal {
@@ -139,7 +212,28 @@ impl UserRow {
 }
 
 impl ClientRow {
-    fn principal(self) -> Principal {
+    /// An enabled client found through a token.
+    pub(crate) fn resolved(
+        client_pk: i64,
+        client_id: String,
+        county: String,
+        counties: Vec<String>,
+        rate_limit_per_minute: Option<i32>,
+        allowed_ips: Vec<String>,
+    ) -> Self {
+        Self {
+            client_pk,
+            client_id,
+            county,
+            counties,
+            secret_hash: String::new(),
+            rate_limit_per_minute,
+            allowed_ips,
+            disabled: false,
+        }
+    }
+
+    pub(crate) fn principal(self) -> Principal {
         Principal {
             kind: PrincipalKind::Client { client_pk: self.client_pk, client_id: self.client_id },
             role: Role::Registration,
@@ -162,186 +256,156 @@ fn parse_allow_list(entries: &[String]) -> Vec<IpNet> {
     }
 }
 
-const USER_COLUMNS: &str =
-    "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, password_hash, role, disabled";
-const CLIENT_COLUMNS: &str = "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
+pub(crate) const USER_COLUMNS: &str = "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, \
+     password_hash, role, disabled, password_changed_at, must_change_password";
+pub(crate) const CLIENT_COLUMNS: &str =
+    "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
      secret_hash, rate_limit_per_minute, allowed_ips, disabled";
 
-async fn issue(pool: &PgPool, principal: Principal, ttl_minutes: i64) -> Result<IssuedToken> {
-    let (token, hash) = new_token();
-    let expires_at = Utc::now() + Duration::minutes(ttl_minutes);
-    let (user_id, client_pk) = match &principal.kind {
-        PrincipalKind::User { user_id, .. } => (Some(*user_id), None),
-        PrincipalKind::Client { client_pk, .. } => (None, Some(*client_pk)),
-    };
-    let mut tx = pool.begin().await.map_err(AppError::db("starting login"))?;
-    sqlx::query("INSERT INTO tokens (token_hash, county, user_id, client_pk, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&hash[..])
-        .bind(&principal.home_county)
-        .bind(user_id)
-        .bind(client_pk)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::db("storing token"))?;
-    let key = principal.actor();
-    audit::record(
-        &mut tx,
-        &principal,
-        AuditEntry {
-            county: &principal.home_county,
-            action: "auth.login",
-            object_type: "token",
-            object_key: &key,
-            before: None,
-            after: Some(serde_json::json!({ "expires_at": expires_at })),
-        },
+/// An audited change to a user account by an operator.
+async fn change_user(
+    pool: &PgPool,
+    username: &str,
+    actor: &str,
+    action: &str,
+    sql: &str,
+    bind: Option<&str>,
+    revoke_sessions: bool,
+) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(AppError::db("starting account change"))?;
+    let before: Option<(i64, String, String, bool, bool)> = sqlx::query_as(
+        "SELECT user_id, county::text, role, disabled, must_change_password FROM users WHERE username = $1 FOR UPDATE",
     )
-    .await?;
-    tx.commit().await.map_err(AppError::db("committing login"))?;
-    Ok(IssuedToken { token, expires_at, principal })
-}
-
-/// Checks a user's password and issues a token.
-pub async fn login_user(pool: &PgPool, username: &str, password: &str, ttl_minutes: i64) -> Result<IssuedToken> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-        .bind(username)
-        .fetch_optional(pool)
-        .await
-        .map_err(AppError::db("loading user"))?;
-    let Some(row) = row else {
-        verify_password(password, dummy_hash());
-        return Err(AppError::InvalidCredentials);
+    .bind(username)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::db("loading user"))?;
+    let Some((user_id, county, role, disabled, must_change)) = before else {
+        return Err(AppError::NotFound(format!("user {username}")));
     };
-    if !verify_password(password, &row.password_hash) || row.disabled {
-        return Err(AppError::InvalidCredentials);
+    let mut q = sqlx::query(sql).bind(user_id);
+    if let Some(b) = bind {
+        q = q.bind(b);
     }
-    issue(pool, row.principal()?, ttl_minutes).await
+    q.execute(&mut *tx).await.map_err(AppError::db("changing user"))?;
+    if revoke_sessions {
+        sqlx::query("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::db("ending sessions"))?;
+    }
+    let after: (String, bool, bool) =
+        sqlx::query_as("SELECT role, disabled, must_change_password FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(AppError::db("reloading user"))?;
+    let image = |role: &str, disabled: bool, must_change: bool| serde_json::json!({ "role": role, "disabled": disabled, "must_change_password": must_change });
+    let entry = AuditEntry {
+        county: &county,
+        action,
+        object_type: "user",
+        object_key: username,
+        before: Some(image(&role, disabled, must_change)),
+        after: Some(image(&after.0, after.1, after.2)),
+    };
+    audit::insert(&mut tx, actor, OPERATOR_ROLE, entry).await.map_err(AppError::db("auditing account change"))?;
+    tx.commit().await.map_err(AppError::db("committing account change"))
 }
 
-/// Checks an API client's secret and issues a token.
-pub async fn login_client(pool: &PgPool, client_id: &str, secret: &str, ttl_minutes: i64) -> Result<IssuedToken> {
-    let row: Option<ClientRow> =
-        sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_id = $1"))
-            .bind(client_id)
+/// Changes a user's role; their sessions end (the new role applies at the next login).
+pub async fn set_role(pool: &PgPool, username: &str, role: Role, actor: &str) -> Result<()> {
+    if role == Role::Registration {
+        return Err(AppError::BadRequest("the registration role is for API clients".into()));
+    }
+    let sql = "UPDATE users SET role = $2 WHERE user_id = $1";
+    change_user(pool, username, actor, "account.set_role", sql, Some(role.as_str()), true).await
+}
+
+/// Disables (or enables) a user; disabling ends their sessions.
+pub async fn set_disabled(pool: &PgPool, username: &str, disabled: bool, actor: &str) -> Result<()> {
+    let (action, sql) = if disabled {
+        ("account.disable", "UPDATE users SET disabled = TRUE WHERE user_id = $1")
+    } else {
+        ("account.enable", "UPDATE users SET disabled = FALSE WHERE user_id = $1")
+    };
+    change_user(pool, username, actor, action, sql, None, disabled).await
+}
+
+/// Expires a user's password: the next login must change it first; sessions end.
+pub async fn expire_password(pool: &PgPool, username: &str, actor: &str) -> Result<()> {
+    let sql = "UPDATE users SET must_change_password = TRUE WHERE user_id = $1";
+    change_user(pool, username, actor, "account.expire_password", sql, None, true).await
+}
+
+/// A user changes their own password, proving the current one (checked on the
+/// hashing pool). Works for an expired password too (that is what it is for).
+/// Every session of the user ends; audited as the user.
+pub async fn change_password(
+    pool: &PgPool,
+    hashing: &HashPool,
+    username: &str,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    let row: Option<(i64, String, String, bool)> =
+        sqlx::query_as("SELECT user_id, county::text, password_hash, disabled FROM users WHERE username = $1")
+            .bind(username)
             .fetch_optional(pool)
             .await
-            .map_err(AppError::db("loading API client"))?;
-    let Some(row) = row else {
-        verify_password(secret, dummy_hash());
+            .map_err(AppError::db("loading user"))?;
+    let (known, phc) = match &row {
+        Some((_, _, phc, _)) => (true, phc.clone()),
+        None => (false, crate::auth::password::dummy_hash().to_owned()),
+    };
+    let current = current.to_owned();
+    let ok = hashing.run(move || verify_password(&current, &phc)).await?;
+    let Some((user_id, county, _, disabled)) = row.filter(|_| known && ok) else {
+        crate::db::sessions::audit_refused_login(
+            pool,
+            "user",
+            username,
+            audit::NO_COUNTY,
+            "password_change_refused",
+            0,
+        )
+        .await;
         return Err(AppError::InvalidCredentials);
     };
-    if !verify_password(secret, &row.secret_hash) || row.disabled {
+    if disabled {
         return Err(AppError::InvalidCredentials);
     }
-    issue(pool, row.principal(), ttl_minutes).await
-}
-
-/// The principal behind a token, if the token is known, unexpired, unrevoked and
-/// its account enabled.
-pub async fn resolve_token(pool: &PgPool, token: &str) -> Result<Option<Principal>> {
-    Ok(resolve_token_until(pool, token).await?.map(|(p, _)| p))
-}
-
-/// [`resolve_token`], with the token's expiry. One query (token, user and client
-/// joined): this runs on every request.
-pub async fn resolve_token_until(pool: &PgPool, token: &str) -> Result<Option<(Principal, DateTime<Utc>)>> {
-    let hash = hash_token(token);
-    let row: Option<TokenRow> = sqlx::query_as(
-        "SELECT t.expires_at,
-                u.user_id, u.username, u.county::text AS user_county,
-                array(SELECT unnest(u.counties)::text) AS user_counties, u.role,
-                c.client_pk, c.client_id, c.county::text AS client_county,
-                array(SELECT unnest(c.counties)::text) AS client_counties, c.rate_limit_per_minute, c.allowed_ips
-         FROM tokens t
-         LEFT JOIN users u ON u.user_id = t.user_id AND NOT u.disabled
-         LEFT JOIN api_clients c ON c.client_pk = t.client_pk AND NOT c.disabled
-         WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL",
+    check_strength(new, username)?;
+    let new_owned = new.to_owned();
+    let hash = hashing.run(move || hash_password(&new_owned)).await??;
+    let mut tx = pool.begin().await.map_err(AppError::db("starting password change"))?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $2, password_changed_at = now(), must_change_password = FALSE
+         WHERE user_id = $1",
     )
-    .bind(&hash[..])
-    .fetch_optional(pool)
+    .bind(user_id)
+    .bind(hash)
+    .execute(&mut *tx)
     .await
-    .map_err(AppError::db("looking up token"))?;
-    let Some(row) = row else { return Ok(None) };
-    let expires_at = row.expires_at;
-    Ok(row.principal()?.map(|p| (p, expires_at)))
-}
-
-/// A token with its (enabled) user or client, from [`resolve_token_until`].
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    expires_at: DateTime<Utc>,
-    user_id: Option<i64>,
-    username: Option<String>,
-    user_county: Option<String>,
-    user_counties: Vec<String>,
-    role: Option<String>,
-    client_pk: Option<i64>,
-    client_id: Option<String>,
-    client_county: Option<String>,
-    client_counties: Vec<String>,
-    rate_limit_per_minute: Option<i32>,
-    allowed_ips: Option<Vec<String>>,
-}
-
-impl TokenRow {
-    /// The principal, or `None` when the account is disabled (the join found nothing).
-    fn principal(self) -> Result<Option<Principal>> {
-        if let (Some(user_id), Some(username), Some(county), Some(role)) =
-            (self.user_id, self.username, self.user_county, self.role)
-        {
-            let row = UserRow {
-                user_id,
-                username,
-                county,
-                counties: self.user_counties,
-                password_hash: String::new(),
-                role,
-                disabled: false,
-            };
-            return row.principal().map(Some);
-        }
-        if let (Some(client_pk), Some(client_id), Some(county)) = (self.client_pk, self.client_id, self.client_county) {
-            let row = ClientRow {
-                client_pk,
-                client_id,
-                county,
-                counties: self.client_counties,
-                secret_hash: String::new(),
-                rate_limit_per_minute: self.rate_limit_per_minute,
-                allowed_ips: self.allowed_ips.unwrap_or_default(),
-                disabled: false,
-            };
-            return Ok(Some(row.principal()));
-        }
-        Ok(None)
-    }
-}
-
-/// Revokes a token (logout), audited.
-pub async fn revoke_token(pool: &PgPool, who: &Principal, token: &str) -> Result<()> {
-    let hash = hash_token(token);
-    let mut tx = pool.begin().await.map_err(AppError::db("starting logout"))?;
-    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(&hash[..])
+    .map_err(AppError::db("storing password"))?;
+    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
         .execute(&mut *tx)
         .await
-        .map_err(AppError::db("revoking token"))?;
-    let key = who.actor();
-    audit::record(
-        &mut tx,
-        who,
-        AuditEntry {
-            county: &who.home_county,
-            action: "auth.logout",
-            object_type: "token",
-            object_key: &key,
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
-    tx.commit().await.map_err(AppError::db("committing logout"))
+        .map_err(AppError::db("ending sessions"))?;
+    let entry = AuditEntry {
+        county: &county,
+        action: "account.change_password",
+        object_type: "user",
+        object_key: username,
+        before: None,
+        after: Some(serde_json::json!({ "sessions_ended": true })),
+    };
+    audit::insert(&mut tx, &format!("user:{username}"), "user", entry)
+        .await
+        .map_err(AppError::db("auditing password change"))?;
+    tx.commit().await.map_err(AppError::db("committing password change"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
+use crate::db::edit::{
+    check_area, check_geometry_crs, check_len, check_opt_len, check_precondition, lock_object, merge, present, IfMatch,
+    MAX_ADDRESS_CHARS, MAX_CODE_CHARS, MAX_NAME_CHARS,
+};
 use crate::db::households::{self, Household};
 use crate::db::Page;
 use crate::error::{AppError, Result};
@@ -84,43 +88,70 @@ pub struct Floor {
     pub cmc: String,
 }
 
-/// Body of a building create/edit.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// Body of a building create/edit. A field left out keeps its current value;
+/// `null` clears a nullable one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildingInput {
     /// 建筑物名称.
-    #[serde(rename = "JZWMC", default)]
-    pub jzwmc: String,
-    /// 坐落.
-    #[serde(rename = "ZL", default)]
-    pub zl: String,
+    #[serde(rename = "JZWMC")]
+    #[schema(max_length = 100)]
+    pub jzwmc: Option<String>,
+    /// 坐落 (at most 255 characters).
+    #[serde(rename = "ZL")]
+    #[schema(max_length = 255)]
+    pub zl: Option<String>,
     /// 竣工日期.
-    #[serde(rename = "JGRQ")]
-    pub jgrq: Option<NaiveDate>,
+    #[serde(rename = "JGRQ", default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>, nullable)]
+    pub jgrq: Option<Option<NaiveDate>>,
     /// 地上层数.
-    #[serde(rename = "DSCS")]
-    pub dscs: Option<i32>,
+    #[serde(rename = "DSCS", default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>, nullable)]
+    pub dscs: Option<Option<i32>>,
     /// 地下层数.
-    #[serde(rename = "DXCS")]
-    pub dxcs: Option<i32>,
+    #[serde(rename = "DXCS", default, deserialize_with = "present")]
+    #[schema(value_type = Option<i32>, nullable)]
+    pub dxcs: Option<Option<i32>>,
     /// 房屋结构.
-    #[serde(rename = "FWJG")]
-    pub fwjg: Option<String>,
+    #[serde(rename = "FWJG", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub fwjg: Option<Option<String>>,
     /// 规划用途.
-    #[serde(rename = "GHYT")]
-    pub ghyt: Option<String>,
-    /// 预测建筑面积.
-    #[serde(rename = "YCJZMJ")]
-    pub ycjzmj: Option<f64>,
-    /// 实测建筑面积.
-    #[serde(rename = "SCJZMJ")]
-    pub scjzmj: Option<f64>,
-    /// Floors; replaces the current floor list (old rows become historical).
-    #[serde(default)]
-    pub floors: Vec<Floor>,
+    #[serde(rename = "GHYT", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub ghyt: Option<Option<String>>,
+    /// 预测建筑面积 (non-negative).
+    #[serde(rename = "YCJZMJ", default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, nullable, minimum = 0.0)]
+    pub ycjzmj: Option<Option<f64>>,
+    /// 实测建筑面积 (non-negative).
+    #[serde(rename = "SCJZMJ", default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, nullable, minimum = 0.0)]
+    pub scjzmj: Option<Option<f64>>,
+    /// Floors; when given, replaces the current floor list (old rows become historical).
+    pub floors: Option<Vec<Floor>>,
     /// Footprint, GeoJSON (Multi)Polygon in the store SRID.
-    #[schema(value_type = Option<Object>)]
-    pub geometry: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>, nullable)]
+    pub geometry: Option<Option<Value>>,
+}
+
+impl BuildingInput {
+    /// The limits checked at the edge.
+    pub fn check(&self) -> Result<()> {
+        check_opt_len("JZWMC", self.jzwmc.as_deref(), MAX_NAME_CHARS)?;
+        check_opt_len("ZL", self.zl.as_deref(), MAX_ADDRESS_CHARS)?;
+        check_opt_len("FWJG", self.fwjg.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("GHYT", self.ghyt.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_area("YCJZMJ", self.ycjzmj.flatten())?;
+        check_area("SCJZMJ", self.scjzmj.flatten())?;
+        for f in self.floors.iter().flatten() {
+            check_len("MYC", &f.myc, MAX_CODE_CHARS)?;
+            check_len("CMC", &f.cmc, MAX_CODE_CHARS)?;
+        }
+        Ok(())
+    }
 }
 
 /// Checks a natural-building number's format.
@@ -178,9 +209,23 @@ pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: 
 
 /// Creates or edits a building and replaces its floor list, versioned and audited.
 pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &BuildingInput) -> Result<Building> {
+    upsert_if(pool, who, zrzh, input, None).await
+}
+
+/// [`upsert`] with fields left out kept and an optional `If-Match` precondition.
+pub async fn upsert_if(
+    pool: &PgPool,
+    who: &Principal,
+    zrzh: &str,
+    input: &BuildingInput,
+    if_match: Option<&IfMatch>,
+) -> Result<Building> {
+    input.check()?;
     let county = &zrzh[..6];
     let mut tx = pool.begin().await.map_err(AppError::db("starting building write"))?;
-    if let Some(g) = &input.geometry {
+    lock_object(&mut tx, "building", zrzh).await?;
+    if let Some(Some(g)) = &input.geometry {
+        check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
         crate::db::parcels::check_polygon(&mut tx, g).await?;
     }
     let parcel_exists: bool = sqlx::query_scalar(
@@ -211,6 +256,7 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
     .fetch_all(&mut *tx)
     .await
     .map_err(AppError::db("loading floors"))?;
+    check_precondition(if_match, &format!("building {zrzh}"), before.as_ref().map(|b| b.attrs.version_id))?;
     if let Some(b) = &before {
         sqlx::query(
             "UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
@@ -221,13 +267,20 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
         .await
         .map_err(AppError::db("closing building version"))?;
     }
-    sqlx::query("UPDATE floors SET state = 'historical', valid_to = now() WHERE county = $1 AND zrzh = $2 AND state = 'current'")
+    // Floors left out stay as they are; a floor list given replaces them.
+    let floors_after = input.floors.clone().unwrap_or_else(|| before_floors.clone());
+    let new_floors: &[Floor] = input.floors.as_deref().unwrap_or(&[]);
+    if input.floors.is_some() {
+        sqlx::query(
+            "UPDATE floors SET state = 'historical', valid_to = now() WHERE county = $1 AND zrzh = $2 AND state = 'current'",
+        )
         .bind(county)
         .bind(zrzh)
         .execute(&mut *tx)
         .await
         .map_err(AppError::db("closing floors"))?;
-    for f in &input.floors {
+    }
+    for f in new_floors {
         sqlx::query("INSERT INTO floors (county, zrzh, sjc, myc, cmc) VALUES ($1, $2, $3, $4, $5)")
             .bind(county)
             .bind(zrzh)
@@ -238,24 +291,32 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
             .await
             .map_err(AppError::db("inserting floor"))?;
     }
+    let b = before.as_ref().map(|b| &b.attrs);
+    let text = |named: &Option<String>, current: Option<&String>| {
+        named.clone().or_else(|| current.cloned()).unwrap_or_default()
+    };
+    // A geometry left out is copied from the old version in SQL (no GeoJSON round trip).
     let after: Building = sqlx::query_as(&format!(
         "INSERT INTO buildings (county, zrzh, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj, geom)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($12::text), (SELECT srid FROM store_settings))))
+                 CASE WHEN $13 THEN (SELECT geom FROM buildings WHERE county = $1 AND version_id = $14)
+                      ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($12::text), (SELECT srid FROM store_settings))) END)
          RETURNING {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry"
     ))
     .bind(county)
     .bind(zrzh)
-    .bind(&input.jzwmc)
-    .bind(&input.zl)
-    .bind(input.jgrq)
-    .bind(input.dscs)
-    .bind(input.dxcs)
-    .bind(&input.fwjg)
-    .bind(&input.ghyt)
-    .bind(input.ycjzmj)
-    .bind(input.scjzmj)
-    .bind(input.geometry.as_ref().map(Value::to_string))
+    .bind(text(&input.jzwmc, b.map(|b| &b.jzwmc)))
+    .bind(text(&input.zl, b.map(|b| &b.zl)))
+    .bind(merge(&input.jgrq, b.map(|b| &b.jgrq)))
+    .bind(merge(&input.dscs, b.map(|b| &b.dscs)))
+    .bind(merge(&input.dxcs, b.map(|b| &b.dxcs)))
+    .bind(merge(&input.fwjg, b.map(|b| &b.fwjg)))
+    .bind(merge(&input.ghyt, b.map(|b| &b.ghyt)))
+    .bind(merge(&input.ycjzmj, b.map(|b| &b.ycjzmj)))
+    .bind(merge(&input.scjzmj, b.map(|b| &b.scjzmj)))
+    .bind(input.geometry.clone().flatten().as_ref().map(Value::to_string))
+    .bind(input.geometry.is_none())
+    .bind(b.map(|b| b.version_id))
     .fetch_one(&mut *tx)
     .await
     .map_err(AppError::db("inserting building version"))?;
@@ -275,7 +336,7 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
             object_type: "building",
             object_key: zrzh,
             before: before.as_ref().map(|b| with_floors(b, &before_floors)),
-            after: Some(with_floors(&after, &input.floors)),
+            after: Some(with_floors(&after, &floors_after)),
         },
     )
     .await?;

@@ -7,9 +7,13 @@ use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::auth::Principal;
+use crate::auth::{Action, Principal};
 use crate::crypto::{mask_id_number, mask_name, PiiCipher};
 use crate::db::audit::{self, AuditEntry};
+use crate::db::edit::{
+    check_area, check_opt_len, check_precondition, lock_object, merge, present, IfMatch, MAX_ADDRESS_CHARS,
+    MAX_CODE_CHARS, MAX_NAME_CHARS,
+};
 use crate::error::{AppError, Result};
 
 /// A household as the API returns it (no coordinates).
@@ -176,56 +180,128 @@ impl Row {
     }
 }
 
-/// Body of a household create/edit.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// Body of a household create/edit. A field left out keeps its current value;
+/// `null` clears a nullable one. `SJC` and `MYC` are required to create.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct HouseholdInput {
-    /// 房屋编码.
-    #[serde(rename = "FWBM")]
-    pub fwbm: Option<String>,
+    /// 房屋编码 (26 characters).
+    #[serde(rename = "FWBM", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 26)]
+    pub fwbm: Option<Option<String>>,
     /// 逻辑幢号.
-    #[serde(rename = "LJZH")]
-    pub ljzh: Option<String>,
+    #[serde(rename = "LJZH", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub ljzh: Option<Option<String>>,
     /// 实际层.
     #[serde(rename = "SJC")]
-    pub sjc: i32,
+    pub sjc: Option<i32>,
     /// 名义层.
     #[serde(rename = "MYC")]
-    pub myc: String,
+    #[schema(max_length = 50)]
+    pub myc: Option<String>,
     /// 单元号.
-    #[serde(rename = "DYH", default)]
-    pub dyh: String,
+    #[serde(rename = "DYH")]
+    #[schema(max_length = 50)]
+    pub dyh: Option<String>,
     /// 室号部位.
-    #[serde(rename = "SHBW", default)]
-    pub shbw: String,
+    #[serde(rename = "SHBW")]
+    #[schema(max_length = 50)]
+    pub shbw: Option<String>,
     /// 户型.
-    #[serde(rename = "HX")]
-    pub hx: Option<String>,
+    #[serde(rename = "HX", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub hx: Option<Option<String>>,
     /// 房屋用途.
-    #[serde(rename = "FWYT")]
-    pub fwyt: Option<String>,
-    /// 坐落.
-    #[serde(rename = "ZL", default)]
-    pub zl: String,
-    /// Areas (m²) and the apportionment coefficient.
+    #[serde(rename = "FWYT", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub fwyt: Option<Option<String>>,
+    /// 坐落 (at most 255 characters).
+    #[serde(rename = "ZL")]
+    #[schema(max_length = 255)]
+    pub zl: Option<String>,
+    /// Areas (m², non-negative) and the apportionment coefficient.
     #[serde(flatten)]
-    pub areas: HouseholdAreas,
-    /// 抵押.
-    #[serde(default)]
-    pub mortgaged: bool,
-    /// 查封.
-    #[serde(default)]
-    pub sealed: bool,
-    /// 权利人 name (stored encrypted).
-    #[serde(rename = "QLR")]
-    pub qlr: Option<String>,
-    /// 证件号 (stored encrypted).
-    #[serde(rename = "ZJH")]
-    pub zjh: Option<String>,
+    pub areas: AreasPatch,
+    /// 抵押 (mortgaged): legal status, written only by roles that may (admin).
+    pub mortgaged: Option<bool>,
+    /// 查封 (sealed): legal status, written only by roles that may (admin).
+    pub sealed: Option<bool>,
+    /// 权利人 name (stored encrypted); only roles that may see it may change it.
+    #[serde(rename = "QLR", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 100)]
+    pub qlr: Option<Option<String>>,
+    /// 证件号 (stored encrypted); likewise.
+    #[serde(rename = "ZJH", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub zjh: Option<Option<String>>,
     /// Keys the body should not have; refused by [`upsert`] (serde's `deny_unknown_fields`
     /// cannot be combined with `flatten`).
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: std::collections::BTreeMap<String, Value>,
+}
+
+macro_rules! areas_patch {
+    ($($field:ident => $name:literal, $doc:literal;)*) => {
+        /// Areas named in an edit: left out = keep, `null` = clear.
+        #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+        pub struct AreasPatch {
+            $(
+                #[doc = $doc]
+                #[serde(rename = $name, default, deserialize_with = "present")]
+                #[schema(value_type = Option<f64>, nullable, minimum = 0.0)]
+                pub $field: Option<Option<f64>>,
+            )*
+        }
+
+        impl AreasPatch {
+            /// Refuses negative values.
+            pub fn check(&self) -> Result<()> {
+                $( check_area($name, self.$field.flatten())?; )*
+                Ok(())
+            }
+
+            /// The areas after the edit.
+            pub fn apply(&self, current: Option<&HouseholdAreas>) -> HouseholdAreas {
+                HouseholdAreas {
+                    $( $field: merge(&self.$field, current.map(|c| &c.$field)), )*
+                }
+            }
+        }
+    };
+}
+
+areas_patch! {
+    yctnjzmj => "YCTNJZMJ", "预测套内建筑面积.";
+    ycftjzmj => "YCFTJZMJ", "预测分摊建筑面积.";
+    ycjzmj => "YCJZMJ", "预测建筑面积.";
+    sctnjzmj => "SCTNJZMJ", "实测套内建筑面积.";
+    scftjzmj => "SCFTJZMJ", "实测分摊建筑面积.";
+    scjzmj => "SCJZMJ", "实测建筑面积.";
+    ftxs => "FTXS", "分摊系数.";
+    gytdmj => "GYTDMJ", "共有土地面积.";
+    fttdmj => "FTTDMJ", "分摊土地面积.";
+    dytdmj => "DYTDMJ", "独用土地面积.";
+}
+
+impl HouseholdInput {
+    /// The limits checked at the edge: text lengths, non-negative areas, known keys.
+    pub fn check(&self) -> Result<()> {
+        if let Some(key) = self.unknown.keys().next() {
+            return Err(AppError::Unprocessable(format!("unknown field {key:?} in the household body")));
+        }
+        check_opt_len("FWBM", self.fwbm.clone().flatten().as_deref(), 26)?;
+        check_opt_len("LJZH", self.ljzh.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("MYC", self.myc.as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("DYH", self.dyh.as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("SHBW", self.shbw.as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("HX", self.hx.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("FWYT", self.fwyt.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("ZL", self.zl.as_deref(), MAX_ADDRESS_CHARS)?;
+        check_opt_len("QLR", self.qlr.clone().flatten().as_deref(), MAX_NAME_CHARS)?;
+        check_opt_len("ZJH", self.zjh.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        self.areas.check()
+    }
 }
 
 /// Checks a 28-character unit code's hard format (GB/T 37346). Warnings (feature
@@ -281,7 +357,8 @@ fn audit_image(h: &Household, pii_changed: bool) -> Value {
     v
 }
 
-/// Creates or edits a household (fixture code F only), versioned and audited.
+/// Creates or edits a household (fixture code F only), versioned and audited;
+/// [`upsert_if`] without a precondition.
 pub async fn upsert(
     pool: &PgPool,
     who: &Principal,
@@ -289,19 +366,32 @@ pub async fn upsert(
     bdcdyh: &str,
     input: &HouseholdInput,
 ) -> Result<Household> {
+    upsert_if(pool, who, cipher, bdcdyh, input, None).await
+}
+
+/// Creates or edits a household: fields left out keep their values, `if_match`
+/// must name the current version, the legal status flags change only for roles
+/// that may ([`Action::WriteLegalStatus`]), and a role that may not see the
+/// owner's name and ID may not overwrite them. Versioned and audited.
+pub async fn upsert_if(
+    pool: &PgPool,
+    who: &Principal,
+    cipher: &PiiCipher,
+    bdcdyh: &str,
+    input: &HouseholdInput,
+    if_match: Option<&IfMatch>,
+) -> Result<Household> {
     if bdcdyh.as_bytes().get(19) != Some(&b'F') {
         return Err(AppError::Unprocessable("households need a unit code with fixture feature F".into()));
     }
-    if let Some(key) = input.unknown.keys().next() {
-        return Err(AppError::Unprocessable(format!("unknown field {key:?} in the household body")));
-    }
+    input.check()?;
     let county = &bdcdyh[..6];
     let zrzh = &bdcdyh[..24];
     let seal = |v: &Option<String>| -> Result<Option<Vec<u8>>> {
         v.as_deref().map(|s| cipher.encrypt(s).map_err(|e| AppError::Internal(e.to_string()))).transpose()
     };
-    let (qlr_enc, zjh_enc) = (seal(&input.qlr)?, seal(&input.zjh)?);
     let mut tx = pool.begin().await.map_err(AppError::db("starting household write"))?;
+    lock_object(&mut tx, "household", bdcdyh).await?;
     let building_exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
     )
@@ -313,7 +403,7 @@ pub async fn upsert(
     if !building_exists {
         return Err(AppError::Unprocessable(format!("building {zrzh} of unit {bdcdyh} does not exist")));
     }
-    let before: Option<Row> = sqlx::query_as(&format!(
+    let before_row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM households WHERE county = $1 AND bdcdyh = $2 AND state = 'current' FOR UPDATE"
     ))
     .bind(county)
@@ -321,8 +411,46 @@ pub async fn upsert(
     .fetch_optional(&mut *tx)
     .await
     .map_err(AppError::db("locking household"))?;
-    let before = before.map(|r| r.into_household(true, cipher)).transpose()?;
-    if let Some(b) = &before {
+    check_precondition(if_match, &format!("household {bdcdyh}"), before_row.as_ref().map(|r| r.version_id))?;
+    let (before_qlr, before_zjh) = before_row.as_ref().map_or((None, None), |r| (r.qlr_enc.clone(), r.zjh_enc.clone()));
+    let before = before_row.map(|r| r.into_household(true, cipher)).transpose()?;
+    let b = before.as_ref();
+    // Legal status: only a role that may, or the same value (an echo of what was read).
+    let (mortgaged_now, sealed_now) = b.map_or((false, false), |b| (b.mortgaged, b.sealed));
+    let mortgaged = input.mortgaged.unwrap_or(mortgaged_now);
+    let sealed = input.sealed.unwrap_or(sealed_now);
+    if (mortgaged, sealed) != (mortgaged_now, sealed_now) {
+        who.require(Action::WriteLegalStatus)?;
+    }
+    // Owner data: a role that cannot read it cannot overwrite it.
+    let pii_named = input.qlr.is_some() || input.zjh.is_some();
+    if pii_named && !who.may_see_pii() && (before_qlr.is_some() || before_zjh.is_some()) {
+        return Err(AppError::Forbidden("overwrite personal data (QLR/ZJH) it may not see"));
+    }
+    let qlr_enc = match &input.qlr {
+        Some(v) => seal(v)?,
+        None => before_qlr,
+    };
+    let zjh_enc = match &input.zjh {
+        Some(v) => seal(v)?,
+        None => before_zjh,
+    };
+    let required = |field: &str| AppError::Unprocessable(format!("{field} is required to create household {bdcdyh}"));
+    let sjc = match (input.sjc, b) {
+        (Some(v), _) => v,
+        (None, Some(b)) => b.sjc,
+        (None, None) => return Err(required("SJC")),
+    };
+    let myc = match (&input.myc, b) {
+        (Some(v), _) => v.clone(),
+        (None, Some(b)) => b.myc.clone(),
+        (None, None) => return Err(required("MYC")),
+    };
+    let text = |named: &Option<String>, current: Option<&String>| {
+        named.clone().or_else(|| current.cloned()).unwrap_or_default()
+    };
+    let areas = input.areas.apply(b.map(|b| &b.areas));
+    if let Some(b) = b {
         sqlx::query(
             "UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
         )
@@ -343,27 +471,27 @@ pub async fn upsert(
     .bind(county)
     .bind(bdcdyh)
     .bind(zrzh)
-    .bind(&input.fwbm)
-    .bind(&input.ljzh)
-    .bind(input.sjc)
-    .bind(&input.myc)
-    .bind(&input.dyh)
-    .bind(&input.shbw)
-    .bind(&input.hx)
-    .bind(&input.fwyt)
-    .bind(&input.zl)
-    .bind(input.areas.yctnjzmj)
-    .bind(input.areas.ycftjzmj)
-    .bind(input.areas.ycjzmj)
-    .bind(input.areas.sctnjzmj)
-    .bind(input.areas.scftjzmj)
-    .bind(input.areas.scjzmj)
-    .bind(input.areas.ftxs)
-    .bind(input.areas.gytdmj)
-    .bind(input.areas.fttdmj)
-    .bind(input.areas.dytdmj)
-    .bind(input.mortgaged)
-    .bind(input.sealed)
+    .bind(merge(&input.fwbm, b.map(|b| &b.fwbm)))
+    .bind(merge(&input.ljzh, b.map(|b| &b.ljzh)))
+    .bind(sjc)
+    .bind(myc)
+    .bind(text(&input.dyh, b.map(|b| &b.dyh)))
+    .bind(text(&input.shbw, b.map(|b| &b.shbw)))
+    .bind(merge(&input.hx, b.map(|b| &b.hx)))
+    .bind(merge(&input.fwyt, b.map(|b| &b.fwyt)))
+    .bind(text(&input.zl, b.map(|b| &b.zl)))
+    .bind(areas.yctnjzmj)
+    .bind(areas.ycftjzmj)
+    .bind(areas.ycjzmj)
+    .bind(areas.sctnjzmj)
+    .bind(areas.scftjzmj)
+    .bind(areas.scjzmj)
+    .bind(areas.ftxs)
+    .bind(areas.gytdmj)
+    .bind(areas.fttdmj)
+    .bind(areas.dytdmj)
+    .bind(mortgaged)
+    .bind(sealed)
     .bind(qlr_enc)
     .bind(zjh_enc)
     .fetch_one(&mut *tx)

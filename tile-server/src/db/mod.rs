@@ -8,9 +8,11 @@ pub mod audit;
 pub mod building_tables;
 pub mod buildings;
 pub mod changes;
+pub mod edit;
 pub mod households;
 pub mod parcels;
 pub mod search;
+pub mod sessions;
 pub mod submissions;
 pub mod summary;
 pub mod tiles;
@@ -42,6 +44,14 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
         .await
         .map_err(sqlx::migrate::MigrateError::Execute)?;
     Ok(())
+}
+
+/// The store SRID (`store_settings.srid`), read in a transaction.
+pub async fn store_srid_in(conn: &mut sqlx::PgConnection) -> Result<i32> {
+    sqlx::query_scalar("SELECT srid FROM store_settings")
+        .fetch_one(conn)
+        .await
+        .map_err(AppError::db("reading store SRID"))
 }
 
 /// Sets the store SRID (while the store holds no geometry) and makes sure the

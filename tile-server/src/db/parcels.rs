@@ -8,6 +8,10 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
+use crate::db::edit::{
+    check_area, check_geometry_crs, check_opt_len, check_precondition, lock_object, merge, present, IfMatch,
+    MAX_ADDRESS_CHARS, MAX_CODE_CHARS,
+};
 use crate::db::Page;
 use crate::error::{AppError, Result};
 
@@ -50,28 +54,47 @@ pub struct Parcel {
     pub geometry: Option<Value>,
 }
 
-/// Body of a parcel create/edit.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// Body of a parcel create/edit. A field left out keeps its current value;
+/// `null` clears a nullable one.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParcelInput {
-    /// 坐落 ZL.
-    #[serde(rename = "ZL", default)]
-    pub zl: String,
-    /// 宗地面积 ZDMJ, m².
-    #[serde(rename = "ZDMJ")]
-    pub zdmj: Option<f64>,
+    /// 坐落 ZL (at most 255 characters).
+    #[serde(rename = "ZL")]
+    #[schema(max_length = 255)]
+    pub zl: Option<String>,
+    /// 宗地面积 ZDMJ, m² (non-negative).
+    #[serde(rename = "ZDMJ", default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, nullable, minimum = 0.0)]
+    pub zdmj: Option<Option<f64>>,
     /// 用途 YT.
-    #[serde(rename = "YT")]
-    pub yt: Option<String>,
+    #[serde(rename = "YT", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub yt: Option<Option<String>>,
     /// 权利类型 QLLX.
-    #[serde(rename = "QLLX")]
-    pub qllx: Option<String>,
+    #[serde(rename = "QLLX", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub qllx: Option<Option<String>>,
     /// 权利性质 QLXZ.
-    #[serde(rename = "QLXZ")]
-    pub qlxz: Option<String>,
-    /// GeoJSON (Multi)Polygon in the store SRID.
-    #[schema(value_type = Option<Object>)]
-    pub geometry: Option<Value>,
+    #[serde(rename = "QLXZ", default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable, max_length = 50)]
+    pub qlxz: Option<Option<String>>,
+    /// GeoJSON (Multi)Polygon in the store SRID (a `crs` member naming another, or
+    /// coordinates in degrees, are refused).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>, nullable)]
+    pub geometry: Option<Option<Value>>,
+}
+
+impl ParcelInput {
+    /// The limits checked at the edge.
+    pub fn check(&self) -> Result<()> {
+        check_opt_len("ZL", self.zl.as_deref(), MAX_ADDRESS_CHARS)?;
+        check_area("ZDMJ", self.zdmj.flatten())?;
+        check_opt_len("YT", self.yt.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("QLLX", self.qllx.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
+        check_opt_len("QLXZ", self.qlxz.clone().flatten().as_deref(), MAX_CODE_CHARS)
+    }
 }
 
 const COLUMNS: &str = "zddm, county, djzqdm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state, version_id, \
@@ -173,12 +196,27 @@ pub(crate) async fn check_polygon(conn: &mut PgConnection, geometry: &Value) -> 
     }
 }
 
+/// Creates or edits a parcel; [`upsert_if`] without a precondition.
+pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelInput) -> Result<Parcel> {
+    upsert_if(pool, who, zddm, input, None).await
+}
+
 /// Creates or edits a parcel: the current version (if any) becomes historical and
 /// a new current version is inserted; the audit row goes in the same transaction.
-pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelInput) -> Result<Parcel> {
+/// Fields left out keep their values; `if_match` must name the current version.
+pub async fn upsert_if(
+    pool: &PgPool,
+    who: &Principal,
+    zddm: &str,
+    input: &ParcelInput,
+    if_match: Option<&IfMatch>,
+) -> Result<Parcel> {
+    input.check()?;
     let county = &zddm[..6];
     let mut tx = pool.begin().await.map_err(AppError::db("starting parcel write"))?;
-    if let Some(g) = &input.geometry {
+    lock_object(&mut tx, "parcel", zddm).await?;
+    if let Some(Some(g)) = &input.geometry {
+        check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
         check_polygon(&mut tx, g).await?;
     }
     let before: Option<Parcel> = sqlx::query_as(&format!(
@@ -189,7 +227,9 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelIn
     .fetch_optional(&mut *tx)
     .await
     .map_err(AppError::db("locking parcel"))?;
-    if let Some(b) = &before {
+    check_precondition(if_match, &format!("parcel {zddm}"), before.as_ref().map(|b| b.version_id))?;
+    let b = before.as_ref();
+    if let Some(b) = b {
         sqlx::query("UPDATE parcels SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
             .bind(county)
             .bind(b.version_id)
@@ -197,20 +237,25 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelIn
             .await
             .map_err(AppError::db("closing parcel version"))?;
     }
+    // A geometry left out is copied from the old version in SQL (no GeoJSON round trip).
+    let keep_geometry = input.geometry.is_none();
     let after: Parcel = sqlx::query_as(&format!(
         "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
          VALUES ($1, $2, $3, $4, $5, $6, $7,
-                 ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($8::text), (SELECT srid FROM store_settings))))
+                 CASE WHEN $9 THEN (SELECT geom FROM parcels WHERE county = $1 AND version_id = $10)
+                      ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($8::text), (SELECT srid FROM store_settings))) END)
          RETURNING {COLUMNS}"
     ))
     .bind(county)
     .bind(zddm)
-    .bind(&input.zl)
-    .bind(input.zdmj)
-    .bind(&input.yt)
-    .bind(&input.qllx)
-    .bind(&input.qlxz)
-    .bind(input.geometry.as_ref().map(Value::to_string))
+    .bind(input.zl.clone().or_else(|| b.map(|b| b.zl.clone())).unwrap_or_default())
+    .bind(merge(&input.zdmj, b.map(|b| &b.zdmj)))
+    .bind(merge(&input.yt, b.map(|b| &b.yt)))
+    .bind(merge(&input.qllx, b.map(|b| &b.qllx)))
+    .bind(merge(&input.qlxz, b.map(|b| &b.qlxz)))
+    .bind(input.geometry.clone().flatten().as_ref().map(Value::to_string))
+    .bind(keep_geometry)
+    .bind(b.map(|b| b.version_id))
     .fetch_one(&mut *tx)
     .await
     .map_err(AppError::db("inserting parcel version"))?;

@@ -10,8 +10,10 @@ use utoipa::IntoParams;
 
 use crate::auth::{Action, AuthUser};
 use crate::db::buildings::{self, check_zrzh, Building, BuildingInput, BuildingTable};
+use crate::db::edit::IfMatch;
 use crate::db::parcels::check_zddm;
 use crate::error::{AppError, ErrorBody};
+use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
 
@@ -48,33 +50,42 @@ pub async fn list(
 
 /// One building with footprint.
 #[utoipa::path(get, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号, 24 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")),
-    responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Building, headers(("ETag" = String, description = "version tag for If-Match"))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zrzh): AppPath<String>,
-) -> Result<Json<Building>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::ReadSpatial)?;
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
-    buildings::get_current(&state.db, &zrzh).await?.map(Json).ok_or(AppError::NotFound(format!("building {zrzh}")))
+    let building = buildings::get_current(&state.db, &zrzh)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("building {zrzh}")))?;
+    Ok(with_version_tag(building.attrs.version_id, Json(building)))
 }
 
-/// Creates or edits a building and its floor list (versioned).
-#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$")), request_body = BuildingInput,
-    responses((status = 200, body = Building), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Creates or edits a building and its floor list (versioned). Fields left out
+/// keep their values; with `If-Match`, only if the current version is the one named.
+#[utoipa::path(put, path = "/api/buildings/{zrzh}", params(("zrzh" = String, Path, description = "自然幢号", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}F\\d{4}$"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the edit is based on (412 if another is current)")), request_body = BuildingInput,
+    responses((status = 200, body = Building, headers(("ETag" = String, description = "tag of the new version"))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "a rule is broken, e.g. a text over its length limit (named), a negative area, a geometry not in the store CRS", body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zrzh): AppPath<String>,
+    request_headers: HeaderMap,
     AppJson(input): AppJson<BuildingInput>,
-) -> Result<Json<Building>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
     check_zrzh(&zrzh)?;
     who.require_county(&zrzh[..6])?;
-    let building = buildings::upsert(&state.db, &who, &zrzh, &input).await?;
+    let if_match = IfMatch::from_headers(&request_headers);
+    let building = buildings::upsert_if(&state.db, &who, &zrzh, &input, if_match.as_ref()).await?;
     state.tables.invalidate(&zrzh);
-    Ok(Json(building))
+    Ok(with_version_tag(building.attrs.version_id, Json(building)))
 }
 
 /// The building table: floors top to bottom with their households, areas,

@@ -22,12 +22,14 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::authenticate;
 use crate::db::Page;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
+use crate::middleware::audit_trail::{audit_denials, source_address};
 use crate::middleware::{etag::etag, ip_allow::ip_allow, rate_limit::rate_limit};
 use crate::state::AppState;
 
@@ -50,7 +52,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/buildings", get(buildings::list))
         .route("/api/buildings/{zrzh}", get(buildings::get_one).put(buildings::put))
         .route("/api/buildings/{zrzh}/table", get(buildings::table))
-        .route("/api/households/{bdcdyh}", axum::routing::put(units::put_household))
+        .route("/api/households/{bdcdyh}", get(units::get_household).put(units::put_household))
         .route("/api/units/{bdcdyh}", get(units::unit))
         .route("/api/search", get(units::search))
         .route("/api/changes", get(units::changes))
@@ -61,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/map/{layer}", get(tiles::features))
         .route_layer(from_fn_with_state(state.clone(), rate_limit))
         .route_layer(from_fn(ip_allow))
+        .route_layer(from_fn_with_state(state.clone(), audit_denials))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/health", get(health))
@@ -70,7 +73,8 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/console.js", get(console::console_js))
         .route("/assets/docs.js", get(console::docs_js))
         .route("/assets/console.css", get(console::console_css))
-        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/login", post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)))
+        .route("/api/auth/password", post(auth::change_password).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)))
         .merge(protected)
         .fallback(|| async { AppError::RouteNotFound })
         .method_not_allowed_fallback(|| async {
@@ -86,18 +90,34 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(from_fn(json_payload_too_large))
+        // Outside the body limit, so the limit's own 413 (a Content-Length over it) is JSON too.
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn(json_payload_too_large))
         .layer(CompressionLayer::new().gzip(true))
+        // A body that stalls this long ends its request (headers: see crate::serve).
+        .layer(RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(state.settings.idle_timeout_seconds)))
+        .layer(from_fn(source_address))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Liveness: 200 when the database answers.
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "up", body = Health)), security(()))]
+/// Liveness: 200 when the database answers. Cheap under a flood: one check per
+/// second at most ([`crate::security::HEALTH_TTL`]), the others share its answer.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "up", body = Health), (status = 503, description = "the database does not answer", body = ErrorBody)), security(()))]
 pub async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Result<Json<Health>, AppError> {
-    sqlx::query("SELECT 1").execute(&state.db).await.map_err(AppError::db("health check"))?;
-    Ok(Json(Health { status: "ok".into() }))
+    let db = state.db.clone();
+    let up = state
+        .security
+        .health(|| async move {
+            let check = sqlx::query("SELECT 1").execute(&db);
+            matches!(tokio::time::timeout(std::time::Duration::from_secs(2), check).await, Ok(Ok(_)))
+        })
+        .await;
+    if up {
+        Ok(Json(Health { status: "ok".into() }))
+    } else {
+        Err(AppError::Busy)
+    }
 }
 
 /// Health answer.

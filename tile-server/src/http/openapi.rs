@@ -13,10 +13,10 @@ use crate::http::{auth, buildings, parcels, submissions, summary, tiles, units};
     info(title = "cadastre tile-server", description = "Internal-zone cadastral store API (不动产权籍调查). \
         Unit-table endpoints (building table, units, search, changes) carry no coordinates."),
     paths(
-        crate::http::health, auth::login, auth::logout, spec,
+        crate::http::health, auth::login, auth::logout, auth::change_password, spec,
         parcels::list, parcels::get_one, parcels::put, parcels::history,
         buildings::list, buildings::get_one, buildings::put, buildings::table,
-        units::unit, units::put_household, units::search, units::changes,
+        units::unit, units::get_household, units::put_household, units::search, units::changes,
         submissions::create, submissions::list, submissions::decide,
         summary::summary, tiles::tile, tiles::features,
     ),

@@ -1,13 +1,17 @@
 //! Parcel endpoints (internal users: these carry coordinates).
 
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::{Action, AuthUser};
+use crate::db::edit::IfMatch;
 use crate::db::parcels::{self, check_zddm, Parcel, ParcelFilter, ParcelInput};
 use crate::error::{AppError, ErrorBody};
+use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
 
@@ -66,16 +70,18 @@ pub async fn list(
 
 /// The current version of a parcel.
 #[utoipa::path(get, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码, 19 characters", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$")),
-    responses((status = 200, body = Parcel), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Parcel, headers(("ETag" = String, description = "version tag for If-Match"))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zddm): AppPath<String>,
-) -> Result<Json<Parcel>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::ReadSpatial)?;
     check_zddm(&zddm)?;
     who.require_county(&zddm[..6])?;
-    parcels::get_current(&state.db, &zddm).await?.map(Json).ok_or(AppError::NotFound(format!("parcel {zddm}")))
+    let parcel =
+        parcels::get_current(&state.db, &zddm).await?.ok_or_else(|| AppError::NotFound(format!("parcel {zddm}")))?;
+    Ok(with_version_tag(parcel.version_id, Json(parcel)))
 }
 
 /// All versions of a parcel (current, historical, temporary), newest first.
@@ -96,19 +102,25 @@ pub async fn history(
     Ok(Json(versions))
 }
 
-/// Creates or edits a parcel; the previous version is kept as historical.
-#[utoipa::path(put, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$")), request_body = ParcelInput,
-    responses((status = 200, body = Parcel), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Creates or edits a parcel; the previous version is kept as historical. Fields
+/// left out keep their values; with `If-Match`, only if the current version is the one named.
+#[utoipa::path(put, path = "/api/parcels/{zddm}", params(("zddm" = String, Path, description = "宗地代码", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}$"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the edit is based on (412 if another is current)")), request_body = ParcelInput,
+    responses((status = 200, body = Parcel, headers(("ETag" = String, description = "tag of the new version"))), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 412, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "a rule is broken, e.g. a text over its length limit (named), a negative area, a geometry not in the store CRS", body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(zddm): AppPath<String>,
+    headers: HeaderMap,
     AppJson(input): AppJson<ParcelInput>,
-) -> Result<Json<Parcel>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
     check_zddm(&zddm)?;
     who.require_county(&zddm[..6])?;
-    Ok(Json(parcels::upsert(&state.db, &who, &zddm, &input).await?))
+    let parcel = parcels::upsert_if(&state.db, &who, &zddm, &input, IfMatch::from_headers(&headers).as_ref()).await?;
+    Ok(with_version_tag(parcel.version_id, Json(parcel)))
 }
 
 #[cfg(test)]

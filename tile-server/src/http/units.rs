@@ -2,12 +2,15 @@
 //! household writes, search by address, the change feed.
 
 use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Action, AuthUser};
 use crate::db::changes::{self, Change};
+use crate::db::edit::{version_tag, IfMatch};
 use crate::db::households::{self, check_bdcdyh, Household, HouseholdInput};
 use crate::db::parcels::{self, LandUnit};
 use crate::db::search::{self, Hit};
@@ -50,23 +53,56 @@ pub async fn unit(
     Ok(Json(UnitView { household, land_unit }))
 }
 
-/// Creates or edits a household; owner name and ID are stored encrypted.
-#[utoipa::path(put, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}[FLQW]\\d{8}$")),
+/// A household with its version's ETag (use it as `If-Match` when editing).
+#[utoipa::path(get, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}[FLQW]\\d{8}$")),
+    responses((status = 200, body = Household, headers(("ETag" = String, description = "version tag for If-Match"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_household(
+    State(state): State<AppState>,
+    AuthUser(who): AuthUser,
+    AppPath(bdcdyh): AppPath<String>,
+) -> Result<Response, AppError> {
+    who.require(Action::ReadUnitTable)?;
+    check_bdcdyh(&bdcdyh)?;
+    who.require_county(&bdcdyh[..6])?;
+    let household = households::get_current(&state.db, &bdcdyh, who.may_see_pii(), &state.pii)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("household {bdcdyh}")))?;
+    Ok(with_version_tag(household.version_id, Json(household)))
+}
+
+/// A response with the ETag of an object version (what `If-Match` compares with).
+pub fn with_version_tag(version_id: i64, body: impl IntoResponse) -> Response {
+    let mut resp = body.into_response();
+    if let Ok(v) = HeaderValue::from_str(&version_tag(version_id)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// Creates or edits a household; owner name and ID are stored encrypted. Fields
+/// left out keep their values; with `If-Match`, only if the current version is the one named.
+#[utoipa::path(put, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)", pattern = "^\\d{12}[GJZ][A-Z0]\\d{5}[FLQW]\\d{8}$"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version the edit is based on (412 if another is current)")),
     request_body = HouseholdInput,
-    responses((status = 200, body = Household), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Household, headers(("ETag" = String, description = "tag of the new version"))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 412, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, description = "a rule is broken, e.g. a text over its length limit (named)", body = ErrorBody)))]
 pub async fn put_household(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
     AppPath(bdcdyh): AppPath<String>,
+    headers: HeaderMap,
     AppJson(input): AppJson<HouseholdInput>,
-) -> Result<Json<Household>, AppError> {
+) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
     check_bdcdyh(&bdcdyh)?;
     who.require_county(&bdcdyh[..6])?;
-    let household = households::upsert(&state.db, &who, &state.pii, &bdcdyh, &input).await?;
+    let if_match = IfMatch::from_headers(&headers);
+    let household = households::upsert_if(&state.db, &who, &state.pii, &bdcdyh, &input, if_match.as_ref()).await?;
     // The building table shows this household: drop its cached copies.
     state.tables.invalidate(&household.zrzh);
-    Ok(Json(household))
+    Ok(with_version_tag(household.version_id, Json(household)))
 }
 
 /// `GET /api/search` parameters.

@@ -107,7 +107,8 @@ pub struct ImportOptions {
 }
 
 impl ImportOptions {
-    /// Options with the defaults: detected encoding, one chunk per batch, actor `import:<os user>`.
+    /// Options with the defaults: detected encoding, one chunk per batch, actor
+    /// `import:unnamed` (set `actor` to the operator: the command line requires one).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),
@@ -123,10 +124,10 @@ impl ImportOptions {
     }
 }
 
-/// `import:<os user>`.
+/// `import:unnamed`: library callers that do not say who imports. The OS user is
+/// not used: on a server it is a service account (or unset), not a person.
 pub fn default_actor() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
-    format!("import:{user}")
+    "import:unnamed".to_owned()
 }
 
 /// Counts of one layer.

@@ -38,7 +38,7 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
     )
     .await;
     assert_eq!(d.status, StatusCode::OK);
-    // A refused write leaves no audit row (and no data).
+    // A refused write leaves no data, only the audit row of the denial.
     let refused = put(&st, &format!("/api/parcels/{}", zddm(OWN, 2)), &reviewer, &json!({"ZL": "x"})).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 
@@ -47,7 +47,9 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
     assert_eq!(
         actions,
         vec![
+            "account.create_user",
             "auth.login",
+            "account.create_user",
             "auth.login",
             "parcel.create",
             "building.create",
@@ -55,22 +57,24 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
             "household.create",
             "parcel.update",
             "submission.create",
-            "submission.decide"
+            "submission.decide",
+            // The refused write is a security event of its own.
+            "access.denied",
         ]
     );
-    let update = &rows[6];
+    let update = &rows[8];
     assert_eq!(update.1, "user:boss");
     assert_eq!(update.2, zddm(OWN, 1));
     assert_eq!(update.3.as_ref().map(|b| b["ZL"].clone()), Some(json!(format!("{OWN}幸福路1号"))));
     assert_eq!(update.4.as_ref().map(|a| a["ZL"].clone()), Some(json!("新坐落")));
-    assert_eq!(rows[8].1, "user:rev");
-    assert_eq!(rows[8].4.as_ref().map(|a| a["status"].clone()), Some(json!("returned")));
+    assert_eq!(rows[10].1, "user:rev");
+    assert_eq!(rows[10].4.as_ref().map(|a| a["status"].clone()), Some(json!("returned")));
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn audit_rows_cannot_be_changed(pool: PgPool) {
     let st = state(&pool);
-    user_token(&st, "x", Role::Surveyor, &[OWN]).await; // one audit row (login)
+    user_token(&st, "x", Role::Surveyor, &[OWN]).await; // two audit rows (account, login)
                                                         // The owner/superuser is stopped by the trigger.
     for sql in ["UPDATE audit SET actor = 'forged'", "DELETE FROM audit", "TRUNCATE audit"] {
         let err = sqlx::query(sql).execute(&pool).await.err().map(|e| e.to_string()).unwrap_or_default();
@@ -92,10 +96,11 @@ async fn audit_rows_cannot_be_changed(pool: PgPool) {
     .await;
     assert!(inserted.is_ok(), "{inserted:?}");
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit").fetch_one(&mut *tx).await.unwrap_or(-1);
-    assert_eq!(n, 2);
+    assert_eq!(n, 3);
     tx.rollback().await.unwrap_or_default();
-    let actors: Vec<String> = sqlx::query_scalar("SELECT actor FROM audit").fetch_all(&pool).await.unwrap_or_default();
-    assert_eq!(actors, vec!["user:x".to_owned()]);
+    let actors: Vec<String> =
+        sqlx::query_scalar("SELECT actor FROM audit ORDER BY audit_id").fetch_all(&pool).await.unwrap_or_default();
+    assert_eq!(actors, vec!["system".to_owned(), "user:x".to_owned()]);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -121,8 +126,13 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
     let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
     seed_county(&st, &admin, OWN).await;
     let code = zddm(OWN, 1);
-    let r = put(&st, &format!("/api/parcels/{code}"), &admin, &json!({"ZL": "v2", "geometry": square(1.0, 1.0, 5.0)}))
-        .await;
+    let r = put(
+        &st,
+        &format!("/api/parcels/{code}"),
+        &admin,
+        &json!({"ZL": "v2", "geometry": square(500_001.0, 3_300_001.0, 5.0)}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     let h = get(&st, &format!("/api/parcels/{code}/history"), &admin).await;
     let versions = h.json.as_array().cloned().unwrap_or_default();
@@ -153,20 +163,7 @@ async fn an_edit_keeps_the_old_version(pool: PgPool) {
 /// `cadastre_app` (the production set-up): the grants cover every write path.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_application_role_suffices_for_the_api(pool: PgPool) {
-    // Roles are cluster-wide and tests run concurrently: create once, tolerate races.
-    let _ = sqlx::query(
-        "DO $$ BEGIN CREATE ROLE tile_server_test LOGIN IN ROLE cadastre_app;
-         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-    )
-    .execute(&pool)
-    .await;
-    let db_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap_or_default();
-    let opts = pool.connect_options().as_ref().clone().username("tile_server_test").database(&db_name);
-    let app_pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(opts)
-        .await
-        .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"));
+    let app_pool = app_role_pool(&pool, 2).await;
     let who: String = sqlx::query_scalar("SELECT current_user::text").fetch_one(&app_pool).await.unwrap_or_default();
     assert_eq!(who, "tile_server_test");
     assert!(tile_server::db::check_store_srid(&app_pool, 4549).await.is_ok());
@@ -204,7 +201,7 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
         assert_eq!(get(&st, &uri, &admin).await.status, StatusCode::OK, "{uri}");
     }
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM audit").fetch_one(&pool).await.unwrap_or(-1);
-    assert_eq!(n, 8); // login, parcel, building, 2 households, parcel edit, submission, decision
+    assert_eq!(n, 9); // account, login, parcel, building, 2 households, parcel edit, submission, decision
     app_pool.close().await;
 }
 

@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 pub const OWN: &str = "330102";
 pub const OTHER: &str = "330103";
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "Correct-horse-battery-9";
 
 pub fn zddm(county: &str, n: u32) -> String {
     format!("{county}001001GB{n:05}")
@@ -254,4 +254,23 @@ pub async fn eventually_status(state: &AppState, uri: &str, token: &str, want: S
         assert_eq!(get(state, uri, token).await.status, want, "GET {uri} went back");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// A pool on the test's database as `tile_server_test`, a LOGIN role that is only a
+/// member of `cadastre_app` (the production serving role). Roles are cluster-wide and
+/// tests run concurrently: created once, races tolerated.
+pub async fn app_role_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    let _ = sqlx::query(
+        "DO $$ BEGIN CREATE ROLE tile_server_test LOGIN IN ROLE cadastre_app;
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+    .execute(pool)
+    .await;
+    let db_name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap_or_default();
+    let opts = pool.connect_options().as_ref().clone().username("tile_server_test").database(&db_name);
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(opts)
+        .await
+        .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"))
 }

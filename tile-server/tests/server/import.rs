@@ -309,7 +309,13 @@ pub(crate) async fn url_of(pool: &PgPool) -> String {
 
 pub(crate) fn binary(url: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tile-server"));
-    c.arg("--db").arg(url).arg("import").args(args).arg("--quiet").env("RUST_LOG", "warn");
+    c.arg("--db")
+        .arg(url)
+        .arg("import")
+        .args(args)
+        .arg("--quiet")
+        .env("RUST_LOG", "warn")
+        .env("CADASTRE_ACTOR", "test");
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     c
 }
