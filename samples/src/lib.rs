@@ -29,6 +29,7 @@
 pub mod codes;
 pub mod config;
 pub mod dbf;
+pub mod floorplan;
 pub mod defects;
 pub mod generator;
 pub mod layout;

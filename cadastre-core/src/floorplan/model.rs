@@ -39,6 +39,11 @@ impl Outline {
         (0..n).map(|i| dist(self.0[i], self.0[(i + 1) % n])).sum()
     }
 
+    /// As a counter-clockwise `geo` polygon.
+    pub fn to_polygon(&self) -> geo_types::Polygon<f64> {
+        super::geometry::polygon(self)
+    }
+
     /// The same outline moved by (dx, dy).
     #[must_use]
     pub fn translated(&self, dx: f64, dy: f64) -> Self {
