@@ -161,11 +161,10 @@ fn copying_a_floor_renumbers_from_the_building_table_and_keeps_areas() {
     }
     // Copying onto a drawn floor is refused and changes nothing.
     let before = p.clone();
-    assert_eq!(p.copy_floor(1, &[7, 2], &table), Err(FloorPlanError::NoCounterpart {
-        floor: 7,
-        stair_unit: "1".into(),
-        room: "701".into()
-    }));
+    assert_eq!(
+        p.copy_floor(1, &[7, 2], &table),
+        Err(FloorPlanError::NoCounterpart { floor: 7, stair_unit: "1".into(), room: "701".into() })
+    );
     assert_eq!(p, before);
     assert_eq!(p.copy_floor_with(1, 2, |h| Ok((h.hh.clone(), h.room.clone()))), Err(FloorPlanError::TargetExists(2)));
 }

@@ -140,7 +140,8 @@ fn parcel_map_has_code_points_area_coordinates_and_renders() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = write_tmp(&dir, "zdt.pdf", &pdf);
     let text = pdftotext(&path);
-    for want in [ZDDM, "宗地图", "2942.94", "西湖区文三路2号", "张测绘", "2026-12-05", "1:500", "界址点坐标表"] {
+    for want in [ZDDM, "宗地图", "2942.94", "西湖区文三路2号", "张测绘", "2026-12-05", "1:500", "界址点坐标表"]
+    {
         assert!(text.contains(want), "{want:?} not in\n{text}");
     }
     assert!(!map.points.is_empty());
@@ -176,14 +177,15 @@ fn parcel_map_is_drawn_at_true_scale() {
         .find(|(w, pts)| (w - 0.5 * PT_PER_MM).abs() < 1e-3 && pts.len() >= 4)
         .expect("parcel outline")
         .1;
-    let on_paper: Vec<f64> = outline
-        .windows(2)
-        .map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1) / PT_PER_MM)
-        .collect();
+    let on_paper: Vec<f64> = outline.windows(2).map(|w| (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1) / PT_PER_MM).collect();
     // Each edge of the parcel (metres) appears on paper as metres × 1000 / 500 mm.
     for e in &map.edges {
         let want = e.length * 2.0;
-        assert!(on_paper.iter().any(|mm| (mm - want).abs() < 0.01), "edge {:.2} m: {want} mm not in {on_paper:?}", e.length);
+        assert!(
+            on_paper.iter().any(|mm| (mm - want).abs() < 0.01),
+            "edge {:.2} m: {want} mm not in {on_paper:?}",
+            e.length
+        );
     }
 }
 
@@ -231,8 +233,20 @@ fn a_ten_metre_edge_at_1_to_500_is_twenty_millimetres_on_the_rendered_page() {
     run(
         "pdftoppm",
         &[
-            "-r", "254", "-gray", "-x", &x.to_string(), "-y", &y.to_string(), "-W", "300", "-H", "1",
-            "-singlefile", path.to_str().expect("path"), prefix.to_str().expect("prefix"),
+            "-r",
+            "254",
+            "-gray",
+            "-x",
+            &x.to_string(),
+            "-y",
+            &y.to_string(),
+            "-W",
+            "300",
+            "-H",
+            "1",
+            "-singlefile",
+            path.to_str().expect("path"),
+            prefix.to_str().expect("prefix"),
         ],
     );
     let (w, _, px) = read_pgm(&dir.path().join("crop.pgm"));
@@ -306,7 +320,8 @@ fn household_plan_of_the_sample_has_areas_room_floor_and_dimensions() {
     let sheet = sample_sheet();
     // The sample plan covers every household, so the apportionment ran.
     assert!(sheet.note.is_none(), "{:?}", sheet.note);
-    let (inner, shared, total) = (sheet.areas.inner, sheet.areas.shared.expect("shared"), sheet.areas.total.expect("total"));
+    let (inner, shared, total) =
+        (sheet.areas.inner, sheet.areas.shared.expect("shared"), sheet.areas.total.expect("total"));
     assert_eq!(inner + shared, total);
     let pdf = sheet.to_pdf(font(), &options()).expect("pdf");
     let dir = tempfile::tempdir().expect("tmp");
@@ -338,11 +353,8 @@ fn household_plan_is_drawn_at_its_scale() {
     let scale = sheet.scale(&o).expect("scale");
     assert_eq!(scale, 200);
     let pdf = sheet.to_pdf(font(), &o).expect("pdf");
-    let outline = stroked_paths(&pdf)
-        .into_iter()
-        .find(|(w, _)| (w - 0.6 * PT_PER_MM).abs() < 1e-3)
-        .expect("household outline")
-        .1;
+    let outline =
+        stroked_paths(&pdf).into_iter().find(|(w, _)| (w - 0.6 * PT_PER_MM).abs() < 1e-3).expect("household outline").1;
     let text =
         std::fs::read_to_string(format!("{DISTRICT}/buildings/330106001001GB00002F0001.floorplan.json")).expect("plan");
     let plan = FloorPlan::from_json(&text).expect("plan");

@@ -85,7 +85,8 @@ pub fn walkup(zrzh: &str, footprint: &Polygon<f64>, rows: &[HouseholdRow]) -> Op
         let mut shared = Vec::new();
         for (k, dyh) in ["1", "2"].into_iter().enumerate() {
             let (small, stair, large, open, closed) = unit(k);
-            let find = |room: u32| rows.iter().find(|r| r.myc == f && r.dyh == dyh && r.shbw == format!("{f}{room:02}"));
+            let find =
+                |room: u32| rows.iter().find(|r| r.myc == f && r.dyh == dyh && r.shbw == format!("{f}{room:02}"));
             let (big, little) = (find(1)?, find(2)?);
             households.push(json!({
                 "HH": format!("{:04}", big.hh), "SHBW": big.shbw, "DYH": dyh, "outline": to_xy(large),

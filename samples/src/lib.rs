@@ -29,8 +29,8 @@
 pub mod codes;
 pub mod config;
 pub mod dbf;
-pub mod floorplan;
 pub mod defects;
+pub mod floorplan;
 pub mod generator;
 pub mod layout;
 pub mod model;

@@ -205,7 +205,8 @@ fn classify(f: &FloorPlanFloor, own: usize, a: LocalPoint, b: LocalPoint) -> (Wa
 
 fn floor_areas(f: &FloorPlanFloor, plan: &FloorPlan) -> FloorAreas {
     let walls = plan.walls;
-    let all: Vec<&Outline> = f.households.iter().map(|h| &h.outline).chain(f.shared.iter().map(|s| &s.outline)).collect();
+    let all: Vec<&Outline> =
+        f.households.iter().map(|h| &h.outline).chain(f.shared.iter().map(|s| &s.outline)).collect();
     let households: Vec<HouseholdAreas> = f
         .households
         .iter()

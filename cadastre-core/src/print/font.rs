@@ -61,8 +61,6 @@ impl PrintFont {
         let Ok(face) = skrifa::FontRef::from_index(self.data.as_slice(), self.index) else { return 0.0 };
         let charmap = face.charmap();
         let metrics = face.glyph_metrics(Size::new(size), LocationRef::default());
-        text.chars()
-            .map(|c| charmap.map(c).and_then(|g| metrics.advance_width(g)).unwrap_or(size * 0.5))
-            .sum()
+        text.chars().map(|c| charmap.map(c).and_then(|g| metrics.advance_width(g)).unwrap_or(size * 0.5)).sum()
     }
 }

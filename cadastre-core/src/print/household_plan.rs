@@ -53,7 +53,9 @@ impl HouseholdSheet {
         let household = table
             .current()
             .find(|h| h.unit_code.as_deref() == Some(code) || h.hh == code)
-            .ok_or_else(|| PrintError::UnknownHousehold(format!("{code} (not in the building table of {})", table.zrzh)))?
+            .ok_or_else(|| {
+                PrintError::UnknownHousehold(format!("{code} (not in the building table of {})", table.zrzh))
+            })?
             .clone();
         let (floor, _) = plan.household(&household.hh).ok_or_else(|| {
             PrintError::UnknownHousehold(format!("{code} (household {} is not drawn on the floor plan)", household.hh))
@@ -67,9 +69,10 @@ impl HouseholdSheet {
             .cloned()
             .ok_or_else(|| PrintError::UnknownHousehold(code.to_string()))?;
         let inner = crate::floorplan::round_area(detail.inner_area);
-        let (areas, note) = match plan.apportion_input(table).and_then(|i| {
-            i.apportion().map_err(|e| crate::floorplan::FloorPlanError::Table(e.to_string()))
-        }) {
+        let (areas, note) = match plan
+            .apportion_input(table)
+            .and_then(|i| i.apportion().map_err(|e| crate::floorplan::FloorPlanError::Table(e.to_string())))
+        {
             Ok(result) => {
                 let u = result.units.iter().find(|u| &*u.id == household.hh.as_str());
                 (
@@ -129,10 +132,10 @@ impl HouseholdSheet {
             .iter()
             .flat_map(|h| std::iter::once(&h.outline).chain(h.balconies.iter().map(|b| &b.outline)))
             .chain(self.floor.shared.iter().map(|s| &s.outline));
-        all.flat_map(|o| o.0.iter()).fold(
-            (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
-            |(a, b, c, d), p| (a.min(p[0]), b.min(p[1]), c.max(p[0]), d.max(p[1])),
-        )
+        all.flat_map(|o| o.0.iter())
+            .fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, c, d), p| {
+                (a.min(p[0]), b.min(p[1]), c.max(p[0]), d.max(p[1]))
+            })
     }
 
     /// The scale the plan is drawn at for these options.
@@ -159,8 +162,9 @@ impl HouseholdSheet {
     pub fn to_pdf(&self, font: &PrintFont, options: &SheetOptions) -> Result<Vec<u8>, PrintError> {
         let scale = self.scale(options)?;
         let (w, h) = options.paper.size_mm();
-        let settings = PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
-            .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
+        let settings =
+            PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
+                .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
         let mut doc = document(options);
         {
             let mut page = doc.start_page_with(settings);
@@ -180,15 +184,18 @@ impl HouseholdSheet {
     fn draw_header(&self, c: &mut Canvas<'_, '_>, w: f64, h: f64) {
         let hh = &self.household;
         c.text(w / 2.0, h - MARGIN - 8.0, 8.0, "房 屋 分 户 图", Anchor::Centre, 0.0);
-        let money = |a: Option<Area>| a.map_or("—".to_string(), |a| format!("{a} m²"));
+        let area_text = |a: Option<Area>| a.map_or("—".to_string(), |a| format!("{a} m²"));
         let rows: Vec<Vec<(&str, String)>> = vec![
             vec![("不动产单元号", self.unit_code.clone())],
             vec![("坐落", hh.address.clone())],
-            vec![("所在层次", format!("{}（实际层 {}）", floor_name(hh.floor), hh.physical)), ("室号", hh.room.clone())],
-            vec![("房屋结构", hh.structure.clone()), ("房屋用途", hh.usage.clone())],
-            vec![("套内建筑面积", format!("{} m²", self.areas.inner)), ("分摊建筑面积", money(self.areas.shared))],
             vec![
-                ("建筑面积", money(self.areas.total)),
+                ("所在层次", format!("{}（实际层 {}）", floor_name(hh.floor), hh.physical)),
+                ("室号", hh.room.clone()),
+            ],
+            vec![("房屋结构", hh.structure.clone()), ("房屋用途", hh.usage.clone())],
+            vec![("套内建筑面积", format!("{} m²", self.areas.inner)), ("分摊建筑面积", area_text(self.areas.shared))],
+            vec![
+                ("建筑面积", area_text(self.areas.total)),
                 ("分摊系数", self.areas.coefficient.map_or("—".into(), |k| format!("{k:.6}"))),
             ],
         ];
@@ -210,10 +217,11 @@ impl HouseholdSheet {
         let mid = |o: &Outline| interior(o).map(to_page);
         // Page extent of an outline, for fitting its label.
         let size = |o: &Outline| {
-            let (a, b, cc, d) = o.0.iter().fold(
-                (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
-                |(a, b, cc, d), p| (a.min(p[0]), b.min(p[1]), cc.max(p[0]), d.max(p[1])),
-            );
+            let (a, b, cc, d) =
+                o.0.iter()
+                    .fold((f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY), |(a, b, cc, d), p| {
+                        (a.min(p[0]), b.min(p[1]), cc.max(p[0]), d.max(p[1]))
+                    });
             ((cc - a) * k, (d - b) * k)
         };
         for s in &self.floor.shared {

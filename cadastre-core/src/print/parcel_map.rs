@@ -150,45 +150,47 @@ fn ring_signed_area(pts: &[(f64, f64)]) -> f64 {
 impl ParcelMap {
     /// Prepares the map of parcel `zddm`.
     pub fn from_submission(sub: &Submission, zddm: &str) -> Result<Self, PrintError> {
-        let parcel = sub
-            .parcels
-            .iter()
-            .find(|p| p.zddm == zddm)
-            .ok_or_else(|| PrintError::UnknownParcel(zddm.to_string()))?;
+        let parcel =
+            sub.parcels.iter().find(|p| p.zddm == zddm).ok_or_else(|| PrintError::UnknownParcel(zddm.to_string()))?;
         if sub.crs.as_ref().is_some_and(|c| c.geographic) {
             return Err(PrintError::Invalid(
-                "the data is in geographic degrees; a parcel map needs projected metres (CGCS2000 Gauss-Krüger)"
-                    .into(),
+                "the data is in geographic degrees; a parcel map needs projected metres (CGCS2000 Gauss-Krüger)".into(),
             ));
         }
         let bbox = parcel
             .geometry
             .bounding_rect()
             .ok_or_else(|| PrintError::Invalid(format!("parcel {zddm} has no geometry")))?;
-        // Neighbours: anything within the largest view the map could show.
-        let reach = (bbox.width().max(bbox.height()) * 1.5).max(100.0);
-        let near = Rect::new(
-            Coord { x: bbox.min().x - reach, y: bbox.min().y - reach },
-            Coord { x: bbox.max().x + reach, y: bbox.max().y + reach },
-        );
+        // Parcels drawn: anything within the largest view the map could show (1:2000 on A3
+        // is about 550 m across; larger scales are for parcels over 350 m).
+        let grow = |r: &Rect<f64>, d: f64| {
+            Rect::new(Coord { x: r.min().x - d, y: r.min().y - d }, Coord { x: r.max().x + d, y: r.max().y + d })
+        };
+        let near = grow(&bbox, (bbox.width().max(bbox.height()) * 1.5).max(300.0));
         let others: Vec<&crate::model::Parcel> = sub
             .parcels
             .iter()
             .filter(|p| p.zddm != zddm)
             .filter(|p| p.geometry.bounding_rect().is_some_and(|r| overlaps(&r, &near)))
             .collect();
+        // Only parcels touching the parcel's box can share its boundary: 四至 from those.
+        let touch = grow(&bbox, 0.5);
+        let touching: Vec<usize> = (0..others.len())
+            .filter(|&i| others[i].geometry.bounding_rect().is_some_and(|r| overlaps(&r, &touch)))
+            .collect();
         let mut geoms: Vec<&MultiPolygon<f64>> = vec![&parcel.geometry];
-        geoms.extend(others.iter().map(|p| &p.geometry));
+        geoms.extend(touching.iter().map(|&i| &others[i].geometry));
         let bp = BoundaryPoints::derive(&geoms);
         let lines = BoundaryLines::build(&bp);
         let four = four_neighbours(&bp, &lines, &geoms);
-        let codes: Vec<&str> = std::iter::once(zddm).chain(others.iter().map(|p| p.zddm.as_str())).collect();
+        let codes: Vec<&str> = std::iter::once(zddm).chain(touching.iter().map(|&i| others[i].zddm.as_str())).collect();
         let own = &four[0];
+        // Indices into `others` of the parcels sharing a boundary.
         let adjacent: Vec<usize> = [&own.north, &own.east, &own.south, &own.west]
             .iter()
             .flat_map(|l| l.iter())
             .filter_map(|n| match n {
-                crate::boundary::Neighbour::Parcel(i) => Some(*i),
+                crate::boundary::Neighbour::Parcel(i) => touching.get(i.wrapping_sub(1)).copied(),
                 crate::boundary::Neighbour::Open => None,
             })
             .collect();
@@ -246,10 +248,7 @@ impl ParcelMap {
         Ok(ParcelMap {
             zddm: zddm.to_string(),
             address: attrs.zl.clone().unwrap_or_default(),
-            owner: ["QLR", "QLRMC", "权利人"]
-                .iter()
-                .find_map(|k| attrs.extra.get(k).cloned())
-                .unwrap_or_default(),
+            owner: ["QLR", "QLRMC", "权利人"].iter().find_map(|k| attrs.extra.get(k).cloned()).unwrap_or_default(),
             land_use: attrs.yt.as_deref().map(land_use_name).unwrap_or_default(),
             area: attrs.zdmj.unwrap_or((computed * 100.0).round() / 100.0),
             geometry: parcel.geometry.clone(),
@@ -263,7 +262,7 @@ impl ParcelMap {
                 .map(|(i, p)| MapNeighbour {
                     zddm: p.zddm.clone(),
                     geometry: p.geometry.clone(),
-                    adjacent: adjacent.contains(&(i + 1)),
+                    adjacent: adjacent.contains(&i),
                 })
                 .collect(),
             buildings,
@@ -309,8 +308,7 @@ impl ParcelMap {
         // The map keeps at least 55 % of the page height; the table takes the rest if it fits.
         let frame_h_min = (h * 0.5).min(frame_top - FOOTER_H - 4.0);
         let with_table = frame_top - FOOTER_H - 4.0 - table_h >= frame_h_min;
-        let frame_h =
-            if with_table { frame_top - FOOTER_H - 4.0 - table_h } else { frame_top - FOOTER_H - 4.0 };
+        let frame_h = if with_table { frame_top - FOOTER_H - 4.0 - table_h } else { frame_top - FOOTER_H - 4.0 };
         // Room for the point labels and lengths around the parcel.
         let (room_w, room_h) = (frame_w - 2.0 * LABEL_ROOM, frame_h - 2.0 * LABEL_ROOM);
         let scale = match options.scale {
@@ -348,8 +346,9 @@ impl ParcelMap {
     pub fn to_pdf(&self, font: &PrintFont, options: &SheetOptions) -> Result<Vec<u8>, PrintError> {
         let layout = self.layout(options)?;
         let (w, h) = options.paper.size_mm();
-        let settings = PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
-            .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
+        let settings =
+            PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
+                .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
         let mut doc = document(options);
         let rows = self.coordinate_rows();
         {
@@ -417,7 +416,8 @@ impl ParcelMap {
         );
         c.rect(fx, fy, fw, fh, Pen::black(0.4));
         c.push_clip(fx, fy, fw, fh);
-        let ring_pts = |ls: &geo_types::LineString<f64>| -> Vec<(f64, f64)> { ls.0.iter().map(|&p| to_page(p)).collect() };
+        let ring_pts =
+            |ls: &geo_types::LineString<f64>| -> Vec<(f64, f64)> { ls.0.iter().map(|&p| to_page(p)).collect() };
         // Neighbours: thin grey outlines; adjacent ones get their codes.
         for n in &self.neighbours {
             if !n.geometry.bounding_rect().is_some_and(|r| overlaps(&r, &view)) {
@@ -528,7 +528,6 @@ impl ParcelMap {
             }
         }
     }
-
 }
 
 /// The page layout chosen for a parcel map.

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "cadastre", version, about = "Cadastral survey toolkit: quality checks, apportionment and printed maps")]
+#[command(
+    name = "cadastre",
+    version,
+    about = "Cadastral survey toolkit: quality checks, apportionment and printed maps"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -21,9 +21,11 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Sheet {
     /// 宗地图: the parcel with boundary points, edge lengths, neighbours, buildings and coordinates.
-    #[command(after_help = "Example:\n  cadastre print parcel-map 330106001001GB00001 samples/district --pdf zdt.pdf\n  \
+    #[command(
+        after_help = "Example:\n  cadastre print parcel-map 330106001001GB00001 samples/district --pdf zdt.pdf\n  \
 cadastre print parcel-map 330106001001GB00001 samples/district --pdf zdt.pdf --scale 1:1000 --paper A3\n\n\
-Exit codes: 0 written, 1 unknown parcel or does not fit, 2 unreadable input, font or output.")]
+Exit codes: 0 written, 1 unknown parcel or does not fit, 2 unreadable input, font or output."
+    )]
     ParcelMap {
         /// 宗地代码 ZDDM (19 characters).
         zddm: String,
@@ -33,8 +35,10 @@ Exit codes: 0 written, 1 unknown parcel or does not fit, 2 unreadable input, fon
         common: Common,
     },
     /// 分户图: a household on its floor, from buildings/<ZRZH>.csv and <ZRZH>.floorplan.json.
-    #[command(after_help = "Example:\n  cadastre print household-plan 330106001001GB00002F00010005 samples/district --pdf fht.pdf\n\n\
-Exit codes: 0 written, 1 unknown household or does not fit, 2 unreadable input, font or output.")]
+    #[command(
+        after_help = "Example:\n  cadastre print household-plan 330106001001GB00002F00010005 samples/district --pdf fht.pdf\n\n\
+Exit codes: 0 written, 1 unknown household or does not fit, 2 unreadable input, font or output."
+    )]
     HouseholdPlan {
         /// 不动产单元代码 BDCDYH (28 characters).
         bdcdyh: String,
