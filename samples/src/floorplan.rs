@@ -35,7 +35,8 @@ fn rect(u0: f64, v0: f64, u1: f64, v1: f64) -> Vec<[f64; 2]> {
 }
 
 /// The floor plan JSON of a walk-up with two stair units, or `None` when the
-/// table has no such households.
+/// table has no such households or the footprint is too small (under 8 m across
+/// or 16 m along).
 #[must_use]
 pub fn walkup(zrzh: &str, footprint: &Polygon<f64>, rows: &[HouseholdRow]) -> Option<String> {
     let xs = footprint.exterior().0.iter().map(|c| c.x);
@@ -47,6 +48,10 @@ pub fn walkup(zrzh: &str, footprint: &Polygon<f64>, rows: &[HouseholdRow]) -> Op
     let along_y = h >= w;
     let (across, along) = if along_y { (w, h) } else { (h, w) };
     let band = r3(along / 2.0);
+    if band < 8.0 || across < 8.0 {
+        // Too small for two flats and a stairwell per stair unit.
+        return None;
+    }
     // The smaller flat ≈ 89.5 m², the stairwell sized so the larger one ≈ 112 m².
     let small_w = r2((89.5 / band).min(across / 2.0));
     let stair_d = r2(((across - small_w) * band - 112.0) / STAIR_W).clamp(3.0, band - 2.0);
@@ -112,4 +117,16 @@ pub fn walkup(zrzh: &str, footprint: &Polygon<f64>, rows: &[HouseholdRow]) -> Op
     let mut s = serde_json::to_string_pretty(&plan).ok()?;
     s.push('\n');
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::polygon;
+
+    #[test]
+    fn a_footprint_too_small_gets_no_plan() {
+        let tiny = polygon![(x: 0.0, y: 0.0), (x: 6.0, y: 0.0), (x: 6.0, y: 10.0), (x: 0.0, y: 10.0)];
+        assert_eq!(walkup("330106001001GB00002F0001", &tiny, &[]), None);
+    }
 }

@@ -114,14 +114,13 @@ pub(crate) fn offset_ccw(ring: &[LocalPoint], d: &[f64]) -> Vec<LocalPoint> {
         ([a[0] + nrm[0] * d[i], a[1] + nrm[1] * d[i]], u)
     };
     let mut out = Vec::with_capacity(n + 2);
-    for i in 0..n {
+    for (i, &v) in ring.iter().enumerate() {
         let prev = (i + n - 1) % n;
         let (p1, u1) = line(prev);
         let (p2, u2) = line(i);
         let cross = u1[0] * u2[1] - u1[1] * u2[0];
         if cross.abs() < 1e-9 {
             // Collinear: end the previous edge and start this one at the shared vertex.
-            let v = ring[i];
             let foot = |p: LocalPoint, u: [f64; 2]| {
                 let t = (v[0] - p[0]) * u[0] + (v[1] - p[1]) * u[1];
                 [p[0] + u[0] * t, p[1] + u[1] * t]

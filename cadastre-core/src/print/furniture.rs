@@ -58,18 +58,22 @@ pub fn scale_bar(c: &mut Canvas<'_, '_>, x: f64, y: f64, scale: u32, target_mm: 
     c.text(x + len / 2.0, y - 3.2, 2.8, &format!("1:{scale}"), Anchor::Centre, 0.0);
 }
 
+/// How a table is set: row height and text size in mm, whether the first
+/// row is a shaded header.
+#[derive(Debug, Clone, Copy)]
+pub struct TableStyle {
+    /// Row height, mm.
+    pub row_h: f64,
+    /// Text size, mm.
+    pub size: f64,
+    /// Shade the first row.
+    pub header: bool,
+}
+
 /// A table of text cells with ruled lines. `top` is the upper edge; returns
-/// the lower edge. Column widths in mm; the first row is drawn as a header.
-pub fn table(
-    c: &mut Canvas<'_, '_>,
-    x: f64,
-    top: f64,
-    widths: &[f64],
-    rows: &[Vec<String>],
-    row_h: f64,
-    size: f64,
-    header: bool,
-) -> f64 {
+/// the lower edge. Column widths in mm.
+pub fn table(c: &mut Canvas<'_, '_>, x: f64, top: f64, widths: &[f64], rows: &[Vec<String>], style: TableStyle) -> f64 {
+    let TableStyle { row_h, size, header } = style;
     let total: f64 = widths.iter().sum();
     let bottom = top - row_h * rows.len() as f64;
     if header && !rows.is_empty() {

@@ -3,7 +3,7 @@
 //! boundary-point coordinate table (on a second page when it does not fit).
 
 use super::canvas::{Anchor, Canvas, Pen};
-use super::furniture::{form, north_arrow, scale_bar, table};
+use super::furniture::{form, north_arrow, scale_bar, table, TableStyle};
 use super::{document, finish, fit_scale, fits, PrintError, PrintFont, SheetOptions, PARCEL_SCALES};
 use crate::boundary::{four_neighbours, number_per_parcel, BoundaryLines, BoundaryPoints, Direction};
 use crate::model::Submission;
@@ -435,13 +435,13 @@ impl ParcelMap {
             .0
             .iter()
             .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-            .map(|r| ring_pts(r))
+            .map(&ring_pts)
             .collect();
         c.fill(&rings, 245);
         for b in &self.buildings {
             for p in &b.footprint.0 {
                 let pts = ring_pts(p.exterior());
-                c.fill(&[pts.clone()], 225);
+                c.fill(std::slice::from_ref(&pts), 225);
                 c.ring(&pts, Pen::black(0.3));
             }
             if let Some(ip) = b.footprint.interior_point() {
@@ -565,7 +565,7 @@ fn coordinate_table(c: &mut Canvas<'_, '_>, x: f64, top: f64, width: f64, rows: 
     let mut all = vec![vec!["界址点号".to_string(), "X (m)".into(), "Y (m)".into(), "边长 (m)".into()]];
     all.extend(rows.iter().map(|r| r.to_vec()));
     let widths = [width * 0.16, width * 0.3, width * 0.3, width * 0.24];
-    table(c, x, top, &widths, &all, TABLE_ROW_H, 3.0, true);
+    table(c, x, top, &widths, &all, TableStyle { row_h: TABLE_ROW_H, size: 3.0, header: true });
 }
 
 fn overlaps(a: &Rect<f64>, b: &Rect<f64>) -> bool {
