@@ -63,67 +63,33 @@ fn parcel_map_and_household_plan_of_the_sample_district() {
         .all(|e| { e.map(|e| !e.file_name().to_string_lossy().ends_with(".part")).unwrap_or(false) }));
 }
 
+/// Runs `cadastre print …` expecting failure with `code` and `message` on stderr.
+fn fails(args: &[&str], code: i32, message: &str) {
+    let mut all = vec!["print"];
+    all.extend_from_slice(args);
+    let o = cadastre(&all);
+    assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+    assert!(stderr(&o).contains(message), "{args:?}: {message:?} not in {}", stderr(&o));
+}
+
 #[test]
 fn exit_codes_name_the_problem_and_write_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("x.pdf");
-    let o = cadastre(&["print", "parcel-map", "330106001001GB09999", DISTRICT, "--pdf", out.to_str().expect("p")]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("no parcel 330106001001GB09999"), "{}", stderr(&o));
-
-    let o = cadastre(&[
-        "print",
-        "parcel-map",
-        "330106001001GB00001",
-        DISTRICT,
-        "--pdf",
-        out.to_str().expect("p"),
-        "--scale",
-        "1:200",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("does not fit A4 at 1:200"), "{}", stderr(&o));
-
-    let o = cadastre(&[
-        "print",
-        "parcel-map",
-        "330106001001GB00001",
-        DISTRICT,
-        "--pdf",
-        out.to_str().expect("p"),
-        "--font",
-        "/nonexistent/NotoSansCJK.ttc",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("fonts-noto-cjk"), "{}", stderr(&o));
-
-    let o = cadastre(&[
-        "print",
-        "household-plan",
-        "330106001001GB00004F00010001",
-        DISTRICT,
-        "--pdf",
-        out.to_str().expect("p"),
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("floorplan.json"), "{}", stderr(&o));
-
-    let o = cadastre(&[
-        "print",
-        "parcel-map",
-        "330106001001GB00001",
-        DISTRICT,
-        "--pdf",
-        out.to_str().expect("p"),
-        "--scale",
-        "1:0",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "clap usage error: {}", stderr(&o));
-
-    assert!(!out.exists(), "no output on failure");
+    let out = out.to_str().expect("path");
+    let map = |zddm, extra: &[&'static str]| {
+        let mut v = vec!["parcel-map", zddm, DISTRICT, "--pdf", out];
+        v.extend_from_slice(extra);
+        v
+    };
+    fails(&map("330106001001GB09999", &[]), 1, "no parcel 330106001001GB09999");
+    fails(&map("330106001001GB00001", &["--scale", "1:200"]), 1, "does not fit A4 at 1:200");
+    fails(&map("330106001001GB00001", &["--font", "/nonexistent/NotoSansCJK.ttc"]), 2, "fonts-noto-cjk");
+    // clap's usage error
+    fails(&map("330106001001GB00001", &["--scale", "1:0"]), 2, "write it as 1:500");
+    fails(&["household-plan", "330106001001GB00004F00010001", DISTRICT, "--pdf", out], 2, "floorplan.json");
+    assert!(!Path::new(out).exists(), "no output on failure");
     // An unwritable output: exit 2, nothing left behind.
     let blocked = dir.path().join("no-such-dir").join("x.pdf");
-    let o = cadastre(&["print", "parcel-map", "330106001001GB00001", DISTRICT, "--pdf", blocked.to_str().expect("p")]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("cannot write"), "{}", stderr(&o));
+    fails(&["parcel-map", "330106001001GB00001", DISTRICT, "--pdf", blocked.to_str().expect("p")], 2, "cannot write");
 }

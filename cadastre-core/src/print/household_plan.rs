@@ -3,12 +3,11 @@
 
 use super::canvas::{Anchor, Canvas, Pen};
 use super::furniture::{fitted_label, form, north_arrow, scale_bar};
-use super::{document, finish, fit_scale, fits, PrintError, PrintFont, SheetOptions};
+use super::{document, finish, fit_scale, fits, page_settings, PrintError, PrintFont, SheetOptions};
 use crate::apportion::{Apportion, Area};
 use crate::building::{floor_name, read_csv, BuildingTable, Editor, Household};
 use crate::floorplan::{FloorPlan, FloorPlanFloor, HouseholdAreas, Outline};
 use geo::InteriorPoint;
-use krilla::page::PageSettings;
 use std::path::Path;
 
 /// Scales of household plans, largest first.
@@ -162,9 +161,7 @@ impl HouseholdSheet {
     pub fn to_pdf(&self, font: &PrintFont, options: &SheetOptions) -> Result<Vec<u8>, PrintError> {
         let scale = self.scale(options)?;
         let (w, h) = options.paper.size_mm();
-        let settings =
-            PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
-                .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
+        let settings = page_settings(options.paper)?;
         let mut doc = document(options);
         {
             let mut page = doc.start_page_with(settings);

@@ -178,6 +178,13 @@ pub(crate) fn document(options: &SheetOptions) -> krilla::Document {
     })
 }
 
+/// A krilla page of the paper size.
+pub(crate) fn page_settings(paper: Paper) -> Result<krilla::page::PageSettings, PrintError> {
+    let (w, h) = paper.size_mm();
+    krilla::page::PageSettings::from_wh((w * canvas::PT_PER_MM) as f32, (h * canvas::PT_PER_MM) as f32)
+        .ok_or_else(|| PrintError::Invalid(format!("paper size {paper}")))
+}
+
 pub(crate) fn finish(doc: krilla::Document) -> Result<Vec<u8>, PrintError> {
     doc.finish().map_err(|e| PrintError::Pdf(format!("{e:?}")))
 }

@@ -4,12 +4,11 @@
 
 use super::canvas::{Anchor, Canvas, Pen};
 use super::furniture::{form, north_arrow, scale_bar, table, TableStyle};
-use super::{document, finish, fit_scale, fits, PrintError, PrintFont, SheetOptions, PARCEL_SCALES};
+use super::{document, finish, fit_scale, fits, page_settings, PrintError, PrintFont, SheetOptions, PARCEL_SCALES};
 use crate::boundary::{four_neighbours, number_per_parcel, BoundaryLines, BoundaryPoints, Direction};
 use crate::model::Submission;
 use geo::{BooleanOps, BoundingRect, InteriorPoint};
 use geo_types::{Coord, MultiPolygon, Polygon, Rect};
-use krilla::page::PageSettings;
 use serde::Serialize;
 
 /// A numbered boundary point (界址点).
@@ -346,9 +345,7 @@ impl ParcelMap {
     pub fn to_pdf(&self, font: &PrintFont, options: &SheetOptions) -> Result<Vec<u8>, PrintError> {
         let layout = self.layout(options)?;
         let (w, h) = options.paper.size_mm();
-        let settings =
-            PageSettings::from_wh((w * super::canvas::PT_PER_MM) as f32, (h * super::canvas::PT_PER_MM) as f32)
-                .ok_or_else(|| PrintError::Invalid("paper size".into()))?;
+        let settings = page_settings(options.paper)?;
         let mut doc = document(options);
         let rows = self.coordinate_rows();
         {
