@@ -377,3 +377,22 @@ fn household_plan_errors_name_the_problem() {
     let e = HouseholdSheet::from_folder(Path::new(DISTRICT), "12345").expect_err("bad code");
     assert!(e.to_string().contains("28-character"), "{e}");
 }
+
+#[test]
+fn household_plan_of_a_partly_drawn_building_says_why_shared_area_is_missing() {
+    let dir = Path::new(DISTRICT).join("buildings");
+    let text = std::fs::read_to_string(dir.join("330106001001GB00002F0001.floorplan.json")).expect("plan");
+    let mut plan = FloorPlan::from_json(&text).expect("plan");
+    plan.floors.retain(|f| f.floor <= 2);
+    let csv = std::fs::read(dir.join("330106001001GB00002F0001.csv")).expect("csv");
+    let by = cadastre_core::building::Editor::now("test");
+    let (table, _) = cadastre_core::building::read_csv(&csv, &by).expect("table");
+    let sheet = HouseholdSheet::new(&plan, &table, BDCDYH).expect("sheet");
+    assert_eq!((sheet.areas.shared, sheet.areas.total), (None, None));
+    let note = sheet.note.clone().expect("note");
+    assert!(note.contains("分摊未计算") && note.contains("16 户未画入") && note.contains("0009、0010"), "{note}");
+    let pdf = sheet.to_pdf(font(), &options()).expect("pdf");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = pdftotext(&write_tmp(&tmp, "partial.pdf", &pdf));
+    assert!(text.contains("分摊未计算") && text.contains(&format!("{} m²", sheet.areas.inner)), "{text}");
+}

@@ -2,7 +2,7 @@
 //! neighbours, the length of each wall, areas, floor, room and address.
 
 use super::canvas::{Anchor, Canvas, Pen};
-use super::furniture::{fitted_label, form, north_arrow, scale_bar};
+use super::furniture::{fitted_label, form, north_arrow, scale_bar, shrink_to};
 use super::{document, finish, fit_scale, fits, page_settings, PrintError, PrintFont, SheetOptions};
 use crate::apportion::{Apportion, Area};
 use crate::building::{floor_name, read_csv, BuildingTable, Editor, Household};
@@ -84,10 +84,21 @@ impl HouseholdSheet {
                     None,
                 )
             }
-            Err(e) => (
-                HouseholdAreasText { inner, shared: None, total: None, coefficient: None },
-                Some(format!("分摊未计算：{e}")),
-            ),
+            Err(e) => {
+                let missing = plan.missing_from(table);
+                let note = if missing.is_empty() {
+                    format!("分摊未计算：{e}")
+                } else {
+                    let shown: Vec<&str> = missing.iter().take(6).map(String::as_str).collect();
+                    let more = if missing.len() > shown.len() { "…" } else { "" };
+                    format!(
+                        "分摊未计算：楼盘表中 {} 户未画入分层分户图（户号 {}{more}）",
+                        missing.len(),
+                        shown.join("、")
+                    )
+                };
+                (HouseholdAreasText { inner, shared: None, total: None, coefficient: None }, Some(note))
+            }
         };
         Ok(HouseholdSheet {
             unit_code: household.unit_code.clone().unwrap_or_else(|| household.hh.clone()),
@@ -198,7 +209,16 @@ impl HouseholdSheet {
         ];
         let bottom = form(c, MARGIN, h - FORM_TOP, w - 2.0 * MARGIN, &rows, FORM_ROW_H);
         if let Some(note) = &self.note {
-            c.text(MARGIN, bottom - 4.0, 2.6, note, Anchor::Left, 0.0);
+            let room = w - 2.0 * MARGIN;
+            let size = shrink_to(c, note, 2.6, room);
+            // Still too long (an error message): cut it, the whole text is in `note`.
+            let mut shown: String = note.clone();
+            while c.text_width(&shown, size) > room && shown.chars().count() > 1 {
+                shown.pop();
+                shown.pop();
+                shown.push('…');
+            }
+            c.text(MARGIN, bottom - 4.0, size, &shown, Anchor::Left, 0.0);
         }
     }
 
