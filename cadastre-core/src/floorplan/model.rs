@@ -106,8 +106,9 @@ impl Placement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Balcony {
-    /// Outline (outer face of the balcony's walls or railing, and the
-    /// household's outer-wall centre line on the inner side).
+    /// Outline: the outer face of the balcony's walls or railing, and on the
+    /// inner side the outer face of the household's outer wall (the half wall
+    /// inside it is already in the outer-wall band of the floor).
     pub outline: Outline,
     /// 封闭阳台 (true: full area) or 未封闭 (false: half area).
     pub enclosed: bool,
