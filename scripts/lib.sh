@@ -38,6 +38,8 @@ REQUIRED_PACKAGES=(
     "wrk:/usr/bin/wrk"
     # Chinese text in the browser tests' screenshots (no empty boxes).
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # The printed maps' tests read and render PDFs (cadastre-core tests/print.rs).
+    "poppler-utils:/usr/bin/pdftotext"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -8,6 +8,9 @@ pub mod area;
 pub mod boundary;
 pub mod building;
 pub mod crs;
+pub mod floorplan;
 pub mod io;
 pub mod model;
+#[cfg(feature = "print")]
+pub mod print;
 pub mod qc;

@@ -30,6 +30,7 @@ pub mod codes;
 pub mod config;
 pub mod dbf;
 pub mod defects;
+pub mod floorplan;
 pub mod generator;
 pub mod layout;
 pub mod model;

@@ -113,6 +113,8 @@ pub struct BuildingTable {
     pub rows: Vec<HouseholdRow>,
     /// Apportionment input.
     pub apportion: Apportion,
+    /// Floor plan JSON (分层分户图), for the buildings that have one.
+    pub floorplan: Option<String>,
 }
 
 /// The featured building kinds, in the order they are given to block 0's first parcels.
@@ -281,7 +283,9 @@ pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, 
             .collect(),
         shared: shares,
     };
-    BuildingTable { zrzh, rows, apportion }
+    let floorplan =
+        if kind == Featured::WalkUp { crate::floorplan::walkup(&zrzh, &building.geometry, &rows) } else { None };
+    BuildingTable { zrzh, rows, apportion, floorplan }
 }
 
 fn csv_field(s: &str) -> String {

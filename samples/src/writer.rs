@@ -218,7 +218,8 @@ impl DistrictWriter {
         ])
     }
 
-    /// Writes `buildings/<ZRZH>.csv` and `buildings/<ZRZH>.apportion.json`.
+    /// Writes `buildings/<ZRZH>.csv`, `buildings/<ZRZH>.apportion.json` and,
+    /// when the building has one, `buildings/<ZRZH>.floorplan.json`.
     ///
     /// # Errors
     /// [`Error::Io`].
@@ -226,7 +227,11 @@ impl DistrictWriter {
         let dir = self.dir.join("buildings");
         fs::create_dir_all(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         write_file(&dir.join(format!("{}.csv", t.zrzh)), t.to_csv().as_bytes())?;
-        write_file(&dir.join(format!("{}.apportion.json", t.zrzh)), t.to_json().as_bytes())
+        write_file(&dir.join(format!("{}.apportion.json", t.zrzh)), t.to_json().as_bytes())?;
+        if let Some(plan) = &t.floorplan {
+            write_file(&dir.join(format!("{}.floorplan.json", t.zrzh)), plan.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Finishes the layers and writes `truth.json` with the defects collected

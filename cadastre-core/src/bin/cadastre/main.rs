@@ -1,7 +1,9 @@
-//! `cadastre`: quality checks (质检) and area apportionment (面积分摊) from the command line.
+//! `cadastre`: quality checks (质检), area apportionment (面积分摊) and printed maps
+//! (宗地图, 分户图) from the command line.
 
 mod apportion;
 mod check;
+mod print;
 
 use clap::{Parser, Subcommand};
 
@@ -11,7 +13,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "cadastre", version, about = "Cadastral survey toolkit: quality checks and apportionment")]
+#[command(
+    name = "cadastre",
+    version,
+    about = "Cadastral survey toolkit: quality checks, apportionment and printed maps"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +29,8 @@ enum Command {
     Check(check::Args),
     /// Apportion shared building area among households (共有面积分摊).
     Apportion(apportion::Args),
+    /// Print a parcel map (宗地图) or a household plan (分户图) as PDF.
+    Print(print::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +38,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Apportion(args) => apportion::run(args),
+        Command::Print(args) => print::run(args),
     };
     match result {
         Ok(code) => code,
