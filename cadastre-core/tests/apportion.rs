@@ -104,7 +104,10 @@ fn commercial_residential_worked_example() {
     assert!(close(com.k, 0.1175), "{}", com.k);
     let f1 = floor_row(&r, "com", 1);
     let f2 = floor_row(&r, "com", 2);
-    assert_eq!((f1.participating_area.to_string(), f2.participating_area.to_string()), ("600.00".into(), "400.00".into()));
+    assert_eq!(
+        (f1.participating_area.to_string(), f2.participating_area.to_string()),
+        ("600.00".into(), "400.00".into())
+    );
     assert!(close(f1.incoming, 70.50) && close(f2.incoming, 47.00), "{} {}", f1.incoming, f2.incoming);
     assert!(close(f1.k, 0.2175) && close(f2.k, 0.1925), "{} {}", f1.k, f2.k);
     // 0201 alone on F2: 23.00 (lift) + 24.00 (stair) + 30.00 (corridor) = 77.00 = 0.1925 × 400.
@@ -213,7 +216,11 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
     assert_eq!(got, want);
     assert!(close(r.levels[0].k, 0.09));
     assert!(close(zone_row(&r, "res").k, 0.199));
-    assert!(close(floor_row(&r, "com", -1).k, (89.36 * 200.0 / 440.0 + 20.0) / 200.0), "{}", floor_row(&r, "com", -1).k);
+    assert!(
+        close(floor_row(&r, "com", -1).k, (89.36 * 200.0 / 440.0 + 20.0) / 200.0),
+        "{}",
+        floor_row(&r, "com", -1).k
+    );
     let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
     assert!(lift.adjustments.is_empty());
     assert_eq!(unit(&r, "B101").building_area.to_string(), "260.62");

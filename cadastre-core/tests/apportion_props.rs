@@ -10,53 +10,45 @@ use std::collections::BTreeMap;
 fn building() -> impl Strategy<Value = ApportionInput> {
     let unit = (0usize..3, -2i32..=5, 1i64..50_000);
     let space = (0u8..4, 1i64..100_000, prop::collection::vec(any::<prop::sample::Index>(), 1..4));
-    (prop::collection::vec(unit, 1..40), prop::collection::vec(space, 0..8)).prop_map(
-        |(units, spaces)| {
-            let zones: Vec<ZoneInput> =
-                ["a", "b", "c"].iter().map(|z| ZoneInput { id: z.to_string(), name: String::new() }).collect();
-            let units: Vec<UnitInput> = units
-                .into_iter()
-                .enumerate()
-                .map(|(i, (z, f, a))| UnitInput {
-                    id: format!("{i:04}"),
-                    zone: zones[z].id.clone(),
-                    floor: if f == 0 { 1 } else { f },
-                    inner_area: Area::from_hundredths(a),
-                    room: None,
-                })
-                .collect();
-            let mut shared = vec![];
-            for (i, (kind, area, picks)) in spaces.into_iter().enumerate() {
-                // pick scopes that exist, so the input is valid
-                let pick = picks[0].get(&units);
-                let serves = match kind {
-                    0 => Serves { building: Some(true), ..Serves::default() },
-                    1 => Serves { zone: Some(pick.zone.clone()), ..Serves::default() },
-                    2 => Serves { zone: Some(pick.zone.clone()), floor: Some(pick.floor), ..Serves::default() },
-                    _ => {
-                        let mut ids: Vec<String> = picks.iter().map(|p| p.get(&units).id.clone()).collect();
-                        ids.sort();
-                        ids.dedup();
-                        Serves { units: Some(ids), ..Serves::default() }
-                    }
-                };
-                shared.push(SharedInput {
-                    id: format!("s{i}"),
-                    name: None,
-                    area: Area::from_hundredths(area),
-                    serves,
-                    shares: None,
-                });
-            }
-            ApportionInput {
-                building: "B".into(),
-                method: Method::Gbt17986,
-                zones,
-                units,
-                shared,
-            }
-        },
-    )
+    (prop::collection::vec(unit, 1..40), prop::collection::vec(space, 0..8)).prop_map(|(units, spaces)| {
+        let zones: Vec<ZoneInput> =
+            ["a", "b", "c"].iter().map(|z| ZoneInput { id: z.to_string(), name: String::new() }).collect();
+        let units: Vec<UnitInput> = units
+            .into_iter()
+            .enumerate()
+            .map(|(i, (z, f, a))| UnitInput {
+                id: format!("{i:04}"),
+                zone: zones[z].id.clone(),
+                floor: if f == 0 { 1 } else { f },
+                inner_area: Area::from_hundredths(a),
+                room: None,
+            })
+            .collect();
+        let mut shared = vec![];
+        for (i, (kind, area, picks)) in spaces.into_iter().enumerate() {
+            // pick scopes that exist, so the input is valid
+            let pick = picks[0].get(&units);
+            let serves = match kind {
+                0 => Serves { building: Some(true), ..Serves::default() },
+                1 => Serves { zone: Some(pick.zone.clone()), ..Serves::default() },
+                2 => Serves { zone: Some(pick.zone.clone()), floor: Some(pick.floor), ..Serves::default() },
+                _ => {
+                    let mut ids: Vec<String> = picks.iter().map(|p| p.get(&units).id.clone()).collect();
+                    ids.sort();
+                    ids.dedup();
+                    Serves { units: Some(ids), ..Serves::default() }
+                }
+            };
+            shared.push(SharedInput {
+                id: format!("s{i}"),
+                name: None,
+                area: Area::from_hundredths(area),
+                serves,
+                shares: None,
+            });
+        }
+        ApportionInput { building: "B".into(), method: Method::Gbt17986, zones, units, shared }
+    })
 }
 
 /// The zone each unit-list space lies in, if all its units share one.

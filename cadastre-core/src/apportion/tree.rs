@@ -5,7 +5,7 @@
 //! fractions, no intermediate rounding), so the only rounding is the final
 //! one per unit, where [`distribute`] makes the shares add up exactly.
 
-use super::input::{Method, Plan, Scope};
+use super::input::{Plan, Scope};
 use super::report::{Allocation, Apportionment, Level, LevelRow, Node, NodeK, SharedResult, Totals, UnitResult};
 use super::residual::{distribute, Exact};
 use super::{ApportionError, ApportionInput, Area};
