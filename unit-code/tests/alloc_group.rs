@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloc_common::TestDb;
+use alloc_common::{counter, stored_numbers as stored, TestDb};
 use proptest::prelude::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -27,24 +27,6 @@ fn sub(n: u16) -> SubdistrictCode {
 
 fn gb() -> ParcelFeature {
     "GB".parse().unwrap()
-}
-
-async fn counter(pool: &PgPool, scope: Scope) -> Option<i32> {
-    sqlx::query_scalar("SELECT last_issued FROM uc_counter WHERE scope = $1")
-        .bind(scope.key())
-        .fetch_optional(pool)
-        .await
-        .unwrap()
-}
-
-/// Numbers of `scope` recorded in `uc_unit`, sorted.
-async fn stored(pool: &PgPool, scope: Scope) -> Vec<u32> {
-    let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM uc_unit WHERE parent = $1 ORDER BY code")
-        .bind(scope.key())
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    codes.iter().map(|c| c.trim().parse::<unit_code::alloc::AnyCode>().unwrap().numbered_in().unwrap().1).collect()
 }
 
 /// Poll `cond` until it holds; a bound (not a timing assertion) so a broken
