@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use alloc_common::{counter, stored_numbers, TestDb};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
 use unit_code::alloc::{AllocError, Allocator, AnyCode, CodeStatus, PgAllocator, Scope};
 use unit_code::{BuildingCode, ParcelCode, ParcelFeature, SubdistrictCode};
 
