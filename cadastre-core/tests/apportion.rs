@@ -56,8 +56,9 @@ fn residential_worked_example_k_015() {
     assert_eq!(r.totals.building_area.to_string(), "4600.00");
 }
 
-/// The 商住楼 example of the anchors digest §B: 住宅 3000 套内 + 450 own shared,
-/// 商业 1000 套内 (F1 600, F2 400) + 150 own shared, F1/F2 corridors 60/30, lift 230.
+/// The 商住楼 example of `notes/standards-and-anchors.md` §B (corrected): lift 230 serving the
+/// building; 住宅 3000 套内 (30 flats of 100) + a hall of 450; 商业 1000 套内 (F1 600 = 250 + 350,
+/// F2 400) + a stair of 60 serving only 商业 and corridors of 60 (F1) and 30 (F2).
 fn commercial_residential() -> serde_json::Value {
     let mut units = vec![];
     for floor in 3..=12 {
@@ -75,7 +76,7 @@ fn commercial_residential() -> serde_json::Value {
         "units": units,
         "shared": [{"id": "lift", "area": 230.00, "serves": {"building": true}},
                    {"id": "res-hall", "area": 450.00, "serves": {"zone": "res"}},
-                   {"id": "com-hall", "area": 150.00, "serves": {"zone": "com"}},
+                   {"id": "com-stair", "area": 60.00, "serves": {"zone": "com"}},
                    {"id": "f1-corridor", "area": 60.00, "serves": {"zone": "com", "floor": 1}},
                    {"id": "f2-corridor", "area": 30.00, "serves": {"zone": "com", "floor": 2}}]})
 }
@@ -83,49 +84,90 @@ fn commercial_residential() -> serde_json::Value {
 #[test]
 fn commercial_residential_worked_example() {
     let r = ok(commercial_residential());
-    // 230 split 3450 : 1150 → 172.50 / 57.50
+    assert_eq!(r.method, Method::Gbt17986);
+    // Each zone weighs 套内 + every shared space serving only inside it, floor corridors
+    // included: 住宅 3000 + 450 = 3450, 商业 1000 + 60 + 60 + 30 = 1150; 230 → 172.50 / 57.50.
     let res = zone_row(&r, "res");
     let com = zone_row(&r, "com");
     assert_eq!(res.participating_area.to_string(), "3450.00");
     assert_eq!(com.participating_area.to_string(), "1150.00");
+    assert!(close(r.levels[0].k, 230.0 / 4600.0), "{}", r.levels[0].k);
     assert!(close(res.incoming, 172.50) && close(com.incoming, 57.50), "{} {}", res.incoming, com.incoming);
-    // 住宅 K = (450 + 172.50) / 3000 = 0.2075; every 100.00 flat: 5.75 (lift) + 15.00 (hall) = 20.75
+    // 住宅 K = (450 + 172.50) / 3000 = 0.2075; every 100.00 flat: 5.75 (lift) + 15.00 (hall) = 20.75.
     assert!(close(res.k, 0.2075), "{}", res.k);
     for u in r.units.iter().filter(|u| &*u.zone == "res") {
         assert_eq!(u.apportioned.to_string(), "20.75", "unit {}", u.id);
+        assert!(close(u.coefficient, 0.2075));
     }
-    // 商业: 207.50 to floors by 套内 600:400 → 124.50 / 83.00; + 60 / 30 → K 0.3075 / 0.2825
+    // 商业: 57.50 + 60 = 117.50 to floors by 套内 600 : 400 → 70.50 / 47.00 (K 0.1175);
+    // + the floors' own corridors 60 / 30 → K_F1 = 130.50 / 600 = 0.2175, K_F2 = 77.00 / 400 = 0.1925.
+    assert!(close(com.k, 0.1175), "{}", com.k);
     let f1 = floor_row(&r, "com", 1);
     let f2 = floor_row(&r, "com", 2);
-    assert!(close(f1.incoming, 124.50) && close(f2.incoming, 83.00), "{} {}", f1.incoming, f2.incoming);
-    assert!(close(f1.k, 0.3075) && close(f2.k, 0.2825), "{} {}", f1.k, f2.k);
-    // 0201: 23.00 (lift) + 60.00 (com-hall) + 30.00 (corridor) = 113.00 = 0.2825 × 400
-    assert_eq!(unit(&r, "0201").apportioned.to_string(), "113.00");
-    // Lift to 0101: 57.50 × 250/1000 = 14.375 → 14.38, to 0102: 20.125 → 20.13; the lift sums to
-    // 230.01, so -0.01 goes to the tie (both -0.005) with the smaller id, 0101 → 14.37.
-    // 0101: 14.37 + 37.50 + 25.00 = 76.87; 0102: 20.13 + 52.50 + 35.00 = 107.63.
-    assert_eq!(unit(&r, "0101").apportioned.to_string(), "76.87");
-    assert_eq!(unit(&r, "0102").apportioned.to_string(), "107.63");
+    assert_eq!(
+        (f1.participating_area.to_string(), f2.participating_area.to_string()),
+        ("600.00".into(), "400.00".into())
+    );
+    assert!(close(f1.incoming, 70.50) && close(f2.incoming, 47.00), "{} {}", f1.incoming, f2.incoming);
+    assert!(close(f1.k, 0.2175) && close(f2.k, 0.1925), "{} {}", f1.k, f2.k);
+    // 0201 alone on F2: 23.00 (lift) + 24.00 (stair) + 30.00 (corridor) = 77.00 = 0.1925 × 400.
+    assert_eq!(unit(&r, "0201").apportioned.to_string(), "77.00");
+    assert_eq!(unit(&r, "0201").building_area.to_string(), "477.00");
+    // F1 gets 130.50 = 0.2175 × 600 in all. Per space: lift 34.50 → 0101 14.375 → 14.38,
+    // 0102 20.125 → 20.13; the lift then sums to 230.01, so −0.01 goes to the tie (both
+    // rounded up by 0.005) with the smaller id, 0101 → 14.37. Stair 36.00 → 15.00 / 21.00;
+    // corridor 60 → 25.00 / 35.00. 0101: 14.37 + 15.00 + 25.00 = 54.37; 0102: 20.13 + 21.00 + 35.00 = 76.13.
+    assert_eq!(unit(&r, "0101").apportioned.to_string(), "54.37");
+    assert_eq!(unit(&r, "0102").apportioned.to_string(), "76.13");
+    assert_eq!(unit(&r, "0101").building_area.to_string(), "304.37");
     let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
-    assert_eq!(lift.adjustments.len(), 1);
-    assert_eq!(&*lift.adjustments[0].unit, "0101");
-    assert_eq!(lift.adjustments[0].area.hundredths(), -1);
-    assert_eq!(r.totals.apportioned.to_string(), "920.00");
+    assert_eq!(
+        lift.adjustments.iter().map(|a| (&*a.unit, a.area.hundredths())).collect::<Vec<_>>(),
+        vec![("0101", -1)]
+    );
+    assert_eq!(r.totals.apportioned.to_string(), "830.00");
+    assert_eq!(r.totals.building_area.to_string(), "4830.00");
     assert_eq!(unit(&r, "0101").room.as_deref(), Some("商铺101"));
 }
 
 #[test]
-fn participating_method_counts_floor_corridors_in_the_zone_weight() {
-    // 商业 weighs 1000 + 150 + 60 + 30 = 1240: 230 × 3450/4690 = 169.1898, × 1240/4690 = 60.8102.
+fn removed_methods_are_refused_with_the_reason() {
+    for old in ["standard", "participating"] {
+        let mut v = commercial_residential();
+        v["method"] = json!(old);
+        let e = run(v).expect_err(old);
+        let text = e.to_string();
+        assert!(matches!(e, ApportionError::Format(_)), "{old}: {e:?}");
+        assert!(text.contains(&format!("\"{old}\" was removed")) && text.contains("gbt17986"), "{text}");
+    }
     let mut v = commercial_residential();
-    v["method"] = json!("participating");
-    let r = ok(v);
-    assert_eq!(r.method, Method::Participating);
-    assert_eq!(zone_row(&r, "com").participating_area.to_string(), "1240.00");
-    assert!(close(zone_row(&r, "res").incoming, 230.0 * 3450.0 / 4690.0));
-    // floors weigh 套内 + corridor: 660 : 430
-    assert_eq!(floor_row(&r, "com", 1).participating_area.to_string(), "660.00");
-    assert_eq!(r.totals.apportioned, r.totals.shared_area);
+    v["method"] = json!("gbt17986");
+    assert_eq!(ok(v), ok(commercial_residential()), "naming the default changes nothing");
+    let mut v = commercial_residential();
+    v["method"] = json!("by-area");
+    assert!(run(v).expect_err("unknown").to_string().contains("unknown apportionment method"));
+}
+
+#[test]
+fn a_unit_list_inside_one_zone_weighs_in_that_zone() {
+    // A terrace serving two 商业 units counts in 商业's building area; one spanning both
+    // zones counts in neither. 住宅 100, 商业 100 + terrace 20 → lift 44 splits 100 : 120;
+    // across, 100 : 100, and 0201 also gets 20 × 100/150 = 13.33 of the terrace.
+    let base = |terrace_units: serde_json::Value| {
+        json!({"building": "B",
+            "zones": [{"id": "res"}, {"id": "com"}],
+            "units": [{"id": "0101", "zone": "com", "floor": 1, "inner_area": 50.00},
+                      {"id": "0102", "zone": "com", "floor": 1, "inner_area": 50.00},
+                      {"id": "0201", "zone": "res", "floor": 2, "inner_area": 100.00}],
+            "shared": [{"id": "lift", "area": 44.00, "serves": {"building": true}},
+                       {"id": "terrace", "area": 20.00, "serves": {"units": terrace_units}}]})
+    };
+    let inside = ok(base(json!(["0101", "0102"])));
+    assert_eq!(zone_row(&inside, "com").participating_area.to_string(), "120.00");
+    assert_eq!(unit(&inside, "0201").apportioned.to_string(), "20.00");
+    let across = ok(base(json!(["0101", "0201"])));
+    assert_eq!(zone_row(&across, "com").participating_area.to_string(), "100.00");
+    assert_eq!(unit(&across, "0201").apportioned.to_string(), "35.33");
 }
 
 #[test]
@@ -135,17 +177,16 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
     // lift 81.00 (building), res-stair 36.00 (zone res), com-hall 44.00 (zone com),
     // b1-corridor 20.00 (zone com, floor -1).
     //
-    // Zone weights (standard): res 360 + 36 = 396, com 440 + 44 = 484, Σ 880; K幢 = 81/880.
-    // lift → res 81 × 396/880 = 36.45, com 81 × 484/880 = 44.55.
-    // lift per unit (exact): 0201 36.45×100/360 = 10.125, 0202 8.10, 0301 10.125, 0302 8.10,
-    //   0101 44.55×150/440 = 15.1875, 0102 9.1125, B101 20.25.
-    // half-up: 10.13 8.10 10.13 8.10 15.19 9.11 20.25 = 81.01 → residual -0.01 to the most
-    // rounded-up: 0201 and 0301 tie at -0.005 → smaller id 0201 → 10.12.
+    // Zone weights: res 360 + 36 = 396, com 440 + 44 + 20 = 504, Σ 900; K幢 = 81/900 = 0.09.
+    // lift → res 81 × 396/900 = 35.64, com 81 × 504/900 = 45.36.
+    // lift per unit (exact): 0201 35.64×100/360 = 9.90, 0202 7.92, 0301 9.90, 0302 7.92,
+    //   0101 45.36×150/440 = 15.4636…, 0102 9.2781…, B101 20.6181…
+    // half-up: 9.90 7.92 9.90 7.92 15.46 9.28 20.62 = 81.00, no residual.
     // res-stair 36 by 套内/360: 10.00 8.00 10.00 8.00.
     // com-hall 44 → floors by 套内: F1 24.00, F-1 20.00 → 0101 15.00, 0102 9.00, B101 20.00.
     // b1-corridor 20 → B101.
-    // Totals: 0201 20.12, 0202 16.10, 0301 20.13, 0302 16.10, 0101 30.19, 0102 18.11, B101 60.25.
-    // K: res (36.45+36)/360 = 0.20125; com floor -1: (88.55×200/440 + 20)/200 = 60.25/200 = 0.30125.
+    // Totals: 0201 19.90, 0202 15.92, 0301 19.90, 0302 15.92, 0101 30.46, 0102 18.28, B101 60.62.
+    // K: res (35.64+36)/360 = 0.199; com floor -1: (89.36×200/440 + 20)/200 = 0.303090…
     let r = ok(json!({"building": "330106001001GB00001F0003",
         "zones": [{"id": "com", "name": "商业"}, {"id": "res", "name": "住宅"}],
         "units": [{"id": "0201", "zone": "res", "floor": 2, "inner_area": 100.00},
@@ -161,27 +202,28 @@ fn mixed_use_with_basement_and_floor_corridor_by_hand() {
                    {"id": "b1-corridor", "area": 20.00, "serves": {"zone": "com", "floor": -1}}]}));
     let got: Vec<(String, String)> = r.units.iter().map(|u| (u.id.to_string(), u.apportioned.to_string())).collect();
     let want: Vec<(String, String)> = [
-        ("0101", "30.19"),
-        ("0102", "18.11"),
-        ("0201", "20.12"),
-        ("0202", "16.10"),
-        ("0301", "20.13"),
-        ("0302", "16.10"),
-        ("B101", "60.25"),
+        ("0101", "30.46"),
+        ("0102", "18.28"),
+        ("0201", "19.90"),
+        ("0202", "15.92"),
+        ("0301", "19.90"),
+        ("0302", "15.92"),
+        ("B101", "60.62"),
     ]
     .iter()
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(got, want);
-    assert!(close(r.levels[0].k, 81.0 / 880.0));
-    assert!(close(zone_row(&r, "res").k, 0.20125));
-    assert!(close(floor_row(&r, "com", -1).k, 0.30125), "{}", floor_row(&r, "com", -1).k);
-    let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
-    assert_eq!(
-        lift.adjustments.iter().map(|a| (&*a.unit, a.area.hundredths())).collect::<Vec<_>>(),
-        vec![("0201", -1)]
+    assert!(close(r.levels[0].k, 0.09));
+    assert!(close(zone_row(&r, "res").k, 0.199));
+    assert!(
+        close(floor_row(&r, "com", -1).k, (89.36 * 200.0 / 440.0 + 20.0) / 200.0),
+        "{}",
+        floor_row(&r, "com", -1).k
     );
-    assert_eq!(unit(&r, "B101").building_area.to_string(), "260.25");
+    let lift = r.shared.iter().find(|s| s.id == "lift").unwrap_or_else(|| panic!("no lift"));
+    assert!(lift.adjustments.is_empty());
+    assert_eq!(unit(&r, "B101").building_area.to_string(), "260.62");
     assert_eq!(r.totals.apportioned.to_string(), "181.00");
 }
 

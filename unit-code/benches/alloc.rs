@@ -2,8 +2,9 @@
 //! bare `nextval()` sequence (which leaves gaps) as the peer, in one run.
 //!
 //! `DATABASE_URL=postgres://… cargo bench -p unit-code --bench alloc`
-//! (`UC_BENCH_SECS` sets seconds per workload, default 6; `UC_BENCH_SYNC=off`
-//! runs with `synchronous_commit = off`). It creates and drops
+//! (`UC_BENCH_SECS` sets seconds per workload, default 6; `UC_BENCH_ROUNDS`
+//! repeats the whole set, default 1; `UC_BENCH_SYNC=off` runs with
+//! `synchronous_commit = off`). It creates and drops
 //! its own database. Criterion's per-iteration model does not fit a fixed
 //! number of concurrent clients, so this is a plain timed loop (harness = false).
 
@@ -26,6 +27,8 @@ enum Work {
     SameScope(u32),
     /// `allocate(scope, 1)`, each client on its own scope.
     OwnScope,
+    /// `PgAllocator::allocate_ungrouped(scope, 1)`: a transaction (one statement) per request, no group commit.
+    SameScopeAlone,
 }
 
 fn subdistrict(n: u32) -> SubdistrictCode {
@@ -51,13 +54,18 @@ async fn run(pool: &PgPool, work: Work, secs: u64) -> f64 {
                         .await
                         .map(|_| 1)
                         .map_err(|e| e.to_string()),
-                    Work::SameScope(_) | Work::OwnScope => {
+                    Work::SameScope(_) | Work::OwnScope | Work::SameScopeAlone => {
                         let (sub, n) = match work {
                             Work::SameScope(n) => (GENERATION.load(Ordering::SeqCst), n),
+                            Work::SameScopeAlone => (GENERATION.load(Ordering::SeqCst), 1),
                             _ => (500 + client, 1),
                         };
                         let scope = Scope::parcels(subdistrict(sub), "GB".parse().unwrap_or_else(|_| unreachable!()));
-                        match alloc.allocate(scope, n).await {
+                        let issued = match work {
+                            Work::SameScopeAlone => PgAllocator::allocate_ungrouped(&pool, scope, n).await,
+                            _ => alloc.allocate(scope, n).await,
+                        };
+                        match issued {
                             Ok(run) => Ok(u64::from(run.len())),
                             Err(AllocError::Exhausted { .. }) => {
                                 let _ = GENERATION.compare_exchange(sub, sub + 1, Ordering::SeqCst, Ordering::SeqCst);
@@ -82,6 +90,31 @@ async fn run(pool: &PgPool, work: Work, secs: u64) -> f64 {
         }
     }
     total.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Durable commits per second of one client inserting one row per transaction.
+async fn commit_rate(pool: &PgPool, secs: u64) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(secs) {
+        sqlx::query("INSERT INTO uc_bench_commit VALUES (1)").execute(pool).await.unwrap_or_else(|e| panic!("{e}"));
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Codes recorded and the transactions that wrote them (distinct `xmin`).
+async fn transactions(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT count(*), count(DISTINCT xmin::text) FROM uc_unit")
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn main() {
@@ -118,18 +151,40 @@ fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
         migrate(&pool).await.unwrap_or_else(|e| panic!("{e}"));
         pool.execute("CREATE SEQUENCE uc_bench_seq").await.unwrap_or_else(|e| panic!("{e}"));
+        pool.execute("CREATE TABLE uc_bench_commit (n int)").await.unwrap_or_else(|e| panic!("{e}"));
         let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await.unwrap_or_default();
 
+        let rounds: u32 = std::env::var("UC_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
         println!("allocation throughput, {CLIENTS} concurrent clients, {secs} s each, synchronous_commit={sync}");
-        let peer = run(&pool, Work::NextVal, secs).await;
-        println!("{:<44} {:>12.0} codes/s  (peer, leaves gaps)", "nextval() bare sequence", peer);
-        for (label, work) in [
-            ("PgAllocator single, one shared scope", Work::SameScope(1)),
-            ("PgAllocator batch of 100, one shared scope", Work::SameScope(100)),
-            ("PgAllocator single, a scope per client", Work::OwnScope),
-        ] {
-            let rate = run(&pool, work, secs).await;
-            println!("{label:<44} {rate:>12.0} codes/s  ratio to nextval {:.3}", rate / peer);
+        for round in 1..=rounds {
+            println!("round {round} (load average {})", load_average());
+            let peer = run(&pool, Work::NextVal, secs).await;
+            println!("{:<46} {:>9.0} codes/s  (peer, leaves gaps)", "nextval() bare sequence", peer);
+            // Each client waits for a commit that makes its code durable, so no
+            // allocator of that kind can beat CLIENTS × one client's commit rate.
+            let commits = commit_rate(&pool, secs).await;
+            println!(
+                "{:<46} {:>9.0} commits/s  bound {CLIENTS} × that = {:.0} codes/s, ratio {:.3}",
+                "one client's durable commits (the floor)",
+                commits,
+                commits * f64::from(CLIENTS),
+                commits * f64::from(CLIENTS) / peer
+            );
+            for (label, work) in [
+                ("PgAllocator single, one shared scope", Work::SameScope(1)),
+                ("  same, a transaction each (no group commit)", Work::SameScopeAlone),
+                ("PgAllocator batch of 100, one shared scope", Work::SameScope(100)),
+                ("PgAllocator single, a scope per client", Work::OwnScope),
+            ] {
+                let before = transactions(&pool).await;
+                let rate = run(&pool, work, secs).await;
+                let after = transactions(&pool).await;
+                let per_tx = (after.0 - before.0) as f64 / (after.1 - before.1).max(1) as f64;
+                println!(
+                    "{label:<46} {rate:>9.0} codes/s  ratio to nextval {:.3}  ({per_tx:.1} codes per transaction)",
+                    rate / peer
+                );
+            }
         }
         pool.close().await;
         admin

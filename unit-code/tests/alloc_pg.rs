@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloc_common::TestDb;
+use alloc_common::{counter, stored_numbers, TestDb};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
 use unit_code::alloc::{AllocError, Allocator, AnyCode, CodeStatus, PgAllocator, Scope};
 use unit_code::{BuildingCode, ParcelCode, ParcelFeature, SubdistrictCode};
 
@@ -25,24 +24,6 @@ fn sub(n: u16) -> SubdistrictCode {
 
 fn gb() -> ParcelFeature {
     "GB".parse().unwrap()
-}
-
-/// Numbers recorded in the database for one scope, in order.
-async fn stored_numbers(pool: &PgPool, scope: Scope) -> Vec<u32> {
-    let codes: Vec<(String,)> = sqlx::query_as("SELECT code FROM uc_unit WHERE parent = $1 ORDER BY code")
-        .bind(scope.key())
-        .fetch_all(pool)
-        .await
-        .unwrap();
-    codes.into_iter().map(|(c,)| c.parse::<AnyCode>().unwrap().numbered_in().unwrap().1).collect()
-}
-
-async fn counter(pool: &PgPool, scope: Scope) -> Option<i32> {
-    sqlx::query_scalar("SELECT last_issued FROM uc_counter WHERE scope = $1")
-        .bind(scope.key())
-        .fetch_optional(pool)
-        .await
-        .unwrap()
 }
 
 fn assert_dense(numbers: &[u32], n: u32, what: &str) {

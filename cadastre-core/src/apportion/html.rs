@@ -54,8 +54,7 @@ impl RenderHtml for Apportionment {
             "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>房屋面积分摊计算表 {b}</title><style>{CSS}</style></head><body>\n"
         );
         let method = match self.method {
-            Method::Standard => "standard（功能区按建筑面积，层与户按套内建筑面积）",
-            Method::Participating => "participating（各级按参加分摊面积）",
+            Method::Gbt17986 => "GB/T 17986.1（功能区按建筑面积，层与户按套内建筑面积）",
         };
         let _ =
             writeln!(h, "<h1>房屋面积分摊计算表</h1><div class=\"meta\">幢号 Building: {b}　分摊方法: {method}</div>");

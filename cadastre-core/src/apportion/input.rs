@@ -11,18 +11,50 @@ use std::sync::Arc;
 const MAX_AREA: i64 = 100_000_000_000;
 
 /// How children are weighted when a shared area is split down the tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+///
+/// There is one method, GB/T 17986.1 appendix B as DOMAIN.md §5 states it:
+/// zones split the building's shared area by their building area (套内 plus
+/// **every** shared space serving only inside the zone, its floors' corridors
+/// included, "按各自的建筑面积"); inside a zone, floors split the zone's
+/// shared area by their 套内 ("按各层套内建筑面积"); units split by 套内.
+///
+/// Two earlier readings were removed because no user has a reason to choose
+/// them: `standard` left floor corridors out of a zone's weight (it matched a
+/// worked example that was wrong), `participating` also added them to the
+/// floors' weights (against "按各层套内建筑面积"). An input naming either is an
+/// error that says so, rather than silently giving different numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub enum Method {
-    /// GB/T 17986.1-2000 appendix B as DOMAIN.md §5 works it: zones are weighted
-    /// by their building area (inner area + the zone's own shared area), floors
-    /// and units by inner area (套内建筑面积).
+    /// Zones by building area, floors and units by 套内 (the only method).
     #[default]
-    Standard,
-    /// Every child is weighted by its participating area: the inner area below
-    /// it plus every shared space that serves only something below it
-    /// (zone-, floor- and unit-list spaces included).
-    Participating,
+    #[serde(rename = "gbt17986")]
+    Gbt17986,
+}
+
+impl Method {
+    /// The name used in the JSON input and output.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Gbt17986 => "gbt17986",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "gbt17986" => Ok(Method::Gbt17986),
+            "standard" | "participating" => Err(serde::de::Error::custom(format!(
+                "apportionment method \"{name}\" was removed: zones now weigh 套内 plus every shared space \
+                 serving only inside them (floor corridors included) and floors weigh 套内 (DOMAIN.md §5); \
+                 omit \"method\" or write \"gbt17986\""
+            ))),
+            _ => Err(serde::de::Error::custom(format!(
+                "unknown apportionment method \"{name}\": the only method is \"gbt17986\" (the default)"
+            ))),
+        }
+    }
 }
 
 /// The input of one building's apportionment.
@@ -42,7 +74,7 @@ pub enum Method {
 pub struct ApportionInput {
     /// Building code (自然幢号 ZRZH or the building's unit code).
     pub building: String,
-    /// Weighting method; default [`Method::Standard`].
+    /// Weighting method; [`Method::Gbt17986`], the only one, when absent.
     #[serde(default)]
     pub method: Method,
     /// Functional zones (功能区).

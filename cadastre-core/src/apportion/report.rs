@@ -166,7 +166,7 @@ impl Apportionment {
     /// A plain-text table for the terminal: levels with K, then households.
     pub fn summary(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "房屋面积分摊 building {} (method: {:?})", self.building, self.method);
+        let _ = writeln!(s, "房屋面积分摊 building {} (method: {})", self.building, self.method.as_str());
         let _ = writeln!(s, "\nlevel                         inner m²    shared m²          K");
         for l in &self.levels {
             let name = match l.level {

@@ -5,7 +5,7 @@
 //! fractions, no intermediate rounding), so the only rounding is the final
 //! one per unit, where [`distribute`] makes the shares add up exactly.
 
-use super::input::{Method, Plan, Scope};
+use super::input::{Plan, Scope};
 use super::report::{Allocation, Apportionment, Level, LevelRow, Node, NodeK, SharedResult, Totals, UnitResult};
 use super::residual::{distribute, Exact};
 use super::{ApportionError, ApportionInput, Area};
@@ -43,10 +43,8 @@ impl Apportion for ApportionInput {
 
 /// Units of one (zone, floor).
 struct FloorAgg {
+    /// Σ 套内, also the floor's weight in its zone's split.
     inner: i64,
-    /// Weight in the zone's split (inner area, plus floor shared areas in
-    /// [`Method::Participating`]).
-    weight: i64,
     own: i64,
     units: Vec<usize>,
 }
@@ -57,16 +55,13 @@ impl Apportion for Plan {
         let mut floors: BTreeMap<(usize, i32), FloorAgg> = BTreeMap::new();
         let mut zone_inner = vec![0i64; nz];
         for (i, u) in self.units.iter().enumerate() {
-            let f =
-                floors.entry((u.zone, u.floor)).or_insert(FloorAgg { inner: 0, weight: 0, own: 0, units: Vec::new() });
+            let f = floors.entry((u.zone, u.floor)).or_insert(FloorAgg { inner: 0, own: 0, units: Vec::new() });
             f.inner += u.inner;
             f.units.push(i);
             zone_inner[u.zone] += u.inner;
         }
-        for f in floors.values_mut() {
-            f.weight = f.inner;
-        }
-        let participating = self.method == Method::Participating;
+        // A zone weighs its building area: 套内 plus every shared space serving
+        // only inside it (zone, floor and one-zone unit-list spaces, agreed or not).
         let mut zone_weight = zone_inner.clone();
         let mut zone_own = vec![0i64; nz];
         let mut building_own = 0i64;
@@ -79,35 +74,22 @@ impl Apportion for Plan {
                     zone_own[*z] += if formula { s.area } else { 0 };
                 }
                 Scope::Floor(z, fl) => {
+                    zone_weight[*z] += s.area;
                     if let Some(f) = floors.get_mut(&(*z, *fl)) {
                         f.own += if formula { s.area } else { 0 };
-                        if participating {
-                            f.weight += s.area;
-                        }
-                    }
-                    if participating {
-                        zone_weight[*z] += s.area;
                     }
                 }
-                Scope::Units(list) if participating => {
-                    let first = &self.units[list[0]];
-                    if list.iter().all(|&u| self.units[u].zone == first.zone) {
-                        zone_weight[first.zone] += s.area;
-                        if list.iter().all(|&u| self.units[u].floor == first.floor) {
-                            if let Some(f) = floors.get_mut(&(first.zone, first.floor)) {
-                                f.weight += s.area;
-                            }
-                        }
+                Scope::Units(list) => {
+                    let zone = self.units[list[0]].zone;
+                    if list.iter().all(|&u| self.units[u].zone == zone) {
+                        zone_weight[zone] += s.area;
                     }
                 }
-                Scope::Units(_) => {}
             }
         }
         let total_weight: i64 = zone_weight.iter().sum();
-        let mut zone_floor_weight = vec![0i64; nz];
-        for ((z, _), f) in &floors {
-            zone_floor_weight[*z] += f.weight;
-        }
+        // Floors weigh their 套内, so a zone's floors weigh its 套内.
+        let zone_floor_weight = &zone_inner;
 
         let mut apportioned = vec![0i64; self.units.len()];
         let mut shared_results = Vec::with_capacity(self.shared.len());
@@ -140,7 +122,7 @@ impl Apportion for Plan {
                     k: p.to_f64() / zone_floor_weight[z] as f64,
                 });
                 for ((_, fl), f) in floors.range((z, i32::MIN)..=(z, i32::MAX)) {
-                    let num = p.num.checked_mul(i128::from(f.weight)).ok_or_else(overflow)?;
+                    let num = p.num.checked_mul(i128::from(f.inner)).ok_or_else(overflow)?;
                     let den = p.den.checked_mul(i128::from(zone_floor_weight[z])).ok_or_else(overflow)?;
                     let part = Exact::reduced(num, den);
                     k.push(NodeK {
@@ -256,14 +238,14 @@ impl Apportion for Plan {
                 k: pool * 100.0 / zone_floor_weight[z] as f64,
             });
             for ((_, fl), f) in floors.range((z, i32::MIN)..=(z, i32::MAX)) {
-                let incoming = pool * f.weight as f64 / zone_floor_weight[z] as f64;
+                let incoming = pool * f.inner as f64 / zone_floor_weight[z] as f64;
                 levels.push(LevelRow {
                     level: Level::Floor,
                     zone: Some(Arc::clone(&zone.id)),
                     zone_name: Some(Arc::clone(&zone.name)),
                     floor: Some(*fl),
                     inner_area: Area::from_hundredths(f.inner),
-                    participating_area: Area::from_hundredths(f.weight),
+                    participating_area: Area::from_hundredths(f.inner),
                     incoming,
                     own_shared: Area::from_hundredths(f.own),
                     k: (incoming * 100.0 + f.own as f64) / f.inner as f64,

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
 
+#[cfg(feature = "postgres")]
+mod group;
 mod memory;
 #[cfg(feature = "postgres")]
 mod pg;
@@ -67,7 +69,10 @@ pub struct CodeRecord {
 }
 
 /// Why an allocation, registration or retirement was refused.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so one failed group-committed transaction can answer every
+/// request it carried.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AllocError {
     /// The scope has fewer free numbers than requested; nothing was allocated.
@@ -122,9 +127,9 @@ pub enum AllocError {
     #[cfg(feature = "postgres")]
     #[error("database error while {context}: {source}")]
     Database {
-        /// The driver's error.
+        /// The driver's error (shared by the requests of one group commit).
         #[source]
-        source: sqlx::Error,
+        source: std::sync::Arc<sqlx::Error>,
         /// What was being done.
         context: &'static str,
     },
@@ -134,7 +139,7 @@ pub enum AllocError {
 impl AllocError {
     /// Wrap a database error with what was being done.
     pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> AllocError {
-        move |source| AllocError::Database { source, context }
+        move |source| AllocError::Database { source: std::sync::Arc::new(source), context }
     }
 }
 

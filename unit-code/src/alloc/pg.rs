@@ -1,9 +1,12 @@
 //! PostgreSQL registry: `uc_counter` rows hand out numbers in the same
 //! transaction that records the codes in `uc_unit` (see the migration).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::group::Group;
 use super::{check_count, AllocError, Allocator, AnyCode, CodeRecord, CodeStatus, Issued, Scope};
 
 /// Run the unit-code migrations (`unit-code/migrations/`, tables `uc_*`).
@@ -18,18 +21,30 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// [`Allocator`] on PostgreSQL.
 ///
-/// Each call is one transaction. The counter row of a scope is upserted
-/// (`ON CONFLICT DO UPDATE SET last_issued = last_issued + n RETURNING`), which
-/// locks it until commit, so allocations in one scope are serialised while
-/// different scopes proceed in parallel. The issued codes are inserted in the
-/// same transaction: if it aborts (error, dropped, connection killed), the
-/// counter rolls back with it, so there is no gap and no duplicate.
+/// Allocation is one statement: it checks and share-locks the parent code,
+/// advances the scope's counter row (`ON CONFLICT DO UPDATE SET last_issued =
+/// last_issued + n RETURNING`, which locks the row until commit) and inserts
+/// the issued codes. Allocations in one scope are serialised on that row while
+/// different scopes proceed in parallel. Counter and codes commit together or
+/// not at all (error, connection killed, client process killed), so there is
+/// no gap and no duplicate; a statement whose client died after sending it may
+/// still commit, leaving codes issued that nobody received (recorded, never
+/// reissued), just as a commit whose reply was lost.
+///
+/// [`Allocator::allocate`] group-commits: requests of one scope that arrive
+/// while that scope's statement is in flight share the next one (each still
+/// gets its own contiguous run, in arrival order), so concurrent single
+/// allocations cost one commit (one WAL flush) per batch, not one each. Clones
+/// share the queues; allocators made separately still coordinate through the
+/// row lock. Every reply follows a durable commit, so the bound for `c`
+/// clients each waiting for its code is `c` per WAL flush.
 ///
 /// The `*_in` functions do the same work inside a caller's transaction, to
 /// compose allocation with other writes (renumbering, lineage).
 #[derive(Debug, Clone)]
 pub struct PgAllocator {
     pool: PgPool,
+    group: Arc<Group>,
 }
 
 type UnitRow = (String, String, DateTime<Utc>, Option<DateTime<Utc>>);
@@ -53,12 +68,18 @@ fn to_i32(n: u32) -> i32 {
 impl PgAllocator {
     /// An allocator on `pool`. Run [`migrate`] first.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, group: Arc::default() }
     }
 
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Requests of `scope` waiting for its next group-committed transaction
+    /// (not counting those in the transaction in flight). For monitoring and tests.
+    pub fn queued(&self, scope: Scope) -> usize {
+        self.group.queued(scope)
     }
 
     /// Lock `parent` against retirement until commit and check it is current.
@@ -81,20 +102,36 @@ impl PgAllocator {
 
     /// [`Allocator::allocate`] inside the caller's transaction.
     pub async fn allocate_in(conn: &mut PgConnection, scope: Scope, n: u32) -> Result<Issued, AllocError> {
+        Self::issue(conn, scope, n).await
+    }
+
+    /// One allocation on its own, without group commit: a single statement, so
+    /// a transaction of its own (the implicit one) in a single round trip.
+    pub async fn allocate_ungrouped(pool: &PgPool, scope: Scope, n: u32) -> Result<Issued, AllocError> {
+        Self::issue(pool, scope, n).await
+    }
+
+    /// The allocation statement: checks and locks the parent (against
+    /// retirement until commit), advances the counter and records the codes.
+    /// One statement, so on its own it is one transaction in one round trip,
+    /// and the counter row stays locked only for its execution and commit.
+    async fn issue<'e, E: sqlx::PgExecutor<'e>>(ex: E, scope: Scope, n: u32) -> Result<Issued, AllocError> {
         check_count(&scope, n)?;
-        Self::lock_parent(conn, scope.parent()).await?;
         let key = scope.key();
         let county = scope.county();
-        // One statement advances the counter and records the codes, so the
-        // counter row stays locked for a single round trip plus the commit.
         let (prefix, width) = match scope {
             Scope::Parcels { .. } => (key.clone(), 5),
             Scope::Buildings { .. } => (format!("{key}F"), 4),
             Scope::Households { .. } => (key.clone(), 4),
         };
-        let last: Result<(i32,), sqlx::Error> = sqlx::query_as(
-            "WITH c AS ( \
-                 INSERT INTO uc_counter (county, scope, kind, last_issued) VALUES ($1, $2, $3, $4) \
+        let parent = scope.parent();
+        // Without a current parent `c` inserts nothing and the parent's status says why.
+        let row: Result<(Option<i32>, Option<String>), sqlx::Error> = sqlx::query_as(
+            "WITH p AS ( \
+                 SELECT status FROM uc_unit WHERE county = $1 AND code = $7 FOR SHARE \
+             ), c AS ( \
+                 INSERT INTO uc_counter (county, scope, kind, last_issued) \
+                 SELECT $1, $2, $3, $4 WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM p WHERE status = 'current') \
                  ON CONFLICT (county, scope) DO UPDATE SET last_issued = uc_counter.last_issued + EXCLUDED.last_issued \
                  RETURNING last_issued \
              ), issued AS ( \
@@ -102,7 +139,7 @@ impl PgAllocator {
                  SELECT $1, $5 || lpad(g::text, $6, '0'), $3, $2 \
                  FROM c, generate_series(c.last_issued - $4 + 1, c.last_issued) AS g \
              ) \
-             SELECT last_issued FROM c",
+             SELECT (SELECT last_issued FROM c), (SELECT status FROM p)",
         )
         .bind(&county)
         .bind(&key)
@@ -110,10 +147,21 @@ impl PgAllocator {
         .bind(to_i32(n))
         .bind(&prefix)
         .bind(width)
-        .fetch_one(&mut *conn)
+        .bind(parent.as_ref().map(AnyCode::as_str))
+        .fetch_one(ex)
         .await;
-        let last = match last {
-            Ok((last,)) => u32::try_from(last).map_err(|_| AllocError::Corrupt(format!("counter {key} = {last}")))?,
+        let last = match row {
+            Ok((Some(last), _)) => {
+                u32::try_from(last).map_err(|_| AllocError::Corrupt(format!("counter {key} = {last}")))?
+            }
+            Ok((None, status)) => {
+                let parent = parent.map(|p| p.to_string()).unwrap_or_default();
+                return Err(match status.as_deref().map(CodeStatus::from_db) {
+                    None => AllocError::UnknownParent { parent },
+                    Some(Some(CodeStatus::Historical)) => AllocError::Retired { code: parent },
+                    Some(_) => AllocError::Corrupt(format!("status of {parent}: {status:?}")),
+                });
+            }
             Err(e) if is_constraint(&e, "uc_counter_limit") => {
                 return Err(AllocError::Exhausted { scope: scope.to_string(), limit: scope.limit(), requested: n })
             }
@@ -238,10 +286,8 @@ impl PgAllocator {
 
 impl Allocator for PgAllocator {
     async fn allocate(&self, scope: Scope, n: u32) -> Result<Issued, AllocError> {
-        let mut tx = self.pool.begin().await.map_err(AllocError::db("starting a transaction"))?;
-        let issued = Self::allocate_in(&mut tx, scope, n).await?;
-        tx.commit().await.map_err(AllocError::db("committing an allocation"))?;
-        Ok(issued)
+        check_count(&scope, n)?;
+        self.group.allocate(&self.pool, scope, n).await
     }
 
     async fn retire(&self, code: AnyCode) -> Result<(), AllocError> {

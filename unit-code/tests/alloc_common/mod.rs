@@ -69,3 +69,22 @@ impl TestDb {
         self.admin.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str()).await.unwrap();
     }
 }
+
+/// Numbers of `scope` recorded in `uc_unit`, in order.
+pub async fn stored_numbers(pool: &PgPool, scope: unit_code::alloc::Scope) -> Vec<u32> {
+    let codes: Vec<String> = sqlx::query_scalar("SELECT code FROM uc_unit WHERE parent = $1 ORDER BY code")
+        .bind(scope.key())
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    codes.iter().map(|c| c.trim().parse::<unit_code::alloc::AnyCode>().unwrap().numbered_in().unwrap().1).collect()
+}
+
+/// The counter of `scope`, if it exists.
+pub async fn counter(pool: &PgPool, scope: unit_code::alloc::Scope) -> Option<i32> {
+    sqlx::query_scalar("SELECT last_issued FROM uc_counter WHERE scope = $1")
+        .bind(scope.key())
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+}
