@@ -14,6 +14,7 @@ mod error;
 mod gdal_io;
 mod mapping;
 mod options;
+mod prj;
 mod shapefile;
 mod shp;
 mod write;
@@ -144,7 +145,6 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
         .collect();
     // Put together in layer order, so that issues (and the first error) come as if read in turn.
     let mut sub = Submission::default();
-    let mut parcel_prj = None;
     for (&(layer, _), result) in layers.iter().zip(read) {
         let (part, read, mapped_issues) = result?;
         take_all(&mut sub.parcels, part.parcels);
@@ -154,11 +154,8 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
         sub.load_issues.extend(read.issues);
         sub.load_issues.extend(mapped_issues);
         if layer == Layer::Parcels {
-            parcel_prj = read.prj;
+            sub.crs = read.crs;
         }
-    }
-    if let Some(prj) = parcel_prj {
-        sub.crs = Some(Crs::from_wkt(&prj));
     }
     finish(&mut sub, layers.iter().map(|(l, _)| *l).collect(), "ZD");
     Ok(sub)
@@ -257,10 +254,10 @@ pub fn stream_layer(
         }
         consume(chunk);
     })?;
-    let mut info = LayerInfo { issues: read.issues, crs: read.prj.map(|p| Crs::from_wkt(&p)), records };
+    let mut info = LayerInfo { issues: read.issues, crs: read.crs, records };
     info.issues.extend(seen_layer_issues);
     if let Some(crs) = &info.crs {
-        if !crs.is_understood() {
+        if !crs.is_understood() && !read.crs_unreadable {
             let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
             let msg = format!("CRS not understood: {detail}");
             let source = shp.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -356,6 +353,14 @@ fn finish(sub: &mut Submission, present: Vec<Layer>, parcel_source: &str) {
         }
     }
     let Some(crs) = &sub.crs else { return };
+    let unreadable = sub
+        .load_issues
+        .iter()
+        .any(|i| i.layer == Layer::Parcels && matches!(i.kind, LoadIssueKind::UnreadableCrs { .. }));
+    if unreadable {
+        // Already reported, as unreadable rather than not understood.
+        return;
+    }
     if !crs.is_understood() {
         let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
         let msg = format!("CRS not understood: {detail}");

@@ -11,6 +11,7 @@ use super::dbf::{Dbf, OpenError, Value};
 use super::mapping::{RawFeature, RawLayer};
 use super::shp::{self, RawShape};
 use super::{encoding, LoadError, LoadOptions};
+use crate::crs::Crs;
 use crate::model::{Layer, LoadIssue, LoadIssueKind};
 
 /// Records decoded per chunk: the raw attribute values of a whole county-sized layer never sit in
@@ -22,8 +23,11 @@ const CHUNK: usize = 1 << 16;
 pub(crate) struct ShapefileRead {
     /// Layer-level issues (encoding guessed, count mismatch, no .prj).
     pub issues: Vec<LoadIssue>,
-    /// The .prj text, if any.
-    pub prj: Option<String>,
+    /// The CRS the .prj declares, if there is one (what [`Crs::from_wkt`] makes of an
+    /// unreadable one, reported in `issues`).
+    pub crs: Option<Crs>,
+    /// The .prj is there but holds no readable coordinate system.
+    pub crs_unreadable: bool,
 }
 
 /// A sibling file with another extension; stem and extension matched case-insensitively
@@ -152,10 +156,43 @@ pub(crate) fn read(
             ),
         );
     }
-    let prj = sibling(shp_path, "prj").map(|p| read_text(&p)).transpose()?;
-    if prj.is_none() {
-        layer_issue(LoadIssueKind::MissingPrj, "no .prj: the coordinate reference system is not declared".into());
+    let prj_path = sibling(shp_path, "prj");
+    let prj = prj_path.as_deref().map(read_text).transpose()?;
+    let mut prj_issue = None;
+    let (crs, crs_unreadable) = match prj.as_deref().map(|text| (text, super::prj::read(text))) {
+        None => {
+            layer_issue(LoadIssueKind::MissingPrj, "no .prj: the coordinate reference system is not declared".into());
+            (None, false)
+        }
+        Some((_, Ok(crs))) => (Some(crs), false),
+        Some((text, Err(detail))) => {
+            // Named after the .prj itself: that is the file to replace.
+            let name = prj_path.as_deref().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned());
+            let name = name.unwrap_or_default();
+            let message =
+                format!("{name} holds no readable coordinate system ({detail}): units, areas and zone are unknown");
+            let kind = LoadIssueKind::UnreadableCrs { detail };
+            prj_issue = Some(LoadIssue { layer, source: name, source_index: None, code: None, kind, message });
+            (Some(Crs::from_wkt(text)), true)
+        }
+    };
+    if let Some(problem) = header_length_problem(&shp_file, shp_len, header.declared_len, &spans) {
+        let (declared, actual) = (header.declared_len as u64, shp_len as u64);
+        layer_issue(LoadIssueKind::HeaderLengthMismatch { declared, actual }, problem);
     }
+    match sibling(shp_path, "shx") {
+        None => layer_issue(
+            LoadIssueKind::MissingIndex,
+            "no .shx (index): the .shp was read record by record; software that needs the index may not open it".into(),
+        ),
+        Some(shx) => {
+            if let Some(detail) = index_problem(&shx, &spans).map_err(io_err(&shx))? {
+                let message = format!(".shx does not match the .shp ({detail}); the .shp was read without it");
+                layer_issue(LoadIssueKind::IndexMismatch { detail }, message);
+            }
+        }
+    }
+    issues.extend(prj_issue);
 
     let total = shapes.max(records);
     let n = field_names.len();
@@ -201,5 +238,79 @@ pub(crate) fn read(
             break;
         }
     }
-    Ok(ShapefileRead { issues, prj })
+    Ok(ShapefileRead { issues, crs, crs_unreadable })
+}
+
+/// Why the header's file length (`declared`) disagrees with the file's (`len`), when it matters:
+/// a header claiming more than the file holds (the records present were read, all whole, or the
+/// scan would have failed), or real data after the declared end (ignored); zero padding after
+/// it is harmless.
+fn header_length_problem(
+    file: &std::fs::File,
+    len: usize,
+    declared: usize,
+    spans: &[(usize, usize)],
+) -> Option<String> {
+    let read = spans.last().map_or(100, |&(start, n)| start + n);
+    if declared > len || declared < 100 {
+        return Some(format!(
+            "the .shp header says the file has {declared} bytes, it has {len}: read the {} whole records in the \
+             {read} bytes present",
+            spans.len()
+        ));
+    }
+    if declared == len {
+        return None;
+    }
+    // Bytes after the declared end: padding if all zero.
+    let mut at = declared;
+    let mut buf = vec![0u8; (len - declared).min(1 << 16)];
+    while at < len {
+        let n = buf.len().min(len - at);
+        if file.read_exact_at(&mut buf[..n], at as u64).is_err() || buf[..n].iter().any(|&b| b != 0) {
+            return Some(format!(
+                "the .shp header says the file has {declared} bytes, it has {len}: the {} bytes after the declared \
+                 end were not read",
+                len - declared
+            ));
+        }
+        at += n;
+    }
+    None
+}
+
+/// Whether the .shx at `path` describes the records found in the .shp (`spans`: content start
+/// and length in bytes); `Some(what differs)` when it does not. Read in one pass through a
+/// small buffer: 8 bytes per record.
+fn index_problem(path: &Path, spans: &[(usize, usize)]) -> std::io::Result<Option<String>> {
+    use std::io::{BufReader, Read};
+    let file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    let want = 100 + 8 * spans.len();
+    if len != want {
+        let entries = len.saturating_sub(100) / 8;
+        return Ok(Some(format!("{entries} index entries ({len} bytes) for {} records", spans.len())));
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut head = [0u8; 100];
+    reader.read_exact(&mut head)?;
+    if head[..4] != 9994i32.to_be_bytes() {
+        return Ok(Some("not a shapefile index (bad file code)".to_owned()));
+    }
+    let mut entry = [0u8; 8];
+    for (i, &(start, n)) in spans.iter().enumerate() {
+        reader.read_exact(&mut entry)?;
+        let offset = i32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]);
+        let words = i32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]);
+        let expected = ((start - 8) / 2, n / 2);
+        if (usize::try_from(offset).ok(), usize::try_from(words).ok()) != (Some(expected.0), Some(expected.1)) {
+            return Ok(Some(format!(
+                "entry {} points at word {offset} ({words} words), the record is at word {} ({} words)",
+                i + 1,
+                expected.0,
+                expected.1
+            )));
+        }
+    }
+    Ok(None)
 }
