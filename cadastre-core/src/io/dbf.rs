@@ -184,10 +184,12 @@ impl Dbf {
             Source::Memory(data) => data.get(start..start + len).unwrap_or(&[]),
             Source::File(file) => {
                 use std::os::unix::fs::FileExt;
-                buf.clear();
-                buf.resize(len, 0);
-                file.read_exact_at(buf, start as u64)?;
-                buf.as_slice()
+                // Grown, never shrunk or zero-filled again: the read overwrites it.
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                file.read_exact_at(&mut buf[..len], start as u64)?;
+                &buf[..len]
             }
         };
         Ok(Records { bytes, first, record_len: self.record_len })
@@ -229,6 +231,26 @@ impl Dbf {
         let end = bytes.iter().rposition(|&b| b != b' ' && b != 0).map_or(0, |p| p + 1);
         let start = bytes[..end].iter().position(|&b| b != b' ').unwrap_or(end);
         &bytes[start..end]
+    }
+
+    /// Decode one character field, and whether its text fits `enc` (what the `.cpg` check of
+    /// [`super::encoding::choose`] asks of every text value), decoding it only once.
+    pub(crate) fn text_value_checked(
+        &self,
+        record: &[u8],
+        field: &DbfField,
+        enc: &'static encoding_rs::Encoding,
+    ) -> (Value, bool) {
+        let raw = self.raw(record, field);
+        if raw.is_ascii() {
+            return (self.value(record, field, enc), true);
+        }
+        // `value` sniffs a byte-order mark; without one it decodes exactly like this.
+        if raw.starts_with(b"\xEF\xBB\xBF") || raw.starts_with(b"\xFE\xFF") || raw.starts_with(b"\xFF\xFE") {
+            return (self.value(record, field, enc), super::encoding::fits(enc, raw));
+        }
+        let (text, had_errors) = enc.decode_without_bom_handling(raw);
+        (Value::Text(text.into_owned()), !had_errors)
     }
 
     /// Decode one field value.

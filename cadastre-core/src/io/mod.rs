@@ -133,14 +133,24 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     let read: Vec<Result<LayerRead, LoadError>> = layers
         .par_iter()
         .map(|&(layer, path)| {
-            let mut part = Submission::default();
-            let mut mapped_issues = Vec::new();
-            let read = shapefile::read(path, layer, options, &mut |raw| {
-                reserve(&mut part, layer, raw.total);
-                let issues = add_layer(&mut part, layer, raw, options);
-                merge_chunk_issues(&mut mapped_issues, issues);
-            })?;
-            Ok((part, read, mapped_issues))
+            let read_layer = |trust_cpg| -> Result<LayerRead, LoadError> {
+                let mut part = Submission::default();
+                let mut mapped_issues = Vec::new();
+                let read = shapefile::read(path, layer, options, trust_cpg, &mut |raw| {
+                    reserve(&mut part, layer, raw.total);
+                    let issues = add_layer(&mut part, layer, raw, options);
+                    merge_chunk_issues(&mut mapped_issues, issues);
+                })?;
+                Ok((part, read, mapped_issues))
+            };
+            // The .cpg on trust first; when its text does not fit, what was read is dropped and
+            // the layer read again, the encoding chosen by scanning the table first.
+            let first = read_layer(true)?;
+            if first.1.cpg_rejected {
+                drop(first);
+                return read_layer(false);
+            }
+            Ok(first)
         })
         .collect();
     // Put together in layer order, so that issues (and the first error) come as if read in turn.
@@ -239,7 +249,8 @@ pub fn stream_layer(
     };
     let mut seen_layer_issues = Vec::new();
     let mut records = 0;
-    let read = shapefile::read(&shp, layer, options, &mut |raw| {
+    // Chunks already handed to the consumer cannot be taken back: the .cpg is checked first.
+    let read = shapefile::read(&shp, layer, options, false, &mut |raw| {
         records += raw.features.len();
         let mut chunk = Submission::default();
         let issues = add_layer(&mut chunk, layer, raw, options);

@@ -28,6 +28,8 @@ pub(crate) struct ShapefileRead {
     pub crs: Option<Crs>,
     /// The .prj is there but holds no readable coordinate system.
     pub crs_unreadable: bool,
+    /// The `.cpg`, taken on trust, does not fit the text: the read stopped (see [`read`]).
+    pub cpg_rejected: bool,
 }
 
 /// A sibling file with another extension; stem and extension matched case-insensitively
@@ -92,10 +94,30 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
 
 /// Read one shapefile layer, handing its features to `consume` in record order, in chunks
 /// (at least one call, possibly with no features, so that an empty layer is still mapped).
+///
+/// With `trust_cpg`, a `.cpg` naming a known encoding is used without first scanning the whole
+/// table for text that does not fit it (the scan decoded every text field a second time): the
+/// text is checked as it is decoded, and if some of it does not fit, the read stops with
+/// [`ShapefileRead::cpg_rejected`] set, after handing over the chunks before it. The caller
+/// then drops what it got and reads again without `trust_cpg`, which chooses the encoding as
+/// before. Only for callers that can drop chunks (not for streaming importers).
 pub(crate) fn read(
     shp_path: &Path,
     layer: Layer,
     options: &LoadOptions,
+    trust_cpg: bool,
+    consume: &mut dyn FnMut(&mut RawLayer),
+) -> Result<ShapefileRead, LoadError> {
+    read_chunked(shp_path, layer, options, trust_cpg, CHUNK, consume)
+}
+
+/// [`read`] with a chunk size (tests use small ones).
+fn read_chunked(
+    shp_path: &Path,
+    layer: Layer,
+    options: &LoadOptions,
+    trust_cpg: bool,
+    chunk: usize,
     consume: &mut dyn FnMut(&mut RawLayer),
 ) -> Result<ShapefileRead, LoadError> {
     let corrupt = |path: &Path, detail: String| LoadError::Corrupt { path: path.to_path_buf(), detail };
@@ -134,8 +156,18 @@ pub(crate) fn read(
         );
     }
     let cpg = sibling(shp_path, "cpg").map(|p| read_text(&p)).transpose()?;
-    let chosen = encoding::choose(options.encoding, cpg.as_deref(), dbf.ldid, &dbf)
-        .map_err(|detail| LoadError::Encoding { path: dbf_path.clone().unwrap_or_default(), detail })?;
+    // The .cpg's encoding taken on trust (checked while decoding), when there is nothing else
+    // to decide: no forced encoding, and field names that fit it.
+    let trusted = cpg
+        .as_deref()
+        .filter(|_| trust_cpg && options.encoding.is_none())
+        .and_then(encoding::from_name)
+        .filter(|&enc| dbf.fields.iter().all(|f| encoding::fits(enc, &f.name)));
+    let chosen = match trusted {
+        Some(encoding) => encoding::Chosen { encoding, guessed: None },
+        None => encoding::choose(options.encoding, cpg.as_deref(), dbf.ldid, &dbf)
+            .map_err(|detail| LoadError::Encoding { path: dbf_path.clone().unwrap_or_default(), detail })?,
+    };
     if let Some(reason) = &chosen.guessed {
         layer_issue(
             LoadIssueKind::EncodingGuessed { used: chosen.encoding.name().to_owned(), reason: reason.clone() },
@@ -196,19 +228,24 @@ pub(crate) fn read(
 
     let total = shapes.max(records);
     let n = field_names.len();
+    // Set when trusted .cpg text turns out not to fit (checked in parallel).
+    let rejected = std::sync::atomic::AtomicBool::new(false);
     let (mut shp_buf, mut dbf_buf) = (Vec::new(), Vec::new());
     // One layer value for all chunks, so that its buffers are reused (see `RawLayer::values`).
     let mut raw = RawLayer { source: source.clone(), field_names, features: Vec::new(), values: Vec::new(), total };
     let mut first = 0;
     loop {
-        let end = (first + CHUNK).min(total);
+        let end = (first + chunk).min(total);
         // The chunk's .shp bytes: from its first record's content to its last one's end.
         let chunk_spans = spans.get(first.min(shapes)..end.min(shapes)).unwrap_or(&[]);
         let base = chunk_spans.first().map_or(0, |&(start, _)| start);
         let stop = chunk_spans.last().map_or(base, |&(start, len)| start + len);
-        shp_buf.clear();
-        shp_buf.resize(stop - base, 0);
-        shp_file.read_exact_at(&mut shp_buf, base as u64).map_err(io_err(shp_path))?;
+        // The buffer only ever grows: zero-filling it again for every chunk cost a memset of
+        // the whole file, and the read overwrites it anyway.
+        if shp_buf.len() < stop - base {
+            shp_buf.resize(stop - base, 0);
+        }
+        shp_file.read_exact_at(&mut shp_buf[..stop - base], base as u64).map_err(io_err(shp_path))?;
         let recs = dbf
             .load(first, end, &mut dbf_buf)
             .map_err(|source| LoadError::Io { path: dbf_path.clone().unwrap_or_default(), source })?;
@@ -225,12 +262,26 @@ pub(crate) fn read(
         if n > 0 {
             raw.values.par_chunks_mut(n).enumerate().for_each(|(k, row)| {
                 let Some(rec) = recs.get(first + k) else { return };
+                let mut fits = true;
                 for ((slot, f), &read) in row.iter_mut().zip(&dbf.fields).zip(&read_column) {
-                    if read {
-                        *slot = dbf.value(rec, f, enc);
+                    match (read, trusted.is_some() && f.kind == b'C') {
+                        (true, false) => *slot = dbf.value(rec, f, enc),
+                        (true, true) => {
+                            let (value, ok) = dbf.text_value_checked(rec, f, enc);
+                            *slot = value;
+                            fits &= ok;
+                        }
+                        (false, true) => fits &= encoding::fits(enc, dbf.raw(rec, f)),
+                        (false, false) => {}
                     }
                 }
+                if !fits {
+                    rejected.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
             });
+        }
+        if rejected.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(ShapefileRead { issues, crs, crs_unreadable, cpg_rejected: true });
         }
         consume(&mut raw);
         first = end;
@@ -238,7 +289,7 @@ pub(crate) fn read(
             break;
         }
     }
-    Ok(ShapefileRead { issues, crs, crs_unreadable })
+    Ok(ShapefileRead { issues, crs, crs_unreadable, cpg_rejected: false })
 }
 
 /// Why the header's file length (`declared`) disagrees with the file's (`len`), when it matters:
@@ -313,4 +364,122 @@ fn index_problem(path: &Path, spans: &[(usize, usize)]) -> std::io::Result<Optio
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::dbf::tests::build;
+    use crate::io::dbf::Value;
+
+    /// A polygon .shp of `n` unit squares and its .dbf of `rows` (ZDDM, ZL, YSDM: text), with a
+    /// `.cpg` when given.
+    fn write_layer(dir: &Path, rows: &[[Vec<u8>; 3]], cpg: Option<&str>) -> PathBuf {
+        let mut records = Vec::new();
+        for (i, _) in rows.iter().enumerate() {
+            let x = i as f64 * 10.0;
+            let ring: [(f64, f64); 5] = [(x, 0.0), (x, 1.0), (x + 1.0, 1.0), (x + 1.0, 0.0), (x, 0.0)];
+            let mut rec = Vec::new();
+            rec.extend(5i32.to_le_bytes());
+            rec.extend([0u8; 32]);
+            rec.extend(1i32.to_le_bytes());
+            rec.extend(5i32.to_le_bytes());
+            rec.extend(0i32.to_le_bytes());
+            for (x, y) in ring {
+                rec.extend(x.to_le_bytes());
+                rec.extend(y.to_le_bytes());
+            }
+            records.extend(((i + 1) as i32).to_be_bytes());
+            records.extend(((rec.len() / 2) as i32).to_be_bytes());
+            records.extend(rec);
+        }
+        let mut shp = vec![0u8; 100];
+        shp[0..4].copy_from_slice(&9994i32.to_be_bytes());
+        shp[24..28].copy_from_slice(&(((100 + records.len()) / 2) as i32).to_be_bytes());
+        shp[32..36].copy_from_slice(&5i32.to_le_bytes());
+        shp.extend(records);
+        let path = dir.join("ZD.shp");
+        std::fs::write(&path, shp).expect("shp");
+        let rows: Vec<Vec<&[u8]>> = rows.iter().map(|r| r.iter().map(Vec::as_slice).collect()).collect();
+        let dbf = build(&[(b"ZDDM", b'C', 19), (b"ZL", b'C', 12), (b"YSDM", b'C', 8)], &rows, true);
+        std::fs::write(dir.join("ZD.dbf"), dbf).expect("dbf");
+        if let Some(cpg) = cpg {
+            std::fs::write(dir.join("ZD.cpg"), cpg).expect("cpg");
+        }
+        path
+    }
+
+    type Read = (Vec<String>, Vec<(usize, RawShape)>, Vec<Value>, Vec<LoadIssue>);
+
+    /// Everything a read hands over, with the caller's retry when the trusted .cpg is rejected.
+    fn collect(path: &Path, options: &LoadOptions, trust: bool, chunk: usize) -> Result<Read, String> {
+        let (mut names, mut shapes, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        let read = read_chunked(path, Layer::Parcels, options, trust, chunk, &mut |raw| {
+            names.clone_from(&raw.field_names);
+            shapes.extend(raw.features.iter().map(|f| (f.index, f.shape.clone())));
+            values.extend(raw.values.iter().cloned());
+        })
+        .map_err(|e| e.to_string())?;
+        if read.cpg_rejected {
+            assert!(trust, "only a trusted .cpg is rejected");
+            return collect(path, options, false, chunk);
+        }
+        Ok((names, shapes, values, read.issues))
+    }
+
+    const TEXTS: &[&[u8]] = &[
+        b"ZD",
+        b"",
+        b"\xb2\xe2\xca\xd4",         // 测试 in GBK
+        "测试".as_bytes(),           // UTF-8
+        b"Caf\xe9",                  // Latin-1
+        b"\xb2",                     // GBK cut in the middle of a character
+        b"\xef\xbb\xbf\xe6\xb5\x8b", // UTF-8 with a byte-order mark
+    ];
+
+    proptest::proptest! {
+        /// Taking the .cpg on trust and checking the text while decoding it reads exactly what
+        /// checking the whole table first reads: values, encoding issues, errors.
+        #[test]
+        fn trusted_cpg_reads_like_the_full_check(
+            picks in proptest::collection::vec((0..TEXTS.len(), 0..TEXTS.len(), 0..TEXTS.len()), 0..9),
+            cpg in proptest::option::of(proptest::sample::select(vec!["936", "UTF-8", "1252", "<html>"])),
+            only_zl in proptest::bool::ANY,
+            chunk in 1usize..4,
+        ) {
+            let dir = std::env::temp_dir().join(format!("cadastre-cpg-trust-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("dir");
+            let rows: Vec<[Vec<u8>; 3]> =
+                picks.iter().map(|&(a, b, c)| [TEXTS[a].to_vec(), TEXTS[b].to_vec(), TEXTS[c].to_vec()]).collect();
+            let path = write_layer(&dir, &rows, cpg);
+            let mut options = LoadOptions::default();
+            if only_zl {
+                options.only_attributes = Some(vec!["ZL".to_owned()]);
+            }
+            let trusted = collect(&path, &options, true, chunk);
+            let checked = collect(&path, &options, false, chunk);
+            let _ = std::fs::remove_dir_all(&dir);
+            proptest::prop_assert_eq!(trusted, checked);
+        }
+    }
+
+    #[test]
+    fn a_lying_cpg_found_in_a_later_chunk_is_read_again() {
+        let dir = std::env::temp_dir().join(format!("cadastre-cpg-late-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut rows: Vec<[Vec<u8>; 3]> = (0..5).map(|_| [b"A".to_vec(), b"B".to_vec(), b"C".to_vec()]).collect();
+        rows.push([b"A".to_vec(), b"\xb2\xe2".to_vec(), b"C".to_vec()]); // GBK, the .cpg says UTF-8
+        let path = write_layer(&dir, &rows, Some("UTF-8"));
+        let mut chunks = 0;
+        let read =
+            read_chunked(&path, Layer::Parcels, &LoadOptions::default(), true, 2, &mut |_| chunks += 1).expect("reads");
+        assert!(read.cpg_rejected);
+        assert_eq!(chunks, 2, "stopped at the chunk with the text that does not fit");
+        let (_, _, values, issues) = collect(&path, &LoadOptions::default(), true, 2).expect("reads");
+        assert_eq!(values[5 * 3 + 1], Value::Text("测".to_owned()));
+        assert!(issues.iter().any(|i| matches!(&i.kind, LoadIssueKind::EncodingGuessed { used, .. } if used == "GBK")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
