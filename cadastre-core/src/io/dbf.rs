@@ -261,11 +261,12 @@ impl Dbf {
         }
         match field.kind {
             b'N' | b'F' => {
-                let text = String::from_utf8_lossy(raw);
-                match text.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() => Value::Number(v),
+                // Numbers are ASCII: parsed straight from the bytes, text made only when not a number.
+                let parsed = std::str::from_utf8(raw).ok().and_then(|t| t.trim().parse::<f64>().ok());
+                match parsed {
+                    Some(v) if v.is_finite() => Value::Number(v),
                     // "****" (overflow) and the like: keep the text so the caller can report it.
-                    _ => Value::Text(text.into_owned()),
+                    _ => Value::Text(String::from_utf8_lossy(raw).into_owned()),
                 }
             }
             b'L' => match raw[0] {

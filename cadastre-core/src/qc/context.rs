@@ -206,6 +206,18 @@ pub struct Context<'a> {
     parcel_pairs: OnceLock<PairTable>,
     building_pairs: OnceLock<PairTable>,
     parcel_subdistrict: OnceLock<Vec<Option<usize>>>,
+    building_parcels: OnceLock<Vec<BuildingParcel>>,
+}
+
+/// What a building's codes say about its parcel, looked up once for the rules that ask (each
+/// lookup in a county's code index is a cache miss or two).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BuildingParcel {
+    /// The parcel whose unique ZDDM is the building's ZDDM, else the first 19 characters of
+    /// its ZRZH.
+    pub own: Option<usize>,
+    /// The building's (trimmed) ZDDM is some parcel's code.
+    pub zddm_known: bool,
 }
 
 fn tree_of(facts: &[FeatureFacts]) -> BoxTree {
@@ -268,6 +280,7 @@ impl<'a> Context<'a> {
             parcel_pairs: OnceLock::new(),
             building_pairs: OnceLock::new(),
             parcel_subdistrict: OnceLock::new(),
+            building_parcels: OnceLock::new(),
         }
     }
 
@@ -336,6 +349,24 @@ impl<'a> Context<'a> {
     pub fn parcel_subdistrict(&self) -> &[Option<usize>] {
         self.parcel_subdistrict
             .get_or_init(|| self.parcels.par_iter().map(|f| f.interior.and_then(|p| self.subdistrict_at(p))).collect())
+    }
+
+    /// For each building, its parcel by code (see [`BuildingParcel`]).
+    pub(crate) fn building_parcels(&self) -> &[BuildingParcel] {
+        self.building_parcels.get_or_init(|| {
+            let unique = |code: &str| self.parcels_by_code.get(code).filter(|v| v.len() == 1).map(|v| v[0]);
+            self.submission
+                .buildings
+                .par_iter()
+                .map(|b| {
+                    let zddm = b.zddm.trim();
+                    let by_zddm = self.parcels_by_code.get(zddm);
+                    let own =
+                        by_zddm.filter(|v| v.len() == 1).map(|v| v[0]).or_else(|| b.zrzh.get(..19).and_then(unique));
+                    BuildingParcel { own, zddm_known: by_zddm.is_some() }
+                })
+                .collect()
+        })
     }
 
     /// The sub-district containing a point (first in code order when they overlap).
