@@ -14,7 +14,7 @@ pub struct BuildingOutsideParcel;
 
 /// The parcel a building belongs to by its codes (unique codes only).
 pub(crate) fn own_parcel(ctx: &Context<'_>, b: usize) -> Option<usize> {
-    ctx.building_parcels()[b].own
+    ctx.building_parcels()[b].own()
 }
 
 impl Rule for BuildingOutsideParcel {
