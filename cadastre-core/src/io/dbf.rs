@@ -184,10 +184,12 @@ impl Dbf {
             Source::Memory(data) => data.get(start..start + len).unwrap_or(&[]),
             Source::File(file) => {
                 use std::os::unix::fs::FileExt;
-                buf.clear();
-                buf.resize(len, 0);
-                file.read_exact_at(buf, start as u64)?;
-                buf.as_slice()
+                // Grown, never shrunk or zero-filled again: the read overwrites it.
+                if buf.len() < len {
+                    buf.resize(len, 0);
+                }
+                file.read_exact_at(&mut buf[..len], start as u64)?;
+                &buf[..len]
             }
         };
         Ok(Records { bytes, first, record_len: self.record_len })
@@ -231,6 +233,26 @@ impl Dbf {
         &bytes[start..end]
     }
 
+    /// Decode one character field, and whether its text fits `enc` (what the `.cpg` check of
+    /// [`super::encoding::choose`] asks of every text value), decoding it only once.
+    pub(crate) fn text_value_checked(
+        &self,
+        record: &[u8],
+        field: &DbfField,
+        enc: &'static encoding_rs::Encoding,
+    ) -> (Value, bool) {
+        let raw = self.raw(record, field);
+        if raw.is_ascii() {
+            return (self.value(record, field, enc), true);
+        }
+        // `value` sniffs a byte-order mark; without one it decodes exactly like this.
+        if raw.starts_with(b"\xEF\xBB\xBF") || raw.starts_with(b"\xFE\xFF") || raw.starts_with(b"\xFF\xFE") {
+            return (self.value(record, field, enc), super::encoding::fits(enc, raw));
+        }
+        let (text, had_errors) = enc.decode_without_bom_handling(raw);
+        (Value::Text(text.into_owned()), !had_errors)
+    }
+
     /// Decode one field value.
     pub(crate) fn value(&self, record: &[u8], field: &DbfField, enc: &'static encoding_rs::Encoding) -> Value {
         let raw = self.raw(record, field);
@@ -239,11 +261,12 @@ impl Dbf {
         }
         match field.kind {
             b'N' | b'F' => {
-                let text = String::from_utf8_lossy(raw);
-                match text.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() => Value::Number(v),
+                // Numbers are ASCII: parsed straight from the bytes, text made only when not a number.
+                let parsed = std::str::from_utf8(raw).ok().and_then(|t| t.trim().parse::<f64>().ok());
+                match parsed {
+                    Some(v) if v.is_finite() => Value::Number(v),
                     // "****" (overflow) and the like: keep the text so the caller can report it.
-                    _ => Value::Text(text.into_owned()),
+                    _ => Value::Text(String::from_utf8_lossy(raw).into_owned()),
                 }
             }
             b'L' => match raw[0] {

@@ -83,6 +83,17 @@ fn decodes_cleanly(enc: &'static Encoding, samples: &dyn TextSamples) -> bool {
     samples.all(&|s| decodes_without_errors(enc, s))
 }
 
+/// Whether `bytes` are text in `enc` (what [`choose`] asks of every value for the `.cpg`).
+pub(crate) fn fits(enc: &'static Encoding, bytes: &[u8]) -> bool {
+    if bytes.is_ascii() {
+        true
+    } else if enc == UTF_8 {
+        std::str::from_utf8(bytes).is_ok()
+    } else {
+        decodes_without_errors(enc, bytes)
+    }
+}
+
 /// Whether `bytes` are valid text in `enc`, decoded through a small stack buffer: the whole
 /// .dbf is checked against its .cpg, and a `String` per non-ASCII value was a million
 /// allocations per layer for nothing.

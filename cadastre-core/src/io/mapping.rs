@@ -54,6 +54,44 @@ const STANDARD_FIELDS: &[&str] = &[
     "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS", "GHYT", "FWJG", "DJZQMC", "DJZQMJ", "DJQDM", "DJQMC", "DJQMJ",
 ];
 
+/// A standard field, as its position in [`STANDARD_FIELDS`]: a feature's attributes are looked up
+/// by position, not by comparing names (a dozen string searches per feature, millions of features).
+#[derive(Debug, Clone, Copy)]
+struct Field(usize);
+
+impl Field {
+    /// The field called `name`; a name not in [`STANDARD_FIELDS`] does not compile when used
+    /// through [`field!`].
+    const fn named(name: &str) -> Self {
+        let mut i = 0;
+        while i < STANDARD_FIELDS.len() {
+            let (a, b) = (STANDARD_FIELDS[i].as_bytes(), name.as_bytes());
+            if a.len() == b.len() {
+                let mut k = 0;
+                while k < a.len() && a[k] == b[k] {
+                    k += 1;
+                }
+                if k == a.len() {
+                    return Field(i);
+                }
+            }
+            i += 1;
+        }
+        panic!("not a standard field")
+    }
+
+    fn name(self) -> &'static str {
+        STANDARD_FIELDS[self.0]
+    }
+}
+
+/// A standard field by name, resolved at compile time.
+macro_rules! field {
+    ($name:literal) => {
+        const { Field::named($name) }
+    };
+}
+
 /// Standard fields read whatever [`super::LoadOptions::only_attributes`] says: the keys and
 /// the numbers, whose values can give load issues (missing key, not a number).
 const ALWAYS_READ: &[&str] = &[
@@ -84,19 +122,23 @@ struct Columns<'a> {
     names: &'a [String],
     /// Names as keys of [`ExtraAttributes`] (trimmed, upper-cased), computed once per layer.
     upper: Vec<String>,
-    resolved: Vec<(&'static str, Option<usize>)>,
+    /// The column of each standard field, by [`Field`] position.
+    resolved: Vec<Option<usize>>,
 }
 
 impl<'a> Columns<'a> {
     fn new(names: &'a [String], aliases: &FieldAliases) -> Self {
-        let resolved =
-            STANDARD_FIELDS.iter().map(|&f| (f, aliases.find(f, names.iter().map(String::as_str)))).collect();
+        let resolved = STANDARD_FIELDS.iter().map(|&f| aliases.find(f, names.iter().map(String::as_str))).collect();
         let upper = names.iter().map(|n| n.trim().to_uppercase()).collect();
         Self { names, upper, resolved }
     }
 
-    fn index(&self, standard: &str) -> Option<usize> {
-        self.resolved.iter().find(|(f, _)| *f == standard).and_then(|(_, i)| *i)
+    fn index(&self, field: Field) -> Option<usize> {
+        self.resolved.get(field.0).copied().flatten()
+    }
+
+    fn index_by_name(&self, standard: &str) -> Option<usize> {
+        STANDARD_FIELDS.iter().position(|&f| f == standard).and_then(|i| self.index(Field(i)))
     }
 }
 
@@ -163,18 +205,18 @@ impl<'a> Row<'a> {
     }
 
     /// The value of a standard field, marking its column used.
-    fn raw_mut(&mut self, standard: &str) -> Option<&mut Value> {
-        let i = self.columns.index(standard)?;
+    fn raw_mut(&mut self, field: Field) -> Option<&mut Value> {
+        let i = self.columns.index(field)?;
         self.used.insert(i);
         self.values.get_mut(i)
     }
 
-    fn raw(&mut self, standard: &str) -> Option<&Value> {
-        self.raw_mut(standard).map(|v| &*v)
+    fn raw(&mut self, field: Field) -> Option<&Value> {
+        self.raw_mut(field).map(|v| &*v)
     }
 
-    fn text(&mut self, standard: &str) -> Option<String> {
-        match self.raw_mut(standard)? {
+    fn text(&mut self, field: Field) -> Option<String> {
+        match self.raw_mut(field)? {
             Value::Text(s) => {
                 let t = s.trim();
                 if t.is_empty() {
@@ -194,8 +236,9 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn number(&mut self, standard: &str) -> Option<f64> {
-        let bad = match self.raw(standard)? {
+    fn number(&mut self, field: Field) -> Option<f64> {
+        let standard = field.name();
+        let bad = match self.raw(field)? {
             Value::Number(n) => return Some(*n),
             Value::Text(s) if s.trim().is_empty() => return None,
             Value::Text(s) => match s.trim().parse::<f64>() {
@@ -211,8 +254,9 @@ impl<'a> Row<'a> {
         None
     }
 
-    fn integer(&mut self, standard: &str) -> Option<i64> {
-        let v = self.number(standard)?;
+    fn integer(&mut self, field: Field) -> Option<i64> {
+        let standard = field.name();
+        let v = self.number(field)?;
         if v.fract() == 0.0 && v.abs() < 9.0e15 {
             // Exact: checked integral and within f64's exact integer range.
             #[allow(clippy::cast_possible_truncation)]
@@ -226,8 +270,9 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn key(&mut self, standard: &str) -> String {
-        self.text(standard).unwrap_or_else(|| {
+    fn key(&mut self, field: Field) -> String {
+        let standard = field.name();
+        self.text(field).unwrap_or_else(|| {
             self.issue(LoadIssueKind::MissingKey { field: standard.to_owned() }, format!("{standard} is empty"));
             String::new()
         })
@@ -336,7 +381,7 @@ fn layer_issues(layer: Layer, source: &str, features: &[RawFeature], columns: &C
         });
     }
     for field in expected_fields(layer) {
-        if columns.index(field).is_none() {
+        if columns.index_by_name(field).is_none() {
             issues.push(LoadIssue {
                 layer,
                 source: source.to_owned(),
@@ -415,12 +460,12 @@ fn map_layer<T: Send>(
     issues
 }
 
-fn key_field(layer: Layer) -> &'static str {
+fn key_field(layer: Layer) -> Field {
     match layer {
-        Layer::Parcels => "ZDDM",
-        Layer::Buildings => "ZRZH",
-        Layer::Subdistricts => "DJZQDM",
-        Layer::Districts => "DJQDM",
+        Layer::Parcels => field!("ZDDM"),
+        Layer::Buildings => field!("ZRZH"),
+        Layer::Subdistricts => field!("DJZQDM"),
+        Layer::Districts => field!("DJQDM"),
     }
 }
 
@@ -432,18 +477,19 @@ pub(crate) fn parcels(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Vec<
         aliases,
         out,
         |row, geometry| {
-            let zddm = row.key("ZDDM");
-            let point_class = row.integer("JZDJB").and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
+            let zddm = row.key(field!("ZDDM"));
+            let point_class =
+                row.integer(field!("JZDJB")).and_then(|c| u8::try_from(c).ok()).filter(|c| (1..=3).contains(c));
             let attributes = ParcelAttributes {
-                bsm: row.text("BSM"),
-                bdcdyh: row.text("BDCDYH"),
-                zdtzm: row.text("ZDTZM"),
-                zl: row.text("ZL"),
-                zdmj: row.number("ZDMJ"),
-                yt: row.text("YT"),
-                qllx: row.text("QLLX"),
-                qlxz: row.text("QLXZ"),
-                djzqdm: row.text("DJZQDM"),
+                bsm: row.text(field!("BSM")),
+                bdcdyh: row.text(field!("BDCDYH")),
+                zdtzm: row.text(field!("ZDTZM")),
+                zl: row.text(field!("ZL")),
+                zdmj: row.number(field!("ZDMJ")),
+                yt: row.text(field!("YT")),
+                qllx: row.text(field!("QLLX")),
+                qlxz: row.text(field!("QLXZ")),
+                djzqdm: row.text(field!("DJZQDM")),
                 point_class,
                 extra: row.extra(),
             };
@@ -461,22 +507,22 @@ pub(crate) fn buildings(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Ve
         aliases,
         out,
         |row, footprint| {
-            let zrzh = row.key("ZRZH");
+            let zrzh = row.key(field!("ZRZH"));
             // ZDDM may be absent in the layer: it is the first 19 characters of ZRZH.
-            let zddm = row.text("ZDDM").unwrap_or_else(|| zrzh.chars().take(19).collect());
+            let zddm = row.text(field!("ZDDM")).unwrap_or_else(|| zrzh.chars().take(19).collect());
             let attributes = BuildingAttributes {
-                bsm: row.text("BSM"),
-                bdcdyh: row.text("BDCDYH"),
-                jzwmc: row.text("JZWMC"),
-                jgrq: row.text("JGRQ"),
-                zzdmj: row.number("ZZDMJ"),
-                ycjzmj: row.number("YCJZMJ"),
-                scjzmj: row.number("SCJZMJ"),
-                zcs: row.integer("ZCS"),
-                dscs: row.integer("DSCS"),
-                dxcs: row.integer("DXCS"),
-                ghyt: row.text("GHYT"),
-                fwjg: row.text("FWJG"),
+                bsm: row.text(field!("BSM")),
+                bdcdyh: row.text(field!("BDCDYH")),
+                jzwmc: row.text(field!("JZWMC")),
+                jgrq: row.text(field!("JGRQ")),
+                zzdmj: row.number(field!("ZZDMJ")),
+                ycjzmj: row.number(field!("YCJZMJ")),
+                scjzmj: row.number(field!("SCJZMJ")),
+                zcs: row.integer(field!("ZCS")),
+                dscs: row.integer(field!("DSCS")),
+                dxcs: row.integer(field!("DXCS")),
+                ghyt: row.text(field!("GHYT")),
+                fwjg: row.text(field!("FWJG")),
                 extra: row.extra(),
             };
             Building { zrzh, zddm, footprint, attributes, source_index: row.index }
@@ -493,11 +539,11 @@ pub(crate) fn subdistricts(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut
         aliases,
         out,
         |row, geometry| {
-            let djzqdm = row.key("DJZQDM");
+            let djzqdm = row.key(field!("DJZQDM"));
             Subdistrict {
                 djzqdm,
-                name: row.text("DJZQMC"),
-                recorded_area: row.number("DJZQMJ"),
+                name: row.text(field!("DJZQMC")),
+                recorded_area: row.number(field!("DJZQMJ")),
                 geometry,
                 extra: row.extra(),
                 source_index: row.index,
@@ -515,11 +561,11 @@ pub(crate) fn districts(raw: &mut RawLayer, aliases: &FieldAliases, out: &mut Ve
         aliases,
         out,
         |row, geometry| {
-            let djqdm = row.key("DJQDM");
+            let djqdm = row.key(field!("DJQDM"));
             District {
                 djqdm,
-                name: row.text("DJQMC"),
-                recorded_area: row.number("DJQMJ"),
+                name: row.text(field!("DJQMC")),
+                recorded_area: row.number(field!("DJQMJ")),
                 geometry,
                 extra: row.extra(),
                 source_index: row.index,

@@ -14,6 +14,7 @@ mod error;
 mod gdal_io;
 mod mapping;
 mod options;
+mod prj;
 mod shapefile;
 mod shp;
 mod write;
@@ -132,19 +133,28 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
     let read: Vec<Result<LayerRead, LoadError>> = layers
         .par_iter()
         .map(|&(layer, path)| {
-            let mut part = Submission::default();
-            let mut mapped_issues = Vec::new();
-            let read = shapefile::read(path, layer, options, &mut |raw| {
-                reserve(&mut part, layer, raw.total);
-                let issues = add_layer(&mut part, layer, raw, options);
-                merge_chunk_issues(&mut mapped_issues, issues);
-            })?;
-            Ok((part, read, mapped_issues))
+            let read_layer = |trust_cpg| -> Result<LayerRead, LoadError> {
+                let mut part = Submission::default();
+                let mut mapped_issues = Vec::new();
+                let read = shapefile::read(path, layer, options, trust_cpg, &mut |raw| {
+                    reserve(&mut part, layer, raw.total);
+                    let issues = add_layer(&mut part, layer, raw, options);
+                    merge_chunk_issues(&mut mapped_issues, issues);
+                })?;
+                Ok((part, read, mapped_issues))
+            };
+            // The .cpg on trust first; when its text does not fit, what was read is dropped and
+            // the layer read again, the encoding chosen by scanning the table first.
+            let first = read_layer(true)?;
+            if first.1.cpg_rejected {
+                drop(first);
+                return read_layer(false);
+            }
+            Ok(first)
         })
         .collect();
     // Put together in layer order, so that issues (and the first error) come as if read in turn.
     let mut sub = Submission::default();
-    let mut parcel_prj = None;
     for (&(layer, _), result) in layers.iter().zip(read) {
         let (part, read, mapped_issues) = result?;
         take_all(&mut sub.parcels, part.parcels);
@@ -154,11 +164,8 @@ fn load_shapefiles(layers: &[(Layer, &Path)], options: &LoadOptions) -> Result<S
         sub.load_issues.extend(read.issues);
         sub.load_issues.extend(mapped_issues);
         if layer == Layer::Parcels {
-            parcel_prj = read.prj;
+            sub.crs = read.crs;
         }
-    }
-    if let Some(prj) = parcel_prj {
-        sub.crs = Some(Crs::from_wkt(&prj));
     }
     finish(&mut sub, layers.iter().map(|(l, _)| *l).collect(), "ZD");
     Ok(sub)
@@ -242,7 +249,8 @@ pub fn stream_layer(
     };
     let mut seen_layer_issues = Vec::new();
     let mut records = 0;
-    let read = shapefile::read(&shp, layer, options, &mut |raw| {
+    // Chunks already handed to the consumer cannot be taken back: the .cpg is checked first.
+    let read = shapefile::read(&shp, layer, options, false, &mut |raw| {
         records += raw.features.len();
         let mut chunk = Submission::default();
         let issues = add_layer(&mut chunk, layer, raw, options);
@@ -257,10 +265,10 @@ pub fn stream_layer(
         }
         consume(chunk);
     })?;
-    let mut info = LayerInfo { issues: read.issues, crs: read.prj.map(|p| Crs::from_wkt(&p)), records };
+    let mut info = LayerInfo { issues: read.issues, crs: read.crs, records };
     info.issues.extend(seen_layer_issues);
     if let Some(crs) = &info.crs {
-        if !crs.is_understood() {
+        if !crs.is_understood() && !read.crs_unreadable {
             let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
             let msg = format!("CRS not understood: {detail}");
             let source = shp.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -356,6 +364,14 @@ fn finish(sub: &mut Submission, present: Vec<Layer>, parcel_source: &str) {
         }
     }
     let Some(crs) = &sub.crs else { return };
+    let unreadable = sub
+        .load_issues
+        .iter()
+        .any(|i| i.layer == Layer::Parcels && matches!(i.kind, LoadIssueKind::UnreadableCrs { .. }));
+    if unreadable {
+        // Already reported, as unreadable rather than not understood.
+        return;
+    }
     if !crs.is_understood() {
         let detail: String = crs.wkt.as_deref().unwrap_or_default().chars().take(80).collect();
         let msg = format!("CRS not understood: {detail}");

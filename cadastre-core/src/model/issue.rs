@@ -95,6 +95,28 @@ pub enum LoadIssueKind {
         /// What the .prj/CRS said, shortened.
         detail: String,
     },
+    /// Layer-level: the .prj holds no coordinate system at all (an HTML error page, an
+    /// empty or cut-off file): the data's units, areas and zone cannot be known.
+    UnreadableCrs {
+        /// What is wrong, with the start of the text.
+        detail: String,
+    },
+    /// Layer-level: no .shx; the .shp was read record by record without its index.
+    MissingIndex,
+    /// Layer-level: the .shx does not describe the records of the .shp (the .shp was read
+    /// without it).
+    IndexMismatch {
+        /// What differs.
+        detail: String,
+    },
+    /// Layer-level: the .shp header's file length is not the file's length; the whole records
+    /// present were read.
+    HeaderLengthMismatch {
+        /// Bytes according to the header.
+        declared: u64,
+        /// Bytes in the file.
+        actual: u64,
+    },
     /// Layer-level: the text encoding was guessed or the .cpg was ignored.
     EncodingGuessed {
         /// The encoding used.

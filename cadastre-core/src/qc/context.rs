@@ -182,7 +182,9 @@ pub struct PairTable {
     /// Overlapping pairs.
     pub overlaps: Vec<Overlap>,
     /// Pairs that share boundary (touch or overlap), canonical order.
-    pub adjacent: Vec<(usize, usize)>,
+    /// (Indices as `u32`: a county's parcels share millions of boundaries, and `usize` pairs
+    /// were twice the memory.)
+    pub adjacent: Vec<(u32, u32)>,
 }
 
 /// The shared state handed to every rule.
@@ -206,6 +208,26 @@ pub struct Context<'a> {
     parcel_pairs: OnceLock<PairTable>,
     building_pairs: OnceLock<PairTable>,
     parcel_subdistrict: OnceLock<Vec<Option<usize>>>,
+    building_parcels: OnceLock<Vec<BuildingParcel>>,
+}
+
+/// What a building's codes say about its parcel, looked up once for the rules that ask (each
+/// lookup in a county's code index is a cache miss or two).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BuildingParcel {
+    /// The parcel whose unique ZDDM is the building's ZDDM, else the first 19 characters of
+    /// its ZRZH (`u32`: 12 bytes a building instead of 24).
+    own: Option<u32>,
+    /// The building's (trimmed) ZDDM is some parcel's code.
+    pub zddm_known: bool,
+}
+
+impl BuildingParcel {
+    /// The parcel whose unique ZDDM is the building's ZDDM, else the first 19 characters of
+    /// its ZRZH.
+    pub(crate) fn own(self) -> Option<usize> {
+        self.own.map(|i| i as usize)
+    }
 }
 
 fn tree_of(facts: &[FeatureFacts]) -> BoxTree {
@@ -268,6 +290,7 @@ impl<'a> Context<'a> {
             parcel_pairs: OnceLock::new(),
             building_pairs: OnceLock::new(),
             parcel_subdistrict: OnceLock::new(),
+            building_parcels: OnceLock::new(),
         }
     }
 
@@ -338,6 +361,24 @@ impl<'a> Context<'a> {
             .get_or_init(|| self.parcels.par_iter().map(|f| f.interior.and_then(|p| self.subdistrict_at(p))).collect())
     }
 
+    /// For each building, its parcel by code (see [`BuildingParcel`]).
+    pub(crate) fn building_parcels(&self) -> &[BuildingParcel] {
+        self.building_parcels.get_or_init(|| {
+            let unique = |code: &str| self.parcels_by_code.get(code).filter(|v| v.len() == 1).map(|v| v[0]);
+            self.submission
+                .buildings
+                .par_iter()
+                .map(|b| {
+                    let zddm = b.zddm.trim();
+                    let by_zddm = self.parcels_by_code.get(zddm);
+                    let own =
+                        by_zddm.filter(|v| v.len() == 1).map(|v| v[0]).or_else(|| b.zrzh.get(..19).and_then(unique));
+                    BuildingParcel { own: own.and_then(|i| u32::try_from(i).ok()), zddm_known: by_zddm.is_some() }
+                })
+                .collect()
+        })
+    }
+
     /// The sub-district containing a point (first in code order when they overlap).
     pub fn subdistrict_at(&self, p: Coord) -> Option<usize> {
         let mut best: Option<usize> = None;
@@ -391,7 +432,7 @@ fn pairs(
         .into_par_iter()
         .fold(
             || (Vec::new(), Vec::new()),
-            |(mut ov, mut adj): (Vec<Overlap>, Vec<(usize, usize)>), i| {
+            |(mut ov, mut adj): (Vec<Overlap>, Vec<(u32, u32)>), i| {
                 let fi = &facts[i];
                 let (Some(bi), true) = (fi.bbox, fi.overlay_ok()) else { return (ov, adj) };
                 let env = AABB::from_corners([bi.min().x, bi.min().y], [bi.max().x, bi.max().y]);
@@ -404,11 +445,13 @@ fn pairs(
                     }
                     let fj = &facts[j];
                     let (Some(bj), true) = (fj.bbox, fj.overlay_ok()) else { continue };
+                    // Feature counts come from files whose record counts are 32-bit.
+                    let pair = (u32::try_from(i).unwrap_or(u32::MAX), u32::try_from(j).unwrap_or(u32::MAX));
                     match overlay::relate(geoms[i], &bi, fi.interior, geoms[j], &bj, fj.interior) {
                         Relation::Disjoint => {}
-                        Relation::Touch => adj.push((i, j)),
+                        Relation::Touch => adj.push(pair),
                         Relation::Overlap { area, location } => {
-                            adj.push((i, j));
+                            adj.push(pair);
                             ov.push(Overlap { a: i, b: j, area, location });
                         }
                     }

@@ -81,6 +81,9 @@ pub fn check_with_progress(submission: &Submission, config: &QcConfig, done: &(d
                     if on(CODE_CONSISTENCY) {
                         ctx.parcel_subdistrict();
                     }
+                    if on(CODE_CONSISTENCY) || on(BUILDING_OUTSIDE_PARCEL) {
+                        ctx.building_parcels();
+                    }
                 },
             )
         },

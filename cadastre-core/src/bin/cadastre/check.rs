@@ -117,6 +117,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (rule, n) in report.counts.iter().filter(|(_, n)| **n > 0) {
         println!("  {rule:<28} {n}");
     }
+    // Problems with the files themselves are few and easy to miss in a report: shown here.
+    let input: Vec<&qc::Finding> = report.findings.iter().filter(|f| f.rule == qc::INPUT_LOAD).collect();
+    for f in input.iter().take(10) {
+        println!("  [{}] {} / {}", f.severity.as_str(), f.message_zh, f.message_en);
+    }
+    if input.len() > 10 {
+        println!("  … {} more input.load findings in the report", input.len() - 10);
+    }
     let code = match report.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
         Verdict::Fail => ExitCode::from(1),

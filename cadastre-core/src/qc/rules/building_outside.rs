@@ -14,9 +14,7 @@ pub struct BuildingOutsideParcel;
 
 /// The parcel a building belongs to by its codes (unique codes only).
 pub(crate) fn own_parcel(ctx: &Context<'_>, b: usize) -> Option<usize> {
-    let bld = &ctx.submission.buildings[b];
-    let by = |code: &str| ctx.parcels_by_code.get(code).filter(|v| v.len() == 1).map(|v| v[0]);
-    by(bld.zddm.trim()).or_else(|| bld.zrzh.get(..19).and_then(by))
+    ctx.building_parcels()[b].own()
 }
 
 impl Rule for BuildingOutsideParcel {

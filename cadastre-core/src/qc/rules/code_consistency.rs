@@ -74,7 +74,7 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
             format!("ZRZH does not start with its ZDDM {zddm}"),
         ));
     }
-    if !zddm.is_empty() && !ctx.parcels_by_code.contains_key(zddm) {
+    if !zddm.is_empty() && !ctx.building_parcels()[b].zddm_known {
         why.push((format!("宗地代码 {zddm} 不对应任何宗地"), format!("ZDDM {zddm} names no parcel")));
     }
     // The parcel the footprint stands in, found by location.

@@ -37,7 +37,7 @@ pub(crate) fn clusters(ctx: &Context<'_>) -> Vec<Vec<usize>> {
     let n = ctx.parcels.len();
     let mut parent: Vec<usize> = (0..n).collect();
     for &(a, b) in &ctx.parcel_pairs().adjacent {
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        let (ra, rb) = (find(&mut parent, a as usize), find(&mut parent, b as usize));
         if ra != rb {
             parent[ra.max(rb)] = ra.min(rb);
         }

@@ -1,6 +1,11 @@
 //! `input.load`: layer-level load problems (missing layer, no .prj, unknown CRS, guessed
-//! encoding, record-count mismatch) and multipart parcels, so nothing the loader noticed
-//! is silently dropped from the report.
+//! encoding, record-count mismatch, missing or wrong .shx, a .shp header whose length is not
+//! the file's) and multipart parcels, so nothing the loader noticed is silently dropped from
+//! the report.
+//!
+//! A `.prj` that holds no readable coordinate system (an HTML error page, an empty or cut-off
+//! file) is always an **error**, whatever the rule's configured severity: the data's units,
+//! areas and zone are unknowable, so the submission must not pass.
 
 use crate::model::{Layer, LoadIssueKind};
 use crate::qc::context::Context;
@@ -20,6 +25,7 @@ impl Rule for InputLoad {
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for issue in &ctx.submission.load_issues {
+            let mut severity = None;
             let (zh, en) = match &issue.kind {
                 // DJQ is optional in a submission (ZD/ZRZ/DJZQ are what the checks use).
                 LoadIssueKind::MissingLayer if issue.layer == Layer::Districts => continue,
@@ -28,6 +34,25 @@ impl Rule for InputLoad {
                 LoadIssueKind::UnknownCrs { detail } => {
                     (format!("无法识别坐标系：{detail}"), format!("unknown CRS: {detail}"))
                 }
+                LoadIssueKind::UnreadableCrs { detail } => {
+                    severity = Some(Severity::Error);
+                    (
+                        format!("坐标系文件 .prj 无法读取，单位、面积与投影带均无法确定：{detail}"),
+                        format!("the .prj cannot be read, so units, areas and zone are unknown: {detail}"),
+                    )
+                }
+                LoadIssueKind::MissingIndex => (
+                    "缺少 .shx 索引文件，已逐条读取 .shp".to_string(),
+                    "no .shx index; the .shp was read record by record".to_string(),
+                ),
+                LoadIssueKind::IndexMismatch { detail } => (
+                    format!(".shx 索引与 .shp 不符，已不依赖索引读取：{detail}"),
+                    format!(".shx index does not match the .shp, read without it: {detail}"),
+                ),
+                LoadIssueKind::HeaderLengthMismatch { declared, actual } => (
+                    format!(".shp 文件头记载长度 {declared} 字节，实际 {actual} 字节；已读取完整记录"),
+                    format!(".shp header says {declared} bytes, the file has {actual}; the whole records were read"),
+                ),
                 LoadIssueKind::EncodingGuessed { used, reason } => {
                     (format!("字符编码为推断（{used}）：{reason}"), format!("encoding guessed ({used}): {reason}"))
                 }
@@ -45,13 +70,17 @@ impl Rule for InputLoad {
                 (None, Some(n)) => format!("{}#{n}", issue.layer.standard_name()),
                 (None, None) => issue.layer.standard_name().to_string(),
             };
-            emit(ctx.finding(
+            let mut finding = ctx.finding(
                 INPUT_LOAD,
                 vec![object],
                 geo_types::Coord { x: 0.0, y: 0.0 },
                 format!("{}（{}）：{zh}", issue.layer.standard_name(), issue.source),
                 format!("{} ({}): {en}", issue.layer.standard_name(), issue.source),
-            ));
+            );
+            if let Some(severity) = severity {
+                finding.severity = severity;
+            }
+            emit(finding);
         }
     }
 }
