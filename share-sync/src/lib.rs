@@ -1,5 +1,8 @@
 //! Coordinate-free packages carried across the air gap (离线摆渡) between the
-//! internal zone and the government extranet.
-#![allow(clippy::print_stdout)]
+//! internal zone and the government extranet (DOMAIN.md §2).
+//!
+//! - [`keys`]: SM2 + Ed25519 signing keys, key ids, rotation.
+//! - [`package`]: the signed, chained package file (write, verify, read).
 
 pub mod keys;
+pub mod package;
