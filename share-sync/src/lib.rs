@@ -6,3 +6,9 @@
 
 pub mod keys;
 pub mod package;
+pub mod export;
+pub mod outbox;
+pub mod receiver;
+pub mod serve;
+pub mod push;
+pub mod registrations;
