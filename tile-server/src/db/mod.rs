@@ -10,6 +10,7 @@ pub mod buildings;
 pub mod changes;
 pub mod households;
 pub mod parcels;
+pub mod registrations;
 pub mod search;
 pub mod submissions;
 pub mod summary;

@@ -10,6 +10,7 @@ use crate::auth::{Action, AuthUser};
 use crate::db::changes::{self, Change};
 use crate::db::households::{self, check_bdcdyh, Household, HouseholdInput};
 use crate::db::parcels::{self, LandUnit};
+use crate::db::registrations::{self, Registration};
 use crate::db::search::{self, Hit};
 use crate::error::{AppError, ErrorBody};
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
@@ -24,6 +25,8 @@ pub struct UnitView {
     pub household: Option<Household>,
     /// The land unit: the parcel's code + `W00000000`.
     pub land_unit: Option<LandUnit>,
+    /// The registration result (登簿) from the extranet, once one came back.
+    pub registration: Option<Registration>,
 }
 
 /// A unit by its 28-character code, with the derived land unit.
@@ -47,7 +50,8 @@ pub async fn unit(
     if household.is_none() && !(is_land_only && land_unit.is_some()) {
         return Err(AppError::NotFound(format!("unit {bdcdyh}")));
     }
-    Ok(Json(UnitView { household, land_unit }))
+    let registration = registrations::of_unit(&state.db, &bdcdyh).await?;
+    Ok(Json(UnitView { household, land_unit, registration }))
 }
 
 /// Creates or edits a household; owner name and ID are stored encrypted.
