@@ -153,8 +153,8 @@ async fn export_and_apply_survive_kill_9_and_report_with_exit_codes(pool: PgPool
     // Exit codes: 1 for a quarantined package, 2 for unusable arguments.
     let damaged = tmp.path().join("damaged.tar");
     let mut bytes = std::fs::read(package).unwrap();
-    let n = bytes.len();
-    bytes[n / 2] ^= 0x40;
+    let at = bytes.windows(10).position(|w| w == b"\"sequence\"").unwrap();
+    bytes[at + 3] ^= 0x40; // inside the signed manifest
     std::fs::write(&damaged, bytes).unwrap();
     let (code, stdout, _) = run(&["apply", "--db", &db, "--trust", &public, damaged.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");

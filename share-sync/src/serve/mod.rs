@@ -242,32 +242,46 @@ pub async fn put_registration(
 }
 
 /// Receives a pushed package and applies it like a ferried file. The sender never
-/// reads the answer (one-way gate); authenticity comes from the package signature.
+/// reads the answer (one-way gate) and closes its side as soon as it has sent, so the
+/// work runs in its own task, not in the connection's (which closes with the sender's).
+/// Authenticity comes from the package signature, not from the connection.
 async fn push(State(state): State<ServeState>, body: Body) -> Result<StatusCode, ApiError> {
     let Some(intake) = state.push.clone() else {
         return Err(ApiError::NotFound("push intake".into()));
     };
-    let dir = intake.dir.clone();
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::spawn(async move {
+        match receive(&intake, body).await {
+            Ok(path) => {
+                let _guard = state.apply_lock.lock().await;
+                match crate::receiver::apply(&state.db, &intake.trust, &intake.inbox, std::slice::from_ref(&path)).await {
+                    Ok(report) => tracing::info!(?report, "pushed package"),
+                    Err(e) => tracing::error!("applying a pushed package: {e}"),
+                }
+            }
+            Err(e) => tracing::error!("receiving a pushed package: {e}"),
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Streams a pushed body into the intake directory (temporary name, sync, rename).
+async fn receive(intake: &PushIntake, body: Body) -> std::io::Result<PathBuf> {
+    let dir = &intake.dir;
+    tokio::fs::create_dir_all(dir).await?;
     let tmp = dir.join(format!("{}{}", crate::package::write::TEMP_PREFIX, rand::random::<u64>()));
-    let mut file = tokio::fs::File::create(&tmp).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut file = tokio::fs::File::create(&tmp).await?;
     let mut stream = body.into_data_stream();
     let mut digest = sha2_011::Sha256::default();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let chunk = chunk.map_err(std::io::Error::other)?;
         digest.update(&chunk);
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
     }
-    file.sync_all().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    file.sync_all().await?;
     drop(file);
     let path = dir.join(format!("pushed-{}.tar", &hex::encode(digest.finalize())[..16]));
-    std::fs::rename(&tmp, &path).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let _guard = state.apply_lock.lock().await;
-    match crate::receiver::apply(&state.db, &intake.trust, &intake.inbox, std::slice::from_ref(&path)).await {
-        Ok(report) => tracing::info!(?report, "pushed package"),
-        Err(e) => tracing::error!("applying a pushed package: {e}"),
-    }
-    Ok(StatusCode::ACCEPTED)
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(path)
 }
 
 #[derive(OpenApi)]
