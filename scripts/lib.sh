@@ -38,6 +38,9 @@ REQUIRED_PACKAGES=(
     "wrk:/usr/bin/wrk"
     # Chinese text in the browser tests' screenshots (no empty boxes).
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # share-sync: SM2 signatures checked by stock OpenSSL 3 (keys::tests); peak RSS in scripts/bench-sync.sh.
+    "openssl:/usr/bin/openssl"
+    "time:/usr/bin/time"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

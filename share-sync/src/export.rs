@@ -138,19 +138,23 @@ const BUILDING_COLUMNS: &str = "b.zrzh, b.zddm, b.county::text AS county, b.jzwm
 const FLOOR_LIST: &str = "coalesce((SELECT jsonb_agg(jsonb_build_object('SJC', f.sjc, 'MYC', f.myc, 'CMC', f.cmc) \
      ORDER BY f.sjc DESC) FROM floors f WHERE f.county = b.county AND f.zrzh = b.zrzh AND f.state = 'current'), \
      '[]'::jsonb) AS floors";
-const LAND_UNIT_COLUMNS: &str =
-    "p.zddm, p.zl, p.zdmj::float8 AS zdmj, p.yt, p.qllx, p.qlxz, p.state, p.version_id";
+const LAND_UNIT_COLUMNS: &str = "p.zddm, p.zl, p.zdmj::float8 AS zdmj, p.yt, p.qllx, p.qlxz, p.state, p.version_id";
 const LINEAGE_COLUMNS: &str = "l.county::text AS county, l.event_id, l.old_code::text AS old_code, \
      l.new_code::text AS new_code, l.kind, e.at";
 
 /// Writes the next package of changes from the internal store into `outbox`, or
 /// nothing when nothing changed.
-pub async fn export_units(pool: &PgPool, outbox_dir: &std::path::Path, opts: &ExportOptions<'_>) -> Result<ExportOutcome, ExportError> {
+pub async fn export_units(
+    pool: &PgPool,
+    outbox_dir: &std::path::Path,
+    opts: &ExportOptions<'_>,
+) -> Result<ExportOutcome, ExportError> {
     let outbox = Outbox::open(outbox_dir, opts.sender, PackageKind::Units)?;
     let state = outbox.state(opts.key, opts.earlier_keys)?;
-    let from = state.cursor.as_deref().map(|c| {
-        Cursor::parse(c).ok_or_else(|| OutboxError::Invalid(format!("bad cursor {c:?} in the outbox state")))
-    });
+    let from = state
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::parse(c).ok_or_else(|| OutboxError::Invalid(format!("bad cursor {c:?} in the outbox state"))));
     let from = from.transpose()?;
 
     let mut conn = pool.acquire().await.map_err(db("connecting"))?;
@@ -175,8 +179,8 @@ pub async fn export_units(pool: &PgPool, outbox_dir: &std::path::Path, opts: &Ex
     }
 
     let mut writer = PackageWriter::new(outbox.dir())?;
-    let progress = indicatif::ProgressBar::new_spinner()
-        .with_message(format!("exporting package {}", state.sequence + 1));
+    let progress =
+        indicatif::ProgressBar::new_spinner().with_message(format!("exporting package {}", state.sequence + 1));
     write_tables(&mut tx, &mut writer, from.as_ref(), &to, &progress).await?;
     progress.finish_and_clear();
     tx.rollback().await.map_err(db("ending the snapshot"))?;

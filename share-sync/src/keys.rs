@@ -173,7 +173,9 @@ impl KeyPair {
         let secret = sm2::SecretKey::from_bytes(&self.sm2.to_bytes()).map_err(|e| e.to_string())?;
         let sm2_pem = sm2::pkcs8::EncodePrivateKey::to_pkcs8_pem(&secret, sm2::pkcs8::LineEnding::LF)
             .map_err(|e| e.to_string())?;
-        let ed_pem = self.ed25519.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        let ed_pem = self
+            .ed25519
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
             .map_err(|e| e.to_string())?;
         Ok(format!("{}{}", sm2_pem.as_str(), ed_pem.as_str()))
     }
@@ -184,7 +186,10 @@ impl KeyPair {
         let text = fs::read_to_string(path).map_err(io_err(path))?;
         let blocks = pem_blocks(&text);
         let [sm2_pem, ed_pem] = blocks.as_slice() else {
-            return Err(format_err(path, format!("expected 2 PEM private keys (SM2, Ed25519), found {}", blocks.len())));
+            return Err(format_err(
+                path,
+                format!("expected 2 PEM private keys (SM2, Ed25519), found {}", blocks.len()),
+            ));
         };
         let secret: sm2::SecretKey = sm2::pkcs8::DecodePrivateKey::from_pkcs8_pem(sm2_pem)
             .map_err(|e| format_err(path, format!("first key is not an SM2 PKCS#8 key: {e}")))?;
@@ -263,10 +268,10 @@ impl PublicKey {
 
     /// The public key file's text: two SPKI PEM blocks (SM2 first).
     pub fn to_pem(&self) -> String {
-        let sm2 = sm2::pkcs8::EncodePublicKey::to_public_key_pem(&self.sm2, sm2::pkcs8::LineEnding::LF)
-            .unwrap_or_default();
-        let ed = self.ed25519.to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .unwrap_or_default();
+        let sm2 =
+            sm2::pkcs8::EncodePublicKey::to_public_key_pem(&self.sm2, sm2::pkcs8::LineEnding::LF).unwrap_or_default();
+        let ed =
+            self.ed25519.to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).unwrap_or_default();
         format!("{sm2}{ed}")
     }
 
@@ -430,23 +435,64 @@ mod tests {
         fs::write(d.join("ours.sig"), key.sign(message).sm2_der).unwrap();
         let pkeyutl = |args: &[&str]| {
             let out = Command::new("openssl").arg("pkeyutl").args(args).current_dir(d).output().unwrap();
-            (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+            )
         };
         let distid = format!("distid:{DISTID}");
         let pub_file = key_path.with_extension("pub");
         let pub_file = pub_file.to_str().unwrap();
-        let (ok, out) = pkeyutl(&["-verify", "-pubin", "-inkey", pub_file, "-rawin", "-digest", "sm3", "-pkeyopt", &distid, "-in", "msg", "-sigfile", "ours.sig"]);
+        let (ok, out) = pkeyutl(&[
+            "-verify", "-pubin", "-inkey", pub_file, "-rawin", "-digest", "sm3", "-pkeyopt", &distid, "-in", "msg",
+            "-sigfile", "ours.sig",
+        ]);
         assert!(ok && out.contains("Signature Verified Successfully"), "{out}");
         // A wrong user id must fail: the id really enters the digest.
-        let (ok, _) = pkeyutl(&["-verify", "-pubin", "-inkey", pub_file, "-rawin", "-digest", "sm3", "-pkeyopt", "distid:someone-else", "-in", "msg", "-sigfile", "ours.sig"]);
+        let (ok, _) = pkeyutl(&[
+            "-verify",
+            "-pubin",
+            "-inkey",
+            pub_file,
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            "distid:someone-else",
+            "-in",
+            "msg",
+            "-sigfile",
+            "ours.sig",
+        ]);
         assert!(!ok);
 
         // The reverse: OpenSSL's key and signature, checked by the sm2 crate.
-        let gen = Command::new("openssl").args(["genpkey", "-algorithm", "SM2", "-out", "theirs.key"]).current_dir(d).output().unwrap();
+        let gen = Command::new("openssl")
+            .args(["genpkey", "-algorithm", "SM2", "-out", "theirs.key"])
+            .current_dir(d)
+            .output()
+            .unwrap();
         assert!(gen.status.success(), "{}", String::from_utf8_lossy(&gen.stderr));
-        let pubout = Command::new("openssl").args(["pkey", "-in", "theirs.key", "-pubout", "-out", "theirs.pub"]).current_dir(d).output().unwrap();
+        let pubout = Command::new("openssl")
+            .args(["pkey", "-in", "theirs.key", "-pubout", "-out", "theirs.pub"])
+            .current_dir(d)
+            .output()
+            .unwrap();
         assert!(pubout.status.success());
-        let (ok, out) = pkeyutl(&["-sign", "-inkey", "theirs.key", "-rawin", "-digest", "sm3", "-pkeyopt", &distid, "-in", "msg", "-out", "theirs.sig"]);
+        let (ok, out) = pkeyutl(&[
+            "-sign",
+            "-inkey",
+            "theirs.key",
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            &distid,
+            "-in",
+            "msg",
+            "-out",
+            "theirs.sig",
+        ]);
         assert!(ok, "{out}");
         let pem = fs::read_to_string(d.join("theirs.pub")).unwrap();
         let public: sm2::PublicKey = sm2::pkcs8::DecodePublicKey::from_public_key_pem(&pem).unwrap();
@@ -455,7 +501,8 @@ mod tests {
         verifier.verify(message, &sig).unwrap();
         assert!(verifier.verify(b"other", &sig).is_err());
         // And OpenSSL reads our private key file (its first block is the SM2 key).
-        let read = Command::new("openssl").args(["pkey", "-in", key_path.to_str().unwrap(), "-noout"]).output().unwrap();
+        let read =
+            Command::new("openssl").args(["pkey", "-in", key_path.to_str().unwrap(), "-noout"]).output().unwrap();
         assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
     }
 }

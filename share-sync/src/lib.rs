@@ -4,11 +4,11 @@
 //! - [`keys`]: SM2 + Ed25519 signing keys, key ids, rotation.
 //! - [`package`]: the signed, chained package file (write, verify, read).
 
-pub mod keys;
-pub mod package;
 pub mod export;
+pub mod keys;
 pub mod outbox;
-pub mod receiver;
-pub mod serve;
+pub mod package;
 pub mod push;
+pub mod receiver;
 pub mod registrations;
+pub mod serve;

@@ -87,8 +87,9 @@ impl Outbox {
     pub fn state(&self, key: &KeyPair, earlier_keys: &[PublicKey]) -> Result<ChainState, OutboxError> {
         let path = self.state_path();
         let mut state: ChainState = match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| OutboxError::Invalid(format!("{}: {e}", path.display())))?,
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| OutboxError::Invalid(format!("{}: {e}", path.display())))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ChainState::default(),
             Err(e) => return Err(OutboxError::Io { path, source: e }),
         };

@@ -59,11 +59,15 @@ pub async fn export_registrations(
     let mut writer = PackageWriter::new(outbox.dir())?;
     let file = writer.open(REGISTRATIONS)?;
     for (bdcdyh, bdcqzh, djzt, djsj, revision) in &rows {
-        let djsj = djsj
-            .as_deref()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&Utc));
-        let record = RegistrationRecord { bdcdyh: bdcdyh.clone(), bdcqzh: bdcqzh.clone(), djzt: djzt.clone(), djsj, revision: *revision };
+        let djsj =
+            djsj.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+        let record = RegistrationRecord {
+            bdcdyh: bdcdyh.clone(),
+            bdcqzh: bdcqzh.clone(),
+            djzt: djzt.clone(),
+            djsj,
+            revision: *revision,
+        };
         writer.file(file).push(&record)?;
     }
     let count = writer.rows();
@@ -81,7 +85,8 @@ pub async fn export_registrations(
         files: Vec::new(),
     };
     let sequence = manifest.sequence;
-    let (path, manifest_bytes) = writer.finish(manifest, opts.key, opts.rotation, || crash_point("export-before-rename"))?;
+    let (path, manifest_bytes) =
+        writer.finish(manifest, opts.key, opts.rotation, || crash_point("export-before-rename"))?;
     outbox.save(&ChainState { sequence, manifest_sm3: Some(sm3_hex(&manifest_bytes)), cursor: Some(to) })?;
     crash_point("registration-before-mark");
     let mut tx = db.pool.begin().await.map_err(sql("starting to mark exported results"))?;

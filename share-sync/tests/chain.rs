@@ -47,7 +47,13 @@ fn unit(n: u32, version: i64) -> UnitRecord {
 
 /// Writes package `seq` (following `previous`) into `dir`: unit `seq % 3` gets version
 /// `seq`, and unit `100 + seq` appears.
-fn package(dir: &Path, key: &KeyPair, rotation: Option<&Rotation>, seq: u64, previous: Option<String>) -> (PathBuf, String) {
+fn package(
+    dir: &Path,
+    key: &KeyPair,
+    rotation: Option<&Rotation>,
+    seq: u64,
+    previous: Option<String>,
+) -> (PathBuf, String) {
     let mut w = PackageWriter::new(dir).unwrap();
     let f = w.open(UNITS).unwrap();
     let v = i64::try_from(seq).unwrap();
@@ -107,7 +113,10 @@ impl Receiver {
     /// The data and the chain position.
     async fn dump(&self) -> (Vec<(String, String, i64)>, u64) {
         let rows: Vec<(String, String, i64)> =
-            sqlx::query_as("SELECT bdcdyh, zl, version_id FROM units ORDER BY bdcdyh").fetch_all(&self.db.pool).await.unwrap();
+            sqlx::query_as("SELECT bdcdyh, zl, version_id FROM units ORDER BY bdcdyh")
+                .fetch_all(&self.db.pool)
+                .await
+                .unwrap();
         let status = receiver::status::status(&self.db).await.unwrap();
         (rows, status.last_applied)
     }

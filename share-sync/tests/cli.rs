@@ -19,7 +19,11 @@ fn bin() -> Command {
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs the binary until it reports reaching `point`, then kills it with SIGKILL.
@@ -89,7 +93,8 @@ fn keygen_writes_an_owner_only_private_key() {
     assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read_to_string(public).unwrap().contains("BEGIN PUBLIC KEY"));
     // Rotation writes the new key and the statement beside it.
-    let (code, out, err) = run(&["keygen", "--out", dir.path().to_str().unwrap(), "--rotate-from", key.to_str().unwrap()]);
+    let (code, out, err) =
+        run(&["keygen", "--out", dir.path().to_str().unwrap(), "--rotate-from", key.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(dir.path().join(format!("{}.rotation", out.trim())).exists());
     // Help shows examples.
@@ -143,9 +148,13 @@ async fn export_and_apply_survive_kill_9_and_report_with_exit_codes(pool: PgPool
     assert!(stdout.contains("duplicate"), "{stdout}");
     let (_, status, _) = run(&["status", "--db", &db, "--json"]);
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
-    assert_eq!(status, serde_json::json!({"last_applied": 1, "gaps": [], "held": [], "quarantined": [],
-        "streams": [{"sender": "internal", "kind": "units", "last_applied": 1, "gaps": [], "held": []}]}));
-    let households: i64 = sqlx::query_scalar("SELECT count(*) FROM households WHERE state = 'current'").fetch_one(&pool).await.unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({"last_applied": 1, "gaps": [], "held": [], "quarantined": [],
+        "streams": [{"sender": "internal", "kind": "units", "last_applied": 1, "gaps": [], "held": []}]})
+    );
+    let households: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM households WHERE state = 'current'").fetch_one(&pool).await.unwrap();
     let applied = sqlx::SqlitePool::connect(&db).await.unwrap();
     let units: i64 = sqlx::query_scalar("SELECT count(*) FROM units").fetch_one(&applied).await.unwrap();
     assert_eq!(units, households);
@@ -165,6 +174,10 @@ async fn export_and_apply_survive_kill_9_and_report_with_exit_codes(pool: PgPool
     assert_eq!(run(&["apply", "--db", &db, "--trust", &public, missing.to_str().unwrap()]).0, 2);
     assert_eq!(run(&["apply", "--db", "mysql://x", "--trust", &public, package]).0, 2);
     assert_eq!(run(&["apply", "--db", &db, "--trust", package]).0, 2, "no key given");
-    assert_eq!(run(&["export", "--db", &url, "--key", &public, "--out", out_a.to_str().unwrap()]).0, 2, "a public key is no private key");
+    assert_eq!(
+        run(&["export", "--db", &url, "--key", &public, "--out", out_a.to_str().unwrap()]).0,
+        2,
+        "a public key is no private key"
+    );
     assert_eq!(run(&["frobnicate"]).0, 2);
 }

@@ -14,7 +14,9 @@ use share_sync::serve::{app, PushIntake, ServeState};
 fn package(dir: &std::path::Path, key: &KeyPair, seq: u64, previous: Option<String>) -> (PathBuf, String) {
     let mut w = PackageWriter::new(dir).unwrap();
     let f = w.open(RETIRED).unwrap();
-    w.file(f).push(&RetiredRecord { kind: ObjectKind::Unit, key: format!("330106001001GB00001F0001{seq:04}") }).unwrap();
+    w.file(f)
+        .push(&RetiredRecord { kind: ObjectKind::Unit, key: format!("330106001001GB00001F0001{seq:04}") })
+        .unwrap();
     let m = Manifest {
         format: FORMAT.into(),
         kind: PackageKind::Units,
@@ -37,7 +39,11 @@ async fn pushed_packages_are_applied_like_ferried_ones() {
     let (p1, h1) = package(&dir.path().join("1"), &key, 1, None);
     let (p2, _) = package(&dir.path().join("2"), &key, 2, Some(h1));
     let db = ReceiverDb::open(&format!("sqlite://{}", dir.path().join("r.db").display())).await.unwrap();
-    let intake = PushIntake { dir: dir.path().join("pushed"), trust: vec![key.public().clone()], inbox: dir.path().join("inbox") };
+    let intake = PushIntake {
+        dir: dir.path().join("pushed"),
+        trust: vec![key.public().clone()],
+        inbox: dir.path().join("inbox"),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let serving = axum::serve(listener, app(ServeState::new(db.clone(), Some(intake))));

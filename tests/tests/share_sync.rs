@@ -39,7 +39,13 @@ async fn fill(pool: &PgPool) {
     assert!(tables.iter().all(|t| t.written.is_ok()), "{tables:?}");
 }
 
-async fn send(router: axum::Router, method: Method, uri: &str, token: &str, body: Option<&Value>) -> (StatusCode, Value) {
+async fn send(
+    router: axum::Router,
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
     let mut b = Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {token}"));
     let body = match body {
         Some(v) => {
@@ -67,13 +73,22 @@ impl Internal {
         let counties = ["330106"];
         accounts::create_client(
             pool,
-            &NewClient { client_id: "djxt", secret: PASSWORD, counties: &counties, rate_limit_per_minute: Some(1_000_000), allowed_ips: &[] },
+            &NewClient {
+                client_id: "djxt",
+                secret: PASSWORD,
+                counties: &counties,
+                rate_limit_per_minute: Some(1_000_000),
+                allowed_ips: &[],
+            },
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        accounts::create_user(pool, &NewUser { username: "boss", password: PASSWORD, role: Role::Admin, counties: &counties })
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        accounts::create_user(
+            pool,
+            &NewUser { username: "boss", password: PASSWORD, role: Role::Admin, counties: &counties },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         let login = |body: Value| {
             let state = state.clone();
             async move {
@@ -124,7 +139,8 @@ impl Receivers {
     }
 
     async fn drop_pg(self) {
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_name)).execute(&self.admin).await;
+        let _ =
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_name)).execute(&self.admin).await;
     }
 }
 
@@ -147,10 +163,11 @@ fn pg_url(db: &str) -> String {
 /// xmin back for a while). Polls; never a fixed sleep.
 async fn wait_until_the_feed_covers_everything(pool: &PgPool) {
     for _ in 0..3000 {
-        let behind: i64 = sqlx::query_scalar("SELECT count(*) FROM audit WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())")
-            .fetch_one(pool)
-            .await
-            .unwrap_or(-1);
+        let behind: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audit WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())")
+                .fetch_one(pool)
+                .await
+                .unwrap_or(-1);
         if behind == 0 {
             return;
         }
@@ -196,15 +213,23 @@ fn assert_coordinate_free(package: &Path, key: &PublicKey, extent: [f64; 4], min
         walk(&value, &mut |x, key| {
             if let Some(k) = key {
                 let k = k.to_ascii_lowercase();
-                assert!(!["geom", "geometry", "coordinates", "wkt", "wkb", "shape", "x", "y"].contains(&k.as_str()), "{file}: key {k}");
+                assert!(
+                    !["geom", "geometry", "coordinates", "wkt", "wkb", "shape", "x", "y"].contains(&k.as_str()),
+                    "{file}: key {k}"
+                );
             }
             if let Some(n) = x.as_f64() {
                 numbers += 1;
-                assert!(!(minx..=maxx).contains(&n) && !(miny..=maxy).contains(&n), "{file}: {n} lies in the district extent");
+                assert!(
+                    !(minx..=maxx).contains(&n) && !(miny..=maxy).contains(&n),
+                    "{file}: {n} lies in the district extent"
+                );
             }
             if let Some(s) = x.as_str() {
                 let up = s.to_ascii_uppercase();
-                for bad in ["POLYGON", "POINT", "LINESTRING", "0103000020", "0106000020", "0101000020", "\"COORDINATES\""] {
+                for bad in
+                    ["POLYGON", "POINT", "LINESTRING", "0103000020", "0106000020", "0101000020", "\"COORDINATES\""]
+                {
                     assert!(!up.contains(bad), "{file}: {s}");
                 }
             }
@@ -243,19 +268,27 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
     // wait, import rows still behind xmin would travel again, harmlessly.)
     wait_until_the_feed_covers_everything(&pool).await;
     let (first, rows) = export_until_written(&pool, outbox.path(), &key).await;
-    let units: Vec<String> = sqlx::query_scalar("SELECT bdcdyh::text FROM households WHERE state = 'current' ORDER BY 1")
-        .fetch_all(&pool)
-        .await
-        .unwrap_or_default();
+    let units: Vec<String> =
+        sqlx::query_scalar("SELECT bdcdyh::text FROM households WHERE state = 'current' ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
     let parcels: Vec<String> = sqlx::query_scalar("SELECT zddm::text FROM parcels WHERE state = 'current' ORDER BY 1")
         .fetch_all(&pool)
         .await
         .unwrap_or_default();
-    let buildings: Vec<String> = sqlx::query_scalar("SELECT zrzh::text FROM buildings WHERE state = 'current' ORDER BY 1")
-        .fetch_all(&pool)
-        .await
-        .unwrap_or_default();
-    assert!(units.len() > 50 && parcels.len() == 200 && buildings.len() == 297, "{} {} {}", units.len(), parcels.len(), buildings.len());
+    let buildings: Vec<String> =
+        sqlx::query_scalar("SELECT zrzh::text FROM buildings WHERE state = 'current' ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    assert!(
+        units.len() > 50 && parcels.len() == 200 && buildings.len() == 297,
+        "{} {} {}",
+        units.len(),
+        parcels.len(),
+        buildings.len()
+    );
     assert_eq!(rows as usize, units.len() + parcels.len() + buildings.len());
     assert_coordinate_free(&first, key.public(), district_extent(), 1000);
 
@@ -268,7 +301,14 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
     }
     body["ZL"] = json!("西湖区文三路100号（更正）");
     body["SCJZMJ"] = json!(123.45);
-    let (s, v) = send(tile_server::app(internal.state.clone()), Method::PUT, &format!("/api/households/{bdcdyh}"), &internal.writer, Some(&body)).await;
+    let (s, v) = send(
+        tile_server::app(internal.state.clone()),
+        Method::PUT,
+        &format!("/api/households/{bdcdyh}"),
+        &internal.writer,
+        Some(&body),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     wait_until_the_feed_covers_everything(&pool).await;
     let (second, rows) = export_until_written(&pool, outbox.path(), &key).await;
@@ -276,17 +316,23 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
     assert_coordinate_free(&second, key.public(), district_extent(), 5);
     // Nothing changed since: nothing is written.
     let opts = ExportOptions { sender: "internal", key: &key, rotation: None, earlier_keys: &[] };
-    assert!(matches!(export_units(&pool, outbox.path(), &opts).await, Ok(ExportOutcome::NothingChanged { sequence: 2 })));
+    assert!(matches!(
+        export_units(&pool, outbox.path(), &opts).await,
+        Ok(ExportOutcome::NothingChanged { sequence: 2 })
+    ));
 
     let receivers = Receivers::new(&pool).await;
     for url in receivers.urls() {
         let db = ReceiverDb::open(&url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
         let inbox = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let trusted = [key.public().clone()];
-        let report = receiver::apply(&db, &trusted, inbox.path(), &[second.clone(), first.clone()]).await.unwrap_or_else(|e| panic!("{e}"));
+        let report = receiver::apply(&db, &trusted, inbox.path(), &[second.clone(), first.clone()])
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(report.all_applied(), "{url}: {report:?}");
         assert_eq!(report.applied.iter().map(|a| a.sequence).collect::<Vec<_>>(), [1, 2], "{url}");
-        let token = serve::queries::create_client(&db.pool, "djxt", 1_000_000, false).await.unwrap_or_else(|e| panic!("{e}"));
+        let token =
+            serve::queries::create_client(&db.pool, "djxt", 1_000_000, false).await.unwrap_or_else(|e| panic!("{e}"));
         let extranet = serve::app(ServeState::new(db.clone(), None));
         for u in &units {
             assert_same(&internal, &extranet, &token, &format!("/api/units/{u}")).await;
@@ -302,7 +348,14 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
         // Read-only, authenticated, rate limited.
         let (s, _) = send(extranet.clone(), Method::GET, &format!("/api/units/{bdcdyh}"), "wrong", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
-        let (s, _) = send(extranet.clone(), Method::PUT, &format!("/api/registrations/{bdcdyh}"), &token, Some(&json!({"DJZT": "registered"}))).await;
+        let (s, _) = send(
+            extranet.clone(),
+            Method::PUT,
+            &format!("/api/registrations/{bdcdyh}"),
+            &token,
+            Some(&json!({"DJZT": "registered"})),
+        )
+        .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "a read-only client may not register");
         let slow = serve::queries::create_client(&db.pool, "slow", 2, false).await.unwrap_or_else(|e| panic!("{e}"));
         let statuses: Vec<StatusCode> = futures_statuses(&extranet, &slow, &bdcdyh, 3).await;
@@ -329,15 +382,21 @@ async fn registration_results_come_back_into_the_internal_unit_table(pool: PgPoo
     let (first, _) = export_until_written(&pool, outbox.path(), &inner_key).await;
 
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let extranet_db = ReceiverDb::open(&format!("sqlite://{}", dir.path().join("x.db").display())).await.unwrap_or_else(|e| panic!("{e}"));
-    let report = receiver::apply(&extranet_db, &[inner_key.public().clone()], &dir.path().join("inbox"), &[first]).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(report.all_applied(), "{report:?}");
-    let djxt = serve::queries::create_client(&extranet_db.pool, "djxt", 1000, true).await.unwrap_or_else(|e| panic!("{e}"));
-    let extranet = serve::app(ServeState::new(extranet_db.clone(), None));
-    let units: Vec<String> = sqlx::query_scalar("SELECT bdcdyh::text FROM households WHERE state = 'current' ORDER BY 1 LIMIT 3")
-        .fetch_all(&pool)
+    let extranet_db = ReceiverDb::open(&format!("sqlite://{}", dir.path().join("x.db").display()))
         .await
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = receiver::apply(&extranet_db, &[inner_key.public().clone()], &dir.path().join("inbox"), &[first])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.all_applied(), "{report:?}");
+    let djxt =
+        serve::queries::create_client(&extranet_db.pool, "djxt", 1000, true).await.unwrap_or_else(|e| panic!("{e}"));
+    let extranet = serve::app(ServeState::new(extranet_db.clone(), None));
+    let units: Vec<String> =
+        sqlx::query_scalar("SELECT bdcdyh::text FROM households WHERE state = 'current' ORDER BY 1 LIMIT 3")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
     for (i, u) in units.iter().enumerate() {
         let body = json!({"BDCQZH": format!("浙(2026)杭州市不动产权第{:07}号", i + 1), "DJZT": "registered", "DJSJ": "2026-12-01T09:30:00Z"});
         let (s, v) = send(extranet.clone(), Method::PUT, &format!("/api/registrations/{u}"), &djxt, Some(&body)).await;
@@ -348,7 +407,9 @@ async fn registration_results_come_back_into_the_internal_unit_table(pool: PgPoo
     let gate = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let opts = ExportOptions { sender: "extranet", key: &outer_key, rotation: None, earlier_keys: &[] };
     let ExportOutcome::Written { path, rows, .. } =
-        share_sync::registrations::export_registrations(&extranet_db, gate.path(), &opts).await.unwrap_or_else(|e| panic!("{e}"))
+        share_sync::registrations::export_registrations(&extranet_db, gate.path(), &opts)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
     else {
         panic!("nothing exported")
     };
@@ -361,9 +422,13 @@ async fn registration_results_come_back_into_the_internal_unit_table(pool: PgPoo
     assert_eq!(internal_db.role, receiver::Role::InternalStore);
     let inbox = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // A units package is refused by the internal store, a registrations package accepted.
-    let report = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path.clone()]).await.unwrap_or_else(|e| panic!("{e}"));
+    let report = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path.clone()])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(report.all_applied(), "{report:?}");
-    let again = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path]).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.applied.len(), again.duplicates.len()), (0, 1));
     for (i, u) in units.iter().enumerate() {
         let (_, inside) = internal.get(&format!("/api/units/{u}")).await;
@@ -382,4 +447,71 @@ async fn registration_results_come_back_into_the_internal_unit_table(pool: PgPoo
 
 async fn current_db(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT current_database()").fetch_one(pool).await.unwrap_or_default()
+}
+
+/// Writes a household and its audit row the way the server does (one transaction).
+async fn write_household(conn: &mut sqlx::PgConnection, bdcdyh: &str, zl: &str) {
+    sqlx::query(
+        "INSERT INTO households (county, bdcdyh, zrzh, sjc, myc, zl, scjzmj) VALUES (left($1, 6), $1, left($1, 24), 1, '1', $2, 88.5)",
+    )
+    .bind(bdcdyh)
+    .bind(zl)
+    .execute(&mut *conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query(
+        "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key) VALUES (left($1, 6), 'user:t', 'admin', 'household.create', 'household', $1)",
+    )
+    .bind(bdcdyh)
+    .execute(&mut *conn)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn units_in(package: &Path, key: &PublicKey) -> Vec<String> {
+    let mut ring = Keyring::default();
+    ring.trust(key.clone());
+    let v = verify(package, &ring).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for_each_line(&v, |file, line| {
+        if file == share_sync::package::records::UNITS {
+            let u: Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+            out.push(u["BDCDYH"].as_str().unwrap_or_default().to_owned());
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+/// A transaction that started earlier but commits later than another is not skipped:
+/// while it is open, the later one's change is held back too; once it commits, the
+/// next package carries both.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_change_that_commits_late_is_exported_not_skipped(pool: PgPool) {
+    let key = KeyPair::generate();
+    let outbox = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+    write_household(&mut conn, "330106001001GB00001F00010001", "一号").await;
+    // The first package's cursor must cover the seed, or the seed would count as a change below.
+    wait_until_the_feed_covers_everything(&pool).await;
+    let (first, _) = export_until_written(&pool, outbox.path(), &key).await;
+    assert_eq!(units_in(&first, key.public()), ["330106001001GB00001F00010001"]);
+
+    // Slow: starts first, writes, stays open. Fast: starts later, commits first.
+    let mut slow = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    write_household(&mut slow, "330106001001GB00001F00010002", "慢").await;
+    let mut fast = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+    write_household(&mut fast, "330106001001GB00001F00010003", "快").await;
+    fast.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    let opts = ExportOptions { sender: "internal", key: &key, rotation: None, earlier_keys: &[] };
+    // The open slow transaction holds the cluster's xmin at or below its own id: the fast
+    // change (a later transaction id) cannot be handed out yet, whatever else runs.
+    let held = export_units(&pool, outbox.path(), &opts).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(held, ExportOutcome::NothingChanged { sequence: 1 });
+    slow.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    // Both below xmin before exporting, so one package carries both.
+    wait_until_the_feed_covers_everything(&pool).await;
+    let (second, _) = export_until_written(&pool, outbox.path(), &key).await;
+    assert_eq!(units_in(&second, key.public()), ["330106001001GB00001F00010002", "330106001001GB00001F00010003"]);
 }

@@ -13,7 +13,10 @@ use share_sync::keys::{KeyPair, PublicKey, Rotation};
 use share_sync::receiver::{self, ReceiverDb};
 
 #[derive(Parser)]
-#[command(name = "share-sync", version, about = "Signed, chained, coordinate-free packages across the air gap (离线摆渡 / 单向光闸)",
+#[command(
+    name = "share-sync",
+    version,
+    about = "Signed, chained, coordinate-free packages across the air gap (离线摆渡 / 单向光闸)",
     after_help = "Examples:
   share-sync keygen --out keys/
   share-sync export --db postgres://localhost/cadastre --key keys/1a2b3c4d5e6f7a8b.key --out outbox/
@@ -22,7 +25,8 @@ use share_sync::receiver::{self, ReceiverDb};
   share-sync token --db sqlite://extranet.db --client registration-system
   share-sync serve --db sqlite://extranet.db --listen 0.0.0.0:8443
 Exit status: 0 done, 1 held/quarantined/failed (see the message), 2 unusable arguments.
-See docs/share-sync.md.")]
+See docs/share-sync.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -215,7 +219,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen { out, rotate_from } => keygen(&out, rotate_from.as_deref()),
         Command::Export { db, key, out, sender, earlier_key } => export(&db, &key, &out, &sender, &earlier_key).await,
         Command::Apply { db, trust, inbox, json, packages } => apply(&db, &trust, inbox, json, &packages).await,
-        Command::Serve { db, listen, accept_push, trust, inbox } => serve(&db, &listen, accept_push, &trust, inbox).await,
+        Command::Serve { db, listen, accept_push, trust, inbox } => {
+            serve(&db, &listen, accept_push, &trust, inbox).await
+        }
         Command::Token { db, client, per_minute, may_register } => {
             let db = ReceiverDb::open(&db).await.map_err(unusable)?;
             let token = share_sync::serve::queries::create_client(&db.pool, &client, per_minute, may_register).await?;
@@ -226,7 +232,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let key_pair = KeyPair::load(&key).map_err(unusable)?;
             let rotation = Rotation::beside(&key).map_err(unusable)?;
             let db = ReceiverDb::open(&db).await.map_err(unusable)?;
-            let opts = ExportOptions { sender: &sender, key: &key_pair, rotation: rotation.as_ref(), earlier_keys: &[] };
+            let opts =
+                ExportOptions { sender: &sender, key: &key_pair, rotation: rotation.as_ref(), earlier_keys: &[] };
             report_export(share_sync::registrations::export_registrations(&db, &out, &opts).await?);
             Ok(ExitCode::SUCCESS)
         }
@@ -310,7 +317,10 @@ async fn serve(
     let db = ReceiverDb::open(db).await.map_err(unusable)?;
     let inbox = inbox.unwrap_or_else(|| default_inbox(&db));
     let push = accept_push.map(|dir| share_sync::serve::PushIntake { dir, trust: keys, inbox });
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}")).map_err(unusable)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))
+        .map_err(unusable)?;
     eprintln!("share-sync: serving on http://{}", listener.local_addr()?);
     let app = share_sync::serve::app(share_sync::serve::ServeState::new(db, push));
     axum::serve(listener, app)

@@ -133,20 +133,14 @@ fn read_small(entry: &mut tar::Entry<'_, impl Read>, what: &str) -> Result<Vec<u
 }
 
 /// The next member, which must be named `name`.
-fn expect_entry<'a, R: Read>(
-    entries: &mut tar::Entries<'a, R>,
-    name: &str,
-) -> Result<tar::Entry<'a, R>, Rejection> {
+fn expect_entry<'a, R: Read>(entries: &mut tar::Entries<'a, R>, name: &str) -> Result<tar::Entry<'a, R>, Rejection> {
     let entry = entries
         .next()
         .ok_or_else(|| Rejection::Truncated(format!("the archive ends before {name}")))?
         .map_err(|e| tar_error(&e))?;
     let path = entry.path_bytes();
     if path.as_ref() != name.as_bytes() {
-        return Err(Rejection::Malformed(format!(
-            "expected member {name}, found {}",
-            String::from_utf8_lossy(&path)
-        )));
+        return Err(Rejection::Malformed(format!("expected member {name}, found {}", String::from_utf8_lossy(&path))));
     }
     if entry.header().entry_type() != tar::EntryType::Regular {
         return Err(Rejection::Malformed(format!("{name} is not a regular file")));
@@ -178,9 +172,9 @@ pub fn verify(path: &Path, keyring: &Keyring) -> Result<Verified, Rejection> {
         let bytes = read_small(&mut entry, ROTATION)?;
         let statement: Rotation =
             serde_json::from_slice(&bytes).map_err(|e| Rejection::Malformed(format!("rotation.json: {e}")))?;
-        let old = keyring
-            .get(&statement.old_key_id)
-            .ok_or_else(|| Rejection::UntrustedKey(format!("{} (rotated from {})", manifest.key_id, statement.old_key_id)))?;
+        let old = keyring.get(&statement.old_key_id).ok_or_else(|| {
+            Rejection::UntrustedKey(format!("{} (rotated from {})", manifest.key_id, statement.old_key_id))
+        })?;
         let new = statement.verify(old).map_err(|e| Rejection::BadSignature(format!("rotation.json: {e}")))?;
         if new.id() != manifest.key_id {
             return Err(Rejection::UntrustedKey(manifest.key_id.clone()));
@@ -194,9 +188,7 @@ pub fn verify(path: &Path, keyring: &Keyring) -> Result<Verified, Rejection> {
     } else {
         return Err(Rejection::UntrustedKey(manifest.key_id.clone()));
     };
-    signer
-        .verify(&manifest_bytes, &sigs)
-        .map_err(|e| Rejection::BadSignature(format!("manifest.json: {e}")))?;
+    signer.verify(&manifest_bytes, &sigs).map_err(|e| Rejection::BadSignature(format!("manifest.json: {e}")))?;
     keyring.check_not_retired(signer.id(), manifest.sequence)?;
     check_manifest(&manifest)?;
     for expected in files {
@@ -273,7 +265,10 @@ fn check_digests(expected: &FileEntry, bytes: &[u8]) -> Result<(), Rejection> {
 fn digest_member(mut entry: tar::Entry<'_, impl Read>, expected: &FileEntry) -> Result<(), Rejection> {
     let size = entry.header().size().map_err(|e| Rejection::Malformed(e.to_string()))?;
     if size != expected.bytes {
-        return Err(Rejection::Tampered(format!("{} is {size} bytes, the manifest says {}", expected.name, expected.bytes)));
+        return Err(Rejection::Tampered(format!(
+            "{} is {size} bytes, the manifest says {}",
+            expected.name, expected.bytes
+        )));
     }
     let (mut sm3, mut sha) = (sm3::Sm3::default(), sha2_011::Sha256::default());
     let (mut read, mut lines) = (0u64, 0u64);
@@ -298,7 +293,10 @@ fn digest_member(mut entry: tar::Entry<'_, impl Read>, expected: &FileEntry) -> 
         return Err(Rejection::Tampered(format!("{}: SHA-256 digest differs from the manifest", expected.name)));
     }
     if lines != expected.rows {
-        return Err(Rejection::Tampered(format!("{} has {lines} lines, the manifest says {}", expected.name, expected.rows)));
+        return Err(Rejection::Tampered(format!(
+            "{} has {lines} lines, the manifest says {}",
+            expected.name, expected.rows
+        )));
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::manifest::{FeedRange, Manifest, PackageKind, FORMAT};
 use super::read::{for_each_line, verify, Keyring, Rejection};
-use super::records::{Record, RetiredRecord, ObjectKind, LINEAGE, RETIRED};
+use super::records::{ObjectKind, Record, RetiredRecord, LINEAGE, RETIRED};
 use super::write::PackageWriter;
 use crate::keys::{KeyPair, Rotation};
 

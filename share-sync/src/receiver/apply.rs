@@ -125,7 +125,8 @@ async fn last_applied(db: &ReceiverDb, sender: &str, kind: &str) -> Result<(u64,
 /// A unique name in `dir` for a copy of `original`.
 fn copy_name(dir: &Path, original: &Path, tag: &str) -> PathBuf {
     let base = original.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "package".into());
-    let safe: String = base.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let safe: String =
+        base.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
     dir.join(format!("{tag}-{safe}"))
 }
 
@@ -361,14 +362,13 @@ async fn apply_stream(run: &mut Run<'_>, sender: &str, kind: &str, mut given: Ve
     }
 
     // 3. What is still waiting, and the gaps before it.
-    let waiting: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT sequence, file FROM sync_held WHERE sender = $1 AND kind = $2 ORDER BY sequence, file",
-    )
-    .bind(sender.to_owned())
-    .bind(kind.to_owned())
-    .fetch_all(&run.db.pool)
-    .await
-    .map_err(sql("reading held packages"))?;
+    let waiting: Vec<(i64, String)> =
+        sqlx::query_as("SELECT sequence, file FROM sync_held WHERE sender = $1 AND kind = $2 ORDER BY sequence, file")
+            .bind(sender.to_owned())
+            .bind(kind.to_owned())
+            .fetch_all(&run.db.pool)
+            .await
+            .map_err(sql("reading held packages"))?;
     let held_seqs: BTreeSet<u64> = waiting.iter().map(|(s, _)| u64::try_from(*s).unwrap_or(0)).collect();
     if let Some(&max) = held_seqs.last() {
         run.report.gaps.extend((last + 1..max).filter(|s| !held_seqs.contains(s)));

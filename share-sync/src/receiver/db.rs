@@ -85,7 +85,8 @@ impl ReceiverDb {
     /// store is recognised by its `store_settings` table; its schema is tile-server's.
     pub async fn open(url: &str) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
-        let (backend, file, options) = if let Some(rest) = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:")) {
+        let (backend, file, options) = if let Some(rest) = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:"))
+        {
             let path = rest.split('?').next().unwrap_or_default();
             if path.is_empty() {
                 return Err(DbError::Url(format!("{url:?}: give a file, e.g. sqlite://receiver.db")));
@@ -110,8 +111,10 @@ impl ReceiverDb {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets `serve` read while `apply` writes; FULL sync makes a commit durable.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;")
-                            .await?;
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -121,9 +124,9 @@ impl ReceiverDb {
             .map_err(sql("connecting to the receiving database"))?;
         let internal: i64 = match backend {
             Backend::Sqlite => sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'store_settings'"),
-            Backend::Postgres => {
-                sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'store_settings' AND schemaname = current_schema()")
-            }
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'store_settings' AND schemaname = current_schema()",
+            ),
         }
         .fetch_one(&pool)
         .await
@@ -141,7 +144,8 @@ impl ReceiverDb {
                 .map_err(sql("inspecting the internal store"))?;
                 if ready < 2 {
                     return Err(DbError::Url(
-                        "the internal store lacks the share-sync tables: run `tile-server migrate` (migration 0030)".into(),
+                        "the internal store lacks the share-sync tables: run `tile-server migrate` (migration 0030)"
+                            .into(),
                     ));
                 }
             }

@@ -47,11 +47,12 @@ pub struct Status {
 
 /// Reads the status.
 pub async fn status(db: &ReceiverDb) -> Result<Status, DbError> {
-    let applied: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT sender, kind, max(sequence) FROM sync_applied GROUP BY sender, kind ORDER BY sender, kind")
-            .fetch_all(&db.pool)
-            .await
-            .map_err(sql("reading applied packages"))?;
+    let applied: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT sender, kind, max(sequence) FROM sync_applied GROUP BY sender, kind ORDER BY sender, kind",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .map_err(sql("reading applied packages"))?;
     let held: Vec<(String, String, i64)> =
         sqlx::query_as("SELECT DISTINCT sender, kind, sequence FROM sync_held ORDER BY sender, kind, sequence")
             .fetch_all(&db.pool)
@@ -62,8 +63,11 @@ pub async fn status(db: &ReceiverDb) -> Result<Status, DbError> {
             .fetch_all(&db.pool)
             .await
             .map_err(sql("reading quarantined packages"))?;
-    let keys: BTreeSet<(String, String)> =
-        applied.iter().map(|(s, k, _)| (s.clone(), k.clone())).chain(held.iter().map(|(s, k, _)| (s.clone(), k.clone()))).collect();
+    let keys: BTreeSet<(String, String)> = applied
+        .iter()
+        .map(|(s, k, _)| (s.clone(), k.clone()))
+        .chain(held.iter().map(|(s, k, _)| (s.clone(), k.clone())))
+        .collect();
     let to_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
     let streams: Vec<Stream> = keys
         .into_iter()
@@ -71,7 +75,8 @@ pub async fn status(db: &ReceiverDb) -> Result<Status, DbError> {
             let last = applied.iter().find(|(s, k, _)| *s == sender && *k == kind).map_or(0, |(_, _, n)| to_u64(*n));
             let held: Vec<u64> =
                 held.iter().filter(|(s, k, _)| *s == sender && *k == kind).map(|(_, _, n)| to_u64(*n)).collect();
-            let gaps = held.last().map_or_else(Vec::new, |&max| (last + 1..max).filter(|s| !held.contains(s)).collect());
+            let gaps =
+                held.last().map_or_else(Vec::new, |&max| (last + 1..max).filter(|s| !held.contains(s)).collect());
             Stream { sender, kind, last_applied: last, gaps, held }
         })
         .collect();

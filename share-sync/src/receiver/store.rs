@@ -38,8 +38,7 @@ fn values(rows: usize, cols: usize) -> String {
 /// `INSERT … VALUES … ON CONFLICT (key) DO UPDATE SET every other column` where the
 /// incoming row's `version` column is not older.
 fn upsert_sql(table: &str, columns: &[&str], key: &str, version: &str, rows: usize) -> String {
-    let set: Vec<String> =
-        columns.iter().filter(|c| **c != key).map(|c| format!("{c} = excluded.{c}")).collect();
+    let set: Vec<String> = columns.iter().filter(|c| **c != key).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
         "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({key}) DO UPDATE SET {} WHERE excluded.{version} >= {table}.{version}",
         columns.join(", "),
@@ -54,9 +53,33 @@ pub fn time_text(t: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 const UNIT_COLUMNS: &[&str] = &[
-    "bdcdyh", "zrzh", "fwbm", "ljzh", "sjc", "myc", "dyh", "shbw", "hx", "fwyt", "zl", "yctnjzmj", "ycftjzmj",
-    "ycjzmj", "sctnjzmj", "scftjzmj", "scjzmj", "ftxs", "gytdmj", "fttdmj", "dytdmj", "mortgaged", "sealed", "state",
-    "version_id", "valid_from", "seq",
+    "bdcdyh",
+    "zrzh",
+    "fwbm",
+    "ljzh",
+    "sjc",
+    "myc",
+    "dyh",
+    "shbw",
+    "hx",
+    "fwyt",
+    "zl",
+    "yctnjzmj",
+    "ycftjzmj",
+    "ycjzmj",
+    "sctnjzmj",
+    "scftjzmj",
+    "scjzmj",
+    "ftxs",
+    "gytdmj",
+    "fttdmj",
+    "dytdmj",
+    "mortgaged",
+    "sealed",
+    "state",
+    "version_id",
+    "valid_from",
+    "seq",
 ];
 
 fn bind_unit<'q>(q: AnyQuery<'q>, u: &UnitRecord, seq: i64) -> AnyQuery<'q> {
@@ -107,8 +130,22 @@ fn sql_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> DbError {
 }
 
 const BUILDING_COLUMNS: &[&str] = &[
-    "zrzh", "zddm", "county", "jzwmc", "zl", "jgrq", "dscs", "dxcs", "fwjg", "ghyt", "ycjzmj", "scjzmj", "state",
-    "version_id", "valid_from", "seq",
+    "zrzh",
+    "zddm",
+    "county",
+    "jzwmc",
+    "zl",
+    "jgrq",
+    "dscs",
+    "dxcs",
+    "fwjg",
+    "ghyt",
+    "ycjzmj",
+    "scjzmj",
+    "state",
+    "version_id",
+    "valid_from",
+    "seq",
 ];
 
 /// Upserts buildings and replaces their floor lists.

@@ -57,12 +57,7 @@ pub struct ServeState {
 impl ServeState {
     /// State over an open receiving database.
     pub fn new(db: ReceiverDb, push: Option<PushIntake>) -> Self {
-        Self {
-            db,
-            limits: Arc::default(),
-            push: push.map(Arc::new),
-            apply_lock: Arc::default(),
-        }
+        Self { db, limits: Arc::default(), push: push.map(Arc::new), apply_lock: Arc::default() }
     }
 }
 
@@ -102,9 +97,13 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match self {
-            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required".into()),
+            Self::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required".into())
+            }
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
-            Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this client".into()),
+            Self::RateLimited => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this client".into())
+            }
             Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", format!("{m} not found")),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             Self::Internal(m) => {
@@ -182,12 +181,15 @@ fn check_code(code: &str, len: usize, what: &str) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/api/units/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号, 28 characters")),
     responses((status = 200, body = UnitView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn unit(State(state): State<ServeState>, _client: Client, Path(bdcdyh): Path<String>) -> Result<Json<UnitView>, ApiError> {
+pub async fn unit(
+    State(state): State<ServeState>,
+    _client: Client,
+    Path(bdcdyh): Path<String>,
+) -> Result<Json<UnitView>, ApiError> {
     check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
     let pool = &state.db.pool;
     let land_unit = queries::land_unit(pool, &bdcdyh[..19]).await?;
-    let household =
-        if bdcdyh.as_bytes()[19] == b'F' { queries::household_of(pool, &bdcdyh).await? } else { None };
+    let household = if bdcdyh.as_bytes()[19] == b'F' { queries::household_of(pool, &bdcdyh).await? } else { None };
     if household.is_none() && !(bdcdyh.ends_with("W00000000") && land_unit.is_some()) {
         return Err(ApiError::NotFound(format!("unit {bdcdyh}")));
     }
@@ -199,9 +201,16 @@ pub async fn unit(State(state): State<ServeState>, _client: Client, Path(bdcdyh)
 #[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
     responses((status = 200, body = BuildingTable), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn table(State(state): State<ServeState>, _client: Client, Path(zrzh): Path<String>) -> Result<Json<BuildingTable>, ApiError> {
+pub async fn table(
+    State(state): State<ServeState>,
+    _client: Client,
+    Path(zrzh): Path<String>,
+) -> Result<Json<BuildingTable>, ApiError> {
     check_code(&zrzh, 24, "natural-building number (自然幢号)")?;
-    queries::building_table(&state.db.pool, &zrzh).await?.map(Json).ok_or(ApiError::NotFound(format!("building {zrzh}")))
+    queries::building_table(&state.db.pool, &zrzh)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound(format!("building {zrzh}")))
 }
 
 /// Body of a registration result.
@@ -253,7 +262,8 @@ async fn push(State(state): State<ServeState>, body: Body) -> Result<StatusCode,
         match receive(&intake, body).await {
             Ok(path) => {
                 let _guard = state.apply_lock.lock().await;
-                match crate::receiver::apply(&state.db, &intake.trust, &intake.inbox, std::slice::from_ref(&path)).await {
+                match crate::receiver::apply(&state.db, &intake.trust, &intake.inbox, std::slice::from_ref(&path)).await
+                {
                     Ok(report) => tracing::info!(?report, "pushed package"),
                     Err(e) => tracing::error!("applying a pushed package: {e}"),
                 }
@@ -303,7 +313,8 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
     }
 }
 
@@ -322,9 +333,7 @@ pub fn app(state: ServeState) -> Router {
     if state.push.is_some() {
         router = router.route("/api/packages", post(push).layer(DefaultBodyLimit::disable()));
     }
-    router
-        .fallback(|| async { ApiError::NotFound("route".into()) })
-        .with_state(state)
+    router.fallback(|| async { ApiError::NotFound("route".into()) }).with_state(state)
 }
 
 #[cfg(test)]

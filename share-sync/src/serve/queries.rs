@@ -165,14 +165,14 @@ pub async fn building_table(pool: &AnyPool, zrzh: &str) -> Result<Option<Buildin
             .fetch_all(pool)
             .await
             .map_err(sql("loading floors"))?;
-    let floors: Vec<FloorRow> = floors.into_iter().map(|(sjc, myc, cmc)| FloorRow { sjc: int(sjc), myc, cmc }).collect();
-    let rows = sqlx::query(&format!(
-        "SELECT {UNIT_COLUMNS} FROM units WHERE zrzh = $1 AND state = 'current' ORDER BY bdcdyh"
-    ))
-    .bind(zrzh.to_owned())
-    .fetch_all(pool)
-    .await
-    .map_err(sql("loading households"))?;
+    let floors: Vec<FloorRow> =
+        floors.into_iter().map(|(sjc, myc, cmc)| FloorRow { sjc: int(sjc), myc, cmc }).collect();
+    let rows =
+        sqlx::query(&format!("SELECT {UNIT_COLUMNS} FROM units WHERE zrzh = $1 AND state = 'current' ORDER BY bdcdyh"))
+            .bind(zrzh.to_owned())
+            .fetch_all(pool)
+            .await
+            .map_err(sql("loading households"))?;
     let households: Vec<Household> =
         rows.iter().map(household).collect::<Result<_, _>>().map_err(sql("decoding households"))?;
     Ok(Some(super::views::lay_out(building, &floors, households)))
@@ -190,7 +190,12 @@ pub async fn client_of(pool: &AnyPool, token_sha256: &str) -> Result<Option<(Str
 }
 
 /// Creates a client (or replaces its token); returns the new token.
-pub async fn create_client(pool: &AnyPool, client: &str, per_minute: u32, may_register: bool) -> Result<String, DbError> {
+pub async fn create_client(
+    pool: &AnyPool,
+    client: &str,
+    per_minute: u32,
+    may_register: bool,
+) -> Result<String, DbError> {
     use base64::Engine as _;
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     sqlx::query(

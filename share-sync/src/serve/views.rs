@@ -248,7 +248,9 @@ pub fn lay_out(building: BuildingAttrs, floors: &[FloorRow], households: Vec<Hou
                 r.sjc.push(sjc);
             }
         }
-        None => rows.push(TableRow { myc: myc.to_owned(), cmc: cmc.to_owned(), sjc: vec![sjc], households: Vec::new() }),
+        None => {
+            rows.push(TableRow { myc: myc.to_owned(), cmc: cmc.to_owned(), sjc: vec![sjc], households: Vec::new() })
+        }
     };
     for f in floors {
         push(&f.myc, &f.cmc, f.sjc);
