@@ -3,6 +3,8 @@
 //! and the property that any delivery order of any subset leaves the receiver where
 //! applying the delivered prefix of the chain in order leaves it.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

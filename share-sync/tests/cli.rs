@@ -4,6 +4,8 @@
 //! Needs `DATABASE_URL` (a PostGIS server; `#[sqlx::test]` makes a fresh database
 //! with the internal store's schema).
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

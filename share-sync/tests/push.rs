@@ -1,6 +1,8 @@
 //! Push over a one-way gate: `push` sends and never reads an answer; the receiver's
 //! push intake applies the package exactly like a ferried file.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use chrono::Utc;

@@ -422,9 +422,10 @@ async fn registration_results_come_back_into_the_internal_unit_table(pool: PgPoo
     assert_eq!(internal_db.role, receiver::Role::InternalStore);
     let inbox = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     // A units package is refused by the internal store, a registrations package accepted.
-    let report = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path.clone()])
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report =
+        receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), std::slice::from_ref(&path))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(report.all_applied(), "{report:?}");
     let again = receiver::apply(&internal_db, &[outer_key.public().clone()], inbox.path(), &[path])
         .await

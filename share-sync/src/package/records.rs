@@ -31,7 +31,7 @@ pub const DATA_FILES: &[(&str, PackageKind)] = &[
 ];
 
 /// One household / unit (户) without owner data and without geometry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UnitRecord {
     /// 不动产单元号 (28 characters).
     #[serde(rename = "BDCDYH")]

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyPool;
 
 use super::views::{BuildingAttrs, BuildingTable, FloorRow, Household, LandUnit, Registration};
+use crate::package::records::UnitRecord;
 use crate::receiver::db::{sql, DbError};
 use crate::receiver::store::time_text;
 
@@ -20,7 +21,7 @@ const UNIT_COLUMNS: &str = "bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, f
 
 fn household(r: &sqlx::any::AnyRow) -> Result<Household, sqlx::Error> {
     use sqlx::Row as _;
-    Ok(Household {
+    let unit = UnitRecord {
         bdcdyh: r.try_get(0)?,
         zrzh: r.try_get(1)?,
         fwbm: r.try_get(2)?,
@@ -44,13 +45,11 @@ fn household(r: &sqlx::any::AnyRow) -> Result<Household, sqlx::Error> {
         dytdmj: r.try_get(20)?,
         mortgaged: r.try_get::<i64, _>(21)? != 0,
         sealed: r.try_get::<i64, _>(22)? != 0,
-        qlr: None,
-        zjh: None,
-        pii_masked: true,
         state: r.try_get(23)?,
         version_id: r.try_get(24)?,
         valid_from: time(&r.try_get::<String, _>(25)?),
-    })
+    };
+    Ok(Household { unit, qlr: None, zjh: None, pii_masked: true })
 }
 
 /// The current household of a unit.
@@ -65,14 +64,14 @@ pub async fn household_of(pool: &AnyPool, bdcdyh: &str) -> Result<Option<Househo
 
 /// The current land unit of a parcel.
 pub async fn land_unit(pool: &AnyPool, zddm: &str) -> Result<Option<LandUnit>, DbError> {
-    let row: Option<(String, String, Option<f64>, Option<String>, Option<String>, Option<String>, String)> =
-        sqlx::query_as(
-            "SELECT zddm, zl, zdmj, yt, qllx, qlxz, state FROM land_units WHERE zddm = $1 AND state = 'current'",
-        )
-        .bind(zddm.to_owned())
-        .fetch_optional(pool)
-        .await
-        .map_err(sql("loading a land unit"))?;
+    type Row = (String, String, Option<f64>, Option<String>, Option<String>, Option<String>, String);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT zddm, zl, zdmj, yt, qllx, qlxz, state FROM land_units WHERE zddm = $1 AND state = 'current'",
+    )
+    .bind(zddm.to_owned())
+    .fetch_optional(pool)
+    .await
+    .map_err(sql("loading a land unit"))?;
     Ok(row.map(|(zddm, zl, zdmj, yt, qllx, qlxz, state)| LandUnit {
         bdcdyh: format!("{zddm}W00000000"),
         zddm,

@@ -10,76 +10,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// A household as the internal API returns it (owner data never crosses: QLR/ZJH null, masked).
+use crate::package::records::UnitRecord;
+
+/// A household as the internal API returns it: the unit record as the package carried
+/// it, and the owner fields, which never cross (always null, masked).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Household {
-    /// 不动产单元号 BDCDYH.
-    #[serde(rename = "BDCDYH")]
-    pub bdcdyh: String,
-    /// 自然幢号 ZRZH.
-    #[serde(rename = "ZRZH")]
-    pub zrzh: String,
-    /// 房屋编码 FWBM.
-    #[serde(rename = "FWBM")]
-    pub fwbm: Option<String>,
-    /// 逻辑幢号.
-    #[serde(rename = "LJZH")]
-    pub ljzh: Option<String>,
-    /// 实际层.
-    #[serde(rename = "SJC")]
-    pub sjc: i32,
-    /// 名义层.
-    #[serde(rename = "MYC")]
-    pub myc: String,
-    /// 单元号.
-    #[serde(rename = "DYH")]
-    pub dyh: String,
-    /// 室号部位.
-    #[serde(rename = "SHBW")]
-    pub shbw: String,
-    /// 户型.
-    #[serde(rename = "HX")]
-    pub hx: Option<String>,
-    /// 房屋用途.
-    #[serde(rename = "FWYT")]
-    pub fwyt: Option<String>,
-    /// 坐落.
-    #[serde(rename = "ZL")]
-    pub zl: String,
-    /// 预测套内建筑面积.
-    #[serde(rename = "YCTNJZMJ")]
-    pub yctnjzmj: Option<f64>,
-    /// 预测分摊建筑面积.
-    #[serde(rename = "YCFTJZMJ")]
-    pub ycftjzmj: Option<f64>,
-    /// 预测建筑面积.
-    #[serde(rename = "YCJZMJ")]
-    pub ycjzmj: Option<f64>,
-    /// 实测套内建筑面积.
-    #[serde(rename = "SCTNJZMJ")]
-    pub sctnjzmj: Option<f64>,
-    /// 实测分摊建筑面积.
-    #[serde(rename = "SCFTJZMJ")]
-    pub scftjzmj: Option<f64>,
-    /// 实测建筑面积.
-    #[serde(rename = "SCJZMJ")]
-    pub scjzmj: Option<f64>,
-    /// 分摊系数.
-    #[serde(rename = "FTXS")]
-    pub ftxs: Option<f64>,
-    /// 共有土地面积.
-    #[serde(rename = "GYTDMJ")]
-    pub gytdmj: Option<f64>,
-    /// 分摊土地面积.
-    #[serde(rename = "FTTDMJ")]
-    pub fttdmj: Option<f64>,
-    /// 独用土地面积.
-    #[serde(rename = "DYTDMJ")]
-    pub dytdmj: Option<f64>,
-    /// 抵押.
-    pub mortgaged: bool,
-    /// 查封.
-    pub sealed: bool,
+    /// BDCDYH, ZRZH, areas, status… (flattened: the JSON keys stay flat).
+    #[serde(flatten)]
+    pub unit: UnitRecord,
     /// 权利人: never carried across (always null).
     #[serde(rename = "QLR")]
     pub qlr: Option<String>,
@@ -88,12 +27,6 @@ pub struct Household {
     pub zjh: Option<String>,
     /// Always true here.
     pub pii_masked: bool,
-    /// current / historical / temporary.
-    pub state: String,
-    /// Version row id in the internal store.
-    pub version_id: i64,
-    /// When this version became current.
-    pub valid_from: DateTime<Utc>,
 }
 
 /// A parcel as a land unit.
@@ -256,19 +189,21 @@ pub fn lay_out(building: BuildingAttrs, floors: &[FloorRow], households: Vec<Hou
         push(&f.myc, &f.cmc, f.sjc);
     }
     for h in &households {
-        push(&h.myc, "", h.sjc);
+        push(&h.unit.myc, "", h.unit.sjc);
     }
-    let total_sc: f64 = households.iter().filter_map(|h| h.scjzmj).sum();
-    let total_yc: f64 = households.iter().filter_map(|h| h.ycjzmj).sum();
+    let total_sc: f64 = households.iter().filter_map(|h| h.unit.scjzmj).sum();
+    let total_yc: f64 = households.iter().filter_map(|h| h.unit.ycjzmj).sum();
     let household_count = households.len();
     for h in households {
-        if let Some(r) = rows.iter_mut().find(|r| r.myc == h.myc) {
+        if let Some(r) = rows.iter_mut().find(|r| r.myc == h.unit.myc) {
             r.households.push(h);
         }
     }
     for r in &mut rows {
         r.sjc.sort_unstable();
-        r.households.sort_by(|a, b| (a.dyh.as_str(), a.shbw.as_str()).cmp(&(b.dyh.as_str(), b.shbw.as_str())));
+        r.households.sort_by(|a, b| {
+            (a.unit.dyh.as_str(), a.unit.shbw.as_str()).cmp(&(b.unit.dyh.as_str(), b.unit.shbw.as_str()))
+        });
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.sjc.iter().copied().max().unwrap_or(i32::MIN)));
     BuildingTable {
