@@ -22,7 +22,7 @@ psql_admin() { psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres
 url_of() { echo "postgres://postgres@127.0.0.1:$PG_PORT/$1"; }
 
 say "building release binaries"
-cargo build --release --locked -p share-sync --bin share-sync --example signature_cost 2>&1 | tail -n 1
+cargo build --release --locked -p share-sync --bin share-sync 2>&1 | tail -n 1
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 for db in "$INTERNAL" "$RECEIVING" "$FLOOR"; do
@@ -81,7 +81,7 @@ psql_admin -d "$FLOOR" -f share-sync/migrations/0001_receiver.sql >/dev/null
 measure copy-postgres psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$FLOOR" -c "\\copy units FROM '$OUT/units.copy'"
 
 say "signature cost per package"
-"$BIN/../release/examples/signature_cost" | tee -a "$OUT/results.txt"
+"$BIN/share-sync" signature-cost | tee -a "$OUT/results.txt"
 say "the same package applied again (verify + duplicate check only)"
 measure reapply-sqlite "$BIN/share-sync" apply --db "sqlite://$OUT/extranet.db" --trust "$PUB" "$PACKAGE"
 
