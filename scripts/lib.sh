@@ -40,6 +40,9 @@ REQUIRED_PACKAGES=(
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
     # The printed maps' tests read and render PDFs (cadastre-core tests/print.rs).
     "poppler-utils:/usr/bin/pdftotext"
+    # share-sync: SM2 signatures checked by stock OpenSSL 3 (keys::tests); peak RSS in scripts/bench-sync.sh.
+    "openssl:/usr/bin/openssl"
+    "time:/usr/bin/time"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod edit;
 pub mod households;
 pub mod parcels;
+pub mod registrations;
 pub mod search;
 pub mod sessions;
 pub mod submissions;

@@ -13,6 +13,7 @@ use crate::db::changes::{self, Change};
 use crate::db::edit::{version_tag, IfMatch};
 use crate::db::households::{self, check_bdcdyh, Household, HouseholdInput};
 use crate::db::parcels::{self, LandUnit};
+use crate::db::registrations::{self, Registration};
 use crate::db::search::{self, Hit};
 use crate::error::{AppError, ErrorBody};
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
@@ -27,6 +28,8 @@ pub struct UnitView {
     pub household: Option<Household>,
     /// The land unit: the parcel's code + `W00000000`.
     pub land_unit: Option<LandUnit>,
+    /// The registration result (登簿) from the extranet, once one came back.
+    pub registration: Option<Registration>,
 }
 
 /// A unit by its 28-character code, with the derived land unit.
@@ -50,7 +53,8 @@ pub async fn unit(
     if household.is_none() && !(is_land_only && land_unit.is_some()) {
         return Err(AppError::NotFound(format!("unit {bdcdyh}")));
     }
-    Ok(Json(UnitView { household, land_unit }))
+    let registration = registrations::of_unit(&state.db, &bdcdyh).await?;
+    Ok(Json(UnitView { household, land_unit, registration }))
 }
 
 /// A household with its version's ETag (use it as `If-Match` when editing).

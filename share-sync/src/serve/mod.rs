@@ -1,0 +1,361 @@
+//! `serve`: the unit-table API for the registration system, from the receiving
+//! database: the same paths and JSON shapes as the internal server's unit-table
+//! endpoints, read-only, no coordinates; bearer tokens, a rate limit per client,
+//! an OpenAPI document. Also the registration-result intake (`PUT
+//! /api/registrations/{bdcdyh}`, clients allowed to register only) and, with
+//! `--accept-push DIR`, the one-way push intake.
+
+pub mod queries;
+pub mod views;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use sha2_011::Digest as _;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::keys::PublicKey;
+use crate::receiver::ReceiverDb;
+use views::{BuildingTable, Registration, UnitView};
+
+/// SHA-256 of a token, hex (what `api_clients` stores).
+pub fn token_digest(token: &str) -> String {
+    hex::encode(sha2_011::Sha256::digest(token.as_bytes()))
+}
+
+/// Where pushed packages land and how they are applied.
+#[derive(Debug, Clone)]
+pub struct PushIntake {
+    /// Directory the packages are written into (then applied like ferried files).
+    pub dir: PathBuf,
+    /// Trusted keys for applying them.
+    pub trust: Vec<PublicKey>,
+    /// Inbox for held and quarantined copies.
+    pub inbox: PathBuf,
+}
+
+/// Server state.
+#[derive(Clone)]
+pub struct ServeState {
+    db: ReceiverDb,
+    limits: Arc<Mutex<HashMap<String, (f64, Instant)>>>,
+    push: Option<Arc<PushIntake>>,
+    apply_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl ServeState {
+    /// State over an open receiving database.
+    pub fn new(db: ReceiverDb, push: Option<PushIntake>) -> Self {
+        Self { db, limits: Arc::default(), push: push.map(Arc::new), apply_lock: Arc::default() }
+    }
+}
+
+/// The error body, as the internal server writes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// Code and message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code: `unauthenticated`, `forbidden`, `rate_limited`, `not_found`, `bad_request`, `internal`.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+/// Errors of the API.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No or unknown token.
+    Unauthenticated,
+    /// Not allowed.
+    Forbidden(String),
+    /// Over the client's rate.
+    RateLimited,
+    /// Nothing there.
+    NotFound(String),
+    /// Bad input.
+    BadRequest(String),
+    /// Ours.
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required".into())
+            }
+            Self::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+            Self::RateLimited => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this client".into())
+            }
+            Self::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", format!("{m} not found")),
+            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
+            Self::Internal(m) => {
+                tracing::error!("{m}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into())
+            }
+        };
+        (status, Json(ErrorBody { error: ErrorDetail { code: code.into(), message } })).into_response()
+    }
+}
+
+impl From<crate::receiver::db::DbError> for ApiError {
+    fn from(e: crate::receiver::db::DbError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// An authenticated, rate-limited client.
+pub struct Client {
+    /// Its id.
+    pub id: String,
+    /// Whether it may record registration results.
+    pub may_register: bool,
+}
+
+impl FromRequestParts<ServeState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServeState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthenticated)?;
+        let (id, per_minute, may_register) =
+            queries::client_of(&state.db.pool, &token_digest(token.trim())).await?.ok_or(ApiError::Unauthenticated)?;
+        take_token(&state.limits, &id, per_minute, Instant::now())?;
+        Ok(Self { id, may_register })
+    }
+}
+
+/// A token bucket per client holding `per_minute` requests, refilled continuously.
+fn take_token(
+    limits: &Mutex<HashMap<String, (f64, Instant)>>,
+    client: &str,
+    per_minute: i64,
+    now: Instant,
+) -> Result<(), ApiError> {
+    let capacity = per_minute.max(1) as f64;
+    let mut map = limits.lock().map_err(|_| ApiError::Internal("rate limiter poisoned".into()))?;
+    let (tokens, last) = map.entry(client.to_owned()).or_insert((capacity, now));
+    let refill = now.saturating_duration_since(*last).as_secs_f64() * capacity / 60.0;
+    *tokens = (*tokens + refill).min(capacity);
+    *last = now;
+    if *tokens < 1.0 {
+        return Err(ApiError::RateLimited);
+    }
+    *tokens -= 1.0;
+    Ok(())
+}
+
+fn check_code(code: &str, len: usize, what: &str) -> Result<(), ApiError> {
+    let ok = code.len() == len && code.is_ascii() && code[..len.min(19)].parse::<unit_code::ParcelCode>().is_ok();
+    let ok = ok && (len != 28 || code.parse::<unit_code::UnitCode>().is_ok());
+    let ok = ok && (len != 24 || code.as_bytes()[19] == b'F' && code.as_bytes()[20..].iter().all(u8::is_ascii_digit));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!("{code:?} is not a {len}-character {what}")))
+    }
+}
+
+/// A unit by its 28-character code, with its land unit and registration result.
+#[utoipa::path(get, path = "/api/units/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号, 28 characters")),
+    responses((status = 200, body = UnitView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn unit(
+    State(state): State<ServeState>,
+    _client: Client,
+    Path(bdcdyh): Path<String>,
+) -> Result<Json<UnitView>, ApiError> {
+    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    let pool = &state.db.pool;
+    let land_unit = queries::land_unit(pool, &bdcdyh[..19]).await?;
+    let household = if bdcdyh.as_bytes()[19] == b'F' { queries::household_of(pool, &bdcdyh).await? } else { None };
+    if household.is_none() && !(bdcdyh.ends_with("W00000000") && land_unit.is_some()) {
+        return Err(ApiError::NotFound(format!("unit {bdcdyh}")));
+    }
+    let registration = queries::registration(pool, &bdcdyh).await?;
+    Ok(Json(UnitView { household, land_unit, registration }))
+}
+
+/// The building table (楼盘表) of a natural building.
+#[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
+    responses((status = 200, body = BuildingTable), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn table(
+    State(state): State<ServeState>,
+    _client: Client,
+    Path(zrzh): Path<String>,
+) -> Result<Json<BuildingTable>, ApiError> {
+    check_code(&zrzh, 24, "natural-building number (自然幢号)")?;
+    queries::building_table(&state.db.pool, &zrzh)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound(format!("building {zrzh}")))
+}
+
+/// Body of a registration result.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationInput {
+    /// 不动产权证书号.
+    #[serde(rename = "BDCQZH")]
+    pub bdcqzh: Option<String>,
+    /// 登记状态, e.g. `registered`.
+    #[serde(rename = "DJZT")]
+    pub djzt: String,
+    /// 登簿时间.
+    #[serde(rename = "DJSJ")]
+    pub djsj: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Records a registration result (登簿) for a unit; `export-registration` carries it inward.
+#[utoipa::path(put, path = "/api/registrations/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号")),
+    request_body = RegistrationInput,
+    responses((status = 200, body = Registration), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn put_registration(
+    State(state): State<ServeState>,
+    client: Client,
+    Path(bdcdyh): Path<String>,
+    Json(input): Json<RegistrationInput>,
+) -> Result<Json<Registration>, ApiError> {
+    if !client.may_register {
+        return Err(ApiError::Forbidden(format!("client {} may not record registration results", client.id)));
+    }
+    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    if input.djzt.trim().is_empty() || input.djzt.chars().count() > 32 {
+        return Err(ApiError::BadRequest("DJZT must be 1..=32 characters".into()));
+    }
+    let r = Registration { bdcqzh: input.bdcqzh, djzt: input.djzt, djsj: input.djsj };
+    queries::record_registration(&state.db.pool, &bdcdyh, &r).await?;
+    Ok(Json(r))
+}
+
+/// Receives a pushed package and applies it like a ferried file. The sender never
+/// reads the answer (one-way gate) and closes its side as soon as it has sent, so the
+/// work runs in its own task, not in the connection's (which closes with the sender's).
+/// Authenticity comes from the package signature, not from the connection.
+async fn push(State(state): State<ServeState>, body: Body) -> Result<StatusCode, ApiError> {
+    let Some(intake) = state.push.clone() else {
+        return Err(ApiError::NotFound("push intake".into()));
+    };
+    tokio::spawn(async move {
+        match receive(&intake, body).await {
+            Ok(path) => {
+                let _guard = state.apply_lock.lock().await;
+                match crate::receiver::apply(&state.db, &intake.trust, &intake.inbox, std::slice::from_ref(&path)).await
+                {
+                    Ok(report) => tracing::info!(?report, "pushed package"),
+                    Err(e) => tracing::error!("applying a pushed package: {e}"),
+                }
+            }
+            Err(e) => tracing::error!("receiving a pushed package: {e}"),
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Streams a pushed body into the intake directory (temporary name, sync, rename).
+async fn receive(intake: &PushIntake, body: Body) -> std::io::Result<PathBuf> {
+    let dir = &intake.dir;
+    tokio::fs::create_dir_all(dir).await?;
+    let tmp = dir.join(format!("{}{}", crate::package::write::TEMP_PREFIX, rand::random::<u64>()));
+    let mut file = tokio::fs::File::create(&tmp).await?;
+    let mut stream = body.into_data_stream();
+    let mut digest = sha2_011::Sha256::default();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        digest.update(&chunk);
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+    }
+    file.sync_all().await?;
+    drop(file);
+    let path = dir.join(format!("pushed-{}.tar", &hex::encode(digest.finalize())[..16]));
+    tokio::fs::rename(&tmp, &path).await?;
+    Ok(path)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "share-sync extranet unit-table API", description = "Read-only unit tables from the receiving database; no coordinates."),
+    paths(unit, table, put_registration),
+    components(schemas(UnitView, BuildingTable, Registration, RegistrationInput, ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The router.
+pub fn app(state: ServeState) -> Router {
+    let mut router = Router::new()
+        .route("/api/units/{bdcdyh}", get(unit))
+        .route("/api/buildings/{zrzh}/table", get(table))
+        .route("/api/registrations/{bdcdyh}", put(put_registration))
+        .route("/api/openapi.json", get(|| async { Json(openapi()) }));
+    if state.push.is_some() {
+        router = router.route("/api/packages", post(push).layer(DefaultBodyLimit::disable()));
+    }
+    router.fallback(|| async { ApiError::NotFound("route".into()) }).with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refills_per_client() {
+        let limits = Mutex::new(HashMap::new());
+        let t0 = Instant::now();
+        assert!(take_token(&limits, "a", 2, t0).is_ok());
+        assert!(take_token(&limits, "a", 2, t0).is_ok());
+        assert!(matches!(take_token(&limits, "a", 2, t0), Err(ApiError::RateLimited)));
+        assert!(take_token(&limits, "b", 2, t0).is_ok());
+        assert!(take_token(&limits, "a", 2, t0 + std::time::Duration::from_secs(30)).is_ok());
+    }
+
+    #[test]
+    fn the_openapi_document_lists_the_paths() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        for p in ["/api/units/{bdcdyh}", "/api/buildings/{zrzh}/table", "/api/registrations/{bdcdyh}"] {
+            assert!(doc["paths"][p].is_object(), "{p}");
+        }
+    }
+}
