@@ -12,6 +12,8 @@
 //! token_cache_seconds = 60      # [default: 60; 0 = off] trust a resolved token at most this long
 //! table_revalidate_ms = 60000    # [default: 60000; 0 = check every request] serve a cached building table unchecked at most this long
 //! cache_listen_retry_ms = 500    # [default: 500] first reconnection delay of the cache listener
+//! tile_cache_mb = 256            # [default: 256; 0 = off] memory for rendered vector tiles
+//! console_vendor_dir = "/opt/cadastre/console/node_modules"  # [default: tile-server/console/node_modules of the build]
 //! ```
 //!
 //! What the two caches promise (see [`crate::cache_sync`]): a change committed
@@ -51,6 +53,11 @@ pub const DEFAULT_TOKEN_CACHE_SECONDS: u64 = 60;
 pub const DEFAULT_TABLE_REVALIDATE_MS: u64 = 60_000;
 /// Default first reconnection delay of the cache listener.
 pub const DEFAULT_CACHE_LISTEN_RETRY_MS: u64 = 500;
+/// Default memory bound of the vector-tile cache, MiB.
+pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
+/// Where `npm ci` (scripts/lib.sh) puts the console's browser libraries in a checkout.
+pub const DEFAULT_CONSOLE_VENDOR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/console/node_modules");
+
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -98,6 +105,13 @@ pub struct FileConfig {
     /// First delay before the cache listener reconnects (doubling up to 30 s).
     /// \[default: 500\]
     pub cache_listen_retry_ms: Option<u64>,
+    /// Memory for rendered vector tiles, MiB; dropped tile by tile as edits
+    /// arrive. \[default: 256; 0 = off\]
+    pub tile_cache_mb: Option<u64>,
+    /// The console's `node_modules` (maplibre-gl), installed by `npm ci` in
+    /// `tile-server/console`. \[default: that folder of the source tree the
+    /// binary was built from\]
+    pub console_vendor_dir: Option<PathBuf>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -139,6 +153,10 @@ pub struct Settings {
     pub table_revalidate_ms: u64,
     /// Milliseconds before the cache listener's first reconnection attempt.
     pub cache_listen_retry_ms: u64,
+    /// MiB of rendered vector tiles kept (0 = off).
+    pub tile_cache_mb: u64,
+    /// The console's node_modules folder.
+    pub console_vendor_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -153,6 +171,8 @@ impl Default for Settings {
             token_cache_seconds: DEFAULT_TOKEN_CACHE_SECONDS,
             table_revalidate_ms: DEFAULT_TABLE_REVALIDATE_MS,
             cache_listen_retry_ms: DEFAULT_CACHE_LISTEN_RETRY_MS,
+            tile_cache_mb: DEFAULT_TILE_CACHE_MB,
+            console_vendor_dir: PathBuf::from(DEFAULT_CONSOLE_VENDOR_DIR),
         }
     }
 }
@@ -173,7 +193,12 @@ impl FileConfig {
             token_cache_seconds: self.token_cache_seconds.unwrap_or(d.token_cache_seconds),
             table_revalidate_ms: self.table_revalidate_ms.unwrap_or(d.table_revalidate_ms),
             cache_listen_retry_ms: self.cache_listen_retry_ms.unwrap_or(d.cache_listen_retry_ms),
+            tile_cache_mb: self.tile_cache_mb.unwrap_or(d.tile_cache_mb),
+            console_vendor_dir: self.console_vendor_dir.clone().unwrap_or(d.console_vendor_dir),
         };
+        if s.tile_cache_mb > 1 << 20 {
+            return Err(ConfigError::Invalid("tile_cache_mb", "must be 0..=1048576".into()));
+        }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));
         }
