@@ -156,14 +156,13 @@ async function showTable(zrzh) {
   const t = await resp.json();
   $("table-code").textContent = zrzh;
   const grid = document.createElement("table");
-  const floors = t.floors || [];
-  const households = t.households || [];
-  for (const f of [...floors].sort((a, b) => b.SJC - a.SJC)) {
+  // Rows come top floor first, each with its households left to right.
+  for (const r of t.rows || []) {
     const tr = document.createElement("tr");
     const th = document.createElement("th");
-    th.textContent = f.CMC || f.MYC;
+    th.textContent = r.CMC || r.MYC;
     tr.append(th);
-    for (const h of households.filter((h) => h.SJC === f.SJC)) {
+    for (const h of r.households || []) {
       tr.append(cell((h.SHBW || h.BDCDYH) + (h.SCJZMJ ? " · " + h.SCJZMJ + " m²" : "")));
     }
     grid.append(tr);

@@ -185,10 +185,15 @@ export async function createMap(element, options) {
   element.dataset.ready = "0";
   element.dataset.refreshes = "0";
   map.on("load", () => { element.dataset.ready = "1"; });
+  element.dataset.idle = "0";
   map.on("idle", () => {
-    element.dataset.parcels = String(map.queryRenderedFeatures({ layers: ["parcels-fill"] }).length);
+    const codes = new Set(map.queryRenderedFeatures({ layers: ["parcels-fill"] }).map((f) => f.properties.ZDDM));
+    element.dataset.parcels = String(codes.size);
     element.dataset.zoom = map.getZoom().toFixed(2);
+    element.dataset.idle = String(Number(element.dataset.idle) + 1);
   });
+  // For other pages' scripts and for tests driving the page.
+  element.cadastreMap = map;
   map.on("error", (e) => options.onStatus && options.onStatus("地图出错 map error: " + (e.error && e.error.message)));
 
   if (options.coordsElement) {
@@ -199,6 +204,7 @@ export async function createMap(element, options) {
       out.textContent = `X ${north.toFixed(2)}  Y ${east.toFixed(2)}  (EPSG:${crs.srid})`;
       out.dataset.x = north.toFixed(3);
       out.dataset.y = east.toFixed(3);
+      out.dataset.lngLat = e.lngLat.lng.toFixed(10) + "," + e.lngLat.lat.toFixed(10);
     });
   }
 

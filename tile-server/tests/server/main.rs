@@ -17,4 +17,5 @@ mod common;
 mod fuzz_regressions;
 mod import;
 mod tables;
+mod tile_cache;
 mod tiles;
