@@ -213,13 +213,23 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     // Identify: centre the map on parcel 1 at z19 and click the middle of the map.
     let (lng, lat) = lon_lat(&pool, 500_020.0, 3_300_020.0).await;
     jump(&c, lng, lat, 19.0).await;
-    c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("click: {e}"));
+    c.find(Locator::Id("map"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click: {e}"));
     let code = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| !v.is_empty()).await;
     assert_eq!(code, zddm(OWN, 1));
     let panel = text_of(&c, "#identify-panel").await;
     assert!(panel.contains(&format!("{OWN}幸福路1号")) && panel.contains(&zrzh(OWN)), "{panel}");
     // Its building's table, from the link in the panel.
-    c.find(Locator::Css("#identify-buildings a")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Css("#identify-buildings a"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let table = text_of(&c, "#table-section:not([hidden]) #table-grid").await;
     assert!(table.contains("第2层") && table.contains("201"), "{table}");
 
@@ -232,19 +242,31 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let at = wait_for_attr(&c, "#cursor-coords", "data-lng-lat", |v| !v.is_empty()).await;
-    let (clng, clat) = at.split_once(',').map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0))).unwrap_or_default();
+    let (clng, clat) =
+        at.split_once(',').map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0))).unwrap_or_default();
     let (east, north) = store_xy(&pool, clng, clat).await;
     let shown_x: f64 = wait_for_attr(&c, "#cursor-coords", "data-x", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
     let shown_y: f64 = wait_for_attr(&c, "#cursor-coords", "data-y", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
-    assert!((shown_x - north).abs() < 0.002 && (shown_y - east).abs() < 0.002,
-        "cursor X {shown_x} Y {shown_y}, PostGIS northing {north} easting {east} at {at}");
+    assert!(
+        (shown_x - north).abs() < 0.002 && (shown_y - east).abs() < 0.002,
+        "cursor X {shown_x} Y {shown_y}, PostGIS northing {north} easting {east} at {at}"
+    );
     assert!((north - 3_300_020.0).abs() < 1.0 && (east - 500_020.0).abs() < 1.0, "the centre is parcel 1's centre");
     assert!(text_of(&c, "#cursor-coords").await.contains("EPSG:4549"));
 
     // An edit through the API: the server pushes the touched tiles, the map re-fetches them.
     wait_for_attr(&c, "#map", "data-events", |v| v == "open").await;
-    let refreshes: u32 = c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}"))
-        .attr("data-refreshes").await.ok().flatten().unwrap_or_default().parse().unwrap_or(0);
+    let refreshes: u32 = c
+        .find(Locator::Id("map"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .attr("data-refreshes")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
     let before = count_pixels(&c, COMMERCIAL).await;
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin,
         &json!({"ZL": format!("{OWN}幸福路1号"), "ZDMJ": 1000.0, "YT": "0501", "geometry": square(500_000.0, 3_300_000.0, 40.0)})).await;
@@ -270,7 +292,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     // Search by address: the map flies to the hit and identifies it.
     let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
     input.send_keys("幸福路5号").await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("search-button")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("search-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let found = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| v == zddm(OWN, 5)).await;
     assert_eq!(found, zddm(OWN, 5));
     let idle = idle_count(&c).await;
@@ -283,7 +310,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     std::fs::write(dir.join("console.png"), &png).unwrap_or_else(|e| panic!("{e}"));
 
     // Boundary points with their numbers (from z18), around parcel 1 at z19.3.
-    c.find(Locator::Id("identify-close")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("identify-close"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     jump(&c, lng, lat, 19.3).await;
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("console-points.png"), &png).unwrap_or_else(|e| panic!("{e}"));
@@ -318,9 +350,10 @@ async fn seed_map_extras(pool: &PgPool) {
     .execute(pool)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    for (n, (x, y)) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
-        .into_iter()
-        .enumerate()
+    for (n, (x, y)) in
+        [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+            .into_iter()
+            .enumerate()
     {
         sqlx::query("INSERT INTO boundary_points (county, zddm, jzdh, jblx, geom) VALUES ($1, $2, $3, '3', ST_SetSRID(ST_MakePoint($4, $5), 4549))")
             .bind(OWN)
@@ -336,22 +369,26 @@ async fn seed_map_extras(pool: &PgPool) {
 
 /// lon/lat of a store-CRS point, by PostGIS.
 async fn lon_lat(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
-    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s")
-        .bind(x)
-        .bind(y)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s",
+    )
+    .bind(x)
+    .bind(y)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// (easting, northing) in the store CRS of a lon/lat, by PostGIS.
 async fn store_xy(pool: &PgPool, lng: f64, lat: f64) -> (f64, f64) {
-    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 4549) AS p) s")
-        .bind(lng)
-        .bind(lat)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 4549) AS p) s",
+    )
+    .bind(lng)
+    .bind(lat)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn idle_count(c: &Client) -> u32 {
