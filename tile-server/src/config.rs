@@ -21,6 +21,8 @@
 //! tls_cert_file = "/etc/cadastre/server.crt"  # PEM chain; with tls_key_file: serve HTTPS (rustls)
 //! tls_key_file = "/etc/cadastre/server.key"   # PEM private key
 //! allow_plain_http = false       # [default: false] plain HTTP on a non-loopback address
+//! tile_cache_mb = 256            # [default: 256; 0 = off] memory for rendered vector tiles
+//! console_vendor_dir = "/opt/cadastre/console/node_modules"  # [default: tile-server/console/node_modules of the build]
 //! ```
 //!
 //! Without a certificate the server speaks plain HTTP, and only on a loopback
@@ -75,6 +77,11 @@ pub const DEFAULT_PASSWORD_MAX_AGE_DAYS: i64 = 90;
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default time a connection may stay silent.
 pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
+/// Default memory bound of the vector-tile cache, MiB.
+pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
+/// Where `npm ci` (scripts/lib.sh) puts the console's browser libraries in a checkout.
+pub const DEFAULT_CONSOLE_VENDOR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/console/node_modules");
+
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -140,6 +147,13 @@ pub struct FileConfig {
     pub tls_key_file: Option<PathBuf>,
     /// Plain HTTP on a non-loopback address. \[default: false\]
     pub allow_plain_http: Option<bool>,
+    /// Memory for rendered vector tiles, MiB; dropped tile by tile as edits
+    /// arrive. \[default: 256; 0 = off\]
+    pub tile_cache_mb: Option<u64>,
+    /// The console's `node_modules` (maplibre-gl), installed by `npm ci` in
+    /// `tile-server/console`. \[default: that folder of the source tree the
+    /// binary was built from\]
+    pub console_vendor_dir: Option<PathBuf>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -197,6 +211,10 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// Plain HTTP allowed on a non-loopback address.
     pub allow_plain_http: bool,
+    /// MiB of rendered vector tiles kept (0 = off).
+    pub tile_cache_mb: u64,
+    /// The console's node_modules folder.
+    pub console_vendor_dir: PathBuf,
 }
 
 /// Where the server's certificate chain and key are (PEM).
@@ -228,6 +246,8 @@ impl Default for Settings {
             idle_timeout_seconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
             tls: None,
             allow_plain_http: false,
+            tile_cache_mb: DEFAULT_TILE_CACHE_MB,
+            console_vendor_dir: PathBuf::from(DEFAULT_CONSOLE_VENDOR_DIR),
         }
     }
 }
@@ -267,6 +287,8 @@ impl FileConfig {
                 }
             },
             allow_plain_http: self.allow_plain_http.unwrap_or(d.allow_plain_http),
+            tile_cache_mb: self.tile_cache_mb.unwrap_or(d.tile_cache_mb),
+            console_vendor_dir: self.console_vendor_dir.clone().unwrap_or(d.console_vendor_dir),
         };
         if s.login_attempts_per_minute_per_address == 0 {
             return Err(ConfigError::Invalid("login_attempts_per_minute_per_address", "must be > 0".into()));
@@ -285,6 +307,9 @@ impl FileConfig {
         }
         if !(1..=3600).contains(&s.idle_timeout_seconds) {
             return Err(ConfigError::Invalid("idle_timeout_seconds", "must be 1..=3600".into()));
+        }
+        if s.tile_cache_mb > 1 << 20 {
+            return Err(ConfigError::Invalid("tile_cache_mb", "must be 0..=1048576".into()));
         }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));

@@ -12,6 +12,7 @@ use crate::crypto::PiiCipher;
 use crate::http::table_cache::TableCache;
 use crate::middleware::rate_limit::RateLimiter;
 use crate::security::Security;
+use crate::tile_cache::TileCache;
 
 /// What every handler can reach: the pool, settings, the PII cipher and the rate limiter.
 #[derive(Clone, Debug)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub principals: Option<Arc<PrincipalCache>>,
     /// Serialized building tables by version.
     pub tables: Arc<TableCache>,
+    /// Rendered vector tiles.
+    pub tiles: Arc<TileCache>,
     /// The listener keeping both caches coherent; stops with the last clone.
     pub sync: Arc<CacheSync>,
     /// Login throttle, hashing pool and other bounded defences (issue #14).
@@ -53,8 +56,11 @@ impl AppState {
         if let Some(p) = &principals {
             synced.push(p.clone());
         }
+        let tiles = Arc::new(TileCache::new(settings.tile_cache_mb << 20));
+        // Registered even when off: the consoles' change events come from its notices.
+        synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
         let security = Arc::new(Security::new(&settings));
-        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, sync, security }
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, tiles, sync, security }
     }
 }

@@ -18,7 +18,7 @@ use crate::http::{auth, buildings, parcels, submissions, summary, tiles, units};
         buildings::list, buildings::get_one, buildings::put, buildings::table,
         units::unit, units::get_household, units::put_household, units::search, units::changes,
         submissions::create, submissions::list, submissions::decide,
-        summary::summary, tiles::tile, tiles::features,
+        summary::summary, tiles::tile, tiles::api_tile, tiles::tilejson, tiles::style, tiles::features,
     ),
     components(schemas(tiles::LayerName)),
     modifiers(&BearerAuth),

@@ -19,4 +19,5 @@ mod fuzz_regressions;
 mod hardening;
 mod import;
 mod tables;
+mod tile_cache;
 mod tiles;
