@@ -8,6 +8,8 @@ pub mod area;
 pub mod boundary;
 pub mod building;
 pub mod crs;
+pub mod diff;
 pub mod io;
 pub mod model;
+pub mod package;
 pub mod qc;

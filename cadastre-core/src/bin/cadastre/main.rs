@@ -2,6 +2,7 @@
 
 mod apportion;
 mod check;
+mod package;
 
 use clap::{Parser, Subcommand};
 
@@ -11,7 +12,11 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "cadastre", version, about = "Cadastral survey toolkit: quality checks and apportionment")]
+#[command(
+    name = "cadastre",
+    version,
+    about = "Cadastral survey toolkit: quality checks, apportionment, result packages"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,6 +28,8 @@ enum Command {
     Check(check::Args),
     /// Apportion shared building area among households (共有面积分摊).
     Apportion(apportion::Args),
+    /// Build or verify a result package (成果包).
+    Package(package::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,6 +37,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Apportion(args) => apportion::run(args),
+        Command::Package(args) => package::run(args),
     };
     match result {
         Ok(code) => code,
