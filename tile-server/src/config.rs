@@ -12,6 +12,11 @@
 //! token_cache_seconds = 60      # [default: 60; 0 = off] trust a resolved token at most this long
 //! table_revalidate_ms = 60000    # [default: 60000; 0 = check every request] serve a cached building table unchecked at most this long
 //! cache_listen_retry_ms = 500    # [default: 500] first reconnection delay of the cache listener
+//! submission_max_bytes = 268435456           # [default: 256 MiB] largest result package (zip) accepted
+//! submission_max_unpacked_bytes = 4294967296 # [default: 4 GiB] largest package once unpacked (zip bombs)
+//! submission_daily_bytes = 2147483648        # [default: 2 GiB] packages one user may hand in per 24 hours
+//! submission_open_versions = 20             # [default: 20] one user's packages checking or awaiting review at once
+//! review_workers = 1                          # [default: 1; 0 = none] background check workers of this instance
 //! ```
 //!
 //! What the two caches promise (see [`crate::cache_sync`]): a change committed
@@ -51,6 +56,14 @@ pub const DEFAULT_TOKEN_CACHE_SECONDS: u64 = 60;
 pub const DEFAULT_TABLE_REVALIDATE_MS: u64 = 60_000;
 /// Default first reconnection delay of the cache listener.
 pub const DEFAULT_CACHE_LISTEN_RETRY_MS: u64 = 500;
+/// Default largest result package.
+pub const DEFAULT_SUBMISSION_MAX_BYTES: usize = 256 << 20;
+/// Default largest package once unpacked.
+pub const DEFAULT_SUBMISSION_MAX_UNPACKED_BYTES: u64 = 4 << 30;
+/// Default bytes one user may hand in per day.
+pub const DEFAULT_SUBMISSION_DAILY_BYTES: i64 = 2 << 30;
+/// Default number of one user's open (checking / ready) versions.
+pub const DEFAULT_SUBMISSION_OPEN_VERSIONS: i64 = 20;
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -98,6 +111,16 @@ pub struct FileConfig {
     /// First delay before the cache listener reconnects (doubling up to 30 s).
     /// \[default: 500\]
     pub cache_listen_retry_ms: Option<u64>,
+    /// Largest result package (zip), bytes. \[default: 268435456\]
+    pub submission_max_bytes: Option<usize>,
+    /// Largest result package once unpacked, bytes. \[default: 4294967296\]
+    pub submission_max_unpacked_bytes: Option<u64>,
+    /// Bytes of packages one user may hand in per 24 hours. \[default: 2147483648\]
+    pub submission_daily_bytes: Option<i64>,
+    /// One user's versions checking or awaiting review at once. \[default: 20\]
+    pub submission_open_versions: Option<i64>,
+    /// Background check workers of this instance. \[default: 1; 0 = none\]
+    pub review_workers: Option<u32>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -139,6 +162,16 @@ pub struct Settings {
     pub table_revalidate_ms: u64,
     /// Milliseconds before the cache listener's first reconnection attempt.
     pub cache_listen_retry_ms: u64,
+    /// Largest result package (zip), bytes.
+    pub submission_max_bytes: usize,
+    /// Largest result package once unpacked, bytes.
+    pub submission_max_unpacked_bytes: u64,
+    /// Bytes one user may hand in per 24 hours.
+    pub submission_daily_bytes: i64,
+    /// One user's versions checking or awaiting review at once.
+    pub submission_open_versions: i64,
+    /// Background check workers of this instance.
+    pub review_workers: u32,
 }
 
 impl Default for Settings {
@@ -153,6 +186,11 @@ impl Default for Settings {
             token_cache_seconds: DEFAULT_TOKEN_CACHE_SECONDS,
             table_revalidate_ms: DEFAULT_TABLE_REVALIDATE_MS,
             cache_listen_retry_ms: DEFAULT_CACHE_LISTEN_RETRY_MS,
+            submission_max_bytes: DEFAULT_SUBMISSION_MAX_BYTES,
+            submission_max_unpacked_bytes: DEFAULT_SUBMISSION_MAX_UNPACKED_BYTES,
+            submission_daily_bytes: DEFAULT_SUBMISSION_DAILY_BYTES,
+            submission_open_versions: DEFAULT_SUBMISSION_OPEN_VERSIONS,
+            review_workers: 1,
         }
     }
 }
@@ -173,7 +211,17 @@ impl FileConfig {
             token_cache_seconds: self.token_cache_seconds.unwrap_or(d.token_cache_seconds),
             table_revalidate_ms: self.table_revalidate_ms.unwrap_or(d.table_revalidate_ms),
             cache_listen_retry_ms: self.cache_listen_retry_ms.unwrap_or(d.cache_listen_retry_ms),
+            submission_max_bytes: self.submission_max_bytes.unwrap_or(d.submission_max_bytes),
+            submission_max_unpacked_bytes: self
+                .submission_max_unpacked_bytes
+                .unwrap_or(d.submission_max_unpacked_bytes),
+            submission_daily_bytes: self.submission_daily_bytes.unwrap_or(d.submission_daily_bytes),
+            submission_open_versions: self.submission_open_versions.unwrap_or(d.submission_open_versions),
+            review_workers: self.review_workers.unwrap_or(d.review_workers),
         };
+        if s.submission_max_bytes < 1024 || s.submission_daily_bytes < 1024 || s.submission_open_versions < 1 {
+            return Err(ConfigError::Invalid("submission_*", "sizes must be >= 1024 and open versions >= 1".into()));
+        }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));
         }

@@ -53,12 +53,25 @@ pub enum AppError {
     /// Request body over the configured limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A result package refused at intake: the package error's code and message
+    /// (`missing_file`, `wrong_digest`, `zip_bomb`, `path_escape`, `county_out_of_scope`...).
+    #[error("{1}")]
+    Package(&'static str, String),
+    /// A per-user quota is used up (submissions).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Database failure; the context says what was being done.
     #[error("database error while {1}")]
     Db(#[source] sqlx::Error, &'static str),
     /// Any other internal failure (crypto, serialization).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<cadastre_core::package::PackageError> for AppError {
+    fn from(e: cadastre_core::package::PackageError) -> Self {
+        AppError::Package(e.code(), e.to_string())
+    }
 }
 
 impl AppError {
@@ -77,6 +90,8 @@ impl AppError {
             Self::Unprocessable(_) => "unprocessable",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::QuotaExceeded(_) => "quota_exceeded",
+            Self::Package(code, _) => code,
             Self::Db(..) | Self::Internal(_) => "internal",
         }
     }
@@ -92,6 +107,9 @@ impl AppError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Package("county_out_of_scope", _) => StatusCode::FORBIDDEN,
+            Self::Package(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

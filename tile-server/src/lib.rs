@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod middleware;
+pub mod review;
 pub mod state;
 
 pub use error::{AppError, Result};

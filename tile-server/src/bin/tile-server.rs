@@ -320,6 +320,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cipher = load_cipher(&file)?;
             let addr = settings.listen;
+            // Background checks of submissions (the queue lives in the database, so jobs
+            // left by a previous run are taken up here).
+            for _ in 0..settings.review_workers {
+                tile_server::review::worker::spawn(pool.clone(), tile_server::review::limits(&settings));
+            }
             let router = app(AppState::new(pool, settings, cipher));
             let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
             tracing::info!(%addr, "listening");

@@ -10,6 +10,8 @@ pub mod buildings;
 pub mod changes;
 pub mod households;
 pub mod parcels;
+pub mod review_jobs;
+pub mod review_store;
 pub mod search;
 pub mod submissions;
 pub mod summary;

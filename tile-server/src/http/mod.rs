@@ -39,6 +39,10 @@ pub const DEFAULT_PER_PAGE: i64 = 50;
 /// The whole application. Tests call it with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
+    // Result packages may be larger than any JSON body: the outer limit lets them through
+    // and every other route keeps `max_body` through `DefaultBodyLimit` (what its
+    // extractors read under).
+    let max_package = state.settings.submission_max_bytes.max(max_body);
     // Layers run bottom-up on the way in: authenticate, then the IP allow-list,
     // then the rate limit (which needs to know who is calling).
     let protected = Router::new()
@@ -54,7 +58,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/units/{bdcdyh}", get(units::unit))
         .route("/api/search", get(units::search))
         .route("/api/changes", get(units::changes))
-        .route("/api/submissions", get(submissions::list).post(submissions::create))
+        .route(
+            "/api/submissions",
+            get(submissions::list).post(submissions::create).layer(DefaultBodyLimit::max(max_package)),
+        )
+        .route("/api/submissions/{id}", get(submissions::get_one))
+        .route(
+            "/api/submissions/{id}/versions",
+            post(submissions::create_version).layer(DefaultBodyLimit::max(max_package)),
+        )
+        .route("/api/submissions/{id}/report", get(submissions::report))
+        .route("/api/submissions/{id}/report.html", get(submissions::report_html))
+        .route("/api/submissions/{id}/diff", get(submissions::diff))
         .route("/api/submissions/{id}/decision", post(submissions::decide))
         .route("/api/summary", get(summary::summary))
         .route("/api/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
@@ -87,7 +102,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(from_fn(json_payload_too_large))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(RequestBodyLimitLayer::new(max_package))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

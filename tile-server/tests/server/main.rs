@@ -16,5 +16,7 @@ mod coherence;
 mod common;
 mod fuzz_regressions;
 mod import;
+mod review;
+mod review_sample;
 mod tables;
 mod tiles;
