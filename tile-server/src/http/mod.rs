@@ -42,7 +42,8 @@ pub fn app(state: AppState) -> Router {
     // Result packages may be larger than any JSON body: the outer limit lets them through
     // and every other route keeps `max_body` through `DefaultBodyLimit` (what its
     // extractors read under).
-    let max_package = state.settings.submission_max_bytes.max(max_body);
+    let max_package = state.settings.submission_max_bytes;
+    let max_request = max_package.max(max_body);
     // Layers run bottom-up on the way in: authenticate, then the IP allow-list,
     // then the rate limit (which needs to know who is calling).
     let protected = Router::new()
@@ -102,7 +103,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(from_fn(json_payload_too_large))
-        .layer(RequestBodyLimitLayer::new(max_package))
+        .layer(RequestBodyLimitLayer::new(max_request))
         .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

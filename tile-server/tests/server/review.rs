@@ -292,3 +292,193 @@ async fn scalar_i64(pool: &PgPool, sql: &str, binds: &[&String]) -> i64 {
     let v: Option<i64> = q.fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     v.unwrap_or(0)
 }
+
+/// A package of the unedited sample district (nothing changes; the check passes).
+fn sample_zip() -> Vec<u8> {
+    zip_of(&district_dir())
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn each_bad_package_gets_its_own_clear_error(pool: PgPool) {
+    use std::io::Write;
+    let s = setup(pool, Settings::default()).await;
+    let good = sample_zip();
+    // Rebuild the good package with one change to its entries or manifest.
+    let rezip = |edit: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| -> Vec<u8> {
+        let mut a = zip::ZipArchive::new(std::io::Cursor::new(good.clone())).unwrap_or_else(|e| panic!("{e}"));
+        let mut entries: Vec<(String, Vec<u8>)> = (0..a.len())
+            .map(|i| {
+                let mut f = a.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+                let mut b = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut b).unwrap_or_else(|e| panic!("{e}"));
+                (f.name().map(|n| n.to_string()).unwrap_or_default(), b)
+            })
+            .collect();
+        edit(&mut entries);
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            w.start_file(name, zip::write::SimpleFileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            w.write_all(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        }
+        w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+    };
+    fn manifest_edit(entries: &mut [(String, Vec<u8>)], f: &dyn Fn(&mut Value)) {
+        let m = entries.iter_mut().find(|(n, _)| n == "manifest.json").unwrap_or_else(|| panic!("manifest"));
+        let mut v: Value = serde_json::from_slice(&m.1).unwrap_or_default();
+        f(&mut v);
+        m.1 = v.to_string().into_bytes();
+    }
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str, &str)> = vec![
+        ("not a zip", b"hello".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_zip", "not a readable zip"),
+        ("truncated", good[..good.len() / 2].to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_zip", "zip"),
+        ("missing file", rezip(&|e| e.retain(|(n, _)| n != "ZD.dbf")), StatusCode::UNPROCESSABLE_ENTITY, "missing_file", "missing file: ZD.dbf"),
+        ("extra file", rezip(&|e| e.push(("run.sh".into(), b"rm -rf /".to_vec()))), StatusCode::UNPROCESSABLE_ENTITY, "extra_file", "extra file: run.sh"),
+        ("wrong digest", rezip(&|e| { if let Some(f) = e.iter_mut().find(|(n, _)| n == "ZD.dbf") { f.1[40] ^= 1; } }), StatusCode::UNPROCESSABLE_ENTITY, "wrong_digest", "wrong digest: ZD.dbf"),
+        ("unknown version", rezip(&|e| manifest_edit(e, &|v| v["format_version"] = json!(9))), StatusCode::UNPROCESSABLE_ENTITY, "unknown_format_version", "unknown package format version 9"),
+        ("zip bomb", rezip(&|e| {
+            e.push(("bomb.bin".into(), vec![0u8; 16 << 20]));
+            let entry = json!({"path": "bomb.bin", "size": 16 << 20, "sha256": "0".repeat(64)});
+            let m = e.iter_mut().find(|(n, _)| n == "manifest.json").unwrap_or_else(|| panic!("manifest"));
+            let mut v: Value = serde_json::from_slice(&m.1).unwrap_or_default();
+            if let Some(files) = v["files"].as_array_mut() { files.push(entry); }
+            m.1 = v.to_string().into_bytes();
+        }), StatusCode::UNPROCESSABLE_ENTITY, "zip_bomb", "zip bomb"),
+        ("path escape", rezip(&|e| e.push(("../../etc/cron.d/evil".into(), b"* * * * * root sh".to_vec()))), StatusCode::UNPROCESSABLE_ENTITY, "path_escape", "path escapes the package: ../../etc/cron.d/evil"),
+        ("county outside scope", rezip(&|e| manifest_edit(e, &|v| v["county"] = json!("330102"))), StatusCode::FORBIDDEN, "county_out_of_scope", "county 330102 is outside your scope"),
+    ];
+    for (what, bytes, status, code, text) in cases {
+        let r = hand_in(&s.st, &s.surveyor, bytes).await;
+        assert_eq!((r.status, r.code()), (status, code), "{what}: {:?}", r.json);
+        let message = r.json["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains(text), "{what}: {message}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM submission_versions").fetch_one(&s.st.db).await.unwrap_or(-1);
+    assert_eq!(n, 0, "nothing refused was stored");
+    // Multipart works as well as a zip body.
+    let boundary = "XyZ";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"package\"; filename=\"p.zip\"\r\nContent-Type: application/zip\r\n\r\n").into_bytes();
+    body.extend_from_slice(&good);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::builder().method(Method::POST).uri("/api/submissions")
+        .header(header::AUTHORIZATION, format!("Bearer {}", s.surveyor))
+        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body)).unwrap_or_else(|e| panic!("{e}"));
+    let r = call_with(&s.st, req).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn return_with_findings_then_a_new_version(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let id = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&s.st).await;
+    // Only a returned submission takes a new version.
+    let early = call_with(&s.st, zip_request(&format!("/api/submissions/{id}/versions"), &s.surveyor, sample_zip())).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    let findings = json!([{"rule": "area.tolerance", "objects": [MOVED], "message_zh": "面积超限"}]);
+    let r = decide(&s.st, &s.reviewer, id, json!({"decision": "return", "note": "请核实面积", "findings": findings})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let mine = get(&s.st, &format!("/api/submissions/{id}"), &s.surveyor).await;
+    assert_eq!(mine.json["status"].as_str(), Some("returned"));
+    assert_eq!(mine.json["versions"][0]["decision_note"].as_str(), Some("请核实面积"));
+    assert_eq!(mine.json["versions"][0]["returned_findings"], findings);
+    // Another surveyor neither sees it nor resubmits it.
+    let other = user_token(&s.st, "surveyor2", Role::Surveyor, &[COUNTY]).await;
+    assert_eq!(get(&s.st, &format!("/api/submissions/{id}"), &other).await.status, StatusCode::NOT_FOUND);
+    let list = get(&s.st, "/api/submissions", &other).await;
+    assert_eq!(list.json["total"].as_i64(), Some(0));
+    let v2 = call_with(&s.st, zip_request(&format!("/api/submissions/{id}/versions"), &s.surveyor, sample_zip())).await;
+    assert_eq!(v2.status, StatusCode::ACCEPTED, "{:?}", v2.json);
+    assert_eq!(v2.json["version"].as_i64(), Some(2));
+    drain(&s.st).await;
+    let detail = get(&s.st, &format!("/api/submissions/{id}"), &s.reviewer).await;
+    let versions: Vec<(i64, &str)> = detail.json["versions"].as_array().map(|a| a.iter().map(|v| (v["version"].as_i64().unwrap_or(0), v["status"].as_str().unwrap_or(""))).collect()).unwrap_or_default();
+    assert_eq!(versions, [(2, "ready"), (1, "returned")], "every version keeps its decision");
+    // The database refuses a move the state machine does not have, whoever asks.
+    let bad = sqlx::query("UPDATE submission_versions SET status = 'checking' WHERE submission_id = $1 AND version = 1").bind(id).execute(&s.st.db).await;
+    assert!(bad.is_err(), "returned -> checking must be refused");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn nobody_decides_their_own_submission_and_quotas_hold(pool: PgPool) {
+    let settings = Settings { submission_open_versions: 2, submission_max_bytes: 400_000, ..Settings::default() };
+    let s = setup(pool, settings).await;
+    let admin = user_token(&s.st, "admin1", Role::Admin, &[COUNTY]).await;
+    let id = hand_in(&s.st, &admin, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&s.st).await;
+    let own = decide(&s.st, &admin, id, json!({"decision": "accept", "override_reason": "我自己的"})).await;
+    assert_eq!((own.status, own.code()), (StatusCode::FORBIDDEN, "forbidden"), "{:?}", own.json);
+    assert!(own.json["error"]["message"].as_str().is_some_and(|m| m.contains("separation of duties")));
+    // The database refuses it too, even if the code forgot.
+    let admin_id: i64 = sqlx::query_scalar("SELECT user_id FROM users WHERE username = 'admin1'").fetch_one(&s.st.db).await.unwrap_or(-1);
+    let bad = sqlx::query("UPDATE submission_versions SET status = 'returned', decided_by = $2, decided_at = now() WHERE submission_id = $1")
+        .bind(id).bind(admin_id).execute(&s.st.db).await;
+    assert!(bad.is_err());
+    // Quotas: two open versions per user, then 429; a package over the size limit is 413.
+    assert_eq!(hand_in(&s.st, &admin, sample_zip()).await.status, StatusCode::ACCEPTED);
+    let third = hand_in(&s.st, &admin, sample_zip()).await;
+    assert_eq!((third.status, third.code()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"), "{:?}", third.json);
+    let big = hand_in(&s.st, &s.surveyor, vec![0u8; 500_000]).await;
+    assert_eq!((big.status, big.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{:?}", big.json);
+    // A reviewer of another county cannot see or decide it.
+    let far = user_token(&s.st, "reviewer9", Role::Reviewer, &["330102"]).await;
+    assert_eq!(decide(&s.st, &far, id, json!({"decision": "return"})).await.status, StatusCode::NOT_FOUND);
+    // An importer may neither hand in nor review.
+    let importer = user_token(&s.st, "importer1", Role::Importer, &[COUNTY]).await;
+    assert_eq!(hand_in(&s.st, &importer, sample_zip()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(get(&s.st, "/api/submissions", &importer).await.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn two_concurrent_accepts_of_overlapping_submissions_one_wins(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let other = user_token(&s.st, "surveyor2", Role::Surveyor, &[COUNTY]).await;
+    let reviewer2 = user_token(&s.st, "reviewer2", Role::Reviewer, &[COUNTY]).await;
+    let (zip, _) = known_edits_zip();
+    let a = hand_in(&s.st, &s.surveyor, zip.clone()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    let b = hand_in(&s.st, &other, zip).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 2);
+    let body = json!({"decision": "accept", "override_reason": "并发测试"});
+    let (ra, rb) = tokio::join!(decide(&s.st, &s.reviewer, a, body.clone()), decide(&s.st, &reviewer2, b, body));
+    let mut statuses = [ra.status, rb.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{:?} / {:?}", ra.json, rb.json);
+    let loser = if ra.status == StatusCode::CONFLICT { (a, &ra) } else { (b, &rb) };
+    assert!(loser.1.json["error"]["message"].as_str().is_some_and(|m| m.contains("store changed")), "{:?}", loser.1.json);
+    // The loser is checked again against the new store: its diff now shows the conflict.
+    assert_eq!(get(&s.st, &format!("/api/submissions/{}", loser.0), &s.reviewer).await.json["status"].as_str(), Some("checking"));
+    drain(&s.st).await;
+    let d = get(&s.st, &format!("/api/submissions/{}/diff", loser.0), &s.reviewer).await;
+    assert!(d.json["diff"]["problems"].as_array().is_some_and(|p| !p.is_empty()), "replaced parcels are gone: {:?}", d.json["diff"]["problems"]);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM parcels WHERE zddm = $1 AND state = 'current'").bind(SPLIT).fetch_one(&s.st.db).await.unwrap_or(-1);
+    assert_eq!(n, 0);
+    let splits: i64 = sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'split'").fetch_one(&s.st.db).await.unwrap_or(-1);
+    assert_eq!(splits, 1, "exactly one acceptance wrote lineage");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_store_change_after_the_diff_refuses_the_accept_and_recomputes(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let (zip, _) = known_edits_zip();
+    let id = hand_in(&s.st, &s.surveyor, zip).await.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&s.st).await;
+    // An importer edits a parcel the package replaces.
+    let admin = user_token(&s.st, "admin1", Role::Admin, &[COUNTY]).await;
+    let p = get(&s.st, &format!("/api/parcels/{SPLIT}"), &admin).await;
+    assert_eq!(p.status, StatusCode::OK, "{:?}", p.json);
+    let mut body = json!({"ZL": "改过的坐落", "geometry": p.json["geometry"].clone()});
+    for k in ["ZDMJ", "YT", "QLLX", "QLXZ"] {
+        body[k] = p.json[k].clone();
+    }
+    let put_r = put(&s.st, &format!("/api/parcels/{SPLIT}"), &admin, &body).await;
+    assert_eq!(put_r.status, StatusCode::OK, "{:?}", put_r.json);
+    let stale = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!((stale.json["stale"].as_bool(), stale.json["status"].as_str()), (Some(true), Some("checking")));
+    let refused = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "x"})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    drain(&s.st).await;
+    let fresh = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!((fresh.json["stale"].as_bool(), fresh.json["status"].as_str()), (Some(false), Some("ready")));
+    let ok = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "已复核"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+}
