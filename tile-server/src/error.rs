@@ -54,7 +54,8 @@ pub enum AppError {
     #[error("request body too large")]
     PayloadTooLarge,
     /// A result package refused at intake: the package error's code and message
-    /// (`missing_file`, `wrong_digest`, `zip_bomb`, `path_escape`, `county_out_of_scope`...).
+    /// (`missing_file`, `wrong_digest`, `zip_bomb`, `path_escape`...); a county outside the
+    /// uploader's scope is [`AppError::CountyForbidden`].
     #[error("{1}")]
     Package(&'static str, String),
     /// A per-user quota is used up (submissions).
@@ -70,7 +71,11 @@ pub enum AppError {
 
 impl From<cadastre_core::package::PackageError> for AppError {
     fn from(e: cadastre_core::package::PackageError) -> Self {
-        AppError::Package(e.code(), e.to_string())
+        match e {
+            // The API's one code for "outside your counties".
+            cadastre_core::package::PackageError::CountyOutOfScope { county } => AppError::CountyForbidden(county),
+            e => AppError::Package(e.code(), e.to_string()),
+        }
     }
 }
 
@@ -108,7 +113,6 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Package("county_out_of_scope", _) => StatusCode::FORBIDDEN,
             Self::Package(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -161,6 +161,17 @@ pub fn may_read(who: &Principal, county: &str, submitted_by: i64) -> bool {
         && (who.role.allows(Action::Review) || (who.role.allows(Action::Submit) && who.user_id() == Some(submitted_by)))
 }
 
+/// 403 `county_forbidden` outside the caller's counties (as every single-object endpoint),
+/// 404 for another surveyor's submission.
+fn readable(who: &Principal, id: i64, county: &str, submitted_by: i64) -> Result<()> {
+    who.require_county(county)?;
+    if may_read(who, county, submitted_by) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!("submission {id}")))
+    }
+}
+
 /// Sets the actor the status trigger writes into `submission_transitions`.
 pub async fn set_actor(conn: &mut PgConnection, actor: &str) -> Result<()> {
     sqlx::query("SELECT set_config('cadastre.actor', $1, true)")
@@ -269,9 +280,7 @@ pub async fn add_version(pool: &PgPool, who: &Principal, id: i64, p: &NewPackage
     let Some((county, owner, latest, status)) = case else {
         return Err(AppError::NotFound(format!("submission {id}")));
     };
-    if !may_read(who, &county, owner) {
-        return Err(AppError::NotFound(format!("submission {id}")));
-    }
+    readable(who, id, &county, owner)?;
     if owner != user_id {
         return Err(AppError::Forbidden("hand in a version of another surveyor's submission"));
     }
@@ -519,7 +528,9 @@ pub async fn lock_latest(conn: &mut PgConnection, who: &Principal, id: i64) -> R
     .fetch_optional(conn)
     .await
     .map_err(AppError::db("locking a submission version"))?;
-    row.filter(|v| may_read(who, &v.county, v.submitted_by)).ok_or(AppError::NotFound(format!("submission {id}")))
+    let v = row.ok_or(AppError::NotFound(format!("submission {id}")))?;
+    readable(who, id, &v.county, v.submitted_by)?;
+    Ok(v)
 }
 
 /// A version locked for a decision.

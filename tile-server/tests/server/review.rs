@@ -331,20 +331,68 @@ async fn each_bad_package_gets_its_own_clear_error(pool: PgPool) {
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str, &str)> = vec![
         ("not a zip", b"hello".to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_zip", "not a readable zip"),
         ("truncated", good[..good.len() / 2].to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "not_zip", "zip"),
-        ("missing file", rezip(&|e| e.retain(|(n, _)| n != "ZD.dbf")), StatusCode::UNPROCESSABLE_ENTITY, "missing_file", "missing file: ZD.dbf"),
-        ("extra file", rezip(&|e| e.push(("run.sh".into(), b"rm -rf /".to_vec()))), StatusCode::UNPROCESSABLE_ENTITY, "extra_file", "extra file: run.sh"),
-        ("wrong digest", rezip(&|e| { if let Some(f) = e.iter_mut().find(|(n, _)| n == "ZD.dbf") { f.1[40] ^= 1; } }), StatusCode::UNPROCESSABLE_ENTITY, "wrong_digest", "wrong digest: ZD.dbf"),
-        ("unknown version", rezip(&|e| manifest_edit(e, &|v| v["format_version"] = json!(9))), StatusCode::UNPROCESSABLE_ENTITY, "unknown_format_version", "unknown package format version 9"),
-        ("zip bomb", rezip(&|e| {
-            e.push(("bomb.bin".into(), vec![0u8; 16 << 20]));
-            let entry = json!({"path": "bomb.bin", "size": 16 << 20, "sha256": "0".repeat(64)});
-            let m = e.iter_mut().find(|(n, _)| n == "manifest.json").unwrap_or_else(|| panic!("manifest"));
-            let mut v: Value = serde_json::from_slice(&m.1).unwrap_or_default();
-            if let Some(files) = v["files"].as_array_mut() { files.push(entry); }
-            m.1 = v.to_string().into_bytes();
-        }), StatusCode::UNPROCESSABLE_ENTITY, "zip_bomb", "zip bomb"),
-        ("path escape", rezip(&|e| e.push(("../../etc/cron.d/evil".into(), b"* * * * * root sh".to_vec()))), StatusCode::UNPROCESSABLE_ENTITY, "path_escape", "path escapes the package: ../../etc/cron.d/evil"),
-        ("county outside scope", rezip(&|e| manifest_edit(e, &|v| v["county"] = json!("330102"))), StatusCode::FORBIDDEN, "county_out_of_scope", "county 330102 is outside your scope"),
+        (
+            "missing file",
+            rezip(&|e| e.retain(|(n, _)| n != "ZD.dbf")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_file",
+            "missing file: ZD.dbf",
+        ),
+        (
+            "extra file",
+            rezip(&|e| e.push(("run.sh".into(), b"rm -rf /".to_vec()))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "extra_file",
+            "extra file: run.sh",
+        ),
+        (
+            "wrong digest",
+            rezip(&|e| {
+                if let Some(f) = e.iter_mut().find(|(n, _)| n == "ZD.dbf") {
+                    f.1[40] ^= 1;
+                }
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_digest",
+            "wrong digest: ZD.dbf",
+        ),
+        (
+            "unknown version",
+            rezip(&|e| manifest_edit(e, &|v| v["format_version"] = json!(9))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_format_version",
+            "unknown package format version 9",
+        ),
+        (
+            "zip bomb",
+            rezip(&|e| {
+                e.push(("bomb.bin".into(), vec![0u8; 16 << 20]));
+                let entry = json!({"path": "bomb.bin", "size": 16 << 20, "sha256": "0".repeat(64)});
+                let m = e.iter_mut().find(|(n, _)| n == "manifest.json").unwrap_or_else(|| panic!("manifest"));
+                let mut v: Value = serde_json::from_slice(&m.1).unwrap_or_default();
+                if let Some(files) = v["files"].as_array_mut() {
+                    files.push(entry);
+                }
+                m.1 = v.to_string().into_bytes();
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "zip_bomb",
+            "zip bomb",
+        ),
+        (
+            "path escape",
+            rezip(&|e| e.push(("../../etc/cron.d/evil".into(), b"* * * * * root sh".to_vec()))),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "path_escape",
+            "path escapes the package: ../../etc/cron.d/evil",
+        ),
+        (
+            "county outside scope",
+            rezip(&|e| manifest_edit(e, &|v| v["county"] = json!("330102"))),
+            StatusCode::FORBIDDEN,
+            "county_forbidden",
+            "county 330102 is outside your scope",
+        ),
     ];
     for (what, bytes, status, code, text) in cases {
         let r = hand_in(&s.st, &s.surveyor, bytes).await;
@@ -359,10 +407,13 @@ async fn each_bad_package_gets_its_own_clear_error(pool: PgPool) {
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"package\"; filename=\"p.zip\"\r\nContent-Type: application/zip\r\n\r\n").into_bytes();
     body.extend_from_slice(&good);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::builder().method(Method::POST).uri("/api/submissions")
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/submissions")
         .header(header::AUTHORIZATION, format!("Bearer {}", s.surveyor))
         .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body)).unwrap_or_else(|e| panic!("{e}"));
+        .body(Body::from(body))
+        .unwrap_or_else(|e| panic!("{e}"));
     let r = call_with(&s.st, req).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
 }
@@ -373,10 +424,12 @@ async fn return_with_findings_then_a_new_version(pool: PgPool) {
     let id = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
     drain(&s.st).await;
     // Only a returned submission takes a new version.
-    let early = call_with(&s.st, zip_request(&format!("/api/submissions/{id}/versions"), &s.surveyor, sample_zip())).await;
+    let early =
+        call_with(&s.st, zip_request(&format!("/api/submissions/{id}/versions"), &s.surveyor, sample_zip())).await;
     assert_eq!(early.status, StatusCode::CONFLICT);
     let findings = json!([{"rule": "area.tolerance", "objects": [MOVED], "message_zh": "面积超限"}]);
-    let r = decide(&s.st, &s.reviewer, id, json!({"decision": "return", "note": "请核实面积", "findings": findings})).await;
+    let r =
+        decide(&s.st, &s.reviewer, id, json!({"decision": "return", "note": "请核实面积", "findings": findings})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let mine = get(&s.st, &format!("/api/submissions/{id}"), &s.surveyor).await;
     assert_eq!(mine.json["status"].as_str(), Some("returned"));
@@ -392,10 +445,17 @@ async fn return_with_findings_then_a_new_version(pool: PgPool) {
     assert_eq!(v2.json["version"].as_i64(), Some(2));
     drain(&s.st).await;
     let detail = get(&s.st, &format!("/api/submissions/{id}"), &s.reviewer).await;
-    let versions: Vec<(i64, &str)> = detail.json["versions"].as_array().map(|a| a.iter().map(|v| (v["version"].as_i64().unwrap_or(0), v["status"].as_str().unwrap_or(""))).collect()).unwrap_or_default();
+    let versions: Vec<(i64, &str)> = detail.json["versions"]
+        .as_array()
+        .map(|a| a.iter().map(|v| (v["version"].as_i64().unwrap_or(0), v["status"].as_str().unwrap_or(""))).collect())
+        .unwrap_or_default();
     assert_eq!(versions, [(2, "ready"), (1, "returned")], "every version keeps its decision");
     // The database refuses a move the state machine does not have, whoever asks.
-    let bad = sqlx::query("UPDATE submission_versions SET status = 'checking' WHERE submission_id = $1 AND version = 1").bind(id).execute(&s.st.db).await;
+    let bad =
+        sqlx::query("UPDATE submission_versions SET status = 'checking' WHERE submission_id = $1 AND version = 1")
+            .bind(id)
+            .execute(&s.st.db)
+            .await;
     assert!(bad.is_err(), "returned -> checking must be refused");
 }
 
@@ -410,7 +470,10 @@ async fn nobody_decides_their_own_submission_and_quotas_hold(pool: PgPool) {
     assert_eq!((own.status, own.code()), (StatusCode::FORBIDDEN, "forbidden"), "{:?}", own.json);
     assert!(own.json["error"]["message"].as_str().is_some_and(|m| m.contains("separation of duties")));
     // The database refuses it too, even if the code forgot.
-    let admin_id: i64 = sqlx::query_scalar("SELECT user_id FROM users WHERE username = 'admin1'").fetch_one(&s.st.db).await.unwrap_or(-1);
+    let admin_id: i64 = sqlx::query_scalar("SELECT user_id FROM users WHERE username = 'admin1'")
+        .fetch_one(&s.st.db)
+        .await
+        .unwrap_or(-1);
     let bad = sqlx::query("UPDATE submission_versions SET status = 'returned', decided_by = $2, decided_at = now() WHERE submission_id = $1")
         .bind(id).bind(admin_id).execute(&s.st.db).await;
     assert!(bad.is_err());
@@ -422,7 +485,8 @@ async fn nobody_decides_their_own_submission_and_quotas_hold(pool: PgPool) {
     assert_eq!((big.status, big.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{:?}", big.json);
     // A reviewer of another county cannot see or decide it.
     let far = user_token(&s.st, "reviewer9", Role::Reviewer, &["330102"]).await;
-    assert_eq!(decide(&s.st, &far, id, json!({"decision": "return"})).await.status, StatusCode::NOT_FOUND);
+    let r = decide(&s.st, &far, id, json!({"decision": "return"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "county_forbidden"));
     // An importer may neither hand in nor review.
     let importer = user_token(&s.st, "importer1", Role::Importer, &[COUNTY]).await;
     assert_eq!(hand_in(&s.st, &importer, sample_zip()).await.status, StatusCode::FORBIDDEN);
@@ -444,15 +508,33 @@ async fn two_concurrent_accepts_of_overlapping_submissions_one_wins(pool: PgPool
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{:?} / {:?}", ra.json, rb.json);
     let loser = if ra.status == StatusCode::CONFLICT { (a, &ra) } else { (b, &rb) };
-    assert!(loser.1.json["error"]["message"].as_str().is_some_and(|m| m.contains("store changed")), "{:?}", loser.1.json);
+    assert!(
+        loser.1.json["error"]["message"].as_str().is_some_and(|m| m.contains("store changed")),
+        "{:?}",
+        loser.1.json
+    );
     // The loser is checked again against the new store: its diff now shows the conflict.
-    assert_eq!(get(&s.st, &format!("/api/submissions/{}", loser.0), &s.reviewer).await.json["status"].as_str(), Some("checking"));
+    assert_eq!(
+        get(&s.st, &format!("/api/submissions/{}", loser.0), &s.reviewer).await.json["status"].as_str(),
+        Some("checking")
+    );
     drain(&s.st).await;
     let d = get(&s.st, &format!("/api/submissions/{}/diff", loser.0), &s.reviewer).await;
-    assert!(d.json["diff"]["problems"].as_array().is_some_and(|p| !p.is_empty()), "replaced parcels are gone: {:?}", d.json["diff"]["problems"]);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM parcels WHERE zddm = $1 AND state = 'current'").bind(SPLIT).fetch_one(&s.st.db).await.unwrap_or(-1);
+    assert!(
+        d.json["diff"]["problems"].as_array().is_some_and(|p| !p.is_empty()),
+        "replaced parcels are gone: {:?}",
+        d.json["diff"]["problems"]
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM parcels WHERE zddm = $1 AND state = 'current'")
+        .bind(SPLIT)
+        .fetch_one(&s.st.db)
+        .await
+        .unwrap_or(-1);
     assert_eq!(n, 0);
-    let splits: i64 = sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'split'").fetch_one(&s.st.db).await.unwrap_or(-1);
+    let splits: i64 = sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'split'")
+        .fetch_one(&s.st.db)
+        .await
+        .unwrap_or(-1);
     assert_eq!(splits, 1, "exactly one acceptance wrote lineage");
 }
 
