@@ -1,7 +1,8 @@
 # Shared set-up for scripts/run.sh and scripts/test.sh. Source it; do not run it.
 #
 # What it provides:
-#   ensure_packages   install the Debian packages the workspace needs (idempotent)
+#   ensure_packages   install the Debian packages the workspace needs (idempotent),
+#                     then the web console's npm packages (`npm ci`, pinned by its lock file)
 #   pg_up             start the project's private PostGIS cluster, export DATABASE_URL
 #   pg_down           stop the cluster if pg_up started it in this shell
 #
@@ -36,6 +37,9 @@ REQUIRED_PACKAGES=(
     # scripts/fuzz-api.sh makes a venv for schemathesis; scripts/bench-api.sh uses wrk.
     "python3-venv:/usr/share/doc/python3-venv"
     "wrk:/usr/bin/wrk"
+    # The web console's MapLibre GL JS comes from npm (tile-server/console/package-lock.json).
+    "nodejs:/usr/bin/node"
+    "npm:/usr/bin/npm"
     # Chinese text in the browser tests' screenshots (no empty boxes).
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 )
@@ -66,6 +70,18 @@ ensure_packages() {
         done
     fi
     command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+    ensure_console_modules
+}
+
+# The console's browser libraries: `npm ci` from the committed lock file (exact
+# versions, nothing third-party in git), again whenever the lock file changes.
+ensure_console_modules() {
+    local dir="$ROOT/tile-server/console"
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        say "installing the web console's npm packages (npm ci in tile-server/console)"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+            || die "npm ci failed in $dir (network to the npm registry, or Node.js/npm missing)"
+    fi
 }
 
 # Run a PostgreSQL server binary as the cluster owner: `postgres` when we are

@@ -1,7 +1,8 @@
-// Web console: log in, show what the store holds, draw the caller's parcels.
-// Plain script, no build step and no network beyond this server (the internal
+// Web console: log in, show what the store holds, the cadastral map
+// (assets/map.js) with layers, identify, search and building tables.
+// An ES module, no build step and no network beyond this server (the internal
 // zone has no internet). The token lives in sessionStorage: gone with the tab.
-"use strict";
+import { createMap, LAYER_GROUPS } from "/assets/map.js";
 
 const TOKEN_KEY = "cadastre.token";
 const $ = (id) => document.getElementById(id);
@@ -44,7 +45,8 @@ async function logout() {
   const t = token();
   sessionStorage.removeItem(TOKEN_KEY);
   if (t) { fetch("/api/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + t } }).catch(() => {}); }
-  for (const id of ["summary-section", "map-section", "logout", "who"]) $(id).hidden = true;
+  for (const id of ["summary-section", "map-section", "table-section", "logout", "who"]) $(id).hidden = true;
+  if (mapView) { mapView.destroy(); mapView = null; $("layers-panel").replaceChildren(Object.assign(document.createElement("legend"), { textContent: "图层 Layers" })); }
   $("login-section").hidden = false;
 }
 
@@ -68,67 +70,141 @@ async function showConsole() {
     body.append(tr);
   }
   $("summary-section").hidden = false;
-  const select = $("county-select");
-  select.replaceChildren(...summary.counties.map((c) => new Option(c.county, c.county)));
+  $("map-section").hidden = false;
   if (summary.role === "registration") {
-    $("map-section").hidden = false;
     $("map-status").textContent = "登记系统客户端不提供坐标，无地图。 API clients of the registration system get no coordinates, hence no map.";
+    $("map").hidden = true;
     return;
   }
-  $("map-section").hidden = false;
-  if (summary.counties.length > 0) await drawMap(select.value);
+  $("map").hidden = false;
+  await showMap();
 }
 
-// Colours by land-use class (GB/T 21010 first two digits).
-const USE_COLOURS = { "05": "#f4b183", "06": "#c9b3d9", "07": "#f9e07f", "08": "#9fc5e8", "09": "#b6d7a8" };
+// ---- The map (assets/map.js) and its panels ----
 
-async function drawMap(county) {
-  const canvas = $("map");
-  const ctx = canvas.getContext("2d");
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  canvas.dataset.features = "0";
+let mapView = null;
+
+async function showMap() {
+  if (mapView) return;
   $("map-status").textContent = "加载中 loading…";
-  const [parcels, buildings] = await Promise.all(
-    ["parcels", "buildings"].map(async (layer) => {
-      const resp = await api("/api/map/" + layer + "?county=" + encodeURIComponent(county));
-      if (!resp.ok) throw new Error(await errorText(resp));
-      return resp.json();
-    }));
-  const rings = (g) => (g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : []);
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const f of parcels.features) for (const poly of rings(f.geometry)) for (const [x, y] of poly[0]) {
-    minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
+  mapView = await createMap($("map"), {
+    token: token(),
+    coordsElement: $("cursor-coords"),
+    onIdentify: (props) => identify(props && props.ZDDM).catch(report),
+    onStatus: (text) => { $("map-status").textContent = text; },
+  });
+  const panel = $("layers-panel");
+  for (const [group, title] of LAYER_GROUPS) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = true;
+    box.dataset.group = group;
+    box.addEventListener("change", () => mapView.setGroupVisible(group, box.checked));
+    label.append(box, " " + title);
+    panel.append(label);
   }
-  if (!isFinite(minX)) {
-    $("map-status").textContent = "该县没有宗地。 No parcels in this county.";
-    return;
+  $("map-status").textContent = "坐标系 CRS EPSG:" + mapView.crs.srid + " · 宗地自 z14、自然幢自 z15、界址点自 z18 显示 " +
+    "(parcels from zoom 14, buildings from 15, boundary points from 18)";
+}
+
+function row(table, key, value) {
+  const tr = document.createElement("tr");
+  const th = document.createElement("th");
+  th.textContent = key;
+  tr.append(th, cell(value === null || value === undefined || value === "" ? "—" : String(value)));
+  table.append(tr);
+}
+
+/// The identify panel: the parcel's attributes and its buildings, each with a link to its building table.
+async function identify(zddm) {
+  mapView.highlight(zddm);
+  if (!zddm) { $("identify-panel").hidden = true; return; }
+  const [parcelResp, buildingsResp] = await Promise.all([
+    api("/api/parcels/" + encodeURIComponent(zddm)),
+    api("/api/buildings?per_page=100&zddm=" + encodeURIComponent(zddm)),
+  ]);
+  if (!parcelResp.ok) throw new Error(await errorText(parcelResp));
+  const p = await parcelResp.json();
+  const table = $("identify-attributes");
+  table.replaceChildren();
+  for (const [k, label] of [["ZDDM", "宗地代码 ZDDM"], ["ZL", "坐落 ZL"], ["ZDMJ", "宗地面积 ZDMJ m²"], ["YT", "用途 YT"],
+    ["QLLX", "权利类型 QLLX"], ["QLXZ", "权利性质 QLXZ"], ["DJZQDM", "地籍子区 DJZQDM"], ["state", "状态 state"]]) row(table, label, p[k]);
+  $("identify-code").textContent = p.ZDDM;
+  const list = $("identify-buildings");
+  list.replaceChildren();
+  const buildings = buildingsResp.ok ? (await buildingsResp.json()).items : [];
+  for (const b of buildings) {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = "#table=" + b.ZRZH;
+    a.textContent = "楼盘表 building table";
+    a.dataset.zrzh = b.ZRZH;
+    a.addEventListener("click", (e) => { e.preventDefault(); showTable(b.ZRZH).catch(report); });
+    li.append(b.ZRZH + " " + (b.JZWMC || "") + " · ", a);
+    list.append(li);
   }
-  // Store coordinates are metres (x easting, y northing): one scale for both
-  // axes keeps shapes true; y is flipped because the canvas grows downwards.
-  const pad = 12;
-  const scale = Math.min((canvas.width - 2 * pad) / Math.max(maxX - minX, 1), (canvas.height - 2 * pad) / Math.max(maxY - minY, 1));
-  const sx = (x) => pad + (x - minX) * scale;
-  const sy = (y) => canvas.height - pad - (y - minY) * scale;
-  const trace = (poly) => {
-    ctx.beginPath();
-    for (const ring of poly) ring.forEach(([x, y], i) => (i ? ctx.lineTo(sx(x), sy(y)) : ctx.moveTo(sx(x), sy(y))));
-    ctx.closePath();
-  };
-  let drawn = 0;
-  for (const f of parcels.features) {
-    ctx.fillStyle = USE_COLOURS[(f.properties.YT || "").slice(0, 2)] || "#e3e8ee";
-    ctx.strokeStyle = "#44546a";
-    ctx.lineWidth = 0.8;
-    for (const poly of rings(f.geometry)) { trace(poly); ctx.fill("evenodd"); ctx.stroke(); }
-    drawn += 1;
+  if (!buildings.length) list.append(Object.assign(document.createElement("li"), { textContent: "无 none" }));
+  $("identify-panel").dataset.zddm = p.ZDDM;
+  $("identify-panel").hidden = false;
+}
+
+/// The building table (楼盘表): nominal floors top to bottom, their households left to right.
+async function showTable(zrzh) {
+  const resp = await api("/api/buildings/" + encodeURIComponent(zrzh) + "/table");
+  if (!resp.ok) throw new Error(await errorText(resp));
+  const t = await resp.json();
+  $("table-code").textContent = zrzh;
+  const grid = document.createElement("table");
+  // Rows come top floor first, each with its households left to right.
+  for (const r of t.rows || []) {
+    const tr = document.createElement("tr");
+    const th = document.createElement("th");
+    th.textContent = r.CMC || r.MYC;
+    tr.append(th);
+    for (const h of r.households || []) {
+      tr.append(cell((h.SHBW || h.BDCDYH) + (h.SCJZMJ ? " · " + h.SCJZMJ + " m²" : "")));
+    }
+    grid.append(tr);
   }
-  ctx.fillStyle = "rgba(90, 90, 90, 0.55)";
-  for (const f of buildings.features) for (const poly of rings(f.geometry)) { trace(poly); ctx.fill("evenodd"); }
-  canvas.dataset.features = String(drawn);
-  canvas.dataset.buildings = String(buildings.features.length);
-  const more = parcels.truncated ? "（仅显示前 " + drawn + " 宗 / first " + drawn + " of " + parcels.total + "）" : "";
-  $("map-status").textContent = "已绘制 " + drawn + " 宗地、" + buildings.features.length + " 幢 · drew " + drawn +
-    " parcels and " + buildings.features.length + " buildings (EPSG:" + parcels.srid + ")" + more;
+  $("table-grid").replaceChildren(grid);
+  $("table-section").hidden = false;
+  $("table-section").scrollIntoView({ behavior: "smooth" });
+}
+
+/// Search by code (ZDDM or BDCDYH: straight to the parcel) or by address (/api/search).
+async function search(event) {
+  event.preventDefault();
+  const text = $("search-input").value.trim();
+  const results = $("search-results");
+  results.replaceChildren();
+  results.hidden = true;
+  if (!text) return;
+  if (/^\d{12}[GJZ][A-Z0]\d{5}([FLQW]\d{8})?$/.test(text)) { await flyToParcel(text.slice(0, 19)); return; }
+  const resp = await api("/api/search?per_page=20&zl=" + encodeURIComponent(text));
+  if (!resp.ok) throw new Error(await errorText(resp));
+  const hits = (await resp.json()).items;
+  for (const h of hits) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "link";
+    b.textContent = h.code + " " + h.ZL;
+    b.addEventListener("click", () => flyToParcel(h.code.slice(0, 19)).catch(report));
+    li.append(b);
+    results.append(li);
+  }
+  if (!hits.length) results.append(Object.assign(document.createElement("li"), { textContent: "没有结果 no match" }));
+  results.hidden = false;
+  if (hits.length) await flyToParcel(hits[0].code.slice(0, 19));
+}
+
+async function flyToParcel(zddm) {
+  const resp = await api("/api/parcels/" + encodeURIComponent(zddm));
+  if (!resp.ok) throw new Error(await errorText(resp));
+  const p = await resp.json();
+  if (!p.geometry || !mapView.flyToGeometry(p.geometry)) throw new Error("宗地无图形 parcel has no geometry: " + zddm);
+  await identify(zddm);
 }
 
 async function openSpec(event) {
@@ -150,5 +226,6 @@ $("login-form").addEventListener("submit", (e) => login(e).catch((err) => {
 }));
 $("logout").addEventListener("click", () => logout());
 $("openapi-link").addEventListener("click", (e) => openSpec(e).catch(report));
-$("county-select").addEventListener("change", (e) => drawMap(e.target.value).catch(report));
+$("search-form").addEventListener("submit", (e) => search(e).catch(report));
+$("identify-close").addEventListener("click", () => identify(null).catch(report));
 if (token()) showConsole().catch(() => logout());

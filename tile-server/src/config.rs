@@ -17,6 +17,8 @@
 //! submission_daily_bytes = 2147483648        # [default: 2 GiB] packages one user may hand in per 24 hours
 //! submission_open_versions = 20             # [default: 20] one user's packages checking or awaiting review at once
 //! review_workers = 1                          # [default: 1; 0 = none] background check workers of this instance
+//! tile_cache_mb = 256            # [default: 256; 0 = off] memory for rendered vector tiles
+//! console_vendor_dir = "/opt/cadastre/console/node_modules"  # [default: tile-server/console/node_modules of the build]
 //! ```
 //!
 //! What the two caches promise (see [`crate::cache_sync`]): a change committed
@@ -64,6 +66,11 @@ pub const DEFAULT_SUBMISSION_MAX_UNPACKED_BYTES: u64 = 4 << 30;
 pub const DEFAULT_SUBMISSION_DAILY_BYTES: i64 = 2 << 30;
 /// Default number of one user's open (checking / ready) versions.
 pub const DEFAULT_SUBMISSION_OPEN_VERSIONS: i64 = 20;
+/// Default memory bound of the vector-tile cache, MiB.
+pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
+/// Where `npm ci` (scripts/lib.sh) puts the console's browser libraries in a checkout.
+pub const DEFAULT_CONSOLE_VENDOR_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/console/node_modules");
+
 /// Environment variable holding the base64 PII key when `pii_key_file` is not set.
 pub const PII_KEY_ENV: &str = "CADASTRE_PII_KEY";
 
@@ -121,6 +128,13 @@ pub struct FileConfig {
     pub submission_open_versions: Option<i64>,
     /// Background check workers of this instance. \[default: 1; 0 = none\]
     pub review_workers: Option<u32>,
+    /// Memory for rendered vector tiles, MiB; dropped tile by tile as edits
+    /// arrive. \[default: 256; 0 = off\]
+    pub tile_cache_mb: Option<u64>,
+    /// The console's `node_modules` (maplibre-gl), installed by `npm ci` in
+    /// `tile-server/console`. \[default: that folder of the source tree the
+    /// binary was built from\]
+    pub console_vendor_dir: Option<PathBuf>,
     /// Keys this version does not know; warned about, not fatal.
     #[serde(flatten)]
     pub unrecognized: BTreeMap<String, toml::Value>,
@@ -172,6 +186,10 @@ pub struct Settings {
     pub submission_open_versions: i64,
     /// Background check workers of this instance.
     pub review_workers: u32,
+    /// MiB of rendered vector tiles kept (0 = off).
+    pub tile_cache_mb: u64,
+    /// The console's node_modules folder.
+    pub console_vendor_dir: PathBuf,
 }
 
 impl Default for Settings {
@@ -191,6 +209,8 @@ impl Default for Settings {
             submission_daily_bytes: DEFAULT_SUBMISSION_DAILY_BYTES,
             submission_open_versions: DEFAULT_SUBMISSION_OPEN_VERSIONS,
             review_workers: 1,
+            tile_cache_mb: DEFAULT_TILE_CACHE_MB,
+            console_vendor_dir: PathBuf::from(DEFAULT_CONSOLE_VENDOR_DIR),
         }
     }
 }
@@ -218,9 +238,14 @@ impl FileConfig {
             submission_daily_bytes: self.submission_daily_bytes.unwrap_or(d.submission_daily_bytes),
             submission_open_versions: self.submission_open_versions.unwrap_or(d.submission_open_versions),
             review_workers: self.review_workers.unwrap_or(d.review_workers),
+            tile_cache_mb: self.tile_cache_mb.unwrap_or(d.tile_cache_mb),
+            console_vendor_dir: self.console_vendor_dir.clone().unwrap_or(d.console_vendor_dir),
         };
         if s.submission_max_bytes < 1024 || s.submission_daily_bytes < 1024 || s.submission_open_versions < 1 {
             return Err(ConfigError::Invalid("submission_*", "sizes must be >= 1024 and open versions >= 1".into()));
+        }
+        if s.tile_cache_mb > 1 << 20 {
+            return Err(ConfigError::Invalid("tile_cache_mb", "must be 0..=1048576".into()));
         }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));

@@ -5,7 +5,8 @@
 //! aggregate), [`auth`] (tokens, argon2id, roles × actions × counties),
 //! [`middleware`] (IP allow-lists, rate limits, ETags), [`http`] (thin handlers and
 //! [`app`]), [`crypto`] (AES-256-GCM for owner data), [`error`] (JSON errors),
-//! [`cache_sync`] (LISTEN/NOTIFY keeping in-memory caches coherent across instances).
+//! [`cache_sync`] (LISTEN/NOTIFY keeping in-memory caches coherent across instances),
+//! [`tile_cache`] (rendered vector tiles, dropped tile by tile as edits arrive).
 
 pub mod auth;
 pub mod cache_sync;
@@ -18,6 +19,7 @@ pub mod import;
 pub mod middleware;
 pub mod review;
 pub mod state;
+pub mod tile_cache;
 
 pub use error::{AppError, Result};
 pub use http::app;

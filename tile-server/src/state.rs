@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::crypto::PiiCipher;
 use crate::http::table_cache::TableCache;
 use crate::middleware::rate_limit::RateLimiter;
+use crate::tile_cache::TileCache;
 
 /// What every handler can reach: the pool, settings, the PII cipher and the rate limiter.
 #[derive(Clone, Debug)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub principals: Option<Arc<PrincipalCache>>,
     /// Serialized building tables by version.
     pub tables: Arc<TableCache>,
+    /// Rendered vector tiles.
+    pub tiles: Arc<TileCache>,
     /// The listener keeping both caches coherent; stops with the last clone.
     pub sync: Arc<CacheSync>,
 }
@@ -50,7 +53,10 @@ impl AppState {
         if let Some(p) = &principals {
             synced.push(p.clone());
         }
+        let tiles = Arc::new(TileCache::new(settings.tile_cache_mb << 20));
+        // Registered even when off: the consoles' change events come from its notices.
+        synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
-        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, sync }
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, tiles, sync }
     }
 }

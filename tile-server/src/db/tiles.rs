@@ -1,17 +1,23 @@
 //! Mapbox Vector Tiles of the current cadastral layers, cut by PostGIS
 //! (`ST_TileEnvelope` → `ST_AsMVTGeom` → `ST_AsMVT`) in Web Mercator (EPSG:3857).
 //!
-//! Geometry is stored in the store SRID (a Gauss-Krüger zone), so each tile runs
-//! two queries: the tile envelope is first transformed into the store SRID (for
-//! the GiST index), then the rows inside it are transformed to 3857 and clipped.
-//! Only current versions of the caller's counties are read, and the attributes
-//! are codes, address, area and use: never owner data.
+//! Geometry is stored in the store SRID (a Gauss-Krüger zone) and, for the tiles,
+//! in a generated Web Mercator copy `geom_3857` (migration 0021) with a partial
+//! GiST index over current versions: one query per tile, no transformation per
+//! feature. Only current versions of the caller's counties are read, and the
+//! attributes are codes, use, area and right type: never owner data.
+//!
+//! Content depends on the zoom ([`TileLayer::min_zoom`]): below z14 only
+//! sub-districts, parcels from z14, buildings from z15, boundary points (界址点)
+//! with their numbers from z18. Below [`SIMPLIFY_BELOW`] geometry is simplified to
+//! one tile unit; survey zooms show every vertex.
 //!
 //! ```
 //! use tile_server::db::tiles::{TileCoord, TileLayer};
 //! assert_eq!(TileLayer::parse("parcels"), Some(TileLayer::Parcels));
 //! assert!(TileCoord::new(3, 7, 7).is_ok());
 //! assert!(TileCoord::new(3, 8, 0).is_err()); // x must be < 2^z
+//! assert_eq!(TileLayer::BoundaryPoints.min_zoom(), 18);
 //! ```
 
 use sqlx::PgPool;
@@ -25,76 +31,131 @@ pub const MAX_ZOOM: u8 = 22;
 pub const EXTENT: i32 = 4096;
 /// Buffer around the tile in MVT units, so strokes do not break at tile edges.
 pub const BUFFER: i32 = 64;
-/// Lowest zoom whose tiles are pre-filtered through the spatial index (see
-/// [`filter_envelope`]); a z=5 tile is about 1,250 km wide.
-pub const MIN_PREFILTER_ZOOM: u8 = 5;
+/// Zooms below this one are simplified (tolerance one tile unit); from it on
+/// (the survey zooms) every vertex is kept.
+pub const SIMPLIFY_BELOW: u8 = 17;
 /// Half the Web Mercator world width in metres.
-const MERCATOR_HALF_WORLD: f64 = 20_037_508.342_789_244;
+pub const MERCATOR_HALF_WORLD: f64 = 20_037_508.342_789_244;
 
 /// The layers a tile can hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TileLayer {
-    /// 宗地 ZDJBXX: ZDDM, ZL, ZDMJ, YT.
-    Parcels,
-    /// 自然幢 ZRZ footprints: ZRZH, ZDDM, ZL, JZWMC.
-    Buildings,
     /// 地籍子区 DJZQ: DJZQDM, DJZQMC.
     SubDistricts,
+    /// 宗地 ZDJBXX: ZDDM, YT, ZDMJ, QLLX.
+    Parcels,
+    /// 自然幢 ZRZ footprints: ZRZH, ZDDM, JZWMC, FWJG, DSCS.
+    Buildings,
+    /// 界址点 JZD: JZDH, ZDDM, JBLX.
+    BoundaryPoints,
 }
 
 impl TileLayer {
     /// All layers, in drawing order.
-    pub const ALL: [TileLayer; 3] = [TileLayer::SubDistricts, TileLayer::Parcels, TileLayer::Buildings];
+    pub const ALL: [TileLayer; 4] =
+        [TileLayer::SubDistricts, TileLayer::Parcels, TileLayer::Buildings, TileLayer::BoundaryPoints];
 
-    /// Parses the URL name (`parcels`, `buildings`, `subdistricts`).
+    /// Parses the URL name (`subdistricts`, `parcels`, `buildings`, `points`).
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "parcels" => Some(Self::Parcels),
-            "buildings" => Some(Self::Buildings),
-            "subdistricts" => Some(Self::SubDistricts),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|l| l.name() == name)
     }
 
-    /// The URL name, also the MVT layer name inside the tile.
+    /// The URL name, also the MVT layer name inside the tile and the name in
+    /// change notifications (migration 0020).
     pub fn name(self) -> &'static str {
         match self {
+            Self::SubDistricts => "subdistricts",
             Self::Parcels => "parcels",
             Self::Buildings => "buildings",
-            Self::SubDistricts => "subdistricts",
+            Self::BoundaryPoints => "points",
         }
     }
 
-    /// Table and attribute columns (quoted: MVT keys keep the standard's upper-case names).
+    /// Position in [`TileLayer::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Lowest zoom with content; tiles below it are empty without a query.
+    pub fn min_zoom(self) -> u8 {
+        match self {
+            Self::SubDistricts => 0,
+            Self::Parcels => 14,
+            Self::Buildings => 15,
+            Self::BoundaryPoints => 18,
+        }
+    }
+
+    /// Human name for TileJSON and the console (Chinese, English).
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::SubDistricts => "地籍子区 Cadastral sub-districts",
+            Self::Parcels => "宗地 Parcels",
+            Self::Buildings => "自然幢 Buildings",
+            Self::BoundaryPoints => "界址点 Boundary points",
+        }
+    }
+
+    /// Table, attribute columns (quoted: MVT keys keep the standard's upper-case
+    /// names) and the fields with their types for TileJSON.
     fn select(self) -> (&'static str, &'static str) {
         match self {
-            Self::Parcels => ("parcels", r#"zddm::text AS "ZDDM", zl AS "ZL", zdmj::float8 AS "ZDMJ", yt AS "YT""#),
-            Self::Buildings => {
-                ("buildings", r#"zrzh::text AS "ZRZH", zddm::text AS "ZDDM", zl AS "ZL", jzwmc AS "JZWMC""#)
+            Self::Parcels => {
+                ("parcels", r#"zddm::text AS "ZDDM", yt AS "YT", zdmj::float8 AS "ZDMJ", qllx AS "QLLX""#)
             }
+            Self::Buildings => (
+                "buildings",
+                r#"zrzh::text AS "ZRZH", zddm::text AS "ZDDM", jzwmc AS "JZWMC", fwjg AS "FWJG", dscs AS "DSCS""#,
+            ),
             Self::SubDistricts => ("sub_districts", r#"djzqdm::text AS "DJZQDM", djzqmc AS "DJZQMC""#),
+            Self::BoundaryPoints => ("boundary_points", r#"jzdh AS "JZDH", zddm::text AS "ZDDM", jblx AS "JBLX""#),
         }
     }
 
-    /// The tile query: $1..$3 = z/x/y, $4 = counties, $5 = filter envelope in the
-    /// store SRID (NULL = no spatial pre-filter, see [`filter_envelope`]).
+    /// The attribute names and their TileJSON descriptions.
+    pub fn fields(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Parcels => &[
+                ("ZDDM", "宗地代码 parcel code"),
+                ("YT", "用途 land use (GB/T 21010)"),
+                ("ZDMJ", "宗地面积 area, m²"),
+                ("QLLX", "权利类型 right type"),
+            ],
+            Self::Buildings => &[
+                ("ZRZH", "自然幢号 building number"),
+                ("ZDDM", "宗地代码 parcel code"),
+                ("JZWMC", "建筑物名称 name"),
+                ("FWJG", "房屋结构 structure"),
+                ("DSCS", "地上层数 floors above ground"),
+            ],
+            Self::SubDistricts => &[("DJZQDM", "地籍子区代码 sub-district code"), ("DJZQMC", "地籍子区名称 name")],
+            Self::BoundaryPoints => {
+                &[("JZDH", "界址点号 point number"), ("ZDDM", "宗地代码 parcel code"), ("JBLX", "界标类型 marker type")]
+            }
+        }
+    }
+
+    /// The tile query: $1..$3 = z/x/y, $4 = counties, $5 = simplification
+    /// tolerance in Web Mercator metres (0 = none).
     fn sql(self) -> String {
         let (table, columns) = self.select();
         let name = self.name();
         format!(
             "SELECT ST_AsMVT(t, '{name}', {EXTENT}, 'geom') FROM (
                  SELECT {columns},
-                        ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($1, $2, $3), {EXTENT}, {BUFFER}, true) AS geom
+                        ST_AsMVTGeom(CASE WHEN $5 > 0 THEN ST_Simplify(geom_3857, $5, true) ELSE geom_3857 END,
+                                     ST_TileEnvelope($1, $2, $3), {EXTENT}, {BUFFER}, true) AS geom
                  FROM {table}
-                 WHERE county = ANY($4::char(6)[]) AND state = 'current' AND geom IS NOT NULL
-                   AND ($5::geometry IS NULL OR geom && $5::geometry)
-             ) t WHERE geom IS NOT NULL"
+                 WHERE geom_3857 && ST_TileEnvelope($1, $2, $3, margin => {margin})
+                   AND state = 'current' AND county = ANY($4::char(6)[])
+             ) t WHERE geom IS NOT NULL",
+            margin = f64::from(BUFFER) / f64::from(EXTENT)
         )
     }
 }
 
 /// A validated tile address (XYZ scheme, y down from the north, as web maps use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileCoord {
     /// Zoom, 0..=[`MAX_ZOOM`].
     pub z: u8,
@@ -121,59 +182,66 @@ impl TileCoord {
     pub fn width_m(self) -> f64 {
         2.0 * MERCATOR_HALF_WORLD / f64::from(1u32 << self.z)
     }
-}
 
-/// The tile envelope (plus a 5 % margin) in the store SRID, or `None` when it
-/// cannot be expressed there.
-///
-/// A Gauss-Krüger zone is only defined near its central meridian: tiles of the
-/// whole world (low zooms) or of another continent make PROJ fail or return
-/// boxes that do not map back. Then the tile query runs without the spatial
-/// pre-filter (county and state still apply, and `ST_AsMVTGeom` clips), which is
-/// correct, only slower. Below [`MIN_PREFILTER_ZOOM`] there is no pre-filter at
-/// all: such a tile spans tens of degrees, where a transformed box can come out
-/// finite but wrong. From that zoom on, a tile holding data near the zone spans
-/// at most ~11°, where the projection is well-behaved. The envelope is densified
-/// before transforming because straight 3857 edges become curves in the zone.
-pub async fn filter_envelope(pool: &PgPool, tile: TileCoord) -> Result<Option<Vec<u8>>> {
-    if tile.z < MIN_PREFILTER_ZOOM {
-        return Ok(None);
-    }
-    let row: std::result::Result<Option<Vec<u8>>, sqlx::Error> = sqlx::query_scalar(
-        "WITH t AS (SELECT ST_TileEnvelope($1, $2, $3, margin => 0.05) AS env),
-              s AS (SELECT env, ST_Envelope(ST_Transform(ST_Segmentize(env, $4), (SELECT srid FROM store_settings))) AS local FROM t)
-         SELECT CASE WHEN ST_Intersects(ST_Transform(ST_Centroid(local), 3857), env)
-                     THEN ST_AsEWKB(local) END
-         FROM s",
-    )
-    .bind(i32::from(tile.z))
-    .bind(tile.x as i32)
-    .bind(tile.y as i32)
-    .bind(tile.width_m() / 16.0)
-    .fetch_one(pool)
-    .await;
-    match row {
-        Ok(env) => Ok(env),
-        // PROJ refused the transformation: outside the zone, no pre-filter.
-        Err(sqlx::Error::Database(_)) => Ok(None),
-        Err(e) => Err(AppError::Db(e, "transforming tile envelope")),
+    /// The tile's extent in Web Mercator metres, `[x0, y0, x1, y1]`, grown by
+    /// [`BUFFER`] (what the tile's features may reach into).
+    pub fn buffered_bounds(self) -> [f64; 4] {
+        let w = self.width_m();
+        let b = w * f64::from(BUFFER) / f64::from(EXTENT);
+        let x0 = -MERCATOR_HALF_WORLD + f64::from(self.x) * w;
+        let y1 = MERCATOR_HALF_WORLD - f64::from(self.y) * w;
+        [x0 - b, y1 - w - b, x0 + w + b, y1 + b]
     }
 }
 
 /// The MVT bytes of one layer's tile over `counties`; empty when no feature
-/// falls in the tile.
+/// falls in the tile (always below the layer's [`TileLayer::min_zoom`]).
 pub async fn tile(pool: &PgPool, layer: TileLayer, tile: TileCoord, counties: &[String]) -> Result<Vec<u8>> {
-    let envelope = filter_envelope(pool, tile).await?;
+    if tile.z < layer.min_zoom() || counties.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tolerance = if tile.z < SIMPLIFY_BELOW { tile.width_m() / f64::from(EXTENT) } else { 0.0 };
     let bytes: Option<Vec<u8>> = sqlx::query_scalar(&layer.sql())
         .bind(i32::from(tile.z))
         .bind(tile.x as i32)
         .bind(tile.y as i32)
         .bind(counties)
-        .bind(envelope)
+        .bind(tolerance)
         .fetch_one(pool)
         .await
         .map_err(AppError::db("building vector tile"))?;
     Ok(bytes.unwrap_or_default())
+}
+
+/// The lon/lat box `[west, south, east, north]` of the current sub-districts of
+/// `counties` (few rows), else of up to 10,000 of their parcels; `None` when
+/// they hold neither.
+pub async fn bounds(pool: &PgPool, counties: &[String]) -> Result<Option<[f64; 4]>> {
+    let row: Option<(f64, f64, f64, f64)> = sqlx::query_as(
+        "WITH b AS (
+             SELECT coalesce(
+                 (SELECT ST_Extent(geom_3857) FROM sub_districts WHERE state = 'current' AND county = ANY($1::char(6)[])),
+                 (SELECT ST_Extent(geom_3857) FROM (SELECT geom_3857 FROM parcels
+                      WHERE state = 'current' AND county = ANY($1::char(6)[]) AND geom_3857 IS NOT NULL LIMIT 10000) p)) AS box),
+              g AS (SELECT ST_Transform(ST_SetSRID(box::geometry, 3857), 4326) AS geom FROM b WHERE box IS NOT NULL)
+         SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) FROM g",
+    )
+    .bind(counties)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("reading the map's bounds"))?;
+    Ok(row.map(|(w, s, e, n)| [w, s, e, n]))
+}
+
+/// The store SRID and its PROJ.4 definition (what the console needs to show
+/// Gauss-Krüger coordinates under the cursor).
+pub async fn store_crs(pool: &PgPool) -> Result<(i32, String)> {
+    sqlx::query_as(
+        "SELECT s.srid, coalesce(r.proj4text, '') FROM store_settings s LEFT JOIN spatial_ref_sys r ON r.srid = s.srid",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(AppError::db("reading the store CRS"))
 }
 
 /// Most features [`features`] returns in one answer (the console's map is an
@@ -189,6 +257,7 @@ pub async fn features(pool: &PgPool, layer: TileLayer, county: &str) -> Result<s
         TileLayer::Parcels => "zddm",
         TileLayer::Buildings => "zrzh",
         TileLayer::SubDistricts => "djzqdm",
+        TileLayer::BoundaryPoints => "zddm, jzdh",
     };
     let (collection, total): (serde_json::Value, i64) = sqlx::query_as(&format!(
         "SELECT json_build_object(

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod buildings;
 pub mod console;
+pub mod map_style;
 pub mod openapi;
 pub mod parcels;
 pub mod submissions;
@@ -73,7 +74,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/submissions/{id}/diff", get(submissions::diff))
         .route("/api/submissions/{id}/decision", post(submissions::decide))
         .route("/api/summary", get(summary::summary))
-        .route("/api/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/api/tiles/{layer}/{z}/{x}/{y}", get(tiles::api_tile))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/style.json", get(tiles::style))
+        .route("/tiles/events", get(tiles::events))
+        .route("/tiles/{name}", get(tiles::tilejson))
         .route("/api/map/{layer}", get(tiles::features))
         .route_layer(from_fn_with_state(state.clone(), rate_limit))
         .route_layer(from_fn(ip_allow))
@@ -86,6 +91,8 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/console.js", get(console::console_js))
         .route("/assets/docs.js", get(console::docs_js))
         .route("/assets/console.css", get(console::console_css))
+        .route("/assets/map.js", get(console::map_js))
+        .route("/assets/vendor/{package}/{file}", get(console::vendor))
         .route("/api/auth/login", post(auth::login))
         .merge(protected)
         .fallback(|| async { AppError::RouteNotFound })

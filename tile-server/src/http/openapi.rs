@@ -19,7 +19,7 @@ use crate::http::{auth, buildings, parcels, submissions, summary, tiles, units};
         units::unit, units::put_household, units::search, units::changes,
         submissions::create, submissions::list, submissions::decide, submissions::get_one,
         submissions::create_version, submissions::report, submissions::report_html, submissions::diff,
-        summary::summary, tiles::tile, tiles::features,
+        summary::summary, tiles::tile, tiles::api_tile, tiles::tilejson, tiles::style, tiles::features,
     ),
     components(schemas(tiles::LayerName)),
     modifiers(&BearerAuth),

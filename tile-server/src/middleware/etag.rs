@@ -41,6 +41,10 @@ pub async fn etag(req: Request, next: Next) -> Response {
     if !is_get || resp.status() != StatusCode::OK {
         return resp;
     }
+    // A stream of server-sent events never ends: nothing to hash.
+    if resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")) {
+        return resp;
+    }
     // A handler that knows the version of what it serves (the cached building
     // table) sets the tag itself: no need to read and hash the body again.
     if let Some(tag) = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned) {

@@ -18,6 +18,9 @@ use tile_server::db::MIGRATOR;
 use crate::common::*;
 
 const WAIT: Duration = Duration::from_secs(60);
+/// Parcel fills of the style (use 07 #f9e07f, use 05 #f4b183) at opacity 0.85 over the background #f7f6f2.
+const RESIDENTIAL: [u8; 3] = [249, 227, 144];
+const COMMERCIAL: [u8; 3] = [244, 187, 148];
 
 /// Kills chromedriver (and with it the browser) when the test ends, pass or fail.
 struct Driver(Child);
@@ -71,8 +74,11 @@ async fn browser() -> (Driver, Client) {
         json!({
             "binary": chromium,
             // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1100,1300", "--lang=zh-CN"]
+            // MapLibre needs WebGL: without a GPU, SwiftShader (ANGLE's software
+            // renderer) provides it, which Chromium only enables when asked to.
+            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
+                     "--window-size=1100,1500", "--lang=zh-CN"]
         }),
     );
     let url = format!("http://127.0.0.1:{port}");
@@ -140,6 +146,7 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     seed_county(&st, &admin, OWN).await;
     seed_county(&st, &admin, OTHER).await;
     seed_grid(&st, &admin).await;
+    seed_map_extras(&pool).await;
     accounts_user(&st, "测绘员甲").await;
     let addr = serve(&st).await;
     let (_driver, c) = browser().await;
@@ -184,32 +191,102 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
         }
         out
     };
-    assert_eq!(cells[..5], [OWN, "13", "1", "2", "0"], "{cells:?}");
+    assert_eq!(cells[..5], [OWN, "13", "1", "2", "1"], "{cells:?}");
     assert_eq!(cells.len(), 6, "only the caller's county: {cells:?}");
     assert_ne!(cells[5], "—", "last write shown");
 
-    // The map: wait until the script says how many parcels it drew.
-    let drawn = wait_for_attr(&c, "#map", "data-features", |v| v != "0").await;
-    assert_eq!(drawn, "13");
-    // And the canvas really has ink: count pixels that are not transparent.
-    let inked: Value = c
-        .execute(
-            "const c = document.getElementById('map'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;",
-            vec![],
-        )
+    // The map: MapLibre in WebGL (SwiftShader), the cadastral layers of the caller's county.
+    wait_for_attr(&c, "#map", "data-ready", |v| v == "1").await;
+    let drawn = wait_for_attr(&c, "#map", "data-parcels", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    assert!(drawn.parse::<u32>().is_ok_and(|n| n <= 13), "only the caller's county: {drawn}");
+    let webgl: Value = c
+        .execute("const g = document.querySelector('#map canvas').getContext('webgl2'); return g ? g.getParameter(g.RENDERER) : null;", vec![])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let inked = inked.as_u64().unwrap_or(0);
-    assert!(inked > 100_000, "the canvas is nearly empty: {inked} painted pixels");
-    let status = text_of(&c, "#map-status").await;
-    assert!(status.contains("drew 13 parcels") && status.contains("EPSG:4549"), "{status}");
+    assert!(webgl.is_string(), "no WebGL in headless Chromium: {webgl}");
+    // And the canvas really has ink in the residential colour (parcel fills, use 07).
+    let residential = count_pixels(&c, RESIDENTIAL).await;
+    assert!(residential > 2_000, "parcels not painted: {residential} residential pixels");
+    let layers = text_of(&c, "#layers-panel").await;
+    assert!(layers.contains("宗地") && layers.contains("界址点"), "{layers}");
+
+    // Identify: centre the map on parcel 1 at z19 and click the middle of the map.
+    let (lng, lat) = lon_lat(&pool, 500_020.0, 3_300_020.0).await;
+    jump(&c, lng, lat, 19.0).await;
+    c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("click: {e}"));
+    let code = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| !v.is_empty()).await;
+    assert_eq!(code, zddm(OWN, 1));
+    let panel = text_of(&c, "#identify-panel").await;
+    assert!(panel.contains(&format!("{OWN}幸福路1号")) && panel.contains(&zrzh(OWN)), "{panel}");
+    // Its building's table, from the link in the panel.
+    c.find(Locator::Css("#identify-buildings a")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    let table = text_of(&c, "#table-section:not([hidden]) #table-grid").await;
+    assert!(table.contains("第2层") && table.contains("201"), "{table}");
+
+    // The cursor position in the store CRS: X northing, Y easting, as PostGIS computes them.
+    c.execute(
+        "const cv = document.getElementById('map').cadastreMap.getCanvas(); const r = cv.getBoundingClientRect();
+         cv.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let at = wait_for_attr(&c, "#cursor-coords", "data-lng-lat", |v| !v.is_empty()).await;
+    let (clng, clat) = at.split_once(',').map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0))).unwrap_or_default();
+    let (east, north) = store_xy(&pool, clng, clat).await;
+    let shown_x: f64 = wait_for_attr(&c, "#cursor-coords", "data-x", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
+    let shown_y: f64 = wait_for_attr(&c, "#cursor-coords", "data-y", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
+    assert!((shown_x - north).abs() < 0.002 && (shown_y - east).abs() < 0.002,
+        "cursor X {shown_x} Y {shown_y}, PostGIS northing {north} easting {east} at {at}");
+    assert!((north - 3_300_020.0).abs() < 1.0 && (east - 500_020.0).abs() < 1.0, "the centre is parcel 1's centre");
+    assert!(text_of(&c, "#cursor-coords").await.contains("EPSG:4549"));
+
+    // An edit through the API: the server pushes the touched tiles, the map re-fetches them.
+    wait_for_attr(&c, "#map", "data-events", |v| v == "open").await;
+    let refreshes: u32 = c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}"))
+        .attr("data-refreshes").await.ok().flatten().unwrap_or_default().parse().unwrap_or(0);
+    let before = count_pixels(&c, COMMERCIAL).await;
+    let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin,
+        &json!({"ZL": format!("{OWN}幸福路1号"), "ZDMJ": 1000.0, "YT": "0501", "geometry": square(500_000.0, 3_300_000.0, 40.0)})).await;
+    assert_eq!(edit.status, StatusCode::OK);
+    wait_for_attr(&c, "#map", "data-refreshes", |v| v.parse::<u32>().is_ok_and(|n| n > refreshes)).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while count_pixels(&c, COMMERCIAL).await <= before + 2_000 {
+        assert!(std::time::Instant::now() < deadline, "the edited parcel was not redrawn in the commercial colour");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Pan and zoom out: still parcels on the map.
+    let idle = idle_count(&c).await;
+    c.execute("const m = document.getElementById('map').cadastreMap; m.panBy([250, 120], {duration: 0}); m.zoomTo(17, {duration: 0});", vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#map", "data-idle", |v| v.parse::<u32>().is_ok_and(|n| n > idle)).await;
+    let zoom = wait_for_attr(&c, "#map", "data-zoom", |v| v == "17.00").await;
+    assert_eq!(zoom, "17.00");
+    let drawn = wait_for_attr(&c, "#map", "data-parcels", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    assert!(drawn.parse::<u32>().is_ok_and(|n| n > 0));
+
+    // Search by address: the map flies to the hit and identifies it.
+    let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
+    input.send_keys("幸福路5号").await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("search-button")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    let found = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| v == zddm(OWN, 5)).await;
+    assert_eq!(found, zddm(OWN, 5));
+    let idle = idle_count(&c).await;
+    wait_for_attr(&c, "#map", "data-idle", |v| v.parse::<u32>().is_ok_and(|n| n > idle)).await;
 
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     assert_eq!(&png[1..4], b"PNG");
     std::fs::write(dir.join("console.png"), &png).unwrap_or_else(|e| panic!("{e}"));
+
+    // Boundary points with their numbers (from z18), around parcel 1 at z19.3.
+    c.find(Locator::Id("identify-close")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    jump(&c, lng, lat, 19.3).await;
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("console-points.png"), &png).unwrap_or_else(|e| panic!("{e}"));
 
     // The API page lists every documented operation, read with the session's token.
     c.goto(&format!("{base}/api/docs")).await.unwrap_or_else(|e| panic!("{e}"));
@@ -228,6 +305,87 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("api-docs.png"), &png).unwrap_or_else(|e| panic!("{e}"));
     let _ = c.close().await;
+}
+
+/// A sub-district around the seeded parcels and the boundary points of parcel 1
+/// (what no API writes yet), straight in the database.
+async fn seed_map_extras(pool: &PgPool) {
+    sqlx::query(
+        "INSERT INTO sub_districts (county, djzqdm, djzqmc, geom)
+         VALUES ($1, $1 || '001001', '幸福子区', ST_Multi(ST_MakeEnvelope(499900, 3299900, 500300, 3300250, 4549)))",
+    )
+    .bind(OWN)
+    .execute(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (n, (x, y)) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+        .into_iter()
+        .enumerate()
+    {
+        sqlx::query("INSERT INTO boundary_points (county, zddm, jzdh, jblx, geom) VALUES ($1, $2, $3, '3', ST_SetSRID(ST_MakePoint($4, $5), 4549))")
+            .bind(OWN)
+            .bind(zddm(OWN, 1))
+            .bind(format!("J{}", n + 1))
+            .bind(x)
+            .bind(y)
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// lon/lat of a store-CRS point, by PostGIS.
+async fn lon_lat(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
+    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s")
+        .bind(x)
+        .bind(y)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (easting, northing) in the store CRS of a lon/lat, by PostGIS.
+async fn store_xy(pool: &PgPool, lng: f64, lat: f64) -> (f64, f64) {
+    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 4549) AS p) s")
+        .bind(lng)
+        .bind(lat)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn idle_count(c: &Client) -> u32 {
+    let e = c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}"));
+    e.attr("data-idle").await.ok().flatten().unwrap_or_default().parse().unwrap_or(0)
+}
+
+/// Moves the map without animation and waits until it has drawn the new view.
+async fn jump(c: &Client, lng: f64, lat: f64, zoom: f64) {
+    let idle = idle_count(c).await;
+    c.execute(
+        "document.getElementById('map').cadastreMap.jumpTo({center: [arguments[0], arguments[1]], zoom: arguments[2]});",
+        vec![json!(lng), json!(lat), json!(zoom)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("jumpTo: {e}"));
+    wait_for_attr(c, "#map", "data-idle", |v| v.parse::<u32>().is_ok_and(|n| n > idle)).await;
+}
+
+/// Pixels of the map canvas within 6 of an RGB colour.
+async fn count_pixels(c: &Client, rgb: [u8; 3]) -> u64 {
+    let n: Value = c
+        .execute(
+            "const src = document.querySelector('#map canvas'); const t = document.createElement('canvas');
+             t.width = src.width; t.height = src.height; const x = t.getContext('2d'); x.drawImage(src, 0, 0);
+             const d = x.getImageData(0, 0, t.width, t.height).data; const [r, g, b] = arguments[0]; let n = 0;
+             for (let i = 0; i < d.length; i += 4)
+               if (Math.abs(d[i] - r) < 6 && Math.abs(d[i + 1] - g) < 6 && Math.abs(d[i + 2] - b) < 6) n++;
+             return n;",
+            vec![json!(rgb)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    n.as_u64().unwrap_or(0)
 }
 
 /// A surveyor scoped to OWN only (sees one county's row and map).

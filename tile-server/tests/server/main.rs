@@ -19,4 +19,5 @@ mod import;
 mod review;
 mod review_sample;
 mod tables;
+mod tile_cache;
 mod tiles;

@@ -14,7 +14,7 @@ use crate::common::*;
 const HALF_WORLD: f64 = 20_037_508.342_789_244;
 
 /// A point of the store SRID (4549) in Web Mercator, computed by PostGIS.
-async fn mercator(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
+pub async fn mercator(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
     sqlx::query_as(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 3857) AS p) s",
     )
@@ -26,7 +26,7 @@ async fn mercator(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
 }
 
 /// The XYZ tile holding a Web Mercator point at zoom `z`.
-fn tile_of((mx, my): (f64, f64), z: u32) -> (u32, u32) {
+pub fn tile_of((mx, my): (f64, f64), z: u32) -> (u32, u32) {
     let n = f64::from(1u32 << z);
     (
         ((mx + HALF_WORLD) / (2.0 * HALF_WORLD) * n).floor() as u32,
@@ -35,7 +35,7 @@ fn tile_of((mx, my): (f64, f64), z: u32) -> (u32, u32) {
 }
 
 /// Decoded features of one layer: (properties, geometry) in tile units.
-fn decode(bytes: &[u8], layer: &str) -> Vec<(HashMap<String, MvtValue>, geo_types::Geometry<f32>)> {
+pub fn decode(bytes: &[u8], layer: &str) -> Vec<(HashMap<String, MvtValue>, geo_types::Geometry<f32>)> {
     let reader = Reader::new(bytes.to_vec()).unwrap_or_else(|e| panic!("not an MVT: {e:?}"));
     let names = reader.get_layer_names().unwrap_or_else(|e| panic!("layer names: {e:?}"));
     assert_eq!(names, vec![layer.to_owned()]);
@@ -57,7 +57,7 @@ fn bbox_centre(geom: &geo_types::Geometry<f32>) -> (f64, f64) {
     ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
 }
 
-fn text(props: &HashMap<String, MvtValue>, key: &str) -> String {
+pub fn text(props: &HashMap<String, MvtValue>, key: &str) -> String {
     match props.get(key) {
         Some(MvtValue::String(s)) => s.clone(),
         other => panic!("{key}: {other:?}"),
@@ -93,19 +93,19 @@ async fn parcel_tile_decodes_with_codes_attributes_and_true_position(pool: PgPoo
     assert_eq!(features.len(), 1, "{features:?}");
     let (props, geom) = &features[0];
     assert_eq!(text(props, "ZDDM"), zddm(OWN, 1));
-    assert_eq!(text(props, "ZL"), format!("{OWN}幸福路1号"));
     assert_eq!(text(props, "YT"), "0701");
+    assert_eq!(text(props, "QLLX"), "4");
     assert!(matches!(props.get("ZDMJ"), Some(MvtValue::Double(a)) if (*a - 1000.0).abs() < 1e-9), "{props:?}");
     let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["YT", "ZDDM", "ZDMJ", "ZL"]);
+    assert_eq!(keys, ["QLLX", "YT", "ZDDM", "ZDMJ"], "codes, use, area, right type: no address, no owner");
     // The polygon's centre, mapped back from tile units, is the parcel's centre.
     let (cx, cy) = bbox_centre(geom);
     let width = 2.0 * HALF_WORLD / f64::from(1u32 << z);
     let mx = -HALF_WORLD + (f64::from(x) + cx / 4096.0) * width;
     let my = HALF_WORLD - (f64::from(y) + cy / 4096.0) * width;
     assert!((mx - centre.0).abs() < 1.0 && (my - centre.1).abs() < 1.0, "tile centre {mx},{my} vs {centre:?}");
-    // gzip when asked, like the JSON endpoints.
+    // gzip when asked, like the JSON endpoints (the older /api/tiles address too).
     let mut req = request(axum::http::Method::GET, &format!("/api/tiles/parcels/{z}/{x}/{y}"), Some(&token), None);
     req.headers_mut().insert(header::ACCEPT_ENCODING, axum::http::HeaderValue::from_static("gzip"));
     let zipped = call_with(&st, req).await;
@@ -123,22 +123,35 @@ async fn parcel_tile_decodes_with_codes_attributes_and_true_position(pool: PgPoo
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn other_county_never_in_a_tile(pool: PgPool) {
     let (st, own) = seeded(&pool).await;
+    // A parcel of the other county right beside the own one (5 m east of it).
+    let admin = user_token(&st, "adm-other", Role::Admin, &[OTHER]).await;
+    let near = put(
+        &st,
+        &format!("/api/parcels/{}", zddm(OTHER, 2)),
+        &admin,
+        &serde_json::json!({"ZL": "邻宗", "YT": "0501", "geometry": square(500_045.0, 3_300_000.0, 40.0)}),
+    )
+    .await;
+    assert_eq!(near.status, StatusCode::OK, "{:?}", near.json);
     let a = mercator(&pool, 500_020.0, 3_300_020.0).await;
-    let b = mercator(&pool, 510_020.0, 3_300_020.0).await;
-    // The deepest zoom where both counties' parcels share one tile.
-    let z = (0..=16).rev().find(|&z| tile_of(a, z) == tile_of(b, z)).unwrap_or(0);
+    let b = mercator(&pool, 500_065.0, 3_300_020.0).await;
+    // The deepest zoom with parcels where both share one tile.
+    let z = (14..=18).rev().find(|&z| tile_of(a, z) == tile_of(b, z)).unwrap_or(14);
     let (x, y) = tile_of(a, z);
     let both = user_token(&st, "both", Role::Reviewer, &[OWN, OTHER]).await;
-    let all = decode(&get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &both).await.bytes, "parcels");
+    let all = decode(&get(&st, &format!("/tiles/parcels/{z}/{x}/{y}.mvt"), &both).await.bytes, "parcels");
     let mut codes: Vec<String> = all.iter().map(|(p, _)| text(p, "ZDDM")).collect();
     codes.sort();
-    assert_eq!(codes, vec![zddm(OWN, 1), zddm(OTHER, 1)], "the tile at z={z} holds both counties");
-    let mine = decode(&get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &own).await.bytes, "parcels");
+    assert_eq!(codes, vec![zddm(OWN, 1), zddm(OTHER, 2)], "the tile at z={z} holds both counties");
+    // Cached for the two-county caller now; the one-county caller has its own entry.
+    let mine = decode(&get(&st, &format!("/tiles/parcels/{z}/{x}/{y}.mvt"), &own).await.bytes, "parcels");
     assert_eq!(mine.iter().map(|(p, _)| text(p, "ZDDM")).collect::<Vec<_>>(), vec![zddm(OWN, 1)]);
+    let again = decode(&get(&st, &format!("/tiles/parcels/{z}/{x}/{y}.mvt"), &both).await.bytes, "parcels");
+    assert_eq!(again.len(), 2);
     // The other county's own tile is empty for this caller.
-    let zo = 17;
-    let (xo, yo) = tile_of(b, zo);
-    let r = get(&st, &format!("/api/tiles/parcels/{zo}/{xo}/{yo}"), &own).await;
+    let far = mercator(&pool, 510_020.0, 3_300_020.0).await;
+    let (xo, yo) = tile_of(far, 17);
+    let r = get(&st, &format!("/tiles/parcels/17/{xo}/{yo}"), &own).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(r.bytes.is_empty());
 }
@@ -146,39 +159,77 @@ async fn other_county_never_in_a_tile(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn empty_tiles_are_204_everywhere_on_earth(pool: PgPool) {
     let (st, token) = seeded(&pool).await;
-    // A tile 1 km off the data, the whole-world tile's far corner (outside the
-    // Gauss-Krüger zone: no spatial pre-filter) and a deep tile over the Atlantic.
+    // A tile 1 km off the data, the whole-world tile and a deep tile over the Atlantic.
     let off = mercator(&pool, 501_000.0, 3_301_000.0).await;
     let (x, y) = tile_of(off, 17);
     for uri in [
-        format!("/api/tiles/parcels/17/{x}/{y}"),
-        "/api/tiles/parcels/1/0/0".to_owned(),
-        "/api/tiles/subdistricts/20/400000/300000.mvt".to_owned(),
+        format!("/tiles/parcels/17/{x}/{y}"),
+        "/tiles/parcels/1/0/0".to_owned(),
+        "/tiles/subdistricts/20/400000/300000.mvt".to_owned(),
     ] {
         let r = get(&st, &uri, &token).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{uri}: {:?}", r.json);
     }
-    // A 40 m parcel vanishes below one tile unit at low zoom (ST_AsMVTGeom drops
-    // it), so low-zoom tiles are checked with a 200 km one: the world tile and
-    // every zoom down to the index-filtered ones hold it, and only it.
-    let admin = user_token(&st, "adm2", Role::Admin, &[OWN]).await;
-    let big = put(
-        &st,
-        &format!("/api/parcels/{}", zddm(OWN, 2)),
-        &admin,
-        &serde_json::json!({"ZL": "大宗地", "geometry": square(400_000.0, 3_200_000.0, 200_000.0)}),
+    // Low zooms show sub-districts only: a 200 km sub-district is in the world tile
+    // and every zoom down, while the parcel inside it is not drawn below z14.
+    sqlx::query(
+        "INSERT INTO sub_districts (county, djzqdm, djzqmc, geom)
+         VALUES ($1, $1 || '001001', '大子区', ST_Multi(ST_MakeEnvelope(400000, 3200000, 600000, 3400000, 4549)))",
     )
-    .await;
-    assert_eq!(big.status, StatusCode::OK, "{:?}", big.json);
-    let inside = mercator(&pool, 450_000.0, 3_250_000.0).await;
-    for z in 0..=8 {
+    .bind(OWN)
+    .execute(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let inside = mercator(&pool, 500_020.0, 3_300_020.0).await;
+    for z in 0..=16 {
         let (x, y) = tile_of(inside, z);
-        let r = get(&st, &format!("/api/tiles/parcels/{z}/{x}/{y}"), &token).await;
+        let r = get(&st, &format!("/tiles/subdistricts/{z}/{x}/{y}"), &token).await;
         assert_eq!(r.status, StatusCode::OK, "z={z}");
-        let codes: Vec<String> = decode(&r.bytes, "parcels").iter().map(|(p, _)| text(p, "ZDDM")).collect();
-        assert!(codes.contains(&zddm(OWN, 2)), "z={z}: {codes:?}");
+        let codes: Vec<String> = decode(&r.bytes, "subdistricts").iter().map(|(p, _)| text(p, "DJZQDM")).collect();
+        assert_eq!(codes, vec![format!("{OWN}001001")], "z={z}");
+        let parcels = get(&st, &format!("/tiles/parcels/{z}/{x}/{y}"), &token).await;
+        assert_eq!(parcels.status == StatusCode::OK, z >= 14, "parcels at z={z}: {}", parcels.status);
+        let buildings = get(&st, &format!("/tiles/buildings/{z}/{x}/{y}"), &token).await;
+        assert_eq!(buildings.status == StatusCode::OK, z >= 15, "buildings at z={z}: {}", buildings.status);
     }
-    assert_eq!(get(&st, "/api/tiles/parcels/1/0/0", &token).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(get(&st, "/tiles/parcels/1/0/0", &token).await.status, StatusCode::NO_CONTENT);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn boundary_points_with_their_numbers_from_z18(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    // The seeded parcel's four corners, numbered clockwise from the north-west.
+    for (n, (x, y)) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+        .into_iter()
+        .enumerate()
+    {
+        sqlx::query("INSERT INTO boundary_points (county, zddm, jzdh, jblx, geom) VALUES ($1, $2, $3, '3', ST_SetSRID(ST_MakePoint($4, $5), 4549))")
+            .bind(OWN)
+            .bind(zddm(OWN, 1))
+            .bind(format!("J{}", n + 1))
+            .bind(x)
+            .bind(y)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let centre = mercator(&pool, 500_020.0, 3_300_020.0).await;
+    let (x, y) = tile_of(centre, 17);
+    assert_eq!(get(&st, &format!("/tiles/points/17/{x}/{y}"), &token).await.status, StatusCode::NO_CONTENT);
+    // The tiles of the four corners at z18 and z19 hold each number, with its point.
+    for z in [18u32, 19] {
+        let mut numbers = std::collections::BTreeSet::new();
+        for (x, y) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)] {
+            let (tx, ty) = tile_of(mercator(&pool, x, y).await, z);
+            let r = get(&st, &format!("/tiles/points/{z}/{tx}/{ty}"), &token).await;
+            assert_eq!(r.status, StatusCode::OK, "z={z}");
+            for (p, g) in decode(&r.bytes, "points") {
+                assert!(matches!(g, geo_types::Geometry::Point(_) | geo_types::Geometry::MultiPoint(_)), "{g:?}");
+                numbers.insert(text(&p, "JZDH"));
+            }
+        }
+        assert_eq!(numbers.into_iter().collect::<Vec<_>>(), ["J1", "J2", "J3", "J4"], "z={z}");
+    }
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
