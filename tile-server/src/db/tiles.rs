@@ -100,9 +100,7 @@ impl TileLayer {
     /// names) and the fields with their types for TileJSON.
     fn select(self) -> (&'static str, &'static str) {
         match self {
-            Self::Parcels => {
-                ("parcels", r#"zddm::text AS "ZDDM", yt AS "YT", zdmj::float8 AS "ZDMJ", qllx AS "QLLX""#)
-            }
+            Self::Parcels => ("parcels", r#"zddm::text AS "ZDDM", yt AS "YT", zdmj::float8 AS "ZDMJ", qllx AS "QLLX""#),
             Self::Buildings => (
                 "buildings",
                 r#"zrzh::text AS "ZRZH", zddm::text AS "ZDDM", jzwmc AS "JZWMC", fwjg AS "FWJG", dscs AS "DSCS""#,

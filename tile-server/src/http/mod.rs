@@ -7,6 +7,7 @@ pub mod console;
 pub mod map_style;
 pub mod openapi;
 pub mod parcels;
+pub mod review_page;
 pub mod submissions;
 pub mod summary;
 pub mod table_cache;
@@ -92,6 +93,9 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/docs.js", get(console::docs_js))
         .route("/assets/console.css", get(console::console_css))
         .route("/assets/map.js", get(console::map_js))
+        .route("/review", get(review_page::page))
+        .route("/assets/review.js", get(review_page::script))
+        .route("/assets/review.css", get(review_page::style))
         .route("/assets/vendor/{package}/{file}", get(console::vendor))
         .route("/api/auth/login", post(auth::login))
         .merge(protected)

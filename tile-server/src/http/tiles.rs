@@ -51,9 +51,8 @@ pub enum LayerName {
 }
 
 fn parse_layer(name: &str) -> Result<TileLayer, AppError> {
-    TileLayer::parse(name).ok_or_else(|| {
-        AppError::NotFound(format!("layer {name:?} (layers: subdistricts, parcels, buildings, points)"))
-    })
+    TileLayer::parse(name)
+        .ok_or_else(|| AppError::NotFound(format!("layer {name:?} (layers: subdistricts, parcels, buildings, points)")))
 }
 
 /// Parses one tile number; `y` may end in `.mvt`.
@@ -177,10 +176,11 @@ pub async fn tilejson(
     AppPath(name): AppPath<String>,
 ) -> Result<Json<Value>, AppError> {
     who.require(Action::ReadSpatial)?;
-    let layer = name
-        .strip_suffix(".json")
-        .and_then(TileLayer::parse)
-        .ok_or_else(|| AppError::NotFound(format!("{name:?} (try parcels.json, buildings.json, subdistricts.json, points.json or style.json)")))?;
+    let layer = name.strip_suffix(".json").and_then(TileLayer::parse).ok_or_else(|| {
+        AppError::NotFound(format!(
+            "{name:?} (try parcels.json, buildings.json, subdistricts.json, points.json or style.json)"
+        ))
+    })?;
     let bounds = tiles::bounds(&state.db, &scope_of(&who)).await?;
     Ok(Json(tilejson_of(layer, &origin(&headers), bounds)))
 }

@@ -124,8 +124,17 @@ mod tests {
 
     #[test]
     fn malformed_payloads_are_errors() {
-        for p in ["", "parcels", "parcels|330102", "parcels|33010|*", "parcels|330102|1,2,3", "parcels|330102|3,0,1,1",
-                  "parcels|330102|a,b,c,d", "parcels|330102|1,2,3,4,5", "parcels|330102|NaN,0,1,1"] {
+        for p in [
+            "",
+            "parcels",
+            "parcels|330102",
+            "parcels|33010|*",
+            "parcels|330102|1,2,3",
+            "parcels|330102|3,0,1,1",
+            "parcels|330102|a,b,c,d",
+            "parcels|330102|1,2,3,4,5",
+            "parcels|330102|NaN,0,1,1",
+        ] {
             assert!(Notice::parse(p).is_err(), "{p}");
         }
     }

@@ -70,10 +70,11 @@ async fn an_edit_drops_the_tiles_it_touches_at_every_zoom_and_nothing_else() {
     let world = World::default();
     let near = tile(18, 219_000, 107_000);
     let far = tile(18, 219_010, 107_000);
-    world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend([
-        (centre_box(near, 5.0), 1),
-        (centre_box(far, 5.0), 1),
-    ]);
+    world
+        .features
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .extend([(centre_box(near, 5.0), 1), (centre_box(far, 5.0), 1)]);
     let parents: Vec<TileCoord> = (14..18).map(|z| tile(z, near.x >> (18 - z), near.y >> (18 - z))).collect();
     for t in parents.iter().chain([&near, &far]) {
         assert_eq!(get(&cache, &world, *t, &own()).await.1, Lookup::Rendered);
@@ -117,10 +118,11 @@ async fn a_render_that_overlapped_an_edit_of_its_tile_is_not_stored() {
     let world = World::default();
     let t = tile(17, 109_000, 53_000);
     let other = tile(17, 109_100, 53_000);
-    world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend([
-        (centre_box(t, 3.0), 1),
-        (centre_box(other, 3.0), 1),
-    ]);
+    world
+        .features
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .extend([(centre_box(t, 3.0), 1), (centre_box(other, 3.0), 1)]);
     // The render reads the old rows, then the edit commits and is announced.
     let (served, how) = cache
         .tile(TileLayer::Parcels, t, &own(), || async {

@@ -213,13 +213,23 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     // Identify: centre the map on parcel 1 at z19 and click the middle of the map.
     let (lng, lat) = lon_lat(&pool, 500_020.0, 3_300_020.0).await;
     jump(&c, lng, lat, 19.0).await;
-    c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("click: {e}"));
+    c.find(Locator::Id("map"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click: {e}"));
     let code = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| !v.is_empty()).await;
     assert_eq!(code, zddm(OWN, 1));
     let panel = text_of(&c, "#identify-panel").await;
     assert!(panel.contains(&format!("{OWN}幸福路1号")) && panel.contains(&zrzh(OWN)), "{panel}");
     // Its building's table, from the link in the panel.
-    c.find(Locator::Css("#identify-buildings a")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Css("#identify-buildings a"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let table = text_of(&c, "#table-section:not([hidden]) #table-grid").await;
     assert!(table.contains("第2层") && table.contains("201"), "{table}");
 
@@ -232,19 +242,31 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let at = wait_for_attr(&c, "#cursor-coords", "data-lng-lat", |v| !v.is_empty()).await;
-    let (clng, clat) = at.split_once(',').map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0))).unwrap_or_default();
+    let (clng, clat) =
+        at.split_once(',').map(|(a, b)| (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0))).unwrap_or_default();
     let (east, north) = store_xy(&pool, clng, clat).await;
     let shown_x: f64 = wait_for_attr(&c, "#cursor-coords", "data-x", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
     let shown_y: f64 = wait_for_attr(&c, "#cursor-coords", "data-y", |v| !v.is_empty()).await.parse().unwrap_or(0.0);
-    assert!((shown_x - north).abs() < 0.002 && (shown_y - east).abs() < 0.002,
-        "cursor X {shown_x} Y {shown_y}, PostGIS northing {north} easting {east} at {at}");
+    assert!(
+        (shown_x - north).abs() < 0.002 && (shown_y - east).abs() < 0.002,
+        "cursor X {shown_x} Y {shown_y}, PostGIS northing {north} easting {east} at {at}"
+    );
     assert!((north - 3_300_020.0).abs() < 1.0 && (east - 500_020.0).abs() < 1.0, "the centre is parcel 1's centre");
     assert!(text_of(&c, "#cursor-coords").await.contains("EPSG:4549"));
 
     // An edit through the API: the server pushes the touched tiles, the map re-fetches them.
     wait_for_attr(&c, "#map", "data-events", |v| v == "open").await;
-    let refreshes: u32 = c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}"))
-        .attr("data-refreshes").await.ok().flatten().unwrap_or_default().parse().unwrap_or(0);
+    let refreshes: u32 = c
+        .find(Locator::Id("map"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .attr("data-refreshes")
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
     let before = count_pixels(&c, COMMERCIAL).await;
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin,
         &json!({"ZL": format!("{OWN}幸福路1号"), "ZDMJ": 1000.0, "YT": "0501", "geometry": square(500_000.0, 3_300_000.0, 40.0)})).await;
@@ -270,7 +292,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     // Search by address: the map flies to the hit and identifies it.
     let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
     input.send_keys("幸福路5号").await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("search-button")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("search-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let found = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| v == zddm(OWN, 5)).await;
     assert_eq!(found, zddm(OWN, 5));
     let idle = idle_count(&c).await;
@@ -283,7 +310,12 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     std::fs::write(dir.join("console.png"), &png).unwrap_or_else(|e| panic!("{e}"));
 
     // Boundary points with their numbers (from z18), around parcel 1 at z19.3.
-    c.find(Locator::Id("identify-close")).await.unwrap_or_else(|e| panic!("{e}")).click().await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("identify-close"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     jump(&c, lng, lat, 19.3).await;
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("console-points.png"), &png).unwrap_or_else(|e| panic!("{e}"));
@@ -318,9 +350,10 @@ async fn seed_map_extras(pool: &PgPool) {
     .execute(pool)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    for (n, (x, y)) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
-        .into_iter()
-        .enumerate()
+    for (n, (x, y)) in
+        [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+            .into_iter()
+            .enumerate()
     {
         sqlx::query("INSERT INTO boundary_points (county, zddm, jzdh, jblx, geom) VALUES ($1, $2, $3, '3', ST_SetSRID(ST_MakePoint($4, $5), 4549))")
             .bind(OWN)
@@ -336,22 +369,26 @@ async fn seed_map_extras(pool: &PgPool) {
 
 /// lon/lat of a store-CRS point, by PostGIS.
 async fn lon_lat(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
-    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s")
-        .bind(x)
-        .bind(y)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s",
+    )
+    .bind(x)
+    .bind(y)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// (easting, northing) in the store CRS of a lon/lat, by PostGIS.
 async fn store_xy(pool: &PgPool, lng: f64, lat: f64) -> (f64, f64) {
-    sqlx::query_as("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 4549) AS p) s")
-        .bind(lng)
-        .bind(lat)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4326), 4549) AS p) s",
+    )
+    .bind(lng)
+    .bind(lat)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn idle_count(c: &Client) -> u32 {
@@ -424,4 +461,119 @@ async fn wait_for_attr(c: &Client, css: &str, attr: &str, ready: impl Fn(&str) -
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The reviewers' page: log in as a reviewer, open the known-edits submission, click a
+/// finding (the map goes there), see the diff and the tables, accept; screenshots with Chinese.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) {
+    use crate::review::{drain, hand_in, load_sample, COUNTY};
+    load_sample(&pool).await;
+    let st = state(&pool);
+    let surveyor = user_token(&st, "测绘员甲", Role::Surveyor, &[COUNTY]).await;
+    tile_server::db::accounts::create_user(
+        &st.db,
+        &tile_server::db::accounts::NewUser {
+            username: "审核员乙",
+            password: PASSWORD,
+            role: Role::Reviewer,
+            counties: &[COUNTY],
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    crate::review_sample::write_known_edits(dir.path());
+    let r = hand_in(&st, &surveyor, crate::review_sample::zip_of(dir.path())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
+    let id = r.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&st).await;
+    let addr = serve(&st).await;
+    let (_driver, c) = browser().await;
+    c.goto(&format!("http://{addr}/review")).await.unwrap_or_else(|e| panic!("goto: {e}"));
+    for (field, value) in [("username", "审核员乙"), ("password", PASSWORD)] {
+        let e = c.find(Locator::Id(field)).await.unwrap_or_else(|e| panic!("{e}"));
+        e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    c.find(Locator::Id("login-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let row = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&format!("#submissions tbody tr[data-id='{id}']")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = row.text().await.unwrap_or_default();
+    assert!(text.contains("待审核") && text.contains("测绘员甲"), "{text}");
+    row.click().await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#detail-section", "data-loaded", |v| !v.is_empty()).await;
+    wait_for_attr(&c, "#review-map", "data-ready", |v| v == "1").await;
+    let features =
+        wait_for_attr(&c, "#review-map", "data-diff-features", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    assert!(features.parse::<u32>().unwrap_or(0) >= 7, "parcels added/changed/removed and buildings: {features}");
+    // Tables of the diff.
+    let moved = text_of(&c, "#moved-points tbody tr").await;
+    assert!(moved.contains("0.300"), "{moved}");
+    let areas = c.find_all(Locator::Css("#area-changes tbody tr")).await.unwrap_or_default();
+    assert!(areas.len() >= 8, "4 added, 1 changed, 3 removed + 2 replacements: {}", areas.len());
+    // The building table, read-only, coloured by the change.
+    c.find(Locator::Css(&format!("#table-changes button[data-zrzh='{}']", crate::review_sample::TABLE)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#building-table-grid td.hh.changed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#building-table-grid td.hh.removed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Click a finding: the map flies there.
+    wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    let before_moves: u32 = wait_for_attr(&c, "#review-map", "data-moves", |_| true).await.parse().unwrap_or(0);
+    let before_center = wait_for_attr(&c, "#review-map", "data-center", |_| true).await;
+    let finding = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#findings button.finding"))
+        .await
+        .unwrap_or_else(|e| panic!("no finding to click: {e}"));
+    finding.click().await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#review-map", "data-focus", |v| v == "0").await;
+    wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > before_moves)).await;
+    let after_center = wait_for_attr(&c, "#review-map", "data-center", |_| true).await;
+    assert_ne!(before_center, after_center, "the map moved to the finding");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-submission.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    // Accept, with a written reason (the check may fail on the split's new boundary points).
+    let reason = c.find(Locator::Id("override-reason")).await.unwrap_or_else(|e| panic!("{e}"));
+    reason.send_keys("分割线界址点已现场核实").await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("decision-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#decision-result", "data-done", |v| v == "accept").await;
+    let result = text_of(&c, "#decision-result").await;
+    assert!(result.contains("已入库") && result.contains("T1 → 330106001002GB"), "{result}");
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-accepted.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE submission_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_default();
+    assert_eq!(status, "accepted");
 }

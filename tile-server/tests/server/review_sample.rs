@@ -39,7 +39,15 @@ fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon<f64> {
     MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1)]])
 }
 
+/// Coordinates to the millimetre, as the sample records them: overlay output may move a
+/// shared vertex by a rounding error, which would stop it being identical to the neighbour's.
+fn snap_mm(g: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    use geo::MapCoords;
+    g.map_coords(|c| Coord { x: (c.x * 1000.0).round() / 1000.0, y: (c.y * 1000.0).round() / 1000.0 })
+}
+
 fn new_parcel(from: &Parcel, id: &str, geometry: MultiPolygon<f64>, zl: &str) -> Parcel {
+    let geometry = snap_mm(geometry);
     let mut p = from.clone();
     p.zddm = id.to_owned();
     p.attributes.bdcdyh = None;
@@ -76,21 +84,30 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
     let p = find(&sub, SPLIT);
     let r = p.geometry.bounding_rect().unwrap_or_else(|| panic!("empty {SPLIT}"));
     let on_p = buildings_on(&sub, SPLIT);
+    // The x-extents of the buildings, merged; the cut goes through the gap between two of
+    // them (or between a building and the parcel's side) nearest the middle.
     let mut spans: Vec<(f64, f64)> =
         on_p.iter().filter_map(|b| b.footprint.bounding_rect()).map(|b| (b.min().x, b.max().x)).collect();
     spans.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mid = (r.min().x + r.max().x) / 2.0;
-    let mut cut = None::<f64>;
-    let mut edges = vec![r.min().x + 2.0];
-    for (a, b) in &spans {
-        edges.push(*a);
-        edges.push(*b);
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
     }
-    edges.push(r.max().x - 2.0);
-    for w in edges.chunks(2).collect::<Vec<_>>().windows(2) {
-        let (gap_start, gap_end) = (w[0][w[0].len() - 1], w[1][0]);
-        let x = ((gap_start + gap_end) / 2.0 * 1000.0).round() / 1000.0;
-        if gap_end - gap_start > 2.0 && cut.is_none_or(|c| (x - mid).abs() < (c - mid).abs()) {
+    let mid = (r.min().x + r.max().x) / 2.0;
+    let mut bounds = vec![r.min().x];
+    for (a, b) in &merged {
+        bounds.push(*a);
+        bounds.push(*b);
+    }
+    bounds.push(r.max().x);
+    let mut cut = None::<f64>;
+    for gap in bounds.chunks(2) {
+        let [start, end] = gap else { continue };
+        let x = ((start + end) / 2.0 * 1000.0).round() / 1000.0;
+        if end - start > 4.0 && cut.is_none_or(|c| (x - mid).abs() < (c - mid).abs()) {
             cut = Some(x);
         }
     }
@@ -119,7 +136,10 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
 
     // 3. A block corner of one parcel only, moved 0.30 m west into the street.
     let count: BTreeMap<(i64, i64), usize> = sub.parcels.iter().fold(BTreeMap::new(), |mut m, p| {
-        for c in p.geometry.0.iter().flat_map(|poly| poly.exterior().0.iter()) {
+        for c in p.geometry.0.iter().flat_map(|poly| {
+            let ring = &poly.exterior().0;
+            ring[..ring.len().saturating_sub(1)].iter()
+        }) {
             *m.entry(((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64)).or_default() += 1;
         }
         m
@@ -129,7 +149,7 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
     let corner = ring
         .iter()
         .copied()
-        .filter(|c| count.get(&((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64)) == Some(&2))
+        .filter(|c| count.get(&((c.x * 1000.0).round() as i64, (c.y * 1000.0).round() as i64)) == Some(&1))
         .min_by(|a, b| a.x.total_cmp(&b.x).then(b.y.total_cmp(&a.y)))
         .unwrap_or_else(|| panic!("{MOVED} has no corner of its own"));
     let to = Coord { x: ((corner.x - 0.3) * 1000.0).round() / 1000.0, y: corner.y };

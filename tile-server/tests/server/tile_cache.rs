@@ -40,7 +40,9 @@ async fn sync_tiles(st: &AppState, pool: &PgPool) {
             }
         }
     };
-    tokio::time::timeout(COHERENCE_DEADLINE, wait).await.unwrap_or_else(|_| panic!("no tile notice within {COHERENCE_DEADLINE:?}"));
+    tokio::time::timeout(COHERENCE_DEADLINE, wait)
+        .await
+        .unwrap_or_else(|_| panic!("no tile notice within {COHERENCE_DEADLINE:?}"));
 }
 
 /// A new version of a parcel written the way any SQL client would: close the
@@ -356,7 +358,8 @@ async fn random_edits_never_serve_a_stale_tile(pool: PgPool) {
                 Op::Get(i) => {
                     let t = watched[i % watched.len()];
                     let r = get(&st, &format!("/tiles/parcels/{}/{}/{}.mvt", t.z, t.x, t.y), &viewer).await;
-                    let truth = tiles_db::tile(&pool, TileLayer::Parcels, t, &scope).await.unwrap_or_else(|e| panic!("{e}"));
+                    let truth =
+                        tiles_db::tile(&pool, TileLayer::Parcels, t, &scope).await.unwrap_or_else(|e| panic!("{e}"));
                     assert_eq!(parcels_in(&r.bytes), parcels_in(&truth), "case {case}, stale {t:?} after {ops:?}");
                 }
                 Op::Edit(j, dx, yt) => {

@@ -199,9 +199,10 @@ async fn empty_tiles_are_204_everywhere_on_earth(pool: PgPool) {
 async fn boundary_points_with_their_numbers_from_z18(pool: PgPool) {
     let (st, token) = seeded(&pool).await;
     // The seeded parcel's four corners, numbered clockwise from the north-west.
-    for (n, (x, y)) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
-        .into_iter()
-        .enumerate()
+    for (n, (x, y)) in
+        [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+            .into_iter()
+            .enumerate()
     {
         sqlx::query("INSERT INTO boundary_points (county, zddm, jzdh, jblx, geom) VALUES ($1, $2, $3, '3', ST_SetSRID(ST_MakePoint($4, $5), 4549))")
             .bind(OWN)
@@ -219,7 +220,9 @@ async fn boundary_points_with_their_numbers_from_z18(pool: PgPool) {
     // The tiles of the four corners at z18 and z19 hold each number, with its point.
     for z in [18u32, 19] {
         let mut numbers = std::collections::BTreeSet::new();
-        for (x, y) in [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)] {
+        for (x, y) in
+            [(500_000.0, 3_300_040.0), (500_040.0, 3_300_040.0), (500_040.0, 3_300_000.0), (500_000.0, 3_300_000.0)]
+        {
             let (tx, ty) = tile_of(mercator(&pool, x, y).await, z);
             let r = get(&st, &format!("/tiles/points/{z}/{tx}/{ty}"), &token).await;
             assert_eq!(r.status, StatusCode::OK, "z={z}");
