@@ -42,6 +42,8 @@ REQUIRED_PACKAGES=(
     "npm:/usr/bin/npm"
     # Chinese text in the browser tests' screenshots (no empty boxes).
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # scripts/run.sh hands in the demo result package over HTTP.
+    "curl:/usr/bin/curl"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
