@@ -127,7 +127,7 @@ impl<R: Read + Seek> Package<R> {
 
     /// Refuses a package whose county is not in `counties`.
     pub fn check_scope(&self, counties: &[String]) -> Result<(), PackageError> {
-        if counties.iter().any(|c| *c == self.manifest.county) {
+        if counties.contains(&self.manifest.county) {
             Ok(())
         } else {
             Err(PackageError::CountyOutOfScope { county: self.manifest.county.clone() })

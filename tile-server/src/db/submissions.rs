@@ -377,7 +377,8 @@ pub async fn document(
         Document::ReportHtml => ("NULL::jsonb", "report_html"),
         Document::Diff => ("diff", "NULL::text"),
     };
-    let row: Option<(String, Option<Value>, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+    type Row = (String, Option<Value>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT status, {json_col}, {text_col}, diff_fingerprint FROM submission_versions
          WHERE county = $1 AND submission_id = $2 AND version = $3"
     ))

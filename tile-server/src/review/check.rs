@@ -19,7 +19,7 @@ use crate::error::{AppError, Result};
 #[derive(Debug)]
 pub enum Outcome {
     /// Report and diff stored; the version is `ready`.
-    Ready(Checked),
+    Ready(Box<Checked>),
     /// The package cannot be read; the version is `failed` with this reason.
     Failed(String),
 }
@@ -137,5 +137,5 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
     })
     .await
     .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
-    Ok(Outcome::Ready(checked))
+    Ok(Outcome::Ready(Box::new(checked)))
 }

@@ -304,9 +304,10 @@ async fn each_bad_package_gets_its_own_clear_error(pool: PgPool) {
     let s = setup(pool, Settings::default()).await;
     let good = sample_zip();
     // Rebuild the good package with one change to its entries or manifest.
-    let rezip = |edit: &dyn Fn(&mut Vec<(String, Vec<u8>)>)| -> Vec<u8> {
+    type Entries = Vec<(String, Vec<u8>)>;
+    let rezip = |edit: &dyn Fn(&mut Entries)| -> Vec<u8> {
         let mut a = zip::ZipArchive::new(std::io::Cursor::new(good.clone())).unwrap_or_else(|e| panic!("{e}"));
-        let mut entries: Vec<(String, Vec<u8>)> = (0..a.len())
+        let mut entries: Entries = (0..a.len())
             .map(|i| {
                 let mut f = a.by_index(i).unwrap_or_else(|e| panic!("{e}"));
                 let mut b = Vec::new();

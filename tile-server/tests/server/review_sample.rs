@@ -201,7 +201,7 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
                 lines.iter().position(|l| l.contains(&format!(",{TABLE_REMOVED},"))).unwrap_or_else(|| panic!("0024"));
             let removed = lines.remove(last);
             // The new household: no code yet, provisional number 0025.
-            let added = removed.replace(&format!(",0024,"), ",0025,").replace(&format!(",{TABLE_REMOVED},"), ",,");
+            let added = removed.replace(",0024,", ",0025,").replace(&format!(",{TABLE_REMOVED},"), ",,");
             lines.insert(last, added);
             text = lines.join("\r\n");
         }
