@@ -242,3 +242,18 @@ fn the_cli_builds_verifies_and_refuses_with_one_message() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("文件摘要不符 wrong digest: ZD.dbf"), "{err}");
 }
+
+#[test]
+fn a_geopackage_folder_packs_and_reads_back() {
+    let sub = cadastre_core::io::load_submission(&sample_dir(), &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    cadastre_core::io::write_gpkg(&sub, &dir.path().join("district.gpkg")).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Cursor::new(Vec::new());
+    let m = build_from_dir(dir.path(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.county, "330106", "derived from the GeoPackage's codes");
+    let mut pkg = open(out.into_inner()).unwrap_or_else(|e| panic!("{e}"));
+    let back = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    pkg.extract_to(back.path()).unwrap_or_else(|e| panic!("{e}"));
+    let read = cadastre_core::io::load_submission(back.path(), &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((read.parcels.len(), read.buildings.len()), (200, 297));
+}

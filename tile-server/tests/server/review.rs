@@ -163,6 +163,8 @@ async fn the_known_edits_give_exactly_their_diff_and_accept_with_codes_lineage_a
     let own = decide(&s.st, &s.surveyor, id, json!({"decision": "accept"})).await;
     assert_eq!(own.status, StatusCode::FORBIDDEN);
     let cursor = latest_cursor(&s.st.db).await;
+    let mut tiles = sqlx::postgres::PgListener::connect_with(&s.st.db).await.unwrap_or_else(|e| panic!("{e}"));
+    tiles.listen("cadastre_tiles").await.unwrap_or_else(|e| panic!("{e}"));
     let a = decide(
         &s.st,
         &s.reviewer,
@@ -197,6 +199,21 @@ async fn the_known_edits_give_exactly_their_diff_and_accept_with_codes_lineage_a
     new_buildings.sort();
     assert_eq!(new_buildings.len(), removed_buildings.len());
     assert!(new_buildings.iter().any(|b| *b == format!("{c3}F0001")), "{new_buildings:?}");
+
+    // The tile caches hear of exactly the touched boxes (the row triggers of migration 0021),
+    // for parcels and buildings.
+    let mut layers = BTreeSet::new();
+    while layers.len() < 2 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), tiles.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no tile notification; got {layers:?}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let parts: Vec<&str> = n.payload().split('|').collect();
+        assert_eq!(parts.get(1).copied(), Some(COUNTY), "{}", n.payload());
+        assert_ne!(parts.get(2).copied(), Some("*"), "exact boxes, not the whole county: {}", n.payload());
+        layers.insert(parts[0].to_owned());
+    }
+    assert_eq!(layers, set(&["buildings", "parcels"]));
 
     // Lineage both ways.
     let reg = PgAllocator::new(s.st.db.clone());
