@@ -88,7 +88,11 @@ pub fn spawn(pool: PgPool, limits: Limits) -> tokio::task::JoinHandle<()> {
             }
             match listener.as_mut() {
                 Some(l) => {
-                    let _ = tokio::time::timeout(POLL, l.recv()).await;
+                    // A lost connection answers at once (and reconnects on the next call):
+                    // wait the poll interval then, rather than spin.
+                    if let Ok(Err(_)) = tokio::time::timeout(POLL, l.recv()).await {
+                        tokio::time::sleep(POLL).await;
+                    }
                 }
                 None => tokio::time::sleep(POLL).await,
             }
