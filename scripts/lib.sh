@@ -47,6 +47,8 @@ REQUIRED_PACKAGES=(
     # share-sync: SM2 signatures checked by stock OpenSSL 3 (keys::tests); peak RSS in scripts/bench-sync.sh.
     "openssl:/usr/bin/openssl"
     "time:/usr/bin/time"
+    # scripts/run.sh hands in the demo result package over HTTP.
+    "curl:/usr/bin/curl"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

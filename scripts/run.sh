@@ -9,6 +9,9 @@
 #      The server connects as the application role cadastre_app (no superuser, no
 #      owner: it cannot touch the audit log's protection); migrations, the import
 #      and account set-up run as the owner. See docs/deploy.md.
+#   5. a demo surveyor hands in a result package of the district with a parcel split and a
+#      building table changed (samples/review-edits), so a reviewer finds it checked, with
+#      its diff, at http://127.0.0.1:8080/review (user `reviewer`, the demo password).
 # Safe to run again: registration skips codes already current; each run
 # allocates the next households of the demo building (codes are never reused);
 # the import is idempotent (a second run reports every feature unchanged).
@@ -78,8 +81,36 @@ if [ -z "$(psql -At "$DATABASE_URL" -c "SELECT 1 FROM users WHERE username = '$D
     "$BIN/tile-server" add-user "$DEMO_USER" --role admin --counties 330106
 fi
 
+for role in surveyor reviewer; do
+    if [ -z "$(psql -At "$DATABASE_URL" -c "SELECT 1 FROM users WHERE username = '$role'")" ]; then
+        "$BIN/tile-server" add-user "$role" --role "$role" --counties 330106
+    fi
+done
+
 PORT=${CADASTRE_HTTP_PORT:-8080}
-say "serving the sample district on http://127.0.0.1:$PORT/  (log in as $DEMO_USER / $TILE_SERVER_PASSWORD; Ctrl-C stops)"
-say "PostGIS keeps running afterwards: $DATABASE_URL (stop it with scripts/pg.sh stop)"
 # The URL (with the role's password) goes through the environment, not the command line (ps).
-DATABASE_URL="$(app_db_url "$PG_DB")" exec "$BIN/tile-server" serve --no-migrate --listen "127.0.0.1:$PORT"
+DATABASE_URL="$(app_db_url "$PG_DB")" "$BIN/tile-server" serve --no-migrate --listen "127.0.0.1:$PORT" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null' INT TERM
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+
+# The demo hand-in (once): a package of the district with known edits, as the surveyor.
+if [ "$(psql -At "$DATABASE_URL" -c "SELECT count(*) FROM submissions")" = 0 ]; then
+    say "handing in a demo result package (parcel split, merge, building table changed) as the surveyor"
+    "$BIN/cadastre" package build "$ROOT/samples/review-edits" --out "$RUN_DIR/review-edits.zip"
+    TOKEN="$(curl -sf -H 'Content-Type: application/json' \
+        -d "{\"username\":\"surveyor\",\"password\":\"$TILE_SERVER_PASSWORD\"}" \
+        "http://127.0.0.1:$PORT/api/auth/login" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
+    curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/zip' \
+        --data-binary "@$RUN_DIR/review-edits.zip" "http://127.0.0.1:$PORT/api/submissions" && echo
+    for _ in $(seq 1 150); do
+        [ "$(psql -At "$DATABASE_URL" -c "SELECT status FROM submissions ORDER BY submission_id LIMIT 1")" = checking ] || break
+        sleep 0.2
+    done
+    say "submission status: $(psql -At "$DATABASE_URL" -c "SELECT status FROM submissions ORDER BY submission_id LIMIT 1")"
+fi
+
+say "serving the sample district on http://127.0.0.1:$PORT/  (log in as $DEMO_USER / $TILE_SERVER_PASSWORD; Ctrl-C stops)"
+say "reviewers' page: http://127.0.0.1:$PORT/review  (log in as reviewer / $TILE_SERVER_PASSWORD)"
+say "PostGIS keeps running afterwards: $DATABASE_URL (stop it with scripts/pg.sh stop)"
+wait $SERVER

@@ -8,9 +8,11 @@ pub mod area;
 pub mod boundary;
 pub mod building;
 pub mod crs;
+pub mod diff;
 pub mod floorplan;
 pub mod io;
 pub mod model;
+pub mod package;
 #[cfg(feature = "print")]
 pub mod print;
 pub mod qc;

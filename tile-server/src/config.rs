@@ -21,6 +21,11 @@
 //! tls_cert_file = "/etc/cadastre/server.crt"  # PEM chain; with tls_key_file: serve HTTPS (rustls)
 //! tls_key_file = "/etc/cadastre/server.key"   # PEM private key
 //! allow_plain_http = false       # [default: false] plain HTTP on a non-loopback address
+//! submission_max_bytes = 268435456           # [default: 256 MiB] largest result package (zip) accepted
+//! submission_max_unpacked_bytes = 4294967296 # [default: 4 GiB] largest package once unpacked (zip bombs)
+//! submission_daily_bytes = 2147483648        # [default: 2 GiB] packages one user may hand in per 24 hours
+//! submission_open_versions = 20             # [default: 20] one user's packages checking or awaiting review at once
+//! review_workers = 1                          # [default: 1; 0 = none] background check workers of this instance
 //! tile_cache_mb = 256            # [default: 256; 0 = off] memory for rendered vector tiles
 //! console_vendor_dir = "/opt/cadastre/console/node_modules"  # [default: tile-server/console/node_modules of the build]
 //! ```
@@ -77,6 +82,14 @@ pub const DEFAULT_PASSWORD_MAX_AGE_DAYS: i64 = 90;
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default time a connection may stay silent.
 pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 60;
+/// Default largest result package.
+pub const DEFAULT_SUBMISSION_MAX_BYTES: usize = 256 << 20;
+/// Default largest package once unpacked.
+pub const DEFAULT_SUBMISSION_MAX_UNPACKED_BYTES: u64 = 4 << 30;
+/// Default bytes one user may hand in per day.
+pub const DEFAULT_SUBMISSION_DAILY_BYTES: i64 = 2 << 30;
+/// Default number of one user's open (checking / ready) versions.
+pub const DEFAULT_SUBMISSION_OPEN_VERSIONS: i64 = 20;
 /// Default memory bound of the vector-tile cache, MiB.
 pub const DEFAULT_TILE_CACHE_MB: u64 = 256;
 /// Where `npm ci` (scripts/lib.sh) puts the console's browser libraries in a checkout.
@@ -147,6 +160,16 @@ pub struct FileConfig {
     pub tls_key_file: Option<PathBuf>,
     /// Plain HTTP on a non-loopback address. \[default: false\]
     pub allow_plain_http: Option<bool>,
+    /// Largest result package (zip), bytes. \[default: 268435456\]
+    pub submission_max_bytes: Option<usize>,
+    /// Largest result package once unpacked, bytes. \[default: 4294967296\]
+    pub submission_max_unpacked_bytes: Option<u64>,
+    /// Bytes of packages one user may hand in per 24 hours. \[default: 2147483648\]
+    pub submission_daily_bytes: Option<i64>,
+    /// One user's versions checking or awaiting review at once. \[default: 20\]
+    pub submission_open_versions: Option<i64>,
+    /// Background check workers of this instance. \[default: 1; 0 = none\]
+    pub review_workers: Option<u32>,
     /// Memory for rendered vector tiles, MiB; dropped tile by tile as edits
     /// arrive. \[default: 256; 0 = off\]
     pub tile_cache_mb: Option<u64>,
@@ -211,6 +234,16 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// Plain HTTP allowed on a non-loopback address.
     pub allow_plain_http: bool,
+    /// Largest result package (zip), bytes.
+    pub submission_max_bytes: usize,
+    /// Largest result package once unpacked, bytes.
+    pub submission_max_unpacked_bytes: u64,
+    /// Bytes one user may hand in per 24 hours.
+    pub submission_daily_bytes: i64,
+    /// One user's versions checking or awaiting review at once.
+    pub submission_open_versions: i64,
+    /// Background check workers of this instance.
+    pub review_workers: u32,
     /// MiB of rendered vector tiles kept (0 = off).
     pub tile_cache_mb: u64,
     /// The console's node_modules folder.
@@ -246,6 +279,11 @@ impl Default for Settings {
             idle_timeout_seconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
             tls: None,
             allow_plain_http: false,
+            submission_max_bytes: DEFAULT_SUBMISSION_MAX_BYTES,
+            submission_max_unpacked_bytes: DEFAULT_SUBMISSION_MAX_UNPACKED_BYTES,
+            submission_daily_bytes: DEFAULT_SUBMISSION_DAILY_BYTES,
+            submission_open_versions: DEFAULT_SUBMISSION_OPEN_VERSIONS,
+            review_workers: 1,
             tile_cache_mb: DEFAULT_TILE_CACHE_MB,
             console_vendor_dir: PathBuf::from(DEFAULT_CONSOLE_VENDOR_DIR),
         }
@@ -289,6 +327,13 @@ impl FileConfig {
             allow_plain_http: self.allow_plain_http.unwrap_or(d.allow_plain_http),
             tile_cache_mb: self.tile_cache_mb.unwrap_or(d.tile_cache_mb),
             console_vendor_dir: self.console_vendor_dir.clone().unwrap_or(d.console_vendor_dir),
+            submission_max_bytes: self.submission_max_bytes.unwrap_or(d.submission_max_bytes),
+            submission_max_unpacked_bytes: self
+                .submission_max_unpacked_bytes
+                .unwrap_or(d.submission_max_unpacked_bytes),
+            submission_daily_bytes: self.submission_daily_bytes.unwrap_or(d.submission_daily_bytes),
+            submission_open_versions: self.submission_open_versions.unwrap_or(d.submission_open_versions),
+            review_workers: self.review_workers.unwrap_or(d.review_workers),
         };
         if s.login_attempts_per_minute_per_address == 0 {
             return Err(ConfigError::Invalid("login_attempts_per_minute_per_address", "must be > 0".into()));
@@ -307,6 +352,9 @@ impl FileConfig {
         }
         if !(1..=3600).contains(&s.idle_timeout_seconds) {
             return Err(ConfigError::Invalid("idle_timeout_seconds", "must be 1..=3600".into()));
+        }
+        if s.submission_max_bytes < 1024 || s.submission_daily_bytes < 1024 || s.submission_open_versions < 1 {
+            return Err(ConfigError::Invalid("submission_*", "sizes must be >= 1024 and open versions >= 1".into()));
         }
         if s.tile_cache_mb > 1 << 20 {
             return Err(ConfigError::Invalid("tile_cache_mb", "must be 0..=1048576".into()));

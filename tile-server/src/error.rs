@@ -62,12 +62,30 @@ pub enum AppError {
     /// Overloaded (the password-hashing queue is full); retry shortly.
     #[error("server busy, retry in a second")]
     Busy,
+    /// A result package refused at intake: the package error's code and message
+    /// (`missing_file`, `wrong_digest`, `zip_bomb`, `path_escape`...); a county outside the
+    /// uploader's scope is [`AppError::CountyForbidden`].
+    #[error("{1}")]
+    Package(&'static str, String),
+    /// A per-user quota is used up (submissions).
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// Database failure; the context says what was being done.
     #[error("database error while {1}")]
     Db(#[source] sqlx::Error, &'static str),
     /// Any other internal failure (crypto, serialization).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<cadastre_core::package::PackageError> for AppError {
+    fn from(e: cadastre_core::package::PackageError) -> Self {
+        match e {
+            // The API's one code for "outside your counties".
+            cadastre_core::package::PackageError::CountyOutOfScope { county } => AppError::CountyForbidden(county),
+            e => AppError::Package(e.code(), e.to_string()),
+        }
+    }
 }
 
 impl AppError {
@@ -89,6 +107,8 @@ impl AppError {
             Self::PreconditionFailed(_) => "precondition_failed",
             Self::PasswordExpired => "password_expired",
             Self::Busy => "busy",
+            Self::QuotaExceeded(_) => "quota_exceeded",
+            Self::Package(code, _) => code,
             Self::Db(..) | Self::Internal(_) => "internal",
         }
     }
@@ -107,6 +127,8 @@ impl AppError {
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::PasswordExpired => StatusCode::FORBIDDEN,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Package(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

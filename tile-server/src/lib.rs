@@ -19,6 +19,7 @@ pub mod import;
 pub mod middleware;
 pub mod security;
 pub mod serve;
+pub mod review;
 pub mod state;
 pub mod tile_cache;
 

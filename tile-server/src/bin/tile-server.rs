@@ -394,6 +394,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cipher = load_cipher(&file)?;
             let addr = settings.listen;
+            // Background checks of submissions (the queue lives in the database, so jobs
+            // left by a previous run are taken up here).
+            for _ in 0..settings.review_workers {
+                tile_server::review::worker::spawn(pool.clone(), tile_server::review::limits(&settings));
+            }
             let options = ServeOptions::from_settings(&settings)?;
             let scheme = if options.tls.is_some() { "https" } else { "http" };
             let router = app(AppState::new(pool, settings, cipher));

@@ -12,6 +12,8 @@ pub mod edit;
 pub mod households;
 pub mod parcels;
 pub mod registrations;
+pub mod review_jobs;
+pub mod review_store;
 pub mod search;
 pub mod sessions;
 pub mod submissions;

@@ -1,184 +1,649 @@
-//! Result packages handed in by surveyors and reviewed in the internal zone.
+//! Submissions (成果提交): a case per piece of survey work, with one version per package
+//! handed in. Status moves are enforced by the `submission_versions` trigger (migration
+//! 0013) and audited here; the accept transaction is in [`crate::review::accept`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sqlx::PgPool;
+use serde_json::{json, Value};
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use crate::auth::Principal;
+use crate::auth::{Action, Principal};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::Page;
 use crate::error::{AppError, Result};
 
-/// A submission.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+/// A submission in a list: the case and its latest version.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
 pub struct Submission {
     /// Id.
     pub submission_id: i64,
     /// County.
     pub county: String,
-    /// Title.
+    /// Title (the project name of the first package unless given).
     pub title: String,
     /// Who handed it in (user id).
     pub submitted_by: i64,
+    /// Their user name.
+    pub submitter: String,
+    /// When the first version came.
+    pub submitted_at: DateTime<Utc>,
+    /// checking / ready / accepted / returned / failed (of the latest version).
+    pub status: String,
+    /// Latest version number.
+    pub latest_version: i32,
+    /// Verdict of the latest check: pass / fail.
+    pub verdict: Option<String>,
+    /// Score of the latest check (0-100).
+    pub score: Option<f64>,
+    /// Findings of the latest check.
+    pub findings_count: Option<i32>,
+    /// 业务类型 of the latest package.
+    pub business_kind: Option<String>,
+}
+
+/// One version of a submission.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, ToSchema)]
+pub struct Version {
+    /// Version number (1 = first package).
+    pub version: i32,
+    /// Who handed it in.
+    pub submitted_by: i64,
     /// When.
     pub submitted_at: DateTime<Utc>,
-    /// received / accepted / returned.
+    /// Size of the package, bytes.
+    pub package_bytes: i64,
+    /// SHA-256 of the package.
+    pub package_sha256: String,
+    /// The package's manifest.
+    #[schema(value_type = Object)]
+    pub manifest: Value,
+    /// checking / ready / accepted / returned / failed.
     pub status: String,
-    /// Reviewer (user id).
+    /// When the status last moved.
+    pub status_at: DateTime<Utc>,
+    /// Why it failed (unreadable package).
+    pub failure: Option<String>,
+    /// pass / fail.
+    pub verdict: Option<String>,
+    /// Score 0-100.
+    pub score: Option<f64>,
+    /// Number of findings.
+    pub findings_count: Option<i32>,
+    /// Reviewer.
     pub decided_by: Option<i64>,
     /// When decided.
     pub decided_at: Option<DateTime<Utc>>,
     /// Reviewer's note.
     pub decision_note: Option<String>,
+    /// Written reason for accepting a failed check.
+    pub override_reason: Option<String>,
+    /// Findings the surveyor must fix (on return).
+    #[schema(value_type = Option<Object>)]
+    pub returned_findings: Option<Value>,
+    /// Temporary id → code issued (on acceptance).
+    #[schema(value_type = Option<Object>)]
+    pub codes_issued: Option<Value>,
 }
 
-/// Body of a new submission.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmissionInput {
-    /// County the results belong to (must be in the caller's scope).
+/// A submission with every version.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubmissionDetail {
+    /// The case.
+    #[serde(flatten)]
+    pub submission: Submission,
+    /// Versions, newest first.
+    pub versions: Vec<Version>,
+    /// Every status move, oldest first (who, when, note).
+    pub transitions: Vec<Transition>,
+}
+
+/// Answer to a hand-in: checking starts in the background.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Accepted202 {
+    /// The case.
+    pub submission_id: i64,
+    /// The version just handed in.
+    pub version: i32,
+    /// Always `checking`.
+    pub status: String,
+}
+
+/// A package handed in, checked for structure already.
+#[derive(Debug, Clone)]
+pub struct NewPackage {
+    /// County of the manifest.
     pub county: String,
     /// Title.
-    #[serde(default)]
     pub title: String,
-    /// The result package (JSON manifest).
-    #[schema(value_type = Object)]
-    pub package: Value,
+    /// The zip.
+    pub bytes: Vec<u8>,
+    /// SHA-256 hex of the zip.
+    pub sha256: String,
+    /// The manifest as JSON.
+    pub manifest: Value,
 }
 
-/// A reviewer's decision.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Decision {
-    /// `accept` or `return`.
-    pub decision: DecisionKind,
-    /// Note to the surveyor.
-    #[serde(default)]
-    pub note: String,
+/// Per-user limits on handing in (issue 14 item 9).
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    /// Bytes of packages one user may hand in per 24 hours.
+    pub daily_bytes: i64,
+    /// Versions of one user that may wait in checking or ready at once.
+    pub open_versions: i64,
 }
 
-/// Accept or return.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    /// Accept into the cadastral database.
-    Accept,
-    /// Return to the surveyor.
-    Return,
+/// The key of one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionKey {
+    /// County.
+    pub county: String,
+    /// Submission.
+    pub submission_id: i64,
+    /// Version.
+    pub version: i32,
 }
 
-const COLUMNS: &str =
-    "submission_id, county, title, submitted_by, submitted_at, status, decided_by, decided_at, decision_note";
+const SUMMARY: &str = "SELECT s.submission_id, s.county::text AS county, s.title, s.submitted_by, u.username AS submitter,
+        s.submitted_at, v.status, s.latest_version, v.verdict, v.score, v.findings_count,
+        v.manifest->>'business_kind' AS business_kind
+    FROM submissions s
+    JOIN users u ON u.user_id = s.submitted_by
+    JOIN submission_versions v ON v.county = s.county AND v.submission_id = s.submission_id AND v.version = s.latest_version";
 
-/// Stores a submission (audited).
-pub async fn create(pool: &PgPool, who: &Principal, input: &SubmissionInput) -> Result<Submission> {
+const VERSION_COLUMNS: &str = "version, submitted_by, submitted_at, package_bytes, package_sha256, manifest, status,
+        status_at, failure, verdict, score, findings_count, decided_by, decided_at, decision_note, override_reason,
+        returned_findings, codes_issued";
+
+/// Who may read a submission: its surveyor, or a reviewer (or admin) of its county.
+pub fn may_read(who: &Principal, county: &str, submitted_by: i64) -> bool {
+    who.counties.iter().any(|c| c == county)
+        && (who.role.allows(Action::Review) || (who.role.allows(Action::Submit) && who.user_id() == Some(submitted_by)))
+}
+
+/// 403 `county_forbidden` outside the caller's counties (as every single-object endpoint),
+/// 404 for another surveyor's submission.
+fn readable(who: &Principal, id: i64, county: &str, submitted_by: i64) -> Result<()> {
+    who.require_county(county)?;
+    if may_read(who, county, submitted_by) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound(format!("submission {id}")))
+    }
+}
+
+/// Sets the actor the status trigger writes into `submission_transitions`.
+pub async fn set_actor(conn: &mut PgConnection, actor: &str) -> Result<()> {
+    sqlx::query("SELECT set_config('cadastre.actor', $1, true)")
+        .bind(actor)
+        .execute(conn)
+        .await
+        .map_err(AppError::db("setting the actor"))?;
+    Ok(())
+}
+
+async fn check_quota(conn: &mut PgConnection, user_id: i64, bytes: i64, quota: Quota) -> Result<()> {
+    // One hand-in per user at a time, so two parallel uploads cannot both pass the check.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('submission-quota'), $1::int)")
+        .bind(i32::try_from(user_id % i64::from(i32::MAX)).unwrap_or(0))
+        .execute(&mut *conn)
+        .await
+        .map_err(AppError::db("locking the quota"))?;
+    let (day_bytes, open): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(package_bytes) FILTER (WHERE submitted_at > now() - interval '1 day'), 0)::bigint,
+                count(*) FILTER (WHERE status IN ('checking', 'ready'))
+         FROM submission_versions WHERE submitted_by = $1",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(AppError::db("reading the quota"))?;
+    if day_bytes + bytes > quota.daily_bytes {
+        return Err(AppError::QuotaExceeded(format!(
+            "每日提交量已满 daily quota: {} of {} bytes used in the last 24 hours",
+            day_bytes, quota.daily_bytes
+        )));
+    }
+    if open >= quota.open_versions {
+        return Err(AppError::QuotaExceeded(format!(
+            "待审成果过多 {open} of your submissions are still checking or waiting for review (limit {})",
+            quota.open_versions
+        )));
+    }
+    Ok(())
+}
+
+async fn insert_version(conn: &mut PgConnection, user_id: i64, id: i64, version: i32, p: &NewPackage) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO submission_versions (county, submission_id, version, submitted_by, package, package_bytes,
+             package_sha256, manifest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&p.county)
+    .bind(id)
+    .bind(version)
+    .bind(user_id)
+    .bind(&p.bytes)
+    .bind(p.bytes.len() as i64)
+    .bind(&p.sha256)
+    .bind(&p.manifest)
+    .execute(&mut *conn)
+    .await
+    .map_err(AppError::db("storing the package"))?;
+    crate::db::review_jobs::enqueue(conn, &VersionKey { county: p.county.clone(), submission_id: id, version }).await
+}
+
+/// Stores a new submission with its first version and queues its check (audited).
+pub async fn create(pool: &PgPool, who: &Principal, p: &NewPackage, quota: Quota) -> Result<Accepted202> {
     let user_id = who.user_id().ok_or(AppError::Forbidden("hand in submissions"))?;
     let mut tx = pool.begin().await.map_err(AppError::db("starting submission"))?;
-    let s: Submission = sqlx::query_as(&format!(
-        "INSERT INTO submissions (county, title, submitted_by, package) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
-    ))
-    .bind(&input.county)
-    .bind(&input.title)
+    set_actor(&mut tx, &who.actor()).await?;
+    check_quota(&mut tx, user_id, p.bytes.len() as i64, quota).await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO submissions (county, title, submitted_by, status) VALUES ($1, $2, $3, 'checking')
+         RETURNING submission_id",
+    )
+    .bind(&p.county)
+    .bind(&p.title)
     .bind(user_id)
-    .bind(&input.package)
     .fetch_one(&mut *tx)
     .await
     .map_err(AppError::db("inserting submission"))?;
-    let key = s.submission_id.to_string();
-    audit::record(
-        &mut tx,
-        who,
-        AuditEntry {
-            county: &s.county,
-            action: "submission.create",
-            object_type: "submission",
-            object_key: &key,
-            before: None,
-            after: Some(serde_json::to_value(&s).unwrap_or(Value::Null)),
-        },
-    )
-    .await?;
+    insert_version(&mut tx, user_id, id, 1, p).await?;
+    let key = id.to_string();
+    let after = json!({"version": 1, "bytes": p.bytes.len(), "sha256": p.sha256, "manifest": p.manifest});
+    let entry = AuditEntry {
+        county: &p.county,
+        action: "submission.create",
+        object_type: "submission",
+        object_key: &key,
+        before: None,
+        after: Some(after),
+    };
+    audit::record(&mut tx, who, entry).await?;
     tx.commit().await.map_err(AppError::db("committing submission"))?;
-    Ok(s)
+    Ok(Accepted202 { submission_id: id, version: 1, status: "checking".into() })
 }
 
-/// Submissions in the caller's counties, newest first.
-pub async fn list(
-    pool: &PgPool,
-    counties: &[String],
-    status: Option<&str>,
-    page: Page,
-) -> Result<(Vec<Submission>, i64)> {
-    let where_sql = "county = ANY($1::char(6)[]) AND ($2::text IS NULL OR status = $2)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM submissions WHERE {where_sql}"))
-        .bind(counties)
+/// A new version of a returned (or failed) submission, by the surveyor who handed it in.
+pub async fn add_version(pool: &PgPool, who: &Principal, id: i64, p: &NewPackage, quota: Quota) -> Result<Accepted202> {
+    let user_id = who.user_id().ok_or(AppError::Forbidden("hand in submissions"))?;
+    let mut tx = pool.begin().await.map_err(AppError::db("starting resubmission"))?;
+    set_actor(&mut tx, &who.actor()).await?;
+    let case: Option<(String, i64, i32, String)> = sqlx::query_as(
+        "SELECT county::text, submitted_by, latest_version, status FROM submissions WHERE submission_id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(AppError::db("locking submission"))?;
+    let Some((county, owner, latest, status)) = case else {
+        return Err(AppError::NotFound(format!("submission {id}")));
+    };
+    readable(who, id, &county, owner)?;
+    if owner != user_id {
+        return Err(AppError::Forbidden("hand in a version of another surveyor's submission"));
+    }
+    if county != p.county {
+        return Err(AppError::Unprocessable(format!(
+            "the package is for county {}, the submission for {county}",
+            p.county
+        )));
+    }
+    if !matches!(status.as_str(), "returned" | "failed") {
+        return Err(AppError::Conflict(format!(
+            "submission {id} is {status}: only a returned or failed one takes a new version"
+        )));
+    }
+    check_quota(&mut tx, user_id, p.bytes.len() as i64, quota).await?;
+    let version = latest + 1;
+    insert_version(&mut tx, user_id, id, version, p).await?;
+    let key = id.to_string();
+    let after = json!({"version": version, "bytes": p.bytes.len(), "sha256": p.sha256, "manifest": p.manifest});
+    let entry = AuditEntry {
+        county: &county,
+        action: "submission.version",
+        object_type: "submission",
+        object_key: &key,
+        before: None,
+        after: Some(after),
+    };
+    audit::record(&mut tx, who, entry).await?;
+    tx.commit().await.map_err(AppError::db("committing resubmission"))?;
+    Ok(Accepted202 { submission_id: id, version, status: "checking".into() })
+}
+
+/// Submissions the caller may read, newest first: a surveyor's own, a reviewer's counties'.
+pub async fn list(pool: &PgPool, who: &Principal, status: Option<&str>, page: Page) -> Result<(Vec<Submission>, i64)> {
+    let own_only = !who.role.allows(Action::Review);
+    let filter = "s.county = ANY($1::char(6)[]) AND ($2::text IS NULL OR s.status = $2)
+        AND (NOT $3 OR s.submitted_by = $4)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM submissions s WHERE {filter}"))
+        .bind(&who.counties)
         .bind(status)
+        .bind(own_only)
+        .bind(who.user_id().unwrap_or(-1))
         .fetch_one(pool)
         .await
         .map_err(AppError::db("counting submissions"))?;
-    let items = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM submissions WHERE {where_sql} ORDER BY submission_id DESC LIMIT $3 OFFSET $4"
-    ))
-    .bind(counties)
-    .bind(status)
-    .bind(page.per_page)
-    .bind(page.offset())
-    .fetch_all(pool)
-    .await
-    .map_err(AppError::db("listing submissions"))?;
+    let items = sqlx::query_as(&format!("{SUMMARY} WHERE {filter} ORDER BY s.submission_id DESC LIMIT $5 OFFSET $6"))
+        .bind(&who.counties)
+        .bind(status)
+        .bind(own_only)
+        .bind(who.user_id().unwrap_or(-1))
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(pool)
+        .await
+        .map_err(AppError::db("listing submissions"))?;
     Ok((items, total))
 }
 
-/// Accepts or returns a received submission (audited). 404 if unknown or out of
-/// scope, 409 if already decided.
-pub async fn decide(pool: &PgPool, who: &Principal, id: i64, decision: &Decision) -> Result<Submission> {
-    let user_id = who.user_id().ok_or(AppError::Forbidden("review submissions"))?;
-    let mut tx = pool.begin().await.map_err(AppError::db("starting decision"))?;
-    let before: Option<Submission> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM submissions WHERE submission_id = $1 FOR UPDATE"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(AppError::db("locking submission"))?;
-    let Some(before) = before else {
-        return Err(AppError::NotFound(format!("submission {id}")));
-    };
-    who.require_county(&before.county)?;
-    if before.status != "received" {
-        return Err(AppError::Conflict(format!("submission {id} is already {}", before.status)));
-    }
-    let status = match decision.decision {
-        DecisionKind::Accept => "accepted",
-        DecisionKind::Return => "returned",
-    };
-    let after: Submission = sqlx::query_as(&format!(
-        "UPDATE submissions SET status = $3, decided_by = $4, decided_at = now(), decision_note = $5
-         WHERE county = $1 AND submission_id = $2 RETURNING {COLUMNS}"
+/// One submission with its versions; 404 when unknown or not readable by the caller.
+pub async fn get(pool: &PgPool, who: &Principal, id: i64) -> Result<SubmissionDetail> {
+    let s: Option<Submission> = sqlx::query_as(&format!("{SUMMARY} WHERE s.submission_id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+        .map_err(AppError::db("reading submission"))?;
+    let s =
+        s.filter(|s| may_read(who, &s.county, s.submitted_by)).ok_or(AppError::NotFound(format!("submission {id}")))?;
+    let versions = sqlx::query_as(&format!(
+        "SELECT {VERSION_COLUMNS} FROM submission_versions WHERE county = $1 AND submission_id = $2 ORDER BY version DESC"
     ))
-    .bind(&before.county)
+    .bind(&s.county)
     .bind(id)
-    .bind(status)
-    .bind(user_id)
-    .bind(&decision.note)
-    .fetch_one(&mut *tx)
+    .fetch_all(pool)
     .await
-    .map_err(AppError::db("deciding submission"))?;
-    let key = id.to_string();
-    audit::record(
-        &mut tx,
-        who,
-        AuditEntry {
-            county: &after.county,
-            action: "submission.decide",
-            object_type: "submission",
-            object_key: &key,
-            before: Some(serde_json::to_value(&before).unwrap_or(Value::Null)),
-            after: Some(serde_json::to_value(&after).unwrap_or(Value::Null)),
-        },
+    .map_err(AppError::db("reading submission versions"))?;
+    let transitions = transitions(pool, &s.county, id).await?;
+    Ok(SubmissionDetail { submission: s, versions, transitions })
+}
+
+/// A stored document of a version: `report`, `report_html` or `diff`, with the version's
+/// status and the diff's store fingerprint. `version` None = the latest.
+pub async fn document(
+    pool: &PgPool,
+    who: &Principal,
+    id: i64,
+    version: Option<i32>,
+    column: Document,
+) -> Result<(VersionKey, String, Option<Value>, Option<String>, Option<String>)> {
+    let detail = get(pool, who, id).await?;
+    let v = version.unwrap_or(detail.submission.latest_version);
+    let key = VersionKey { county: detail.submission.county.clone(), submission_id: id, version: v };
+    let (json_col, text_col) = match column {
+        Document::Report => ("report", "NULL::text"),
+        Document::ReportHtml => ("NULL::jsonb", "report_html"),
+        Document::Diff => ("diff", "NULL::text"),
+    };
+    type Row = (String, Option<Value>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT status, {json_col}, {text_col}, diff_fingerprint FROM submission_versions
+         WHERE county = $1 AND submission_id = $2 AND version = $3"
+    ))
+    .bind(&key.county)
+    .bind(id)
+    .bind(v)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("reading a submission document"))?;
+    let (status, json, text, fingerprint) = row.ok_or(AppError::NotFound(format!("submission {id} version {v}")))?;
+    Ok((key, status, json, text, fingerprint))
+}
+
+/// Which stored document.
+#[derive(Debug, Clone, Copy)]
+pub enum Document {
+    /// The check report, JSON.
+    Report,
+    /// The check report, HTML.
+    ReportHtml,
+    /// The diff.
+    Diff,
+}
+
+/// A version's package and manifest (for the check and the accept).
+pub async fn package(conn: &mut PgConnection, key: &VersionKey) -> Result<(Vec<u8>, Value, i64)> {
+    let row: Option<(Vec<u8>, Value, i64)> = sqlx::query_as(
+        "SELECT package, manifest, submitted_by FROM submission_versions
+         WHERE county = $1 AND submission_id = $2 AND version = $3",
     )
-    .await?;
-    tx.commit().await.map_err(AppError::db("committing decision"))?;
-    Ok(after)
+    .bind(&key.county)
+    .bind(key.submission_id)
+    .bind(key.version)
+    .fetch_optional(conn)
+    .await
+    .map_err(AppError::db("reading a package"))?;
+    row.ok_or(AppError::NotFound(format!("submission {} version {}", key.submission_id, key.version)))
+}
+
+/// What a finished check stores.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// pass / fail.
+    pub verdict: &'static str,
+    /// Score.
+    pub score: f64,
+    /// Number of findings.
+    pub findings: i32,
+    /// Report JSON.
+    pub report: Value,
+    /// Report HTML.
+    pub report_html: String,
+    /// The diff.
+    pub diff: Value,
+    /// What of the store the diff read.
+    pub area: crate::db::review_store::Area,
+    /// Fingerprint of the store rows the diff read.
+    pub fingerprint: String,
+}
+
+/// Stores a check's results and moves the version to `ready` (only from `checking`).
+pub async fn set_checked(conn: &mut PgConnection, key: &VersionKey, c: &Checked) -> Result<bool> {
+    set_actor(conn, "system:review-worker").await?;
+    let done = sqlx::query(
+        "UPDATE submission_versions SET status = 'ready', verdict = $4, score = $5, findings_count = $6, report = $7,
+             report_html = $8, diff = $9, diff_fingerprint = $10, diff_area = $11, diff_at = now()
+         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'checking'",
+    )
+    .bind(&key.county)
+    .bind(key.submission_id)
+    .bind(key.version)
+    .bind(c.verdict)
+    .bind(c.score)
+    .bind(c.findings)
+    .bind(&c.report)
+    .bind(&c.report_html)
+    .bind(&c.diff)
+    .bind(&c.fingerprint)
+    .bind(serde_json::to_value(&c.area).unwrap_or(Value::Null))
+    .execute(&mut *conn)
+    .await
+    .map_err(AppError::db("storing a check"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// What of the store a version's diff read.
+pub async fn area(pool: &PgPool, key: &VersionKey) -> Result<crate::db::review_store::Area> {
+    let v: Option<Value> = sqlx::query_scalar(
+        "SELECT diff_area FROM submission_versions WHERE county = $1 AND submission_id = $2 AND version = $3",
+    )
+    .bind(&key.county)
+    .bind(key.submission_id)
+    .bind(key.version)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("reading a diff area"))?
+    .flatten();
+    v.and_then(|v| serde_json::from_value(v).ok()).ok_or_else(|| AppError::Conflict("no diff yet".into()))
+}
+
+/// Moves a version that cannot be read to `failed`, with the reason.
+pub async fn set_failed(conn: &mut PgConnection, key: &VersionKey, reason: &str) -> Result<()> {
+    set_actor(conn, "system:review-worker").await?;
+    sqlx::query(
+        "UPDATE submission_versions SET status = 'failed', failure = $4
+         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'checking'",
+    )
+    .bind(&key.county)
+    .bind(key.submission_id)
+    .bind(key.version)
+    .bind(reason)
+    .execute(conn)
+    .await
+    .map_err(AppError::db("failing a submission"))?;
+    Ok(())
+}
+
+/// The store changed under a ready version's diff: back to `checking`, check queued.
+pub async fn recheck(conn: &mut PgConnection, key: &VersionKey, actor: &str) -> Result<()> {
+    set_actor(conn, actor).await?;
+    let done = sqlx::query(
+        "UPDATE submission_versions SET status = 'checking', failure = NULL
+         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'ready'",
+    )
+    .bind(&key.county)
+    .bind(key.submission_id)
+    .bind(key.version)
+    .execute(&mut *conn)
+    .await
+    .map_err(AppError::db("re-queueing a check"))?;
+    if done.rows_affected() == 1 {
+        crate::db::review_jobs::enqueue(conn, key).await?;
+    }
+    Ok(())
+}
+
+/// The latest version of a submission, locked, with what a decision needs; 404 when the
+/// caller may not read it.
+pub async fn lock_latest(conn: &mut PgConnection, who: &Principal, id: i64) -> Result<LockedVersion> {
+    let row: Option<LockedVersion> = sqlx::query_as(
+        "SELECT v.county::text AS county, v.submission_id, v.version, v.submitted_by, v.status, v.verdict,
+                v.diff_fingerprint, v.diff, v.manifest
+         FROM submissions s JOIN submission_versions v
+           ON v.county = s.county AND v.submission_id = s.submission_id AND v.version = s.latest_version
+         WHERE s.submission_id = $1 FOR UPDATE OF v",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(AppError::db("locking a submission version"))?;
+    let v = row.ok_or(AppError::NotFound(format!("submission {id}")))?;
+    readable(who, id, &v.county, v.submitted_by)?;
+    Ok(v)
+}
+
+/// A version locked for a decision.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LockedVersion {
+    /// County.
+    pub county: String,
+    /// Submission.
+    pub submission_id: i64,
+    /// Version.
+    pub version: i32,
+    /// Surveyor.
+    pub submitted_by: i64,
+    /// Status.
+    pub status: String,
+    /// Verdict.
+    pub verdict: Option<String>,
+    /// The diff's fingerprint.
+    pub diff_fingerprint: Option<String>,
+    /// The diff.
+    pub diff: Option<Value>,
+    /// The manifest.
+    pub manifest: Value,
+}
+
+impl LockedVersion {
+    /// Its key.
+    pub fn key(&self) -> VersionKey {
+        VersionKey { county: self.county.clone(), submission_id: self.submission_id, version: self.version }
+    }
+
+    /// Refuses a decision by someone who may not take it, or on a version not ready.
+    pub fn check_decidable(&self, who: &Principal) -> Result<()> {
+        who.require(Action::Review)?;
+        who.require_county(&self.county)?;
+        if who.user_id() == Some(self.submitted_by) {
+            return Err(AppError::Forbidden("decide your own submission (separation of duties)"));
+        }
+        match self.status.as_str() {
+            "ready" => Ok(()),
+            "checking" => Err(AppError::Conflict(format!("submission {} is still being checked", self.submission_id))),
+            s => Err(AppError::Conflict(format!("submission {} is already {s}", self.submission_id))),
+        }
+    }
+}
+
+/// Returns a ready version to its surveyor with a note and the findings to fix (audited).
+pub async fn return_to_surveyor(
+    pool: &PgPool,
+    who: &Principal,
+    id: i64,
+    note: &str,
+    findings: Option<&Value>,
+) -> Result<SubmissionDetail> {
+    let mut tx = pool.begin().await.map_err(AppError::db("starting return"))?;
+    set_actor(&mut tx, &who.actor()).await?;
+    let v = lock_latest(&mut tx, who, id).await?;
+    v.check_decidable(who)?;
+    sqlx::query(
+        "UPDATE submission_versions SET status = 'returned', decided_by = $4, decided_at = now(), decision_note = $5,
+             returned_findings = $6
+         WHERE county = $1 AND submission_id = $2 AND version = $3",
+    )
+    .bind(&v.county)
+    .bind(id)
+    .bind(v.version)
+    .bind(who.user_id())
+    .bind(note)
+    .bind(findings)
+    .execute(&mut *tx)
+    .await
+    .map_err(AppError::db("returning a submission"))?;
+    let key = id.to_string();
+    let entry = AuditEntry {
+        county: &v.county,
+        action: "submission.return",
+        object_type: "submission",
+        object_key: &key,
+        before: Some(json!({"version": v.version, "status": v.status})),
+        after: Some(json!({"version": v.version, "status": "returned", "note": note, "findings": findings})),
+    };
+    audit::record(&mut tx, who, entry).await?;
+    tx.commit().await.map_err(AppError::db("committing return"))?;
+    get(pool, who, id).await
+}
+
+/// The trail of status moves of a submission (from the trigger's table).
+pub async fn transitions(pool: &PgPool, county: &str, id: i64) -> Result<Vec<Transition>> {
+    sqlx::query_as(
+        "SELECT version, at, from_status, to_status, actor, note FROM submission_transitions
+         WHERE county = $1 AND submission_id = $2 ORDER BY at, version",
+    )
+    .bind(county)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .map_err(AppError::db("reading transitions"))
+}
+
+/// One status move.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Transition {
+    /// Version.
+    pub version: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// From (none for a new version).
+    pub from_status: Option<String>,
+    /// To.
+    pub to_status: String,
+    /// Who (`user:…` or `system:review-worker`).
+    pub actor: String,
+    /// Note or failure.
+    pub note: Option<String>,
 }

@@ -7,6 +7,7 @@ pub mod console;
 pub mod map_style;
 pub mod openapi;
 pub mod parcels;
+pub mod review_page;
 pub mod submissions;
 pub mod summary;
 pub mod table_cache;
@@ -42,6 +43,11 @@ pub const DEFAULT_PER_PAGE: i64 = 50;
 /// The whole application. Tests call it with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
+    // Result packages may be larger than any JSON body: the outer limit lets them through
+    // and every other route keeps `max_body` through `DefaultBodyLimit` (what its
+    // extractors read under).
+    let max_package = state.settings.submission_max_bytes;
+    let max_request = max_package.max(max_body);
     // Layers run bottom-up on the way in: authenticate, then the IP allow-list,
     // then the rate limit (which needs to know who is calling).
     let protected = Router::new()
@@ -57,7 +63,18 @@ pub fn app(state: AppState) -> Router {
         .route("/api/units/{bdcdyh}", get(units::unit))
         .route("/api/search", get(units::search))
         .route("/api/changes", get(units::changes))
-        .route("/api/submissions", get(submissions::list).post(submissions::create))
+        .route(
+            "/api/submissions",
+            get(submissions::list).post(submissions::create).layer(DefaultBodyLimit::max(max_package)),
+        )
+        .route("/api/submissions/{id}", get(submissions::get_one))
+        .route(
+            "/api/submissions/{id}/versions",
+            post(submissions::create_version).layer(DefaultBodyLimit::max(max_package)),
+        )
+        .route("/api/submissions/{id}/report", get(submissions::report))
+        .route("/api/submissions/{id}/report.html", get(submissions::report_html))
+        .route("/api/submissions/{id}/diff", get(submissions::diff))
         .route("/api/submissions/{id}/decision", post(submissions::decide))
         .route("/api/summary", get(summary::summary))
         .route("/api/tiles/{layer}/{z}/{x}/{y}", get(tiles::api_tile))
@@ -79,6 +96,9 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/docs.js", get(console::docs_js))
         .route("/assets/console.css", get(console::console_css))
         .route("/assets/map.js", get(console::map_js))
+        .route("/review", get(review_page::page))
+        .route("/assets/review.js", get(review_page::script))
+        .route("/assets/review.css", get(review_page::style))
         .route("/assets/vendor/{package}/{file}", get(console::vendor))
         .route("/api/auth/login", post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)))
         .route("/api/auth/password", post(auth::change_password).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)))
@@ -98,7 +118,7 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
         // Outside the body limit, so the limit's own 413 (a Content-Length over it) is JSON too.
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(RequestBodyLimitLayer::new(max_request))
         .layer(from_fn(json_payload_too_large))
         .layer(CompressionLayer::new().gzip(true))
         // A body that stalls this long ends its request (headers: see crate::serve).

@@ -25,10 +25,7 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
     seed_county(&st, &admin, OWN).await; // parcel, building, 2 households
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "新坐落"})).await;
     assert_eq!(edit.status, StatusCode::OK);
-    let s =
-        call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {"n": 1}})))
-            .await;
-    let id = s.json["submission_id"].as_i64().unwrap_or(-1);
+    let id = ready_submission(&st, &admin, OWN).await;
     let d = call(
         &st,
         Method::POST,
@@ -57,7 +54,7 @@ async fn every_write_has_its_audit_row(pool: PgPool) {
             "household.create",
             "parcel.update",
             "submission.create",
-            "submission.decide",
+            "submission.return",
             // The refused write is a security event of its own.
             "access.denied",
         ]
@@ -185,15 +182,14 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
     seed_county(&st, &admin, OWN).await;
     let edit = put(&st, &format!("/api/parcels/{}", zddm(OWN, 1)), &admin, &json!({"ZL": "v2"})).await;
     assert_eq!(edit.status, StatusCode::OK, "{:?}", edit.json);
-    let s =
-        call(&st, Method::POST, "/api/submissions", Some(&admin), Some(&json!({"county": OWN, "package": {}}))).await;
-    let id = s.json["submission_id"].as_i64().unwrap_or(-1);
+    let surveyor = user_token(&st, "sur", Role::Surveyor, &[OWN]).await;
+    let id = ready_submission(&st, &surveyor, OWN).await;
     let d = call(
         &st,
         Method::POST,
         &format!("/api/submissions/{id}/decision"),
         Some(&admin),
-        Some(&json!({"decision": "accept"})),
+        Some(&json!({"decision": "return", "note": "补测"})),
     )
     .await;
     assert_eq!(d.status, StatusCode::OK, "{:?}", d.json);

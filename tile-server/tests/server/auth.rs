@@ -211,12 +211,6 @@ fn cases() -> Vec<Case> {
             }),
             action: Action::WriteCadastre,
         },
-        Case {
-            method: Method::POST,
-            uri: |_| "/api/submissions".into(),
-            body: Some(|c| json!({"county": c, "title": "t", "package": {"files": []}})),
-            action: Action::Submit,
-        },
     ]
 }
 
@@ -277,32 +271,38 @@ async fn permission_matrix(pool: PgPool) {
                 checked += 1;
             }
         }
-        // Review endpoints: listing is scoped, deciding another county's submission is refused.
+        // Review endpoints: listing is scoped (surveyors see their own), deciding another
+        // county's submission is refused.
         let r = get(&st, "/api/submissions", token).await;
-        let want = if expected(*role, Action::Review) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        let may_list = expected(*role, Action::Review) || expected(*role, Action::Submit);
+        let want = if may_list { StatusCode::OK } else { StatusCode::FORBIDDEN };
         assert_eq!(r.status, want, "{role:?} list submissions");
         if r.status == StatusCode::OK {
             let items = r.json["items"].as_array().cloned().unwrap_or_default();
             assert!(items.iter().all(|s| s["county"] == OWN), "{role:?} saw another county: {items:?}");
         }
+        // Handing in: a package of the caller's county, or of another.
+        for county in [OWN, OTHER] {
+            let r = post_package(&st, token, package_for(county)).await;
+            let want = if !expected(*role, Action::Submit) {
+                (StatusCode::FORBIDDEN, "forbidden")
+            } else if county == OTHER {
+                (StatusCode::FORBIDDEN, "county_forbidden")
+            } else {
+                (StatusCode::ACCEPTED, "")
+            };
+            assert_eq!((r.status, r.code()), want, "{role:?} hand in for {county}: {:?}", r.json);
+            checked += 1;
+        }
         for county in [OWN, OTHER] {
             let admin = if county == OWN { &admin_own } else { &admin_other };
-            let s = call(
-                &st,
-                Method::POST,
-                "/api/submissions",
-                Some(admin),
-                Some(&json!({"county": county, "package": {}})),
-            )
-            .await;
-            assert_eq!(s.status, StatusCode::CREATED, "{:?}", s.json);
-            let id = s.json["submission_id"].as_i64().unwrap_or(-1);
+            let id = ready_submission(&st, admin, county).await;
             let d = call(
                 &st,
                 Method::POST,
                 &format!("/api/submissions/{id}/decision"),
                 Some(token),
-                Some(&json!({"decision": "accept"})),
+                Some(&json!({"decision": "return", "note": "退回"})),
             )
             .await;
             let want = if !expected(*role, Action::Review) {
@@ -316,7 +316,7 @@ async fn permission_matrix(pool: PgPool) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 5 * (11 * 2 + 2));
+    assert_eq!(checked, 5 * (10 * 2 + 2 + 2));
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -462,3 +462,118 @@ async fn wait_for_attr(c: &Client, css: &str, attr: &str, ready: impl Fn(&str) -
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The reviewers' page: log in as a reviewer, open the known-edits submission, click a
+/// finding (the map goes there), see the diff and the tables, accept; screenshots with Chinese.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) {
+    use crate::review::{drain, hand_in, load_sample, COUNTY};
+    load_sample(&pool).await;
+    let st = state(&pool);
+    let surveyor = user_token(&st, "测绘员甲", Role::Surveyor, &[COUNTY]).await;
+    tile_server::db::accounts::create_user(
+        &st.db,
+        &tile_server::db::accounts::NewUser {
+            username: "审核员乙",
+            password: PASSWORD,
+            role: Role::Reviewer,
+            counties: &[COUNTY],
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    crate::review_sample::write_known_edits(dir.path());
+    let r = hand_in(&st, &surveyor, crate::review_sample::zip_of(dir.path())).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
+    let id = r.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&st).await;
+    let addr = serve(&st).await;
+    let (_driver, c) = browser().await;
+    c.goto(&format!("http://{addr}/review")).await.unwrap_or_else(|e| panic!("goto: {e}"));
+    for (field, value) in [("username", "审核员乙"), ("password", PASSWORD)] {
+        let e = c.find(Locator::Id(field)).await.unwrap_or_else(|e| panic!("{e}"));
+        e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    c.find(Locator::Id("login-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let row = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&format!("#submissions tbody tr[data-id='{id}']")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = row.text().await.unwrap_or_default();
+    assert!(text.contains("待审核") && text.contains("测绘员甲"), "{text}");
+    row.click().await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#detail-section", "data-loaded", |v| !v.is_empty()).await;
+    wait_for_attr(&c, "#review-map", "data-ready", |v| v == "1").await;
+    let features =
+        wait_for_attr(&c, "#review-map", "data-diff-features", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    assert!(features.parse::<u32>().unwrap_or(0) >= 7, "parcels added/changed/removed and buildings: {features}");
+    // Tables of the diff.
+    let moved = text_of(&c, "#moved-points tbody tr").await;
+    assert!(moved.contains("0.300"), "{moved}");
+    let areas = c.find_all(Locator::Css("#area-changes tbody tr")).await.unwrap_or_default();
+    assert!(areas.len() >= 8, "4 added, 1 changed, 3 removed + 2 replacements: {}", areas.len());
+    // The building table, read-only, coloured by the change.
+    c.find(Locator::Css(&format!("#table-changes button[data-zrzh='{}']", crate::review_sample::TABLE)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#building-table-grid td.hh.changed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#building-table-grid td.hh.removed"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Click a finding: the map flies there.
+    wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
+    let before_moves: u32 = wait_for_attr(&c, "#review-map", "data-moves", |_| true).await.parse().unwrap_or(0);
+    let before_center = wait_for_attr(&c, "#review-map", "data-center", |_| true).await;
+    let finding = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("#findings button.finding"))
+        .await
+        .unwrap_or_else(|e| panic!("no finding to click: {e}"));
+    finding.click().await.unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#review-map", "data-focus", |v| v == "0").await;
+    wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > before_moves)).await;
+    let after_center = wait_for_attr(&c, "#review-map", "data-center", |_| true).await;
+    assert_ne!(before_center, after_center, "the map moved to the finding");
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-submission.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    // Accept, with a written reason (the check may fail on the split's new boundary points).
+    let reason = c.find(Locator::Id("override-reason")).await.unwrap_or_else(|e| panic!("{e}"));
+    reason.send_keys("分割线界址点已现场核实").await.unwrap_or_else(|e| panic!("{e}"));
+    c.find(Locator::Id("decision-button"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    wait_for_attr(&c, "#decision-result", "data-done", |v| v == "accept").await;
+    let result = text_of(&c, "#decision-result").await;
+    assert!(result.contains("已入库") && result.contains("T1 → 330106001002GB"), "{result}");
+    let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-accepted.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE submission_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_default();
+    assert_eq!(status, "accepted");
+}

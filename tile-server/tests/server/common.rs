@@ -274,3 +274,55 @@ pub async fn app_role_pool(pool: &PgPool, max_connections: u32) -> PgPool {
         .await
         .unwrap_or_else(|e| panic!("connecting as tile_server_test: {e}"))
 }
+
+/// A result package of one new parcel (temporary id `T1`) in sub-district `county`001001,
+/// as a surveyor's desktop writes it.
+pub fn package_for(county: &str) -> Vec<u8> {
+    use cadastre_core::model::{Parcel, ParcelAttributes, Submission};
+    let x = 500_000.0 + if county == OWN { 0.0 } else { 10_000.0 };
+    let mut sub = Submission::default();
+    let ring = [(100.0, 100.0), (130.0, 100.0), (130.0, 130.0), (100.0, 130.0), (100.0, 100.0)];
+    let sq = geo_types::Polygon::new(ring.iter().map(|&(dx, dy)| (x + dx, 3_300_000.0 + dy)).collect(), vec![]);
+    sub.parcels.push(Parcel {
+        zddm: "T1".into(),
+        geometry: geo_types::MultiPolygon(vec![sq]),
+        attributes: ParcelAttributes {
+            zl: Some("幸福路100号".into()),
+            zdmj: Some(900.0),
+            djzqdm: Some(format!("{county}001001")),
+            zdtzm: Some("GB".into()),
+            ..ParcelAttributes::default()
+        },
+        source_index: 0,
+    });
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    cadastre_core::io::write_shapefiles(&sub, dir.path(), cadastre_core::io::TextEncoding::Utf8)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("manifest.toml"), format!("county = \"{county}\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = std::io::Cursor::new(Vec::new());
+    cadastre_core::package::build_from_dir(dir.path(), &mut out).unwrap_or_else(|e| panic!("{e}"));
+    out.into_inner()
+}
+
+/// POSTs a package as `application/zip`.
+pub async fn post_package(state: &AppState, token: &str, bytes: Vec<u8>) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/submissions")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/zip")
+        .body(Body::from(bytes))
+        .unwrap_or_else(|e| panic!("{e}"));
+    call_with(state, req).await
+}
+
+/// Hands in [`package_for`] and runs its check; returns the submission id (now `ready`).
+pub async fn ready_submission(state: &AppState, token: &str, county: &str) -> i64 {
+    let r = post_package(state, token, package_for(county)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
+    tile_server::review::worker::drain(&state.db, tile_server::review::limits(&state.settings))
+        .await
+        .unwrap_or_else(|e| panic!("worker: {e}"));
+    r.json["submission_id"].as_i64().unwrap_or(-1)
+}

@@ -18,6 +18,8 @@ mod edits;
 mod fuzz_regressions;
 mod hardening;
 mod import;
+mod review;
+mod review_sample;
 mod tables;
 mod tile_cache;
 mod tiles;

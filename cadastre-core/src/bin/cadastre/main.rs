@@ -3,6 +3,7 @@
 
 mod apportion;
 mod check;
+mod package;
 mod print;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +17,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "cadastre",
     version,
-    about = "Cadastral survey toolkit: quality checks, apportionment and printed maps"
+    about = "Cadastral survey toolkit: quality checks, apportionment, result packages and printed maps"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,6 +32,8 @@ enum Command {
     Apportion(apportion::Args),
     /// Print a parcel map (宗地图) or a household plan (分户图) as PDF.
     Print(print::Args),
+    /// Build or verify a result package (成果包).
+    Package(package::Args),
 }
 
 /// Run this program again with mimalloc told not to use transparent huge pages (it then also
@@ -60,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Check(args) => check::run(args),
         Command::Apportion(args) => apportion::run(args),
         Command::Print(args) => print::run(args),
+        Command::Package(args) => package::run(args),
     };
     match result {
         Ok(code) => code,

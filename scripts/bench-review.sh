@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Benchmark of the reviewers' workflow: a result package of 5,000 changed parcels in a
+# county of 1,000,000, handed in to the release server:
+#   scripts/bench-review.sh [N_PARCELS=1000000] [CHANGED=5000]
+# Measures the time from upload to `ready` (intake, background check, diff against the
+# store), the accept transaction (codes, versions, audit rows), and the latency of other
+# API calls (GET /api/parcels/{code}) meanwhile, against the same calls on an idle server.
+# Generated data (district, package, database) is deleted at the end.
+# Output: target/bench-review/*.txt. A benchmark, not a test: it never fails on timings.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+source "$ROOT/scripts/api-lib.sh"
+
+N=${1:-1000000}
+CHANGED=${2:-5000}
+DB="cadastre_bench_review"
+OUT="$ROOT/target/bench-review"
+DATA="${BENCH_DIR:-/tmp/review-bench-$N}"
+PKG_DIR="$OUT/package"
+mkdir -p "$OUT"
+
+ensure_packages
+command -v wrk >/dev/null || die "wrk not found: install the Debian package wrk"
+pg_up
+cleanup() {
+    stop_server
+    [ -n "${WRK_PID:-}" ] && kill "$WRK_PID" 2>/dev/null
+    psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+    [ -z "${KEEP_DATA:-}" ] && rm -rf "$DATA" "$PKG_DIR" "$OUT/package.zip"
+    pg_down
+}
+trap cleanup EXIT
+
+say "building the release tools"
+cargo build --release --locked -q -p tile-server --bin tile-server
+cargo build --release --locked -q -p cadastre-core --bin cadastre
+cargo build --release --locked -q -p cadastre-samples --bin district-gen
+
+if [ ! -f "$DATA/ZD.shp" ]; then
+    say "generating a district of $N parcels in $DATA"
+    "$BIN/district-gen" --parcels "$N" --seed 1 --quiet --out "$DATA"
+fi
+say "fresh database $DB: importing the district"
+fresh_db "$DB"
+/usr/bin/time -f "import: %e s wall, %M KiB peak" "$BIN/tile-server" --db "postgres://postgres@127.0.0.1:$PG_PORT/$DB" \
+    import "$DATA" --rejects "$OUT/import-rejects.csv" --quiet >"$OUT/import.txt" 2>&1 || true
+psql -d "$DB" -tAc "SELECT count(*) || ' current parcels' FROM parcels WHERE state = 'current'" | tee -a "$OUT/import.txt"
+
+say "the package: $CHANGED parcels of the district with a new address (坐落), as a surveyor's change survey"
+rm -rf "$PKG_DIR" && mkdir -p "$PKG_DIR"
+ogr2ogr -f "ESRI Shapefile" -lco ENCODING=UTF-8 "$PKG_DIR/ZD.shp" "$DATA/ZD.shp" -dialect SQLite \
+    -sql "SELECT ZDDM, BDCDYH, ZDTZM, ZL || '（变更）' AS ZL, ZDMJ, YT, QLLX, QLXZ, DJZQDM, geometry FROM ZD LIMIT $CHANGED"
+printf 'county = "330106"\nproject = "性能测试 %s 宗地变更"\nbusiness_kind = "变更"\n' "$CHANGED" >"$PKG_DIR/manifest.toml"
+"$BIN/cadastre" package build "$PKG_DIR" --out "$OUT/package.zip"
+ls -l "$OUT/package.zip" | tee "$OUT/package.txt"
+
+cat >"$OUT/server.toml" <<TOML
+store_srid = 4549
+default_rate_limit_per_minute = 1000000000
+review_workers = 1
+TOML
+start_server "$DB" "$OUT/server.toml"
+SURVEYOR="$(user_token bench-surveyor surveyor 330106)"
+REVIEWER="$(user_token bench-reviewer reviewer 330106)"
+READER="$(user_token bench-reader reviewer 330106)"
+PROBE="$SERVER_URL/api/parcels/$(psql -d "$DB" -tAc "SELECT zddm FROM parcels WHERE state = 'current' ORDER BY zddm DESC LIMIT 1")"
+
+say "other API calls on the idle server (15 s)"
+wrk -t2 -c16 -d15s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/idle.txt"
+grep -E "Latency|99%|Requests/sec" "$OUT/idle.txt"
+
+say "hand-in to ready, then accept, with the same calls running"
+wrk -t2 -c16 -d120s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy.txt" &
+WRK_PID=$!
+sleep 2
+t0=$(date +%s.%N)
+answer="$(curl -fsS -H "Authorization: Bearer $SURVEYOR" -H 'Content-Type: application/zip' \
+    --data-binary "@$OUT/package.zip" "$SERVER_URL/api/submissions")" || die "hand-in refused"
+t_upload=$(date +%s.%N)
+ID="$(printf '%s' "$answer" | python3 -c 'import json, sys; print(json.load(sys.stdin)["submission_id"])')"
+while :; do
+    status="$(curl -fsS -H "Authorization: Bearer $REVIEWER" "$SERVER_URL/api/submissions/$ID" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')"
+    [ "$status" = checking ] || break
+    sleep 0.1
+done
+t_ready=$(date +%s.%N)
+[ "$status" = ready ] || die "submission $ID is $status"
+curl -fsS -o "$OUT/accept.json" -w 'accept HTTP %{http_code}\n' -H "Authorization: Bearer $REVIEWER" \
+    -H 'Content-Type: application/json' -d '{"decision": "accept", "override_reason": "benchmark"}' \
+    "$SERVER_URL/api/submissions/$ID/decision" | tee "$OUT/accept-status.txt"
+t_accept=$(date +%s.%N)
+kill -INT "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null; WRK_PID=""
+{
+    printf 'upload (intake: unzip, digests, stored): %.2f s\n' "$(awk "BEGIN { print $t_upload - $t0 }")"
+    printf 'upload to ready (check + diff):          %.2f s\n' "$(awk "BEGIN { print $t_ready - $t0 }")"
+    printf 'accept transaction (HTTP round trip):    %.2f s\n' "$(awk "BEGIN { print $t_accept - $t_ready }")"
+    psql -d "$DB" -tAc "SELECT 'findings ' || findings_count || ', verdict ' || verdict || ', changed parcels in the diff ' ||
+        jsonb_array_length(diff->'parcels'->'changed') FROM submission_versions WHERE submission_id = $ID"
+    psql -d "$DB" -tAc "SELECT count(*) || ' parcel versions closed' FROM parcels WHERE state = 'historical'"
+} | tee "$OUT/times.txt"
+grep -E "Latency|99%|Requests/sec" "$OUT/busy.txt"
+say "results in $OUT"

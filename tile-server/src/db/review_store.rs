@@ -1,0 +1,404 @@
+//! The store's side of a review: the current rows a package may touch (read for the diff,
+//! locked and fingerprinted at acceptance) and the set-based writes of an acceptance.
+
+use cadastre_core::diff::{HouseholdRecord, StoreSide};
+use cadastre_core::model::{Building, BuildingAttributes, Parcel, ParcelAttributes};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+
+use crate::error::{AppError, Result};
+
+/// What of the store a package may touch.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Area {
+    /// County.
+    pub county: String,
+    /// Extent of the package's features `[min_x, min_y, max_x, max_y]` (store SRID), grown by 1 m.
+    pub bbox: Option<[f64; 4]>,
+    /// Parcel codes the package carries or replaces.
+    pub parcels: Vec<String>,
+    /// Building codes the package carries.
+    pub buildings: Vec<String>,
+    /// Buildings whose tables the package carries.
+    pub tables: Vec<String>,
+}
+
+/// The rows read, with the fingerprint of their versions.
+#[derive(Debug, Default)]
+pub struct StoreRows {
+    /// Parcels and buildings for [`cadastre_core::diff::diff`].
+    pub side: StoreSide,
+    /// Households per table building.
+    pub households: Vec<(String, HouseholdRecord)>,
+    /// SHA-256 over the `(table, version_id)` of every row read.
+    pub fingerprint: String,
+}
+
+type ParcelRow = (i64, String, String, Option<f64>, Option<String>, Option<String>, Option<String>, Option<String>);
+type BuildingRow = (
+    i64,
+    String,
+    String,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+);
+type HouseholdRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i32,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<f64>,
+    Option<f64>,
+);
+
+/// A GeoJSON (Multi)Polygon from PostGIS into geo-types.
+pub fn multipolygon_from_geojson(text: &str) -> Option<MultiPolygon<f64>> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let ring = |r: &Value| -> Option<LineString<f64>> {
+        r.as_array()?
+            .iter()
+            .map(|c| Some(Coord { x: c.get(0)?.as_f64()?, y: c.get(1)?.as_f64()? }))
+            .collect::<Option<Vec<_>>>()
+            .map(LineString)
+    };
+    let polygon = |p: &Value| -> Option<Polygon<f64>> {
+        let mut rings = p.as_array()?.iter().map(ring).collect::<Option<Vec<_>>>()?.into_iter();
+        Some(Polygon::new(rings.next()?, rings.collect()))
+    };
+    let coords = v.get("coordinates")?;
+    match v.get("type")?.as_str()? {
+        "Polygon" => Some(MultiPolygon(vec![polygon(coords)?])),
+        "MultiPolygon" => coords.as_array()?.iter().map(polygon).collect::<Option<Vec<_>>>().map(MultiPolygon),
+        _ => None,
+    }
+}
+
+const PARCELS_OF_AREA: &str = "county = $1 AND state = 'current'
+    AND (($2 AND geom && ST_MakeEnvelope($3, $4, $5, $6, (SELECT srid FROM store_settings))) OR zddm = ANY($7::char(19)[]))";
+const BUILDINGS_OF_AREA: &str =
+    "county = $1 AND state = 'current' AND (zddm = ANY($2::char(19)[]) OR zrzh = ANY($3::char(24)[]))";
+const HOUSEHOLDS_OF_AREA: &str = "county = $1 AND state = 'current' AND zrzh = ANY($2::char(24)[])";
+
+/// The fingerprint [`read`] computes, from the version ids alone (cheap: no geometry).
+pub async fn fingerprint(conn: &mut PgConnection, area: &Area) -> Result<String> {
+    let bbox = area.bbox.unwrap_or([0.0, 0.0, 0.0, 0.0]);
+    let p: Vec<i64> =
+        sqlx::query_scalar(&format!("SELECT version_id FROM parcels WHERE {PARCELS_OF_AREA} ORDER BY zddm"))
+            .bind(&area.county)
+            .bind(area.bbox.is_some())
+            .bind(bbox[0])
+            .bind(bbox[1])
+            .bind(bbox[2])
+            .bind(bbox[3])
+            .bind(&area.parcels)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(AppError::db("fingerprinting store parcels"))?;
+    let b: Vec<i64> =
+        sqlx::query_scalar(&format!("SELECT version_id FROM buildings WHERE {BUILDINGS_OF_AREA} ORDER BY zrzh"))
+            .bind(&area.county)
+            .bind(&area.parcels)
+            .bind(&area.buildings)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(AppError::db("fingerprinting store buildings"))?;
+    let h: Vec<i64> =
+        sqlx::query_scalar(&format!("SELECT version_id FROM households WHERE {HOUSEHOLDS_OF_AREA} ORDER BY bdcdyh"))
+            .bind(&area.county)
+            .bind(&area.tables)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(AppError::db("fingerprinting store households"))?;
+    let mut hasher = Sha256::new();
+    for (tag, ids) in [("p", p), ("b", b), ("h", h)] {
+        for vid in ids {
+            hasher.update(format!("{tag}{vid},"));
+        }
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Reads (and with `lock`, locks `FOR UPDATE`) the current rows of `area`.
+pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<StoreRows> {
+    let lock_sql = if lock { "FOR UPDATE" } else { "" };
+    let bbox = area.bbox.unwrap_or([0.0, 0.0, 0.0, 0.0]);
+    let parcels: Vec<ParcelRow> = sqlx::query_as(&format!(
+        "SELECT version_id, zddm::text, zl, zdmj::float8, yt, qllx, qlxz, ST_AsGeoJSON(geom, 15)
+         FROM parcels WHERE {PARCELS_OF_AREA} ORDER BY zddm {lock_sql}"
+    ))
+    .bind(&area.county)
+    .bind(area.bbox.is_some())
+    .bind(bbox[0])
+    .bind(bbox[1])
+    .bind(bbox[2])
+    .bind(bbox[3])
+    .bind(&area.parcels)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(AppError::db("reading store parcels"))?;
+    let buildings: Vec<BuildingRow> = sqlx::query_as(&format!(
+        "SELECT version_id, zrzh::text, jzwmc, dscs, dxcs, fwjg, ghyt, ycjzmj::float8, scjzmj::float8,
+                ST_AsGeoJSON(geom, 15)
+         FROM buildings WHERE {BUILDINGS_OF_AREA} ORDER BY zrzh {lock_sql}"
+    ))
+    .bind(&area.county)
+    .bind(&area.parcels)
+    .bind(&area.buildings)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(AppError::db("reading store buildings"))?;
+    let households: Vec<HouseholdRow> = sqlx::query_as(&format!(
+        "SELECT version_id, bdcdyh::text, zrzh::text, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,
+                yctnjzmj::float8, sctnjzmj::float8
+         FROM households WHERE {HOUSEHOLDS_OF_AREA} ORDER BY bdcdyh {lock_sql}"
+    ))
+    .bind(&area.county)
+    .bind(&area.tables)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(AppError::db("reading store households"))?;
+
+    let mut hasher = Sha256::new();
+    let mut rows = StoreRows::default();
+    for (vid, zddm, zl, zdmj, yt, qllx, qlxz, geom) in parcels {
+        hasher.update(format!("p{vid},"));
+        rows.side.parcels.push(Parcel {
+            zddm,
+            geometry: geom.as_deref().and_then(multipolygon_from_geojson).unwrap_or(MultiPolygon(Vec::new())),
+            attributes: ParcelAttributes { zl: Some(zl), zdmj, yt, qllx, qlxz, ..ParcelAttributes::default() },
+            source_index: 0,
+        });
+    }
+    for (vid, zrzh, jzwmc, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj, geom) in buildings {
+        hasher.update(format!("b{vid},"));
+        rows.side.buildings.push(Building {
+            zddm: zrzh.get(..19).unwrap_or_default().to_owned(),
+            zrzh,
+            footprint: geom.as_deref().and_then(multipolygon_from_geojson).unwrap_or(MultiPolygon(Vec::new())),
+            attributes: BuildingAttributes {
+                jzwmc: Some(jzwmc),
+                dscs: dscs.map(i64::from),
+                dxcs: dxcs.map(i64::from),
+                fwjg,
+                ghyt,
+                ycjzmj,
+                scjzmj,
+                ..BuildingAttributes::default()
+            },
+            source_index: 0,
+        });
+    }
+    for (vid, bdcdyh, zrzh, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl, yc, sc) in households {
+        hasher.update(format!("h{vid},"));
+        let hh = bdcdyh.get(24..).unwrap_or_default().to_owned();
+        let area = |v: Option<f64>| v.map(cadastre_core::diff::area_text);
+        let record = HouseholdRecord::new(
+            Some(&bdcdyh),
+            &hh,
+            &[
+                ("LJZH", ljzh),
+                ("MYC", Some(myc)),
+                ("SJC", Some(sjc.to_string())),
+                ("DYH", Some(dyh)),
+                ("SHBW", Some(shbw)),
+                ("HX", hx),
+                ("FWYT", fwyt),
+                ("ZL", Some(zl)),
+                ("YCTNJZMJ", area(yc)),
+                ("SCTNJZMJ", area(sc)),
+            ],
+        );
+        rows.households.push((zrzh, record));
+    }
+    rows.fingerprint = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(rows)
+}
+
+/// Closes the current versions of `codes` in a versioned table (key column `key`); returns
+/// the codes closed.
+pub async fn close(
+    conn: &mut PgConnection,
+    table: &str,
+    key: &str,
+    county: &str,
+    codes: &[String],
+) -> Result<Vec<String>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(&format!(
+        "UPDATE {table} SET state = 'historical', valid_to = now()
+         WHERE county = $1 AND state = 'current' AND {key} = ANY($2) RETURNING {key}::text"
+    ))
+    .bind(county)
+    .bind(codes)
+    .fetch_all(conn)
+    .await
+    .map_err(AppError::db("closing versions"))
+}
+
+/// Parcels to insert as current versions, column by column.
+#[derive(Debug, Default)]
+pub struct NewParcels {
+    /// ZDDM.
+    pub zddm: Vec<String>,
+    /// ZL.
+    pub zl: Vec<String>,
+    /// ZDMJ.
+    pub zdmj: Vec<Option<f64>>,
+    /// YT.
+    pub yt: Vec<Option<String>>,
+    /// QLLX.
+    pub qllx: Vec<Option<String>>,
+    /// QLXZ.
+    pub qlxz: Vec<Option<String>>,
+    /// Hex EWKB in the store SRID.
+    pub geom: Vec<String>,
+}
+
+/// Inserts parcels in one statement.
+pub async fn insert_parcels(conn: &mut PgConnection, county: &str, p: &NewParcels) -> Result<()> {
+    if p.zddm.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
+         SELECT $1, z, zl, zdmj, yt, qllx, qlxz, g::geometry
+         FROM UNNEST($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[])
+              AS t(z, zl, zdmj, yt, qllx, qlxz, g)",
+    )
+    .bind(county)
+    .bind(&p.zddm)
+    .bind(&p.zl)
+    .bind(&p.zdmj)
+    .bind(&p.yt)
+    .bind(&p.qllx)
+    .bind(&p.qlxz)
+    .bind(&p.geom)
+    .execute(conn)
+    .await
+    .map_err(AppError::db("writing parcels (geometry)"))?;
+    Ok(())
+}
+
+/// Buildings to insert as current versions, column by column.
+#[derive(Debug, Default)]
+pub struct NewBuildings {
+    /// ZRZH.
+    pub zrzh: Vec<String>,
+    /// JZWMC.
+    pub jzwmc: Vec<String>,
+    /// ZL.
+    pub zl: Vec<String>,
+    /// JGRQ (YYYY-MM-DD or empty).
+    pub jgrq: Vec<Option<String>>,
+    /// DSCS.
+    pub dscs: Vec<Option<i32>>,
+    /// DXCS.
+    pub dxcs: Vec<Option<i32>>,
+    /// FWJG.
+    pub fwjg: Vec<Option<String>>,
+    /// GHYT.
+    pub ghyt: Vec<Option<String>>,
+    /// YCJZMJ.
+    pub ycjzmj: Vec<Option<f64>>,
+    /// SCJZMJ.
+    pub scjzmj: Vec<Option<f64>>,
+    /// Hex EWKB.
+    pub geom: Vec<String>,
+}
+
+/// Inserts buildings in one statement.
+pub async fn insert_buildings(conn: &mut PgConnection, county: &str, b: &NewBuildings) -> Result<()> {
+    if b.zrzh.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO buildings (county, zrzh, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj, geom)
+         SELECT $1, z, n, zl, CASE WHEN d ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN d::date END, ds, dx, fj, gy, yc, sc,
+                g::geometry
+         FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::text[], $9::text[],
+                     $10::float8[], $11::float8[], $12::text[]) AS t(z, n, zl, d, ds, dx, fj, gy, yc, sc, g)",
+    )
+    .bind(county)
+    .bind(&b.zrzh)
+    .bind(&b.jzwmc)
+    .bind(&b.zl)
+    .bind(&b.jgrq)
+    .bind(&b.dscs)
+    .bind(&b.dxcs)
+    .bind(&b.fwjg)
+    .bind(&b.ghyt)
+    .bind(&b.ycjzmj)
+    .bind(&b.scjzmj)
+    .bind(&b.geom)
+    .execute(conn)
+    .await
+    .map_err(AppError::db("writing buildings (geometry)"))?;
+    Ok(())
+}
+
+/// Audit rows of many objects in one statement: `(action, object_type, key, after)`.
+pub async fn audit_many(
+    conn: &mut PgConnection,
+    county: &str,
+    actor: &str,
+    role: &str,
+    rows: &[(String, &'static str, String, Value)],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    let after: Vec<&Value> = rows.iter().map(|r| &r.3).collect();
+    sqlx::query(
+        "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, after)
+         SELECT $1, $2, $3, a, t, k, af FROM UNNEST($4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u(a, t, k, af)",
+    )
+    .bind(county)
+    .bind(actor)
+    .bind(role)
+    .bind(&actions)
+    .bind(&types)
+    .bind(&keys)
+    .bind(&after)
+    .execute(conn)
+    .await
+    .map_err(AppError::db("writing audit rows"))?;
+    Ok(())
+}
+
+/// The highest sequence number the store has used under a prefix (parcels of a
+/// sub-district + feature, buildings of a parcel, households of a building), current or
+/// not: the allocator's counter is raised to it so a new code never meets an old one.
+/// A range on the key (not `left()`), so the `(county, key)` index answers it.
+pub async fn max_number(conn: &mut PgConnection, table: &str, key: &str, county: &str, prefix: &str) -> Result<u32> {
+    let width = if table == "parcels" { 5 } else { 4 };
+    let (lo, hi) = (format!("{prefix}{}", "0".repeat(width)), format!("{prefix}{}", "9".repeat(width)));
+    let top: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT max({key}::text) FROM {table} WHERE county = $1 AND {key} BETWEEN $2 AND $3"
+    ))
+    .bind(county)
+    .bind(&lo)
+    .bind(&hi)
+    .fetch_one(conn)
+    .await
+    .map_err(AppError::db("reading the highest code in use"))?;
+    Ok(top.and_then(|t| t.get(prefix.len()..prefix.len() + width).and_then(|n| n.parse().ok())).unwrap_or(0))
+}

@@ -1,0 +1,141 @@
+//! The background check of one version: `cadastre check` with the county's stored QC
+//! rules (report JSON and HTML) and the diff against the store, stored together.
+
+use std::collections::BTreeMap;
+
+use cadastre_core::diff::{diff, HouseholdRecord, TableSide};
+use cadastre_core::model::Submission;
+use cadastre_core::package::{is_temporary_id, Limits};
+use cadastre_core::qc::{self, report, QcConfig, Verdict};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::unpack::{unpack, Unpacked};
+use crate::db::review_store;
+use crate::db::submissions::{self, Checked, VersionKey};
+use crate::error::{AppError, Result};
+
+/// How a check ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Report and diff stored; the version is `ready`.
+    Ready(Box<Checked>),
+    /// The package cannot be read; the version is `failed` with this reason.
+    Failed(String),
+}
+
+/// The county's QC rules (table `qc_config`), else the defaults.
+pub async fn qc_config(pool: &PgPool, county: &str) -> Result<QcConfig> {
+    let text: Option<String> = sqlx::query_scalar("SELECT rules_toml FROM qc_config WHERE county = $1")
+        .bind(county)
+        .fetch_optional(pool)
+        .await
+        .map_err(AppError::db("reading QC rules"))?;
+    match text {
+        None => Ok(QcConfig::default()),
+        Some(t) => QcConfig::from_toml(&t).map_err(|e| AppError::Internal(format!("stored QC rules of {county}: {e}"))),
+    }
+}
+
+/// Temporary ids replaced by well-formed placeholder codes, so the code rules check the
+/// rest of each code (sub-district, feature) instead of flagging every new feature.
+/// Placeholders count down from 99999 / 9999, far from codes in use; the report maps them
+/// back to the temporary ids.
+fn with_placeholders(sub: &Submission) -> (Submission, Vec<(String, String)>) {
+    let mut out = sub.clone();
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut parcels: BTreeMap<String, String> = BTreeMap::new();
+    for (i, p) in out.parcels.iter_mut().filter(|p| is_temporary_id(&p.zddm)).enumerate() {
+        let sub12 = p.attributes.djzqdm.clone().unwrap_or_default();
+        let feature = p.attributes.zdtzm.clone().unwrap_or_default();
+        let placeholder = format!("{}{}{:05}", sub12.trim(), feature.trim(), 99_999 - i);
+        parcels.insert(p.zddm.trim().to_owned(), placeholder.clone());
+        names.push((placeholder.clone(), p.zddm.trim().to_owned()));
+        p.zddm = placeholder;
+    }
+    for (j, b) in out.buildings.iter_mut().enumerate() {
+        if let Some(code) = parcels.get(b.zddm.trim()) {
+            b.zddm = code.clone();
+        }
+        if is_temporary_id(&b.zrzh) {
+            let placeholder = format!("{}F{:04}", b.zddm.trim(), 9_999 - j % 9_000);
+            names.push((placeholder.clone(), b.zrzh.trim().to_owned()));
+            b.zrzh = placeholder;
+        }
+    }
+    // Longest first, so a building's placeholder is not half-replaced by its parcel's.
+    names.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    (out, names)
+}
+
+fn unplaceholder(mut text: String, names: &[(String, String)]) -> String {
+    for (placeholder, temp) in names {
+        text = text.replace(placeholder.as_str(), temp);
+    }
+    text
+}
+
+/// The CPU part: QC report of the package and the package's side of the tables.
+fn check_package(u: &Unpacked, config: &QcConfig) -> (qc::Report, String, String) {
+    let (sub, names) = with_placeholders(&u.submission);
+    let report = qc::check(&sub, config);
+    let json = unplaceholder(report::to_json(&report), &names);
+    let html = unplaceholder(report::to_html(&report, &sub), &names);
+    (report, json, html)
+}
+
+/// Table sides: the package's households against the store's.
+pub fn table_sides(u: &Unpacked, store: &[(String, HouseholdRecord)]) -> Vec<TableSide> {
+    u.tables
+        .iter()
+        .map(|t| TableSide {
+            zrzh: t.table.zrzh.clone(),
+            store: store.iter().filter(|(z, _)| *z == t.table.zrzh).map(|(_, r)| r.clone()).collect(),
+            package: t.table.current().map(HouseholdRecord::from_household).collect(),
+        })
+        .collect()
+}
+
+/// Runs the check of one version (blocking work on the blocking pool).
+pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outcome> {
+    let (bytes, _manifest, _by) = {
+        let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a connection"))?;
+        submissions::package(&mut conn, key).await?
+    };
+    let srid = crate::db::store_srid(pool).await?;
+    let config = qc_config(pool, &key.county).await?;
+    let unpacked = tokio::task::spawn_blocking(move || unpack(&bytes, &limits, srid))
+        .await
+        .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    let unpacked = match unpacked {
+        Ok(u) => u,
+        Err(reason) => return Ok(Outcome::Failed(reason)),
+    };
+    let area = unpacked.area();
+    let rows = {
+        let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a connection"))?;
+        review_store::read(&mut conn, &area, false).await?
+    };
+    let area_kept = area.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let (report, json, html) = check_package(&unpacked, &config);
+        let tables = table_sides(&unpacked, &rows.households);
+        let d = diff(&rows.side, &unpacked.submission, &unpacked.manifest.replaces, &tables);
+        Checked {
+            verdict: match report.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "fail",
+            },
+            score: report.score,
+            findings: i32::try_from(report.findings.len()).unwrap_or(i32::MAX),
+            report: serde_json::from_str(&json).unwrap_or(Value::Null),
+            report_html: html,
+            diff: serde_json::to_value(&d).unwrap_or(Value::Null),
+            area: area_kept,
+            fingerprint: rows.fingerprint,
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    Ok(Outcome::Ready(Box::new(checked)))
+}

@@ -1,0 +1,101 @@
+//! The background worker: takes check jobs from the queue and runs them, one at a time
+//! per worker. Woken by `NOTIFY cadastre_review_jobs` (sent when a job is queued) and,
+//! as a safety net, every [`POLL`].
+
+use std::time::Duration;
+
+use cadastre_core::package::Limits;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+
+use super::check::{self, Outcome};
+use crate::db::review_jobs::{self, MAX_ATTEMPTS};
+use crate::db::submissions;
+use crate::error::{AppError, Result};
+
+/// Longest wait between two looks at the queue.
+pub const POLL: Duration = Duration::from_secs(2);
+
+/// This process's worker name (host and process id), written on the jobs it takes.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}:{}", host.trim(), std::process::id())
+}
+
+/// Runs one queued job, if there is one; `Ok(false)` when the queue is empty.
+pub async fn run_once(pool: &PgPool, limits: Limits, worker: &str) -> Result<bool> {
+    let Some((job, conn)) = review_jobs::take(pool, worker).await? else { return Ok(false) };
+    let key = job.key();
+    let result = async {
+        if job.attempts > MAX_ATTEMPTS {
+            let reason = format!("质检未能完成 the check did not finish in {MAX_ATTEMPTS} attempts");
+            let mut tx = pool.begin().await.map_err(AppError::db("starting a job result"))?;
+            submissions::set_failed(&mut tx, &key, &reason).await?;
+            review_jobs::finish(&mut tx, job.job_id, "failed", Some(&reason)).await?;
+            return tx.commit().await.map_err(AppError::db("committing a job result"));
+        }
+        match check::run(pool, &key, limits).await {
+            Ok(outcome) => {
+                let mut tx = pool.begin().await.map_err(AppError::db("starting a job result"))?;
+                match &outcome {
+                    Outcome::Ready(checked) => {
+                        submissions::set_checked(&mut tx, &key, checked).await?;
+                        review_jobs::finish(&mut tx, job.job_id, "done", None).await?;
+                    }
+                    Outcome::Failed(reason) => {
+                        submissions::set_failed(&mut tx, &key, reason).await?;
+                        review_jobs::finish(&mut tx, job.job_id, "failed", Some(reason)).await?;
+                    }
+                }
+                tx.commit().await.map_err(AppError::db("committing a job result"))
+            }
+            Err(e) => {
+                tracing::warn!(job = job.job_id, error = %e, "review check failed; retrying later");
+                review_jobs::retry_later(pool, job.job_id, &e.to_string(), Duration::from_secs(5)).await
+            }
+        }
+    }
+    .await;
+    review_jobs::release(conn, job.job_id).await;
+    result.map(|()| true)
+}
+
+/// Runs jobs until the queue is empty (tests, and the demo hand-in of `run.sh`).
+pub async fn drain(pool: &PgPool, limits: Limits) -> Result<usize> {
+    let name = worker_name();
+    let mut n = 0;
+    while run_once(pool, limits, &name).await? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Starts the worker loop on the runtime; it runs as long as the process.
+pub fn spawn(pool: PgPool, limits: Limits) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let name = worker_name();
+        let mut listener = PgListener::connect_with(&pool).await.ok();
+        if let Some(l) = listener.as_mut() {
+            if l.listen("cadastre_review_jobs").await.is_err() {
+                listener = None;
+            }
+        }
+        loop {
+            match run_once(&pool, limits, &name).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "review worker"),
+            }
+            match listener.as_mut() {
+                Some(l) => {
+                    // A lost connection answers at once (and reconnects on the next call):
+                    // wait the poll interval then, rather than spin.
+                    if let Ok(Err(_)) = tokio::time::timeout(POLL, l.recv()).await {
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                None => tokio::time::sleep(POLL).await,
+            }
+        }
+    })
+}
