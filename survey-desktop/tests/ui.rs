@@ -69,9 +69,9 @@ fn draw_a_parcel_snapping_to_the_neighbours_points_then_undo() {
     let ne = screen(&h, 10.0, 10.0) + egui::vec2(-2.0, 3.0);
     click(&mut h, nw);
     click(&mut h, ne);
-    let p = screen(&h, 10.0, 18.0);
+    let p = screen(&h, 10.0, 14.0);
     click(&mut h, p);
-    let p = screen(&h, 0.0, 18.0);
+    let p = screen(&h, 0.0, 14.0);
     click(&mut h, p);
     h.key_press(Key::Enter);
     h.run_steps(3);

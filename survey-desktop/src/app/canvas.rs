@@ -14,7 +14,7 @@ const POINT_LABEL_SCALE: f64 = 4.0;
 
 impl App {
     /// The last canvas rect (for zoom commands issued from panels).
-    pub(super) fn canvas_rect(&self) -> Rect {
+    pub fn canvas_rect(&self) -> Rect {
         self.last_canvas
     }
 

@@ -242,7 +242,7 @@ impl App {
         if !self.fonts_done {
             self.fonts_done = true;
             match fonts::install(ui.ctx()) {
-                Ok(_) => {}
+                Ok(found) => eprintln!("survey-desktop: Chinese font {found}"),
                 Err(msg) => {
                     eprintln!("survey-desktop: {msg}");
                     self.status = msg;
@@ -273,7 +273,11 @@ impl App {
         self.recovery_dialog(ui);
         self.run_commands();
         self.autosave_tick();
-        self.script_tick();
+        if self.editor.has_unjournaled() {
+            // Come back for the autosave even if the user does nothing.
+            ui.ctx().request_repaint_after(self.autosave_every);
+        }
+        self.script_tick(ui.ctx());
         self.screenshot_tick(ui.ctx());
     }
 }

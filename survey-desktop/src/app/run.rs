@@ -407,10 +407,11 @@ impl App {
     }
 
     /// Test hook (`--script-edits N`): one small boundary-point move per frame.
-    pub(super) fn script_tick(&mut self) {
+    pub(super) fn script_tick(&mut self, ctx: &egui::Context) {
         if self.startup.script_done >= self.startup.script_edits || self.recovery.is_some() {
             return;
         }
+        ctx.request_repaint();
         let Some((&id, &c)) = self.editor.doc().points.iter().next() else { return };
         if let Ok(cmd) = ops::move_point(self.editor.doc(), id, Coord { x: c.x + 0.01, y: c.y }) {
             self.execute(cmd);
