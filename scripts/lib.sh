@@ -36,8 +36,16 @@ REQUIRED_PACKAGES=(
     # scripts/fuzz-api.sh makes a venv for schemathesis; scripts/bench-api.sh uses wrk.
     "python3-venv:/usr/share/doc/python3-venv"
     "wrk:/usr/bin/wrk"
-    # Chinese text in the browser tests' screenshots (no empty boxes).
+    # Chinese text in the browser tests' screenshots (no empty boxes) and in survey-desktop.
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # survey-desktop: GTK file dialogs (rfd, build time), a virtual X server for its window
+    # tests and Mesa's software OpenGL (llvmpipe) to draw without a GPU.
+    "libgtk-3-dev:/usr/include/gtk-3.0/gtk/gtk.h"
+    "xvfb:/usr/bin/Xvfb"
+    "xauth:/usr/bin/xauth"
+    "libgl1-mesa-dri:/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so"
+    "libegl1:/usr/lib/x86_64-linux-gnu/libEGL.so.1"
+    "libxkbcommon-x11-0:/usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
