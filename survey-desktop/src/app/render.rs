@@ -69,6 +69,9 @@ pub struct MapRenderer {
     typical: f64,
     /// Last frame's statistics.
     pub stats: FrameStats,
+    /// Scale of the previous frame: while it keeps changing (zooming) the cached mesh
+    /// is scaled instead of rebuilt; it is rebuilt when zooming pauses.
+    last_scale: f64,
 }
 
 fn is_convex(cs: &[Coord<f64>]) -> bool {
@@ -200,12 +203,35 @@ impl MapRenderer {
                 && v.cover.1[0] >= hi[0]
                 && v.cover.1[1] >= hi[1]
         });
-        let rebuilt = !valid;
-        if !valid {
+        let zooming = self.last_scale != t.scale();
+        self.last_scale = t.scale();
+        // Mid-zoom: the mesh of another scale, stretched, as long as it covers the view.
+        let stretch = !valid
+            && zooming
+            && self.vector.as_ref().is_some_and(|v| {
+                let ratio = t.scale() / v.scale;
+                (0.5..=2.0).contains(&ratio)
+                    && v.generation == ed.index().generation
+                    && v.style == layers.style_key()
+                    && v.cover.0[0] <= lo[0]
+                    && v.cover.0[1] <= lo[1]
+                    && v.cover.1[0] >= hi[0]
+                    && v.cover.1[1] >= hi[1]
+            });
+        let rebuilt = !valid && !stretch;
+        if rebuilt {
             self.vector = Some(self.build(t, ed, layers));
         }
         if let Some(v) = &self.vector {
             let mut mesh = (*v.mesh).clone();
+            if stretch {
+                // Come back to rebuild at the final scale once zooming pauses.
+                painter.ctx().request_repaint();
+                let k = (t.scale() / v.scale) as f32;
+                for vert in &mut mesh.vertices {
+                    vert.pos = Pos2::new(vert.pos.x * k, vert.pos.y * k);
+                }
+            }
             mesh.translate(t.to_screen(v.origin).to_vec2());
             painter.add(Shape::mesh(mesh));
             self.stats = FrameStats { vector: true, parcels: v.parcels.len(), rebuilt };

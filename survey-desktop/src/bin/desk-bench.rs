@@ -50,8 +50,10 @@ fn frame(ctx: &egui::Context, app: &mut App, t: f64, size: egui::Vec2, events: V
         ..RawInput::default()
     };
     let started = Instant::now();
-    let out = ctx.run_ui(input, |ui| app.ui_root(ui));
-    let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
+    let mut out = ctx.run_ui(input, |ui| app.ui_root(ui));
+    let _ = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
+    // No GPU here: texture uploads are dropped (their CPU side, the images, was made).
+    out.textures_delta.clear();
     started.elapsed()
 }
 
@@ -135,7 +137,7 @@ fn main() -> anyhow::Result<()> {
         let target = (120.0 / typical / app.state.view.scale).ln().abs().max(1e-6);
         let _ = target;
         let delta = if k < steps { 60.0 } else { -60.0 };
-        let ev = vec![egui::Event::PointerMoved(at), egui::Event::MouseWheel { unit: egui::MouseWheelUnit::Point, delta: vec2(0.0, delta), phase: egui::TouchPhase::Move, modifiers: egui::Modifiers::NONE }];
+        let ev = vec![egui::Event::PointerMoved(at), egui::Event::MouseWheel { unit: egui::MouseWheelUnit::Point, delta: vec2(0.0, delta), phase: egui::TouchPhase::Move, source: egui::MouseWheelSource::Wheel, modifiers: egui::Modifiers::NONE }];
         t += 1.0 / 60.0;
         times.push(frame(&ctx, &mut app, t, size, ev));
     }
