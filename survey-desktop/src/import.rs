@@ -10,10 +10,10 @@ use cadastre_core::crs::{to_gk_zone, transform_submission, Crs, GkZone};
 use cadastre_core::io::{load_submission, parcels_bbox, LoadOptions};
 use cadastre_core::model::{Parcel, Submission};
 use gdal::vector::LayerAccess;
-use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
+use geo_types::{Coord, Geometry, MultiPolygon, Polygon};
 
-use crate::model::ops::{signed_area2, Builder};
-use crate::model::{Command, Document, Edit, Index, Outline, ParcelFeature};
+use crate::model::ops::Builder;
+use crate::model::{Command, Document, Edit, Index, ParcelFeature};
 
 /// Why data could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -184,28 +184,11 @@ pub fn import_command(doc: &Document, index: &Index, sub: &Submission) -> Comman
     let mut edits = Vec::new();
     let mut next = doc.next_parcel_id();
     for p in &sub.parcels {
-        let mut polys = Vec::new();
-        for poly in &p.geometry.0 {
-            let mut rings = Vec::new();
-            for (k, ls) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
-                let mut cs: Vec<Coord<f64>> = open(ls);
-                if cs.len() < 3 {
-                    continue;
-                }
-                let ccw = signed_area2(&cs) > 0.0;
-                if (k == 0 && ccw) || (k > 0 && !ccw) {
-                    cs.reverse();
-                }
-                rings.push(cs.into_iter().map(|c| b.point_at(c)).collect());
-            }
-            if !rings.is_empty() {
-                polys.push(rings);
-            }
-        }
-        if polys.is_empty() {
+        let outline = b.outline_of(&p.geometry);
+        if outline.0.is_empty() {
             continue;
         }
-        let parcel = ParcelFeature { zddm: p.zddm.clone(), outline: Outline(polys), attributes: p.attributes.clone() };
+        let parcel = ParcelFeature { zddm: p.zddm.clone(), outline, attributes: p.attributes.clone() };
         edits.push(Edit::AddParcel { id: next, parcel: Box::new(parcel) });
         next += 1;
     }
@@ -221,19 +204,6 @@ pub fn import_command(doc: &Document, index: &Index, sub: &Submission) -> Comman
         next_b += 1;
     }
     b.finish("导入 / import", edits)
-}
-
-fn open(ls: &LineString<f64>) -> Vec<Coord<f64>> {
-    let mut v: Vec<Coord<f64>> = Vec::with_capacity(ls.0.len());
-    for &c in &ls.0 {
-        if v.last() != Some(&c) {
-            v.push(c);
-        }
-    }
-    if v.len() > 1 && v.first() == v.last() {
-        v.pop();
-    }
-    v
 }
 
 #[cfg(test)]

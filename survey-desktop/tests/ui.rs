@@ -155,3 +155,47 @@ fn an_invalid_code_disables_apply_with_a_message() {
     h.run_steps(2);
     assert!(!h.state().editor.can_undo(), "no edit from an invalid form");
 }
+
+fn click_with(h: &mut Harness<'_, App>, pos: Pos2, modifiers: Modifiers) {
+    h.event(Event::PointerMoved(pos));
+    h.step();
+    h.event_modifiers(Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers }, modifiers);
+    h.step();
+    h.event_modifiers(Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers }, modifiers);
+    h.run_steps(2);
+}
+
+#[test]
+fn shift_click_two_parcels_merge_with_m_and_undo() {
+    let mut h = harness(App::with_document(two_squares()));
+    let a = screen(&h, 5.0, 5.0);
+    click(&mut h, a);
+    let b = screen(&h, 15.0, 5.0);
+    click_with(&mut h, b, Modifiers::SHIFT);
+    assert_eq!(h.state().state.selection.len(), 2);
+    h.key_press(Key::M);
+    h.run_steps(3);
+    let doc = h.state().editor.doc();
+    assert_eq!(doc.parcels.len(), 1, "status: {}", h.state().status);
+    // The shared line's points are gone: 4 corners of the 20 × 10 rectangle plus the
+    // two collinear ones where the line met the outline.
+    assert_eq!(doc.points.len(), 6);
+    assert_eq!(doc.parcels[&1].attributes.zdmj, Some(200.0));
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(h.state().editor.doc(), &two_squares());
+}
+
+#[test]
+fn layers_panel_hides_a_layer_and_english_is_switchable() {
+    let mut h = harness(App::with_document(two_squares()));
+    h.get_by_label("宗地 ZD").click();
+    h.run_steps(2);
+    assert!(!h.state().state.layers.parcels.visible);
+    h.get_by_label("语言").click();
+    h.run_steps(2);
+    h.get_by_label("English").click();
+    h.run_steps(3);
+    h.get_by_label("Layers");
+    h.get_by_label("Draw parcel (P)");
+}

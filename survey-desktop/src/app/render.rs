@@ -194,30 +194,22 @@ impl MapRenderer {
             return;
         }
         let (lo, hi) = t.world_bounds();
-        let valid = self.vector.as_ref().is_some_and(|v| {
-            v.scale == t.scale()
-                && v.generation == ed.index().generation
+        // The mesh shows the current document and styles and covers the view.
+        let usable = |v: &VectorCache| {
+            v.generation == ed.index().generation
                 && v.style == layers.style_key()
                 && v.cover.0[0] <= lo[0]
                 && v.cover.0[1] <= lo[1]
                 && v.cover.1[0] >= hi[0]
                 && v.cover.1[1] >= hi[1]
-        });
+        };
+        let valid = self.vector.as_ref().is_some_and(|v| v.scale == t.scale() && usable(v));
         let zooming = self.last_scale != t.scale();
         self.last_scale = t.scale();
         // Mid-zoom: the mesh of another scale, stretched, as long as it covers the view.
         let stretch = !valid
             && zooming
-            && self.vector.as_ref().is_some_and(|v| {
-                let ratio = t.scale() / v.scale;
-                (0.5..=2.0).contains(&ratio)
-                    && v.generation == ed.index().generation
-                    && v.style == layers.style_key()
-                    && v.cover.0[0] <= lo[0]
-                    && v.cover.0[1] <= lo[1]
-                    && v.cover.1[0] >= hi[0]
-                    && v.cover.1[1] >= hi[1]
-            });
+            && self.vector.as_ref().is_some_and(|v| (0.5..=2.0).contains(&(t.scale() / v.scale)) && usable(v));
         let rebuilt = !valid && !stretch;
         if rebuilt {
             self.vector = Some(self.build(t, ed, layers));

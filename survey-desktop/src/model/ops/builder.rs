@@ -67,6 +67,35 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// An outline for a geometry: rings opened, consecutive duplicates dropped,
+    /// oriented interior-right; positions equal to an existing point reuse it.
+    /// Rings of fewer than three points are left out.
+    pub fn outline_of(&mut self, geometry: &MultiPolygon<f64>) -> Outline {
+        let mut polys = Vec::new();
+        for poly in &geometry.0 {
+            let mut rings = Vec::new();
+            for (k, ls) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
+                let mut cs: Vec<Coord<f64>> = ls.0.clone();
+                cs.dedup();
+                if cs.len() > 1 && cs.first() == cs.last() {
+                    cs.pop();
+                }
+                if cs.len() < 3 {
+                    continue;
+                }
+                let ccw = super::signed_area2(&cs) > 0.0;
+                if (k == 0 && ccw) || (k > 0 && !ccw) {
+                    cs.reverse();
+                }
+                rings.push(cs.into_iter().map(|c| self.point_at(c)).collect());
+            }
+            if !rings.is_empty() {
+                polys.push(rings);
+            }
+        }
+        Outline(polys)
+    }
+
     pub fn coord(&self, id: PointId) -> Option<Coord<f64>> {
         self.new_points.get(&id).or_else(|| self.doc.points.get(&id)).copied()
     }

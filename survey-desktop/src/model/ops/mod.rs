@@ -249,30 +249,9 @@ pub fn replace_parcel_geometry(
 ) -> Result<Command, EditError> {
     let mut b = Builder::new(doc, index);
     let old: Vec<PointId> = doc.parcels.get(&id).ok_or(EditError::Parcel(id))?.outline.point_ids().collect();
-    let mut polys = Vec::new();
-    for poly in &geometry.0 {
-        let mut rings = Vec::new();
-        for (k, ls) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
-            let mut cs: Vec<Coord<f64>> = ls.0.clone();
-            if cs.len() > 1 && cs.first() == cs.last() {
-                cs.pop();
-            }
-            cs.dedup();
-            if cs.len() < 3 {
-                continue;
-            }
-            let ccw = signed_area2(&cs) > 0.0;
-            if (k == 0 && ccw) || (k > 0 && !ccw) {
-                cs.reverse();
-            }
-            rings.push(cs.into_iter().map(|c| b.point_at(c)).collect());
-        }
-        if !rings.is_empty() {
-            polys.push(rings);
-        }
-    }
+    let outline = b.outline_of(geometry);
     let p = b.parcel_mut(id).ok_or(EditError::Parcel(id))?;
-    p.outline = Outline(polys);
+    p.outline = outline;
     b.remove_unused(&old);
     Ok(b.finish(label, Vec::new()))
 }
