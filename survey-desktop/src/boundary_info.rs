@@ -24,10 +24,20 @@ pub fn boundary_info(ed: &Editor, id: FeatureId) -> Option<BoundaryInfo> {
     let geom = doc.parcel_geometry(id)?;
     let (lo, hi) = ed.index().parcel_bbox(id)?;
     let m = 0.05;
-    let mut ids: Vec<FeatureId> = ed.index().parcels_in([lo[0] - m, lo[1] - m], [hi[0] + m, hi[1] + m]).filter(|&n| n != id).collect();
+    let mut ids: Vec<FeatureId> =
+        ed.index().parcels_in([lo[0] - m, lo[1] - m], [hi[0] + m, hi[1] + m]).filter(|&n| n != id).collect();
     ids.sort_unstable();
     ids.insert(0, id);
-    let geoms: Vec<MultiPolygon<f64>> = ids.iter().map(|&n| if n == id { geom.clone() } else { doc.parcel_geometry(n).unwrap_or_else(|| MultiPolygon(Vec::new())) }).collect();
+    let geoms: Vec<MultiPolygon<f64>> =
+        ids.iter()
+            .map(|&n| {
+                if n == id {
+                    geom.clone()
+                } else {
+                    doc.parcel_geometry(n).unwrap_or_else(|| MultiPolygon(Vec::new()))
+                }
+            })
+            .collect();
     let refs: Vec<&MultiPolygon<f64>> = geoms.iter().collect();
     let points = BoundaryPoints::derive(&refs);
     let lines = BoundaryLines::build(&points);
@@ -40,7 +50,9 @@ pub fn boundary_info(ed: &Editor, id: FeatureId) -> Option<BoundaryInfo> {
         .collect();
     let four_all = four_neighbours(&points, &lines, &refs);
     let codes: Vec<&str> = ids.iter().map(|n| doc.parcels.get(n).map_or("?", |p| p.zddm.as_str())).collect();
-    let four = four_all.first().map(|f| [Direction::North, Direction::East, Direction::South, Direction::West].map(|d| f.describe(d, &codes)))?;
+    let four = four_all.first().map(|f| {
+        [Direction::North, Direction::East, Direction::South, Direction::West].map(|d| f.describe(d, &codes))
+    })?;
     let lines = lines.of_parcel(0).count();
     Some(BoundaryInfo { points: pts, lines, four })
 }

@@ -78,16 +78,22 @@ mod tests {
         // C south of A shares A's corner (10, 0): that position has two users.
         let south = [(0.0, -10.0), (10.0, -10.0), (10.0, 0.0), (0.0, 0.0)]
             .map(|(x, y)| crate::model::snap::snap(ed.doc(), ed.index(), Coord { x: x0 + x, y: y0 + y }, 0.001, &[]));
-        let cmd = ops::draw_parcel(ed.doc(), ed.index(), &south, "330106001001GB00003".into(), Default::default()).expect("draw");
+        let cmd = ops::draw_parcel(ed.doc(), ed.index(), &south, "330106001001GB00003".into(), Default::default())
+            .expect("draw");
         ed.execute(cmd).expect("execute");
         let snaps = [(10.02, 0.0), (20.0, 0.0), (20.0, 10.0), (10.0, 10.0)]
             .map(|(x, y)| crate::model::snap::snap(ed.doc(), ed.index(), Coord { x: x0 + x, y: y0 + y }, 0.001, &[]));
-        let cmd = ops::draw_parcel(ed.doc(), ed.index(), &snaps, "330106001001GB00002".into(), Default::default()).expect("draw");
+        let cmd = ops::draw_parcel(ed.doc(), ed.index(), &snaps, "330106001001GB00002".into(), Default::default())
+            .expect("draw");
         ed.execute(cmd).expect("execute");
         ed.set_zone(cadastre_core::crs::GkZone::from_epsg(4528));
         let cfg = config(None).expect("defaults");
         let report = run(ed.doc(), None, &cfg);
-        assert!(report.findings.iter().any(|f| f.rule.contains("near_miss") || f.rule.contains("snap")), "{:?}", report.counts);
+        assert!(
+            report.findings.iter().any(|f| f.rule.contains("near_miss") || f.rule.contains("snap")),
+            "{:?}",
+            report.counts
+        );
         let plan = plan_repairs(ed.doc(), ed.index(), &cfg);
         assert!(!plan.changes.is_empty());
         ed.execute(plan.command).expect("repair applies");

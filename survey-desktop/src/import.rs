@@ -68,13 +68,19 @@ pub fn read(path: &Path, options: &LoadOptions) -> Result<Submission, ImportErro
         SourceKind::Layers => Ok(load_submission(path, options)?),
         SourceKind::Dxf => read_dxf(path),
         SourceKind::PointsCsv => {
-            let file = std::fs::File::open(path).map_err(|source| ImportError::Io { path: path.display().to_string(), source })?;
+            let file = std::fs::File::open(path)
+                .map_err(|source| ImportError::Io { path: path.display().to_string(), source })?;
             let parcels = cadastre_core::boundary::table::read_points_csv(file)?;
             Ok(Submission {
                 parcels: parcels
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (zddm, geometry))| Parcel { zddm, geometry, attributes: Default::default(), source_index: i })
+                    .map(|(i, (zddm, geometry))| Parcel {
+                        zddm,
+                        geometry,
+                        attributes: Default::default(),
+                        source_index: i,
+                    })
                     .collect(),
                 ..Submission::default()
             })
@@ -142,7 +148,10 @@ pub fn align_crs(sub: &mut Submission, project: Option<GkZone>) -> Result<(GkZon
                     why.join("; ")
                 )));
             }
-            notes.push(format!("no CRS declared: taken as the project's EPSG:{} / 未声明坐标系，按项目坐标系处理", zone.epsg()));
+            notes.push(format!(
+                "no CRS declared: taken as the project's EPSG:{} / 未声明坐标系，按项目坐标系处理",
+                zone.epsg()
+            ));
             sub.crs = Some(crs);
             zone
         }
@@ -158,12 +167,18 @@ pub fn align_crs(sub: &mut Submission, project: Option<GkZone>) -> Result<(GkZon
                         "the data declares no CRS and the project has none yet: choose the project's CGCS2000 zone first / 数据未声明坐标系，请先设置项目坐标系".into(),
                     )
                 })?;
-            notes.push(format!("no CRS declared: zone {} read from the eastings (EPSG:{}) / 由坐标推断坐标系", zone.zone, zone.epsg()));
+            notes.push(format!(
+                "no CRS declared: zone {} read from the eastings (EPSG:{}) / 由坐标推断坐标系",
+                zone.zone,
+                zone.epsg()
+            ));
             sub.crs = Some(Crs::from_epsg(zone.epsg()));
             zone
         }
         (Some(_), Some(zone)) => {
-            transform_submission(sub, zone).map_err(|e| ImportError::Crs(format!("cannot transform into EPSG:{}: {e} / 无法转换到项目坐标系", zone.epsg())))?;
+            transform_submission(sub, zone).map_err(|e| {
+                ImportError::Crs(format!("cannot transform into EPSG:{}: {e} / 无法转换到项目坐标系", zone.epsg()))
+            })?;
             zone
         }
         (Some(_), None) => to_gk_zone(sub).map_err(|e| ImportError::Crs(format!("{e} / 坐标系无法识别")))?,
@@ -171,7 +186,11 @@ pub fn align_crs(sub: &mut Submission, project: Option<GkZone>) -> Result<(GkZon
     if let Some(bbox) = parcels_bbox(sub) {
         let why = Crs::from_epsg(zone.epsg()).implausibility(&bbox);
         if !why.is_empty() {
-            return Err(ImportError::Crs(format!("coordinates cannot be in EPSG:{}: {} / 坐标超出坐标系范围", zone.epsg(), why.join("; "))));
+            return Err(ImportError::Crs(format!(
+                "coordinates cannot be in EPSG:{}: {} / 坐标超出坐标系范围",
+                zone.epsg(),
+                why.join("; ")
+            )));
         }
     }
     Ok((zone, notes))
@@ -226,7 +245,11 @@ mod tests {
         let vertices: usize = doc.parcels.values().map(|p| p.outline.point_ids().count()).sum();
         assert!(doc.points.len() < vertices, "{} points for {vertices} vertices", doc.points.len());
         // Chinese attributes came through (the sample's DBF is GBK or UTF-8 with .cpg).
-        assert!(doc.parcels.values().any(|p| p.attributes.zl.as_deref().is_some_and(|z| z.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))));
+        assert!(doc.parcels.values().any(|p| p
+            .attributes
+            .zl
+            .as_deref()
+            .is_some_and(|z| z.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))));
     }
 
     #[test]

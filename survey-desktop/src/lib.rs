@@ -6,10 +6,10 @@
 //! commands, undo), [`project`] (the GeoPackage file and its journal), [`import`] and
 //! [`checks`]. The egui app in [`app`] only draws and turns input into commands.
 
+pub mod app;
+pub mod boundary_info;
+pub mod checks;
+pub mod dict;
+pub mod import;
 pub mod model;
 pub mod project;
-pub mod import;
-pub mod checks;
-pub mod boundary_info;
-pub mod dict;
-pub mod app;

@@ -10,12 +10,15 @@ use survey_desktop::app::{App, StartOptions};
 /// 不动产测绘桌面端: open a project (GeoPackage) or import a folder of shapefiles,
 /// draw and edit parcels with shared boundary points, run the quality checks.
 #[derive(Debug, Parser)]
-#[command(version, after_help = "Examples:
+#[command(
+    version,
+    after_help = "Examples:
   survey-desktop samples/district                 import the sample district (shapefiles) as a new project
   survey-desktop project.gpkg                     open a project (offers to recover unsaved edits)
   survey-desktop samples/district --select 330106001001GB00001 --screenshot shot.png
                                                   zoom to a parcel, save a PNG of the window and exit
-  survey-desktop --lang en project.gpkg           English interface")]
+  survey-desktop --lang en project.gpkg           English interface"
+)]
 struct Args {
     /// A project (.gpkg made by this app), a folder of ZD/ZRZ/DJZQ/DJQ shapefiles, a .shp,
     /// a GeoPackage, a DXF or a boundary-point CSV (XZBZ = northing, YZBZ = easting).

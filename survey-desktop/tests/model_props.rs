@@ -10,7 +10,7 @@ use geo_types::{Coord, MultiPolygon};
 use proptest::prelude::*;
 use survey_desktop::model::ops;
 use survey_desktop::model::snap::snap;
-use survey_desktop::model::{Command, Document, Editor, EditError};
+use survey_desktop::model::{Command, Document, EditError, Editor};
 
 /// A 3 × 3 grid of 10 m squares at Gauss-Krüger coordinates.
 fn grid() -> Editor {
@@ -21,7 +21,9 @@ fn grid() -> Editor {
             let (x, y) = (x0 + 10.0 * f64::from(i), y0 + 10.0 * f64::from(j));
             parcels.push(Parcel {
                 zddm: format!("330106001001GB{:05}", parcels.len() + 1),
-                geometry: MultiPolygon(vec![polygon![(x: x, y: y), (x: x + 10., y: y), (x: x + 10., y: y + 10.), (x: x, y: y + 10.)]]),
+                geometry: MultiPolygon(vec![
+                    polygon![(x: x, y: y), (x: x + 10., y: y), (x: x + 10., y: y + 10.), (x: x, y: y + 10.)],
+                ]),
                 attributes: Default::default(),
                 source_index: parcels.len(),
             });
@@ -81,13 +83,21 @@ fn command(ed: &Editor, op: &Op) -> Option<Result<Command, EditError>> {
             let i = e % ring.len();
             let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
             let (ca, cb) = (doc.points[&a], doc.points[&b]);
-            ops::insert_vertex(doc, ed.index(), a, b, Coord { x: ca.x + t * (cb.x - ca.x), y: ca.y + t * (cb.y - ca.y) })
+            ops::insert_vertex(
+                doc,
+                ed.index(),
+                a,
+                b,
+                Coord { x: ca.x + t * (cb.x - ca.x), y: ca.y + t * (cb.y - ca.y) },
+            )
         }
         Op::DeleteVertex(k) => ops::delete_vertex(doc, ed.index(), nth(doc.points.keys().copied(), k)?),
         Op::Draw(x, y, s) => {
             let picks = [(x, y), (x + s, y), (x + s, y + s), (x, y + s)];
-            let snaps: Vec<_> =
-                picks.iter().map(|&(px, py)| snap(doc, ed.index(), Coord { x: x0 + px, y: y0 + py }, 1.0, &[])).collect();
+            let snaps: Vec<_> = picks
+                .iter()
+                .map(|&(px, py)| snap(doc, ed.index(), Coord { x: x0 + px, y: y0 + py }, 1.0, &[]))
+                .collect();
             let code = ops::next_parcel_code(doc, "330106001001GB");
             ops::draw_parcel(doc, ed.index(), &snaps, code, Default::default())
         }

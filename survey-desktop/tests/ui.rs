@@ -17,16 +17,23 @@ const Y0: f64 = 3_350_000.0;
 fn two_squares() -> Document {
     let sq = |code: &str, x: f64| Parcel {
         zddm: code.into(),
-        geometry: MultiPolygon(vec![polygon![(x: X0 + x, y: Y0), (x: X0 + x + 10., y: Y0), (x: X0 + x + 10., y: Y0 + 10.), (x: X0 + x, y: Y0 + 10.)]]),
+        geometry: MultiPolygon(vec![
+            polygon![(x: X0 + x, y: Y0), (x: X0 + x + 10., y: Y0), (x: X0 + x + 10., y: Y0 + 10.), (x: X0 + x, y: Y0 + 10.)],
+        ]),
         attributes: Default::default(),
         source_index: 0,
     };
-    let sub = Submission { parcels: vec![sq("330106001001GB00001", 0.0), sq("330106001001GB00002", 10.0)], ..Default::default() };
+    let sub = Submission {
+        parcels: vec![sq("330106001001GB00001", 0.0), sq("330106001001GB00002", 10.0)],
+        ..Default::default()
+    };
     Document::from_submission(sub).0
 }
 
 fn harness(app: App) -> Harness<'static, App> {
-    let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
     h.run_steps(4);
     h
 }
@@ -47,14 +54,24 @@ fn click(h: &mut Harness<'_, App>, pos: Pos2) {
 fn drag(h: &mut Harness<'_, App>, from: Pos2, to: Pos2) {
     h.event(Event::PointerMoved(from));
     h.step();
-    h.event(Event::PointerButton { pos: from, button: PointerButton::Primary, pressed: true, modifiers: Modifiers::NONE });
+    h.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
     h.step();
     for k in 1..=8 {
         let p = from + (to - from) * (k as f32 / 8.0);
         h.event(Event::PointerMoved(p));
         h.step();
     }
-    h.event(Event::PointerButton { pos: to, button: PointerButton::Primary, pressed: false, modifiers: Modifiers::NONE });
+    h.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
     h.run_steps(2);
 }
 
@@ -150,7 +167,11 @@ fn an_invalid_code_disables_apply_with_a_message() {
     h.run_steps(2);
     h.key_press(Key::Backspace);
     h.run_steps(2);
-    assert!(h.query_by_label_contains("19").is_some() || h.query_by_label_contains("length").is_some() || h.query_by_label_contains("长度").is_some());
+    assert!(
+        h.query_by_label_contains("19").is_some()
+            || h.query_by_label_contains("length").is_some()
+            || h.query_by_label_contains("长度").is_some()
+    );
     h.get_by_label("应用属性").click();
     h.run_steps(2);
     assert!(!h.state().editor.can_undo(), "no edit from an invalid form");
@@ -159,9 +180,15 @@ fn an_invalid_code_disables_apply_with_a_message() {
 fn click_with(h: &mut Harness<'_, App>, pos: Pos2, modifiers: Modifiers) {
     h.event(Event::PointerMoved(pos));
     h.step();
-    h.event_modifiers(Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers }, modifiers);
+    h.event_modifiers(
+        Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers },
+        modifiers,
+    );
     h.step();
-    h.event_modifiers(Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers }, modifiers);
+    h.event_modifiers(
+        Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers },
+        modifiers,
+    );
     h.run_steps(2);
 }
 

@@ -87,7 +87,8 @@ fn screenshot_of_the_sample_district_zoomed_to_a_parcel() {
 }
 
 fn sample_project(path: &Path) -> Editor {
-    let mut sub = survey_desktop::import::read(&repo().join("samples/district"), &LoadOptions::default()).expect("sample");
+    let mut sub =
+        survey_desktop::import::read(&repo().join("samples/district"), &LoadOptions::default()).expect("sample");
     survey_desktop::import::align_crs(&mut sub, None).expect("crs");
     let mut ed = Editor::new(Document::from_submission(sub).0);
     Project::create(path).and_then(|mut p| p.save(&mut ed, &Default::default())).expect("project");

@@ -83,7 +83,8 @@ impl App {
 
     /// Wheel zoom at the pointer, drag pan (unless the tool uses the drag), arrow keys.
     fn navigate(&mut self, ui: &egui::Ui, response: &egui::Response, rect: Rect) {
-        let (scroll, zoom, modifiers, middle) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta(), i.modifiers, i.pointer.middle_down()));
+        let (scroll, zoom, modifiers, middle) =
+            ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta(), i.modifiers, i.pointer.middle_down()));
         if response.hovered() {
             let factor = if zoom != 1.0 { f64::from(zoom) } else { (f64::from(scroll) / 200.0).exp() };
             if factor != 1.0 {
@@ -145,7 +146,10 @@ impl App {
         }
         if layers.points.visible && self.renderer.stats.vector && t.scale() >= POINT_LABEL_SCALE / 2.0 {
             let (lo, hi) = t.world_bounds();
-            let near = self.editor.index().points_near(Coord { x: (lo[0] + hi[0]) / 2.0, y: (lo[1] + hi[1]) / 2.0 }, ((hi[0] - lo[0]).hypot(hi[1] - lo[1])) / 2.0);
+            let near = self.editor.index().points_near(
+                Coord { x: (lo[0] + hi[0]) / 2.0, y: (lo[1] + hi[1]) / 2.0 },
+                ((hi[0] - lo[0]).hypot(hi[1] - lo[1])) / 2.0,
+            );
             if near.len() <= 5000 {
                 for (id, _) in near {
                     if let Some(&c) = doc.points.get(&id) {
@@ -187,7 +191,11 @@ impl App {
                 }
                 let focused = self.checks.focused == Some(i);
                 let r = if focused { 9.0 } else { 5.0 };
-                painter.circle_stroke(p, r, Stroke::new(if focused { 3.0 } else { 1.5 }, Color32::from_rgb(230, 30, 30)));
+                painter.circle_stroke(
+                    p,
+                    r,
+                    Stroke::new(if focused { 3.0 } else { 1.5 }, Color32::from_rgb(230, 30, 30)),
+                );
             }
         }
         if let Some(plan) = &self.checks.plan {
@@ -226,7 +234,13 @@ impl App {
             }
             let p = t.to_screen(points.coord(n.point));
             if t.screen().contains(p) {
-                painter.text(p + vec2(4.0, -4.0), Align2::LEFT_BOTTOM, &n.jzdh, font.clone(), Color32::from_rgb(160, 0, 0));
+                painter.text(
+                    p + vec2(4.0, -4.0),
+                    Align2::LEFT_BOTTOM,
+                    &n.jzdh,
+                    font.clone(),
+                    Color32::from_rgb(160, 0, 0),
+                );
             }
         }
     }
@@ -240,11 +254,14 @@ fn paint_scale_bar(painter: &egui::Painter, t: &ViewTransform) {
     let a = pos2(r.left() + 16.0, r.bottom() - 18.0);
     let b = a + vec2(len_px, 0.0);
     let stroke = Stroke::new(2.0, Color32::BLACK);
-    painter.rect_filled(Rect::from_min_max(a - vec2(6.0, 18.0), b + vec2(6.0, 6.0)), 2.0, Color32::from_white_alpha(200));
+    painter.rect_filled(
+        Rect::from_min_max(a - vec2(6.0, 18.0), b + vec2(6.0, 6.0)),
+        2.0,
+        Color32::from_white_alpha(200),
+    );
     painter.line_segment([a, b], stroke);
     painter.line_segment([a, a - vec2(0.0, 6.0)], stroke);
     painter.line_segment([b, b - vec2(0.0, 6.0)], stroke);
     let text = if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") };
     painter.text(a + vec2(len_px / 2.0, -4.0), Align2::CENTER_BOTTOM, text, FontId::proportional(12.0), Color32::BLACK);
 }
-

@@ -60,7 +60,8 @@ impl App {
                 if i.key_pressed(Key::F5) {
                     out.push(AppCommand::RunChecks(false));
                 }
-                if i.key_pressed(Key::Delete) && self.state.tool == ToolKind::Select && !self.state.selection.is_empty() {
+                if i.key_pressed(Key::Delete) && self.state.tool == ToolKind::Select && !self.state.selection.is_empty()
+                {
                     out.push(AppCommand::DeleteSelected);
                 }
             });
@@ -88,10 +89,16 @@ impl App {
                     }
                 });
                 ui.menu_button(lang.t("编辑", "Edit"), |ui| {
-                    if ui.add_enabled(self.editor.can_undo(), egui::Button::new(lang.t("撤销 Ctrl+Z", "Undo Ctrl+Z"))).clicked() {
+                    if ui
+                        .add_enabled(self.editor.can_undo(), egui::Button::new(lang.t("撤销 Ctrl+Z", "Undo Ctrl+Z")))
+                        .clicked()
+                    {
                         out.push(AppCommand::Undo);
                     }
-                    if ui.add_enabled(self.editor.can_redo(), egui::Button::new(lang.t("重做 Ctrl+Y", "Redo Ctrl+Y"))).clicked() {
+                    if ui
+                        .add_enabled(self.editor.can_redo(), egui::Button::new(lang.t("重做 Ctrl+Y", "Redo Ctrl+Y")))
+                        .clicked()
+                    {
                         out.push(AppCommand::Redo);
                     }
                     if ui.button(lang.t("合并所选宗地 M", "Merge selected M")).clicked() {
@@ -171,7 +178,11 @@ impl App {
                 ui.label(format!("1:{:.0}", 1.0 / (self.state.view.scale * 0.000_264_6).max(1e-12)));
                 ui.separator();
                 let s = self.renderer.stats;
-                ui.label(if s.vector { format!("{} {}", s.parcels, lang.t("宗地(矢量)", "parcels (vector)")) } else { lang.t("概览", "overview").to_owned() });
+                ui.label(if s.vector {
+                    format!("{} {}", s.parcels, lang.t("宗地(矢量)", "parcels (vector)"))
+                } else {
+                    lang.t("概览", "overview").to_owned()
+                });
                 ui.separator();
                 ui.label(&self.status);
             });
@@ -188,7 +199,10 @@ impl App {
             ui.label(format!(
                 "{} {n} {}",
                 lang.t("上次退出时有", "The project has"),
-                lang.t("步编辑未保存（自动保存于日志）。是否恢复？", "edits made after the last save (autosaved in its journal). Recover them?")
+                lang.t(
+                    "步编辑未保存（自动保存于日志）。是否恢复？",
+                    "edits made after the last save (autosaved in its journal). Recover them?"
+                )
             ));
             ui.horizontal(|ui| {
                 if ui.button(lang.t("恢复", "Recover")).clicked() {

@@ -6,7 +6,8 @@
 use egui::{FontData, FontDefinitions, FontFamily};
 
 /// Families tried in order.
-const FAMILIES: &[&str] = &["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei"];
+const FAMILIES: &[&str] =
+    &["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei"];
 
 /// The CJK font found: its bytes, face index and where it came from.
 pub struct CjkFont {

@@ -49,14 +49,24 @@ impl Default for Layers {
                 stroke: Color32::from_rgb(170, 40, 40),
                 width: 1.0,
             },
-            points: LayerStyle { visible: true, fill: Color32::WHITE, stroke: Color32::from_rgb(200, 30, 30), width: 1.0 },
+            points: LayerStyle {
+                visible: true,
+                fill: Color32::WHITE,
+                stroke: Color32::from_rgb(200, 30, 30),
+                width: 1.0,
+            },
             subdistricts: LayerStyle {
                 visible: true,
                 fill: Color32::TRANSPARENT,
                 stroke: Color32::from_rgb(60, 120, 200),
                 width: 2.0,
             },
-            districts: LayerStyle { visible: true, fill: Color32::TRANSPARENT, stroke: Color32::from_rgb(30, 60, 160), width: 3.0 },
+            districts: LayerStyle {
+                visible: true,
+                fill: Color32::TRANSPARENT,
+                stroke: Color32::from_rgb(30, 60, 160),
+                width: 3.0,
+            },
             labels: true,
         }
     }

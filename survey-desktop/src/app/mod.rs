@@ -262,8 +262,12 @@ impl App {
                 project: self.project.as_ref().map(Project::path),
                 out: &mut out,
             };
-            egui::Panel::left("left").default_size(210.0).show(ui, |ui| self.panels.show(ui, panels::Dock::Left, &mut cx));
-            egui::Panel::right("right").default_size(330.0).show(ui, |ui| self.panels.show(ui, panels::Dock::Right, &mut cx));
+            egui::Panel::left("left")
+                .default_size(210.0)
+                .show(ui, |ui| self.panels.show(ui, panels::Dock::Left, &mut cx));
+            egui::Panel::right("right")
+                .default_size(330.0)
+                .show(ui, |ui| self.panels.show(ui, panels::Dock::Right, &mut cx));
         }
         self.commands = out;
         egui::CentralPanel::default().show(ui, |ui| {

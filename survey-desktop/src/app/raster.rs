@@ -72,11 +72,20 @@ impl RasterCache {
 
     fn is_stale(&self, k: TileKey, tile: &Tile) -> bool {
         let (lo, hi, _) = self.tile_world(k);
-        self.stale.iter().any(|((a, b), g)| *g > tile.generation && a[0] <= hi[0] && b[0] >= lo[0] && a[1] <= hi[1] && b[1] >= lo[1])
+        self.stale
+            .iter()
+            .any(|((a, b), g)| *g > tile.generation && a[0] <= hi[0] && b[0] >= lo[0] && a[1] <= hi[1] && b[1] >= lo[1])
     }
 
     /// Draw the view from tiles; builds missing/stale ones for up to `budget`.
-    pub fn paint(&mut self, painter: &egui::Painter, t: &ViewTransform, ed: &Editor, layers: &Layers, budget: Duration) {
+    pub fn paint(
+        &mut self,
+        painter: &egui::Painter,
+        t: &ViewTransform,
+        ed: &Editor,
+        layers: &Layers,
+        budget: Duration,
+    ) {
         self.frame += 1;
         self.built_last_frame = 0;
         let Some((lo, hi)) = ed.index().extent() else { return };
@@ -98,7 +107,8 @@ impl RasterCache {
             if !have && (started.elapsed() < budget || !self.tiles.contains_key(&k) && self.ancestor(k).is_none()) {
                 let image = self.rasterise(k, ed, layers);
                 let ctx = painter.ctx();
-                let texture = ctx.load_texture(format!("tile-{}-{}-{}", k.level, k.tx, k.ty), image, TextureOptions::LINEAR);
+                let texture =
+                    ctx.load_texture(format!("tile-{}-{}-{}", k.level, k.tx, k.ty), image, TextureOptions::LINEAR);
                 self.tiles.insert(k, Tile { texture, generation, last_used: self.frame });
                 self.built_last_frame += 1;
             }
@@ -118,7 +128,9 @@ impl RasterCache {
         }
         let level = ((t.scale() / base).log2().ceil().max(0.0) as u8).min(MAX_LEVEL);
         let (vlo, vhi) = t.world_bounds();
-        self.tiles_over(level, vlo, vhi).into_iter().any(|k| self.tiles.get(&k).is_none_or(|tile| self.is_stale(k, tile)))
+        self.tiles_over(level, vlo, vhi)
+            .into_iter()
+            .any(|k| self.tiles.get(&k).is_none_or(|tile| self.is_stale(k, tile)))
     }
 
     fn tiles_over(&self, level: u8, lo: [f64; 2], hi: [f64; 2]) -> Vec<TileKey> {
@@ -151,7 +163,8 @@ impl RasterCache {
 
     fn draw(&mut self, painter: &egui::Painter, t: &ViewTransform, k: TileKey) {
         let (lo, hi, _) = self.tile_world(k);
-        let screen = Rect::from_two_pos(t.to_screen(Coord { x: lo[0], y: hi[1] }), t.to_screen(Coord { x: hi[0], y: lo[1] }));
+        let screen =
+            Rect::from_two_pos(t.to_screen(Coord { x: lo[0], y: hi[1] }), t.to_screen(Coord { x: hi[0], y: lo[1] }));
         let (src, uv) = if self.tiles.contains_key(&k) {
             (k, Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)))
         } else if let Some(a) = self.ancestor(k) {

@@ -113,7 +113,11 @@ fn tessellate(rings: &[Vec<Coord<f64>>], revision: u64) -> Tess {
     let mut buffers: VertexBuffers<[f32; 2], u32> = VertexBuffers::new();
     let options = FillOptions::default().with_fill_rule(FillRule::EvenOdd);
     let ok = FillTessellator::new()
-        .tessellate_path(&path, &options, &mut BuffersBuilder::new(&mut buffers, |v: FillVertex| v.position().to_array()))
+        .tessellate_path(
+            &path,
+            &options,
+            &mut BuffersBuilder::new(&mut buffers, |v: FillVertex| v.position().to_array()),
+        )
         .is_ok();
     if !ok {
         // Self-intersecting garbage: no fill (the outline still shows it, QC reports it).
@@ -239,13 +243,17 @@ impl MapRenderer {
         let px = |c: Coord<f64>| pos2(((c.x - origin.x) * scale) as f32, ((origin.y - c.y) * scale) as f32);
         let doc = ed.doc();
         let mut mesh = Mesh::default();
-        let mut ids: Vec<FeatureId> = if layers.parcels.visible { ed.index().parcels_in(cover.0, cover.1).collect() } else { Vec::new() };
+        let mut ids: Vec<FeatureId> =
+            if layers.parcels.visible { ed.index().parcels_in(cover.0, cover.1).collect() } else { Vec::new() };
         ids.sort_unstable();
         let mut fills = Mesh::default();
         for &id in &ids {
             let Some(p) = doc.parcels.get(&id) else { continue };
-            let rings: Vec<Vec<Coord<f64>>> =
-                p.outline.rings().map(|(_, _, r)| r.iter().filter_map(|i| doc.points.get(i).copied()).collect()).collect();
+            let rings: Vec<Vec<Coord<f64>>> = p
+                .outline
+                .rings()
+                .map(|(_, _, r)| r.iter().filter_map(|i| doc.points.get(i).copied()).collect())
+                .collect();
             if layers.parcels.fill.a() > 0 {
                 let rev = ed.index().revision(id);
                 let tess = self.tess.entry(id).or_insert_with(|| tessellate(&rings, rev));
@@ -304,7 +312,13 @@ impl MapRenderer {
     }
 
     /// Draw parcel-code labels when parcels are big enough on screen.
-    pub fn paint_labels(&self, painter: &egui::Painter, t: &ViewTransform, ed: &Editor, selection: &BTreeSet<FeatureId>) {
+    pub fn paint_labels(
+        &self,
+        painter: &egui::Painter,
+        t: &ViewTransform,
+        ed: &Editor,
+        selection: &BTreeSet<FeatureId>,
+    ) {
         let ppx = self.parcel_px(t.scale());
         if ppx < LABEL_PX || !self.stats.vector {
             return;
@@ -325,12 +339,22 @@ impl MapRenderer {
             }
             let w = (hi[0] - lo[0]) * t.scale();
             // Full code when it fits, else the sequence number (last 5 digits).
-            let text = if w > 150.0 { p.zddm.clone() } else { p.zddm.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect() };
+            let text = if w > 150.0 {
+                p.zddm.clone()
+            } else {
+                p.zddm.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect()
+            };
             let color = if selection.contains(&id) { Color32::from_rgb(0, 60, 200) } else { Color32::from_gray(40) };
             painter.text(at, egui::Align2::CENTER_CENTER, text, font.clone(), color);
             if w > 220.0 {
                 if let Some(zl) = &p.attributes.zl {
-                    painter.text(at + Vec2::new(0.0, 15.0), egui::Align2::CENTER_CENTER, zl, egui::FontId::proportional(11.0), Color32::from_gray(70));
+                    painter.text(
+                        at + Vec2::new(0.0, 15.0),
+                        egui::Align2::CENTER_CENTER,
+                        zl,
+                        egui::FontId::proportional(11.0),
+                        Color32::from_gray(70),
+                    );
                 }
             }
         }

@@ -25,7 +25,12 @@ fn edit_box(doc: &Document, cmd: &Command) -> Option<([f64; 2], [f64; 2])> {
                 cs.extend(parcel.outline.point_ids().filter_map(|id| doc.points.get(&id).copied()));
             }
             Edit::ReplaceParcel { from, to, .. } => {
-                cs.extend(from.outline.point_ids().chain(to.outline.point_ids()).filter_map(|id| doc.points.get(&id).copied()));
+                cs.extend(
+                    from.outline
+                        .point_ids()
+                        .chain(to.outline.point_ids())
+                        .filter_map(|id| doc.points.get(&id).copied()),
+                );
             }
             Edit::AddBuilding { building, .. } | Edit::RemoveBuilding { building, .. } => {
                 cs.extend(building.footprint.0.iter().flat_map(|p| p.exterior().0.iter().copied()));
@@ -93,7 +98,8 @@ impl App {
                 }
             }
             AppCommand::ZoomSelection => {
-                let boxes: Vec<_> = self.state.selection.iter().filter_map(|&id| self.editor.index().parcel_bbox(id)).collect();
+                let boxes: Vec<_> =
+                    self.state.selection.iter().filter_map(|&id| self.editor.index().parcel_bbox(id)).collect();
                 if let Some(&(mut lo, mut hi)) = boxes.first() {
                     for (a, b) in &boxes {
                         lo = [lo[0].min(a[0]), lo[1].min(a[1])];
@@ -132,13 +138,17 @@ impl App {
             }
             AppCommand::Save => self.save(),
             AppCommand::SaveAs(path) => {
-                let path = path.or_else(|| rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg").save_file());
+                let path = path.or_else(|| {
+                    rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg").save_file()
+                });
                 if let Some(p) = path {
                     self.save_as(&p);
                 }
             }
             AppCommand::Open(path) => {
-                let path = path.or_else(|| rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]).pick_file());
+                let path = path.or_else(|| {
+                    rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]).pick_file()
+                });
                 if let Some(p) = path {
                     self.on_exit();
                     self.open_path(&p);
@@ -146,7 +156,9 @@ impl App {
             }
             AppCommand::Import(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new().add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"]).pick_file()
+                    rfd::FileDialog::new()
+                        .add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"])
+                        .pick_file()
                 });
                 if let Some(p) = path {
                     self.import_into_project(&p);
@@ -158,7 +170,12 @@ impl App {
                     Ok(cfg) => {
                         let sel = selection.then_some(&self.state.selection);
                         let report = crate::checks::run(self.editor.doc(), sel, &cfg);
-                        self.status = format!("{}: {} / {:.1}", lang.t("质检完成", "Checked"), report.findings.len(), report.score);
+                        self.status = format!(
+                            "{}: {} / {:.1}",
+                            lang.t("质检完成", "Checked"),
+                            report.findings.len(),
+                            report.score
+                        );
                         self.checks.report = Some(report);
                         self.checks.focused = None;
                         self.panels.active = "checks";
@@ -260,7 +277,11 @@ impl App {
                         self.editor.doc().parcels.len(),
                         self.state.lang.t("宗地", "parcels"),
                         started.elapsed().as_secs_f64(),
-                        if issues + dropped > 0 { format!(", {} load issues", issues + dropped) } else { String::new() },
+                        if issues + dropped > 0 {
+                            format!(", {} load issues", issues + dropped)
+                        } else {
+                            String::new()
+                        },
                         notes.first().map(|n| format!("; {n}")).unwrap_or_default(),
                     );
                 }
@@ -299,7 +320,8 @@ impl App {
         }
         self.finish_open(opened, recover);
         if recover {
-            self.status = format!("{} {n} {}", self.state.lang.t("已恢复", "Recovered"), self.state.lang.t("步编辑", "edits"));
+            self.status =
+                format!("{} {n} {}", self.state.lang.t("已恢复", "Recovered"), self.state.lang.t("步编辑", "edits"));
         }
     }
 
@@ -364,7 +386,9 @@ impl App {
             let dir = self.data_dir.clone();
             let name = format!("untitled-{}.gpkg", std::process::id());
             let path: PathBuf = dir.join(name);
-            let created = std::fs::create_dir_all(&dir).map_err(|e| e.to_string()).and_then(|()| Project::create(&path).map_err(|e| e.to_string()));
+            let created = std::fs::create_dir_all(&dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| Project::create(&path).map_err(|e| e.to_string()));
             match created {
                 Ok(mut p) => {
                     // The recovery file starts as the current document with its history;
@@ -452,4 +476,3 @@ impl App {
         });
     }
 }
-

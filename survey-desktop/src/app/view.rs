@@ -81,10 +81,7 @@ impl ViewTransform {
     pub fn to_screen(&self, c: Coord<f64>) -> Pos2 {
         // Direct form of the RectTransform (identical result, no per-point f32 offset loss).
         let s = self.screen.center();
-        pos2(
-            s.x + ((c.x - self.origin[0]) * self.scale) as f32,
-            s.y - ((c.y - self.origin[1]) * self.scale) as f32,
-        )
+        pos2(s.x + ((c.x - self.origin[0]) * self.scale) as f32, s.y - ((c.y - self.origin[1]) * self.scale) as f32)
     }
 
     /// World coordinate under a screen position.

@@ -78,7 +78,12 @@ fn main() -> anyhow::Result<()> {
     let open = t2.elapsed();
     drop(p);
     println!("parcels: {parcels}");
-    println!("import shapefiles: {:.2} s, save project: {:.2} s, open project (read + indexes): {:.2} s", import.as_secs_f64(), save.as_secs_f64(), open.as_secs_f64());
+    println!(
+        "import shapefiles: {:.2} s, save project: {:.2} s, open project (read + indexes): {:.2} s",
+        import.as_secs_f64(),
+        save.as_secs_f64(),
+        open.as_secs_f64()
+    );
     let doc = ed.doc().clone();
     drop(ed);
     let _ = settings;
@@ -126,7 +131,13 @@ fn main() -> anyhow::Result<()> {
             times.push(frame(&ctx, &mut app, t, size, Vec::new()));
         }
         let max = times.iter().max().copied().unwrap_or_default();
-        println!("| pan, {name} | {} | {:.2} | {:.2} | {:.1} |", times.len(), pct(&mut times, 0.5), pct(&mut times, 0.99), max.as_secs_f64() * 1000.0);
+        println!(
+            "| pan, {name} | {} | {:.2} | {:.2} | {:.1} |",
+            times.len(),
+            pct(&mut times, 0.5),
+            pct(&mut times, 0.99),
+            max.as_secs_f64() * 1000.0
+        );
     }
     // Zoom with the wheel from the whole district to survey zoom and back.
     app.state.view.fit(lo, hi, canvas);
@@ -137,15 +148,38 @@ fn main() -> anyhow::Result<()> {
         let target = (120.0 / typical / app.state.view.scale).ln().abs().max(1e-6);
         let _ = target;
         let delta = if k < steps { 60.0 } else { -60.0 };
-        let ev = vec![egui::Event::PointerMoved(at), egui::Event::MouseWheel { unit: egui::MouseWheelUnit::Point, delta: vec2(0.0, delta), phase: egui::TouchPhase::Move, source: egui::MouseWheelSource::Wheel, modifiers: egui::Modifiers::NONE }];
+        let ev = vec![
+            egui::Event::PointerMoved(at),
+            egui::Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: vec2(0.0, delta),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Wheel,
+                modifiers: egui::Modifiers::NONE,
+            },
+        ];
         t += 1.0 / 60.0;
         times.push(frame(&ctx, &mut app, t, size, ev));
     }
     let max = times.iter().max().copied().unwrap_or_default();
-    println!("| wheel zoom in and out (whole district ↔ survey zoom) | {} | {:.2} | {:.2} | {:.1} |", times.len(), pct(&mut times, 0.5), pct(&mut times, 0.99), max.as_secs_f64() * 1000.0);
+    println!(
+        "| wheel zoom in and out (whole district ↔ survey zoom) | {} | {:.2} | {:.2} | {:.1} |",
+        times.len(),
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.99),
+        max.as_secs_f64() * 1000.0
+    );
 
     // One vertex move: build the command, execute it (indexes), re-derive the parcel's boundary.
-    let ids: Vec<u32> = app.editor.doc().points.keys().copied().step_by((app.editor.doc().points.len() / args.moves.max(1)).max(1)).take(args.moves).collect();
+    let ids: Vec<u32> = app
+        .editor
+        .doc()
+        .points
+        .keys()
+        .copied()
+        .step_by((app.editor.doc().points.len() / args.moves.max(1)).max(1))
+        .take(args.moves)
+        .collect();
     let mut times = Vec::new();
     for id in ids {
         let started = Instant::now();
@@ -158,6 +192,12 @@ fn main() -> anyhow::Result<()> {
         times.push(started.elapsed());
     }
     let max = times.iter().max().copied().unwrap_or_default();
-    println!("| move a boundary point + re-derive its parcel's points, lines, 四至 | {} | {:.3} | {:.3} | {:.2} |", times.len(), pct(&mut times, 0.5), pct(&mut times, 0.99), max.as_secs_f64() * 1000.0);
+    println!(
+        "| move a boundary point + re-derive its parcel's points, lines, 四至 | {} | {:.3} | {:.3} | {:.2} |",
+        times.len(),
+        pct(&mut times, 0.5),
+        pct(&mut times, 0.99),
+        max.as_secs_f64() * 1000.0
+    );
     Ok(())
 }

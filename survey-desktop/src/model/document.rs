@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use cadastre_core::boundary::BoundaryPoints;
 use cadastre_core::crs::GkZone;
-use cadastre_core::model::{
-    Building, BuildingAttributes, District, Parcel, ParcelAttributes, Submission, Subdistrict,
-};
+use cadastre_core::model::{Building, BuildingAttributes, District, Parcel, ParcelAttributes, Subdistrict, Submission};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 
@@ -156,19 +154,13 @@ impl Document {
             .into_iter()
             .enumerate()
             .map(|(i, b)| {
-                let f = BuildingFeature { zrzh: b.zrzh, zddm: b.zddm, footprint: b.footprint, attributes: b.attributes };
+                let f =
+                    BuildingFeature { zrzh: b.zrzh, zddm: b.zddm, footprint: b.footprint, attributes: b.attributes };
                 (i as FeatureId + 1, f)
             })
             .collect();
         let zone = sub.crs.as_ref().and_then(|c| c.gk_zone);
-        let doc = Self {
-            points,
-            parcels,
-            buildings,
-            subdistricts: sub.subdistricts,
-            districts: sub.districts,
-            zone,
-        };
+        let doc = Self { points, parcels, buildings, subdistricts: sub.subdistricts, districts: sub.districts, zone };
         (doc, dropped)
     }
 

@@ -137,11 +137,8 @@ impl Project {
                 (table, title),
             )
             .map_err(sql("registering layers"))?;
-            tx.execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, -1, 0, 0)",
-                (table, geom),
-            )
-            .map_err(sql("registering layers"))?;
+            tx.execute("INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, -1, 0, 0)", (table, geom))
+                .map_err(sql("registering layers"))?;
         }
         tx.commit().map_err(sql("creating the project"))?;
         configure(&conn, path)?;
@@ -156,8 +153,9 @@ impl Project {
                 source: rusqlite::Error::InvalidPath(path.to_path_buf()),
             });
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(sql("opening the project"))?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(sql("opening the project"))?;
         conn.busy_timeout(std::time::Duration::ZERO).map_err(sql("busy timeout"))?;
         // Look before changing anything: a foreign file is left as it was.
         let probe = conn.query_row(
@@ -239,7 +237,12 @@ impl Project {
     }
 
     /// Save into a new file and continue there.
-    pub fn save_as(&mut self, path: &Path, editor: &mut Editor, settings: &BTreeMap<String, String>) -> Result<(), ProjectError> {
+    pub fn save_as(
+        &mut self,
+        path: &Path,
+        editor: &mut Editor,
+        settings: &BTreeMap<String, String>,
+    ) -> Result<(), ProjectError> {
         let mut other = Project::create(path)?;
         // Documents (building tables...) travel with the project.
         for (kind, key, json) in self.documents_all()? {
@@ -268,13 +271,17 @@ impl Project {
 
     /// The documents of one kind, by key.
     pub fn documents(&self, kind: &str) -> Result<BTreeMap<String, String>, ProjectError> {
-        let mut st = self.conn.prepare("SELECT key, json FROM desk_documents WHERE kind = ?1").map_err(sql("reading documents"))?;
+        let mut st = self
+            .conn
+            .prepare("SELECT key, json FROM desk_documents WHERE kind = ?1")
+            .map_err(sql("reading documents"))?;
         let rows = st.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql("reading documents"))?;
         rows.collect::<Result<_, _>>().map_err(sql("reading documents"))
     }
 
     fn documents_all(&self) -> Result<Vec<(String, String, String)>, ProjectError> {
-        let mut st = self.conn.prepare("SELECT kind, key, json FROM desk_documents").map_err(sql("reading documents"))?;
+        let mut st =
+            self.conn.prepare("SELECT kind, key, json FROM desk_documents").map_err(sql("reading documents"))?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).map_err(sql("reading documents"))?;
         rows.collect::<Result<_, _>>().map_err(sql("reading documents"))
     }

@@ -89,7 +89,9 @@ pub(super) fn write(tx: &Transaction, doc: &Document, settings: &BTreeMap<String
         tx.execute(&format!("DELETE FROM \"{t}\""), []).map_err(sql("saving"))?;
     }
     {
-        let mut ins = tx.prepare("INSERT INTO JZD (fid, geom, XZBZ, YZBZ) VALUES (?1, ?2, ?3, ?4)").map_err(sql("saving points"))?;
+        let mut ins = tx
+            .prepare("INSERT INTO JZD (fid, geom, XZBZ, YZBZ) VALUES (?1, ?2, ?3, ?4)")
+            .map_err(sql("saving points"))?;
         for (&id, c) in &doc.points {
             ins.execute((id, encode(&Geometry::Point(Point(*c)), srs32), c.y, c.x)).map_err(sql("saving points"))?;
         }
@@ -122,7 +124,12 @@ pub(super) fn write(tx: &Transaction, doc: &Document, settings: &BTreeMap<String
         for (&id, b) in &doc.buildings {
             let (cols, extra) = to_columns(&b.attributes, BUILDING_COLUMNS)?;
             let geom = encode(&Geometry::MultiPolygon(b.footprint.clone()), srs32);
-            let mut vals = vec![Value::Integer(id as i64), Value::Blob(geom), Value::Text(b.zrzh.clone()), Value::Text(b.zddm.clone())];
+            let mut vals = vec![
+                Value::Integer(id as i64),
+                Value::Blob(geom),
+                Value::Text(b.zrzh.clone()),
+                Value::Text(b.zddm.clone()),
+            ];
             vals.extend(cols);
             vals.push(Value::Text(extra));
             ins.execute(params_from_iter(vals)).map_err(sql("saving buildings"))?;
@@ -141,7 +148,9 @@ pub(super) fn write(tx: &Transaction, doc: &Document, settings: &BTreeMap<String
     }
     let extent = doc.points.values().fold(None::<(Coord<f64>, Coord<f64>)>, |acc, c| match acc {
         None => Some((*c, *c)),
-        Some((lo, hi)) => Some((Coord { x: lo.x.min(c.x), y: lo.y.min(c.y) }, Coord { x: hi.x.max(c.x), y: hi.y.max(c.y) })),
+        Some((lo, hi)) => {
+            Some((Coord { x: lo.x.min(c.x), y: lo.y.min(c.y) }, Coord { x: hi.x.max(c.x), y: hi.y.max(c.y) }))
+        }
     });
     let (lo, hi) = extent.map_or((None, None), |(l, h)| (Some(l), Some(h)));
     tx.execute(
@@ -170,11 +179,15 @@ fn extra_json(e: &ExtraAttributes) -> String {
 }
 
 fn context_rows_sub(v: &[Subdistrict]) -> Vec<ContextRow> {
-    v.iter().map(|s| (s.geometry.clone(), s.djzqdm.clone(), s.name.clone(), s.recorded_area, extra_json(&s.extra))).collect()
+    v.iter()
+        .map(|s| (s.geometry.clone(), s.djzqdm.clone(), s.name.clone(), s.recorded_area, extra_json(&s.extra)))
+        .collect()
 }
 
 fn context_rows_dist(v: &[District]) -> Vec<ContextRow> {
-    v.iter().map(|s| (s.geometry.clone(), s.djqdm.clone(), s.name.clone(), s.recorded_area, extra_json(&s.extra))).collect()
+    v.iter()
+        .map(|s| (s.geometry.clone(), s.djqdm.clone(), s.name.clone(), s.recorded_area, extra_json(&s.extra)))
+        .collect()
 }
 
 /// 界址线 from the topology: point ids are remapped densely for `cadastre-core`.
@@ -222,14 +235,18 @@ pub(super) fn read(conn: &Connection) -> Result<Opened, ProjectError> {
             settings.insert(r.get(0).map_err(sql("reading settings"))?, r.get(1).map_err(sql("reading settings"))?);
         }
     }
-    let mut doc = Document { zone: settings.get("epsg").and_then(|e: &String| e.parse::<u32>().ok()).and_then(GkZone::from_epsg), ..Document::default() };
+    let mut doc = Document {
+        zone: settings.get("epsg").and_then(|e: &String| e.parse::<u32>().ok()).and_then(GkZone::from_epsg),
+        ..Document::default()
+    };
     {
         let mut st = conn.prepare("SELECT fid, YZBZ, XZBZ FROM JZD").map_err(sql("reading points"))?;
         let mut rows = st.query([]).map_err(sql("reading points"))?;
         while let Some(r) = rows.next().map_err(sql("reading points"))? {
             let id: i64 = r.get(0).map_err(sql("reading points"))?;
             let id = PointId::try_from(id).map_err(|_| damaged(format!("point id {id}")))?;
-            let (x, y): (f64, f64) = (r.get(1).map_err(sql("reading points"))?, r.get(2).map_err(sql("reading points"))?);
+            let (x, y): (f64, f64) =
+                (r.get(1).map_err(sql("reading points"))?, r.get(2).map_err(sql("reading points"))?);
             doc.points.insert(id, Coord { x, y });
         }
     }
@@ -265,13 +282,20 @@ pub(super) fn read(conn: &Connection) -> Result<Opened, ProjectError> {
             let zrzh: Option<String> = r.get(2).map_err(sql("reading buildings"))?;
             let zddm: Option<String> = r.get(3).map_err(sql("reading buildings"))?;
             let attributes = from_columns(r, 4, BUILDING_COLUMNS)?;
-            let b = BuildingFeature { zrzh: zrzh.unwrap_or_default(), zddm: zddm.unwrap_or_default(), footprint, attributes };
+            let b = BuildingFeature {
+                zrzh: zrzh.unwrap_or_default(),
+                zddm: zddm.unwrap_or_default(),
+                footprint,
+                attributes,
+            };
             doc.buildings.insert(fid as u64, b);
         }
     }
     for table in ["DJZQ", "DJQ"] {
         let code = if table == "DJZQ" { "DJZQDM, DJZQMC, DJZQMJ" } else { "DJQDM, DJQMC, DJQMJ" };
-        let mut st = conn.prepare(&format!("SELECT fid, geom, {code}, EXTRA FROM {table} ORDER BY fid")).map_err(sql("reading context layers"))?;
+        let mut st = conn
+            .prepare(&format!("SELECT fid, geom, {code}, EXTRA FROM {table} ORDER BY fid"))
+            .map_err(sql("reading context layers"))?;
         let mut rows = st.query([]).map_err(sql("reading context layers"))?;
         while let Some(r) = rows.next().map_err(sql("reading context layers"))? {
             let fid: i64 = r.get(0).map_err(sql("reading context layers"))?;
@@ -284,16 +308,31 @@ pub(super) fn read(conn: &Connection) -> Result<Opened, ProjectError> {
             let extra: ExtraAttributes = serde_json::from_str(extra.as_deref().unwrap_or("{}")).unwrap_or_default();
             let source_index = usize::try_from(fid - 1).unwrap_or(0);
             if table == "DJZQ" {
-                doc.subdistricts.push(Subdistrict { djzqdm: code.unwrap_or_default(), name, recorded_area: area, geometry, extra, source_index });
+                doc.subdistricts.push(Subdistrict {
+                    djzqdm: code.unwrap_or_default(),
+                    name,
+                    recorded_area: area,
+                    geometry,
+                    extra,
+                    source_index,
+                });
             } else {
-                doc.districts.push(District { djqdm: code.unwrap_or_default(), name, recorded_area: area, geometry, extra, source_index });
+                doc.districts.push(District {
+                    djqdm: code.unwrap_or_default(),
+                    name,
+                    recorded_area: area,
+                    geometry,
+                    extra,
+                    source_index,
+                });
             }
         }
     }
     let mut base = None;
     let mut unsaved = Vec::new();
     {
-        let mut st = conn.prepare("SELECT seq, step FROM desk_journal ORDER BY seq").map_err(sql("reading the journal"))?;
+        let mut st =
+            conn.prepare("SELECT seq, step FROM desk_journal ORDER BY seq").map_err(sql("reading the journal"))?;
         let mut rows = st.query([]).map_err(sql("reading the journal"))?;
         while let Some(r) = rows.next().map_err(sql("reading the journal"))? {
             let seq: i64 = r.get(0).map_err(sql("reading the journal"))?;
@@ -302,7 +341,9 @@ pub(super) fn read(conn: &Connection) -> Result<Opened, ProjectError> {
                 serde_json::from_str(&text).map_err(|e| damaged(format!("journal entry {seq}: {e}")))?;
             match step {
                 HistoryStep::Base { .. } if base.is_none() && unsaved.is_empty() => base = Some(step),
-                HistoryStep::Base { .. } => return Err(damaged(format!("journal entry {seq}: a second saved history"))),
+                HistoryStep::Base { .. } => {
+                    return Err(damaged(format!("journal entry {seq}: a second saved history")))
+                }
                 s => unsaved.push(s),
             }
         }

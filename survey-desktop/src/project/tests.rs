@@ -117,7 +117,10 @@ fn gdal_reads_the_project_as_a_geopackage() {
     let srs = zd.spatial_ref().expect("srs");
     assert_eq!(srs.auth_code().ok(), Some(4528));
     let f = zd.features().find(|f| f.fid() == Some(2)).expect("parcel 2");
-    assert_eq!(f.field_index("ZL").ok().and_then(|i| f.field_as_string(i).ok().flatten()).as_deref(), Some("西湖区文三路 1 号"));
+    assert_eq!(
+        f.field_index("ZL").ok().and_then(|i| f.field_as_string(i).ok().flatten()).as_deref(),
+        Some("西湖区文三路 1 号")
+    );
     let wkt = f.geometry().expect("geom").wkt().expect("wkt");
     assert!(wkt.starts_with("MULTIPOLYGON"), "{wkt}");
     assert!(wkt.contains("40512010.5 3350010.25"), "{wkt}");
@@ -149,7 +152,8 @@ fn foreign_and_damaged_files_are_clear_errors() {
     Connection::open(&other).and_then(|c| c.execute_batch("CREATE TABLE t (x)")).expect("sqlite");
     assert!(matches!(Project::open(&other), Err(ProjectError::NotAProject(_))));
     // Left as it was: not switched to WAL.
-    let mode: String = Connection::open(&other).and_then(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).expect("mode");
+    let mode: String =
+        Connection::open(&other).and_then(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0))).expect("mode");
     assert_eq!(mode, "delete");
     // A parcel pointing at a missing boundary point.
     let path = dir.path().join("p.gpkg");
@@ -157,14 +161,18 @@ fn foreign_and_damaged_files_are_clear_errors() {
     let mut project = Project::create(&path).expect("create");
     project.save(&mut ed, &BTreeMap::new()).expect("save");
     drop(project);
-    Connection::open(&path).and_then(|c| c.execute("DELETE FROM JZD WHERE fid = (SELECT min(fid) FROM JZD)", [])).expect("tamper");
+    Connection::open(&path)
+        .and_then(|c| c.execute("DELETE FROM JZD WHERE fid = (SELECT min(fid) FROM JZD)", []))
+        .expect("tamper");
     assert!(matches!(Project::open(&path), Err(ProjectError::Damaged(_))));
     // A journal entry that is not a step.
     let path2 = dir.path().join("q.gpkg");
     let mut project = Project::create(&path2).expect("create");
     project.save(&mut ed, &BTreeMap::new()).expect("save");
     drop(project);
-    Connection::open(&path2).and_then(|c| c.execute("INSERT INTO desk_journal (step) VALUES ('{\"step\":\"do\",\"label\"')", [])).expect("tamper");
+    Connection::open(&path2)
+        .and_then(|c| c.execute("INSERT INTO desk_journal (step) VALUES ('{\"step\":\"do\",\"label\"')", []))
+        .expect("tamper");
     let err = Project::open(&path2).expect_err("damaged journal");
     assert!(err.to_string().contains("journal entry"), "{err}");
     assert!(matches!(Project::create(&path2), Err(ProjectError::Exists(_))));

@@ -121,12 +121,17 @@ impl AttributesPanel {
                 ui.text_edit_singleline(&mut self.form.zl);
             });
             row(ui, lang.t("用途 YT", "Land use YT"), |ui| combo(ui, "yt", &mut self.form.yt, dict::LAND_USE));
-            row(ui, lang.t("权利类型 QLLX", "Right type QLLX"), |ui| combo(ui, "qllx", &mut self.form.qllx, dict::RIGHT_TYPE));
-            row(ui, lang.t("权利性质 QLXZ", "Right nature QLXZ"), |ui| combo(ui, "qlxz", &mut self.form.qlxz, dict::RIGHT_NATURE));
+            row(ui, lang.t("权利类型 QLLX", "Right type QLLX"), |ui| {
+                combo(ui, "qllx", &mut self.form.qllx, dict::RIGHT_TYPE)
+            });
+            row(ui, lang.t("权利性质 QLXZ", "Right nature QLXZ"), |ui| {
+                combo(ui, "qlxz", &mut self.form.qlxz, dict::RIGHT_NATURE)
+            });
             row(ui, lang.t("地籍子区 DJZQDM", "Sub-district DJZQDM"), |ui| {
                 ui.text_edit_singleline(&mut self.form.djzqdm);
             });
-            let dj_ok = self.form.djzqdm.trim().is_empty() || (self.form.djzqdm.trim().len() == 12 && self.form.djzqdm.trim().bytes().all(|b| b.is_ascii_digit()));
+            let dj_ok = self.form.djzqdm.trim().is_empty()
+                || (self.form.djzqdm.trim().len() == 12 && self.form.djzqdm.trim().bytes().all(|b| b.is_ascii_digit()));
             ui.label("");
             valid &= error_line(ui, (!dj_ok).then(|| lang.t("应为 12 位数字", "must be 12 digits").to_owned()));
             ui.end_row();
@@ -148,7 +153,13 @@ impl AttributesPanel {
         }
         if let Some(b) = &self.boundary {
             ui.separator();
-            ui.label(format!("{}: {}   {}: {}", lang.t("界址点", "Points"), b.points.len(), lang.t("界址线", "Lines"), b.lines));
+            ui.label(format!(
+                "{}: {}   {}: {}",
+                lang.t("界址点", "Points"),
+                b.points.len(),
+                lang.t("界址线", "Lines"),
+                b.lines
+            ));
             let dirs = [lang.t("北", "N"), lang.t("东", "E"), lang.t("南", "S"), lang.t("西", "W")];
             for (d, v) in dirs.iter().zip(&b.four) {
                 ui.label(format!("{d}: {v}"));
@@ -218,13 +229,16 @@ impl AttributesPanel {
             row(ui, lang.t("建筑物名称 JZWMC", "Name JZWMC"), |ui| {
                 ui.text_edit_singleline(&mut self.bform.jzwmc);
             });
-            row(ui, lang.t("房屋结构 FWJG", "Structure FWJG"), |ui| combo(ui, "fwjg", &mut self.bform.fwjg, dict::STRUCTURE));
+            row(ui, lang.t("房屋结构 FWJG", "Structure FWJG"), |ui| {
+                combo(ui, "fwjg", &mut self.bform.fwjg, dict::STRUCTURE)
+            });
             row(ui, lang.t("总层数 ZCS", "Floors ZCS"), |ui| {
                 ui.text_edit_singleline(&mut self.bform.zcs);
             });
             let zcs_ok = self.bform.zcs.trim().is_empty() || self.bform.zcs.trim().parse::<u16>().is_ok_and(|v| v > 0);
             ui.label("");
-            valid &= error_line(ui, (!zcs_ok).then(|| lang.t("应为正整数", "must be a positive whole number").to_owned()));
+            valid &=
+                error_line(ui, (!zcs_ok).then(|| lang.t("应为正整数", "must be a positive whole number").to_owned()));
             ui.end_row();
             row(ui, lang.t("规划用途 GHYT", "Planned use GHYT"), |ui| {
                 ui.text_edit_singleline(&mut self.bform.ghyt);

@@ -37,7 +37,10 @@ impl Panel for ChecksPanel {
             if ui.button(lang.t("检查项目 (F5)", "Check project (F5)")).clicked() {
                 cx.out.push(AppCommand::RunChecks(false));
             }
-            if ui.add_enabled(!cx.state.selection.is_empty(), egui::Button::new(lang.t("检查所选", "Check selection"))).clicked() {
+            if ui
+                .add_enabled(!cx.state.selection.is_empty(), egui::Button::new(lang.t("检查所选", "Check selection")))
+                .clicked()
+            {
                 cx.out.push(AppCommand::RunChecks(true));
             }
             if ui.button(lang.t("自动修复…", "Repairs…")).clicked() {
@@ -54,7 +57,10 @@ impl Panel for ChecksPanel {
                 }
             });
             ui.horizontal(|ui| {
-                if ui.add_enabled(!plan.command.is_empty(), egui::Button::new(lang.t("应用修复", "Apply repairs"))).clicked() {
+                if ui
+                    .add_enabled(!plan.command.is_empty(), egui::Button::new(lang.t("应用修复", "Apply repairs")))
+                    .clicked()
+                {
                     cx.out.push(AppCommand::ApplyRepairs);
                 }
             });
@@ -68,7 +74,13 @@ impl Panel for ChecksPanel {
             Verdict::Pass => lang.t("通过", "pass"),
             Verdict::Fail => lang.t("不通过", "fail"),
         };
-        ui.label(format!("{}: {:.1}  {verdict}  ({} {})", lang.t("得分", "Score"), report.score, report.findings.len(), lang.t("个问题", "findings")));
+        ui.label(format!(
+            "{}: {:.1}  {verdict}  ({} {})",
+            lang.t("得分", "Score"),
+            report.score,
+            report.findings.len(),
+            lang.t("个问题", "findings")
+        ));
         egui::ScrollArea::vertical().id_salt("findings").show(ui, |ui| {
             for (i, f) in report.findings.iter().enumerate() {
                 let color = match f.severity {

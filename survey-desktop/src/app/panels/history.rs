@@ -18,10 +18,12 @@ impl Panel for HistoryPanel {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCx<'_>) {
         let lang = cx.state.lang;
         ui.horizontal(|ui| {
-            if ui.add_enabled(cx.editor.can_undo(), egui::Button::new(lang.t("撤销 Ctrl+Z", "Undo Ctrl+Z"))).clicked() {
+            if ui.add_enabled(cx.editor.can_undo(), egui::Button::new(lang.t("撤销 Ctrl+Z", "Undo Ctrl+Z"))).clicked()
+            {
                 cx.out.push(AppCommand::Undo);
             }
-            if ui.add_enabled(cx.editor.can_redo(), egui::Button::new(lang.t("重做 Ctrl+Y", "Redo Ctrl+Y"))).clicked() {
+            if ui.add_enabled(cx.editor.can_redo(), egui::Button::new(lang.t("重做 Ctrl+Y", "Redo Ctrl+Y"))).clicked()
+            {
                 cx.out.push(AppCommand::Redo);
             }
         });

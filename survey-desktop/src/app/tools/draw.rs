@@ -47,7 +47,9 @@ impl DrawTool {
                     .iter()
                     .find_map(|v| match v.target {
                         SnapTarget::Edge { parcel, .. } => ed.doc().parcels.get(&parcel).map(|p| p.zddm.clone()),
-                        SnapTarget::Point(id) => ed.index().users(id).first().and_then(|p| ed.doc().parcels.get(p)).map(|p| p.zddm.clone()),
+                        SnapTarget::Point(id) => {
+                            ed.index().users(id).first().and_then(|p| ed.doc().parcels.get(p)).map(|p| p.zddm.clone())
+                        }
                         SnapTarget::Free => None,
                     })
                     .unwrap_or_else(|| cx.code_prefix.to_owned());
@@ -70,7 +72,9 @@ impl DrawTool {
                 };
                 match target {
                     Some(p) => split_parcel(ed.doc(), ed.index(), p, &line, None),
-                    None => Err(crate::model::EditError::Invalid("draw the line across a parcel / 分割线应穿过宗地".into())),
+                    None => {
+                        Err(crate::model::EditError::Invalid("draw the line across a parcel / 分割线应穿过宗地".into()))
+                    }
                 }
             }
         };
@@ -103,10 +107,16 @@ impl Tool for DrawTool {
         let hover = cx.response.hover_pos().map(|p| snap(ed.doc(), ed.index(), cx.t.to_world(p), tol, &[]));
         if let Some(at) = self.typed.take() {
             let s = snap(ed.doc(), ed.index(), at, 0.0005, &[]);
-            self.vertices.push(if matches!(s.target, SnapTarget::Free) { Snap { at, target: SnapTarget::Free } } else { s });
+            self.vertices.push(if matches!(s.target, SnapTarget::Free) {
+                Snap { at, target: SnapTarget::Free }
+            } else {
+                s
+            });
         }
         if cx.response.clicked() {
-            if let Some(s) = cx.response.interact_pointer_pos().map(|p| snap(ed.doc(), ed.index(), cx.t.to_world(p), tol, &[])) {
+            if let Some(s) =
+                cx.response.interact_pointer_pos().map(|p| snap(ed.doc(), ed.index(), cx.t.to_world(p), tol, &[]))
+            {
                 if self.closes_on(&s, cx.t, cx.snap_px) {
                     self.finish(cx);
                     return;
@@ -114,7 +124,8 @@ impl Tool for DrawTool {
                 self.vertices.push(s);
             }
         }
-        let (enter, backspace, escape) = ui.input(|i| (i.key_pressed(Key::Enter), i.key_pressed(Key::Backspace), i.key_pressed(Key::Escape)));
+        let (enter, backspace, escape) =
+            ui.input(|i| (i.key_pressed(Key::Enter), i.key_pressed(Key::Backspace), i.key_pressed(Key::Escape)));
         let text_focus = ui.ctx().memory(|m| m.focused().is_some());
         if !text_focus {
             if enter && self.vertices.len() >= 2 {
@@ -134,7 +145,8 @@ impl Tool for DrawTool {
             pts.push(cx.t.to_screen(h.at));
             paint_snap(cx.painter, cx.t, h);
         }
-        let color = if self.kind == DrawKind::Split { Color32::from_rgb(220, 0, 0) } else { Color32::from_rgb(0, 120, 255) };
+        let color =
+            if self.kind == DrawKind::Split { Color32::from_rgb(220, 0, 0) } else { Color32::from_rgb(0, 120, 255) };
         if pts.len() >= 2 {
             cx.painter.add(Shape::line(pts.clone(), Stroke::new(2.0, color)));
         }

@@ -37,7 +37,8 @@ pub enum ToolKind {
 
 impl ToolKind {
     /// All tools in toolbar order.
-    pub const ALL: [ToolKind; 5] = [ToolKind::Select, ToolKind::DrawParcel, ToolKind::Vertices, ToolKind::Split, ToolKind::DrawBuilding];
+    pub const ALL: [ToolKind; 5] =
+        [ToolKind::Select, ToolKind::DrawParcel, ToolKind::Vertices, ToolKind::Split, ToolKind::DrawBuilding];
 
     /// Toolbar label.
     pub fn label(self, lang: Lang) -> &'static str {
@@ -148,11 +149,17 @@ pub(crate) fn paint_snap(painter: &egui::Painter, t: &ViewTransform, snap: &crat
     let stroke = egui::Stroke::new(2.0, egui::Color32::from_rgb(255, 0, 200));
     match snap.target {
         SnapTarget::Point(_) => {
-            painter.rect_stroke(egui::Rect::from_center_size(p, egui::vec2(10.0, 10.0)), 0.0, stroke, egui::StrokeKind::Middle);
+            painter.rect_stroke(
+                egui::Rect::from_center_size(p, egui::vec2(10.0, 10.0)),
+                0.0,
+                stroke,
+                egui::StrokeKind::Middle,
+            );
         }
         SnapTarget::Edge { .. } => {
             let d = 6.0;
-            let pts = vec![p + egui::vec2(0.0, -d), p + egui::vec2(d, 0.0), p + egui::vec2(0.0, d), p + egui::vec2(-d, 0.0)];
+            let pts =
+                vec![p + egui::vec2(0.0, -d), p + egui::vec2(d, 0.0), p + egui::vec2(0.0, d), p + egui::vec2(-d, 0.0)];
             painter.add(egui::Shape::closed_line(pts, stroke));
         }
         SnapTarget::Free => {}

@@ -32,11 +32,18 @@ impl Tool for SelectTool {
         }
         if let (Some(start), Some(now)) = (self.box_start, r.interact_pointer_pos().or(r.hover_pos())) {
             let rect = Rect::from_two_pos(start, now);
-            cx.painter.rect(rect, 0.0, Color32::from_rgba_unmultiplied(60, 120, 255, 30), Stroke::new(1.0, Color32::from_rgb(60, 120, 255)), StrokeKind::Middle);
+            cx.painter.rect(
+                rect,
+                0.0,
+                Color32::from_rgba_unmultiplied(60, 120, 255, 30),
+                Stroke::new(1.0, Color32::from_rgb(60, 120, 255)),
+                StrokeKind::Middle,
+            );
             if r.drag_stopped() {
                 self.box_start = None;
                 let (a, b) = (cx.t.to_world(rect.left_bottom()), cx.t.to_world(rect.right_top()));
-                let mut sel: BTreeSet<FeatureId> = if modifiers.command { cx.selection.clone() } else { BTreeSet::new() };
+                let mut sel: BTreeSet<FeatureId> =
+                    if modifiers.command { cx.selection.clone() } else { BTreeSet::new() };
                 sel.extend(cx.editor.index().parcels_in([a.x, a.y], [b.x, b.y]));
                 cx.out.push(AppCommand::Select(sel));
             }

@@ -80,8 +80,20 @@ impl Tool for VertexTool {
                 }
             }
             let shared = ed.index().users(id).len() > 1;
-            let fill = if Some(id) == self.active { Color32::from_rgb(255, 200, 0) } else if shared { Color32::from_rgb(255, 120, 120) } else { Color32::WHITE };
-            cx.painter.rect(rect.shrink(1.0), 0.0, fill, Stroke::new(1.0, Color32::from_rgb(180, 0, 0)), StrokeKind::Middle);
+            let fill = if Some(id) == self.active {
+                Color32::from_rgb(255, 200, 0)
+            } else if shared {
+                Color32::from_rgb(255, 120, 120)
+            } else {
+                Color32::WHITE
+            };
+            cx.painter.rect(
+                rect.shrink(1.0),
+                0.0,
+                fill,
+                Stroke::new(1.0, Color32::from_rgb(180, 0, 0)),
+                StrokeKind::Middle,
+            );
         }
         // Rubber band of the dragged point: its edges in every parcel using it.
         if let Some((id, to)) = self.dragging {
@@ -90,7 +102,11 @@ impl Tool for VertexTool {
             for pid in ed.index().users(id) {
                 let Some(p) = doc.parcels.get(pid) else { continue };
                 for (_, _, ring) in p.outline.rings() {
-                    let pts = ring.iter().filter_map(|q| if *q == id { Some(to) } else { doc.points.get(q).copied() }).map(|c| cx.t.to_screen(c)).collect();
+                    let pts = ring
+                        .iter()
+                        .filter_map(|q| if *q == id { Some(to) } else { doc.points.get(q).copied() })
+                        .map(|c| cx.t.to_screen(c))
+                        .collect();
                     cx.painter.add(Shape::closed_line(pts, Stroke::new(1.5, Color32::from_rgb(0, 120, 255))));
                 }
             }

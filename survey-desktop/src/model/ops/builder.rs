@@ -195,9 +195,11 @@ impl<'a> Builder<'a> {
             if self.removed_points.contains(&id) {
                 continue;
             }
-            let used_elsewhere = self.index.users(id).iter().any(|pid| {
-                !self.removed_parcels.contains(pid) && !self.changed.contains_key(pid)
-            });
+            let used_elsewhere = self
+                .index
+                .users(id)
+                .iter()
+                .any(|pid| !self.removed_parcels.contains(pid) && !self.changed.contains_key(pid));
             let used_in_changed = self.changed.values().any(|p| p.outline.point_ids().any(|x| x == id));
             if used_elsewhere || used_in_changed {
                 continue;

@@ -53,9 +53,7 @@ pub fn merge_parcels(doc: &Document, index: &Index, a: FeatureId, b: FeatureId) 
         }
     }
     if shared == 0 {
-        return Err(EditError::Invalid(
-            "the parcels share no boundary line / 两宗地没有公共界址线，不能合并".into(),
-        ));
+        return Err(EditError::Invalid("the parcels share no boundary line / 两宗地没有公共界址线，不能合并".into()));
     }
     // Chain the remaining edges into rings.
     let mut out_of: BTreeMap<PointId, Vec<PointId>> = BTreeMap::new();
@@ -81,7 +79,8 @@ pub fn merge_parcels(doc: &Document, index: &Index, a: FeatureId, b: FeatureId) 
             rings.push(ring);
         }
     }
-    let coords_of = |r: &[PointId]| -> Vec<Coord<f64>> { r.iter().filter_map(|id| doc.points.get(id).copied()).collect() };
+    let coords_of =
+        |r: &[PointId]| -> Vec<Coord<f64>> { r.iter().filter_map(|id| doc.points.get(id).copied()).collect() };
     let (exteriors, holes): (Vec<Vec<PointId>>, Vec<Vec<PointId>>) =
         rings.into_iter().partition(|r| signed_area2(&coords_of(r)) < 0.0);
     let mut polys: Vec<Vec<Vec<PointId>>> = exteriors.into_iter().map(|e| vec![e]).collect();

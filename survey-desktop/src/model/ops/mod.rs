@@ -20,7 +20,6 @@ use super::edit::{Command, Edit, EditError};
 use super::index::Index;
 use super::snap::{Snap, SnapTarget};
 
-
 /// Twice the signed area of a ring (positive = counter-clockwise), relative to its first vertex.
 pub fn signed_area2(cs: &[Coord<f64>]) -> f64 {
     let Some(&o) = cs.first() else { return 0.0 };
@@ -96,7 +95,9 @@ pub fn draw_parcel(
     seen.sort_unstable();
     seen.dedup();
     if seen.len() != ring.len() || ring.len() < 3 {
-        return Err(EditError::Invalid("a parcel needs at least three different points / 宗地至少需要三个不同的界址点".into()));
+        return Err(EditError::Invalid(
+            "a parcel needs at least three different points / 宗地至少需要三个不同的界址点".into(),
+        ));
     }
     let coords: Vec<Coord<f64>> = ring.iter().filter_map(|&id| b.coord(id)).collect();
     let a2 = signed_area2(&coords);
@@ -123,7 +124,13 @@ pub fn move_point(doc: &Document, id: PointId, to: Coord<f64>) -> Result<Command
 }
 
 /// Insert a new point on the edge `a`–`b` (in every parcel having that edge).
-pub fn insert_vertex(doc: &Document, index: &Index, a: PointId, b_id: PointId, at: Coord<f64>) -> Result<Command, EditError> {
+pub fn insert_vertex(
+    doc: &Document,
+    index: &Index,
+    a: PointId,
+    b_id: PointId,
+    at: Coord<f64>,
+) -> Result<Command, EditError> {
     let mut b = Builder::new(doc, index);
     let id = b.add_point(at);
     if b.insert_on_edge(a, b_id, id, at) == 0 {

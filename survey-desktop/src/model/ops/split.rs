@@ -75,7 +75,9 @@ pub fn split_parcel(
     let coords: Vec<Coord<f64>> = ring.iter().filter_map(|id| doc.points.get(id).copied()).collect();
     let found = crossings(line, &coords);
     let (Some(&c0), Some(&c1)) = (found.first(), found.get(1)) else {
-        return Err(EditError::Invalid("the line must cross the parcel boundary twice / 分割线应两次穿过宗地边界".into()));
+        return Err(EditError::Invalid(
+            "the line must cross the parcel boundary twice / 分割线应两次穿过宗地边界".into(),
+        ));
     };
     // The interior part of the line: its vertices strictly between the two crossings.
     let inner: Vec<Coord<f64>> =
@@ -107,7 +109,9 @@ pub fn split_parcel(
     let e0 = place(&mut b, c0);
     let e1 = place(&mut b, c1);
     if e0 == e1 {
-        return Err(EditError::Invalid("the line must cross the parcel boundary twice / 分割线应两次穿过宗地边界".into()));
+        return Err(EditError::Invalid(
+            "the line must cross the parcel boundary twice / 分割线应两次穿过宗地边界".into(),
+        ));
     }
     let path: Vec<PointId> = inner.iter().map(|&c| b.add_point(c)).collect();
     let updated = b.parcel(parcel).map(|p| p.outline.0[0][0].clone()).ok_or(EditError::Parcel(parcel))?;

@@ -66,11 +66,18 @@ fn drawing_a_parcel_snaps_to_neighbour_points_and_edges() {
     let (x0, y0) = (40_512_000.0, 3_350_000.0);
     // North of A: from A's north-west corner, to a point on... A's north edge is
     // shared: the new parcel's south edge runs along it, with a vertex snapped on it.
-    let picks = [c(x0 + 0.02, y0 + 10.01), c(x0 + 5.0, y0 + 10.02), c(x0 + 10.0, y0 + 9.99), c(x0 + 10.0, y0 + 20.0), c(x0, y0 + 20.0)];
+    let picks = [
+        c(x0 + 0.02, y0 + 10.01),
+        c(x0 + 5.0, y0 + 10.02),
+        c(x0 + 10.0, y0 + 9.99),
+        c(x0 + 10.0, y0 + 20.0),
+        c(x0, y0 + 20.0),
+    ];
     let snaps: Vec<_> = picks.iter().map(|&p| snap(ed.doc(), ed.index(), p, 0.05, &[])).collect();
     assert!(matches!(snaps[0].target, crate::model::snap::SnapTarget::Point(_)));
     assert!(matches!(snaps[1].target, crate::model::snap::SnapTarget::Edge { .. }));
-    let cmd = draw_parcel(ed.doc(), ed.index(), &snaps, "330106001001GB00003".into(), Default::default()).expect("draw");
+    let cmd =
+        draw_parcel(ed.doc(), ed.index(), &snaps, "330106001001GB00003".into(), Default::default()).expect("draw");
     ed.execute(cmd).expect("execute");
     assert_eq!(ed.doc().parcels.len(), 3);
     // The vertex on A's north edge is in A too (shared, no T-junction).
