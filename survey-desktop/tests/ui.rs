@@ -226,3 +226,32 @@ fn layers_panel_hides_a_layer_and_english_is_switchable() {
     h.get_by_label("Layers");
     h.get_by_label("Draw parcel (P)");
 }
+
+#[test]
+fn opening_a_project_with_unsaved_edits_offers_recovery() {
+    use survey_desktop::app::StartOptions;
+    use survey_desktop::model::{ops, Editor};
+    use survey_desktop::project::Project;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("p.gpkg");
+    let mut ed = Editor::new(two_squares());
+    let mut project = Project::create(&path).expect("create");
+    project.save(&mut ed, &Default::default()).expect("save");
+    let cmd = ops::delete_parcel(ed.doc(), ed.index(), 2).expect("delete");
+    ed.execute(cmd).expect("execute");
+    project.autosave(&mut ed).expect("autosave");
+    drop(project);
+    let options =
+        StartOptions { path: Some(path.clone()), data_dir: Some(dir.path().into()), ..StartOptions::default() };
+    let mut h = harness(App::new(options));
+    assert!(h.state().recovery_pending());
+    h.get_by_label("恢复未保存的编辑");
+    h.get_by_label("恢复").click();
+    h.run_steps(3);
+    assert!(!h.state().recovery_pending());
+    assert_eq!(h.state().editor.doc().parcels.len(), 1);
+    // The recovered edit is undoable like any other.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(h.state().editor.doc(), &two_squares());
+}

@@ -44,6 +44,7 @@ pub struct RasterCache {
     frame: u64,
     /// Tiles built in the last frame (for tests and the benchmark).
     pub built_last_frame: usize,
+    last_scale: f64,
 }
 
 impl RasterCache {
@@ -88,6 +89,8 @@ impl RasterCache {
     ) {
         self.frame += 1;
         self.built_last_frame = 0;
+        let zooming = self.last_scale != t.scale();
+        self.last_scale = t.scale();
         let Some((lo, hi)) = ed.index().extent() else { return };
         if self.base.is_none() || self.style_key != layers.style_key() {
             let span = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1.0);
@@ -104,7 +107,11 @@ impl RasterCache {
         let generation = ed.index().generation;
         for k in needed {
             let have = self.tiles.get(&k).is_some_and(|tile| !self.is_stale(k, tile));
-            if !have && (started.elapsed() < budget || !self.tiles.contains_key(&k) && self.ancestor(k).is_none()) {
+            // While zooming a coarser tile stands in; tiles are built once the scale holds
+            // (a tile near the top of the pyramid holds most of the project).
+            let stand_in = self.tiles.contains_key(&k) || self.ancestor(k).is_some();
+            let build = if zooming { !stand_in } else { started.elapsed() < budget || !stand_in };
+            if !have && build {
                 let image = self.rasterise(k, ed, layers);
                 let ctx = painter.ctx();
                 let texture =

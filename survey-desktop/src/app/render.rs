@@ -22,7 +22,7 @@ use super::view::ViewTransform;
 use crate::model::{Editor, FeatureId};
 
 /// Parcels at least this many screen points across are drawn as vectors.
-pub const VECTOR_PX: f64 = 10.0;
+pub const VECTOR_PX: f64 = 14.0;
 /// Labels from this parcel size on.
 const LABEL_PX: f64 = 70.0;
 
