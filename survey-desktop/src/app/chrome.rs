@@ -75,6 +75,9 @@ impl App {
         egui::Panel::top("menu").show(ui, |ui| {
             egui::MenuBar::new().ui(ui, |ui| {
                 ui.menu_button(lang.t("项目", "Project"), |ui| {
+                    if ui.button(lang.t("新建", "New")).clicked() {
+                        out.push(AppCommand::New);
+                    }
                     if ui.button(lang.t("打开… Ctrl+O", "Open… Ctrl+O")).clicked() {
                         out.push(AppCommand::Open(None));
                     }

@@ -33,6 +33,8 @@ pub enum AppCommand {
     MergeSelected,
     /// Delete the selected parcels.
     DeleteSelected,
+    /// Start a new, empty, untitled project (the current one is autosaved first).
+    New,
     /// Save (asks for a file when the project has none).
     Save,
     /// Save under a new name.

@@ -136,6 +136,12 @@ impl App {
                 }
                 self.state.selection.clear();
             }
+            AppCommand::New => {
+                self.on_exit();
+                self.project = None;
+                self.set_document(Document::default(), BTreeMap::new());
+                self.status = lang.t("新项目：导入数据或开始绘制", "New project: import data or start drawing").into();
+            }
             AppCommand::Save => self.save(),
             AppCommand::SaveAs(path) => {
                 let path = path.or_else(|| {
