@@ -40,7 +40,7 @@ REQUIRED_PACKAGES=(
     # The web console's MapLibre GL JS comes from npm (tile-server/console/package-lock.json).
     "nodejs:/usr/bin/node"
     "npm:/usr/bin/npm"
-    # Chinese text in the browser tests' screenshots (no empty boxes).
+    # Chinese text in the browser tests' screenshots (no empty boxes) and in survey-desktop.
     "fonts-noto-cjk:/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
     # The printed maps' tests read and render PDFs (cadastre-core tests/print.rs).
     "poppler-utils:/usr/bin/pdftotext"
@@ -49,6 +49,14 @@ REQUIRED_PACKAGES=(
     "time:/usr/bin/time"
     # scripts/run.sh hands in the demo result package over HTTP.
     "curl:/usr/bin/curl"
+    # survey-desktop: GTK file dialogs (rfd, build time), a virtual X server for its window
+    # tests and Mesa's software OpenGL (llvmpipe) to draw without a GPU.
+    "libgtk-3-dev:/usr/include/gtk-3.0/gtk/gtk.h"
+    "xvfb:/usr/bin/Xvfb"
+    "xauth:/usr/bin/xauth"
+    "libgl1-mesa-dri:/usr/lib/x86_64-linux-gnu/dri/swrast_dri.so"
+    "libegl1:/usr/lib/x86_64-linux-gnu/libEGL.so.1"
+    "libxkbcommon-x11-0:/usr/lib/x86_64-linux-gnu/libxkbcommon-x11.so.0"
 )
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

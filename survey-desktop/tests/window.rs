@@ -1,0 +1,145 @@
+//! The real binary in a real window: an X server (Xvfb, started here) with Mesa's
+//! software OpenGL. `--screenshot` of the sample district, and kill -9 while editing
+//! followed by recovery of every autosaved edit.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use cadastre_core::io::LoadOptions;
+use geo_types::Coord;
+use survey_desktop::model::{ops, Document, Editor};
+use survey_desktop::project::Project;
+
+const BIN: &str = env!("CARGO_BIN_EXE_survey-desktop");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// An Xvfb server on a free display, stopped on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        // -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (Debian package xvfb; scripts/lib.sh installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("display number");
+        let n: u32 = line.trim().parse().expect("Xvfb printed its display number");
+        Self { child, display: format!(":{n}") }
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("DISPLAY", &self.display)
+            .env_remove("WAYLAND_DISPLAY")
+            // Mesa's software renderer: no GPU needed.
+            .env("LIBGL_ALWAYS_SOFTWARE", "1");
+        c
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn screenshot_of_the_sample_district_zoomed_to_a_parcel() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let png_path = dir.path().join("shot.png");
+    let out = x
+        .command()
+        .arg(repo().join("samples/district"))
+        .args(["--select", "330106001001GB00001", "--size", "1000x640", "--screenshot"])
+        .arg(&png_path)
+        .env("SURVEY_DESKTOP_DATA", dir.path())
+        .output()
+        .expect("run survey-desktop");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    // The Chinese face was loaded by name (not left to fallback).
+    assert!(stderr.contains("Chinese font Noto Sans CJK SC"), "{stderr}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).expect("png written")));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("pixels");
+    assert_eq!((info.width, info.height), (1000, 640));
+    // Not a blank window: the map, panels and text give many colours.
+    let mut colours: Vec<[u8; 3]> = buf[..info.buffer_size()].chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(colours.len() > 200, "{} colours", colours.len());
+    // The selected parcel's highlight colour (0, 90, 255) is drawn.
+    assert!(buf.chunks(3).any(|p| p == [0, 90, 255]));
+}
+
+fn sample_project(path: &Path) -> Editor {
+    let mut sub =
+        survey_desktop::import::read(&repo().join("samples/district"), &LoadOptions::default()).expect("sample");
+    survey_desktop::import::align_crs(&mut sub, None).expect("crs");
+    let mut ed = Editor::new(Document::from_submission(sub).0);
+    Project::create(path).and_then(|mut p| p.save(&mut ed, &Default::default())).expect("project");
+    ed
+}
+
+#[test]
+fn kill_9_while_editing_loses_nothing_autosaved() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("p.gpkg");
+    let saved = sample_project(&path);
+    let mut child = x
+        .command()
+        .arg(&path)
+        .args(["--autosave", "0.1", "--script-edits", "100000"])
+        .env("SURVEY_DESKTOP_DATA", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start survey-desktop");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut reported = 0;
+    // Kill in the middle of editing, after a few autosaves.
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(n) = line.strip_prefix("autosaved ") {
+            reported = n.parse().expect("count");
+            if reported >= 30 {
+                break;
+            }
+        }
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(reported >= 30, "the app reported {reported} autosaved edits; stderr: {err}");
+    let (_, opened) = Project::open(&path).expect("the project opens after kill -9");
+    let unsaved = opened.unsaved.len();
+    assert!(unsaved >= reported, "journal has {unsaved} steps, {reported} were reported autosaved");
+    let (recovered, _) = opened.into_editor(true).expect("recover");
+    // The same edits made here: the first boundary point moved 1 cm east, `unsaved` times.
+    let mut expected = Editor::new(saved.doc().clone());
+    for _ in 0..unsaved {
+        let (&id, &c) = expected.doc().points.iter().next().expect("a point");
+        let cmd = ops::move_point(expected.doc(), id, Coord { x: c.x + 0.01, y: c.y }).expect("move");
+        expected.execute(cmd).expect("execute");
+    }
+    assert_eq!(recovered.doc(), expected.doc());
+    assert_eq!(recovered.done().len(), unsaved, "every recovered edit can be undone");
+}
