@@ -8,6 +8,8 @@
 # Generated data (district, package, database) is deleted at the end.
 # Output: target/bench-review/*.txt. A benchmark, not a test: it never fails on timings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Who runs the import, for the audit log (tile-server import and add-user need one).
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-bench-review}"
 cd "$ROOT"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 source "$ROOT/scripts/api-lib.sh"

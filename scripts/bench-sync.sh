@@ -7,6 +7,8 @@
 # 40,000 buildings, BENCH_UNITS households (no geometry needed for the unit tables).
 # Output: target/bench-sync/results.txt. A benchmark, not a test: it never fails on timings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Who runs the import, for the audit log (tile-server import and add-user need one).
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-bench-sync}"
 cd "$ROOT"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 UNITS="${BENCH_UNITS:-1000000}"

@@ -28,6 +28,8 @@
 # a test: it fails on nothing but errors. The generated district and the database are
 # removed at the end unless BENCH_KEEP=1.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Who runs the import, for the audit log (tile-server import and add-user need one).
+export CADASTRE_ACTOR="${CADASTRE_ACTOR:-bench-tiles}"
 cd "$ROOT"
 N=${1:-1000000}
 OUT="$ROOT/target/bench-tiles"
@@ -195,10 +197,10 @@ start_martin() { # cache size in MB (0 = off)
 stop_martin() { kill "$MARTIN_PID" 2>/dev/null || true; wait "$MARTIN_PID" 2>/dev/null || true; }
 
 if ! psql -At -d "$DB" -c "SELECT 1 FROM users WHERE username = 'bench'" | grep -q 1; then
-    TILE_SERVER_PASSWORD=bench-password "$BIN/tile-server" --db "$URL" add-user bench --role reviewer --counties "$COUNTY" >/dev/null
+    TILE_SERVER_PASSWORD=Bench-Tiles-2026-pw "$BIN/tile-server" --db "$URL" add-user bench --role reviewer --counties "$COUNTY" >/dev/null
 fi
 start_ours
-TOKEN=$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{"username":"bench","password":"bench-password"}' \
+TOKEN=$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{"username":"bench","password":"Bench-Tiles-2026-pw"}' \
     "http://127.0.0.1:$OURS_PORT/api/auth/login" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 [ -n "$TOKEN" ] || die "no token"
 stop_ours

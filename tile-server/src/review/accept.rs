@@ -81,7 +81,12 @@ pub struct Accepted {
 
 fn alloc_err(e: AllocError) -> AppError {
     match e {
-        AllocError::Database { source, context } => AppError::Db(source, context),
+        // The driver's error is shared by one group commit's requests; a copy of its text when
+        // another request still holds it.
+        AllocError::Database { source, context } => AppError::Db(
+            std::sync::Arc::try_unwrap(source).unwrap_or_else(|shared| sqlx::Error::Protocol(shared.to_string())),
+            context,
+        ),
         other => AppError::Conflict(format!("单元代码 unit code: {other}")),
     }
 }
