@@ -27,6 +27,10 @@ REQUIRED_PACKAGES=(
     "postgresql-${PG_VERSION}-postgis-3:/usr/share/postgresql/${PG_VERSION}/extension/postgis.control"
     "postgis:/usr/bin/shp2pgsql"
     "libgdal-dev:/usr/include/gdal/gdal.h"
+    # The system SQLite (GDAL's): share-sync's receiver and survey-desktop link it, never a bundled copy.
+    "libsqlite3-dev:/usr/include/sqlite3.h"
+    # libsqlite3-sys generates its bindings against that SQLite with bindgen, which loads libclang.
+    "libclang-dev:/usr/lib/llvm-14/lib/libclang.so"
     "gdal-bin:/usr/bin/ogr2ogr"
     "libproj-dev:/usr/include/proj.h"
     "clang:/usr/bin/clang"

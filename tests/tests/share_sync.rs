@@ -25,7 +25,7 @@ use tile_server::db::MIGRATOR;
 use tile_server::AppState;
 use tower::ServiceExt as _;
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = "Correct-horse-battery-9";
 
 fn district() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district")

@@ -603,6 +603,8 @@ async fn start_server(url: &str) -> Server {
         .arg("--db")
         .arg(url)
         .arg("serve")
+        // The test's database URL is the owner's; this test is about accept, not the role.
+        .arg("--allow-owner")
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .env("CADASTRE_PII_KEY", base64::engine::general_purpose::STANDARD.encode([9u8; 32]))
@@ -611,9 +613,12 @@ async fn start_server(url: &str) -> Server {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("starting tile-server: {e}"));
-    let server = Server(child, port);
+    let mut server = Server(child, port);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("the server exited before listening: {status}");
+        }
         assert!(std::time::Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
