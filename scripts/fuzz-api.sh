@@ -63,7 +63,9 @@ rm -rf "$WORK/report"
 # and CPython 3.11 raised "SystemError: AST constructor recursion depth mismatch" (issue #10):
 # its AST converter keeps the recursion depth in state shared by the interpreter's threads
 # (CPython gh-106905). One thread cannot race it, and a seed gives the same run everywhere.
-timeout --signal=INT "$((TIME_LIMIT + 60))" "$VENV/bin/st" run "$WORK/openapi.json" \
+# Result packages (application/zip) come from scripts/fuzz_hooks.py.
+PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=fuzz_hooks \
+    timeout --signal=INT "$((TIME_LIMIT + 60))" "$VENV/bin/st" run "$WORK/openapi.json" \
     --url "$SERVER_URL" \
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,response_schema_conformance \
