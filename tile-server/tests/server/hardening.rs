@@ -423,6 +423,72 @@ async fn security_events_and_account_changes_are_audited_with_their_source(pool:
     assert_eq!(actor, "cli:ops-wang");
 }
 
+/// Item 4, the rest of the account changes: a client created, a password changed by its
+/// user, an account disabled, enabled and its password expired: each leaves one audit row
+/// naming who did it, in order, and no row holds a password or its hash.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn every_account_change_is_audited_with_its_actor(pool: PgPool) {
+    use tile_server::db::accounts::NewClient;
+    let st = state(&pool);
+    accounts::create_user_by(
+        &pool,
+        &NewUser { username: "carol", password: PASSWORD, role: Role::Surveyor, counties: &[OWN] },
+        "cli:ops-li",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    accounts::create_client_by(
+        &pool,
+        &NewClient {
+            client_id: "djxt-audit",
+            secret: PASSWORD,
+            counties: &[OWN],
+            rate_limit_per_minute: None,
+            allowed_ips: &["10.0.0.0/8"],
+        },
+        "cli:ops-li",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let new_password = "Another-good-pass-7";
+    let changed = call(
+        &st,
+        Method::POST,
+        "/api/auth/password",
+        None,
+        Some(&json!({"username": "carol", "current_password": PASSWORD, "new_password": new_password})),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{:?}", changed.json);
+    accounts::set_disabled(&pool, "carol", true, "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
+    accounts::set_disabled(&pool, "carol", false, "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
+    accounts::expire_password(&pool, "carol", "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<(String, String, String, Option<Value>, Option<Value>)> =
+        sqlx::query_as("SELECT action, actor, object_key, before, after FROM audit ORDER BY audit_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+    let summary: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("account.create_user", "cli:ops-li", "carol"),
+            ("account.create_client", "cli:ops-li", "djxt-audit"),
+            ("account.change_password", "user:carol", "carol"),
+            ("account.disable", "cli:ops-wang", "carol"),
+            ("account.enable", "cli:ops-wang", "carol"),
+            ("account.expire_password", "cli:ops-wang", "carol"),
+        ]
+    );
+    let text = format!("{rows:?}");
+    assert!(!text.contains(PASSWORD) && !text.contains(new_password) && !text.contains("$argon2"), "{text}");
+    // The expired password now refuses a login until it is changed.
+    let login =
+        call(&st, Method::POST, "/api/auth/login", None, Some(&json!({"username": "carol", "password": new_password})))
+            .await;
+    assert_eq!((login.status, login.code()), (StatusCode::FORBIDDEN, "password_expired"));
+}
+
 /// Item 8: bad tokens cost no database work once known (the refusal is cached;
 /// malformed ones are never looked up), an address presenting many is made to
 /// wait, and /health shares one database check between concurrent callers.
