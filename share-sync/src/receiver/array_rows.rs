@@ -204,9 +204,9 @@ pub async fn units(conn: &mut AnyConnection, rows: &[UnitRecord], seq: i64) -> R
         a.text(u.hx.as_deref());
         a.text(u.fwyt.as_deref());
         a.text(Some(&u.zl));
-        for v in [
-            u.yctnjzmj, u.ycftjzmj, u.ycjzmj, u.sctnjzmj, u.scftjzmj, u.scjzmj, u.ftxs, u.gytdmj, u.fttdmj, u.dytdmj,
-        ] {
+        for v in
+            [u.yctnjzmj, u.ycftjzmj, u.ycjzmj, u.sctnjzmj, u.scftjzmj, u.scjzmj, u.ftxs, u.gytdmj, u.fttdmj, u.dytdmj]
+        {
             a.float(v);
         }
         a.int(Some(i64::from(u.mortgaged)));
@@ -237,7 +237,8 @@ const BUILDING_COLUMNS: &[(&str, Kind)] = &[
     ("valid_from", Kind::Text),
 ];
 
-const FLOOR_COLUMNS: &[(&str, Kind)] = &[("zrzh", Kind::Text), ("sjc", Kind::Int), ("myc", Kind::Text), ("cmc", Kind::Text)];
+const FLOOR_COLUMNS: &[(&str, Kind)] =
+    &[("zrzh", Kind::Text), ("sjc", Kind::Int), ("myc", Kind::Text), ("cmc", Kind::Text)];
 
 /// Upserts buildings and replaces their floor lists (PostgreSQL).
 pub async fn buildings(conn: &mut AnyConnection, rows: &[BuildingRecord], seq: i64) -> Result<(), DbError> {

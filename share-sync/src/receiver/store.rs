@@ -15,8 +15,8 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 
-use super::db::{sql, DbError};
 use super::array_rows;
+use super::db::{sql, DbError};
 use crate::package::records::{
     BuildingRecord, LandUnitRecord, LineageRecord, ObjectKind, RegistrationRecord, RetiredRecord, UnitRecord,
 };
