@@ -26,7 +26,8 @@ use tile_server::db::MIGRATOR;
 use tile_server::AppState;
 use tower::ServiceExt as _;
 
-const PASSWORD: &str = "correct horse battery";
+// Three character classes, as the account password policy asks.
+const PASSWORD: &str = "Correct horse battery 7";
 
 fn district() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district")
@@ -440,6 +441,9 @@ async fn search_queries(internal: &Internal, units: &[String], parcels: &[String
     let parcel_zl = parcel["land_unit"]["ZL"].as_str().unwrap_or_default().to_owned();
     assert!(!unit_zl.is_empty() && !parcel_zl.is_empty(), "{unit} {parcel}");
     let prefix: String = parcel_zl.chars().take(2).collect();
+    let (_, many) = internal.get(&format!("/api/search?zl={}", encode(&prefix))).await;
+    let kinds: Vec<&str> = many["items"].as_array().into_iter().flatten().filter_map(|h| h["kind"].as_str()).collect();
+    assert!(many["total"].as_i64().unwrap_or(0) > 14 && kinds.contains(&"parcel"), "{many}");
     let mut queries = vec![
         format!("zl={}", encode(&prefix)),
         format!("zl={}&per_page=7&page=2", encode(&prefix)),
