@@ -195,11 +195,60 @@ macro_rules! on_both_engines {
 }
 
 on_both_engines!(
+    awkward_text_and_numbers_come_back_exactly,
     a_lost_package_is_a_gap_and_later_ones_wait_for_it,
     duplicates_are_ignored_and_a_fork_is_quarantined,
     damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_applied,
     a_key_rotation_mid_stream_is_followed_and_the_old_key_retired,
 );
+
+/// Units whose text holds what array literals, JSON and SQL quote (quotes, backslashes,
+/// braces, commas, the word NULL, empty strings, control characters) and whose numbers
+/// need every digit, read back through `serve` exactly as they were sent.
+async fn awkward_text_and_numbers_come_back_exactly(engine: Engine) {
+    let root = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate();
+    let mut odd = unit(1, 7);
+    odd.zl = r#"文三路 "1" 号 \ {a,b} NULL ' ; --"#.into();
+    odd.fwbm = Some("NULL".into());
+    odd.hx = Some(String::new());
+    odd.myc = "\n\t\u{1}".into();
+    odd.yctnjzmj = Some(1e-7);
+    odd.ycftjzmj = Some(123_456_789.123_456_78);
+    odd.ycjzmj = Some(0.1 + 0.2);
+    odd.dytdmj = Some(f64::MAX);
+    odd.mortgaged = true;
+    odd.sealed = true;
+    odd.version_id = i64::MAX;
+    odd.valid_from = Utc.timestamp_opt(1_760_000_000, 123_456_789).single().unwrap();
+    let mut bare = unit(2, 1);
+    (bare.fwbm, bare.ljzh, bare.hx, bare.fwyt) = (None, None, None, None);
+    (bare.ycjzmj, bare.sctnjzmj, bare.scftjzmj, bare.scjzmj, bare.ftxs, bare.fttdmj) =
+        (None, None, None, None, None, None);
+    let mut w = PackageWriter::new(&root.path().join("odd")).unwrap();
+    let f = w.open(UNITS).unwrap();
+    for r in [&odd, &bare] {
+        w.file(f).push(r).unwrap();
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        kind: PackageKind::Units,
+        sender: "internal".into(),
+        sequence: 1,
+        previous: None,
+        feed: FeedRange { from: None, to: "1".into() },
+        created_at: Utc::now(),
+        key_id: String::new(),
+        files: Vec::new(),
+    };
+    let (path, _) = w.finish(manifest, &key, None, || {}).unwrap();
+    let r = Receiver::new(engine).await;
+    assert_eq!(seqs(&r.apply(&[&key], &[&path]).await), [1]);
+    for sent in [&odd, &bare] {
+        let got = share_sync::serve::queries::household_of(&r.db.pool, &sent.bdcdyh).await.unwrap().unwrap();
+        assert_eq!(&got.unit, sent);
+    }
+}
 
 fn seqs(r: &ApplyReport) -> Vec<u64> {
     r.applied.iter().map(|a| a.sequence).collect()
