@@ -57,12 +57,23 @@ ANALYZE;
 SQL
 psql_admin -d "$INTERNAL" -Atc "SELECT count(*) || ' households, ' || (SELECT count(*) FROM buildings) || ' buildings, ' || (SELECT count(*) FROM parcels) || ' parcels' FROM households" | tee -a "$OUT/results.txt"
 
+# CPU seconds of the PostgreSQL server processes that ended so far (a backend's time is
+# added to the postmaster's children time when its connection closes): the server's
+# share of a step, independent of how busy the machine is.
+pg_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' \
+        "/proc/$(head -n 1 "$PG_DIR/data/postmaster.pid")/stat"
+}
+
 measure() { # name, command...: wall time and peak RSS via GNU time, with the load before it
     local name="$1"; shift
     echo "$name: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/results.txt"
+    local before; before="$(pg_cpu)"
     /usr/bin/time -f "$name: %e s wall, %U s user, %S s sys, %M KB peak RSS" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" \
         || { cat "$OUT/$name.err"; die "$name failed"; }
+    sleep 1 # the backend's exit is reaped
     cat "$OUT/$name.time" | tee -a "$OUT/results.txt"
+    echo "$name: PostgreSQL server CPU $(awk -v a="$before" -v b="$(pg_cpu)" 'BEGIN { printf "%.2f", b - a }') s" | tee -a "$OUT/results.txt"
 }
 
 "$BIN/share-sync" keygen --out "$OUT/keys" > "$OUT/key-id"
