@@ -404,7 +404,7 @@ async fn apply_one(db: &ReceiverDb, v: &Verified) -> Result<Result<u64, String>,
     let seq = seq_i64(v.manifest.sequence);
 
     // Parse in a thread, write here: batches flow through a small channel (bounded memory).
-    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<Record>>(4);
     let verified = v.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let mut batch = Vec::with_capacity(store::READ_BATCH);

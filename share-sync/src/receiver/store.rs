@@ -26,7 +26,7 @@ pub const BATCH: usize = 400;
 
 /// Records per batch read from a package and written together: one statement per
 /// table on PostgreSQL (one array per column), `BATCH`-row statements on SQLite.
-pub const READ_BATCH: usize = 10_000;
+pub const READ_BATCH: usize = 2000;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
