@@ -27,6 +27,7 @@ say "building release binaries"
 cargo build --release --locked -p share-sync --bin share-sync 2>&1 | tail -n 1
 
 rm -rf "$OUT" && mkdir -p "$OUT"
+echo "started $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git rev-parse --short HEAD), BENCH_UNITS=$UNITS" > "$OUT/results.txt"
 for db in "$INTERNAL" "$RECEIVING" "$FLOOR"; do
     psql_admin -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 done
@@ -54,13 +55,25 @@ FROM (SELECT zrzh, zl, row_number() OVER (ORDER BY zrzh) AS n FROM buildings) b,
 WHERE (b.n - 1) * 25 + h <= $UNITS;
 ANALYZE;
 SQL
-psql_admin -d "$INTERNAL" -Atc "SELECT count(*) || ' households, ' || (SELECT count(*) FROM buildings) || ' buildings, ' || (SELECT count(*) FROM parcels) || ' parcels' FROM households" | tee "$OUT/results.txt"
+psql_admin -d "$INTERNAL" -Atc "SELECT count(*) || ' households, ' || (SELECT count(*) FROM buildings) || ' buildings, ' || (SELECT count(*) FROM parcels) || ' parcels' FROM households" | tee -a "$OUT/results.txt"
 
-measure() { # name, command...: wall time and peak RSS via GNU time
+# CPU seconds of the PostgreSQL server processes that ended so far (a backend's time is
+# added to the postmaster's children time when its connection closes): the server's
+# share of a step, independent of how busy the machine is.
+pg_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($16 + $17) / hz }' \
+        "/proc/$(head -n 1 "$PG_DIR/data/postmaster.pid")/stat"
+}
+
+measure() { # name, command...: wall time and peak RSS via GNU time, with the load before it
     local name="$1"; shift
-    /usr/bin/time -f "$name: %e s wall, %M KB peak RSS" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" \
+    echo "$name: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/results.txt"
+    local before; before="$(pg_cpu)"
+    /usr/bin/time -f "$name: %e s wall, %U s user, %S s sys, %M KB peak RSS" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" \
         || { cat "$OUT/$name.err"; die "$name failed"; }
+    sleep 1 # the backend's exit is reaped
     cat "$OUT/$name.time" | tee -a "$OUT/results.txt"
+    echo "$name: PostgreSQL server CPU $(awk -v a="$before" -v b="$(pg_cpu)" 'BEGIN { printf "%.2f", b - a }') s" | tee -a "$OUT/results.txt"
 }
 
 "$BIN/share-sync" keygen --out "$OUT/keys" > "$OUT/key-id"
@@ -87,6 +100,7 @@ say "signature cost per package"
 say "the same package applied again (verify + duplicate check only)"
 measure reapply-sqlite "$BIN/share-sync" apply --db "sqlite://$OUT/extranet.db" --trust "$PUB" "$PACKAGE"
 
+echo "finished $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/results.txt"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB RAM" | tee -a "$OUT/results.txt"
 say "results: $OUT/results.txt"
 cat "$OUT/results.txt"

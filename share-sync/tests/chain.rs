@@ -1,7 +1,11 @@
-//! The receiver against a chain of packages on SQLite: lost, duplicated, reordered,
+//! The receiver against a chain of packages, on SQLite and on PostgreSQL (every test
+//! runs on both: `sqlite::…` and `postgres::…`): lost, duplicated, reordered,
 //! tampered, truncated, wrongly signed and forked packages; a key rotation mid-stream;
 //! and the property that any delivery order of any subset leaves the receiver where
 //! applying the delivered prefix of the chain in order leaves it.
+//!
+//! The PostgreSQL receivers are fresh databases on `DATABASE_URL`'s server, dropped
+//! when the test's receiver goes.
 
 #![allow(clippy::unwrap_used)]
 
@@ -92,18 +96,53 @@ fn chain(root: &Path, key: &KeyPair, n: u64) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The receiving database's engine.
+#[derive(Debug, Clone, Copy)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
 struct Receiver {
     _dir: tempfile::TempDir,
     db: ReceiverDb,
     inbox: PathBuf,
+    /// The PostgreSQL database to drop afterwards.
+    pg_name: Option<String>,
+}
+
+/// `DATABASE_URL` with its database replaced by `db`.
+fn pg_url(db: &str) -> String {
+    let base =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| panic!("DATABASE_URL (a PostgreSQL server) must be set"));
+    let base = base.split('?').next().unwrap().to_owned();
+    let cut = base.rfind('/').unwrap();
+    format!("{}/{db}", &base[..cut])
+}
+
+async fn admin_execute(statement: &str) {
+    use sqlx::{Connection as _, Executor as _};
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| panic!("DATABASE_URL (a PostgreSQL server) must be set"));
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    admin.execute(statement).await.unwrap();
+    admin.close().await.unwrap();
 }
 
 impl Receiver {
-    async fn new() -> Self {
+    async fn new(engine: Engine) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = ReceiverDb::open(&format!("sqlite://{}", dir.path().join("r.db").display())).await.unwrap();
+        let (url, pg_name) = match engine {
+            Engine::Sqlite => (format!("sqlite://{}", dir.path().join("r.db").display()), None),
+            Engine::Postgres => {
+                let name = format!("share_sync_chain_{:016x}", rand::random::<u64>());
+                admin_execute(&format!("CREATE DATABASE {name}")).await;
+                (pg_url(&name), Some(name))
+            }
+        };
+        let db = ReceiverDb::open(&url).await.unwrap();
         let inbox = dir.path().join("inbox");
-        Self { _dir: dir, db, inbox }
+        Self { _dir: dir, db, inbox, pg_name }
     }
 
     async fn apply(&self, keys: &[&KeyPair], packages: &[&PathBuf]) -> ApplyReport {
@@ -124,16 +163,102 @@ impl Receiver {
     }
 }
 
+impl Drop for Receiver {
+    /// Drops the PostgreSQL database (from a thread of its own: no await in `drop`).
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(admin_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs each `async fn test(engine)` as `sqlite::test` and `postgres::test`.
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Engine::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Engine::Postgres).await;
+            })*
+        }
+    };
+}
+
+on_both_engines!(
+    awkward_text_and_numbers_come_back_exactly,
+    a_lost_package_is_a_gap_and_later_ones_wait_for_it,
+    duplicates_are_ignored_and_a_fork_is_quarantined,
+    damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_applied,
+    a_key_rotation_mid_stream_is_followed_and_the_old_key_retired,
+);
+
+/// Units whose text holds what array literals, JSON and SQL quote (quotes, backslashes,
+/// braces, commas, the word NULL, empty strings, control characters) and whose numbers
+/// need every digit, read back through `serve` exactly as they were sent.
+async fn awkward_text_and_numbers_come_back_exactly(engine: Engine) {
+    let root = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate();
+    let mut odd = unit(1, 7);
+    odd.zl = r#"文三路 "1" 号 \ {a,b} NULL ' ; --"#.into();
+    odd.fwbm = Some("NULL".into());
+    odd.hx = Some(String::new());
+    odd.myc = "\n\t\u{1}".into();
+    odd.yctnjzmj = Some(1e-7);
+    odd.ycftjzmj = Some(123_456_789.123_456_78);
+    odd.ycjzmj = Some(0.1 + 0.2);
+    odd.dytdmj = Some(f64::MAX);
+    odd.mortgaged = true;
+    odd.sealed = true;
+    odd.version_id = i64::MAX;
+    odd.valid_from = Utc.timestamp_opt(1_760_000_000, 123_456_789).single().unwrap();
+    let mut bare = unit(2, 1);
+    (bare.fwbm, bare.ljzh, bare.hx, bare.fwyt) = (None, None, None, None);
+    (bare.ycjzmj, bare.sctnjzmj, bare.scftjzmj, bare.scjzmj, bare.ftxs, bare.fttdmj) =
+        (None, None, None, None, None, None);
+    let mut w = PackageWriter::new(&root.path().join("odd")).unwrap();
+    let f = w.open(UNITS).unwrap();
+    for r in [&odd, &bare] {
+        w.file(f).push(r).unwrap();
+    }
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        kind: PackageKind::Units,
+        sender: "internal".into(),
+        sequence: 1,
+        previous: None,
+        feed: FeedRange { from: None, to: "1".into() },
+        created_at: Utc::now(),
+        key_id: String::new(),
+        files: Vec::new(),
+    };
+    let (path, _) = w.finish(manifest, &key, None, || {}).unwrap();
+    let r = Receiver::new(engine).await;
+    assert_eq!(seqs(&r.apply(&[&key], &[&path]).await), [1]);
+    for sent in [&odd, &bare] {
+        let got = share_sync::serve::queries::household_of(&r.db.pool, &sent.bdcdyh).await.unwrap().unwrap();
+        assert_eq!(&got.unit, sent);
+    }
+}
+
 fn seqs(r: &ApplyReport) -> Vec<u64> {
     r.applied.iter().map(|a| a.sequence).collect()
 }
 
-#[tokio::test]
-async fn a_lost_package_is_a_gap_and_later_ones_wait_for_it() {
+async fn a_lost_package_is_a_gap_and_later_ones_wait_for_it(engine: Engine) {
     let root = tempfile::tempdir().unwrap();
     let key = KeyPair::generate();
     let p = chain(root.path(), &key, 5);
-    let r = Receiver::new().await;
+    let r = Receiver::new(engine).await;
     let report = r.apply(&[&key], &[&p[0], &p[1], &p[4], &p[3]]).await;
     assert_eq!(seqs(&report), [1, 2]);
     assert_eq!(report.gaps, [3]);
@@ -154,12 +279,11 @@ async fn a_lost_package_is_a_gap_and_later_ones_wait_for_it() {
     assert!(receiver::status::status(&r.db).await.unwrap().held.is_empty());
 }
 
-#[tokio::test]
-async fn duplicates_are_ignored_and_a_fork_is_quarantined() {
+async fn duplicates_are_ignored_and_a_fork_is_quarantined(engine: Engine) {
     let root = tempfile::tempdir().unwrap();
     let key = KeyPair::generate();
     let p = chain(root.path(), &key, 2);
-    let r = Receiver::new().await;
+    let r = Receiver::new(engine).await;
     assert_eq!(seqs(&r.apply(&[&key], &[&p[0], &p[1]]).await), [1, 2]);
     let before = r.dump().await;
     let report = r.apply(&[&key], &[&p[1], &p[0]]).await;
@@ -176,8 +300,7 @@ async fn duplicates_are_ignored_and_a_fork_is_quarantined() {
     assert_eq!(r.dump().await, before);
 }
 
-#[tokio::test]
-async fn damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_applied() {
+async fn damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_applied(engine: Engine) {
     let root = tempfile::tempdir().unwrap();
     let (key, stranger) = (KeyPair::generate(), KeyPair::generate());
     let p = chain(root.path(), &key, 1);
@@ -195,7 +318,7 @@ async fn damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_appl
     cases.push(("ed25519 signature", flip(at(b"manifest.json.ed25519.sig") + 512 + 8)));
     cases.push(("truncated", bytes[..bytes.len() / 2].to_vec()));
     cases.push(("truncated end", bytes[..bytes.len() - 600].to_vec()));
-    let r = Receiver::new().await;
+    let r = Receiver::new(engine).await;
     for (what, damaged) in &cases {
         let path = root.path().join(format!("{what}.tar"));
         fs::write(&path, damaged).unwrap();
@@ -216,8 +339,7 @@ async fn damaged_and_wrongly_signed_packages_are_quarantined_and_nothing_is_appl
     assert_eq!(seqs(&r.apply(&[&key], &[&p[0]]).await), [1]);
 }
 
-#[tokio::test]
-async fn a_key_rotation_mid_stream_is_followed_and_the_old_key_retired() {
+async fn a_key_rotation_mid_stream_is_followed_and_the_old_key_retired(engine: Engine) {
     let root = tempfile::tempdir().unwrap();
     let (old, new) = (KeyPair::generate(), KeyPair::generate());
     let rotation = old.certify_successor(new.public());
@@ -225,7 +347,7 @@ async fn a_key_rotation_mid_stream_is_followed_and_the_old_key_retired() {
     let (p2, h2) = package(&root.path().join("2"), &old, None, 2, Some(h1));
     let (p3, h3) = package(&root.path().join("3"), &new, Some(&rotation), 3, Some(h2.clone()));
     let (p4, h4) = package(&root.path().join("4"), &new, Some(&rotation), 4, Some(h3));
-    let r = Receiver::new().await;
+    let r = Receiver::new(engine).await;
     // Only the old key is trusted; 4 arrives before 3 and is held, verified through the rotation.
     let report = r.apply(&[&old], &[&p1, &p2, &p4]).await;
     assert_eq!((seqs(&report), report.gaps.clone()), (vec![1, 2], vec![3]));
@@ -246,6 +368,35 @@ fn expected_prefix(delivered: &[usize], n: usize) -> usize {
     (0..n).take_while(|i| delivered.contains(i)).count()
 }
 
+/// One proptest case: deliver `order` filtered by `keep` (plus one duplicate), one
+/// package per run, and compare with applying the delivered prefix in order.
+fn delivery_case(engine: Engine, order: &[usize], keep: &[bool], duplicate: usize) -> Result<(), TestCaseError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let root = tempfile::tempdir().unwrap();
+        let key = KeyPair::generate();
+        let p = chain(root.path(), &key, 6);
+        let mut delivered: Vec<usize> = order.iter().copied().filter(|&i| keep[i]).collect();
+        if keep[duplicate] {
+            delivered.push(duplicate);
+        }
+        let got = Receiver::new(engine).await;
+        for &i in &delivered {
+            got.apply(&[&key], &[&p[i]]).await;
+        }
+        let prefix = expected_prefix(&delivered, 6);
+        let want = Receiver::new(engine).await;
+        for path in p.iter().take(prefix) {
+            want.apply(&[&key], &[path]).await;
+        }
+        prop_assert_eq!(got.dump().await, want.dump().await);
+        let status = receiver::status::status(&got.db).await.unwrap();
+        let held: Vec<u64> = (prefix + 1..6).filter(|i| delivered.contains(i)).map(|i| i as u64 + 1).collect();
+        prop_assert_eq!(status.held, held);
+        Ok(())
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -258,29 +409,21 @@ proptest! {
         keep in proptest::collection::vec(any::<bool>(), 6),
         duplicate in 0..6usize,
     ) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async {
-            let root = tempfile::tempdir().unwrap();
-            let key = KeyPair::generate();
-            let p = chain(root.path(), &key, 6);
-            let mut delivered: Vec<usize> = order.iter().copied().filter(|&i| keep[i]).collect();
-            if keep[duplicate] {
-                delivered.push(duplicate);
-            }
-            let got = Receiver::new().await;
-            for &i in &delivered {
-                got.apply(&[&key], &[&p[i]]).await;
-            }
-            let prefix = expected_prefix(&delivered, 6);
-            let want = Receiver::new().await;
-            for path in p.iter().take(prefix) {
-                want.apply(&[&key], &[path]).await;
-            }
-            prop_assert_eq!(got.dump().await, want.dump().await);
-            let status = receiver::status::status(&got.db).await.unwrap();
-            let held: Vec<u64> = (prefix + 1..6).filter(|i| delivered.contains(i)).map(|i| i as u64 + 1).collect();
-            prop_assert_eq!(status.held, held);
-            Ok(())
-        })?;
+        delivery_case(Engine::Sqlite, &order, &keep, duplicate)?;
+    }
+}
+
+proptest! {
+    // Two fresh PostgreSQL databases per case: fewer cases than on SQLite.
+    #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+
+    /// The same property with PostgreSQL receivers.
+    #[test]
+    fn on_postgres_any_delivery_order_of_any_subset_equals_the_delivered_prefix(
+        order in Just((0..6usize).collect::<Vec<_>>()).prop_shuffle(),
+        keep in proptest::collection::vec(any::<bool>(), 6),
+        duplicate in 0..6usize,
+    ) {
+        delivery_case(Engine::Postgres, &order, &keep, duplicate)?;
     }
 }

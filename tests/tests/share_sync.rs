@@ -1,7 +1,8 @@
 //! share-sync end to end: the internal PostGIS store (tile-server's schema, filled by
 //! its importer from `samples/district`) → export → apply into an extranet receiving
 //! database (SQLite and PostgreSQL) → the extranet API answers exactly what the
-//! internal unit-table API answers, for every unit and building of the district; and
+//! internal unit-table API answers (units, households, building tables, searches), for
+//! every unit and building of the district; and
 //! registration results back the other way.
 //!
 //! Needs `DATABASE_URL` (a PostGIS server; `#[sqlx::test]` makes a fresh database).
@@ -25,6 +26,7 @@ use tile_server::db::MIGRATOR;
 use tile_server::AppState;
 use tower::ServiceExt as _;
 
+// Three character classes, as the account password policy asks.
 const PASSWORD: &str = "Correct-horse-battery-9";
 
 fn district() -> PathBuf {
@@ -354,6 +356,35 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
         for b in &buildings {
             assert_same(&internal, &mut seen, &extranet, &token, &format!("/api/buildings/{b}/table")).await;
         }
+        for u in &units {
+            assert_same(&internal, &mut seen, &extranet, &token, &format!("/api/households/{u}")).await;
+        }
+        let uri = format!("/api/households/{bdcdyh}");
+        let internal_tag = etag_of(tile_server::app(internal.state.clone()), &uri, &internal.reader).await;
+        assert!(internal_tag.is_some());
+        assert_eq!(etag_of(extranet.clone(), &uri, &token).await, internal_tag, "the same version, the same ETag");
+        for q in search_queries(&internal, &units, &parcels).await {
+            assert_same(&internal, &mut seen, &extranet, &token, &format!("/api/search?{q}")).await;
+        }
+        // Refused alike: bad codes, unknown units, bad search parameters.
+        let missing = format!("{}9999", &units[0][..24]);
+        for uri in [
+            "/api/households/123".to_owned(),
+            format!("/api/households/{missing}"),
+            format!("/api/households/{}W00000000", parcels[0]),
+            "/api/search".to_owned(),
+            "/api/search?zl=%20".to_owned(),
+            format!("/api/search?zl={}", "x".repeat(101)),
+            "/api/search?zl=a&per_page=0".to_owned(),
+            "/api/search?zl=a&per_page=501".to_owned(),
+            "/api/search?zl=a&page=0".to_owned(),
+            "/api/search?zl=a&page=x".to_owned(),
+        ] {
+            let (s1, a) = internal.get(&uri).await;
+            let (s2, b) = send(extranet.clone(), Method::GET, &uri, &token, None).await;
+            assert!(s1.is_client_error(), "internal {uri}: {s1} {a}");
+            assert_eq!((s2, &b["error"]["code"]), (s1, &a["error"]["code"]), "extranet {uri}: {b} vs {a}");
+        }
         let (_, v) = send(extranet.clone(), Method::GET, &format!("/api/units/{bdcdyh}"), &token, None).await;
         assert_eq!(v["household"]["ZL"], json!("西湖区文三路100号（更正）"));
         // Read-only, authenticated, rate limited.
@@ -374,6 +405,59 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
         db.pool.close().await;
     }
     receivers.drop_pg().await;
+}
+
+/// The ETag header of a GET.
+async fn etag_of(router: axum::Router, uri: &str, token: &str) -> Option<String> {
+    let req = Request::builder()
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap_or_default();
+    let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+    resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// Percent-encodes a query value (every byte but unreserved ASCII).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Searches that cover many hits over several pages, a single hit, no hit, LIKE's
+/// metacharacters (matched literally by both), and surrounding blanks (trimmed).
+async fn search_queries(internal: &Internal, units: &[String], parcels: &[String]) -> Vec<String> {
+    let (_, unit) = internal.get(&format!("/api/units/{}", units[0])).await;
+    let (_, parcel) = internal.get(&format!("/api/units/{}W00000000", parcels[0])).await;
+    let unit_zl = unit["household"]["ZL"].as_str().unwrap_or_default().to_owned();
+    let parcel_zl = parcel["land_unit"]["ZL"].as_str().unwrap_or_default().to_owned();
+    assert!(!unit_zl.is_empty() && !parcel_zl.is_empty(), "{unit} {parcel}");
+    let prefix: String = parcel_zl.chars().take(2).collect();
+    let (_, many) = internal.get(&format!("/api/search?zl={}", encode(&prefix))).await;
+    let kinds: Vec<&str> = many["items"].as_array().into_iter().flatten().filter_map(|h| h["kind"].as_str()).collect();
+    assert!(many["total"].as_i64().unwrap_or(0) > 14 && kinds.contains(&"parcel"), "{many}");
+    let mut queries = vec![
+        format!("zl={}", encode(&prefix)),
+        format!("zl={}&per_page=7&page=2", encode(&prefix)),
+        format!("zl={}&per_page=500&page=1000000", encode(&prefix)),
+        format!("zl={}", encode(&unit_zl)),
+        format!("zl={}", encode(&format!("  {parcel_zl} "))),
+        format!("zl={}", encode("西湖区文三路100号（更正）")),
+        format!("zl={}", encode("没有这个地址")),
+        format!("zl={}", encode("%")),
+        format!("zl={}", encode("_")),
+        format!("zl={}", encode("\\")),
+    ];
+    queries.push(format!("zl={}&per_page=3", encode(&unit_zl.chars().skip(1).take(4).collect::<String>())));
+    queries
 }
 
 async fn futures_statuses(router: &axum::Router, token: &str, bdcdyh: &str, n: usize) -> Vec<StatusCode> {

@@ -404,15 +404,15 @@ async fn apply_one(db: &ReceiverDb, v: &Verified) -> Result<Result<u64, String>,
     let seq = seq_i64(v.manifest.sequence);
 
     // Parse in a thread, write here: batches flow through a small channel (bounded memory).
-    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<Record>>(8);
+    let (send, mut recv) = tokio::sync::mpsc::channel::<Vec<Record>>(4);
     let verified = v.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        let mut batch = Vec::with_capacity(store::BATCH);
+        let mut batch = Vec::with_capacity(store::READ_BATCH);
         let mut rows = 0u64;
         let result = for_each_line(&verified, |file, line| {
             batch.push(Record::parse(file, line)?);
             rows += 1;
-            if batch.len() == store::BATCH {
+            if batch.len() == store::READ_BATCH {
                 send.blocking_send(std::mem::take(&mut batch)).map_err(|_| "stopped".to_owned())?;
             }
             Ok(())

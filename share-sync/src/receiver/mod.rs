@@ -1,6 +1,7 @@
 //! The receiving side: the database, `apply`, `status`.
 
 pub mod apply;
+mod array_rows;
 pub mod db;
 pub mod status;
 pub mod store;

@@ -1,25 +1,68 @@
 //! Writing records into the receiving database, in batches of multi-row upserts
-//! (one statement per few hundred rows; `$N` placeholders, which SQLite and
-//! PostgreSQL both read). Upserts keep the higher version, so applying a package
-//! twice changes nothing.
+//! (one statement per few hundred rows). Upserts keep the higher version, so
+//! applying a package twice changes nothing.
+//!
+//! On PostgreSQL, units, buildings, floors and land units go as one array parameter
+//! per column and batch instead (`array_rows`).
+//!
+//! Placeholders: `$N` for PostgreSQL, anonymous `?` for SQLite. SQLite reads `$N`
+//! too, but as *named* parameters, and looking a name up walks a list
+//! (`sqlite3_bind_parameter_name`), so binding a 10 000-parameter statement by name
+//! is quadratic: that made a 400-row upsert take a second.
 
 use chrono::SecondsFormat;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 
+use super::array_rows;
 use super::db::{sql, DbError};
 use crate::package::records::{
     BuildingRecord, LandUnitRecord, LineageRecord, ObjectKind, RegistrationRecord, RetiredRecord, UnitRecord,
 };
 
-/// Rows per statement (28 columns × 400 stays under SQLite's 32 766 parameters).
+/// Rows per multi-row statement (28 columns × 400 stays under SQLite's 32 766 parameters).
 pub const BATCH: usize = 400;
+
+/// Records per batch read from a package and written together: one statement per
+/// table on PostgreSQL (one array per column), `BATCH`-row statements on SQLite.
+pub const READ_BATCH: usize = 2000;
 
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
+/// How a statement marks its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marks {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …` in order (SQLite: bound by position, no name lookups).
+    Anonymous,
+}
+
+impl Marks {
+    /// The marks the connection's engine binds fastest.
+    pub fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+            Self::Anonymous
+        } else {
+            Self::Numbered
+        }
+    }
+
+    /// The mark of parameter `n` (1-based).
+    fn push(self, s: &mut String, n: usize) {
+        match self {
+            Self::Numbered => {
+                s.push('$');
+                s.push_str(&n.to_string());
+            }
+            Self::Anonymous => s.push('?'),
+        }
+    }
+}
+
 /// `($1, $2, …), (…)` for `rows` rows of `cols` columns.
-fn values(rows: usize, cols: usize) -> String {
+fn values(marks: Marks, rows: usize, cols: usize) -> String {
     let mut s = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         s.push_str(if r == 0 { "(" } else { ", (" });
@@ -27,8 +70,7 @@ fn values(rows: usize, cols: usize) -> String {
             if c > 0 {
                 s.push_str(", ");
             }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
+            marks.push(&mut s, r * cols + c + 1);
         }
         s.push(')');
     }
@@ -37,12 +79,12 @@ fn values(rows: usize, cols: usize) -> String {
 
 /// `INSERT … VALUES … ON CONFLICT (key) DO UPDATE SET every other column` where the
 /// incoming row's `version` column is not older.
-fn upsert_sql(table: &str, columns: &[&str], key: &str, version: &str, rows: usize) -> String {
+fn upsert_sql(marks: Marks, table: &str, columns: &[&str], key: &str, version: &str, rows: usize) -> String {
     let set: Vec<String> = columns.iter().filter(|c| **c != key).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
         "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({key}) DO UPDATE SET {} WHERE excluded.{version} >= {table}.{version}",
         columns.join(", "),
-        values(rows, columns.len()),
+        values(marks, rows, columns.len()),
         set.join(", ")
     )
 }
@@ -114,8 +156,12 @@ fn bind_unit<'q>(q: AnyQuery<'q>, u: &UnitRecord, seq: i64) -> AnyQuery<'q> {
 
 /// Upserts units.
 pub async fn units(conn: &mut AnyConnection, rows: &[UnitRecord], seq: i64) -> Result<(), DbError> {
+    let marks = Marks::of(conn);
+    if marks == Marks::Numbered {
+        return array_rows::units(conn, rows, seq).await;
+    }
     for chunk in rows.chunks(BATCH) {
-        let sql = upsert_sql("units", UNIT_COLUMNS, "bdcdyh", "version_id", chunk.len());
+        let sql = upsert_sql(marks, "units", UNIT_COLUMNS, "bdcdyh", "version_id", chunk.len());
         let mut q = sqlx::query(&sql);
         for u in chunk {
             q = bind_unit(q, u, seq);
@@ -150,8 +196,12 @@ const BUILDING_COLUMNS: &[&str] = &[
 
 /// Upserts buildings and replaces their floor lists.
 pub async fn buildings(conn: &mut AnyConnection, rows: &[BuildingRecord], seq: i64) -> Result<(), DbError> {
+    let marks = Marks::of(conn);
+    if marks == Marks::Numbered {
+        return array_rows::buildings(conn, rows, seq).await;
+    }
     for chunk in rows.chunks(BATCH) {
-        let sql = upsert_sql("buildings", BUILDING_COLUMNS, "zrzh", "version_id", chunk.len());
+        let sql = upsert_sql(marks, "buildings", BUILDING_COLUMNS, "zrzh", "version_id", chunk.len());
         let mut q = sqlx::query(&sql);
         for b in chunk {
             q = q
@@ -173,7 +223,7 @@ pub async fn buildings(conn: &mut AnyConnection, rows: &[BuildingRecord], seq: i
                 .bind(seq);
         }
         q.execute(&mut *conn).await.map_err(sql_err("writing buildings"))?;
-        let delete = format!("DELETE FROM floors WHERE zrzh IN ({})", placeholders(chunk.len()));
+        let delete = format!("DELETE FROM floors WHERE zrzh IN ({})", placeholders(marks, 1, chunk.len()));
         let mut q = sqlx::query(&delete);
         for b in chunk {
             q = q.bind(b.zrzh.clone());
@@ -182,7 +232,7 @@ pub async fn buildings(conn: &mut AnyConnection, rows: &[BuildingRecord], seq: i
         let floors: Vec<(&str, &crate::package::records::FloorRecord)> =
             chunk.iter().flat_map(|b| b.floors.iter().map(move |f| (b.zrzh.as_str(), f))).collect();
         for part in floors.chunks(BATCH) {
-            let insert = format!("INSERT INTO floors (zrzh, sjc, myc, cmc) VALUES {}", values(part.len(), 4));
+            let insert = format!("INSERT INTO floors (zrzh, sjc, myc, cmc) VALUES {}", values(marks, part.len(), 4));
             let mut q = sqlx::query(&insert);
             for (zrzh, f) in part {
                 q = q.bind((*zrzh).to_owned()).bind(i64::from(f.sjc)).bind(f.myc.clone()).bind(f.cmc.clone());
@@ -193,16 +243,28 @@ pub async fn buildings(conn: &mut AnyConnection, rows: &[BuildingRecord], seq: i
     Ok(())
 }
 
-fn placeholders(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+/// `$1, $2, …` (or `?, ?, …`) for `n` parameters starting at `first`.
+fn placeholders(marks: Marks, first: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        marks.push(&mut s, first + i);
+    }
+    s
 }
 
 const LAND_UNIT_COLUMNS: &[&str] = &["zddm", "zl", "zdmj", "yt", "qllx", "qlxz", "state", "version_id", "seq"];
 
 /// Upserts land units.
 pub async fn land_units(conn: &mut AnyConnection, rows: &[LandUnitRecord], seq: i64) -> Result<(), DbError> {
+    let marks = Marks::of(conn);
+    if marks == Marks::Numbered {
+        return array_rows::land_units(conn, rows, seq).await;
+    }
     for chunk in rows.chunks(BATCH) {
-        let sql = upsert_sql("land_units", LAND_UNIT_COLUMNS, "zddm", "version_id", chunk.len());
+        let sql = upsert_sql(marks, "land_units", LAND_UNIT_COLUMNS, "zddm", "version_id", chunk.len());
         let mut q = sqlx::query(&sql);
         for p in chunk {
             q = q
@@ -223,11 +285,12 @@ pub async fn land_units(conn: &mut AnyConnection, rows: &[LandUnitRecord], seq: 
 
 /// Inserts lineage edges (edges never change).
 pub async fn lineage(conn: &mut AnyConnection, rows: &[LineageRecord]) -> Result<(), DbError> {
+    let marks = Marks::of(conn);
     for chunk in rows.chunks(BATCH) {
         let sql = format!(
             "INSERT INTO lineage (county, event_id, old_code, new_code, kind, at) VALUES {}
              ON CONFLICT (county, old_code, new_code, event_id) DO NOTHING",
-            values(chunk.len(), 6)
+            values(marks, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for l in chunk {
@@ -246,18 +309,25 @@ pub async fn lineage(conn: &mut AnyConnection, rows: &[LineageRecord]) -> Result
 
 /// Marks objects historical.
 pub async fn retire(conn: &mut AnyConnection, rows: &[RetiredRecord], seq: i64) -> Result<(), DbError> {
-    for r in rows {
-        let (table, key) = match r.kind {
-            ObjectKind::Unit => ("units", "bdcdyh"),
-            ObjectKind::Building => ("buildings", "zrzh"),
-            ObjectKind::LandUnit => ("land_units", "zddm"),
-        };
-        sqlx::query(&format!("UPDATE {table} SET state = 'historical', seq = $1 WHERE {key} = $2"))
-            .bind(seq)
-            .bind(r.key.clone())
-            .execute(&mut *conn)
-            .await
-            .map_err(sql_err("retiring objects"))?;
+    let marks = Marks::of(conn);
+    for (kind, table, key) in [
+        (ObjectKind::Unit, "units", "bdcdyh"),
+        (ObjectKind::Building, "buildings", "zrzh"),
+        (ObjectKind::LandUnit, "land_units", "zddm"),
+    ] {
+        let keys: Vec<&str> = rows.iter().filter(|r| r.kind == kind).map(|r| r.key.as_str()).collect();
+        for chunk in keys.chunks(BATCH) {
+            let sql = format!(
+                "UPDATE {table} SET state = 'historical', seq = {} WHERE {key} IN ({})",
+                placeholders(marks, 1, 1),
+                placeholders(marks, 2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(seq);
+            for k in chunk {
+                q = q.bind((*k).to_owned());
+            }
+            q.execute(&mut *conn).await.map_err(sql_err("retiring objects"))?;
+        }
     }
     Ok(())
 }
@@ -343,8 +413,10 @@ mod tests {
 
     #[test]
     fn placeholders_number_rows_then_columns() {
-        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        let sql = upsert_sql("t", &["k", "a", "v"], "k", "v", 1);
+        assert_eq!(values(Marks::Numbered, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values(Marks::Anonymous, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(placeholders(Marks::Numbered, 2, 3), "$2, $3, $4");
+        let sql = upsert_sql(Marks::Numbered, "t", &["k", "a", "v"], "k", "v", 1);
         assert_eq!(
             sql,
             "INSERT INTO t (k, a, v) VALUES ($1, $2, $3) ON CONFLICT (k) DO UPDATE SET a = excluded.a, v = excluded.v WHERE excluded.v >= t.v"

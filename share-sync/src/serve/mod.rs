@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -27,7 +28,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::keys::PublicKey;
 use crate::receiver::ReceiverDb;
-use views::{BuildingTable, Registration, UnitView};
+use views::{BuildingTable, Hit, HitPage, Household, Registration, UnitView};
 
 /// SHA-256 of a token, hex (what `api_clients` stores).
 pub fn token_digest(token: &str) -> String {
@@ -197,6 +198,72 @@ pub async fn unit(
     Ok(Json(UnitView { household, land_unit, registration }))
 }
 
+/// A household with its version's ETag, as the internal server answers it.
+#[utoipa::path(get, path = "/api/households/{bdcdyh}", params(("bdcdyh" = String, Path, description = "不动产单元号 (fixture F)")),
+    responses((status = 200, body = Household, headers(("ETag" = String, description = "version tag"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn household(
+    State(state): State<ServeState>,
+    _client: Client,
+    Path(bdcdyh): Path<String>,
+) -> Result<Response, ApiError> {
+    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    let household = queries::household_of(&state.db.pool, &bdcdyh)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("household {bdcdyh}")))?;
+    // The internal server's tag (tile-server `version_tag`): the same version, the same tag.
+    let tag = format!("W/\"v{}\"", household.unit.version_id);
+    let mut resp = Json(household).into_response();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/search` parameters (the internal server's).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Text the 坐落 must contain (1..=100 characters).
+    pub zl: String,
+    /// 1-based page number. \[default: 1\]
+    pub page: Option<i64>,
+    /// Items per page, 1..=500. \[default: 50\]
+    pub per_page: Option<i64>,
+}
+
+/// Page size limits, as the internal server's.
+const DEFAULT_PER_PAGE: i64 = 50;
+const MAX_PER_PAGE: i64 = 500;
+
+/// Land units and households whose address (坐落) contains the text.
+#[utoipa::path(get, path = "/api/search", params(SearchQuery),
+    responses((status = 200, body = HitPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<ServeState>,
+    _client: Client,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<HitPage>, ApiError> {
+    let Query(q) = query.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let page = q.page.unwrap_or(1);
+    let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(ApiError::BadRequest("page must be 1..=1000000".into()));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::BadRequest(format!("per_page must be 1..={MAX_PER_PAGE}")));
+    }
+    let text = q.zl.trim();
+    if !(1..=100).contains(&text.chars().count()) {
+        return Err(ApiError::BadRequest("zl must be 1..=100 characters".into()));
+    }
+    let (items, total) =
+        queries::search(&state.db.pool, state.db.backend, text, per_page, (page - 1) * per_page).await?;
+    Ok(Json(HitPage { items, page, per_page, total }))
+}
+
 /// The building table (楼盘表) of a natural building.
 #[utoipa::path(get, path = "/api/buildings/{zrzh}/table", params(("zrzh" = String, Path, description = "自然幢号, 24 characters")),
     responses((status = 200, body = BuildingTable), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -297,8 +364,8 @@ async fn receive(intake: &PushIntake, body: Body) -> std::io::Result<PathBuf> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "share-sync extranet unit-table API", description = "Read-only unit tables from the receiving database; no coordinates."),
-    paths(unit, table, put_registration),
-    components(schemas(UnitView, BuildingTable, Registration, RegistrationInput, ErrorBody, ErrorDetail)),
+    paths(unit, household, search, table, put_registration),
+    components(schemas(UnitView, Household, Hit, HitPage, BuildingTable, Registration, RegistrationInput, ErrorBody, ErrorDetail)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -327,6 +394,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: ServeState) -> Router {
     let mut router = Router::new()
         .route("/api/units/{bdcdyh}", get(unit))
+        .route("/api/households/{bdcdyh}", get(household))
+        .route("/api/search", get(search))
         .route("/api/buildings/{zrzh}/table", get(table))
         .route("/api/registrations/{bdcdyh}", put(put_registration))
         .route("/api/openapi.json", get(|| async { Json(openapi()) }));
@@ -354,7 +423,13 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_the_paths() {
         let doc = serde_json::to_value(openapi()).unwrap();
-        for p in ["/api/units/{bdcdyh}", "/api/buildings/{zrzh}/table", "/api/registrations/{bdcdyh}"] {
+        for p in [
+            "/api/units/{bdcdyh}",
+            "/api/households/{bdcdyh}",
+            "/api/search",
+            "/api/buildings/{zrzh}/table",
+            "/api/registrations/{bdcdyh}",
+        ] {
             assert!(doc["paths"][p].is_object(), "{p}");
         }
     }

@@ -3,9 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AnyPool;
 
-use super::views::{BuildingAttrs, BuildingTable, FloorRow, Household, LandUnit, Registration};
+use super::views::{BuildingAttrs, BuildingTable, FloorRow, Hit, Household, LandUnit, Registration};
 use crate::package::records::UnitRecord;
-use crate::receiver::db::{sql, DbError};
+use crate::receiver::db::{sql, Backend, DbError};
 use crate::receiver::store::time_text;
 
 fn time(s: &str) -> DateTime<Utc> {
@@ -175,6 +175,44 @@ pub async fn building_table(pool: &AnyPool, zrzh: &str) -> Result<Option<Buildin
     let households: Vec<Household> =
         rows.iter().map(household).collect::<Result<_, _>>().map_err(sql("decoding households"))?;
     Ok(Some(super::views::lay_out(building, &floors, households)))
+}
+
+/// Current land units and units whose 坐落 contains `text` (a plain substring, as the
+/// internal server's escaped `LIKE '%text%'` matches), parcels first, then by code;
+/// one page and the total.
+pub async fn search(
+    pool: &AnyPool,
+    backend: Backend,
+    text: &str,
+    per_page: i64,
+    offset: i64,
+) -> Result<(Vec<Hit>, i64), DbError> {
+    let contains = match backend {
+        Backend::Sqlite => "instr(zl, $1) > 0",
+        Backend::Postgres => "strpos(zl, $1) > 0",
+    };
+    let union = format!(
+        "SELECT 'parcel' AS kind, zddm AS code, zl, substr(zddm, 1, 6) AS county FROM land_units
+          WHERE state = 'current' AND {contains}
+         UNION ALL
+         SELECT 'household', bdcdyh, zl, substr(bdcdyh, 1, 6) FROM units WHERE state = 'current' AND {contains}"
+    );
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({union}) u"))
+        .bind(text.to_owned())
+        .fetch_one(pool)
+        .await
+        .map_err(sql("counting search hits"))?;
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(&format!(
+        "SELECT kind, code, zl, county FROM ({union}) u ORDER BY kind DESC, code LIMIT $2 OFFSET $3"
+    ))
+    .bind(text.to_owned())
+    .bind(per_page)
+    .bind(offset)
+    .fetch_all(pool)
+    .await
+    .map_err(sql("searching by address"))?;
+    let hits = rows.into_iter().map(|(kind, code, zl, county)| Hit { kind, code, zl, county }).collect();
+    Ok((hits, total))
 }
 
 /// The client a bearer token belongs to: (client, per minute, may register).

@@ -1,6 +1,6 @@
 //! The JSON shapes of the internal server's unit-table endpoints, rebuilt from the
 //! receiving database. They are copies of tile-server's `UnitView`, `Household`,
-//! `LandUnit`, `BuildingAttrs`, `TableRow` and `BuildingTable` (share-sync may not
+//! `LandUnit`, `BuildingAttrs`, `TableRow`, `BuildingTable`, `Hit` and `HitPage` (share-sync may not
 //! depend on tile-server, and those types derive `sqlx::FromRow` for PostgreSQL rows,
 //! which cadastre-core must not know). The end-to-end test
 //! `tests/tests/share_sync.rs` compares both servers' answers for every unit of the
@@ -55,6 +55,33 @@ pub struct LandUnit {
     pub qlxz: Option<String>,
     /// current / historical / temporary.
     pub state: String,
+}
+
+/// A search hit, as the internal `GET /api/search` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Hit {
+    /// `parcel` or `household`.
+    pub kind: String,
+    /// ZDDM for parcels, BDCDYH for households.
+    pub code: String,
+    /// 坐落.
+    #[serde(rename = "ZL")]
+    pub zl: String,
+    /// County (the code's first six digits).
+    pub county: String,
+}
+
+/// A page of search hits (the internal server's `HitPage`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HitPage {
+    /// The items of this page.
+    pub items: Vec<Hit>,
+    /// 1-based page number.
+    pub page: i64,
+    /// Page size.
+    pub per_page: i64,
+    /// Items over all pages.
+    pub total: i64,
 }
 
 /// A registration result (登簿) of a unit.
