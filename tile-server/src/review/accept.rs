@@ -279,7 +279,7 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     out.retired.extend(replaced);
     out.retired.extend(removed_buildings.iter().cloned());
 
-    let tabled = write_tables(&mut tx, &u, &diff, who, &county, &building_codes, &mut out, &mut audit_rows).await?;
+    let tabled = write_tables(&mut tx, &u, &diff, who, &county, &building_codes, &successors, &mut out, &mut audit_rows).await?;
     let plan = rehouse::Plan {
         county: &county,
         actor: &actor,
@@ -505,9 +505,12 @@ async fn write_tables(
     who: &Principal,
     county: &str,
     buildings: &BTreeMap<String, String>,
+    successors: &BTreeMap<String, String>,
     out: &mut Accepted,
     audit_rows: &mut AuditRows,
 ) -> Result<BTreeSet<String>> {
+    // A successor's households are created, or continue old ones: rehouse::finish says which.
+    let successor_codes: BTreeSet<&str> = successors.values().map(String::as_str).collect();
     let actor = who.actor();
     let mut written = BTreeSet::new();
     for t in &u.tables {
@@ -526,9 +529,11 @@ async fn write_tables(
                 out.codes.insert(format!("{package_id}#{hh}"), code.clone());
                 renamed.insert((*hh).to_owned(), (new_hh, code));
             }
-            let codes: Vec<AnyCode> =
-                renamed.values().map(|(_, c)| parse::<AnyCode>(c, "household")).collect::<Result<_>>()?;
-            PgAllocator::record_event_in(conn, EventInput::create(&actor, codes)).await.map_err(lineage_err)?;
+            if !successor_codes.contains(zrzh.as_str()) {
+                let codes: Vec<AnyCode> =
+                    renamed.values().map(|(_, c)| parse::<AnyCode>(c, "household")).collect::<Result<_>>()?;
+                PgAllocator::record_event_in(conn, EventInput::create(&actor, codes)).await.map_err(lineage_err)?;
+            }
         }
         let file = rewrite_table(t, &zrzh, &renamed)?;
         let read = crate::import::tables::read(&file, &actor).map_err(|e| AppError::Unprocessable(e.to_string()))?;

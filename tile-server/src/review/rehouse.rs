@@ -127,8 +127,12 @@ pub async fn finish(conn: &mut PgConnection, plan: &Plan<'_>, out: &mut Accepted
             continue;
         };
         let pairs = if plan.tabled.contains(new) {
-            let pairs = match_places(conn, county, new, households).await?;
+            let (pairs, fresh) = match_places(conn, county, new, households).await?;
             carry_register_fields(conn, county, &pairs).await?;
+            if !fresh.is_empty() {
+                let codes: Vec<AnyCode> = fresh.iter().map(|c| parse(c, "household")).collect::<Result<_>>()?;
+                PgAllocator::record_event_in(conn, EventInput::create(plan.actor, codes)).await.map_err(lineage_err)?;
+            }
             pairs
         } else {
             let pairs = copy_households(conn, county, new, households).await?;
@@ -160,13 +164,14 @@ pub async fn finish(conn: &mut PgConnection, plan: &Plan<'_>, out: &mut Accepted
     Ok(())
 }
 
-/// The households of `new` (just written from its table) in the place of an old one.
+/// The households of `new` (just written from its table) in the place of an old one, as
+/// (old, new) pairs, and the codes of the others.
 async fn match_places(
     conn: &mut PgConnection,
     county: &str,
     new: &str,
     old: &[OldHousehold],
-) -> Result<Vec<(String, String)>> {
+) -> Result<(Vec<(String, String)>, Vec<String>)> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT bdcdyh::text, myc, dyh, shbw FROM households WHERE county = $1 AND zrzh = $2 AND state = 'current'",
     )
@@ -175,9 +180,10 @@ async fn match_places(
     .fetch_all(&mut *conn)
     .await
     .map_err(AppError::db("reading the households of a new building"))?;
-    let by_place: BTreeMap<(String, String, String), String> =
+    let mut by_place: BTreeMap<(String, String, String), String> =
         rows.into_iter().map(|(code, myc, dyh, shbw)| ((myc, dyh, shbw), code)).collect();
-    Ok(old.iter().filter_map(|h| by_place.get(&h.place).map(|n| (h.bdcdyh.clone(), n.clone()))).collect())
+    let pairs = old.iter().filter_map(|h| by_place.remove(&h.place).map(|n| (h.bdcdyh.clone(), n))).collect();
+    Ok((pairs, by_place.into_values().collect()))
 }
 
 /// Owner, mortgage and seal of each old household onto its continuation.
