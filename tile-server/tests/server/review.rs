@@ -915,3 +915,44 @@ async fn a_table_for_a_new_building_takes_the_issued_code_and_continues_the_old_
     assert!(!current_floors(&s.st.db, &new_b).await.is_empty());
     assert_eq!(orphans(&s.st.db).await, 0);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_table_of_a_retired_building_is_a_diff_problem_not_a_failed_accept(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let dir = tempdir();
+    write_rehoused(dir.path(), false);
+    // The surveyor kept the old building's table under its old code (and one for a ghost).
+    let src = district_dir().join("buildings").join(format!("{REHOUSED_TABLE}.csv"));
+    std::fs::copy(&src, dir.path().join("buildings").join(format!("{REHOUSED_TABLE}.csv")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ghost = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{e}"));
+    let ghost: String = ghost
+        .split("\r\n")
+        .map(|l| {
+            let mut c: Vec<&str> = l.split(',').collect();
+            if c.len() > 7 && c[0] == REHOUSED_TABLE {
+                c[0] = "TGHOST";
+                c[7] = "";
+            }
+            c.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    std::fs::write(dir.path().join("buildings").join("TGHOST.csv"), ghost).unwrap_or_else(|e| panic!("{e}"));
+    let id = hand_in(&s.st, &s.surveyor, zip_of(dir.path())).await.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&s.st).await;
+    let d = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!(d.json["status"].as_str(), Some("ready"), "{:?}", d.json);
+    let problems: Vec<String> = d.json["diff"]["problems"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains(REHOUSED_TABLE) && p.contains("retires")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("TGHOST") && p.contains("names no new building")), "{problems:?}");
+    let before = snapshot(&s.st.db).await;
+    let a = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "x"})).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{:?}", a.json);
+    assert!(a.json["error"]["message"].as_str().is_some_and(|m| m.contains("cannot be accepted")), "{:?}", a.json);
+    assert_eq!(snapshot(&s.st.db).await, before);
+}
