@@ -153,15 +153,20 @@ pub(super) async fn issue(
 fn precheck(v: &submissions::LockedVersion, who: &Principal, d: &Decision, diff: &Diff) -> Result<()> {
     v.check_decidable(who)?;
     let has_reason = d.override_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
-    if v.verdict.as_deref() != Some("pass") && !has_reason {
-        return Err(AppError::Conflict(
-            "质检未通过 the check failed: accepting needs a written override_reason".into(),
+    let mut needs_reason = Vec::new();
+    if v.verdict.as_deref() != Some("pass") {
+        needs_reason.push("质检未通过 the check failed".to_owned());
+    }
+    if !diff.overlaps.is_empty() {
+        needs_reason.push(format!(
+            "与库中宗地重叠 {} overlap(s) with store parcels the package does not replace",
+            diff.overlaps.len()
         ));
     }
-    if !diff.overlaps.is_empty() && !has_reason {
+    if !needs_reason.is_empty() && !has_reason {
         return Err(AppError::Conflict(format!(
-            "与库中宗地重叠 {} overlap(s) with store parcels the package does not replace: accepting needs a written override_reason",
-            diff.overlaps.len()
+            "{}: accepting needs a written override_reason",
+            needs_reason.join("; ")
         )));
     }
     if !diff.problems.is_empty() {

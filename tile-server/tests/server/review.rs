@@ -956,3 +956,185 @@ async fn a_table_of_a_retired_building_is_a_diff_problem_not_a_failed_accept(poo
     assert!(a.json["error"]["message"].as_str().is_some_and(|m| m.contains("cannot be accepted")), "{:?}", a.json);
     assert_eq!(snapshot(&s.st.db).await, before);
 }
+
+async fn verdict_of(st: &AppState, token: &str, id: i64) -> String {
+    let rep = get(st, &format!("/api/submissions/{id}/report"), token).await;
+    rep.json["verdict"].as_str().unwrap_or_else(|| panic!("{:?}", rep.json)).to_owned()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_failed_check_is_accepted_only_with_a_written_reason(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    // A package whose check passes needs no reason.
+    let clean = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    let (zip, _) = known_edits_zip();
+    let failing = hand_in(&s.st, &s.surveyor, zip).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 2);
+    assert_eq!(verdict_of(&s.st, &s.reviewer, clean).await, "pass");
+    let ok = decide(&s.st, &s.reviewer, clean, json!({"decision": "accept", "note": "无变更"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+
+    assert_eq!(verdict_of(&s.st, &s.reviewer, failing).await, "fail");
+    let before = snapshot(&s.st.db).await;
+    for body in [json!({"decision": "accept"}), json!({"decision": "accept", "override_reason": "  \n "})] {
+        let r = decide(&s.st, &s.reviewer, failing, body.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "conflict"), "{body}: {:?}", r.json);
+        let m = r.json["error"]["message"].as_str().unwrap_or("");
+        assert!(m.contains("the check failed") && m.contains("override_reason"), "{m}");
+    }
+    assert_eq!(snapshot(&s.st.db).await, before, "a refused accept writes nothing");
+    let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
+    assert_eq!(detail.json["status"].as_str(), Some("ready"));
+    let ok = decide(&s.st, &s.reviewer, failing, json!({"decision": "accept", "override_reason": "界址点已现场核实"}))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+    let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
+    assert_eq!(detail.json["status"].as_str(), Some("accepted"));
+    assert_eq!(detail.json["versions"][0]["override_reason"].as_str(), Some("界址点已现场核实"));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_overlap_with_a_store_parcel_needs_a_written_reason(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let dir = tempdir();
+    write_overlapping(dir.path());
+    let id = hand_in(&s.st, &s.surveyor, zip_of(dir.path())).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 1);
+    let d = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!(d.json["status"].as_str(), Some("ready"), "{:?}", d.json);
+    let overlaps = d.json["diff"]["overlaps"].as_array().cloned().unwrap_or_default();
+    assert_eq!(overlaps.len(), 1, "{overlaps:?}");
+    assert_eq!(overlaps[0]["package_parcel"].as_str(), Some("T9"));
+    assert_eq!(overlaps[0]["store_parcel"].as_str(), Some(OVERLAPPED));
+    let area = overlaps[0]["area"].as_f64().unwrap_or(0.0);
+    let t9 = d.json["diff"]["parcels"]["added"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["id"] == "T9"))
+        .and_then(|e| e["area_after"].as_f64())
+        .unwrap_or(-1.0);
+    assert!((area - t9).abs() < 0.01, "T9 lies wholly inside {OVERLAPPED}: overlap {area} m², T9 {t9} m²");
+    assert!(d.json["diff"]["parcels"]["removed"].as_array().is_some_and(Vec::is_empty), "nothing is replaced");
+
+    let before = snapshot(&s.st.db).await;
+    let r = decide(&s.st, &s.reviewer, id, json!({"decision": "accept"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json);
+    let m = r.json["error"]["message"].as_str().unwrap_or("");
+    assert!(m.contains("1 overlap(s) with store parcels") && m.contains("override_reason"), "{m}");
+    assert_eq!(snapshot(&s.st.db).await, before);
+    let ok = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "权属已调解，另案处理"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+    let code = ok.json["codes"]["T9"].as_str().unwrap_or_else(|| panic!("{:?}", ok.json)).to_owned();
+    for c in [code.as_str(), OVERLAPPED] {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM parcels WHERE zddm = $1 AND state = 'current'")
+            .bind(c)
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
+        assert_eq!(n, 1, "{c} is current");
+    }
+}
+
+/// A worker that took `id`'s job and died: its connection (and with it the job's advisory
+/// lock) is gone. Waits until the server has let go of the lock.
+async fn worker_dies_holding_the_job(pool: &PgPool) {
+    use sqlx::Connection as _;
+    let (job, conn) = tile_server::db::review_jobs::take(pool, "doomed-worker")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no job to take"));
+    let _ = conn.detach().close().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = x'52455657'::int::oid
+               AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .bind(job.job_id)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(1);
+        if held == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the dead worker's lock stayed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn job_of(pool: &PgPool, id: i64) -> (String, i32, Option<String>) {
+    sqlx::query_as("SELECT state, attempts, last_error FROM review_jobs WHERE submission_id = $1 ORDER BY job_id DESC LIMIT 1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn status_of(st: &AppState, token: &str, id: i64) -> (String, Option<String>) {
+    let d = get(st, &format!("/api/submissions/{id}"), token).await;
+    (
+        d.json["status"].as_str().unwrap_or("").to_owned(),
+        d.json["versions"][0]["failure"].as_str().map(str::to_owned),
+    )
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_dead_worker_s_check_is_run_again_and_the_third_failure_ends_in_failed(pool: PgPool) {
+    let s = setup(pool.clone(), Settings::default()).await;
+    // Killed once mid-check: the next worker takes the job again and finishes it.
+    let a = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    worker_dies_holding_the_job(&pool).await;
+    assert_eq!(status_of(&s.st, &s.reviewer, a).await.0, "checking");
+    assert_eq!(drain(&s.st).await, 1);
+    assert_eq!(status_of(&s.st, &s.reviewer, a).await.0, "ready");
+    assert_eq!(job_of(&pool, a).await, ("done".to_owned(), 2, None));
+
+    // Killed in each of its three attempts: the next worker gives up, the version is failed.
+    let b = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    for _ in 0..3 {
+        worker_dies_holding_the_job(&pool).await;
+    }
+    assert_eq!(drain(&s.st).await, 1);
+    let (status, failure) = status_of(&s.st, &s.reviewer, b).await;
+    assert_eq!(status, "failed");
+    assert!(failure.as_deref().is_some_and(|f| f.contains("did not finish in 3 attempts")), "{failure:?}");
+    assert_eq!(job_of(&pool, b).await.0, "failed");
+
+    // A check that fails by itself (here: the county's stored QC rules are unreadable) is
+    // retried, and its third failure ends in `failed` with the reason.
+    sqlx::query("INSERT INTO qc_config (county, rules_toml) VALUES ($1, 'rules = [unclosed')")
+        .bind(COUNTY)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    for attempt in 1..=3 {
+        assert_eq!(drain(&s.st).await, 1, "attempt {attempt}");
+        let (state, attempts, error) = job_of(&pool, c).await;
+        assert_eq!(attempts, attempt);
+        assert!(error.as_deref().is_some_and(|e| e.contains("stored QC rules of 330106")), "{error:?}");
+        let status = status_of(&s.st, &s.reviewer, c).await;
+        if attempt < 3 {
+            assert_eq!((state.as_str(), status.0.as_str()), ("queued", "checking"), "attempt {attempt}");
+            // Due again now rather than after the back-off.
+            sqlx::query("UPDATE review_jobs SET run_after = now() WHERE submission_id = $1")
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            assert_eq!((state.as_str(), status.0.as_str()), ("failed", "failed"));
+            assert!(status.1.as_deref().is_some_and(|f| f.contains("failed 3 times")), "{:?}", status.1);
+        }
+    }
+    let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM submission_versions WHERE status = 'checking'")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(-1);
+    assert_eq!(stuck, 0, "nothing stays checking");
+    // A failed submission takes a new version, which is checked with the repaired rules.
+    sqlx::query("DELETE FROM qc_config WHERE county = $1").bind(COUNTY).execute(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+    let v2 = call_with(&s.st, zip_request(&format!("/api/submissions/{c}/versions"), &s.surveyor, sample_zip())).await;
+    assert_eq!(v2.status, StatusCode::ACCEPTED, "{:?}", v2.json);
+    assert_eq!(drain(&s.st).await, 1);
+    assert_eq!(status_of(&s.st, &s.reviewer, c).await.0, "ready");
+}

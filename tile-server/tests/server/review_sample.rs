@@ -312,6 +312,29 @@ pub fn write_rehoused(out: &Path, table: bool) -> Rehoused {
     Rehoused { temp, renamed_room }
 }
 
+/// The parcel [`write_overlapping`] overlaps.
+pub const OVERLAPPED: &str = MOVED;
+
+/// The sample district without [`OVERLAPPED`] (and its buildings), which stays in the store
+/// as it is, plus a new parcel `T9` over the middle of it: an overlap with a store parcel
+/// the package does not replace.
+pub fn write_overlapping(out: &Path) {
+    let mut sub: Submission =
+        load_submission(&district_dir(), &LoadOptions::default()).unwrap_or_else(|e| panic!("sample: {e}"));
+    let x = sub.parcels.iter().find(|p| p.zddm == OVERLAPPED).cloned().unwrap_or_else(|| panic!("{OVERLAPPED}"));
+    let r = x.geometry.bounding_rect().unwrap_or_else(|| panic!("empty {OVERLAPPED}"));
+    let (w, h) = (r.width() / 4.0, r.height() / 4.0);
+    let (cx, cy) = (((r.min().x + r.max().x) / 2.0).round(), ((r.min().y + r.max().y) / 2.0).round());
+    let t9 = new_parcel(&x, "T9", rect(cx - w, cy - h, cx + w, cy + h), "西湖区重叠测试路9号");
+    sub.parcels.retain(|p| p.zddm != OVERLAPPED);
+    sub.parcels.push(t9);
+    sub.buildings.retain(|b| b.zddm != OVERLAPPED);
+    std::fs::create_dir_all(out).unwrap_or_else(|e| panic!("{e}"));
+    write_shapefiles(&sub, out, TextEncoding::Gbk).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    std::fs::write(out.join("manifest.toml"), "county = \"330106\"\nproject = \"重叠测试\"\nbusiness_kind = \"首次\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The package bytes of a folder.
 pub fn zip_of(dir: &Path) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
