@@ -603,6 +603,8 @@ async fn start_server(url: &str) -> Server {
         .arg("--db")
         .arg(url)
         .arg("serve")
+        // The test connects as the cluster's superuser (development only).
+        .arg("--allow-owner")
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .env("CADASTRE_PII_KEY", base64::engine::general_purpose::STANDARD.encode([9u8; 32]))
