@@ -100,7 +100,9 @@ fn parse_row(h: &Header, cells: &[String]) -> Result<Household, String> {
     }
     let code = get(7);
     if temporary && !code.is_empty() {
-        return Err(format!("BDCDYH {code:?} in a new building ({zrzh}): its households get their codes on acceptance"));
+        return Err(format!(
+            "BDCDYH {code:?} in a new building ({zrzh}): its households get their codes on acceptance"
+        ));
     }
     if !code.is_empty() && (code.chars().count() != 28 || !code.starts_with(zrzh) || !code.ends_with(hh)) {
         return Err(format!("BDCDYH {code:?} is not ZRZH + HH (28 characters)"));

@@ -284,7 +284,8 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     out.retired.extend(replaced);
     out.retired.extend(removed_buildings.iter().cloned());
 
-    let tabled = write_tables(&mut tx, &u, &diff, who, &county, &building_codes, &successors, &mut out, &mut audit_rows).await?;
+    let tabled =
+        write_tables(&mut tx, &u, &diff, who, &county, &building_codes, &successors, &mut out, &mut audit_rows).await?;
     let plan = rehouse::Plan {
         county: &county,
         actor: &actor,

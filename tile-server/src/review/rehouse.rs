@@ -15,8 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cadastre_core::diff::{Diff, FeatureEntry};
 use cadastre_core::area::PlanarArea;
+use cadastre_core::diff::{Diff, FeatureEntry};
 use geo::BooleanOps;
 use serde_json::{json, Value};
 use sqlx::PgConnection;

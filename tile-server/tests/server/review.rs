@@ -856,7 +856,10 @@ async fn a_retired_building_takes_its_households_and_floors_along_or_ends_them(p
     .fetch_all(&s.st.db)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(audit, [("household.recode".to_owned(), old.len() as i64), ("household.retire".to_owned(), dropped.len() as i64)]);
+    assert_eq!(
+        audit,
+        [("household.recode".to_owned(), old.len() as i64), ("household.retire".to_owned(), dropped.len() as i64)]
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -901,17 +904,19 @@ async fn a_table_for_a_new_building_takes_the_issued_code_and_continues_the_old_
     let fresh: Vec<&String> =
         new.iter().filter(|n| !old.iter().any(|o| (&n.1, &n.2, &n.3) == (&o.1, &o.2, &o.3))).map(|n| &n.0).collect();
     assert_eq!(fresh.len(), 1, "{fresh:?}");
-    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'create' AND $1 = ANY(new_codes)")
-        .bind(fresh[0])
-        .fetch_one(&s.st.db)
-        .await
-        .unwrap_or(-1);
+    let created: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'create' AND $1 = ANY(new_codes)")
+            .bind(fresh[0])
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
     assert_eq!(created, 1, "the new flat is created (设立)");
-    let ended: i64 = sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'extinguish' AND $1 = ANY(old_codes)")
-        .bind(&renamed)
-        .fetch_one(&s.st.db)
-        .await
-        .unwrap_or(-1);
+    let ended: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'extinguish' AND $1 = ANY(old_codes)")
+            .bind(&renamed)
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
     assert_eq!(ended, 1, "the flat whose room is gone ends (灭失)");
     assert!(current_floors(&s.st.db, REHOUSED_TABLE).await.is_empty());
     assert!(!current_floors(&s.st.db, &new_b).await.is_empty());
@@ -987,8 +992,8 @@ async fn a_failed_check_is_accepted_only_with_a_written_reason(pool: PgPool) {
     assert_eq!(snapshot(&s.st.db).await, before, "a refused accept writes nothing");
     let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
     assert_eq!(detail.json["status"].as_str(), Some("ready"));
-    let ok = decide(&s.st, &s.reviewer, failing, json!({"decision": "accept", "override_reason": "界址点已现场核实"}))
-        .await;
+    let ok =
+        decide(&s.st, &s.reviewer, failing, json!({"decision": "accept", "override_reason": "界址点已现场核实"})).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
     let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
     assert_eq!(detail.json["status"].as_str(), Some("accepted"));
@@ -1023,7 +1028,8 @@ async fn an_overlap_with_a_store_parcel_needs_a_written_reason(pool: PgPool) {
     let m = r.json["error"]["message"].as_str().unwrap_or("");
     assert!(m.contains("1 overlap(s) with store parcels") && m.contains("override_reason"), "{m}");
     assert_eq!(snapshot(&s.st.db).await, before);
-    let ok = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "权属已调解，另案处理"})).await;
+    let ok =
+        decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "权属已调解，另案处理"})).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
     let code = ok.json["codes"]["T9"].as_str().unwrap_or_else(|| panic!("{:?}", ok.json)).to_owned();
     for c in [code.as_str(), OVERLAPPED] {
@@ -1064,19 +1070,18 @@ async fn worker_dies_holding_the_job(pool: &PgPool) {
 }
 
 async fn job_of(pool: &PgPool, id: i64) -> (String, i32, Option<String>) {
-    sqlx::query_as("SELECT state, attempts, last_error FROM review_jobs WHERE submission_id = $1 ORDER BY job_id DESC LIMIT 1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    sqlx::query_as(
+        "SELECT state, attempts, last_error FROM review_jobs WHERE submission_id = $1 ORDER BY job_id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn status_of(st: &AppState, token: &str, id: i64) -> (String, Option<String>) {
     let d = get(st, &format!("/api/submissions/{id}"), token).await;
-    (
-        d.json["status"].as_str().unwrap_or("").to_owned(),
-        d.json["versions"][0]["failure"].as_str().map(str::to_owned),
-    )
+    (d.json["status"].as_str().unwrap_or("").to_owned(), d.json["versions"][0]["failure"].as_str().map(str::to_owned))
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -1134,7 +1139,11 @@ async fn a_dead_worker_s_check_is_run_again_and_the_third_failure_ends_in_failed
         .unwrap_or(-1);
     assert_eq!(stuck, 0, "nothing stays checking");
     // A failed submission takes a new version, which is checked with the repaired rules.
-    sqlx::query("DELETE FROM qc_config WHERE county = $1").bind(COUNTY).execute(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("DELETE FROM qc_config WHERE county = $1")
+        .bind(COUNTY)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let v2 = call_with(&s.st, zip_request(&format!("/api/submissions/{c}/versions"), &s.surveyor, sample_zip())).await;
     assert_eq!(v2.status, StatusCode::ACCEPTED, "{:?}", v2.json);
     assert_eq!(drain(&s.st).await, 1);

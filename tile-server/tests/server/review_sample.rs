@@ -331,8 +331,11 @@ pub fn write_overlapping(out: &Path) {
     sub.buildings.retain(|b| b.zddm != OVERLAPPED);
     std::fs::create_dir_all(out).unwrap_or_else(|e| panic!("{e}"));
     write_shapefiles(&sub, out, TextEncoding::Gbk).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
-    std::fs::write(out.join("manifest.toml"), "county = \"330106\"\nproject = \"重叠测试\"\nbusiness_kind = \"首次\"\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        out.join("manifest.toml"),
+        "county = \"330106\"\nproject = \"重叠测试\"\nbusiness_kind = \"首次\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The package bytes of a folder.
