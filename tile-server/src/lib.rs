@@ -17,9 +17,9 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod middleware;
-pub mod review;
 pub mod security;
 pub mod serve;
+pub mod review;
 pub mod state;
 pub mod tile_cache;
 

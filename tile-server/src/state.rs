@@ -61,16 +61,6 @@ impl AppState {
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
         let security = Arc::new(Security::new(&settings));
-        Self {
-            db,
-            settings: Arc::new(settings),
-            pii: Arc::new(pii),
-            limiter,
-            principals,
-            tables,
-            tiles,
-            sync,
-            security,
-        }
+        Self { db, settings: Arc::new(settings), pii: Arc::new(pii), limiter, principals, tables, tiles, sync, security }
     }
 }
