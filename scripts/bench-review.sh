@@ -53,9 +53,11 @@ say "the package: $CHANGED parcels of the district with a new address (坐落), 
 rm -rf "$PKG_DIR" && mkdir -p "$PKG_DIR"
 ogr2ogr -f "ESRI Shapefile" -lco ENCODING=UTF-8 "$PKG_DIR/ZD.shp" "$DATA/ZD.shp" -dialect SQLite \
     -sql "SELECT ZDDM, BDCDYH, ZDTZM, ZL || '（变更）' AS ZL, ZDMJ, YT, QLLX, QLXZ, DJZQDM, geometry FROM ZD LIMIT $CHANGED"
-# Their buildings, unchanged: a package that carries a parcel without its buildings removes them.
-ogr2ogr -f "ESRI Shapefile" -lco ENCODING=UTF-8 "$PKG_DIR/ZRZ.shp" "$DATA" -dialect SQLite \
-    -sql "SELECT * FROM ZRZ WHERE ZDDM IN (SELECT ZDDM FROM ZD LIMIT $CHANGED)"
+# Their buildings, unchanged (a package that carries a parcel without its buildings removes
+# them): every building in the package's extent; those of parcels it does not carry compare
+# unchanged. (A SQLite-dialect `IN (SELECT ... LIMIT)` here took more than 5 minutes.)
+read -r XMIN XMAX YMIN YMAX < <(ogrinfo -so -al "$PKG_DIR/ZD.shp" | sed -n 's/^Extent: (\([0-9.]*\), \([0-9.]*\)) - (\([0-9.]*\), \([0-9.]*\))/\1 \3 \2 \4/p')
+ogr2ogr -f "ESRI Shapefile" -lco ENCODING=UTF-8 -spat "$XMIN" "$YMIN" "$XMAX" "$YMAX" "$PKG_DIR/ZRZ.shp" "$DATA/ZRZ.shp"
 printf 'county = "330106"\nproject = "性能测试 %s 宗地变更"\nbusiness_kind = "变更"\n' "$CHANGED" >"$PKG_DIR/manifest.toml"
 "$BIN/cadastre" package build "$PKG_DIR" --out "$OUT/package.zip"
 ls -l "$OUT/package.zip" | tee "$OUT/package.txt"
