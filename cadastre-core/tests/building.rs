@@ -229,3 +229,18 @@ fn table_feeds_apportionment() {
     assert!(r.units.iter().all(|u| u.apportioned == Area::from_hundredths(2_000)));
     assert!(matches!(t.to_apportion_input(false, vec![]), Err(BuildingError::MissingArea { .. })));
 }
+
+#[test]
+fn a_new_building_of_a_result_package_reads_under_its_temporary_id_without_unit_codes() {
+    let csv = "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTNJZMJ,SCTNJZMJ,ZL\n\
+               TB1,1,1,1,1,0001,101,,三室两厅,住宅,res,混合,89.50,89.62,某路1号\n\
+               TB1,1,1,1,1,0002,102,TB100000000000000000000000002,,住宅,res,,89.50,,\n";
+    let (table, report) = read_csv(csv.as_bytes(), &editor("surveyor", 0)).unwrap();
+    assert_eq!(table.zrzh, "TB1");
+    assert_eq!(report.imported, 1);
+    assert_eq!(report.rejected.len(), 1);
+    assert!(report.rejected[0].reason.contains("get their codes on acceptance"), "{:?}", report.rejected);
+    // Neither a code nor a temporary id: no building.
+    let bad = csv.replace("TB1", "X1");
+    assert!(read_csv(bad.as_bytes(), &editor("surveyor", 0)).is_err());
+}

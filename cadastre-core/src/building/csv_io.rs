@@ -13,7 +13,7 @@ pub enum TableIoError {
     #[error("{0}")]
     Format(String),
     /// The file has no data row to take the building (ZRZH) from.
-    #[error("no data rows with a 24-character ZRZH")]
+    #[error("no data rows with a 24-character ZRZH (or a temporary id)")]
     NoBuilding,
 }
 
@@ -58,7 +58,8 @@ fn records(bytes: &[u8]) -> Result<Rows, TableIoError> {
 }
 
 /// Reads a building-table CSV into a new table for the building named by the
-/// first row with a 24-character ZRZH; every row is accounted for in the report.
+/// first row with a 24-character ZRZH (or the temporary id of a new building in a result
+/// package, whose rows carry no BDCDYH); every row is accounted for in the report.
 ///
 /// ```
 /// use cadastre_core::building::{read_csv, Editor};
@@ -90,7 +91,11 @@ impl BuildingTable {
 
 pub(crate) fn first_building(header: &[String], rows: &[(usize, Vec<String>)]) -> Option<String> {
     let col = header.iter().position(|c| c.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case("ZRZH"))?;
-    rows.iter().filter_map(|(_, r)| r.get(col)).map(|s| s.trim()).find(|s| s.chars().count() == 24).map(str::to_string)
+    rows.iter()
+        .filter_map(|(_, r)| r.get(col))
+        .map(|s| s.trim())
+        .find(|s| s.chars().count() == 24 || crate::package::is_temporary_id(s))
+        .map(str::to_string)
 }
 
 /// Writes the current households as CSV (UTF-8 with BOM, CRLF, the agreed columns).

@@ -80,8 +80,10 @@ impl Header {
 fn parse_row(h: &Header, cells: &[String]) -> Result<Household, String> {
     let get = |i: usize| cells.get(h.0[i]).map(|s| s.trim()).unwrap_or("");
     let zrzh = get(0);
-    if zrzh.chars().count() != 24 {
-        return Err(format!("ZRZH {zrzh:?} is not 24 characters"));
+    // A new building of a result package has a temporary id until its code is issued.
+    let temporary = crate::package::is_temporary_id(zrzh);
+    if zrzh.chars().count() != 24 && !temporary {
+        return Err(format!("ZRZH {zrzh:?} is neither 24 characters nor a temporary id"));
     }
     let floor: i32 = get(3).parse().map_err(|_| format!("MYC {:?} is not an integer floor", get(3)))?;
     if floor == 0 {
@@ -97,6 +99,11 @@ fn parse_row(h: &Header, cells: &[String]) -> Result<Household, String> {
         return Err(format!("HH {hh:?} is not 4 digits"));
     }
     let code = get(7);
+    if temporary && !code.is_empty() {
+        return Err(format!(
+            "BDCDYH {code:?} in a new building ({zrzh}): its households get their codes on acceptance"
+        ));
+    }
     if !code.is_empty() && (code.chars().count() != 28 || !code.starts_with(zrzh) || !code.ends_with(hh)) {
         return Err(format!("BDCDYH {code:?} is not ZRZH + HH (28 characters)"));
     }

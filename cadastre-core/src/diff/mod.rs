@@ -216,6 +216,22 @@ pub fn diff(store: &StoreSide, package: &Submission, replaces: &[Replacement], t
     }
     out.overlaps = overlaps(store, package, &replaced, &package_codes);
     out.tables = tables.iter().map(households::diff_table).collect();
+    let package_buildings: BTreeSet<&str> = package.buildings.iter().map(|b| b.zrzh.trim()).collect();
+    let removed_buildings: BTreeSet<&str> = out.buildings.removed.iter().map(|e| e.id.as_str()).collect();
+    for t in tables {
+        let zrzh = t.zrzh.trim();
+        if is_temporary_id(zrzh) && !package_buildings.contains(zrzh) {
+            out.problems.push(format!(
+                "楼盘表 {zrzh} 无对应的新建自然幢 building table {zrzh} names no new building of the package"
+            ));
+        }
+        if removed_buildings.contains(zrzh) {
+            out.problems.push(format!(
+                "楼盘表 {zrzh} 的自然幢被本成果包注销 building table {zrzh} is of a building the package retires: \
+                 give it the temporary id of the building that replaces it"
+            ));
+        }
+    }
     out
 }
 

@@ -25,6 +25,7 @@ use unit_code::lineage::{EventInput, LineageError};
 use unit_code::{BuildingCode, ParcelCode};
 use utoipa::ToSchema;
 
+use super::rehouse;
 use super::unpack::{unpack, Unpacked};
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
@@ -79,6 +80,9 @@ pub struct Accepted {
     pub updated: Vec<String>,
 }
 
+/// Audit rows of an acceptance: `(action, object_type, key, after)`.
+pub(super) type AuditRows = Vec<(String, &'static str, String, Value)>;
+
 fn alloc_err(e: AllocError) -> AppError {
     match e {
         // The driver's error is shared by one group commit's requests; a copy of its text when
@@ -91,14 +95,14 @@ fn alloc_err(e: AllocError) -> AppError {
     }
 }
 
-fn lineage_err(e: LineageError) -> AppError {
+pub(super) fn lineage_err(e: LineageError) -> AppError {
     match e {
         LineageError::Alloc(a) => alloc_err(a),
         other => AppError::Conflict(format!("谱系 lineage: {other}")),
     }
 }
 
-fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T>
+pub(super) fn parse<T: std::str::FromStr>(s: &str, what: &str) -> Result<T>
 where
     T::Err: std::fmt::Display,
 {
@@ -107,7 +111,7 @@ where
 
 /// Makes sure a store code (and its parents) is in the allocator's registry: data
 /// imported before the registry existed is registered on first touch.
-async fn ensure_registered(conn: &mut PgConnection, code: AnyCode) -> Result<()> {
+pub(super) async fn ensure_registered(conn: &mut PgConnection, code: AnyCode) -> Result<()> {
     let mut chain = vec![code];
     let mut up = code.parent();
     while let Some(p) = up {
@@ -125,7 +129,7 @@ async fn ensure_registered(conn: &mut PgConnection, code: AnyCode) -> Result<()>
 }
 
 /// Issues `n` codes of `scope`, after raising its counter past every code the store used.
-async fn issue(
+pub(super) async fn issue(
     conn: &mut PgConnection,
     scope: Scope,
     n: usize,
@@ -149,15 +153,20 @@ async fn issue(
 fn precheck(v: &submissions::LockedVersion, who: &Principal, d: &Decision, diff: &Diff) -> Result<()> {
     v.check_decidable(who)?;
     let has_reason = d.override_reason.as_deref().is_some_and(|r| !r.trim().is_empty());
-    if v.verdict.as_deref() != Some("pass") && !has_reason {
-        return Err(AppError::Conflict(
-            "质检未通过 the check failed: accepting needs a written override_reason".into(),
+    let mut needs_reason = Vec::new();
+    if v.verdict.as_deref() != Some("pass") {
+        needs_reason.push("质检未通过 the check failed".to_owned());
+    }
+    if !diff.overlaps.is_empty() {
+        needs_reason.push(format!(
+            "与库中宗地重叠 {} overlap(s) with store parcels the package does not replace",
+            diff.overlaps.len()
         ));
     }
-    if !diff.overlaps.is_empty() && !has_reason {
+    if !needs_reason.is_empty() && !has_reason {
         return Err(AppError::Conflict(format!(
-            "与库中宗地重叠 {} overlap(s) with store parcels the package does not replace: accepting needs a written override_reason",
-            diff.overlaps.len()
+            "{}: accepting needs a written override_reason",
+            needs_reason.join("; ")
         )));
     }
     if !diff.problems.is_empty() {
@@ -199,12 +208,22 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     }
     let mut out = Accepted { submission_id: id, version: v.version, status: "accepted".into(), ..Accepted::default() };
     let actor = who.actor();
-    let mut audit_rows: Vec<(String, &'static str, String, Value)> = Vec::new();
+    let mut audit_rows: AuditRows = Vec::new();
     let county = v.county.clone();
 
+    // Households of the buildings this retires, registered while their parents are current.
+    let removed_buildings: Vec<String> = diff.buildings.removed.iter().map(|e| e.id.clone()).collect();
+    let old_households = rehouse::prepare(&mut tx, &county, &removed_buildings).await?;
     let parcel_codes = issue_parcels(&mut tx, &u, &county, &mut out.codes).await?;
     let building_codes = issue_buildings(&mut tx, &u, &county, &parcel_codes, &mut out.codes).await?;
-    record_lineage(&mut tx, &u, &diff, &actor, &parcel_codes, &building_codes, &mut out.retired).await?;
+    let successors: BTreeMap<String, String> = rehouse::successors(&diff)
+        .into_iter()
+        .map(|(old, id)| {
+            let code = building_codes.get(&id).cloned().unwrap_or(id);
+            (old, code)
+        })
+        .collect();
+    record_lineage(&mut tx, &u, &diff, &actor, &parcel_codes, &building_codes, &successors).await?;
 
     // Parcels: close replaced and changed versions, insert changed and new ones.
     let changed_parcels: BTreeSet<&str> = diff.parcels.changed.iter().map(|e| e.id.as_str()).collect();
@@ -240,12 +259,12 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
 
     // Buildings: removed ones retired, changed and new ones written.
     let changed_buildings: BTreeSet<&str> = diff.buildings.changed.iter().map(|e| e.id.as_str()).collect();
-    let removed_buildings: Vec<String> = diff.buildings.removed.iter().map(|e| e.id.clone()).collect();
     let mut to_close: Vec<String> = removed_buildings.clone();
     to_close.extend(changed_buildings.iter().map(|s| (*s).to_owned()));
     review_store::close(&mut tx, "buildings", "zrzh", &county, &to_close).await?;
     for b in &removed_buildings {
-        audit_rows.push(("building.retire".into(), "building", b.clone(), json!({"submission": id_of(&v)})));
+        let after = json!({"submission": id_of(&v), "into": successors.get(b)});
+        audit_rows.push(("building.retire".into(), "building", b.clone(), after));
     }
     let mut buildings = NewBuildings::default();
     for b in &u.submission.buildings {
@@ -263,9 +282,19 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     review_store::insert_buildings(&mut tx, &county, &buildings).await?;
     out.updated = changed_parcels.iter().chain(changed_buildings.iter()).map(|s| (*s).to_owned()).collect();
     out.retired.extend(replaced);
-    out.retired.extend(removed_buildings);
+    out.retired.extend(removed_buildings.iter().cloned());
 
-    write_tables(&mut tx, &u, &diff, who, &county, &mut out, &mut audit_rows).await?;
+    let tabled =
+        write_tables(&mut tx, &u, &diff, who, &county, &building_codes, &successors, &mut out, &mut audit_rows).await?;
+    let plan = rehouse::Plan {
+        county: &county,
+        actor: &actor,
+        retired: &removed_buildings,
+        households: &old_households,
+        successors: &successors,
+        tabled: &tabled,
+    };
+    rehouse::finish(&mut tx, &plan, &mut out, &mut audit_rows).await?;
     review_store::audit_many(&mut tx, &county, &actor, who.role.as_str(), &audit_rows).await?;
 
     // The decision itself.
@@ -402,9 +431,10 @@ async fn issue_buildings(
     Ok(map)
 }
 
-/// Lineage events: removed buildings extinguished, then each replacement (split, merge,
-/// extinction) of parcels, then the creation of new parcels outside any replacement and
-/// of new buildings. Recording an event retires the codes it ends.
+/// Lineage events: removed buildings without a successor extinguished, then each
+/// replacement (split, merge, extinction) of parcels, then the creation of new parcels
+/// outside any replacement and of new buildings that replace none, and a change old → new
+/// for each rehoused building. Recording an event retires the codes it ends.
 async fn record_lineage(
     conn: &mut PgConnection,
     u: &Unpacked,
@@ -412,15 +442,16 @@ async fn record_lineage(
     actor: &str,
     parcels: &BTreeMap<String, String>,
     buildings: &BTreeMap<String, String>,
-    _retired: &mut Vec<String>,
+    successors: &BTreeMap<String, String>,
 ) -> Result<()> {
     let removed: Vec<AnyCode> =
         diff.buildings.removed.iter().map(|e| parse::<AnyCode>(&e.id, "building")).collect::<Result<_>>()?;
     for c in &removed {
         ensure_registered(conn, *c).await?;
     }
-    if !removed.is_empty() {
-        PgAllocator::record_event_in(conn, EventInput::extinguish(actor, removed)).await.map_err(lineage_err)?;
+    let ended: Vec<AnyCode> = removed.iter().filter(|c| !successors.contains_key(c.as_str())).copied().collect();
+    if !ended.is_empty() {
+        PgAllocator::record_event_in(conn, EventInput::extinguish(actor, ended)).await.map_err(lineage_err)?;
     }
     let mut in_replacement = BTreeSet::new();
     for r in &u.manifest.replaces {
@@ -444,33 +475,55 @@ async fn record_lineage(
         };
         PgAllocator::record_event_in(conn, event).await.map_err(lineage_err)?;
     }
+    let successor_codes: BTreeSet<&str> = successors.values().map(String::as_str).collect();
     let created: Vec<AnyCode> = parcels
         .iter()
         .filter(|(id, _)| !in_replacement.contains(*id))
         .map(|(_, c)| parse::<AnyCode>(c, "new parcel"))
-        .chain(buildings.values().map(|c| parse::<AnyCode>(c, "new building")))
+        .chain(
+            buildings
+                .values()
+                .filter(|c| !successor_codes.contains(c.as_str()))
+                .map(|c| parse::<AnyCode>(c, "new building")),
+        )
         .collect::<Result<_>>()?;
     if !created.is_empty() {
         PgAllocator::record_event_in(conn, EventInput::create(actor, created)).await.map_err(lineage_err)?;
     }
+    for (old, new) in successors {
+        let new: AnyCode = parse(new, "new building")?;
+        ensure_registered(conn, new).await?;
+        let event = EventInput::change(actor, parse(old, "building")?, new);
+        PgAllocator::record_event_in(conn, event).await.map_err(lineage_err)?;
+    }
     Ok(())
 }
 
-/// Building tables: new households get codes, the table is written with its apportioned
-/// areas (versions only where something changed), households it no longer lists are retired.
+/// Building tables: a new building's table takes the building's issued code, new
+/// households get codes, the table is written with its apportioned areas (versions only
+/// where something changed), households it no longer lists are retired. Returns the codes
+/// of the buildings written.
+#[allow(clippy::too_many_arguments)]
 async fn write_tables(
     conn: &mut PgConnection,
     u: &Unpacked,
     diff: &Diff,
     who: &Principal,
     county: &str,
+    buildings: &BTreeMap<String, String>,
+    successors: &BTreeMap<String, String>,
     out: &mut Accepted,
-    audit_rows: &mut Vec<(String, &'static str, String, Value)>,
-) -> Result<()> {
+    audit_rows: &mut AuditRows,
+) -> Result<BTreeSet<String>> {
+    // A successor's households are created, or continue old ones: rehouse::finish says which.
+    let successor_codes: BTreeSet<&str> = successors.values().map(String::as_str).collect();
     let actor = who.actor();
+    let mut written = BTreeSet::new();
     for t in &u.tables {
-        let zrzh = t.table.zrzh.clone();
+        let package_id = t.table.zrzh.trim().to_owned();
+        let zrzh = buildings.get(&package_id).cloned().unwrap_or_else(|| package_id.clone());
         let building: BuildingCode = parse(&zrzh, "ZRZH of a building table")?;
+        written.insert(zrzh.clone());
         let new: Vec<&str> = t.table.current().filter(|h| h.unit_code.is_none()).map(|h| h.hh.as_str()).collect();
         let mut renamed: BTreeMap<String, (String, String)> = BTreeMap::new();
         if !new.is_empty() {
@@ -479,14 +532,16 @@ async fn write_tables(
             for (hh, code) in new.iter().zip(codes) {
                 let code = code.to_string();
                 let new_hh = code.get(24..).unwrap_or_default().to_owned();
-                out.codes.insert(format!("{zrzh}#{hh}"), code.clone());
+                out.codes.insert(format!("{package_id}#{hh}"), code.clone());
                 renamed.insert((*hh).to_owned(), (new_hh, code));
             }
-            let codes: Vec<AnyCode> =
-                renamed.values().map(|(_, c)| parse::<AnyCode>(c, "household")).collect::<Result<_>>()?;
-            PgAllocator::record_event_in(conn, EventInput::create(&actor, codes)).await.map_err(lineage_err)?;
+            if !successor_codes.contains(zrzh.as_str()) {
+                let codes: Vec<AnyCode> =
+                    renamed.values().map(|(_, c)| parse::<AnyCode>(c, "household")).collect::<Result<_>>()?;
+                PgAllocator::record_event_in(conn, EventInput::create(&actor, codes)).await.map_err(lineage_err)?;
+            }
         }
-        let file = rewrite_table(t, &renamed)?;
+        let file = rewrite_table(t, &zrzh, &renamed)?;
         let read = crate::import::tables::read(&file, &actor).map_err(|e| AppError::Unprocessable(e.to_string()))?;
         if let Some((line, hh, reason)) = read.skipped.first() {
             return Err(AppError::Unprocessable(format!("楼盘表 {zrzh} line {line} ({hh:?}): {reason}")));
@@ -496,7 +551,7 @@ async fn write_tables(
         let gone: Vec<String> = diff
             .tables
             .iter()
-            .filter(|d| d.zrzh == zrzh)
+            .filter(|d| d.zrzh.trim() == package_id)
             .flat_map(|d| d.removed.iter().filter_map(|h| h.bdcdyh.clone()))
             .collect();
         let closed = review_store::close(conn, "households", "bdcdyh", county, &gone).await?;
@@ -512,21 +567,24 @@ async fn write_tables(
             }
         }
     }
-    Ok(())
+    Ok(written)
 }
 
-/// The table's CSV (and apportionment) with the issued household codes, in the unpacked folder.
+/// The table's CSV (and apportionment) with the building's code `zrzh` and the issued
+/// household codes, in the unpacked folder.
 fn rewrite_table(
     t: &super::unpack::PackageTable,
+    zrzh: &str,
     renamed: &BTreeMap<String, (String, String)>,
 ) -> Result<crate::import::tables::TableFile> {
-    if renamed.is_empty() {
+    if renamed.is_empty() && zrzh == t.table.zrzh {
         return Ok(t.file.clone());
     }
     let by = Editor::now("accept");
-    let mut table = BuildingTable::new(&t.table.zrzh);
+    let mut table = BuildingTable::new(zrzh);
     for h in t.table.current() {
         let mut h = h.clone();
+        h.zrzh = zrzh.to_owned();
         if let Some((new_hh, code)) = renamed.get(&h.hh) {
             h.hh = new_hh.clone();
             h.unit_code = Some(code.clone());
@@ -541,6 +599,9 @@ fn rewrite_table(
         let mut v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
             .map_err(|e| AppError::Unprocessable(format!("{}: {e}", path.display())))?;
         rename_ids(&mut v, renamed);
+        if let Some(b) = v.get_mut("building") {
+            *b = Value::String(zrzh.to_owned());
+        }
         std::fs::write(path, v.to_string()).map_err(io)?;
     }
     Ok(t.file.clone())

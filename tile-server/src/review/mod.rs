@@ -10,6 +10,7 @@
 
 pub mod accept;
 pub mod check;
+pub mod rehouse;
 pub mod unpack;
 pub mod worker;
 

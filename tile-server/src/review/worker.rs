@@ -27,12 +27,10 @@ pub async fn run_once(pool: &PgPool, limits: Limits, worker: &str) -> Result<boo
     let Some((job, conn)) = review_jobs::take(pool, worker).await? else { return Ok(false) };
     let key = job.key();
     let result = async {
+        // Taken again after its last attempt died with its worker (kill -9, lost connection).
         if job.attempts > MAX_ATTEMPTS {
             let reason = format!("质检未能完成 the check did not finish in {MAX_ATTEMPTS} attempts");
-            let mut tx = pool.begin().await.map_err(AppError::db("starting a job result"))?;
-            submissions::set_failed(&mut tx, &key, &reason).await?;
-            review_jobs::finish(&mut tx, job.job_id, "failed", Some(&reason)).await?;
-            return tx.commit().await.map_err(AppError::db("committing a job result"));
+            return give_up(pool, &key, job.job_id, &reason).await;
         }
         match check::run(pool, &key, limits).await {
             Ok(outcome) => {
@@ -49,6 +47,11 @@ pub async fn run_once(pool: &PgPool, limits: Limits, worker: &str) -> Result<boo
                 }
                 tx.commit().await.map_err(AppError::db("committing a job result"))
             }
+            Err(e) if job.attempts >= MAX_ATTEMPTS => {
+                tracing::warn!(job = job.job_id, error = %e, "review check failed for the last time");
+                let reason = format!("质检未能完成 the check failed {MAX_ATTEMPTS} times: {e}");
+                give_up(pool, &key, job.job_id, &reason).await
+            }
             Err(e) => {
                 tracing::warn!(job = job.job_id, error = %e, "review check failed; retrying later");
                 review_jobs::retry_later(pool, job.job_id, &e.to_string(), Duration::from_secs(5)).await
@@ -58,6 +61,14 @@ pub async fn run_once(pool: &PgPool, limits: Limits, worker: &str) -> Result<boo
     .await;
     review_jobs::release(conn, job.job_id).await;
     result.map(|()| true)
+}
+
+/// The version `failed` with `reason`, its job finished, in one transaction.
+async fn give_up(pool: &PgPool, key: &submissions::VersionKey, job_id: i64, reason: &str) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(AppError::db("starting a job result"))?;
+    submissions::set_failed(&mut tx, key, reason).await?;
+    review_jobs::finish(&mut tx, job_id, "failed", Some(reason)).await?;
+    tx.commit().await.map_err(AppError::db("committing a job result"))
 }
 
 /// Runs jobs until the queue is empty (tests, and the demo hand-in of `run.sh`).

@@ -738,3 +738,417 @@ async fn a_kill_9_during_accept_leaves_the_store_as_before_and_the_accept_can_be
         .unwrap_or(-1);
     assert_eq!(n, 0);
 }
+
+/// Current households, floors and logical buildings whose building is not current.
+async fn orphans(pool: &PgPool) -> i64 {
+    let mut n = 0;
+    for t in ["households", "floors", "logical_buildings"] {
+        let sql = format!(
+            "SELECT count(*) FROM {t} x WHERE x.state = 'current' AND NOT EXISTS
+                 (SELECT 1 FROM buildings b WHERE b.county = x.county AND b.zrzh = x.zrzh AND b.state = 'current')"
+        );
+        n += sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    n
+}
+
+/// (BDCDYH, MYC, DYH, SHBW, mortgaged) of a building's current households, by code.
+async fn households_of(pool: &PgPool, zrzh: &str) -> Vec<(String, String, String, String, bool)> {
+    sqlx::query_as(
+        "SELECT bdcdyh::text, myc, dyh, shbw, mortgaged FROM households
+         WHERE zrzh = $1 AND state = 'current' ORDER BY bdcdyh",
+    )
+    .bind(zrzh)
+    .fetch_all(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn current_floors(pool: &PgPool, zrzh: &str) -> Vec<(i32, String)> {
+    sqlx::query_as("SELECT sjc, myc FROM floors WHERE zrzh = $1 AND state = 'current' ORDER BY sjc")
+        .bind(zrzh)
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn ancestors_of(st: &AppState, code: &str) -> Vec<(String, String)> {
+    PgAllocator::new(st.db.clone())
+        .ancestors(code.parse().unwrap_or_else(|e| panic!("{code}: {e}")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|s| (s.edge.old.to_string(), s.edge.kind.as_str().to_owned()))
+        .collect()
+}
+
+async fn code_status(pool: &PgPool, code: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM uc_unit WHERE code = $1")
+        .bind(code)
+        .fetch_optional(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| "unregistered".into())
+}
+
+/// Hands in the rehoused-building package, checks it and accepts it; the answer.
+async fn accept_rehoused(s: &Setup, table: bool) -> (Rehoused, Value) {
+    let dir = tempdir();
+    let r = write_rehoused(dir.path(), table);
+    let id = hand_in(&s.st, &s.surveyor, zip_of(dir.path())).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 1);
+    let detail = get(&s.st, &format!("/api/submissions/{id}"), &s.reviewer).await;
+    assert_eq!(detail.json["status"].as_str(), Some("ready"), "{:?}", detail.json);
+    let d = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert!(d.json["diff"]["problems"].as_array().is_some_and(Vec::is_empty), "{:?}", d.json["diff"]["problems"]);
+    let removed = ids(&d.json["diff"]["buildings"]["removed"]);
+    assert!(removed.contains(REHOUSED_TABLE) && removed.contains(DROPPED_TABLE), "{removed:?}");
+    let a = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "楼盘表随迁测试"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.json);
+    (r, a.json)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_retired_building_takes_its_households_and_floors_along_or_ends_them(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let old = households_of(&s.st.db, REHOUSED_TABLE).await;
+    let old_floors = current_floors(&s.st.db, REHOUSED_TABLE).await;
+    let dropped = households_of(&s.st.db, DROPPED_TABLE).await;
+    assert!(old.len() > 3 && !old_floors.is_empty() && !dropped.is_empty());
+    // A register field (mortgage) the survey does not own: it must follow the flat.
+    sqlx::query("UPDATE households SET mortgaged = true WHERE bdcdyh = $1 AND state = 'current'")
+        .bind(&old[1].0)
+        .execute(&s.st.db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (r, accepted) = accept_rehoused(&s, false).await;
+    let new_b = accepted["codes"][&r.temp[REHOUSED_TABLE]].as_str().unwrap_or_else(|| panic!("{accepted}")).to_owned();
+    assert!(new_b.starts_with("330106001001GB") && new_b != REHOUSED_TABLE, "{new_b}");
+
+    // Every household carried over under the new building, numbered densely in the old order.
+    let new = households_of(&s.st.db, &new_b).await;
+    assert_eq!(new.len(), old.len());
+    for (i, (o, n)) in old.iter().zip(&new).enumerate() {
+        assert_eq!(n.0, format!("{new_b}{:04}", i + 1));
+        assert_eq!((&n.1, &n.2, &n.3), (&o.1, &o.2, &o.3), "{} -> {}", o.0, n.0);
+        assert_eq!(n.4, i == 1, "{}: only the mortgaged flat is mortgaged", n.0);
+        assert_eq!(accepted["codes"][&o.0].as_str(), Some(n.0.as_str()), "the answer maps old to new");
+        assert_eq!(ancestors_of(&s.st, &n.0).await, [(o.0.clone(), "change".to_owned())]);
+        assert_eq!(code_status(&s.st.db, &o.0).await, "historical");
+    }
+    assert_eq!(current_floors(&s.st.db, &new_b).await, old_floors, "floors carried over");
+    assert!(ancestors_of(&s.st, &new_b).await.contains(&(REHOUSED_TABLE.to_owned(), "change".to_owned())));
+
+    // The dropped building's households end (灭失), and nothing is left behind either building.
+    assert!(households_of(&s.st.db, REHOUSED_TABLE).await.is_empty());
+    assert!(current_floors(&s.st.db, REHOUSED_TABLE).await.is_empty());
+    assert!(households_of(&s.st.db, DROPPED_TABLE).await.is_empty());
+    assert!(current_floors(&s.st.db, DROPPED_TABLE).await.is_empty());
+    let retired: BTreeSet<String> = accepted["retired"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    for h in &dropped {
+        assert_eq!(code_status(&s.st.db, &h.0).await, "historical", "{}", h.0);
+        assert!(retired.contains(&h.0), "{} not in {retired:?}", h.0);
+    }
+    assert_eq!(orphans(&s.st.db).await, 0, "no current household, floor or logical building without its building");
+    let audit: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT action, count(*) FROM audit WHERE action IN ('household.recode', 'household.retire') GROUP BY action ORDER BY action",
+    )
+    .fetch_all(&s.st.db)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        audit,
+        [("household.recode".to_owned(), old.len() as i64), ("household.retire".to_owned(), dropped.len() as i64)]
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_table_for_a_new_building_takes_the_issued_code_and_continues_the_old_flats(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let old = households_of(&s.st.db, REHOUSED_TABLE).await;
+    sqlx::query("UPDATE households SET mortgaged = true WHERE bdcdyh = $1 AND state = 'current'")
+        .bind(&old[1].0)
+        .execute(&s.st.db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (r, accepted) = accept_rehoused(&s, true).await;
+    let temp = &r.temp[REHOUSED_TABLE];
+    let new_b = accepted["codes"][temp].as_str().unwrap_or_else(|| panic!("{accepted}")).to_owned();
+    assert_eq!(accepted["codes"][format!("{temp}#0001")].as_str(), Some(format!("{new_b}0001").as_str()));
+    let renamed = r.renamed_room.clone().unwrap_or_else(|| panic!("no renamed room"));
+
+    // The table is written under the new code, apportioned.
+    let new = households_of(&s.st.db, &new_b).await;
+    assert_eq!(new.len(), old.len());
+    let unapportioned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM households WHERE zrzh = $1 AND state = 'current' AND scftjzmj IS NULL",
+    )
+    .bind(&new_b)
+    .fetch_one(&s.st.db)
+    .await
+    .unwrap_or(-1);
+    assert_eq!(unapportioned, 0);
+    // Each flat in the same place continues the old one; the renamed room is a new flat.
+    for o in &old {
+        let successor = new.iter().find(|n| (&n.1, &n.2, &n.3) == (&o.1, &o.2, &o.3));
+        assert_eq!(code_status(&s.st.db, &o.0).await, "historical", "{}", o.0);
+        match successor {
+            Some(n) => {
+                assert_ne!(o.0, renamed);
+                assert_eq!(ancestors_of(&s.st, &n.0).await, [(o.0.clone(), "change".to_owned())]);
+                assert_eq!(n.4, o.0 == old[1].0, "{}: the mortgage follows the flat", n.0);
+            }
+            None => assert_eq!(o.0, renamed),
+        }
+    }
+    let fresh: Vec<&String> =
+        new.iter().filter(|n| !old.iter().any(|o| (&n.1, &n.2, &n.3) == (&o.1, &o.2, &o.3))).map(|n| &n.0).collect();
+    assert_eq!(fresh.len(), 1, "{fresh:?}");
+    let created: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'create' AND $1 = ANY(new_codes)")
+            .bind(fresh[0])
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
+    assert_eq!(created, 1, "the new flat is created (设立)");
+    let ended: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM uc_event WHERE kind = 'extinguish' AND $1 = ANY(old_codes)")
+            .bind(&renamed)
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
+    assert_eq!(ended, 1, "the flat whose room is gone ends (灭失)");
+    assert!(current_floors(&s.st.db, REHOUSED_TABLE).await.is_empty());
+    assert!(!current_floors(&s.st.db, &new_b).await.is_empty());
+    assert_eq!(orphans(&s.st.db).await, 0);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_table_of_a_retired_building_is_a_diff_problem_not_a_failed_accept(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let dir = tempdir();
+    write_rehoused(dir.path(), false);
+    // The surveyor kept the old building's table under its old code (and one for a ghost).
+    let src = district_dir().join("buildings").join(format!("{REHOUSED_TABLE}.csv"));
+    std::fs::copy(&src, dir.path().join("buildings").join(format!("{REHOUSED_TABLE}.csv")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ghost = std::fs::read_to_string(&src).unwrap_or_else(|e| panic!("{e}"));
+    let ghost: String = ghost
+        .split("\r\n")
+        .map(|l| {
+            let mut c: Vec<&str> = l.split(',').collect();
+            if c.len() > 7 && c[0] == REHOUSED_TABLE {
+                c[0] = "TGHOST";
+                c[7] = "";
+            }
+            c.join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    std::fs::write(dir.path().join("buildings").join("TGHOST.csv"), ghost).unwrap_or_else(|e| panic!("{e}"));
+    let id = hand_in(&s.st, &s.surveyor, zip_of(dir.path())).await.json["submission_id"].as_i64().unwrap_or(-1);
+    drain(&s.st).await;
+    let d = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!(d.json["status"].as_str(), Some("ready"), "{:?}", d.json);
+    let problems: Vec<String> = d.json["diff"]["problems"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains(REHOUSED_TABLE) && p.contains("retires")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("TGHOST") && p.contains("names no new building")), "{problems:?}");
+    let before = snapshot(&s.st.db).await;
+    let a = decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "x"})).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{:?}", a.json);
+    assert!(a.json["error"]["message"].as_str().is_some_and(|m| m.contains("cannot be accepted")), "{:?}", a.json);
+    assert_eq!(snapshot(&s.st.db).await, before);
+}
+
+async fn verdict_of(st: &AppState, token: &str, id: i64) -> String {
+    let rep = get(st, &format!("/api/submissions/{id}/report"), token).await;
+    rep.json["verdict"].as_str().unwrap_or_else(|| panic!("{:?}", rep.json)).to_owned()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_failed_check_is_accepted_only_with_a_written_reason(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    // A package whose check passes needs no reason.
+    let clean = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    let (zip, _) = known_edits_zip();
+    let failing = hand_in(&s.st, &s.surveyor, zip).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 2);
+    assert_eq!(verdict_of(&s.st, &s.reviewer, clean).await, "pass");
+    let ok = decide(&s.st, &s.reviewer, clean, json!({"decision": "accept", "note": "无变更"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+
+    assert_eq!(verdict_of(&s.st, &s.reviewer, failing).await, "fail");
+    let before = snapshot(&s.st.db).await;
+    for body in [json!({"decision": "accept"}), json!({"decision": "accept", "override_reason": "  \n "})] {
+        let r = decide(&s.st, &s.reviewer, failing, body.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "conflict"), "{body}: {:?}", r.json);
+        let m = r.json["error"]["message"].as_str().unwrap_or("");
+        assert!(m.contains("the check failed") && m.contains("override_reason"), "{m}");
+    }
+    assert_eq!(snapshot(&s.st.db).await, before, "a refused accept writes nothing");
+    let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
+    assert_eq!(detail.json["status"].as_str(), Some("ready"));
+    let ok =
+        decide(&s.st, &s.reviewer, failing, json!({"decision": "accept", "override_reason": "界址点已现场核实"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+    let detail = get(&s.st, &format!("/api/submissions/{failing}"), &s.reviewer).await;
+    assert_eq!(detail.json["status"].as_str(), Some("accepted"));
+    assert_eq!(detail.json["versions"][0]["override_reason"].as_str(), Some("界址点已现场核实"));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_overlap_with_a_store_parcel_needs_a_written_reason(pool: PgPool) {
+    let s = setup(pool, Settings::default()).await;
+    let dir = tempdir();
+    write_overlapping(dir.path());
+    let id = hand_in(&s.st, &s.surveyor, zip_of(dir.path())).await.json["submission_id"].as_i64().unwrap_or(-1);
+    assert_eq!(drain(&s.st).await, 1);
+    let d = get(&s.st, &format!("/api/submissions/{id}/diff"), &s.reviewer).await;
+    assert_eq!(d.json["status"].as_str(), Some("ready"), "{:?}", d.json);
+    let overlaps = d.json["diff"]["overlaps"].as_array().cloned().unwrap_or_default();
+    assert_eq!(overlaps.len(), 1, "{overlaps:?}");
+    assert_eq!(overlaps[0]["package_parcel"].as_str(), Some("T9"));
+    assert_eq!(overlaps[0]["store_parcel"].as_str(), Some(OVERLAPPED));
+    let area = overlaps[0]["area"].as_f64().unwrap_or(0.0);
+    let t9 = d.json["diff"]["parcels"]["added"]
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["id"] == "T9"))
+        .and_then(|e| e["area_after"].as_f64())
+        .unwrap_or(-1.0);
+    assert!((area - t9).abs() < 0.01, "T9 lies wholly inside {OVERLAPPED}: overlap {area} m², T9 {t9} m²");
+    assert!(d.json["diff"]["parcels"]["removed"].as_array().is_some_and(Vec::is_empty), "nothing is replaced");
+
+    let before = snapshot(&s.st.db).await;
+    let r = decide(&s.st, &s.reviewer, id, json!({"decision": "accept"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json);
+    let m = r.json["error"]["message"].as_str().unwrap_or("");
+    assert!(m.contains("1 overlap(s) with store parcels") && m.contains("override_reason"), "{m}");
+    assert_eq!(snapshot(&s.st.db).await, before);
+    let ok =
+        decide(&s.st, &s.reviewer, id, json!({"decision": "accept", "override_reason": "权属已调解，另案处理"})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.json);
+    let code = ok.json["codes"]["T9"].as_str().unwrap_or_else(|| panic!("{:?}", ok.json)).to_owned();
+    for c in [code.as_str(), OVERLAPPED] {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM parcels WHERE zddm = $1 AND state = 'current'")
+            .bind(c)
+            .fetch_one(&s.st.db)
+            .await
+            .unwrap_or(-1);
+        assert_eq!(n, 1, "{c} is current");
+    }
+}
+
+/// A worker that took `id`'s job and died: its connection (and with it the job's advisory
+/// lock) is gone. Waits until the server has let go of the lock.
+async fn worker_dies_holding_the_job(pool: &PgPool) {
+    use sqlx::Connection as _;
+    let (job, conn) = tile_server::db::review_jobs::take(pool, "doomed-worker")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no job to take"));
+    let _ = conn.detach().close().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = x'52455657'::int::oid
+               AND objid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .bind(job.job_id)
+        .fetch_one(pool)
+        .await
+        .unwrap_or(1);
+        if held == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the dead worker's lock stayed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn job_of(pool: &PgPool, id: i64) -> (String, i32, Option<String>) {
+    sqlx::query_as(
+        "SELECT state, attempts, last_error FROM review_jobs WHERE submission_id = $1 ORDER BY job_id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn status_of(st: &AppState, token: &str, id: i64) -> (String, Option<String>) {
+    let d = get(st, &format!("/api/submissions/{id}"), token).await;
+    (d.json["status"].as_str().unwrap_or("").to_owned(), d.json["versions"][0]["failure"].as_str().map(str::to_owned))
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_dead_worker_s_check_is_run_again_and_the_third_failure_ends_in_failed(pool: PgPool) {
+    let s = setup(pool.clone(), Settings::default()).await;
+    // Killed once mid-check: the next worker takes the job again and finishes it.
+    let a = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    worker_dies_holding_the_job(&pool).await;
+    assert_eq!(status_of(&s.st, &s.reviewer, a).await.0, "checking");
+    assert_eq!(drain(&s.st).await, 1);
+    assert_eq!(status_of(&s.st, &s.reviewer, a).await.0, "ready");
+    assert_eq!(job_of(&pool, a).await, ("done".to_owned(), 2, None));
+
+    // Killed in each of its three attempts: the next worker gives up, the version is failed.
+    let b = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    for _ in 0..3 {
+        worker_dies_holding_the_job(&pool).await;
+    }
+    assert_eq!(drain(&s.st).await, 1);
+    let (status, failure) = status_of(&s.st, &s.reviewer, b).await;
+    assert_eq!(status, "failed");
+    assert!(failure.as_deref().is_some_and(|f| f.contains("did not finish in 3 attempts")), "{failure:?}");
+    assert_eq!(job_of(&pool, b).await.0, "failed");
+
+    // A check that fails by itself (here: the county's stored QC rules are unreadable) is
+    // retried, and its third failure ends in `failed` with the reason.
+    sqlx::query("INSERT INTO qc_config (county, rules_toml) VALUES ($1, 'rules = [unclosed')")
+        .bind(COUNTY)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = hand_in(&s.st, &s.surveyor, sample_zip()).await.json["submission_id"].as_i64().unwrap_or(-1);
+    for attempt in 1..=3 {
+        assert_eq!(drain(&s.st).await, 1, "attempt {attempt}");
+        let (state, attempts, error) = job_of(&pool, c).await;
+        assert_eq!(attempts, attempt);
+        assert!(error.as_deref().is_some_and(|e| e.contains("stored QC rules of 330106")), "{error:?}");
+        let status = status_of(&s.st, &s.reviewer, c).await;
+        if attempt < 3 {
+            assert_eq!((state.as_str(), status.0.as_str()), ("queued", "checking"), "attempt {attempt}");
+            // Due again now rather than after the back-off.
+            sqlx::query("UPDATE review_jobs SET run_after = now() WHERE submission_id = $1")
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            assert_eq!((state.as_str(), status.0.as_str()), ("failed", "failed"));
+            assert!(status.1.as_deref().is_some_and(|f| f.contains("failed 3 times")), "{:?}", status.1);
+        }
+    }
+    let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM submission_versions WHERE status = 'checking'")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(-1);
+    assert_eq!(stuck, 0, "nothing stays checking");
+    // A failed submission takes a new version, which is checked with the repaired rules.
+    sqlx::query("DELETE FROM qc_config WHERE county = $1")
+        .bind(COUNTY)
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v2 = call_with(&s.st, zip_request(&format!("/api/submissions/{c}/versions"), &s.surveyor, sample_zip())).await;
+    assert_eq!(v2.status, StatusCode::ACCEPTED, "{:?}", v2.json);
+    assert_eq!(drain(&s.st).await, 1);
+    assert_eq!(status_of(&s.st, &s.reviewer, c).await.0, "ready");
+}

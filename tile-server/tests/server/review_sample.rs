@@ -57,33 +57,12 @@ fn new_parcel(from: &Parcel, id: &str, geometry: MultiPolygon<f64>, zl: &str) ->
     p
 }
 
-/// Writes the known-edits folder (layers, building tables, manifest.toml) to `out`.
-pub fn write_known_edits(out: &Path) -> KnownEdits {
-    let mut sub: Submission =
-        load_submission(&district_dir(), &LoadOptions::default()).unwrap_or_else(|e| panic!("sample: {e}"));
-    let find = |sub: &Submission, code: &str| -> Parcel {
-        sub.parcels.iter().find(|p| p.zddm == code).cloned().unwrap_or_else(|| panic!("{code} not in the sample"))
-    };
-    let buildings_on = |sub: &Submission, code: &str| -> Vec<Building> {
-        sub.buildings.iter().filter(|b| b.zddm == code).cloned().collect()
-    };
-    let mut rehoused = Vec::new();
-    let mut new_buildings: Vec<Building> = Vec::new();
-    let mut temp_building = 0;
-    let mut rehouse = |b: &Building, parcel: &str, rehoused: &mut Vec<String>| {
-        temp_building += 1;
-        rehoused.push(b.zrzh.clone());
-        let mut nb = b.clone();
-        nb.zrzh = format!("TB{temp_building}");
-        nb.zddm = parcel.to_owned();
-        nb.attributes.bdcdyh = None;
-        new_buildings.push(nb);
-    };
-
-    // 1. Split: cut at the x between buildings nearest the middle.
-    let p = find(&sub, SPLIT);
-    let r = p.geometry.bounding_rect().unwrap_or_else(|| panic!("empty {SPLIT}"));
-    let on_p = buildings_on(&sub, SPLIT);
+/// Cuts parcel `code` in two at the x between its buildings nearest the middle: left and
+/// right halves and the cut's x.
+fn split_parcel(sub: &Submission, code: &str) -> (Parcel, MultiPolygon<f64>, MultiPolygon<f64>, f64) {
+    let p = sub.parcels.iter().find(|p| p.zddm == code).cloned().unwrap_or_else(|| panic!("{code} not in the sample"));
+    let on_p: Vec<&Building> = sub.buildings.iter().filter(|b| b.zddm == code).collect();
+    let r = p.geometry.bounding_rect().unwrap_or_else(|| panic!("empty {code}"));
     // The x-extents of the buildings, merged; the cut goes through the gap between two of
     // them (or between a building and the parcel's side) nearest the middle.
     let mut spans: Vec<(f64, f64)> =
@@ -114,11 +93,40 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
     let cut = cut.unwrap_or(mid);
     let left = p.geometry.intersection(&rect(r.min().x - 1.0, r.min().y - 1.0, cut, r.max().y + 1.0));
     let right = p.geometry.intersection(&rect(cut, r.min().y - 1.0, r.max().x + 1.0, r.max().y + 1.0));
+    (p, left, right, cut)
+}
+
+/// Writes the known-edits folder (layers, building tables, manifest.toml) to `out`.
+pub fn write_known_edits(out: &Path) -> KnownEdits {
+    let mut sub: Submission =
+        load_submission(&district_dir(), &LoadOptions::default()).unwrap_or_else(|e| panic!("sample: {e}"));
+    let find = |sub: &Submission, code: &str| -> Parcel {
+        sub.parcels.iter().find(|p| p.zddm == code).cloned().unwrap_or_else(|| panic!("{code} not in the sample"))
+    };
+    let buildings_on = |sub: &Submission, code: &str| -> Vec<Building> {
+        sub.buildings.iter().filter(|b| b.zddm == code).cloned().collect()
+    };
+    let mut rehoused = Vec::new();
+    let mut new_buildings: Vec<Building> = Vec::new();
+    let mut temp_building = 0;
+    let mut rehouse = |b: &Building, parcel: &str, rehoused: &mut Vec<String>| {
+        temp_building += 1;
+        rehoused.push(b.zrzh.clone());
+        let mut nb = b.clone();
+        nb.zrzh = format!("TB{temp_building}");
+        nb.zddm = parcel.to_owned();
+        nb.attributes.bdcdyh = None;
+        new_buildings.push(nb);
+    };
+
+    // 1. Split: cut at the x between buildings nearest the middle.
+    let (p, left, right, cut) = split_parcel(&sub, SPLIT);
+    let on_p = buildings_on(&sub, SPLIT);
     let zl = p.attributes.zl.clone().unwrap_or_default();
     let t1 = new_parcel(&p, "T1", left.clone(), &format!("{zl}之一"));
     let t2 = new_parcel(&p, "T2", right, &format!("{zl}之二"));
     for b in &on_p {
-        let c = b.footprint.centroid().map(|c| c.x()).unwrap_or(mid);
+        let c = b.footprint.centroid().map(|c| c.x()).unwrap_or(cut);
         rehouse(b, if c < cut { "T1" } else { "T2" }, &mut rehoused);
     }
 
@@ -219,6 +227,115 @@ pub fn write_known_edits(out: &Path) -> KnownEdits {
     std::fs::write(out.join("manifest.toml"), manifest).unwrap_or_else(|e| panic!("{e}"));
     rehoused.sort();
     KnownEdits { rehoused_buildings: rehoused, moved_from: [corner.x, corner.y], moved_to: [to.x, to.y] }
+}
+
+pub const REHOUSED_PARCEL: &str = "330106001001GB00002";
+/// The building with a table on [`REHOUSED_PARCEL`].
+pub const REHOUSED_TABLE: &str = "330106001001GB00002F0001";
+/// A building with a table that the package leaves out of its (carried) parcel.
+pub const DROPPED_TABLE: &str = "330106001001GB00001F0001";
+
+/// The temporary ids of the buildings of [`write_rehoused`].
+#[derive(Debug, Clone)]
+pub struct Rehoused {
+    /// Old ZRZH → temporary id of the building that replaces it.
+    pub temp: BTreeMap<String, String>,
+    /// With a table: the household (BDCDYH) whose room the new table renames.
+    pub renamed_room: Option<String>,
+}
+
+/// The sample district with [`REHOUSED_PARCEL`] split in two (its buildings re-added with
+/// temporary ids `TR1`, `TR2`…, footprints unchanged) and [`DROPPED_TABLE`] left out of its
+/// parcel, which the package carries unchanged. With `table`, the package carries a table
+/// for the successor of [`REHOUSED_TABLE`]: its old table under the temporary id, without
+/// codes, with the room of household 0003 renamed; without, no table for it.
+pub fn write_rehoused(out: &Path, table: bool) -> Rehoused {
+    let mut sub: Submission =
+        load_submission(&district_dir(), &LoadOptions::default()).unwrap_or_else(|e| panic!("sample: {e}"));
+    let (p, left, right, cut) = split_parcel(&sub, REHOUSED_PARCEL);
+    let zl = p.attributes.zl.clone().unwrap_or_default();
+    let t1 = new_parcel(&p, "T1", left, &format!("{zl}之一"));
+    let t2 = new_parcel(&p, "T2", right, &format!("{zl}之二"));
+    let mut temp = BTreeMap::new();
+    let mut n = 0;
+    for b in sub.buildings.iter_mut().filter(|b| b.zddm == REHOUSED_PARCEL) {
+        n += 1;
+        let c = b.footprint.centroid().map(|c| c.x()).unwrap_or(cut);
+        temp.insert(b.zrzh.clone(), format!("TR{n}"));
+        b.zrzh = format!("TR{n}");
+        b.zddm = (if c < cut { "T1" } else { "T2" }).to_owned();
+        b.attributes.bdcdyh = None;
+    }
+    assert!(temp.contains_key(REHOUSED_TABLE), "{temp:?}");
+    sub.parcels.retain(|p| p.zddm != REHOUSED_PARCEL);
+    sub.parcels.extend([t1, t2]);
+    sub.buildings.retain(|b| b.zrzh != DROPPED_TABLE);
+    std::fs::create_dir_all(out.join("buildings")).unwrap_or_else(|e| panic!("{e}"));
+    write_shapefiles(&sub, out, TextEncoding::Gbk).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    for e in std::fs::read_dir(district_dir().join("buildings")).unwrap_or_else(|e| panic!("{e}")).flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(REHOUSED_TABLE) && !name.starts_with(DROPPED_TABLE) {
+            std::fs::copy(e.path(), out.join("buildings").join(&name)).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let mut renamed_room = None;
+    if table {
+        let id = &temp[REHOUSED_TABLE];
+        let src = district_dir().join("buildings");
+        let csv = std::fs::read_to_string(src.join(format!("{REHOUSED_TABLE}.csv"))).unwrap_or_else(|e| panic!("{e}"));
+        let mut lines: Vec<String> = Vec::new();
+        for line in csv.split("\r\n") {
+            let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+            if cells.len() > 7 && cells[0].trim_start_matches('\u{feff}') == REHOUSED_TABLE {
+                cells[0] = id.clone();
+                if cells[5] == "0003" {
+                    renamed_room = Some(cells[7].clone());
+                    cells[6] = format!("{}甲", cells[6]);
+                }
+                cells[7] = String::new();
+            }
+            lines.push(cells.join(","));
+        }
+        std::fs::write(out.join("buildings").join(format!("{id}.csv")), lines.join("\r\n"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let json = std::fs::read_to_string(src.join(format!("{REHOUSED_TABLE}.apportion.json")))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .replace(REHOUSED_TABLE, id);
+        std::fs::write(out.join("buildings").join(format!("{id}.apportion.json")), json)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let manifest = format!(
+        "county = \"330106\"\nproject = \"宗地分割（楼盘表随迁）\"\nbusiness_kind = \"分割\"\n\n[[replaces]]\n\
+         kind = \"分割\"\nold = [\"{REHOUSED_PARCEL}\"]\nnew = [\"T1\", \"T2\"]\n"
+    );
+    std::fs::write(out.join("manifest.toml"), manifest).unwrap_or_else(|e| panic!("{e}"));
+    Rehoused { temp, renamed_room }
+}
+
+/// The parcel [`write_overlapping`] overlaps.
+pub const OVERLAPPED: &str = MOVED;
+
+/// The sample district without [`OVERLAPPED`] (and its buildings), which stays in the store
+/// as it is, plus a new parcel `T9` over the middle of it: an overlap with a store parcel
+/// the package does not replace.
+pub fn write_overlapping(out: &Path) {
+    let mut sub: Submission =
+        load_submission(&district_dir(), &LoadOptions::default()).unwrap_or_else(|e| panic!("sample: {e}"));
+    let x = sub.parcels.iter().find(|p| p.zddm == OVERLAPPED).cloned().unwrap_or_else(|| panic!("{OVERLAPPED}"));
+    let r = x.geometry.bounding_rect().unwrap_or_else(|| panic!("empty {OVERLAPPED}"));
+    let (w, h) = (r.width() / 4.0, r.height() / 4.0);
+    let (cx, cy) = (((r.min().x + r.max().x) / 2.0).round(), ((r.min().y + r.max().y) / 2.0).round());
+    let t9 = new_parcel(&x, "T9", rect(cx - w, cy - h, cx + w, cy + h), "西湖区重叠测试路9号");
+    sub.parcels.retain(|p| p.zddm != OVERLAPPED);
+    sub.parcels.push(t9);
+    sub.buildings.retain(|b| b.zddm != OVERLAPPED);
+    std::fs::create_dir_all(out).unwrap_or_else(|e| panic!("{e}"));
+    write_shapefiles(&sub, out, TextEncoding::Gbk).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    std::fs::write(
+        out.join("manifest.toml"),
+        "county = \"330106\"\nproject = \"重叠测试\"\nbusiness_kind = \"首次\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The package bytes of a folder.
