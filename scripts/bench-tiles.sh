@@ -66,10 +66,10 @@ if [ ! -x "$MARTIN" ]; then
         --target-dir "$ROOT/target/martin/build" \
         || die "cargo install martin failed"
 fi
-say "building the release server and district-gen"
+say "building the release server"
 cargo build --release --locked -q -p tile-server --bin tile-server
-cargo build --release --locked -q -p cadastre-samples --bin district-gen
 if [ ! -f "$DATA/ZD.shp" ]; then
+    cargo build --release --locked -q -p cadastre-samples --bin district-gen
     say "generating a $N-parcel district into $DATA"
     "$BIN/district-gen" --parcels "$N" --seed 1 --defects 0 --quiet --out "$DATA"
 fi
@@ -96,7 +96,7 @@ say "prewarmed $(psql -At -d "$DB" <<'SQL'
 WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'parcels'::regclass
                UNION SELECT 'parcels'::regclass::oid),
      rels AS (SELECT oid FROM parts UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM parts))
-SELECT sum(pg_prewarm(r.oid, 'read')) * 8 / 1024 || ' MB of parcels' FROM rels r JOIN pg_class c ON c.oid = r.oid
+SELECT round(sum(pg_prewarm(r.oid, 'read')) * 8 / 1024.0) || ' MB of parcels' FROM rels r JOIN pg_class c ON c.oid = r.oid
 WHERE c.relkind IN ('r', 'i')
 SQL
 )"
@@ -216,10 +216,10 @@ start_martin() { # cache size in MB (0 = off)
 stop_martin() { kill "$MARTIN_PID" 2>/dev/null || true; wait "$MARTIN_PID" 2>/dev/null || true; }
 
 if ! psql -At -d "$DB" -c "SELECT 1 FROM users WHERE username = 'bench'" | grep -q 1; then
-    TILE_SERVER_PASSWORD=Bench-Tiles-2026-pw "$BIN/tile-server" --db "$URL" add-user bench --role reviewer --counties "$COUNTY" >/dev/null
+    TILE_SERVER_PASSWORD=Mercator-Tiles-2026-pw "$BIN/tile-server" --db "$URL" add-user bench --role reviewer --counties "$COUNTY" >/dev/null
 fi
 start_ours
-TOKEN=$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{"username":"bench","password":"Bench-Tiles-2026-pw"}' \
+TOKEN=$(curl -fsS -X POST -H 'Content-Type: application/json' -d '{"username":"bench","password":"Mercator-Tiles-2026-pw"}' \
     "http://127.0.0.1:$OURS_PORT/api/auth/login" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 [ -n "$TOKEN" ] || die "no token"
 stop_ours
