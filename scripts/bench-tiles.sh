@@ -237,26 +237,12 @@ run() {
     local line; line=$(grep '^RESULT' "$OUT/wrk-$name.txt" || echo "RESULT failed")
     echo "$name $line" | tee -a "$OUT/results.txt"
 }
-# Sends every tile of a list once (priming a cache).
-prime() { TILES=$1 PREFIX=$3 SUFFIX=$4 TOKEN=$5 THREADS=2 wrk -t2 -c16 -d600s -s "$OUT/prime.lua" "$2/" >/dev/null 2>&1 || true; }
-cat >"$OUT/prime.lua" <<'LUA'
-local list_file, prefix, suffix = os.getenv("TILES"), os.getenv("PREFIX"), os.getenv("SUFFIX") or ""
-local tiles = {}
-for line in io.lines(list_file) do tiles[#tiles + 1] = line end
-local counter = 0
-function setup(thread) counter = counter + 1; thread:set("id", counter) end
-function init(args)
-  i = id - 1
-  token = os.getenv("TOKEN")
-  if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
-end
-function request()
-  if i >= #tiles then wrk.thread:stop() end
-  local t = tiles[(i % #tiles) + 1]
-  i = i + 2
-  return wrk.format("GET", prefix .. t .. suffix)
-end
-LUA
+# Primes a cache: walks the list round and round for BENCH_PRIME (15 s: the 2,000
+# tiles take a few seconds cold; wrk's thread:stop() does not end a run early).
+prime() {
+    TILES=$1 PREFIX=$3 SUFFIX=$4 TOKEN=$5 THREADS=2 wrk -t2 -c16 -d"${BENCH_PRIME:-15s}" -s "$OUT/walk.lua" "$2/" \
+        >"$OUT/prime-$6.txt" 2>&1 || true
+}
 
 : >"$OUT/results.txt"
 cold_martin() { start_martin 0; run "martin-cold-$1" "$OUT/tiles-cold.txt" "$DURATION" martin; stop_martin; }
@@ -270,10 +256,10 @@ done
 for round in 1 2; do
     say "round $round: warm"
     start_martin 512
-    prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$MARTIN_PORT" /parcels/ "" ""
+    prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$MARTIN_PORT" /parcels/ "" "" "martin-$round"
     run "martin-warm-$round" "$OUT/tiles-warm.txt" "$DURATION" martin; stop_martin
     start_ours
-    prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$OURS_PORT" /tiles/parcels/ .mvt "$TOKEN"
+    prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$OURS_PORT" /tiles/parcels/ .mvt "$TOKEN" "ours-$round"
     run "ours-warm-$round" "$OUT/tiles-warm.txt" "$DURATION" ours
     [ "$round" = 2 ] || stop_ours
 done
