@@ -18,8 +18,8 @@ use crate::tile_cache::TileCache;
 ///
 /// One `Arc` around all of it: axum clones the state for every middleware layer
 /// and the handler of each request, and cloning (then dropping) ten shared
-/// counters per clone cost the cached-tile path a quarter of its CPU time
-/// (BENCHMARKS.md, issue #12). Fields are reached through `Deref`.
+/// counters per clone took about a quarter of a perf profile of the
+/// cached-tile path (BENCHMARKS.md, issue #12). Fields are reached through `Deref`.
 #[derive(Clone, Debug)]
 pub struct AppState(Arc<Shared>);
 

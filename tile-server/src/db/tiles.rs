@@ -138,8 +138,8 @@ impl TileLayer {
     ///
     /// No `WHERE geom IS NOT NULL` around it: ST_AsMVT skips rows whose geometry
     /// ST_AsMVTGeom clipped away, and PostgreSQL would flatten such a filter into
-    /// the scan and compute ST_AsMVTGeom twice per feature (a third of a cold
-    /// tile's time in the benchmark, BENCHMARKS.md).
+    /// the scan and compute ST_AsMVTGeom twice per feature (a third of the
+    /// query's execution time on the benchmark's tiles, BENCHMARKS.md).
     fn sql(self) -> String {
         let (table, columns) = self.select();
         let name = self.name();
