@@ -15,8 +15,24 @@ use crate::security::Security;
 use crate::tile_cache::TileCache;
 
 /// What every handler can reach: the pool, settings, the PII cipher and the rate limiter.
+///
+/// One `Arc` around all of it: axum clones the state for every middleware layer
+/// and the handler of each request, and cloning (then dropping) ten shared
+/// counters per clone took about a quarter of a perf profile of the
+/// cached-tile path (BENCHMARKS.md, issue #12). Fields are reached through `Deref`.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// PostgreSQL/PostGIS pool.
     pub db: PgPool,
     /// Resolved settings.
@@ -61,7 +77,7 @@ impl AppState {
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
         let security = Arc::new(Security::new(&settings));
-        Self {
+        Self(Arc::new(Shared {
             db,
             settings: Arc::new(settings),
             pii: Arc::new(pii),
@@ -71,6 +87,6 @@ impl AppState {
             tiles,
             sync,
             security,
-        }
+        }))
     }
 }

@@ -135,6 +135,11 @@ impl TileLayer {
 
     /// The tile query: $1..$3 = z/x/y, $4 = counties, $5 = simplification
     /// tolerance in Web Mercator metres (0 = none).
+    ///
+    /// No `WHERE geom IS NOT NULL` around it: ST_AsMVT skips rows whose geometry
+    /// ST_AsMVTGeom clipped away, and PostgreSQL would flatten such a filter into
+    /// the scan and compute ST_AsMVTGeom twice per feature (a third of the
+    /// query's execution time on the benchmark's tiles, BENCHMARKS.md).
     fn sql(self) -> String {
         let (table, columns) = self.select();
         let name = self.name();
@@ -146,7 +151,7 @@ impl TileLayer {
                  FROM {table}
                  WHERE geom_3857 && ST_TileEnvelope($1, $2, $3, margin => {margin})
                    AND state = 'current' AND county = ANY($4::char(6)[])
-             ) t WHERE geom IS NOT NULL",
+             ) t",
             margin = f64::from(BUFFER) / f64::from(EXTENT)
         )
     }
@@ -192,6 +197,14 @@ impl TileCoord {
     }
 }
 
+/// How a tile query's transaction starts (one round trip). A generic plan: at the
+/// survey zooms PostgreSQL spends as long planning the query over the county
+/// partitions as running it, and the generic plan (runtime partition pruning, the
+/// tile index) is as good. No parallel workers: many tiles render at once, and
+/// workers only add start-up cost to the z14 tiles. Measured in BENCHMARKS.md.
+const TILE_TRANSACTION: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan; \
+                                SET LOCAL max_parallel_workers_per_gather = 0";
+
 /// The MVT bytes of one layer's tile over `counties`; empty when no feature
 /// falls in the tile (always below the layer's [`TileLayer::min_zoom`]).
 pub async fn tile(pool: &PgPool, layer: TileLayer, tile: TileCoord, counties: &[String]) -> Result<Vec<u8>> {
@@ -199,15 +212,17 @@ pub async fn tile(pool: &PgPool, layer: TileLayer, tile: TileCoord, counties: &[
         return Ok(Vec::new());
     }
     let tolerance = if tile.z < SIMPLIFY_BELOW { tile.width_m() / f64::from(EXTENT) } else { 0.0 };
+    let mut tx = pool.begin_with(TILE_TRANSACTION).await.map_err(AppError::db("building vector tile"))?;
     let bytes: Option<Vec<u8>> = sqlx::query_scalar(&layer.sql())
         .bind(i32::from(tile.z))
         .bind(tile.x as i32)
         .bind(tile.y as i32)
         .bind(counties)
         .bind(tolerance)
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(AppError::db("building vector tile"))?;
+    tx.commit().await.map_err(AppError::db("building vector tile"))?;
     Ok(bytes.unwrap_or_default())
 }
 

@@ -235,6 +235,89 @@ async fn boundary_points_with_their_numbers_from_z18(pool: PgPool) {
     }
 }
 
+/// Exterior-ring vertices (without the closing repeat) of the decoded features of `zddm`.
+fn ring_vertices(features: &[(HashMap<String, MvtValue>, geo_types::Geometry<f32>)], code: &str) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for (props, geom) in features.iter().filter(|(p, _)| text(p, "ZDDM") == code) {
+        let polygons = match geom {
+            geo_types::Geometry::Polygon(p) => vec![p.clone()],
+            geo_types::Geometry::MultiPolygon(m) => m.0.clone(),
+            other => panic!("{props:?}: expected polygons, got {other:?}"),
+        };
+        for p in polygons {
+            let ring: Vec<_> = p.exterior().coords().map(|c| (f64::from(c.x), f64::from(c.y))).collect();
+            out.extend_from_slice(&ring[..ring.len().saturating_sub(1)]);
+        }
+    }
+    out
+}
+
+/// Survey zooms (z ≥ 17) show every surveyed vertex; below, tiles are simplified.
+/// The parcel's north edge zigzags 0.1 m every 2 m: within z16's tolerance (one
+/// tile unit, 0.15 m of Web Mercator) but 1.5 tile units at z17.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn survey_zooms_keep_every_vertex(pool: PgPool) {
+    let (st, token) = seeded(&pool).await;
+    // The centre of a z19 tile, so the 20 m parcel lies inside one tile at z16..=19.
+    let (tx, ty) = tile_of(mercator(&pool, 502_000.0, 3_300_500.0).await, 19);
+    let w19 = 2.0 * HALF_WORLD / f64::from(1u32 << 19);
+    let (cx, cy): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 3857), 4549) AS p) s",
+    )
+    .bind(-HALF_WORLD + (f64::from(tx) + 0.5) * w19)
+    .bind(HALF_WORLD - (f64::from(ty) + 0.5) * w19)
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (x0, y0, x1, y1) = (cx - 10.0, cy - 10.0, cx + 10.0, cy + 10.0);
+    let mut ring = vec![(x0, y0), (x1, y0)];
+    ring.extend((0..=10).rev().map(|i| (x0 + 2.0 * f64::from(i), y1 + if i % 2 == 1 { 0.1 } else { 0.0 })));
+    ring.push((x0, y0));
+    let wkt = ring.iter().map(|(x, y)| format!("{x} {y}")).collect::<Vec<_>>().join(",");
+    let code = zddm(OWN, 77);
+    sqlx::query(
+        "INSERT INTO parcels (county, zddm, zdmj, yt, qllx, geom)
+         VALUES ($1, $2, 400, '0701', '4', ST_Multi(ST_GeomFromText('POLYGON((' || $3 || '))', 4549)))",
+    )
+    .bind(OWN)
+    .bind(&code)
+    .bind(&wkt)
+    .execute(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let stored: Vec<(f64, f64)> = sqlx::query_as(
+        "SELECT ST_X(d.geom), ST_Y(d.geom) FROM parcels, ST_DumpPoints(geom_3857) d
+         WHERE zddm = $1 AND state = 'current' ORDER BY d.path",
+    )
+    .bind(&code)
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let stored = &stored[..stored.len() - 1];
+    assert_eq!(stored.len(), 13); // two south corners, eleven along the north edge
+    for z in 16u32..=19 {
+        let (x, y) = tile_of(stored[0], z);
+        let r = get(&st, &format!("/tiles/parcels/{z}/{x}/{y}.mvt"), &token).await;
+        assert_eq!(r.status, StatusCode::OK, "z={z}");
+        let decoded = ring_vertices(&decode(&r.bytes, "parcels"), &code);
+        let width = 2.0 * HALF_WORLD / f64::from(1u32 << z);
+        // A stored vertex in tile units; the tile rounds to whole units.
+        let unit = |(mx, my): (f64, f64)| {
+            (((mx + HALF_WORLD) / width - f64::from(x)) * 4096.0, ((HALF_WORLD - my) / width - f64::from(y)) * 4096.0)
+        };
+        let kept = stored
+            .iter()
+            .map(|v| unit(*v))
+            .filter(|(u, w)| decoded.iter().any(|(a, b)| (a - u).abs() <= 1.0 && (b - w).abs() <= 1.0))
+            .count();
+        if z >= 17 {
+            assert_eq!((kept, decoded.len()), (stored.len(), stored.len()), "z={z}: every vertex, nothing else");
+        } else {
+            assert!(decoded.len() < stored.len() && kept == decoded.len(), "z={z}: simplified, got {decoded:?}");
+        }
+    }
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn clients_get_no_tiles_and_bad_addresses_are_400(pool: PgPool) {
     let (st, token) = seeded(&pool).await;
