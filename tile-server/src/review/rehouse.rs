@@ -84,7 +84,7 @@ pub async fn prepare(
     }
     let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "SELECT zrzh::text, bdcdyh::text, myc, dyh, shbw FROM households
-         WHERE county = $1 AND state = 'current' AND zrzh = ANY($2::char(24)[]) ORDER BY bdcdyh FOR UPDATE",
+         WHERE county = $1::char(6) AND state = 'current' AND zrzh = ANY($2::char(24)[]) ORDER BY bdcdyh FOR UPDATE",
     )
     .bind(county)
     .bind(retiring)
@@ -173,7 +173,7 @@ async fn match_places(
     old: &[OldHousehold],
 ) -> Result<(Vec<(String, String)>, Vec<String>)> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT bdcdyh::text, myc, dyh, shbw FROM households WHERE county = $1 AND zrzh = $2 AND state = 'current'",
+        "SELECT bdcdyh::text, myc, dyh, shbw FROM households WHERE county = $1::char(6) AND zrzh = $2::char(24) AND state = 'current'",
     )
     .bind(county)
     .bind(new)
@@ -196,8 +196,8 @@ async fn carry_register_fields(conn: &mut PgConnection, county: &str, pairs: &[(
         "UPDATE households n SET mortgaged = o.mortgaged, sealed = o.sealed,
              qlr_enc = coalesce(n.qlr_enc, o.qlr_enc), zjh_enc = coalesce(n.zjh_enc, o.zjh_enc)
          FROM UNNEST($2::text[], $3::text[]) AS m(old, new), households o
-         WHERE n.county = $1 AND n.state = 'current' AND n.bdcdyh = m.new
-           AND o.county = $1 AND o.state = 'current' AND o.bdcdyh = m.old",
+         WHERE n.county = $1::char(6) AND n.state = 'current' AND n.bdcdyh = m.new
+           AND o.county = $1::char(6) AND o.state = 'current' AND o.bdcdyh = m.old",
     )
     .bind(county)
     .bind(&olds)
@@ -231,7 +231,7 @@ async fn copy_households(
              h.yctnjzmj, h.ycftjzmj, h.ycjzmj, h.sctnjzmj, h.scftjzmj, h.scjzmj, h.ftxs, h.gytdmj, h.fttdmj, h.dytdmj,
              h.mortgaged, h.sealed, h.qlr_enc, h.zjh_enc
          FROM UNNEST($3::text[], $4::text[]) AS m(old, new)
-         JOIN households h ON h.county = $1 AND h.state = 'current' AND h.bdcdyh = m.old",
+         JOIN households h ON h.county = $1::char(6) AND h.state = 'current' AND h.bdcdyh = m.old",
     )
     .bind(county)
     .bind(new)
@@ -247,9 +247,9 @@ async fn copy_households(
 async fn copy_floors(conn: &mut PgConnection, county: &str, old: &str, new: &str) -> Result<()> {
     for sql in [
         "INSERT INTO floors (county, zrzh, sjc, myc, cmc)
-         SELECT county, $3, sjc, myc, cmc FROM floors WHERE county = $1 AND zrzh = $2 AND state = 'current'",
+         SELECT county, $3, sjc, myc, cmc FROM floors WHERE county = $1::char(6) AND zrzh = $2::char(24) AND state = 'current'",
         "INSERT INTO logical_buildings (county, zrzh, ljzh, mph, fwyt)
-         SELECT county, $3, ljzh, mph, fwyt FROM logical_buildings WHERE county = $1 AND zrzh = $2 AND state = 'current'",
+         SELECT county, $3, ljzh, mph, fwyt FROM logical_buildings WHERE county = $1::char(6) AND zrzh = $2::char(24) AND state = 'current'",
     ] {
         sqlx::query(sql)
             .bind(county)
