@@ -27,6 +27,8 @@
 #    wrk -d1s slices on the working set while the edits commit and five after
 #    them: p99 per second during and after the burst (ours
 #    drops exactly the touched tiles; martin has no invalidation, so it is not run).
+# BENCH_BASE_BIN=path/to/an/older/tile-server: its warm runs go between ours and
+#    martin's (base-warm-N), for a before/after figure in the same run.
 # Output: target/bench-tiles/*.txt and a summary table on stdout. A benchmark, never
 # a test: it fails on nothing but errors. The generated district and the database are
 # removed at the end unless BENCH_KEEP=1.
@@ -197,8 +199,8 @@ YAML
 # postgres (it needs no more than SELECT; the role changes nothing on the read path:
 # no row-level security). The URL with the password goes through the environment.
 APP_URL="$(app_db_url "$DB")"
-start_ours() {
-    DATABASE_URL="$APP_URL" "$BIN/tile-server" --config "$OUT/ours.toml" serve --no-migrate \
+start_ours() { # [binary]
+    DATABASE_URL="$APP_URL" "${1:-$BIN/tile-server}" --config "$OUT/ours.toml" serve --no-migrate \
         --listen "127.0.0.1:$OURS_PORT" 2>>"$OUT/ours.log" &
     OURS_PID=$!
     PIDS+=("$OURS_PID")
@@ -227,7 +229,7 @@ stop_ours
 # run NAME LIST DURATION (ours|martin)
 run() {
     local name=$1 list=$2 duration=$3 who=$4 base prefix suffix="" token=""
-    if [ "$who" = ours ]; then base="http://127.0.0.1:$OURS_PORT"; prefix="/tiles/parcels/"; suffix=".mvt"; token=$TOKEN
+    if [ "$who" = ours ] || [ "$who" = base ]; then base="http://127.0.0.1:$OURS_PORT"; prefix="/tiles/parcels/"; suffix=".mvt"; token=$TOKEN
     else base="http://127.0.0.1:$MARTIN_PORT"; prefix="/parcels/"; fi
     {
         echo "# $(date -u +%FT%TZ) $name: load before $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -262,6 +264,14 @@ for round in 1 2; do
     prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$OURS_PORT" /tiles/parcels/ .mvt "$TOKEN" "ours-$round"
     run "ours-warm-$round" "$OUT/tiles-warm.txt" "$DURATION" ours
     [ "$round" = 2 ] || stop_ours
+    if [ -n "${BENCH_BASE_BIN:-}" ]; then
+        [ "$round" = 2 ] && stop_ours
+        start_ours "$BENCH_BASE_BIN"
+        prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$OURS_PORT" /tiles/parcels/ .mvt "$TOKEN" "base-$round"
+        run "base-warm-$round" "$OUT/tiles-warm.txt" "$DURATION" base
+        stop_ours
+        [ "$round" = 2 ] && start_ours && prime "$OUT/tiles-warm.txt" "http://127.0.0.1:$OURS_PORT" /tiles/parcels/ .mvt "$TOKEN" "ours-again"
+    fi
 done
 
 say "burst: 1,000 edits in the working set, then p99 second by second"

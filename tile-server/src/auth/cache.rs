@@ -21,7 +21,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -41,7 +41,8 @@ const MAX_ENTRIES: usize = 50_000;
 
 #[derive(Debug, Clone)]
 struct Entry {
-    principal: Principal,
+    /// Shared, so a hit costs a reference count, not a copy of the county list.
+    principal: Arc<Principal>,
     token_expires_at: DateTime<Utc>,
     cached_at: Instant,
     refreshing_since: Option<Instant>,
@@ -106,7 +107,7 @@ impl PrincipalCache {
     /// re-resolves); concurrent callers with the same token keep the cached
     /// principal for up to one more second meanwhile, so a busy client's
     /// connections do not all hit the database at once.
-    pub fn get_at(&self, token: &str, now: Instant) -> Option<Principal> {
+    pub fn get_at(&self, token: &str, now: Instant) -> Option<Arc<Principal>> {
         if !self.coherence.is_coherent() {
             return None;
         }
@@ -135,7 +136,7 @@ impl PrincipalCache {
     pub fn insert_at(
         &self,
         token: &str,
-        principal: Principal,
+        principal: Arc<Principal>,
         token_expires_at: DateTime<Utc>,
         now: Instant,
         ticket: Ticket,
@@ -187,15 +188,15 @@ mod tests {
     use super::*;
     use crate::auth::{PrincipalKind, Role};
 
-    fn principal() -> Principal {
-        Principal {
+    fn principal() -> Arc<Principal> {
+        Arc::new(Principal {
             kind: PrincipalKind::Client { client_pk: 1, client_id: "reg".into() },
             role: Role::Registration,
             counties: vec!["330102".into()],
             home_county: "330102".into(),
             rate_limit_per_minute: None,
             allowed_ips: vec![],
-        }
+        })
     }
 
     fn coherent() -> PrincipalCache {

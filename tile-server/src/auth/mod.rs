@@ -8,5 +8,5 @@ pub mod principal;
 pub mod throttle;
 pub mod token;
 
-pub use extractor::{authenticate, AuthUser};
+pub use extractor::{authenticate, AuthShared, AuthUser};
 pub use principal::{Action, Principal, PrincipalKind, Role};

@@ -30,6 +30,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,10 @@ pub struct BoundedBuckets {
     cap: usize,
     hasher: RandomState,
     map: Mutex<HashMap<u64, Bucket>>,
+    /// Entries held, kept under the lock: [`Self::wait`] on an empty map (no bad
+    /// token seen lately, the usual case) answers without taking the lock, which
+    /// every authenticated request would otherwise contend for.
+    held: AtomicUsize,
 }
 
 impl BoundedBuckets {
@@ -84,6 +89,7 @@ impl BoundedBuckets {
             cap: cap.max(16),
             hasher: RandomState::new(),
             map: Mutex::new(HashMap::new()),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -137,16 +143,21 @@ impl BoundedBuckets {
         let per_sec = self.per_sec();
         let mut map = self.lock();
         let b = self.refilled(&mut map, k, now);
-        if b.tokens >= 1.0 {
+        let taken = if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
             Err(((1.0 - b.tokens) / per_sec).ceil().clamp(1.0, 3600.0) as u64)
-        }
+        };
+        self.held.store(map.len(), Ordering::Release);
+        taken
     }
 
     /// How long until `key` has a token again (zero when it has one now).
     pub fn wait(&self, key: &[u8], now: Instant) -> Duration {
+        if self.held.load(Ordering::Acquire) == 0 {
+            return Duration::ZERO;
+        }
         let k = self.key(key);
         let mut map = self.lock();
         let Some(b) = map.get_mut(&k) else { return Duration::ZERO };
@@ -166,12 +177,15 @@ impl BoundedBuckets {
         let mut map = self.lock();
         let b = self.refilled(&mut map, k, now);
         b.tokens = (b.tokens - 1.0).max(-floor);
+        self.held.store(map.len(), Ordering::Release);
     }
 
     /// Forgets a key (e.g. after a successful login).
     pub fn clear(&self, key: &[u8]) {
         let k = self.key(key);
-        self.lock().remove(&k);
+        let mut map = self.lock();
+        map.remove(&k);
+        self.held.store(map.len(), Ordering::Release);
     }
 
     /// Number of entries held (for tests and metrics).

@@ -28,11 +28,10 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::authenticate;
 use crate::db::Page;
 use crate::error::{AppError, ErrorBody};
-use crate::middleware::audit_trail::{audit_denials, source_address};
-use crate::middleware::{etag::etag, ip_allow::ip_allow, rate_limit::rate_limit};
+use crate::middleware::audit_trail::source_address;
+use crate::middleware::{etag::etag, guard::guard};
 use crate::state::AppState;
 
 /// Largest page a client may ask for.
@@ -48,8 +47,9 @@ pub fn app(state: AppState) -> Router {
     // extractors read under).
     let max_package = state.settings.submission_max_bytes;
     let max_request = max_package.max(max_body);
-    // Layers run bottom-up on the way in: authenticate, then the IP allow-list,
-    // then the rate limit (which needs to know who is calling).
+    let idle_timeout = std::time::Duration::from_secs(state.settings.idle_timeout_seconds);
+    // One guard layer: authenticate, then the IP allow-list, then the rate limit
+    // (which needs to know who is calling), denials audited (middleware::guard).
     let protected = Router::new()
         .route("/api/openapi.json", get(openapi::spec))
         .route("/api/auth/logout", post(auth::logout))
@@ -83,11 +83,8 @@ pub fn app(state: AppState) -> Router {
         .route("/tiles/events", get(tiles::events))
         .route("/tiles/{name}", get(tiles::tilejson))
         .route("/api/map/{layer}", get(tiles::features))
-        .route_layer(from_fn_with_state(state.clone(), rate_limit))
-        .route_layer(from_fn(ip_allow))
-        .route_layer(from_fn_with_state(state.clone(), audit_denials))
-        .route_layer(from_fn_with_state(state.clone(), authenticate));
-    Router::new()
+        .route_layer(from_fn_with_state(state.clone(), guard));
+    let routes = Router::new()
         .route("/health", get(health))
         // The console and the API page hold no data (see `console`).
         .route("/", get(console::index))
@@ -115,6 +112,12 @@ pub fn app(state: AppState) -> Router {
                 }),
             )
         })
+        .with_state(state);
+    // The layers every request passes wrap the router as one service: `Router::layer`
+    // wraps each route on its own, and `from_fn` clones what it wraps for every
+    // request, so around the router they clone one shared handle, not a route's stack.
+    Router::new()
+        .fallback_service(routes)
         .layer(from_fn(etag))
         .layer(DefaultBodyLimit::max(max_body))
         // Outside the body limit, so the limit's own 413 (a Content-Length over it) is JSON too.
@@ -122,10 +125,9 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(json_payload_too_large))
         .layer(CompressionLayer::new().gzip(true))
         // A body that stalls this long ends its request (headers: see crate::serve).
-        .layer(RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(state.settings.idle_timeout_seconds)))
+        .layer(RequestBodyTimeoutLayer::new(idle_timeout))
         .layer(from_fn(source_address))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Liveness: 200 when the database answers. Cheap under a flood: one check per

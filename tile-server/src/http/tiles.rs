@@ -10,9 +10,11 @@
 //! bytes and `Cache-Control: private, no-cache`: browsers keep tiles and
 //! revalidate them with `If-None-Match` (304, no body).
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +26,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use utoipa::IntoParams;
 
-use crate::auth::{Action, AuthUser, Principal};
+use crate::auth::{Action, AuthShared, AuthUser, Principal};
 use crate::db::tiles::{self, TileCoord, TileLayer, MAX_ZOOM};
 use crate::error::{AppError, ErrorBody};
 use crate::http::buildings::accepts_gzip;
@@ -68,12 +70,44 @@ pub fn parse_tile(z: &str, x: &str, y: &str) -> Result<TileCoord, AppError> {
 }
 
 /// The caller's counties, sorted and without repeats: the tile's scope and the
-/// cache key's.
-pub fn scope_of(who: &Principal) -> Vec<String> {
+/// cache key's. Borrowed when they already are (the usual case: no copy per tile).
+///
+/// ```
+/// use std::borrow::Cow;
+/// use tile_server::auth::{Principal, PrincipalKind, Role};
+/// use tile_server::http::tiles::scope_of;
+/// let mut who = Principal {
+///     kind: PrincipalKind::User { user_id: 1, username: "a".into() },
+///     role: Role::Surveyor,
+///     counties: vec!["330102".into(), "330103".into()],
+///     home_county: "330102".into(),
+///     rate_limit_per_minute: None,
+///     allowed_ips: vec![],
+/// };
+/// assert!(matches!(scope_of(&who), Cow::Borrowed(_)));
+/// who.counties = vec!["330103".into(), "330102".into(), "330103".into()];
+/// assert_eq!(&*scope_of(&who), ["330102", "330103"]);
+/// ```
+pub fn scope_of(who: &Principal) -> Cow<'_, [String]> {
+    if who.counties.windows(2).all(|w| w[0] < w[1]) {
+        return Cow::Borrowed(&who.counties);
+    }
     let mut counties = who.counties.clone();
     counties.sort_unstable();
     counties.dedup();
-    counties
+    Cow::Owned(counties)
+}
+
+/// Whether the request accepts gzip, read without copying the request's headers.
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptsGzip(pub bool);
+
+impl<S: Send + Sync> FromRequestParts<S> for AcceptsGzip {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(AcceptsGzip(accepts_gzip(&parts.headers)))
+    }
 }
 
 /// A vector tile of the current features of one layer in the caller's counties,
@@ -94,8 +128,8 @@ pub fn scope_of(who: &Principal) -> Vec<String> {
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn tile(
     State(state): State<AppState>,
-    AuthUser(who): AuthUser,
-    request_headers: HeaderMap,
+    AuthShared(who): AuthShared,
+    AcceptsGzip(gzip): AcceptsGzip,
     AppPath((layer, z, x, y)): AppPath<(String, String, String, String)>,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadSpatial)?;
@@ -107,15 +141,14 @@ pub async fn tile(
     if cached.body.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT_MEDIA_TYPE));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    headers.insert(header::ETAG, cached.etag.clone());
-    if accepts_gzip(&request_headers) {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        return Ok((headers, cached.gzip()).into_response());
+    let content_type = (header::CONTENT_TYPE, HeaderValue::from_static(MVT_MEDIA_TYPE));
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    let etag = (header::ETAG, cached.etag.clone());
+    if gzip {
+        let encoding = (header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return Ok(([content_type, vary, etag, encoding], cached.gzip()).into_response());
     }
-    Ok((headers, cached.body.clone()).into_response())
+    Ok(([content_type, vary, etag], cached.body.clone()).into_response())
 }
 
 /// The same tile at its older address.
@@ -132,11 +165,11 @@ pub async fn tile(
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn api_tile(
     state: State<AppState>,
-    who: AuthUser,
-    request_headers: HeaderMap,
+    who: AuthShared,
+    gzip: AcceptsGzip,
     path: AppPath<(String, String, String, String)>,
 ) -> Result<Response, AppError> {
-    tile(state, who, request_headers, path).await
+    tile(state, who, gzip, path).await
 }
 
 /// This server's origin as the client addressed it (`Host`, and the scheme a
@@ -230,7 +263,7 @@ pub async fn events(
     AuthUser(who): AuthUser,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     who.require(Action::ReadSpatial)?;
-    let counties = scope_of(&who);
+    let counties = scope_of(&who).into_owned();
     let ready = tokio_stream::once(Ok(Event::default().event("ready").data("{}")));
     let notices = BroadcastStream::new(state.tiles.subscribe()).filter_map(move |msg| match msg {
         Ok(n) if n.concerns(&counties) => Some(Ok(tiles_event(&serde_json::to_string(&n.event()).unwrap_or_default()))),

@@ -8,10 +8,11 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::auth::extractor::principal_of;
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
 use crate::error::ErrorCode;
@@ -27,19 +28,32 @@ pub async fn source_address(req: Request, next: Next) -> Response {
 }
 
 /// Middleware (after authentication): audits requests answered with 403.
+/// The server itself runs [`crate::middleware::guard`], which does the same.
 pub async fn audit_denials(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let principal = req.extensions().get::<Principal>().cloned();
-    let what = {
-        let path = req.uri().path();
-        let end = path.char_indices().nth(MAX_AUDITED_PATH).map_or(path.len(), |(i, _)| i);
-        format!("{} {}", req.method(), &path[..end])
-    };
+    // Shared handles only: the audit row is written for few requests.
+    let principal = principal_of(&req).cloned();
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let resp = next.run(req).await;
-    if resp.status() != StatusCode::FORBIDDEN {
-        return resp;
+    if let (Some(who), Some(code)) = (principal, denial(&resp)) {
+        audit_denial(&state, &who, &method, &uri, code).await;
     }
-    let Some(who) = principal else { return resp };
-    let code = resp.extensions().get::<ErrorCode>().map_or("forbidden", |c| c.0);
+    resp
+}
+
+/// The error code of a response refusing with 403; `None` for any other answer.
+pub fn denial(resp: &Response) -> Option<&'static str> {
+    (resp.status() == StatusCode::FORBIDDEN)
+        .then(|| resp.extensions().get::<ErrorCode>().map_or("forbidden", |c| c.0))
+}
+
+/// Writes the audit row of a request of `who` refused with `code`
+/// (within [`crate::security::AUDIT_ROWS_PER_MINUTE`] rows a minute).
+pub async fn audit_denial(state: &AppState, who: &Principal, method: &Method, uri: &Uri, code: &'static str) {
+    let what = {
+        let path = uri.path();
+        let end = path.char_indices().nth(MAX_AUDITED_PATH).map_or(path.len(), |(i, _)| i);
+        format!("{method} {}", &path[..end])
+    };
     let actor = who.actor();
     if let Some(not_logged) = state.security.audit_allowed(&format!("denied:{actor}"), std::time::Instant::now()) {
         let mut after = serde_json::json!({ "code": code });
@@ -58,5 +72,4 @@ pub async fn audit_denials(State(state): State<AppState>, req: Request, next: Ne
             tracing::error!(error = %e, "could not audit a denied request");
         }
     }
-    resp
 }

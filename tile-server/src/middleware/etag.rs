@@ -28,15 +28,27 @@ pub fn etag_of(body: &[u8]) -> String {
 
 /// Whether an `If-None-Match` value matches `tag` (weak comparison, lists, `*`).
 pub fn matches(if_none_match: &str, tag: &str) -> bool {
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    fn bare(t: &str) -> &str {
+        t.trim().trim_start_matches("W/")
+    }
     let want = bare(tag);
     if_none_match.split(',').any(|t| t.trim() == "*" || bare(t) == want)
+}
+
+/// The response to a GET whose `If-None-Match` matched: 304, no body.
+fn not_modified(mut parts: axum::http::response::Parts) -> Response {
+    parts.status = StatusCode::NOT_MODIFIED;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    Response::from_parts(parts, Body::empty())
 }
 
 /// Middleware adding ETags to successful GET responses.
 pub async fn etag(req: Request, next: Next) -> Response {
     let is_get = req.method() == Method::GET;
-    let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // A shared handle on the header, not a copy of its text.
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let inm = || if_none_match.as_ref().and_then(|v| v.to_str().ok());
     let mut resp = next.run(req).await;
     if !is_get || resp.status() != StatusCode::OK {
         return resp;
@@ -45,16 +57,13 @@ pub async fn etag(req: Request, next: Next) -> Response {
     if resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream")) {
         return resp;
     }
-    // A handler that knows the version of what it serves (the cached building
-    // table) sets the tag itself: no need to read and hash the body again.
-    if let Some(tag) = resp.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned) {
+    // A handler that knows the version of what it serves (cached tiles, the cached
+    // building table) sets the tag itself: no need to read and hash the body again.
+    if let Some(tag) = resp.headers().get(header::ETAG) {
+        let matched = inm().zip(tag.to_str().ok()).is_some_and(|(v, tag)| matches(v, tag));
         resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-        if inm.as_deref().is_some_and(|v| matches(v, &tag)) {
-            let (mut parts, _) = resp.into_parts();
-            parts.status = StatusCode::NOT_MODIFIED;
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts.headers.remove(header::CONTENT_TYPE);
-            return Response::from_parts(parts, Body::empty());
+        if matched {
+            return not_modified(resp.into_parts().0);
         }
         return resp;
     }
@@ -70,11 +79,8 @@ pub async fn etag(req: Request, next: Next) -> Response {
     parts.headers.insert(header::ETAG, tag_value);
     // Cached copies must be revalidated: data changes, and it is per-caller (masking).
     parts.headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if inm.as_deref().is_some_and(|v| matches(v, &tag)) {
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.remove(header::CONTENT_TYPE);
-        return Response::from_parts(parts, Body::empty());
+    if inm().is_some_and(|v| matches(v, &tag)) {
+        return not_modified(parts);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

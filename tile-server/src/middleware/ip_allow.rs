@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
+use crate::auth::extractor::principal_of;
 use crate::auth::Principal;
 use crate::error::AppError;
 
@@ -42,14 +43,22 @@ pub fn is_allowed(allowed: &[IpNet], peer: Option<IpAddr>) -> bool {
 
 /// Middleware: 403 `ip_not_allowed` when the caller's address is outside its list.
 pub async fn ip_allow(req: Request, next: Next) -> Response {
-    let Some(principal) = req.extensions().get::<Principal>() else {
+    let Some(principal) = principal_of(&req) else {
         return AppError::Unauthenticated.into_response();
     };
+    match check(principal, &req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// 403 `ip_not_allowed` when `req` comes from outside `principal`'s list.
+pub fn check(principal: &Principal, req: &Request) -> Result<(), AppError> {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if is_allowed(&principal.allowed_ips, peer) {
-        next.run(req).await
+        Ok(())
     } else {
-        AppError::IpNotAllowed.into_response()
+        Err(AppError::IpNotAllowed)
     }
 }
 

@@ -21,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::extractor::principal_of;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -53,7 +54,12 @@ impl RateLimiter {
         // A poisoned lock only means another request panicked mid-update; the map
         // is still usable.
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket { tokens: limit, last: now });
+        // The key is copied only for a caller's first request, not for every one.
+        if !buckets.contains_key(key) {
+            buckets.insert(key.to_owned(), Bucket { tokens: limit, last: now });
+        }
+        // Present: inserted just above under the same lock (refuse, never pass, otherwise).
+        let Some(bucket) = buckets.get_mut(key) else { return Err(1) };
         let elapsed = now.saturating_duration_since(bucket.last).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_sec).min(limit);
         bucket.last = now;
@@ -70,13 +76,21 @@ impl RateLimiter {
 /// Middleware: 429 with `Retry-After` when the caller's bucket is empty. Runs
 /// after [`crate::auth::authenticate`], which provides the principal.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(principal) = req.extensions().get::<Principal>() else {
+    let Some(principal) = principal_of(&req) else {
         return AppError::Unauthenticated.into_response();
     };
-    match state.limiter.check_at(&principal.actor(), principal.rate_limit_per_minute, Instant::now()) {
+    match check(&state, principal) {
         Ok(()) => next.run(req).await,
-        Err(secs) => AppError::RateLimited(secs).into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// Takes one request from `principal`'s bucket; 429 with `Retry-After` when empty.
+pub fn check(state: &AppState, principal: &Principal) -> Result<(), AppError> {
+    state
+        .limiter
+        .check_at(&principal.actor(), principal.rate_limit_per_minute, Instant::now())
+        .map_err(AppError::RateLimited)
 }
 
 #[cfg(test)]

@@ -207,6 +207,10 @@ pub struct TileCache {
     cache: moka::sync::Cache<TileKey, Arc<CachedTile>>,
     enabled: bool,
     layers: [RwLock<LayerLog>; 4],
+    /// Each layer's generation, also set under its lock: a hit reads it without
+    /// taking the lock (a read lock still writes to the lock word, which two cores
+    /// serving cached tiles then pass back and forth).
+    generations: [AtomicU64; 4],
     /// Per layer, a bit per zoom that ever had a tile stored (notices skip the others).
     zooms: [AtomicU32; 4],
     coherence: Coherence,
@@ -241,6 +245,7 @@ impl TileCache {
             cache,
             enabled: max_bytes > 0,
             layers: Default::default(),
+            generations: Default::default(),
             zooms: Default::default(),
             coherence: Coherence::default(),
             scopes: RwLock::default(),
@@ -281,18 +286,18 @@ impl TileCache {
     }
 
     fn generation(&self, layer: TileLayer) -> u64 {
-        lock_read(&self.layers[layer.index()]).generation
+        self.generations[layer.index()].load(Ordering::Acquire)
     }
 
     /// The interned id of a county set (sorted, deduplicated by the caller), or
     /// `None` when [`MAX_SCOPES`] are taken.
-    fn scope(&self, counties: &[String]) -> Option<(u32, Arc<[String]>)> {
-        if let Some((k, id)) = lock_read(&self.scopes).ids.get_key_value(counties) {
-            return Some((*id, k.clone()));
+    fn scope(&self, counties: &[String]) -> Option<u32> {
+        if let Some(id) = lock_read(&self.scopes).ids.get(counties) {
+            return Some(*id);
         }
         let mut s = lock_write(&self.scopes);
-        if let Some((k, id)) = s.ids.get_key_value(counties) {
-            return Some((*id, k.clone()));
+        if let Some(id) = s.ids.get(counties) {
+            return Some(*id);
         }
         if s.list.len() >= MAX_SCOPES {
             return None;
@@ -300,8 +305,8 @@ impl TileCache {
         let id = u32::try_from(s.list.len()).ok()?;
         let key: Arc<[String]> = counties.into();
         s.ids.insert(key.clone(), id);
-        s.list.push(key.clone());
-        Some((id, key))
+        s.list.push(key);
+        Some(id)
     }
 
     /// A tile for a caller whose scope is `counties` (sorted and deduplicated):
@@ -318,7 +323,7 @@ impl TileCache {
         Fut: Future<Output = Result<Vec<u8>, AppError>>,
     {
         let scope = if self.is_active() { self.scope(counties) } else { None };
-        let Some((scope, scope_counties)) = scope else {
+        let Some(scope) = scope else {
             self.counters.bypassed.fetch_add(1, Ordering::Relaxed);
             return Ok((Arc::new(CachedTile::new(render().await?, 0)), Lookup::Bypassed));
         };
@@ -337,7 +342,7 @@ impl TileCache {
         let result = cell
             .get_or_try_init(|| async {
                 rendered_here.store(true, Ordering::Relaxed);
-                self.render_and_store(key, &scope_counties, &render).await
+                self.render_and_store(key, counties, &render).await
             })
             .await
             .cloned();
@@ -354,7 +359,7 @@ impl TileCache {
         // Joined another request's render: good unless an edit touching the tile
         // was announced between that render's start and this request's arrival.
         let stale =
-            lock_read(&self.layers[layer.index()]).touched_since(tile_found.generation, layer, tile, &scope_counties)
+            lock_read(&self.layers[layer.index()]).touched_since(tile_found.generation, layer, tile, counties)
                 && tile_found.generation < arrival;
         if stale {
             self.counters.renders.fetch_add(1, Ordering::Relaxed);
@@ -399,6 +404,7 @@ impl TileCache {
             let mut log = lock_write(&self.layers[layer.index()]);
             log.generation += 1;
             let generation = log.generation;
+            self.generations[layer.index()].store(generation, Ordering::Release);
             log.recent.push_back((generation, notice.clone()));
             while log.recent.len() > NOTICE_LOG {
                 log.recent.pop_front();
@@ -480,6 +486,7 @@ impl SyncedCache for TileCache {
         for (log, layer) in guards.iter_mut().zip(TileLayer::ALL) {
             log.generation += 1;
             let generation = log.generation;
+            self.generations[layer.index()].store(generation, Ordering::Release);
             log.recent.push_back((generation, Arc::new(Notice::everything(layer))));
             while log.recent.len() > NOTICE_LOG {
                 log.recent.pop_front();

@@ -22,4 +22,5 @@ mod review;
 mod review_sample;
 mod tables;
 mod tile_cache;
+mod tile_guard;
 mod tiles;

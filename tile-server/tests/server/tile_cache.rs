@@ -73,7 +73,7 @@ async fn edit_by_sql(pool: &PgPool, code: &str, dx: f64, yt: &str) {
 }
 
 /// Seeds parcels of OWN through the API: number n at x = 500 000 + offsets[n].
-async fn seed_parcels(st: &AppState, admin: &str, offsets: &[f64]) {
+pub async fn seed_parcels(st: &AppState, admin: &str, offsets: &[f64]) {
     for (i, dx) in offsets.iter().enumerate() {
         let r = put(
             st,
