@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Vector tiles: tile-server against martin 1.14 on the same PostGIS table, in one run.
 #   scripts/bench-tiles.sh [N_PARCELS=1000000]
-#   BENCH_DURATION=20s BENCH_CONNECTIONS=64 BENCH_KEEP=1 BENCH_REUSE_DB=1 scripts/bench-tiles.sh
+#   BENCH_DURATION=20s BENCH_CONNECTIONS=64 BENCH_KEEP=1 BENCH_REUSE_DB=1 BENCH_NO_BUILD=1 scripts/bench-tiles.sh
 #
 # 1. martin is installed into target/martin (cargo install martin@1.14.0 --locked
 #    --no-default-features --features postgres); not part of CI.
@@ -68,8 +68,12 @@ if [ ! -x "$MARTIN" ]; then
         --target-dir "$ROOT/target/martin/build" \
         || die "cargo install martin failed"
 fi
-say "building the release server"
-cargo build --release --locked -q -p tile-server --bin tile-server
+# BENCH_NO_BUILD=1: use the release binary as it is (worktrees sharing a target
+# directory's lock can wait long for a build that has nothing to do).
+if [ "${BENCH_NO_BUILD:-0}" != 1 ] || [ ! -x "$BIN/tile-server" ]; then
+    say "building the release server"
+    cargo build --release --locked -q -p tile-server --bin tile-server
+fi
 if [ ! -f "$DATA/ZD.shp" ]; then
     cargo build --release --locked -q -p cadastre-samples --bin district-gen
     say "generating a $N-parcel district into $DATA"
@@ -231,14 +235,23 @@ run() {
     local name=$1 list=$2 duration=$3 who=$4 base prefix suffix="" token=""
     if [ "$who" = ours ] || [ "$who" = base ]; then base="http://127.0.0.1:$OURS_PORT"; prefix="/tiles/parcels/"; suffix=".mvt"; token=$TOKEN
     else base="http://127.0.0.1:$MARTIN_PORT"; prefix="/parcels/"; fi
+    # The server's CPU time per request (user + system ticks of its process): what
+    # a tile costs it, whatever share of the shared cores it was given meanwhile.
+    local pid=$MARTIN_PID; [ "$who" = martin ] || pid=$OURS_PID
+    local t0; t0=$(cpu_ticks "$pid")
     {
         echo "# $(date -u +%FT%TZ) $name: load before $(cut -d' ' -f1-3 /proc/loadavg)"
         TILES=$list PREFIX=$prefix SUFFIX=$suffix TOKEN=$token THREADS=2 \
             wrk -t2 -c"$CONNECTIONS" -d"$duration" --latency -s "$OUT/walk.lua" "$base/"
     } >"$OUT/wrk-$name.txt" 2>&1
+    local t1; t1=$(cpu_ticks "$pid")
     local line; line=$(grep '^RESULT' "$OUT/wrk-$name.txt" || echo "RESULT failed")
-    echo "$name $line" | tee -a "$OUT/results.txt"
+    local req; req=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+    local cpu=""
+    [ -n "$req" ] && [ "$req" -gt 0 ] && cpu=" cpu_us_per_req=$(( (t1 - t0) * 1000000 / $(getconf CLK_TCK) / req ))"
+    echo "$name $line$cpu" | tee -a "$OUT/results.txt"
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # Primes a cache: walks the list round and round for BENCH_PRIME (15 s: the 2,000
 # tiles take a few seconds cold; wrk's thread:stop() does not end a run early).
 prime() {

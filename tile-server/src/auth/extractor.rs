@@ -1,6 +1,7 @@
 //! Resolving the bearer token of a request into a [`Principal`].
 //!
-//! The [`authenticate`] middleware runs on every protected route: it reads
+//! [`resolve`] runs on every protected route (first step of
+//! [`crate::middleware::guard`]; [`authenticate`] is the same as a layer alone): it reads
 //! `Authorization: Bearer <token>`, looks the token up (hash, not expired, not
 //! revoked, account enabled) and stores the principal (an `Arc<Principal>`) in
 //! the request extensions, where the IP allow-list and rate-limit layers and the

@@ -42,8 +42,7 @@ pub async fn audit_denials(State(state): State<AppState>, req: Request, next: Ne
 
 /// The error code of a response refusing with 403; `None` for any other answer.
 pub fn denial(resp: &Response) -> Option<&'static str> {
-    (resp.status() == StatusCode::FORBIDDEN)
-        .then(|| resp.extensions().get::<ErrorCode>().map_or("forbidden", |c| c.0))
+    (resp.status() == StatusCode::FORBIDDEN).then(|| resp.extensions().get::<ErrorCode>().map_or("forbidden", |c| c.0))
 }
 
 /// Writes the audit row of a request of `who` refused with `code`

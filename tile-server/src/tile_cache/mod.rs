@@ -358,9 +358,8 @@ impl TileCache {
         }
         // Joined another request's render: good unless an edit touching the tile
         // was announced between that render's start and this request's arrival.
-        let stale =
-            lock_read(&self.layers[layer.index()]).touched_since(tile_found.generation, layer, tile, counties)
-                && tile_found.generation < arrival;
+        let stale = lock_read(&self.layers[layer.index()]).touched_since(tile_found.generation, layer, tile, counties)
+            && tile_found.generation < arrival;
         if stale {
             self.counters.renders.fetch_add(1, Ordering::Relaxed);
             return Ok((Arc::new(CachedTile::new(render().await?, arrival)), Lookup::Rendered));
