@@ -56,7 +56,7 @@ impl App {
     /// The print entries of the Project menu: paper, scale, print.
     pub(super) fn print_menu(&self, ui: &mut egui::Ui, out: &mut Vec<AppCommand>) {
         let lang = self.state.lang;
-        let id = ui.id().with(PRINT_CHOICE);
+        let id = egui::Id::unique(PRINT_CHOICE);
         let mut choice: PrintChoice = ui.data(|d| d.get_temp(id)).unwrap_or_default();
         ui.menu_button(lang.t("打印宗地图", "Print parcel map"), |ui| {
             ui.horizontal(|ui| {
