@@ -74,7 +74,7 @@ fn with_member_replaced(bytes: &[u8], name: &str, edit: impl Fn(&[u8]) -> Vec<u8
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for i in 0..src.len() {
         let mut f = src.by_index(i).unwrap_or_else(|e| panic!("{e}"));
-        let n = f.name().to_owned();
+        let n = f.name().unwrap_or_else(|e| panic!("{e}")).into_owned();
         let mut content = Vec::new();
         f.read_to_end(&mut content).unwrap_or_else(|e| panic!("{e}"));
         let content = if n == name { edit(&content) } else { content };
