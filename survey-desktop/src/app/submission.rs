@@ -65,13 +65,17 @@ impl App {
                 ui.radio_value(&mut choice.paper, Paper::A3, "A3");
             });
             ui.horizontal(|ui| {
-                ui.label(lang.t("比例尺", "Scale"));
+                let l = ui.label(lang.t("比例尺", "Scale"));
                 let name = |s: Option<u32>| s.map_or_else(|| lang.t("自动", "auto").to_owned(), |d| format!("1:{d}"));
-                egui::ComboBox::from_id_salt("print_scale").selected_text(name(choice.scale)).show_ui(ui, |ui| {
-                    for s in SCALES {
-                        ui.selectable_value(&mut choice.scale, s, name(s));
-                    }
-                });
+                egui::ComboBox::from_id_salt("print_scale")
+                    .selected_text(name(choice.scale))
+                    .show_ui(ui, |ui| {
+                        for s in SCALES {
+                            ui.selectable_value(&mut choice.scale, s, name(s));
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id);
             });
             let any = !self.state.selection.is_empty();
             if ui.add_enabled(any, egui::Button::new(lang.t("打印所选宗地…", "Print selected parcel…"))).clicked() {

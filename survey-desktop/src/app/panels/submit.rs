@@ -78,14 +78,14 @@ impl SubmitPanel {
     fn login_ui(&mut self, ui: &mut egui::Ui, lang: Lang, idle: bool) {
         ui.strong(lang.t("服务器与登录", "Server and login"));
         egui::Grid::new("login").num_columns(2).show(ui, |ui| {
-            ui.label(lang.t("服务器地址", "Server URL"));
-            ui.text_edit_singleline(&mut self.server);
+            let l = ui.label(lang.t("服务器地址", "Server URL"));
+            ui.text_edit_singleline(&mut self.server).labelled_by(l.id);
             ui.end_row();
-            ui.label(lang.t("用户名", "User"));
-            ui.text_edit_singleline(&mut self.user);
+            let l = ui.label(lang.t("用户名", "User"));
+            ui.text_edit_singleline(&mut self.user).labelled_by(l.id);
             ui.end_row();
-            ui.label(lang.t("密码", "Password"));
-            ui.add(egui::TextEdit::singleline(&mut self.password).password(true));
+            let l = ui.label(lang.t("密码", "Password"));
+            ui.add(egui::TextEdit::singleline(&mut self.password).password(true)).labelled_by(l.id);
             ui.end_row();
         });
         ui.horizontal(|ui| {
@@ -111,22 +111,28 @@ impl SubmitPanel {
     fn export_ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelCx<'_>, lang: Lang, idle: bool) {
         ui.strong(lang.t("成果包", "Result package"));
         egui::Grid::new("package").num_columns(2).show(ui, |ui| {
-            ui.label(lang.t("项目名称", "Project"));
-            ui.text_edit_singleline(&mut self.options.project);
+            let l = ui.label(lang.t("项目名称", "Project"));
+            ui.text_edit_singleline(&mut self.options.project).labelled_by(l.id);
             ui.end_row();
-            ui.label(lang.t("测绘单位", "Survey firm"));
-            ui.text_edit_singleline(&mut self.options.survey_firm);
+            let l = ui.label(lang.t("测绘单位", "Survey firm"));
+            ui.text_edit_singleline(&mut self.options.survey_firm).labelled_by(l.id);
             ui.end_row();
-            ui.label(lang.t("业务类型", "Business"));
-            egui::ComboBox::from_id_salt("kind").selected_text(self.options.business_kind.name_zh()).show_ui(ui, |ui| {
-                for k in [BusinessKind::Initial, BusinessKind::Change, BusinessKind::Split, BusinessKind::Merge, BusinessKind::Extinguish] {
-                    ui.selectable_value(&mut self.options.business_kind, k, k.name_zh());
-                }
-            });
+            let l = ui.label(lang.t("业务类型", "Business"));
+            let kinds =
+                [BusinessKind::Initial, BusinessKind::Change, BusinessKind::Split, BusinessKind::Merge, BusinessKind::Extinguish];
+            egui::ComboBox::from_id_salt("kind")
+                .selected_text(self.options.business_kind.name_zh())
+                .show_ui(ui, |ui| {
+                    for k in kinds {
+                        ui.selectable_value(&mut self.options.business_kind, k, k.name_zh());
+                    }
+                })
+                .response
+                .labelled_by(l.id);
             ui.end_row();
-            ui.label(lang.t("保存到", "Save to"));
+            let l = ui.label(lang.t("保存到", "Save to"));
             ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut self.package_path).desired_width(150.0));
+                ui.add(egui::TextEdit::singleline(&mut self.package_path).desired_width(150.0)).labelled_by(l.id);
                 if ui.button("…").clicked() {
                     if let Some(p) = rfd::FileDialog::new().add_filter("zip", &["zip"]).set_file_name("成果包.zip").save_file() {
                         self.package_path = p.display().to_string();
