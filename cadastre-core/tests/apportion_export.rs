@@ -6,12 +6,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use calamine::{Data, Reader, Xlsx};
 use cadastre_core::apportion::{xlsx::to_xlsx, Apportion, ApportionInput, Apportionment};
 use cadastre_core::print::{apportionment_pdf, PrintFont, SheetOptions};
+use calamine::{Data, Reader, Xlsx};
 
 fn sample() -> Apportionment {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district/buildings/330106001001GB00001F0001.apportion.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples/district/buildings/330106001001GB00001F0001.apportion.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"));
     ApportionInput::from_json(&text).and_then(|i| i.apportion()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -19,7 +20,11 @@ fn sample() -> Apportionment {
 /// A tall building: 60 floors × 4 households, so the household table runs over pages.
 fn tower() -> Apportionment {
     let units: Vec<String> = (1..=60)
-        .flat_map(|f| (1..=4).map(move |h| format!(r#"{{"id": "{f:02}{h:02}", "zone": "res", "floor": {f}, "inner_area": {}}}"#, 80 + h)))
+        .flat_map(|f| {
+            (1..=4).map(move |h| {
+                format!(r#"{{"id": "{f:02}{h:02}", "zone": "res", "floor": {f}, "inner_area": {}}}"#, 80 + h)
+            })
+        })
         .collect();
     let json = format!(
         r#"{{"building": "高层住宅1幢", "zones": [{{"id": "res", "name": "住宅"}}], "units": [{}],
@@ -77,10 +82,8 @@ fn a_long_table_runs_over_pages_with_every_household() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = pdf_of(&a, dir.path(), "tower.pdf");
     let info = run("pdfinfo", &[&path.to_string_lossy()]);
-    let pages: u32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap_or(0)))
-        .unwrap_or(0);
+    let pages: u32 =
+        info.lines().find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap_or(0))).unwrap_or(0);
     assert!(pages >= 5, "{pages} pages for 240 households");
     let text = run("pdftotext", &["-layout", &path.to_string_lossy(), "-"]);
     for u in &a.units {
@@ -88,7 +91,11 @@ fn a_long_table_runs_over_pages_with_every_household() {
     }
     // pdftotext drops the narrow spaces between CJK characters and digits.
     let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    assert!(squeezed.contains(&format!("第{pages}页共{pages}页")), "no page footer in {}", &text[text.len().saturating_sub(600)..]);
+    assert!(
+        squeezed.contains(&format!("第{pages}页共{pages}页")),
+        "no page footer in {}",
+        &text[text.len().saturating_sub(600)..]
+    );
     // Every page of the household table starts with the header row.
     assert!(text.matches("分摊共有面积 m²").count() >= pages as usize - 1);
 }

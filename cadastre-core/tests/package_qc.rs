@@ -44,7 +44,8 @@ fn the_report_is_a_listed_digested_member_that_reads_back() {
     let report = pkg.qc_report().unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
     assert_eq!(report["verdict"].as_str(), Some(r.verdict.as_str()));
     assert_eq!(report["findings"].as_array().map(Vec::len), Some(r.findings));
-    let html = String::from_utf8(pkg.read_file(r.html.as_deref().unwrap_or("")).unwrap_or_default()).unwrap_or_default();
+    let html =
+        String::from_utf8(pkg.read_file(r.html.as_deref().unwrap_or("")).unwrap_or_default()).unwrap_or_default();
     assert!(html.contains("<html"), "{}", &html[..html.len().min(200)]);
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use cadastre_core::print::{ParcelMap, Paper, PrintFont, SheetOptions};
+use cadastre_core::print::{Paper, ParcelMap, PrintFont, SheetOptions};
 
 use crate::model::Document;
 
@@ -32,8 +32,12 @@ pub fn print_parcel_map(
     let sub = doc.to_submission();
     let map = ParcelMap::from_submission(&sub, zddm).map_err(|e| format!("无法生成宗地图：{e}"))?;
     let font = PrintFont::system_default().map_err(|e| format!("缺少中文字体：{e}"))?;
-    let options =
-        SheetOptions { paper: choice.paper, scale: choice.scale, surveyor: surveyor.to_owned(), ..SheetOptions::default() };
+    let options = SheetOptions {
+        paper: choice.paper,
+        scale: choice.scale,
+        surveyor: surveyor.to_owned(),
+        ..SheetOptions::default()
+    };
     let pdf = map.to_pdf(&font, &options).map_err(|e| format!("无法生成宗地图：{e}"))?;
     write_atomically(out, &pdf)
 }

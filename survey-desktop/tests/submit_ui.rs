@@ -121,8 +121,12 @@ fn submission_panel_logged_out_server_down_then_export() {
 fn submission_panel_shows_a_returned_review_whose_findings_zoom_the_map_then_an_accepted_one() {
     let cfg = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut b = bench(cfg.path());
-    b.panel.model.login =
-        StoredLogin { server: "http://127.0.0.1:9".into(), user: "surveyor1".into(), token: "t".into(), ..StoredLogin::default() };
+    b.panel.model.login = StoredLogin {
+        server: "http://127.0.0.1:9".into(),
+        user: "surveyor1".into(),
+        token: "t".into(),
+        ..StoredLogin::default()
+    };
     b.panel.model.submission = Some((7, 1));
     b.panel.model.review = Some(ReviewState {
         submission_id: 7,

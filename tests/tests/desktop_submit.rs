@@ -121,8 +121,8 @@ fn project_with_new_parcel(temp: &str, k: f64) -> Editor {
     let (x0, y0) = (512_300.0, 3_350_223.0 + k);
     let free = |x: f64, y: f64| Snap { at: Coord { x, y }, target: SnapTarget::Free };
     let verts = [free(x0, y0), free(x0, y0 + 20.0), free(x0 + 30.0, y0 + 20.0), free(x0 + 30.0, y0)];
-    let cmd = ops::draw_parcel(editor.doc(), editor.index(), &verts, temp.into(), attrs)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let cmd =
+        ops::draw_parcel(editor.doc(), editor.index(), &verts, temp.into(), attrs).unwrap_or_else(|e| panic!("{e}"));
     editor.execute(cmd).unwrap_or_else(|e| panic!("{e}"));
     editor
 }
@@ -151,7 +151,8 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
     let mut model = SubmitModel::new(store.clone());
 
     // A wrong password is said so; the right one stores a token, owner-only.
-    let login_job = |password: &str| Job::Login { server: base.clone(), user: "surveyor1".into(), password: password.into() };
+    let login_job =
+        |password: &str| Job::Login { server: base.clone(), user: "surveyor1".into(), password: password.into() };
     let (m, err) = step(model, login_job("wrong-password-1A")).await;
     assert_eq!(err.as_deref(), Some("用户名或密码错误"));
     let (m, err) = step(m, login_job(PASSWORD)).await;
@@ -173,7 +174,8 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
     model = m;
     let Some(Progress::Exported { verdict, findings, .. }) = model.exported.clone() else { panic!("not exported") };
     let bytes = std::fs::read(&pkg).unwrap_or_else(|e| panic!("{e}"));
-    let mut opened = Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut opened =
+        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     opened.verify().unwrap_or_else(|e| panic!("{e}"));
     let qc = opened.qc_report().unwrap_or_else(|e| panic!("{e}")).unwrap_or(Value::Null);
     assert_eq!(qc["verdict"].as_str(), Some(verdict.as_str()));

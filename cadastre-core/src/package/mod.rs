@@ -29,7 +29,8 @@ mod write;
 pub use error::PackageError;
 pub use manifest::{BusinessKind, FileEntry, Manifest, ManifestInput, ReplaceKind, Replacement, FORMAT_NAME};
 pub use qc::{
-    check_for_package, restore_temporary_ids, with_placeholders, PackedReport, QcReportRef, QC_REPORT_HTML, QC_REPORT_JSON,
+    check_for_package, restore_temporary_ids, with_placeholders, PackedReport, QcReportRef, QC_REPORT_HTML,
+    QC_REPORT_JSON,
 };
 pub use read::{Limits, Package};
 pub use write::{build_from_dir, PackageWriter};

@@ -78,7 +78,8 @@ impl App {
                     .labelled_by(l.id);
             });
             let any = !self.state.selection.is_empty();
-            if ui.add_enabled(any, egui::Button::new(lang.t("打印所选宗地…", "Print selected parcel…"))).clicked() {
+            if ui.add_enabled(any, egui::Button::new(lang.t("打印所选宗地…", "Print selected parcel…"))).clicked()
+            {
                 out.push(AppCommand::PrintParcelMap(None, choice));
                 ui.close();
             }
@@ -96,7 +97,8 @@ impl App {
                 continue;
             }
             let r = 8.0;
-            let pts = vec![p + egui::vec2(0.0, -r), p + egui::vec2(r, 0.0), p + egui::vec2(0.0, r), p + egui::vec2(-r, 0.0)];
+            let pts =
+                vec![p + egui::vec2(0.0, -r), p + egui::vec2(r, 0.0), p + egui::vec2(0.0, r), p + egui::vec2(-r, 0.0)];
             painter.add(Shape::closed_line(pts, Stroke::new(2.5, orange)));
             painter.text(
                 p + egui::vec2(r + 2.0, -r),

@@ -56,7 +56,11 @@ pub fn county_of(sub: &Submission) -> Result<String, SubmitError> {
     match counties.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(SubmitError::Export("没有宗地代码或地籍子区代码能确定县级行政区，请在导出设置中填写".into())),
-        many => Err(SubmitError::Export(format!("数据属于 {} 个县级行政区（{}），一个成果包只能有一个", many.len(), many.join("、")))),
+        many => Err(SubmitError::Export(format!(
+            "数据属于 {} 个县级行政区（{}），一个成果包只能有一个",
+            many.len(),
+            many.join("、")
+        ))),
     }
 }
 
@@ -82,8 +86,8 @@ pub fn export_package(
         .map_err(|e| SubmitError::Io(format!("临时目录 temporary folder: {e}")))?;
     write_shapefiles(&sub, layers.path(), TextEncoding::Utf8).map_err(|e| SubmitError::Export(e.to_string()))?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(parent)
-        .map_err(|e| SubmitError::Io(format!("{}: {e}", parent.display())))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(parent).map_err(|e| SubmitError::Io(format!("{}: {e}", parent.display())))?;
     let mut writer = PackageWriter::new(std::io::BufWriter::new(tmp.as_file_mut()));
     let mut files: Vec<_> = std::fs::read_dir(layers.path())
         .map_err(|e| SubmitError::Io(e.to_string()))?

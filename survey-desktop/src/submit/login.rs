@@ -148,7 +148,10 @@ mod tests {
         // Logging out keeps the server and the user, drops the token; still 0600.
         store.logout().unwrap_or_else(|e| panic!("{e}"));
         let after = store.load().unwrap_or_else(|e| panic!("{e}")).unwrap_or_default();
-        assert_eq!((after.server.as_str(), after.user.as_str(), after.token.as_str()), (login.server.as_str(), "测量员", ""));
+        assert_eq!(
+            (after.server.as_str(), after.user.as_str(), after.token.as_str()),
+            (login.server.as_str(), "测量员", "")
+        );
         assert_eq!(mode(&store.path()), 0o600);
         // No temporary file left behind.
         let names: Vec<String> = std::fs::read_dir(&dir)

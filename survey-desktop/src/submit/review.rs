@@ -96,7 +96,12 @@ fn findings(v: &Value) -> Vec<ReturnedFinding> {
     list.iter()
         .map(|f| {
             if let Some(s) = f.as_str() {
-                return ReturnedFinding { rule: String::new(), message: s.to_owned(), objects: Vec::new(), location: None };
+                return ReturnedFinding {
+                    rule: String::new(),
+                    message: s.to_owned(),
+                    objects: Vec::new(),
+                    location: None,
+                };
             }
             let loc = f["location"].as_array().and_then(|a| Some([a.first()?.as_f64()?, a.get(1)?.as_f64()?]));
             let message = ["message_zh", "message", "message_en"]

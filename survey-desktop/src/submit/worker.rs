@@ -223,7 +223,16 @@ impl SubmitModel {
             Ok(l) => (l.unwrap_or_default(), None),
             Err(e) => (StoredLogin::default(), Some(e.to_string())),
         };
-        Self { login, store, error, exported: None, submission: None, review: None, submitter: Submitter::default(), next_poll: None }
+        Self {
+            login,
+            store,
+            error,
+            exported: None,
+            submission: None,
+            review: None,
+            submitter: Submitter::default(),
+            next_poll: None,
+        }
     }
 
     /// Starts a job with the current login; an error is kept when one runs already.

@@ -31,7 +31,8 @@ impl SubmitPanel {
     /// A panel over a login store.
     pub fn new(store: LoginStore) -> Self {
         let model = SubmitModel::new(store);
-        let server = if model.login.server.is_empty() { "http://127.0.0.1:8080".into() } else { model.login.server.clone() };
+        let server =
+            if model.login.server.is_empty() { "http://127.0.0.1:8080".into() } else { model.login.server.clone() };
         let user = model.login.user.clone();
         let package_path = std::env::temp_dir().join("成果包.zip").display().to_string();
         Self { model, server, user, password: String::new(), package_path, options: ExportOptions::default() }
@@ -41,7 +42,8 @@ impl SubmitPanel {
 impl Default for SubmitPanel {
     fn default() -> Self {
         // No config directory (no home): the panel still opens and says so when used.
-        let store = LoginStore::user_default().unwrap_or_else(|_| LoginStore::at(std::env::temp_dir().join("survey-desktop")));
+        let store =
+            LoginStore::user_default().unwrap_or_else(|_| LoginStore::at(std::env::temp_dir().join("survey-desktop")));
         Self::new(store)
     }
 }
@@ -118,8 +120,13 @@ impl SubmitPanel {
             ui.text_edit_singleline(&mut self.options.survey_firm).labelled_by(l.id);
             ui.end_row();
             let l = ui.label(lang.t("业务类型", "Business"));
-            let kinds =
-                [BusinessKind::Initial, BusinessKind::Change, BusinessKind::Split, BusinessKind::Merge, BusinessKind::Extinguish];
+            let kinds = [
+                BusinessKind::Initial,
+                BusinessKind::Change,
+                BusinessKind::Split,
+                BusinessKind::Merge,
+                BusinessKind::Extinguish,
+            ];
             egui::ComboBox::from_id_salt("kind")
                 .selected_text(self.options.business_kind.name_zh())
                 .show_ui(ui, |ui| {
@@ -134,7 +141,9 @@ impl SubmitPanel {
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut self.package_path).desired_width(150.0)).labelled_by(l.id);
                 if ui.button("…").clicked() {
-                    if let Some(p) = rfd::FileDialog::new().add_filter("zip", &["zip"]).set_file_name("成果包.zip").save_file() {
+                    if let Some(p) =
+                        rfd::FileDialog::new().add_filter("zip", &["zip"]).set_file_name("成果包.zip").save_file()
+                    {
                         self.package_path = p.display().to_string();
                     }
                 }
@@ -154,8 +163,10 @@ impl SubmitPanel {
                     Err(e) => self.model.error = Some(format!("质检规则有误：{e}")),
                 }
             }
-            let resubmit = self.model.review.as_ref().is_some_and(|r| matches!(r.status.as_str(), "returned" | "failed"));
-            let label = if resubmit { lang.t("上报新版本", "Submit new version") } else { lang.t("上报", "Submit") };
+            let resubmit =
+                self.model.review.as_ref().is_some_and(|r| matches!(r.status.as_str(), "returned" | "failed"));
+            let label =
+                if resubmit { lang.t("上报新版本", "Submit new version") } else { lang.t("上报", "Submit") };
             let ready = self.model.exported.is_some() && !self.model.login.token.is_empty();
             if ui.add_enabled(idle && ready, egui::Button::new(label)).clicked() {
                 self.model.submit_exported();
@@ -188,7 +199,13 @@ impl SubmitPanel {
             ui.colored_label(egui::Color32::from_rgb(200, 30, 30), e);
         }
         let Some(r) = self.model.review.clone() else { return };
-        ui.strong(format!("{} {}（{} {}）", lang.t("上报编号", "Submission"), r.submission_id, lang.t("版本", "version"), r.version));
+        ui.strong(format!(
+            "{} {}（{} {}）",
+            lang.t("上报编号", "Submission"),
+            r.submission_id,
+            lang.t("版本", "version"),
+            r.version
+        ));
         ui.label(format!("{}：{}", lang.t("状态", "Status"), r.status_zh()));
         if let (Some(v), Some(s)) = (&r.verdict, r.score) {
             ui.label(format!("{}：{s:.1}（{v}）", lang.t("服务器质检", "Server check")));
