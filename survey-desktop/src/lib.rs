@@ -12,4 +12,6 @@ pub mod checks;
 pub mod dict;
 pub mod import;
 pub mod model;
+pub mod print;
 pub mod project;
+pub mod submit;

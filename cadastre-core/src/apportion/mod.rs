@@ -13,7 +13,9 @@ pub mod input;
 pub mod land;
 pub mod report;
 pub mod residual;
+pub mod sheet;
 pub mod tree;
+pub mod xlsx;
 
 pub use area::{Area, AreaParseError};
 pub use error::ApportionError;

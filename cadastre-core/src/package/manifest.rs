@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::qc::QcReportRef;
 use super::FORMAT_VERSION;
 
 /// The value of [`Manifest::format`].
@@ -119,6 +120,10 @@ pub struct Manifest {
     pub created_at: String,
     /// Every file of the package except `manifest.json`, sorted by path.
     pub files: Vec<FileEntry>,
+    /// The QC report the surveyor's tool ran before packing, if any (its files are in
+    /// [`Manifest::files`] too). Absent in packages of older writers: still format 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qc_report: Option<QcReportRef>,
 }
 
 impl Manifest {
@@ -134,6 +139,7 @@ impl Manifest {
             replaces: Vec::new(),
             created_at: String::new(),
             files: Vec::new(),
+            qc_report: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! | `ZD.shp`… / `*.gpkg` | parcel, building and sub-district layers: shapefiles (GBK or UTF-8, `.cpg`) or one GeoPackage |
 //! | `JZD.csv` | boundary points (界址点成果表, [`crate::boundary`]) |
 //! | `buildings/<ZRZH>.csv` | building tables (楼盘表, [`crate::building`]), with `<ZRZH>.apportion.json` (分摊输入) |
+//! | `qc/report.json`, `qc/report.html` | optional: the QC report the surveyor's tool made before packing ([`Manifest::qc_report`], [`check_for_package`]) |
 //!
 //! New parcels and buildings carry a **temporary id** ([`is_temporary_id`]: `T` and up to 18
 //! letters, digits, `-` or `_`, e.g. `T1`) in ZDDM / ZRZH until the reviewer accepts them and
@@ -21,11 +22,16 @@
 
 mod error;
 mod manifest;
+mod qc;
 mod read;
 mod write;
 
 pub use error::PackageError;
 pub use manifest::{BusinessKind, FileEntry, Manifest, ManifestInput, ReplaceKind, Replacement, FORMAT_NAME};
+pub use qc::{
+    check_for_package, restore_temporary_ids, with_placeholders, PackedReport, QcReportRef, QC_REPORT_HTML,
+    QC_REPORT_JSON,
+};
 pub use read::{Limits, Package};
 pub use write::{build_from_dir, PackageWriter};
 

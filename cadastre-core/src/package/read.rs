@@ -134,6 +134,16 @@ impl<R: Read + Seek> Package<R> {
         }
     }
 
+    /// The packed QC report's JSON ([`Manifest::qc_report`]), checked against its digest;
+    /// `None` for a package without one.
+    pub fn qc_report(&mut self) -> Result<Option<serde_json::Value>, PackageError> {
+        let Some(path) = self.manifest.qc_report.as_ref().map(|r| r.json.clone()) else { return Ok(None) };
+        let bytes = self.read_file(&path)?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| PackageError::InvalidManifest(format!("{path} is not a QC report: {e}")))
+    }
+
     /// Reads every listed file and checks its size and SHA-256.
     pub fn verify(&mut self) -> Result<(), PackageError> {
         self.each_file(|_| Ok(Box::new(std::io::sink())))
@@ -278,6 +288,13 @@ pub(crate) fn validate(m: &Manifest) -> Result<(), PackageError> {
         }
         if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return bad(format!("{}: sha256 is not 64 lower-case hex digits", f.path));
+        }
+    }
+    if let Some(qc) = &m.qc_report {
+        for path in std::iter::once(&qc.json).chain(qc.html.as_ref()) {
+            if !m.files.iter().any(|f| &f.path == path) {
+                return bad(format!("qc_report names {path}, which is not in files"));
+            }
         }
     }
     for r in &m.replaces {

@@ -8,6 +8,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::manifest::{FileEntry, Manifest, ManifestInput};
+use super::qc::{PackedReport, QcReportRef};
 use super::read::{hex, validate};
 use super::{is_temporary_id, PackageError, MANIFEST_NAME, MANIFEST_TOML};
 use crate::io::{load_submission, LoadOptions};
@@ -16,6 +17,7 @@ use crate::io::{load_submission, LoadOptions};
 pub struct PackageWriter<W: Write + Seek> {
     zip: ZipWriter<W>,
     files: Vec<FileEntry>,
+    qc_report: Option<QcReportRef>,
 }
 
 impl<W: Write + Seek> std::fmt::Debug for PackageWriter<W> {
@@ -34,7 +36,7 @@ fn options() -> SimpleFileOptions {
 impl<W: Write + Seek> PackageWriter<W> {
     /// A writer into `out`.
     pub fn new(out: W) -> Self {
-        Self { zip: ZipWriter::new(out), files: Vec::new() }
+        Self { zip: ZipWriter::new(out), files: Vec::new(), qc_report: None }
     }
 
     /// Adds one file at `path` (`/`-separated, relative).
@@ -51,10 +53,25 @@ impl<W: Write + Seek> PackageWriter<W> {
         Ok(())
     }
 
+    /// Adds the QC report run before packing (`qc/report.json` and `qc/report.html`); the
+    /// manifest names it in [`Manifest::qc_report`].
+    pub fn add_qc_report(&mut self, packed: &PackedReport) -> Result<(), PackageError> {
+        let reference = packed.reference();
+        self.add_file(&reference.json, packed.json.as_bytes())?;
+        if let Some(html) = &reference.html {
+            self.add_file(html, packed.html.as_bytes())?;
+        }
+        self.qc_report = Some(reference);
+        Ok(())
+    }
+
     /// Writes `manifest.json` (the given fields, the files added so far) and ends the archive.
     pub fn finish(mut self, mut manifest: Manifest) -> Result<(Manifest, W), PackageError> {
         self.files.sort_by(|a, b| a.path.cmp(&b.path));
         manifest.files = self.files;
+        if self.qc_report.is_some() {
+            manifest.qc_report = self.qc_report;
+        }
         validate(&manifest)?;
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::InvalidManifest(e.to_string()))?;
         let zip_err = |e: zip::result::ZipError| PackageError::Io {

@@ -18,12 +18,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod apportion_sheet;
 pub mod canvas;
 mod font;
 mod furniture;
 mod household_plan;
 mod parcel_map;
 
+pub use apportion_sheet::apportionment_pdf;
 pub use font::{PrintFont, DEFAULT_FACE, DEFAULT_FONT};
 pub use household_plan::{HouseholdAreasText, HouseholdSheet};
 pub use parcel_map::{land_use_name, MapBuilding, MapEdge, MapPoint, ParcelMap};

@@ -55,6 +55,7 @@ impl App {
         self.paint_context_layers(&painter, &t);
         self.paint_selection(&painter, &t);
         self.paint_findings(&painter, &t);
+        self.paint_returned(&painter, &t);
         if self.state.layers.labels {
             self.renderer.paint_labels(&painter, &t, &self.editor, &self.state.selection);
             self.paint_point_numbers(&painter, &t);

@@ -90,6 +90,8 @@ impl App {
                     if ui.button(lang.t("另存为…", "Save as…")).clicked() {
                         out.push(AppCommand::SaveAs(None));
                     }
+                    ui.separator();
+                    self.print_menu(ui, &mut out);
                 });
                 ui.menu_button(lang.t("编辑", "Edit"), |ui| {
                     if ui

@@ -59,4 +59,9 @@ pub enum AppCommand {
     FocusFinding(usize),
     /// A message for the status bar.
     Message(String),
+    /// The server's answer about the submission: returned findings onto the map, codes
+    /// issued into the project.
+    ReviewArrived(Box<crate::submit::ReviewState>),
+    /// Print the selected parcel's 宗地图 (asks for the file when `None`).
+    PrintParcelMap(Option<PathBuf>, crate::print::PrintChoice),
 }

@@ -14,6 +14,7 @@ pub mod panels;
 mod raster;
 pub mod render;
 mod run;
+mod submission;
 pub mod tools;
 pub mod view;
 
@@ -260,6 +261,7 @@ impl App {
                 state: &self.state,
                 checks: &self.checks,
                 project: self.project.as_ref().map(Project::path),
+                settings: &self.settings,
                 out: &mut out,
             };
             egui::Panel::left("left")

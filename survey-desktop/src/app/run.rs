@@ -60,7 +60,7 @@ impl App {
         }
     }
 
-    fn run(&mut self, cmd: AppCommand) {
+    pub(super) fn run(&mut self, cmd: AppCommand) {
         let lang = self.state.lang;
         match cmd {
             AppCommand::Edit(c) => self.execute(c),
@@ -212,6 +212,8 @@ impl App {
             AppCommand::SetLayers(l) => self.state.layers = *l,
             AppCommand::FocusFinding(i) => self.checks.focused = Some(i),
             AppCommand::Message(m) => self.status = m,
+            AppCommand::ReviewArrived(r) => self.on_review(*r),
+            AppCommand::PrintParcelMap(path, choice) => self.print_selected(path, choice),
         }
     }
 

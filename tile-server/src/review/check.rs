@@ -1,12 +1,9 @@
 //! The background check of one version: `cadastre check` with the county's stored QC
 //! rules (report JSON and HTML) and the diff against the store, stored together.
 
-use std::collections::BTreeMap;
-
 use cadastre_core::diff::{diff, HouseholdRecord, TableSide};
-use cadastre_core::model::Submission;
-use cadastre_core::package::{is_temporary_id, Limits};
-use cadastre_core::qc::{self, report, QcConfig, Verdict};
+use cadastre_core::package::{check_for_package, Limits};
+use cadastre_core::qc::{self, QcConfig, Verdict};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -37,51 +34,11 @@ pub async fn qc_config(pool: &PgPool, county: &str) -> Result<QcConfig> {
     }
 }
 
-/// Temporary ids replaced by well-formed placeholder codes, so the code rules check the
-/// rest of each code (sub-district, feature) instead of flagging every new feature.
-/// Placeholders count down from 99999 / 9999, far from codes in use; the report maps them
-/// back to the temporary ids.
-fn with_placeholders(sub: &Submission) -> (Submission, Vec<(String, String)>) {
-    let mut out = sub.clone();
-    let mut names: Vec<(String, String)> = Vec::new();
-    let mut parcels: BTreeMap<String, String> = BTreeMap::new();
-    for (i, p) in out.parcels.iter_mut().filter(|p| is_temporary_id(&p.zddm)).enumerate() {
-        let sub12 = p.attributes.djzqdm.clone().unwrap_or_default();
-        let feature = p.attributes.zdtzm.clone().unwrap_or_default();
-        let placeholder = format!("{}{}{:05}", sub12.trim(), feature.trim(), 99_999 - i);
-        parcels.insert(p.zddm.trim().to_owned(), placeholder.clone());
-        names.push((placeholder.clone(), p.zddm.trim().to_owned()));
-        p.zddm = placeholder;
-    }
-    for (j, b) in out.buildings.iter_mut().enumerate() {
-        if let Some(code) = parcels.get(b.zddm.trim()) {
-            b.zddm = code.clone();
-        }
-        if is_temporary_id(&b.zrzh) {
-            let placeholder = format!("{}F{:04}", b.zddm.trim(), 9_999 - j % 9_000);
-            names.push((placeholder.clone(), b.zrzh.trim().to_owned()));
-            b.zrzh = placeholder;
-        }
-    }
-    // Longest first, so a building's placeholder is not half-replaced by its parcel's.
-    names.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-    (out, names)
-}
-
-fn unplaceholder(mut text: String, names: &[(String, String)]) -> String {
-    for (placeholder, temp) in names {
-        text = text.replace(placeholder.as_str(), temp);
-    }
-    text
-}
-
 /// The CPU part: QC report of the package and the package's side of the tables.
+/// The same run as the desktop's before packing (`cadastre_core::package::check_for_package`).
 fn check_package(u: &Unpacked, config: &QcConfig) -> (qc::Report, String, String) {
-    let (sub, names) = with_placeholders(&u.submission);
-    let report = qc::check(&sub, config);
-    let json = unplaceholder(report::to_json(&report), &names);
-    let html = unplaceholder(report::to_html(&report, &sub), &names);
-    (report, json, html)
+    let packed = check_for_package(&u.submission, config);
+    (packed.report, packed.json, packed.html)
 }
 
 /// Table sides: the package's households against the store's.

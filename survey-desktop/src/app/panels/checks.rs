@@ -16,6 +16,8 @@ pub struct ChecksState {
     pub plan: Option<RepairPlan>,
     /// Finding the user clicked last.
     pub focused: Option<usize>,
+    /// Findings the reviewer returned with the last submission (drawn on the map).
+    pub returned: Vec<crate::submit::ReturnedFinding>,
 }
 
 /// The checks panel.

@@ -6,12 +6,15 @@ mod attributes;
 mod checks;
 mod history;
 mod layers;
+mod submit;
 
 pub use attributes::AttributesPanel;
 pub use checks::{ChecksPanel, ChecksState};
 pub use history::HistoryPanel;
 pub use layers::LayersPanel;
+pub use submit::SubmitPanel;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::command::AppCommand;
@@ -29,6 +32,8 @@ pub struct PanelCx<'a> {
     pub checks: &'a ChecksState,
     /// The project file, if saved.
     pub project: Option<&'a Path>,
+    /// Project settings (QC rules under `qc_rules`).
+    pub settings: &'a BTreeMap<String, String>,
     /// Where requests go.
     pub out: &'a mut Vec<AppCommand>,
 }
@@ -70,6 +75,7 @@ impl Default for PanelRegistry {
         r.register(Box::new(AttributesPanel::default()));
         r.register(Box::new(ChecksPanel::default()));
         r.register(Box::new(HistoryPanel));
+        r.register(Box::new(SubmitPanel::default()));
         r
     }
 }

@@ -1,0 +1,117 @@
+//! The project's results as a result package (成果包, `cadastre-core::package`): the
+//! layers as UTF-8 shapefiles, the checks run first with their report inside, the manifest
+//! fields from the export options. Written to a temporary file and renamed, so a failed
+//! export never leaves a half package at the path.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use cadastre_core::io::{write_shapefiles, TextEncoding};
+use cadastre_core::model::Submission;
+use cadastre_core::package::{check_for_package, is_temporary_id, BusinessKind, Manifest, PackageWriter};
+use cadastre_core::qc::{QcConfig, Report};
+
+use super::SubmitError;
+use crate::model::Document;
+
+/// Manifest fields of an export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExportOptions {
+    /// County (6 digits); `None`: from the parcel and sub-district codes.
+    pub county: Option<String>,
+    /// 项目名称.
+    pub project: String,
+    /// 测绘单位.
+    pub survey_firm: String,
+    /// 业务类型.
+    pub business_kind: BusinessKind,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The manifest written.
+    pub manifest: Manifest,
+    /// The check report packed with it.
+    pub report: Report,
+    /// Size of the package, bytes.
+    pub bytes: u64,
+}
+
+/// The county of the data: the first six digits of its real parcel codes, else of its
+/// sub-district codes; one county only.
+pub fn county_of(sub: &Submission) -> Result<String, SubmitError> {
+    let mut counties: Vec<String> = sub
+        .parcels
+        .iter()
+        .map(|p| p.zddm.trim())
+        .chain(sub.subdistricts.iter().map(|s| s.djzqdm.trim()))
+        .filter(|c| !is_temporary_id(c))
+        .filter_map(|c| c.get(..6))
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+        .collect();
+    counties.sort();
+    counties.dedup();
+    match counties.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(SubmitError::Export("没有宗地代码或地籍子区代码能确定县级行政区，请在导出设置中填写".into())),
+        many => Err(SubmitError::Export(format!(
+            "数据属于 {} 个县级行政区（{}），一个成果包只能有一个",
+            many.len(),
+            many.join("、")
+        ))),
+    }
+}
+
+/// Checks `doc` with `config` and writes its result package to `out`.
+pub fn export_package(
+    doc: &Document,
+    options: &ExportOptions,
+    config: &QcConfig,
+    out: &Path,
+) -> Result<Exported, SubmitError> {
+    let sub = doc.to_submission();
+    if sub.parcels.is_empty() {
+        return Err(SubmitError::Export("项目中没有宗地".into()));
+    }
+    let county = match &options.county {
+        Some(c) if !c.trim().is_empty() => c.trim().to_owned(),
+        _ => county_of(&sub)?,
+    };
+    let packed = check_for_package(&sub, config);
+    let layers = tempfile::Builder::new()
+        .prefix("survey-desktop-export-")
+        .tempdir()
+        .map_err(|e| SubmitError::Io(format!("临时目录 temporary folder: {e}")))?;
+    write_shapefiles(&sub, layers.path(), TextEncoding::Utf8).map_err(|e| SubmitError::Export(e.to_string()))?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(parent).map_err(|e| SubmitError::Io(format!("{}: {e}", parent.display())))?;
+    let mut writer = PackageWriter::new(std::io::BufWriter::new(tmp.as_file_mut()));
+    let mut files: Vec<_> = std::fs::read_dir(layers.path())
+        .map_err(|e| SubmitError::Io(e.to_string()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for path in files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let bytes = std::fs::read(&path).map_err(|e| SubmitError::Io(format!("{}: {e}", path.display())))?;
+        writer.add_file(&name, &bytes).map_err(|e| SubmitError::Export(e.to_string()))?;
+    }
+    writer.add_qc_report(&packed).map_err(|e| SubmitError::Export(e.to_string()))?;
+    let mut manifest = Manifest::new(&county);
+    manifest.project = options.project.clone();
+    manifest.survey_firm = options.survey_firm.clone();
+    manifest.business_kind = options.business_kind;
+    manifest.created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (manifest, mut buf) = writer.finish(manifest).map_err(|e| SubmitError::Export(e.to_string()))?;
+    buf.flush().map_err(|e| SubmitError::Io(e.to_string()))?;
+    drop(buf);
+    let bytes = tmp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
+    tmp.as_file().sync_all().map_err(|e| SubmitError::Io(e.to_string()))?;
+    tmp.persist(out).map_err(|e| SubmitError::Io(format!("{}: {}", out.display(), e.error)))?;
+    Ok(Exported { manifest, report: packed.report, bytes })
+}
