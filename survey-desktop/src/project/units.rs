@@ -33,8 +33,8 @@ pub(super) fn read(conn: &Connection) -> Result<Units, ProjectError> {
     let mut units = Units::new();
     for row in rows {
         let (zrzh, json) = row.map_err(sql("reading building tables"))?;
-        let u: BuildingUnits = serde_json::from_str(&json)
-            .map_err(|e| ProjectError::Damaged(format!("building table {zrzh}: {e}")))?;
+        let u: BuildingUnits =
+            serde_json::from_str(&json).map_err(|e| ProjectError::Damaged(format!("building table {zrzh}: {e}")))?;
         units.insert(zrzh, u);
     }
     Ok(units)

@@ -36,7 +36,10 @@ pub fn parse_serves(text: &str) -> Result<Serves, String> {
         }
         "units" | "户" => {
             let rest: String = t.split_once(':').map(|x| x.1.to_owned()).unwrap_or_default();
-            Ok(Serves { units: Some(rest.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()), ..Serves::default() })
+            Ok(Serves {
+                units: Some(rest.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
+                ..Serves::default()
+            })
         }
         other => Err(format!("{other}: building | zone:ID[:floor] | units:HH,HH")),
     }
@@ -85,13 +88,23 @@ impl ApportionPanel {
             let (text, colour) = match &stale {
                 Staleness::NeverRun => (lang.t("尚未分摊", "Not run yet").to_owned(), Color32::GRAY),
                 Staleness::Current => (lang.t("结果为最新", "Up to date").to_owned(), Color32::from_rgb(0, 130, 0)),
-                Staleness::Stale => (lang.t("已过期：面积或共有部位已修改，请重新运行", "STALE: areas or shared spaces changed, re-run").to_owned(), Color32::from_rgb(200, 0, 0)),
-                Staleness::Invalid(e) => (format!("{}: {e}", lang.t("无法分摊", "Cannot apportion")), Color32::from_rgb(200, 0, 0)),
+                Staleness::Stale => (
+                    lang.t("已过期：面积或共有部位已修改，请重新运行", "STALE: areas or shared spaces changed, re-run")
+                        .to_owned(),
+                    Color32::from_rgb(200, 0, 0),
+                ),
+                Staleness::Invalid(e) => {
+                    (format!("{}: {e}", lang.t("无法分摊", "Cannot apportion")), Color32::from_rgb(200, 0, 0))
+                }
             };
             ui.label(RichText::new(text).color(colour).strong());
             if let Some(Ok(r)) = &result {
                 if ui.button(lang.t("导出计算表 HTML…", "Export table HTML…")).clicked() {
-                    if let Some(p) = rfd::FileDialog::new().add_filter("HTML", &["html"]).set_file_name(format!("{}-分摊.html", u.table.zrzh)).save_file() {
+                    if let Some(p) = rfd::FileDialog::new()
+                        .add_filter("HTML", &["html"])
+                        .set_file_name(format!("{}-分摊.html", u.table.zrzh))
+                        .save_file()
+                    {
                         match std::fs::write(&p, r.to_html()) {
                             Ok(()) => cx.message(format!("{} {}", lang.t("已导出", "Exported"), p.display())),
                             Err(e) => cx.message(format!("{}: {e}", p.display())),
@@ -113,30 +126,64 @@ impl ApportionPanel {
 
     fn setup_ui(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>, u: &BuildingUnits) {
         let lang = cx.lang;
-        egui::CollapsingHeader::new(lang.t("共有部位与分摊树", "Shared spaces and the apportionment tree")).default_open(true).show(ui, |ui| {
-            let plan = u.plan.shared_inputs();
-            for s in plan.iter().chain(&u.setup.shared) {
-                let agreed = if u.setup.agreed.contains_key(&s.id) { lang.t(" 协议分摊", " agreed") } else { "" };
-                ui.label(format!("{} {} {} m² → {}{agreed}", s.id, s.name.as_deref().unwrap_or(""), s.area, serves_text(&s.serves)));
-            }
-            ui.horizontal_wrapped(|ui| {
-                ui.label(lang.t("新共有部位", "New shared space"));
-                ui.add(egui::TextEdit::singleline(&mut self.name).hint_text(lang.t("名称", "name")).desired_width(80.0).id_salt("sh-name"));
-                ui.add(egui::TextEdit::singleline(&mut self.area).hint_text("m²").desired_width(60.0).id_salt("sh-area"));
-                ui.add(egui::TextEdit::singleline(&mut self.serves).hint_text("building | zone:res[:3] | units:0001,0002").desired_width(200.0).id_salt("sh-serves"));
-                if ui.button(lang.t("添加", "Add")).clicked() {
-                    self.add_shared(cx, u);
+        egui::CollapsingHeader::new(lang.t("共有部位与分摊树", "Shared spaces and the apportionment tree"))
+            .default_open(true)
+            .show(ui, |ui| {
+                let plan = u.plan.shared_inputs();
+                for s in plan.iter().chain(&u.setup.shared) {
+                    let agreed =
+                        if u.setup.agreed.contains_key(&s.id) { lang.t(" 协议分摊", " agreed") } else { "" };
+                    ui.label(format!(
+                        "{} {} {} m² → {}{agreed}",
+                        s.id,
+                        s.name.as_deref().unwrap_or(""),
+                        s.area,
+                        serves_text(&s.serves)
+                    ));
                 }
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(lang.t("新共有部位", "New shared space"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.name)
+                            .hint_text(lang.t("名称", "name"))
+                            .desired_width(80.0)
+                            .id_salt("sh-name"),
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.area)
+                            .hint_text("m²")
+                            .desired_width(60.0)
+                            .id_salt("sh-area"),
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.serves)
+                            .hint_text("building | zone:res[:3] | units:0001,0002")
+                            .desired_width(200.0)
+                            .id_salt("sh-serves"),
+                    );
+                    if ui.button(lang.t("添加", "Add")).clicked() {
+                        self.add_shared(cx, u);
+                    }
+                });
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(lang.t("协议分摊", "Agreed shares"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.agreed_id)
+                            .hint_text(lang.t("共有部位编号", "space id"))
+                            .desired_width(90.0)
+                            .id_salt("ag-id"),
+                    );
+                    ui.add(
+                        egui::TextEdit::singleline(&mut self.agreed)
+                            .hint_text("0001=10.00,0002=5.00")
+                            .desired_width(200.0)
+                            .id_salt("ag-text"),
+                    );
+                    if ui.button(lang.t("设置", "Set")).clicked() {
+                        self.set_agreed(cx, u);
+                    }
+                });
             });
-            ui.horizontal_wrapped(|ui| {
-                ui.label(lang.t("协议分摊", "Agreed shares"));
-                ui.add(egui::TextEdit::singleline(&mut self.agreed_id).hint_text(lang.t("共有部位编号", "space id")).desired_width(90.0).id_salt("ag-id"));
-                ui.add(egui::TextEdit::singleline(&mut self.agreed).hint_text("0001=10.00,0002=5.00").desired_width(200.0).id_salt("ag-text"));
-                if ui.button(lang.t("设置", "Set")).clicked() {
-                    self.set_agreed(cx, u);
-                }
-            });
-        });
     }
 
     /// Add the typed shared space to the set-up.
@@ -202,7 +249,11 @@ fn result_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, r: &Apportionment) {
             lang.t("建筑面积", "building area"),
             t.building_area
         ));
-        let check = if exact { lang.t("✔ 分摊之和等于共有面积", "✔ shares add up to the shared area") } else { lang.t("✖ 不等", "✖ differ") };
+        let check = if exact {
+            lang.t("✔ 分摊之和等于共有面积", "✔ shares add up to the shared area")
+        } else {
+            lang.t("✖ 不等", "✖ differ")
+        };
         ui.label(RichText::new(check).color(if exact { Color32::from_rgb(0, 130, 0) } else { Color32::RED }));
     });
     egui::CollapsingHeader::new(lang.t("各级分摊系数 K", "K per level")).default_open(true).show(ui, |ui| {
@@ -233,20 +284,28 @@ fn result_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, r: &Apportionment) {
         }
     });
     ui.strong(lang.t("各户面积", "Households"));
-    let header = format!("{:<6} {:<8} {:>4} {:>10} {:>10} {:>10} {:>10}", "HH", "室号", "层", "套内", "分摊", "建筑面积", "系数");
+    let header = format!(
+        "{:<6} {:<8} {:>4} {:>10} {:>10} {:>10} {:>10}",
+        "HH", "室号", "层", "套内", "分摊", "建筑面积", "系数"
+    );
     ui.monospace(header);
-    egui::ScrollArea::vertical().id_salt("units").auto_shrink([false, false]).show_rows(ui, 18.0, r.units.len(), |ui, range| {
-        for u in &r.units[range] {
-            ui.monospace(format!(
-                "{:<6} {:<8} {:>4} {:>10} {:>10} {:>10} {:>10.6}",
-                u.id,
-                u.room.as_deref().unwrap_or("-"),
-                u.floor,
-                u.inner_area.to_string(),
-                u.apportioned.to_string(),
-                u.building_area.to_string(),
-                u.coefficient
-            ));
-        }
-    });
+    egui::ScrollArea::vertical().id_salt("units").auto_shrink([false, false]).show_rows(
+        ui,
+        18.0,
+        r.units.len(),
+        |ui, range| {
+            for u in &r.units[range] {
+                ui.monospace(format!(
+                    "{:<6} {:<8} {:>4} {:>10} {:>10} {:>10} {:>10.6}",
+                    u.id,
+                    u.room.as_deref().unwrap_or("-"),
+                    u.floor,
+                    u.inner_area.to_string(),
+                    u.apportioned.to_string(),
+                    u.building_area.to_string(),
+                    u.coefficient
+                ));
+            }
+        },
+    );
 }

@@ -3,10 +3,10 @@
 //! balconies; see 套内 (with its wall and balcony parts) as `cadastre-core::
 //! floorplan` computes it; copy a floor to standard floors; print the 分户图.
 
+use cadastre_core::apportion::Serves;
 use cadastre_core::floorplan::{
     Balcony, FloorAreas, FloorPlanFloor, HouseholdPlan, LocalPoint, Outline, SharedKind, SharedSpace,
 };
-use cadastre_core::apportion::Serves;
 use geo::Contains;
 
 use super::floor_canvas::{CanvasEvent, FloorCanvas};
@@ -49,8 +49,14 @@ pub fn parse_floors(text: &str) -> Result<Vec<i32>, String> {
 }
 
 /// The floor with `ring` applied as `target` (a new floor when none is drawn).
-pub fn apply_ring(u: &BuildingUnits, floor: i32, target: &DrawTarget, ring: Vec<LocalPoint>) -> Result<FloorPlanFloor, String> {
-    let mut f = u.plan.floor(floor).cloned().unwrap_or(FloorPlanFloor { floor, households: Vec::new(), shared: Vec::new() });
+pub fn apply_ring(
+    u: &BuildingUnits,
+    floor: i32,
+    target: &DrawTarget,
+    ring: Vec<LocalPoint>,
+) -> Result<FloorPlanFloor, String> {
+    let mut f =
+        u.plan.floor(floor).cloned().unwrap_or(FloorPlanFloor { floor, households: Vec::new(), shared: Vec::new() });
     let outline = Outline(ring);
     match target {
         DrawTarget::Household(hh) => {
@@ -67,7 +73,8 @@ pub fn apply_ring(u: &BuildingUnits, floor: i32, target: &DrawTarget, ring: Vec<
             }
         }
         DrawTarget::Shared(kind) => {
-            let n = (1..).find(|n| !f.shared.iter().any(|s| s.id == format!("{kind:?}{n}").to_lowercase())).unwrap_or(1);
+            let n =
+                (1..).find(|n| !f.shared.iter().any(|s| s.id == format!("{kind:?}{n}").to_lowercase())).unwrap_or(1);
             f.shared.push(SharedSpace {
                 id: format!("{kind:?}{n}").to_lowercase(),
                 kind: *kind,
@@ -77,7 +84,11 @@ pub fn apply_ring(u: &BuildingUnits, floor: i32, target: &DrawTarget, ring: Vec<
             });
         }
         DrawTarget::Balcony(hh, enclosed) => {
-            let p = f.households.iter_mut().find(|p| p.hh == *hh).ok_or_else(|| format!("draw household {hh} first / 先画该户"))?;
+            let p = f
+                .households
+                .iter_mut()
+                .find(|p| p.hh == *hh)
+                .ok_or_else(|| format!("draw household {hh} first / 先画该户"))?;
             p.balconies.push(Balcony { outline, enclosed: *enclosed });
         }
     }
@@ -166,27 +177,44 @@ impl FloorPanel {
         }
     }
 
-    fn side(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floors: &[i32], areas: Option<&FloorAreas>) {
+    fn side(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut UnitsCx<'_>,
+        u: &BuildingUnits,
+        floors: &[i32],
+        areas: Option<&FloorAreas>,
+    ) {
         let lang = cx.lang;
         let zrzh = u.table.zrzh.as_str();
         let Some(floor) = self.floor else { return };
-        egui::ComboBox::from_id_salt("floor-no")
-            .selected_text(cadastre_core::building::floor_name(floor))
-            .show_ui(ui, |ui| {
+        egui::ComboBox::from_id_salt("floor-no").selected_text(cadastre_core::building::floor_name(floor)).show_ui(
+            ui,
+            |ui| {
                 for &f in floors {
                     if ui.selectable_label(f == floor, cadastre_core::building::floor_name(f)).clicked() {
                         self.floor = Some(f);
                         self.canvas.drawn.clear();
                     }
                 }
-            });
-        ui.label(lang.t("点击户后在图上逐点绘制，点回起点或回车闭合。", "Pick a household, then click its corners; click the first point or press Enter to close."));
+            },
+        );
+        ui.label(lang.t(
+            "点击户后在图上逐点绘制，点回起点或回车闭合。",
+            "Pick a household, then click its corners; click the first point or press Enter to close.",
+        ));
         ui.strong(lang.t("本层的户", "Households on this floor"));
         egui::Grid::new("floor-households").striped(true).show(ui, |ui| {
             for h in u.table.current().filter(|h| h.floor == floor) {
                 let inner = areas.and_then(|a| a.households.iter().find(|x| x.hh == h.hh));
                 let drawing = self.target == Some(DrawTarget::Household(h.hh.clone()));
-                if ui.selectable_label(drawing || self.selected.as_deref() == Some(&h.hh), format!("{} {}", h.room, h.hh)).clicked() {
+                if ui
+                    .selectable_label(
+                        drawing || self.selected.as_deref() == Some(&h.hh),
+                        format!("{} {}", h.room, h.hh),
+                    )
+                    .clicked()
+                {
                     self.target = Some(DrawTarget::Household(h.hh.clone()));
                     self.selected = Some(h.hh.clone());
                     self.canvas.drawn.clear();
@@ -199,7 +227,9 @@ impl FloorPanel {
             }
         });
         ui.horizontal_wrapped(|ui| {
-            for kind in [SharedKind::Corridor, SharedKind::Stairwell, SharedKind::Lift, SharedKind::Hall, SharedKind::Other] {
+            for kind in
+                [SharedKind::Corridor, SharedKind::Stairwell, SharedKind::Lift, SharedKind::Hall, SharedKind::Other]
+            {
                 if ui.selectable_label(self.target == Some(DrawTarget::Shared(kind)), kind.label()).clicked() {
                     self.target = Some(DrawTarget::Shared(kind));
                     self.canvas.drawn.clear();
@@ -216,7 +246,11 @@ impl FloorPanel {
                 }
             });
             if ui.button(lang.t("打印分户图 PDF…", "Print household plan PDF…")).clicked() {
-                if let Some(p) = rfd::FileDialog::new().add_filter("PDF", &["pdf"]).set_file_name(format!("分户图-{hh}.pdf")).save_file() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("PDF", &["pdf"])
+                    .set_file_name(format!("分户图-{hh}.pdf"))
+                    .save_file()
+                {
                     match super::print::household_plan_pdf(u, &hh, &p) {
                         Ok(()) => cx.message(format!("{} {}", lang.t("已打印", "Printed"), p.display())),
                         Err(e) => cx.message(e),
@@ -236,7 +270,9 @@ impl FloorPanel {
         ui.separator();
         ui.horizontal(|ui| {
             ui.label(lang.t("复制到层", "Copy to floors"));
-            ui.add(egui::TextEdit::singleline(&mut self.copy_to).hint_text("2-6").desired_width(70.0).id_salt("copy-to"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.copy_to).hint_text("2-6").desired_width(70.0).id_salt("copy-to"),
+            );
             if ui.button(lang.t("复制", "Copy")).clicked() {
                 match parse_floors(&self.copy_to) {
                     Ok(to) => {
@@ -257,7 +293,8 @@ impl FloorPanel {
         f.households.retain(|h| h.hh != sel);
         f.shared.retain(|s| s.id != sel);
         let to = (!f.households.is_empty() || !f.shared.is_empty()).then_some(f);
-        if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, to, "删除轮廓 / delete outline", &cx.by())) {
+        if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, to, "删除轮廓 / delete outline", &cx.by()))
+        {
             self.selected = None;
         }
     }
@@ -267,7 +304,13 @@ fn areas_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, a: &FloorAreas) {
     let lang = cx.lang;
     ui.strong(lang.t("本层面积 (m²)", "Floor areas (m²)"));
     egui::Grid::new("floor-areas").striped(true).show(ui, |ui| {
-        for h in [lang.t("室号", "Room"), lang.t("套内", "Inner"), lang.t("使用", "Usable"), lang.t("墙体", "Walls"), lang.t("阳台", "Balcony")] {
+        for h in [
+            lang.t("室号", "Room"),
+            lang.t("套内", "Inner"),
+            lang.t("使用", "Usable"),
+            lang.t("墙体", "Walls"),
+            lang.t("阳台", "Balcony"),
+        ] {
             ui.strong(h);
         }
         ui.end_row();

@@ -38,7 +38,13 @@ pub fn snap_local(floor: Option<&FloorPlanFloor>, drawn: &[LocalPoint], at: Loca
         })
         .unwrap_or_default();
     let d = |p: LocalPoint| (p[0] - at[0]).hypot(p[1] - at[1]);
-    let vertex = rings.iter().flat_map(|r| r.iter()).chain(drawn).copied().filter(|&p| d(p) <= tol).min_by(|a, b| d(*a).total_cmp(&d(*b)));
+    let vertex = rings
+        .iter()
+        .flat_map(|r| r.iter())
+        .chain(drawn)
+        .copied()
+        .filter(|&p| d(p) <= tol)
+        .min_by(|a, b| d(*a).total_cmp(&d(*b)));
     if let Some(v) = vertex {
         return v;
     }
@@ -67,9 +73,11 @@ fn fill(points: &[Pos2], color: Color32) -> Mesh {
     b.end(true);
     let mut buffers: VertexBuffers<[f32; 2], u32> = VertexBuffers::new();
     let ok = FillTessellator::new()
-        .tessellate_path(&b.build(), &FillOptions::default(), &mut BuffersBuilder::new(&mut buffers, |v: FillVertex| {
-            v.position().to_array()
-        }))
+        .tessellate_path(
+            &b.build(),
+            &FillOptions::default(),
+            &mut BuffersBuilder::new(&mut buffers, |v: FillVertex| v.position().to_array()),
+        )
         .is_ok();
     if ok {
         mesh.vertices =
@@ -103,7 +111,13 @@ impl FloorCanvas {
         }
         self.fitted_for = Some(key);
         let pts: Vec<LocalPoint> = floor
-            .map(|f| f.households.iter().flat_map(|h| h.outline.points().to_vec()).chain(f.shared.iter().flat_map(|s| s.outline.points().to_vec())).collect())
+            .map(|f| {
+                f.households
+                    .iter()
+                    .flat_map(|h| h.outline.points().to_vec())
+                    .chain(f.shared.iter().flat_map(|s| s.outline.points().to_vec()))
+                    .collect()
+            })
             .unwrap_or_default();
         let (mut lo, mut hi) = ([0.0f64, 0.0f64], [24.0f64, 16.0f64]);
         if let Some(p) = pts.first() {
@@ -155,13 +169,17 @@ impl FloorCanvas {
         });
         let mut event = CanvasEvent::None;
         if response.clicked() {
-            if let Some(at) = hover.or_else(|| response.interact_pointer_pos().map(|p| {
-                let w = t.to_world(p);
-                [w.x, w.y]
-            })) {
+            if let Some(at) = hover.or_else(|| {
+                response.interact_pointer_pos().map(|p| {
+                    let w = t.to_world(p);
+                    [w.x, w.y]
+                })
+            }) {
                 if !drawing {
                     event = CanvasEvent::Picked(at);
-                } else if self.drawn.len() >= 3 && self.drawn.first().is_some_and(|f| (px(*f) - px(at)).length() <= 10.0) {
+                } else if self.drawn.len() >= 3
+                    && self.drawn.first().is_some_and(|f| (px(*f) - px(at)).length() <= 10.0)
+                {
                     event = CanvasEvent::Closed(std::mem::take(&mut self.drawn));
                 } else {
                     self.drawn.push(at);
@@ -185,7 +203,12 @@ impl FloorCanvas {
         let mut pts: Vec<Pos2> = self.drawn.iter().map(|&p| px(p)).collect();
         if let (true, Some(h)) = (drawing, hover) {
             pts.push(px(h));
-            painter.rect_stroke(Rect::from_center_size(px(h), egui::vec2(10.0, 10.0)), 0.0, Stroke::new(2.0, Color32::from_rgb(255, 0, 200)), egui::StrokeKind::Middle);
+            painter.rect_stroke(
+                Rect::from_center_size(px(h), egui::vec2(10.0, 10.0)),
+                0.0,
+                Stroke::new(2.0, Color32::from_rgb(255, 0, 200)),
+                egui::StrokeKind::Middle,
+            );
         }
         if pts.len() >= 2 {
             painter.add(Shape::line(pts.clone(), Stroke::new(2.0, blue)));
@@ -228,7 +251,13 @@ fn paint_floor(
         painter.add(Shape::closed_line(pts.clone(), dark));
         let area = areas.and_then(|a| a.shared.iter().find(|x| x.id == s.id)).map_or(0.0, |a| a.area);
         let name = if s.name.is_empty() { s.kind.label() } else { s.name.as_str() };
-        painter.text(centre(&pts), egui::Align2::CENTER_CENTER, format!("{name}\n{area:.2}"), font.clone(), Color32::from_gray(60));
+        painter.text(
+            centre(&pts),
+            egui::Align2::CENTER_CENTER,
+            format!("{name}\n{area:.2}"),
+            font.clone(),
+            Color32::from_gray(60),
+        );
     }
     for h in &f.households {
         let pts: Vec<Pos2> = h.outline.points().iter().map(|&p| px(p)).collect();

@@ -176,7 +176,8 @@ impl TablePanel {
                 .desired_width(220.0)
                 .id_salt("new-zrzh"),
         );
-        if ui.button(lang.t("新建楼盘表", "New table")).clicked() && cx.push(ops::create(cx.editor.doc(), &self.new_zrzh))
+        if ui.button(lang.t("新建楼盘表", "New table")).clicked()
+            && cx.push(ops::create(cx.editor.doc(), &self.new_zrzh))
         {
             *zrzh = Some(self.new_zrzh.trim().to_owned());
             self.new_zrzh.clear();
@@ -356,8 +357,12 @@ impl TablePanel {
             Some(Ok(a)) => Some(a),
             None => None,
         };
-        let values =
-            BatchValues { usage: text(&self.batch_usage), zone: text(&self.batch_zone), predicted_inner: predicted, ..Default::default() };
+        let values = BatchValues {
+            usage: text(&self.batch_usage),
+            zone: text(&self.batch_zone),
+            predicted_inner: predicted,
+            ..Default::default()
+        };
         let hhs: Vec<String> = self.selected.iter().cloned().collect();
         cx.push(ops::batch_edit(cx.editor.doc(), zrzh, &hhs, &values, &cx.by()).map(|(c, _)| c));
     }
@@ -417,7 +422,8 @@ impl TablePanel {
     }
 
     fn cell(&self, ui: &mut egui::Ui, c: &CellView) -> Option<bool> {
-        let text = format!("{}-{}  {}\n预{} 实{}", c.stair_unit, c.room, c.hh, area_text(c.predicted), area_text(c.measured));
+        let text =
+            format!("{}-{}  {}\n预{} 实{}", c.stair_unit, c.room, c.hh, area_text(c.predicted), area_text(c.measured));
         let selected = self.selected.contains(&c.hh);
         let stroke = if selected { egui::Stroke::new(2.5, Color32::from_rgb(0, 90, 255)) } else { egui::Stroke::NONE };
         let b = egui::Button::new(RichText::new(text).size(11.0).color(Color32::BLACK))

@@ -5,7 +5,9 @@
 //! the table (实测 SCTNJZMJ) in the same undo step.
 
 use cadastre_core::apportion::{Apportion, Apportionment, Area};
-use cadastre_core::building::{read_csv, read_xlsx, BuildingError, BuildingTable, Editor as Who, GridSpec, ImportReport};
+use cadastre_core::building::{
+    read_csv, read_xlsx, BuildingError, BuildingTable, Editor as Who, GridSpec, ImportReport,
+};
 use cadastre_core::floorplan::{FloorPlan, FloorPlanFloor};
 
 use super::{ApportionSetup, BuildingUnits, UnitsEdit};
@@ -61,7 +63,13 @@ pub fn generate_grid(doc: &Document, zrzh: &str, spec: &GridSpec, by: &Who) -> R
 }
 
 /// 拆分: one household into parts with the given 套内 areas.
-pub fn split(doc: &Document, zrzh: &str, hh: &str, parts: &[Area], by: &Who) -> Result<(Command, Vec<String>), EditError> {
+pub fn split(
+    doc: &Document,
+    zrzh: &str,
+    hh: &str,
+    parts: &[Area],
+    by: &Who,
+) -> Result<(Command, Vec<String>), EditError> {
     on_table(doc, zrzh, "拆分户 / split household", |t| t.split(hh, parts, by))
 }
 
@@ -180,7 +188,11 @@ fn area_sync(zrzh: &str, table: &BuildingTable, plan: &FloorPlan, by: &Who) -> R
     let mut after = table.clone();
     plan.apply_to_table(&mut after, by).map_err(invalid)?;
     let delta = table.diff(&after);
-    Ok(if delta.is_empty() { Vec::new() } else { vec![UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(delta) }] })
+    Ok(if delta.is_empty() {
+        Vec::new()
+    } else {
+        vec![UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(delta) }]
+    })
 }
 
 /// Draw or redraw one floor (`None` removes it); the drawn households' 套内
@@ -196,8 +208,7 @@ pub fn set_floor(
     let u = units(doc, zrzh)?;
     let plan = plan_with(&u.plan, floor, to.as_ref())?;
     let from = u.plan.floor(floor).cloned().map(Box::new);
-    let mut edits =
-        vec![UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor, from, to: to.map(Box::new) }];
+    let mut edits = vec![UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor, from, to: to.map(Box::new) }];
     edits.extend(area_sync(zrzh, &u.table, &plan, by)?);
     Ok(cmd(label, edits))
 }

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use cadastre_core::apportion::{Apportion, ApportionError, ApportionInput, Apportionment, Area, SharedInput, ZoneInput};
+use cadastre_core::apportion::{
+    Apportion, ApportionError, ApportionInput, Apportionment, Area, SharedInput, ZoneInput,
+};
 use serde::{Deserialize, Serialize};
 
 use super::BuildingUnits;
