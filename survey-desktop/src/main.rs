@@ -17,7 +17,9 @@ use survey_desktop::app::{App, StartOptions};
   survey-desktop project.gpkg                     open a project (offers to recover unsaved edits)
   survey-desktop samples/district --select 330106001001GB00001 --screenshot shot.png
                                                   zoom to a parcel, save a PNG of the window and exit
-  survey-desktop --lang en project.gpkg           English interface"
+  survey-desktop --lang en project.gpkg           English interface
+  survey-desktop project.gpkg --panel floor-plan --screenshot plan.png
+                                                  open the floor plans and save a PNG"
 )]
 struct Args {
     /// A project (.gpkg made by this app), a folder of ZD/ZRZ/DJZQ/DJQ shapefiles, a .shp,
@@ -41,6 +43,9 @@ struct Args {
     /// Test hook: make N small edits, one per frame, and print each autosave.
     #[arg(long, hide = true, default_value_t = 0)]
     script_edits: usize,
+    /// Central tab at start: map, building-table, floor-plan or apportion.
+    #[arg(long, value_parser = ["map", "building-table", "floor-plan", "apportion"])]
+    panel: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         autosave_secs: Some(args.autosave),
         script_edits: args.script_edits,
         data_dir: None,
+        panel: args.panel.as_deref().and_then(survey_desktop::app::units::Tab::parse),
     };
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([w, h]).with_title("不动产测绘 survey-desktop"),

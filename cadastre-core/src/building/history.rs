@@ -68,6 +68,11 @@ impl ChangeLog {
         &self.entries
     }
 
+    /// For [`super::delta`] only: undo removes the entries of an undone action.
+    pub(crate) fn entries_mut(&mut self) -> &mut Vec<Change> {
+        &mut self.entries
+    }
+
     /// The history of one household, oldest first.
     pub fn of_household<'a>(&'a self, hh: &'a str) -> impl Iterator<Item = &'a Change> + 'a {
         self.entries.iter().filter(move |c| c.target == Target::Household(hh.to_string()))

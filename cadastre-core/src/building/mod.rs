@@ -7,6 +7,7 @@
 //! grid, as in the agreed CSV format (`notes/csv-format.md`).
 
 pub mod csv_io;
+pub mod delta;
 pub mod grid;
 pub mod history;
 pub mod link;
@@ -15,6 +16,7 @@ pub mod row;
 pub mod xlsx_io;
 
 pub use csv_io::{read_csv, write_csv, TableIoError};
+pub use delta::{HouseholdChange, ListDelta, TableDelta};
 pub use grid::{FloorRow, FloorSpec, GridSpec};
 pub use history::{Change, ChangeLog, Editor, Target};
 pub use link::{AreaLink, LinkKind, SideBySide};

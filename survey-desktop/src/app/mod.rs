@@ -16,6 +16,7 @@ pub mod render;
 mod run;
 mod submission;
 pub mod tools;
+pub mod units;
 pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -93,6 +94,8 @@ pub struct StartOptions {
     pub script_edits: usize,
     /// Where untitled projects keep their recovery file.
     pub data_dir: Option<PathBuf>,
+    /// Central tab to show at start (map, building table, floor plan, apportionment).
+    pub panel: Option<units::Tab>,
 }
 
 /// Start-up work done over the first frames.
@@ -121,6 +124,8 @@ pub struct App {
     renderer: MapRenderer,
     /// The side panels.
     pub panels: PanelRegistry,
+    /// Building table, floor plans and apportionment (central tabs).
+    pub units: units::UnitsWorkspace,
     tools: Tools,
     commands: Vec<AppCommand>,
     checks: ChecksState,
@@ -149,6 +154,7 @@ impl App {
             recovery: None,
             renderer: MapRenderer::default(),
             panels: PanelRegistry::default(),
+            units: units::UnitsWorkspace { tab: options.panel.unwrap_or_default(), ..Default::default() },
             tools: Tools::default(),
             commands: Vec::new(),
             checks: ChecksState::default(),
@@ -182,6 +188,17 @@ impl App {
         let mut app = Self::new(StartOptions::default());
         app.set_document(doc, BTreeMap::new());
         app
+    }
+
+    /// The surveyor's name for the building tables' change log: the `surveyor`
+    /// setting, else the OS user.
+    pub fn surveyor(&self) -> String {
+        self.settings
+            .get("surveyor")
+            .cloned()
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .unwrap_or_else(|| "surveyor".into())
     }
 
     /// The project file, if any.
@@ -273,8 +290,15 @@ impl App {
         }
         self.commands = out;
         egui::CentralPanel::default().show(ui, |ui| {
-            self.toolbar(ui);
-            self.canvas(ui);
+            if self.units.tab_bar(ui, self.state.lang) == units::Tab::Map {
+                self.toolbar(ui);
+                self.canvas(ui);
+            } else {
+                let who = self.surveyor();
+                let mut cx =
+                    units::UnitsCx { editor: &self.editor, lang: self.state.lang, who: &who, out: &mut self.commands };
+                self.units.ui(ui, &mut cx);
+            }
         });
         self.recovery_dialog(ui);
         self.run_commands();

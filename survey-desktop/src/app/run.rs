@@ -38,6 +38,7 @@ fn edit_box(doc: &Document, cmd: &Command) -> Option<([f64; 2], [f64; 2])> {
             Edit::ReplaceBuilding { from, to, .. } => {
                 cs.extend(from.footprint.0.iter().chain(&to.footprint.0).flat_map(|p| p.exterior().0.iter().copied()));
             }
+            Edit::Units(_) => {}
         }
     }
     let first = *cs.first()?;

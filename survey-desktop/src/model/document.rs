@@ -73,6 +73,9 @@ pub struct Document {
     pub districts: Vec<District>,
     /// The project's CGCS2000 Gauss-Krüger zone; `None` until data or the user sets it.
     pub zone: Option<GkZone>,
+    /// 楼盘表, floor plans and apportionment by ZRZH (see [`super::units`]).
+    #[serde(default)]
+    pub units: super::units::Units,
 }
 
 /// Ring coordinates closed (first point repeated), as geo-types wants them.
@@ -160,7 +163,15 @@ impl Document {
             })
             .collect();
         let zone = sub.crs.as_ref().and_then(|c| c.gk_zone);
-        let doc = Self { points, parcels, buildings, subdistricts: sub.subdistricts, districts: sub.districts, zone };
+        let doc = Self {
+            points,
+            parcels,
+            buildings,
+            subdistricts: sub.subdistricts,
+            districts: sub.districts,
+            zone,
+            units: Default::default(),
+        };
         (doc, dropped)
     }
 

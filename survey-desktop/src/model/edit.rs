@@ -29,6 +29,8 @@ pub enum Edit {
     RemoveBuilding { id: FeatureId, building: Box<BuildingFeature> },
     /// Change a building.
     ReplaceBuilding { id: FeatureId, from: Box<BuildingFeature>, to: Box<BuildingFeature> },
+    /// A building table, floor plan or apportionment change (楼盘表, 分层分户图, 分摊).
+    Units(Box<super::units::UnitsEdit>),
 }
 
 /// Why an edit does not fit the document (a journal from another file, a stale command).
@@ -62,6 +64,7 @@ impl Edit {
             Edit::AddBuilding { id, building } => Edit::RemoveBuilding { id, building },
             Edit::RemoveBuilding { id, building } => Edit::AddBuilding { id, building },
             Edit::ReplaceBuilding { id, from, to } => Edit::ReplaceBuilding { id, from: to, to: from },
+            Edit::Units(u) => Edit::Units(Box::new(u.inverse())),
         }
     }
 
@@ -122,6 +125,7 @@ impl Edit {
                 Some(b) if b == &**from => *b = (**to).clone(),
                 _ => return Err(EditError::Building(*id)),
             },
+            Edit::Units(u) => u.apply(&mut doc.units)?,
         }
         Ok(())
     }

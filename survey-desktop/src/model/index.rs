@@ -219,6 +219,7 @@ impl Index {
             Edit::AddBuilding { id, building } => self.reindex_building(*id, Some(&building.footprint)),
             Edit::RemoveBuilding { id, .. } => self.reindex_building(*id, None),
             Edit::ReplaceBuilding { id, to, .. } => self.reindex_building(*id, Some(&to.footprint)),
+            Edit::Units(_) => {}
         }
     }
 }

@@ -16,6 +16,7 @@ mod editor;
 mod index;
 pub mod ops;
 pub mod snap;
+pub mod units;
 
 pub use document::{BuildingFeature, Document, FeatureId, Outline, ParcelFeature, PointId};
 pub use edit::{Command, Edit, EditError};

@@ -11,6 +11,7 @@
 mod blob;
 mod schema;
 mod store;
+mod units;
 
 pub use blob::{decode, decode_multipolygon, encode, BlobError};
 

@@ -169,6 +169,7 @@ pub(super) fn write(tx: &Transaction, doc: &Document, settings: &BTreeMap<String
     for (k, v) in &all {
         tx.execute("INSERT INTO desk_settings (key, value) VALUES (?1, ?2)", (k, v)).map_err(sql("saving settings"))?;
     }
+    super::units::write(tx, &doc.units)?;
     Ok(())
 }
 
@@ -348,5 +349,6 @@ pub(super) fn read(conn: &Connection) -> Result<Opened, ProjectError> {
             }
         }
     }
+    doc.units = super::units::read(conn)?;
     Ok(Opened { doc, settings, base, unsaved })
 }

@@ -1,0 +1,330 @@
+//! 分层分户图 panel: per nominal floor, draw each household's outline (from
+//! the building table's households of that floor), the shared spaces and the
+//! balconies; see 套内 (with its wall and balcony parts) as `cadastre-core::
+//! floorplan` computes it; copy a floor to standard floors; print the 分户图.
+
+use cadastre_core::apportion::Serves;
+use cadastre_core::floorplan::{
+    Balcony, FloorAreas, FloorPlanFloor, HouseholdPlan, LocalPoint, Outline, SharedKind, SharedSpace,
+};
+use geo::Contains;
+
+use super::floor_canvas::{CanvasEvent, FloorCanvas};
+use super::UnitsCx;
+use crate::model::units::{ops, BuildingUnits};
+
+/// What the next drawn ring becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrawTarget {
+    /// The outline of household HH.
+    Household(String),
+    /// A new shared space.
+    Shared(SharedKind),
+    /// A balcony of household HH (enclosed: full area).
+    Balcony(String, bool),
+}
+
+/// Nominal floors of the table's current households, top down.
+pub fn floors_of(u: &BuildingUnits) -> Vec<i32> {
+    let mut f: Vec<i32> = u.table.current().map(|h| h.floor).collect();
+    f.sort_unstable_by(|a, b| b.cmp(a));
+    f.dedup();
+    f
+}
+
+/// Parse "2-6" or "2,3,5" (no floor 0).
+pub fn parse_floors(text: &str) -> Result<Vec<i32>, String> {
+    let mut out = Vec::new();
+    for part in text.split([',', '，', ' ']).filter(|s| !s.trim().is_empty()) {
+        let p = part.trim();
+        let range = p.char_indices().skip(1).find(|&(_, c)| c == '-').map(|(i, _)| (&p[..i], &p[i + 1..]));
+        let (a, b) = range.unwrap_or((p, p));
+        let (a, b): (i32, i32) = (a.parse().map_err(|_| format!("{p}?"))?, b.parse().map_err(|_| format!("{p}?"))?);
+        out.extend((a.min(b)..=a.max(b)).filter(|&f| f != 0));
+    }
+    if out.is_empty() {
+        return Err("no floors / 未给楼层".into());
+    }
+    Ok(out)
+}
+
+/// The floor with `ring` applied as `target` (a new floor when none is drawn).
+pub fn apply_ring(
+    u: &BuildingUnits,
+    floor: i32,
+    target: &DrawTarget,
+    ring: Vec<LocalPoint>,
+) -> Result<FloorPlanFloor, String> {
+    let mut f =
+        u.plan.floor(floor).cloned().unwrap_or(FloorPlanFloor { floor, households: Vec::new(), shared: Vec::new() });
+    let outline = Outline(ring);
+    match target {
+        DrawTarget::Household(hh) => {
+            let h = u.table.get(hh).ok_or_else(|| format!("no household {hh}"))?;
+            match f.households.iter_mut().find(|p| p.hh == *hh) {
+                Some(p) => p.outline = outline,
+                None => f.households.push(HouseholdPlan {
+                    hh: hh.clone(),
+                    room: h.room.clone(),
+                    stair_unit: h.stair_unit.clone(),
+                    outline,
+                    balconies: Vec::new(),
+                }),
+            }
+        }
+        DrawTarget::Shared(kind) => {
+            let n =
+                (1..).find(|n| !f.shared.iter().any(|s| s.id == format!("{kind:?}{n}").to_lowercase())).unwrap_or(1);
+            f.shared.push(SharedSpace {
+                id: format!("{kind:?}{n}").to_lowercase(),
+                kind: *kind,
+                name: String::new(),
+                outline,
+                serves: Serves { building: Some(true), ..Serves::default() },
+            });
+        }
+        DrawTarget::Balcony(hh, enclosed) => {
+            let p = f
+                .households
+                .iter_mut()
+                .find(|p| p.hh == *hh)
+                .ok_or_else(|| format!("draw household {hh} first / 先画该户"))?;
+            p.balconies.push(Balcony { outline, enclosed: *enclosed });
+        }
+    }
+    Ok(f)
+}
+
+/// The household or shared space under a point.
+pub fn pick(f: &FloorPlanFloor, at: LocalPoint) -> Option<String> {
+    let p = geo_types::Point::new(at[0], at[1]);
+    f.households
+        .iter()
+        .find(|h| h.outline.to_polygon().contains(&p))
+        .map(|h| h.hh.clone())
+        .or_else(|| f.shared.iter().find(|s| s.outline.to_polygon().contains(&p)).map(|s| s.id.clone()))
+}
+
+/// The floor-plan panel.
+#[derive(Default)]
+pub struct FloorPanel {
+    /// Nominal floor shown.
+    pub floor: Option<i32>,
+    /// What drawing makes (None: pick).
+    pub target: Option<DrawTarget>,
+    /// Selected household HH or shared id.
+    pub selected: Option<String>,
+    /// "Copy to floors" text.
+    pub copy_to: String,
+    /// The canvas.
+    pub canvas: FloorCanvas,
+}
+
+impl FloorPanel {
+    /// Draw the panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>, zrzh: &Option<String>) {
+        let lang = cx.lang;
+        let Some(u) = cx.units(zrzh).cloned() else {
+            ui.label(lang.t("先新建或导入楼盘表。", "Create or import a building table first."));
+            return;
+        };
+        let zrzh = u.table.zrzh.clone();
+        let floors = floors_of(&u);
+        if self.floor.is_none_or(|f| !floors.contains(&f)) {
+            self.floor = floors.last().copied();
+        }
+        let Some(floor) = self.floor else {
+            ui.label(lang.t("楼盘表没有户：先生成楼盘表。", "The table has no households: generate it first."));
+            return;
+        };
+        let areas = u.plan.floor_areas(floor).ok();
+        egui::Panel::left("floor-side").default_size(300.0).show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| self.side(ui, cx, &u, &floors, areas.as_ref()));
+        });
+        let event = self.canvas.ui(
+            ui,
+            (zrzh.clone(), floor),
+            u.plan.floor(floor),
+            areas.as_ref(),
+            self.target.is_some(),
+            self.selected.as_deref(),
+        );
+        match event {
+            CanvasEvent::None => {}
+            CanvasEvent::Picked(at) => self.selected = u.plan.floor(floor).and_then(|f| pick(f, at)),
+            CanvasEvent::Closed(ring) => self.closed(cx, &u, floor, ring),
+        }
+    }
+
+    /// A ring was closed on the canvas: make it the target's outline.
+    pub fn closed(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, ring: Vec<LocalPoint>) {
+        let Some(target) = self.target.clone() else { return };
+        match apply_ring(u, floor, &target, ring) {
+            Ok(f) => {
+                let label = match target {
+                    DrawTarget::Household(_) => "绘制户 / draw household",
+                    DrawTarget::Shared(_) => "绘制共有部位 / draw shared space",
+                    DrawTarget::Balcony(..) => "绘制阳台 / draw balcony",
+                };
+                if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, Some(f), label, &cx.by())) {
+                    if let DrawTarget::Household(hh) = target {
+                        self.selected = Some(hh);
+                    }
+                    self.target = None;
+                }
+            }
+            Err(e) => cx.message(e),
+        }
+    }
+
+    fn side(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut UnitsCx<'_>,
+        u: &BuildingUnits,
+        floors: &[i32],
+        areas: Option<&FloorAreas>,
+    ) {
+        let lang = cx.lang;
+        let zrzh = u.table.zrzh.as_str();
+        let Some(floor) = self.floor else { return };
+        egui::ComboBox::from_id_salt("floor-no").selected_text(cadastre_core::building::floor_name(floor)).show_ui(
+            ui,
+            |ui| {
+                for &f in floors {
+                    if ui.selectable_label(f == floor, cadastre_core::building::floor_name(f)).clicked() {
+                        self.floor = Some(f);
+                        self.canvas.drawn.clear();
+                    }
+                }
+            },
+        );
+        ui.label(lang.t(
+            "点击户后在图上逐点绘制，点回起点或回车闭合。",
+            "Pick a household, then click its corners; click the first point or press Enter to close.",
+        ));
+        ui.strong(lang.t("本层的户", "Households on this floor"));
+        egui::Grid::new("floor-households").striped(true).show(ui, |ui| {
+            for h in u.table.current().filter(|h| h.floor == floor) {
+                let inner = areas.and_then(|a| a.households.iter().find(|x| x.hh == h.hh));
+                let drawing = self.target == Some(DrawTarget::Household(h.hh.clone()));
+                if ui
+                    .selectable_label(
+                        drawing || self.selected.as_deref() == Some(&h.hh),
+                        format!("{} {}", h.room, h.hh),
+                    )
+                    .clicked()
+                {
+                    self.target = Some(DrawTarget::Household(h.hh.clone()));
+                    self.selected = Some(h.hh.clone());
+                    self.canvas.drawn.clear();
+                }
+                match inner {
+                    Some(a) => ui.label(format!("{:.2}", a.inner_area)),
+                    None => ui.weak(lang.t("未画", "not drawn")),
+                };
+                ui.end_row();
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for kind in
+                [SharedKind::Corridor, SharedKind::Stairwell, SharedKind::Lift, SharedKind::Hall, SharedKind::Other]
+            {
+                if ui.selectable_label(self.target == Some(DrawTarget::Shared(kind)), kind.label()).clicked() {
+                    self.target = Some(DrawTarget::Shared(kind));
+                    self.canvas.drawn.clear();
+                }
+            }
+        });
+        if let Some(hh) = self.selected.clone().filter(|s| u.table.get(s).is_some()) {
+            ui.horizontal(|ui| {
+                if ui.button(lang.t("画封闭阳台", "Enclosed balcony")).clicked() {
+                    self.target = Some(DrawTarget::Balcony(hh.clone(), true));
+                }
+                if ui.button(lang.t("画未封闭阳台(一半)", "Open balcony (half)")).clicked() {
+                    self.target = Some(DrawTarget::Balcony(hh.clone(), false));
+                }
+            });
+            if ui.button(lang.t("打印分户图 PDF…", "Print household plan PDF…")).clicked() {
+                if let Some(p) = rfd::FileDialog::new()
+                    .add_filter("PDF", &["pdf"])
+                    .set_file_name(format!("分户图-{hh}.pdf"))
+                    .save_file()
+                {
+                    match super::print::household_plan_pdf(u, &hh, &p) {
+                        Ok(()) => cx.message(format!("{} {}", lang.t("已打印", "Printed"), p.display())),
+                        Err(e) => cx.message(e),
+                    }
+                }
+            }
+        }
+        if let Some(sel) = self.selected.clone() {
+            if ui.button(lang.t("删除所选轮廓", "Delete selected outline")).clicked() {
+                self.delete(cx, u, floor, &sel);
+            }
+        }
+        if self.target.is_some() && ui.button(lang.t("取消绘制 Esc", "Cancel drawing Esc")).clicked() {
+            self.target = None;
+            self.canvas.drawn.clear();
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.label(lang.t("复制到层", "Copy to floors"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.copy_to).hint_text("2-6").desired_width(70.0).id_salt("copy-to"),
+            );
+            if ui.button(lang.t("复制", "Copy")).clicked() {
+                match parse_floors(&self.copy_to) {
+                    Ok(to) => {
+                        cx.push(ops::copy_floor(cx.editor.doc(), zrzh, floor, &to, &cx.by()));
+                    }
+                    Err(e) => cx.message(e),
+                }
+            }
+        });
+        ui.separator();
+        if let Some(a) = areas {
+            areas_ui(ui, cx, a);
+        }
+    }
+
+    fn delete(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, sel: &str) {
+        let Some(mut f) = u.plan.floor(floor).cloned() else { return };
+        f.households.retain(|h| h.hh != sel);
+        f.shared.retain(|s| s.id != sel);
+        let to = (!f.households.is_empty() || !f.shared.is_empty()).then_some(f);
+        if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, to, "删除轮廓 / delete outline", &cx.by()))
+        {
+            self.selected = None;
+        }
+    }
+}
+
+fn areas_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, a: &FloorAreas) {
+    let lang = cx.lang;
+    ui.strong(lang.t("本层面积 (m²)", "Floor areas (m²)"));
+    egui::Grid::new("floor-areas").striped(true).show(ui, |ui| {
+        for h in [
+            lang.t("室号", "Room"),
+            lang.t("套内", "Inner"),
+            lang.t("使用", "Usable"),
+            lang.t("墙体", "Walls"),
+            lang.t("阳台", "Balcony"),
+        ] {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for h in &a.households {
+            ui.label(&h.room);
+            for v in [h.inner_area, h.usable_area, h.wall_area, h.balcony_area] {
+                ui.label(format!("{v:.2}"));
+            }
+            ui.end_row();
+        }
+    });
+    for s in &a.shared {
+        ui.label(format!("{} {}: {:.2}", s.name, s.id, s.area));
+    }
+    ui.label(format!("{}: {:.2}", lang.t("外墙一半", "Outer half of outer walls"), a.outer_wall_half));
+    ui.strong(format!("{}: {:.2}", lang.t("层建筑面积", "Floor building area"), a.building_area));
+}
