@@ -8,6 +8,7 @@ use std::process::Command;
 
 use cadastre_core::crs::GkZone;
 use cadastre_core::io::LoadOptions;
+use cadastre_core::model::Submission;
 use geo::Area;
 use survey_desktop::import::{align_crs, read, ImportError};
 use survey_desktop::model::{Document, Editor};
@@ -40,6 +41,22 @@ fn area(doc: &Document) -> f64 {
     doc.parcels.keys().filter_map(|&id| doc.parcel_geometry(id)).map(|g| g.unsigned_area()).sum()
 }
 
+/// Import a read submission into a new project in the sample's zone, save it, reopen
+/// it, and check the count, zone and total area (to `tolerance` m²) against the sample.
+fn import_and_compare(mut sub: Submission, dir: &Path, tolerance: f64) -> (Document, Vec<String>) {
+    let zone = GkZone::from_epsg(EPSG).expect("zone");
+    let (got, notes) = align_crs(&mut sub, Some(zone)).expect("into the project zone");
+    assert_eq!(got, zone);
+    let (doc, dropped) = Document::from_submission(sub);
+    assert_eq!(dropped, 0);
+    let doc = through_project(doc, dir);
+    let (n, a) = reference();
+    assert_eq!(doc.parcels.len(), n);
+    assert_eq!(doc.zone.map(|z| z.epsg()), Some(EPSG));
+    assert!((area(&doc) - a).abs() < tolerance, "area {} against {a}", area(&doc));
+    (doc, notes)
+}
+
 /// Save as a project, reopen it, and return what the project holds.
 fn through_project(doc: Document, dir: &Path) -> Document {
     let path = dir.join("p.gpkg");
@@ -54,20 +71,9 @@ fn a_geopackage_in_geographic_cgcs2000_is_transformed_into_the_project_zone() {
     let dir = tempfile::tempdir().expect("tmp");
     let gpkg = dir.path().join("zd-4490.gpkg");
     ogr2ogr(&["-f", "GPKG", "-nln", "ZD", "-t_srs", "EPSG:4490"], &zd_shp(), &gpkg);
-    let zone = GkZone::from_epsg(EPSG).expect("zone");
-
-    let mut sub = read(&gpkg, &LoadOptions::default()).expect("read the GeoPackage");
-    let (got, _) = align_crs(&mut sub, Some(zone)).expect("degrees → Gauss-Krüger");
-    assert_eq!(got, zone);
-    let (doc, dropped) = Document::from_submission(sub);
-    assert_eq!(dropped, 0);
-    let doc = through_project(doc, dir.path());
-
-    let (n, a) = reference();
-    assert_eq!(doc.parcels.len(), n);
-    assert_eq!(doc.zone.map(|z| z.epsg()), Some(EPSG));
+    let sub = read(&gpkg, &LoadOptions::default()).expect("read the GeoPackage");
     // There and back through latitude/longitude: the same area to a square centimetre per parcel.
-    assert!((area(&doc) - a).abs() < 0.01 * n as f64, "area {} against {a}", area(&doc));
+    let (doc, _) = import_and_compare(sub, dir.path(), 0.01 * reference().0 as f64);
     // The codes came through (they key everything else).
     assert!(doc.parcels.values().all(|p| p.zddm.starts_with("330106")), "codes lost");
 }
@@ -91,21 +97,10 @@ fn a_dxf_drawing_becomes_parcels_in_the_project_crs() {
     let dxf = dir.path().join("zd.dxf");
     // Parcels as closed hatches; attributes do not fit a DXF (ogr2ogr says so and goes on).
     ogr2ogr(&["-f", "DXF"], &zd_shp(), &dxf);
-    let zone = GkZone::from_epsg(EPSG).expect("zone");
-
-    let mut sub = read(&dxf, &LoadOptions::default()).expect("read the DXF");
+    let sub = read(&dxf, &LoadOptions::default()).expect("read the DXF");
+    let (doc, notes) = import_and_compare(sub, dir.path(), 1e-6 * reference().1);
     // A DXF has no CRS: the project's is taken since the coordinates fit it, with a note.
-    let (got, notes) = align_crs(&mut sub, Some(zone)).expect("fits the project zone");
-    assert_eq!(got, zone);
     assert_eq!(notes.len(), 1, "{notes:?}");
-    let (doc, dropped) = Document::from_submission(sub);
-    assert_eq!(dropped, 0);
-    let doc = through_project(doc, dir.path());
-
-    let (n, a) = reference();
-    assert_eq!(doc.parcels.len(), n);
-    assert_eq!(doc.zone.map(|z| z.epsg()), Some(EPSG));
-    assert!((area(&doc) - a).abs() < 1e-6 * a, "area {} against {a}", area(&doc));
     // No text inside the polygons: codes are numbered.
     assert!(doc.parcels.values().any(|p| p.zddm == "DXF00001"));
     // Neighbours share their corners, as with shapefiles.
