@@ -55,35 +55,88 @@ impl Drop for Xvfb {
     }
 }
 
-#[test]
-fn screenshot_of_the_sample_district_zoomed_to_a_parcel() {
-    let x = Xvfb::start();
+/// A PNG screenshot's RGB pixels.
+struct Shot {
+    rgb: Vec<u8>,
+    width: usize,
+    height: usize,
+    stderr: String,
+}
+
+/// `survey-desktop samples/district --select ... --screenshot`, with extra environment.
+fn screenshot(x: &Xvfb, env: &[(&str, &str)]) -> Shot {
     let dir = tempfile::tempdir().expect("tmp");
     let png_path = dir.path().join("shot.png");
-    let out = x
-        .command()
-        .arg(repo().join("samples/district"))
+    let mut cmd = x.command();
+    cmd.arg(repo().join("samples/district"))
         .args(["--select", "330106001001GB00001", "--size", "1000x640", "--screenshot"])
         .arg(&png_path)
-        .env("SURVEY_DESKTOP_DATA", dir.path())
-        .output()
-        .expect("run survey-desktop");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .env("SURVEY_DESKTOP_DATA", dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run survey-desktop");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
-    // The Chinese face was loaded by name (not left to fallback).
-    assert!(stderr.contains("Chinese font Noto Sans CJK SC"), "{stderr}");
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).expect("png written")));
     let mut reader = decoder.read_info().expect("a PNG");
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).expect("pixels");
-    assert_eq!((info.width, info.height), (1000, 640));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    Shot { rgb: buf, width: info.width as usize, height: info.height as usize, stderr }
+}
+
+/// The longest horizontal run of ink inside the menu labels (项目 编辑 视图 质检 语言,
+/// top left of the window), leaving out the top and bottom 3 rows of their ink box.
+///
+/// Why this tells glyphs from boxes: a font without the characters draws each as the
+/// same hollow box (□), whose inner rows hold only its two 1–2 pixel sides; the real
+/// glyphs have horizontal strokes across their middle (目, 编, 视, 言 ...).
+fn menu_interior_stroke(shot: &Shot) -> usize {
+    let (x1, y1) = (200.min(shot.width), 26.min(shot.height));
+    // Light text on the dark panel.
+    let ink = |x: usize, y: usize| {
+        let p = &shot.rgb[(y * shot.width + x) * 3..][..3];
+        (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3 > 120
+    };
+    let rows: Vec<usize> = (0..y1).filter(|&y| (0..x1).any(|x| ink(x, y))).collect();
+    let (Some(&top), Some(&bottom)) = (rows.first(), rows.last()) else { return 0 };
+    let mut longest = 0;
+    for y in (top + 3)..bottom.saturating_sub(2) {
+        let mut run = 0;
+        for x in 0..x1 {
+            run = if ink(x, y) { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+    }
+    longest
+}
+
+#[test]
+fn screenshot_of_the_sample_district_zoomed_to_a_parcel() {
+    let x = Xvfb::start();
+    let shot = screenshot(&x, &[]);
+    // Chinese glyphs are in the pixels: the menu labels have strokes across their middle.
+    let with_font = menu_interior_stroke(&shot);
+    assert!(with_font >= 5, "menu labels have no inner strokes ({with_font} px): boxes instead of Chinese?");
+    // The Chinese face was loaded by name (not left to fallback).
+    assert!(shot.stderr.contains("Chinese font Noto Sans CJK SC"), "{}", shot.stderr);
+    assert_eq!((shot.width, shot.height), (1000, 640));
     // Not a blank window: the map, panels and text give many colours.
-    let mut colours: Vec<[u8; 3]> = buf[..info.buffer_size()].chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
+    let mut colours: Vec<[u8; 3]> = shot.rgb.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
     colours.sort_unstable();
     colours.dedup();
     assert!(colours.len() > 200, "{} colours", colours.len());
     // The selected parcel's highlight colour (0, 90, 255) is drawn.
-    assert!(buf.chunks(3).any(|p| p == [0, 90, 255]));
+    assert!(shot.rgb.chunks(3).any(|p| p == [0, 90, 255]));
+
+    // The same window with the Chinese font withheld: the app says so, the labels are
+    // boxes, and the check above fails on them.
+    let boxes = screenshot(&x, &[(survey_desktop::app::fonts::FONT_ENV, "none")]);
+    assert!(boxes.stderr.contains("no Chinese font found"), "{}", boxes.stderr);
+    let without = menu_interior_stroke(&boxes);
+    assert!(without < 5, "boxes were taken for glyphs ({without} px)");
 }
 
 fn sample_project(path: &Path) -> Editor {

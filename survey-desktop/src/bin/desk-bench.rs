@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::Parser;
 use egui::{pos2, vec2, RawInput, Rect};
 use geo_types::Coord;
-use survey_desktop::app::App;
+use survey_desktop::app::{App, StartOptions};
 use survey_desktop::boundary_info::boundary_info;
 use survey_desktop::model::{ops, Document, Editor};
 use survey_desktop::project::Project;
@@ -33,6 +33,12 @@ struct Args {
     /// Boundary-point moves to time.
     #[arg(long, default_value_t = 200)]
     moves: usize,
+    /// Reuse the project file if it exists (skip the import and the save).
+    #[arg(long)]
+    reuse: bool,
+    /// Open the project this many times (each figure printed), then go on with the last.
+    #[arg(long, default_value_t = 1)]
+    opens: usize,
 }
 
 fn pct(v: &mut [Duration], p: f64) -> f64 {
@@ -82,37 +88,44 @@ fn row(name: &str, times: &[Timing]) {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let project = args.project.clone().unwrap_or_else(|| args.folder.with_extension("gpkg"));
-    let t0 = Instant::now();
-    let mut sub = survey_desktop::import::read(&args.folder, &Default::default()).context("import")?;
-    survey_desktop::import::align_crs(&mut sub, None).context("crs")?;
-    let (doc, _) = Document::from_submission(sub);
-    let mut ed = Editor::new(doc);
-    let import = t0.elapsed();
-    let parcels = ed.doc().parcels.len();
-    let _ = std::fs::remove_file(&project);
-    let t1 = Instant::now();
-    Project::create(&project).and_then(|mut p| p.save(&mut ed, &Default::default())).context("save")?;
-    let save = t1.elapsed();
-    drop(ed);
-    let t2 = Instant::now();
-    let open_cpu = cpu_time::ThreadTime::now();
-    let (p, opened) = Project::open(&project).context("open")?;
-    let (ed, settings) = opened.into_editor(false).context("open")?;
-    let open = t2.elapsed();
-    let open_cpu = open_cpu.elapsed();
-    drop(p);
-    println!("parcels: {parcels}");
-    println!(
-        "import shapefiles: {:.2} s, save project: {:.2} s, open project (read + indexes): {:.2} s wall, {:.2} s CPU",
-        import.as_secs_f64(),
-        save.as_secs_f64(),
-        open.as_secs_f64(),
-        open_cpu.as_secs_f64()
-    );
-    let doc = ed.doc().clone();
-    drop(ed);
-    let _ = settings;
-    let mut app = App::with_document(doc);
+    if !(args.reuse && project.is_file()) {
+        let t0 = Instant::now();
+        let mut sub = survey_desktop::import::read(&args.folder, &Default::default()).context("import")?;
+        survey_desktop::import::align_crs(&mut sub, None).context("crs")?;
+        let (doc, _) = Document::from_submission(sub);
+        let mut ed = Editor::new(doc);
+        let import = t0.elapsed();
+        let _ = std::fs::remove_file(&project);
+        let t1 = Instant::now();
+        Project::create(&project).and_then(|mut p| p.save(&mut ed, &Default::default())).context("save")?;
+        println!(
+            "parcels: {}\nimport shapefiles: {:.2} s, save project: {:.2} s",
+            ed.doc().parcels.len(),
+            import.as_secs_f64(),
+            t1.elapsed().as_secs_f64()
+        );
+    }
+    // Open as the app does (`App::open_path`): read, editor with indexes, renderer reset.
+    let mut app = None;
+    for _ in 0..args.opens.max(1) {
+        // The previous window's project is closed first (a project is open in one window only).
+        drop(app.take());
+        let mut opened = App::new(StartOptions::default());
+        let started = Instant::now();
+        let cpu = cpu_time::ThreadTime::now();
+        // Process CPU: includes the threads the open works in.
+        let process_cpu = cpu_time::ProcessTime::now();
+        opened.open_path(&project);
+        println!(
+            "open project (read, indexes, renderer): {:.2} s wall, {:.2} s CPU (this thread), {:.2} s CPU (process)",
+            started.elapsed().as_secs_f64(),
+            cpu.elapsed().as_secs_f64(),
+            process_cpu.elapsed().as_secs_f64()
+        );
+        anyhow::ensure!(opened.project_path().is_some(), "open failed: {}", opened.status);
+        app = Some(opened);
+    }
+    let mut app = app.context("no open")?;
     let ctx = egui::Context::default();
     let size = vec2(1280.0, 800.0);
     let mut t = 0.0;

@@ -45,8 +45,39 @@ fn outline_rect(doc: &Document, p: &ParcelFeature) -> Option<Rectangle<[f64; 2]>
 }
 
 impl Index {
-    /// Build all indexes (bulk-loaded R*-trees).
+    /// Build all indexes (bulk-loaded R*-trees). The buildings' tree is built on a
+    /// second thread while this one does the points and parcels.
     pub fn build(doc: &Document) -> Self {
+        let ((building_box, buildings), (points, parcel_box, parcels, users)) = std::thread::scope(|s| {
+            let b = s.spawn(|| {
+                let building_box: HashMap<FeatureId, Rectangle<[f64; 2]>> =
+                    doc.buildings.iter().filter_map(|(&id, b)| rect_of(&b.footprint).map(|r| (id, r))).collect();
+                let tree = RTree::bulk_load(building_box.iter().map(|(&id, r)| BoxEntry::new(*r, id)).collect());
+                (building_box, tree)
+            });
+            let p = Self::build_parcels(doc);
+            // A panic there is a bug, not bad input: pass it on.
+            let b = b.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (b, p)
+        });
+        Self {
+            points,
+            parcels,
+            buildings,
+            parcel_box,
+            building_box,
+            users,
+            revision: HashMap::new(),
+            building_revision: HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn build_parcels(
+        doc: &Document,
+    ) -> (RTree<PointEntry>, HashMap<FeatureId, Rectangle<[f64; 2]>>, RTree<BoxEntry>, HashMap<PointId, Vec<FeatureId>>)
+    {
         let points = RTree::bulk_load(doc.points.iter().map(|(&id, c)| PointEntry::new([c.x, c.y], id)).collect());
         let mut parcel_box = HashMap::with_capacity(doc.parcels.len());
         let mut users: HashMap<PointId, Vec<FeatureId>> = HashMap::with_capacity(doc.points.len());
@@ -62,20 +93,7 @@ impl Index {
             }
         }
         let parcels = RTree::bulk_load(parcel_box.iter().map(|(&id, r)| BoxEntry::new(*r, id)).collect());
-        let building_box: HashMap<FeatureId, Rectangle<[f64; 2]>> =
-            doc.buildings.iter().filter_map(|(&id, b)| rect_of(&b.footprint).map(|r| (id, r))).collect();
-        let buildings = RTree::bulk_load(building_box.iter().map(|(&id, r)| BoxEntry::new(*r, id)).collect());
-        Self {
-            points,
-            parcels,
-            buildings,
-            parcel_box,
-            building_box,
-            users,
-            revision: HashMap::new(),
-            building_revision: HashMap::new(),
-            generation: 0,
-        }
+        (points, parcel_box, parcels, users)
     }
 
     /// Parcels using a point.
