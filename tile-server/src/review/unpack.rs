@@ -10,6 +10,7 @@ use cadastre_core::model::Submission;
 use cadastre_core::package::{is_temporary_id, Limits, Manifest, Package};
 use geo::BoundingRect;
 
+use super::phases::Phases;
 use crate::db::review_store::Area;
 use crate::import::tables::{discover, TableFile};
 
@@ -36,14 +37,16 @@ pub struct Unpacked {
 }
 
 /// Unpacks and reads a package. The error is the reason the version fails (for the surveyor).
-pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32) -> Result<Unpacked, String> {
+pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32, phases: &mut Phases) -> Result<Unpacked, String> {
     let mut pkg = Package::open(std::io::Cursor::new(bytes), limits).map_err(|e| e.to_string())?;
     let dir =
         tempfile::Builder::new().prefix("cadastre-review-").tempdir().map_err(|e| format!("temporary folder: {e}"))?;
     pkg.extract_to(dir.path()).map_err(|e| e.to_string())?;
+    phases.lap("unzip+digests");
     let manifest = pkg.manifest().clone();
     let submission = load_submission(dir.path(), &LoadOptions::default())
         .map_err(|e| format!("图层无法读取 layers cannot be read: {e}"))?;
+    phases.lap("read layers");
     if let Some(epsg) = submission.crs.as_ref().and_then(|c| c.epsg) {
         if i64::from(epsg) != i64::from(store_srid) {
             return Err(format!(
@@ -59,6 +62,7 @@ pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32) -> Result<Unpacked
         }
     }
     let tables = read_tables(dir.path())?;
+    phases.lap("read tables");
     Ok(Unpacked { dir, manifest, submission, tables })
 }
 
