@@ -235,7 +235,7 @@ pub async fn diff(
     if status == "ready" {
         let area: review_store::Area = submissions::area(&state.db, &key).await?;
         let mut conn = state.db.acquire().await.map_err(AppError::db("acquiring a connection"))?;
-        let now = review_store::fingerprint(&mut conn, &area).await?;
+        let now = review_store::fingerprint(&mut conn, &area, false).await?;
         if fingerprint.as_deref() != Some(now.as_str()) {
             let mut tx = state.db.begin().await.map_err(AppError::db("starting re-check"))?;
             submissions::recheck(&mut tx, &key, "system:diff-stale").await?;

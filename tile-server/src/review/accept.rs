@@ -137,9 +137,9 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     .await
     .map_err(|e| AppError::Internal(format!("unpack task: {e}")))?;
     let u = u.map_err(AppError::Unprocessable)?;
-    let rows = review_store::read(&mut tx, &u.area(), true).await?;
-    phases.lap("read+lock store");
-    if v.diff_fingerprint.as_deref() != Some(rows.fingerprint.as_str()) {
+    let fingerprint = review_store::fingerprint(&mut tx, &u.area(), true).await?;
+    phases.lap("lock store rows");
+    if v.diff_fingerprint.as_deref() != Some(fingerprint.as_str()) {
         drop(tx);
         let mut tx = pool.begin().await.map_err(AppError::db("starting re-check"))?;
         submissions::recheck(&mut tx, &v.key(), &who.actor()).await?;
