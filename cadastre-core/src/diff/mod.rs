@@ -146,6 +146,11 @@ pub struct Diff {
     /// Problems that make the package impossible to accept as it is (a replaced code that
     /// the store does not hold, a replaced code that the package still carries...).
     pub problems: Vec<String>,
+    /// What the reviewer should know without it blocking an accept (filled by the caller:
+    /// the server names package members it did not use, boundary-point tables that disagree
+    /// with the parcels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl Diff {

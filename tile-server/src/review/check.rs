@@ -128,7 +128,8 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
         let (report, json, html) = check_package(&unpacked, &config);
         phases.lap("qc");
         let tables = table_sides(&unpacked, &rows.households);
-        let d = diff(&rows.side, &unpacked.submission, &unpacked.manifest.replaces, &tables);
+        let mut d = diff(&rows.side, &unpacked.submission, &unpacked.manifest.replaces, &tables);
+        d.notices.clone_from(&unpacked.notices);
         phases.lap("diff");
         let checked = Checked {
             verdict: match report.verdict {

@@ -83,7 +83,6 @@ pub(super) async fn issue(
     PgAllocator::allocate_in(conn, scope, n).await.map_err(alloc_err)?.codes().map_err(alloc_err)
 }
 
-
 /// Codes for new parcels, issued per (sub-district, feature) in the package's order.
 pub(super) async fn issue_parcels(
     conn: &mut PgConnection,

@@ -11,6 +11,7 @@
 pub mod accept;
 pub mod check;
 pub mod codes;
+pub mod members;
 pub mod phases;
 pub mod rehouse;
 pub mod tables;

@@ -114,7 +114,10 @@ fn rewrite_table(
     }
     let io = |e: std::io::Error| AppError::Internal(format!("rewriting a building table: {e}"));
     let csv = write_csv(&table).map_err(|e| AppError::Internal(e.to_string()))?;
-    std::fs::write(&t.file.csv, csv).map_err(io)?;
+    // An XLSX table is rewritten as the CSV beside it (the apportionment stays where it is).
+    let mut file = t.file.clone();
+    file.csv = file.csv.with_extension("csv");
+    std::fs::write(&file.csv, csv).map_err(io)?;
     if let Some(path) = &t.file.apportion {
         let text = std::fs::read_to_string(path).map_err(io)?;
         let mut v: Value = serde_json::from_str(text.trim_start_matches('\u{feff}'))
@@ -125,7 +128,7 @@ fn rewrite_table(
         }
         std::fs::write(path, v.to_string()).map_err(io)?;
     }
-    Ok(t.file.clone())
+    Ok(file)
 }
 
 /// Household numbers in an apportionment input, provisional → issued (every string equal
