@@ -5,8 +5,13 @@
 # Measures the time from upload to `ready` (intake, background check, diff against the
 # store), the accept transaction (codes, versions, audit rows), and the latency of other
 # API calls (GET /api/parcels/{code}) meanwhile, against the same calls on an idle server.
-# Generated data (district, package, database) is deleted at the end.
-# Output: target/bench-review/*.txt. A benchmark, not a test: it never fails on timings.
+# Generated data (district, package, database) is deleted at the end, unless KEEP_DATA=1:
+# then the district (BENCH_DIR) and the imported database (as a template,
+# cadastre_bench_review_base_N) stay, and the next run with KEEP_DATA=1 copies the template
+# instead of importing again (each run starts from the same store).
+# Output: target/bench-review/*.txt, with the server's per-phase timings (phases.txt), the
+# CPU seconds of the server process and of PostgreSQL, and the load average beside each
+# figure. A benchmark, not a test: it never fails on timings.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Who runs the import, for the audit log (tile-server import and add-user need one).
 export CADASTRE_ACTOR="${CADASTRE_ACTOR:-bench-review}"
@@ -17,6 +22,7 @@ source "$ROOT/scripts/api-lib.sh"
 N=${1:-1000000}
 CHANGED=${2:-5000}
 DB="cadastre_bench_review"
+BASE_DB="cadastre_bench_review_base_$N"
 OUT="$ROOT/target/bench-review"
 DATA="${BENCH_DIR:-/tmp/review-bench-$N}"
 PKG_DIR="$OUT/package"
@@ -29,25 +35,53 @@ cleanup() {
     stop_server
     [ -n "${WRK_PID:-}" ] && kill "$WRK_PID" 2>/dev/null
     psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-    [ -z "${KEEP_DATA:-}" ] && rm -rf "$DATA" "$PKG_DIR" "$OUT/package.zip"
+    if [ -z "${KEEP_DATA:-}" ]; then
+        psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$BASE_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+        rm -rf "$DATA" "$PKG_DIR" "$OUT/package.zip"
+    fi
     pg_down
 }
 trap cleanup EXIT
 
 say "building the release tools"
-cargo build --release --locked -q -p tile-server --bin tile-server
-cargo build --release --locked -q -p cadastre-core --bin cadastre
-cargo build --release --locked -q -p cadastre-samples --bin district-gen
+# One cargo call: separate `-p` calls unify features differently and rebuild shared crates.
+cargo build --release --locked -q -p tile-server --bin tile-server -p cadastre-core --bin cadastre \
+    -p cadastre-samples --bin district-gen
 
 if [ ! -f "$DATA/ZD.shp" ]; then
     say "generating a district of $N parcels in $DATA"
     "$BIN/district-gen" --parcels "$N" --seed 1 --quiet --out "$DATA"
 fi
-say "fresh database $DB: importing the district"
-fresh_db "$DB"
-/usr/bin/time -f "import: %e s wall, %M KiB peak" "$BIN/tile-server" --db "postgres://postgres@127.0.0.1:$PG_PORT/$DB" \
-    import "$DATA" --rejects "$OUT/import-rejects.csv" --quiet >"$OUT/import.txt" 2>&1 || true
-psql -d "$DB" -tAc "SELECT count(*) || ' current parcels' FROM parcels WHERE state = 'current'" | tee -a "$OUT/import.txt"
+# Seconds of CPU (user + system) PostgreSQL's processes used so far: the postmaster's own
+# and its exited children's (from /proc), plus the live backends'.
+pg_cpu() {
+    local pm tck
+    pm="$(head -n1 "$PG_DIR/data/postmaster.pid")"
+    tck="$(getconf CLK_TCK)"
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+      for c in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done
+    } | awk -v t="$tck" '{ s += $1 } END { printf "%.2f", s / t }'
+}
+# Seconds of CPU the server process used so far.
+server_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$SERVER_PID/stat"; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+if [ -n "${KEEP_DATA:-}" ] && [ "$(psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$BASE_DB'")" = 1 ]; then
+    say "fresh database $DB: a copy of $BASE_DB (imported by an earlier run)"
+    psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
+    psql -q -d postgres -c "CREATE DATABASE \"$DB\" TEMPLATE \"$BASE_DB\"" >/dev/null
+else
+    say "fresh database $DB: importing the district"
+    fresh_db "$DB"
+    /usr/bin/time -f "import: %e s wall, %M KiB peak" "$BIN/tile-server" --db "postgres://postgres@127.0.0.1:$PG_PORT/$DB" \
+        import "$DATA" --rejects "$OUT/import-rejects.csv" --quiet >"$OUT/import.txt" 2>&1 || true
+    psql -d "$DB" -tAc "SELECT count(*) || ' current parcels' FROM parcels WHERE state = 'current'" | tee -a "$OUT/import.txt"
+    psql -q -d "$DB" -c "VACUUM ANALYZE" >/dev/null
+    if [ -n "${KEEP_DATA:-}" ]; then
+        psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$BASE_DB\" WITH (FORCE)" >/dev/null
+        psql -q -d postgres -c "CREATE DATABASE \"$BASE_DB\" TEMPLATE \"$DB\"" >/dev/null
+    fi
+fi
 
 say "the package: $CHANGED parcels of the district with a new address (坐落), as a surveyor's change survey"
 rm -rf "$PKG_DIR" && mkdir -p "$PKG_DIR"
@@ -67,7 +101,7 @@ store_srid = 4549
 default_rate_limit_per_minute = 1000000000
 review_workers = 1
 TOML
-start_server "$DB" "$OUT/server.toml"
+RUST_LOG="${RUST_LOG:-warn,tile_server::review=info}" start_server "$DB" "$OUT/server.toml"
 SURVEYOR="$(user_token bench-surveyor surveyor 330106)"
 REVIEWER="$(user_token bench-reviewer reviewer 330106)"
 READER="$(user_token bench-reader reviewer 330106)"
@@ -75,12 +109,14 @@ PROBE="$SERVER_URL/api/parcels/$(psql -d "$DB" -tAc "SELECT zddm FROM parcels WH
 
 say "other API calls on the idle server (15 s)"
 wrk -t2 -c16 -d15s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/idle.txt"
-grep -E "Latency|99%|Requests/sec" "$OUT/idle.txt"
+echo "load average at the end: $(load)" >>"$OUT/idle.txt"
+grep -E "Latency|99%|Requests/sec|load average" "$OUT/idle.txt"
 
 say "hand-in to ready, then accept, with the same calls running"
 wrk -t2 -c16 -d120s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy.txt" &
 WRK_PID=$!
 sleep 2
+load0="$(load)"; cpu0="$(server_cpu)"; pg0="$(pg_cpu)"
 t0=$(date +%s.%N)
 answer="$(curl -fsS -H "Authorization: Bearer $SURVEYOR" -H 'Content-Type: application/zip' \
     --data-binary "@$OUT/package.zip" "$SERVER_URL/api/submissions")" || die "hand-in refused"
@@ -93,20 +129,27 @@ while :; do
     sleep 0.1
 done
 t_ready=$(date +%s.%N)
+load1="$(load)"; cpu1="$(server_cpu)"; pg1="$(pg_cpu)"
 [ "$status" = ready ] || die "submission $ID is $status"
 curl -fsS -o "$OUT/accept.json" -w 'accept HTTP %{http_code}\n' -H "Authorization: Bearer $REVIEWER" \
     -H 'Content-Type: application/json' -d '{"decision": "accept", "override_reason": "benchmark"}' \
     "$SERVER_URL/api/submissions/$ID/decision" | tee "$OUT/accept-status.txt"
 t_accept=$(date +%s.%N)
+load2="$(load)"; cpu2="$(server_cpu)"; pg2="$(pg_cpu)"
 kill -INT "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null || true; WRK_PID=""
 {
     printf 'upload (intake: unzip, digests, stored): %.2f s\n' "$(awk "BEGIN { print $t_upload - $t0 }")"
     printf 'upload to ready (check + diff):          %.2f s\n' "$(awk "BEGIN { print $t_ready - $t0 }")"
     printf 'accept transaction (HTTP round trip):    %.2f s\n' "$(awk "BEGIN { print $t_accept - $t_ready }")"
+    printf 'CPU to ready: server %.2f s, PostgreSQL %.2f s; accept: server %.2f s, PostgreSQL %.2f s\n' \
+        "$(awk "BEGIN { print $cpu1 - $cpu0 }")" "$(awk "BEGIN { print $pg1 - $pg0 }")" \
+        "$(awk "BEGIN { print $cpu2 - $cpu1 }")" "$(awk "BEGIN { print $pg2 - $pg1 }")"
+    printf 'load average (1, 5, 15 min): before %s; at ready %s; after accept %s\n' "$load0" "$load1" "$load2"
     psql -d "$DB" -tAc "SELECT 'findings ' || findings_count || ', verdict ' || verdict || ', changed parcels in the diff ' ||
         jsonb_array_length(diff->'parcels'->'changed') FROM submission_versions WHERE submission_id = $ID"
     psql -d "$DB" -tAc "SELECT count(*) || ' parcel versions closed' FROM parcels WHERE state = 'historical'"
     psql -d "$DB" -tAc "SELECT count(*) || ' building versions closed' FROM buildings WHERE state = 'historical'"
 } | tee "$OUT/times.txt"
 grep -E "Latency|99%|Requests/sec" "$OUT/busy.txt"
+grep -aE "(intake|check|accept) .*: [0-9.]+ ms" "$OUT/server.log" | sed 's/\x1b\[[0-9;]*m//g' | tee "$OUT/phases.txt"
 say "results in $OUT"

@@ -208,6 +208,8 @@ fn county_outside_scope() {
     let pkg = open(sample_zip()).unwrap_or_else(|e| panic!("{e}"));
     let e = pkg.check_scope(&["330102".to_owned()]).err();
     assert!(matches!(&e, Some(PackageError::CountyOutOfScope { county }) if county == "330106"), "{e:?}");
+    // One code for this refusal everywhere: the server's (tile-server's AppError::CountyForbidden).
+    assert_eq!(e.map(|e| e.code()), Some("county_forbidden"));
     assert!(pkg.check_scope(&["330106".to_owned()]).is_ok());
 }
 

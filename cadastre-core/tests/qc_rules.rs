@@ -441,3 +441,23 @@ fn json_has_the_agreed_shape() {
     assert_eq!(v["verdict"], "fail");
     assert!(f["location"].as_array().is_some_and(|a| a.len() == 2));
 }
+
+#[test]
+fn a_sub_millimetre_near_miss_is_reported_in_millimetres() {
+    // The corner shared by four parcels moved 0.4 mm east and 0.3 mm north in one of them.
+    let mut f = Fixture::clean();
+    let p = Fixture::at(5, 0, 0);
+    f.rings[p][2].0 += 0.0004;
+    f.rings[p][2].1 += 0.0003;
+    let report = check(&f.submission(), &config());
+    let hits: Vec<&Finding> = report.findings.iter().filter(|x| x.rule == qc::VERTEX_NEAR_MISS).collect();
+    assert!(!hits.is_empty(), "{:#?}", report.findings);
+    for h in hits {
+        assert!(h.objects.contains(&f.codes[p]), "{h:#?}");
+        assert!(h.message_zh.contains(" 毫米") && !h.message_zh.contains("0.000 米"), "{}", h.message_zh);
+        // Two significant digits of a distance between 0.1 and 0.5 mm: "0.xx mm".
+        let mm = h.message_en.split(" mm apart").next().and_then(|s| s.rsplit(' ').next()).unwrap_or_default();
+        let v: f64 = mm.parse().unwrap_or(-1.0);
+        assert!(v > 0.0 && v <= 0.5 && mm.len() == 4, "{}", h.message_en);
+    }
+}

@@ -195,6 +195,9 @@ function showDiff(diff) {
     `自然幢：新增 ${b.added.length}，变更 ${b.changed.length}，灭失 ${b.removed.length}；界址点位移 ${diff.moved_points.length}；与库中宗地重叠 ${diff.overlaps.length}`;
   $("diff-problems").textContent = diff.problems.join("；");
   $("diff-problems").hidden = !diff.problems.length;
+  const notices = diff.notices || [];
+  $("diff-notices").textContent = notices.map((n) => "提示：" + n).join("\n");
+  $("diff-notices").hidden = !notices.length;
   const moved = document.querySelector("#moved-points tbody");
   moved.replaceChildren();
   for (const m of diff.moved_points) {

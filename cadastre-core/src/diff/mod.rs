@@ -146,6 +146,11 @@ pub struct Diff {
     /// Problems that make the package impossible to accept as it is (a replaced code that
     /// the store does not hold, a replaced code that the package still carries...).
     pub problems: Vec<String>,
+    /// What the reviewer should know without it blocking an accept (filled by the caller:
+    /// the server names package members it did not use, boundary-point tables that disagree
+    /// with the parcels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl Diff {
@@ -262,7 +267,17 @@ fn overlaps(
     let tree = RTree::bulk_load(staying);
     let mut out = Vec::new();
     for p in &package.parcels {
-        for hit in tree.locate_in_envelope_intersecting(&aabb(&p.geometry)) {
+        let env = aabb(&p.geometry);
+        for hit in tree.locate_in_envelope_intersecting(&env) {
+            // The overlap of the extents bounds the overlap of the parcels: neighbours that
+            // only share a boundary (most hits) skip the costly polygon intersection.
+            let (lo, hi) = (env.lower(), env.upper());
+            let (hlo, hhi) = (hit.1.lower(), hit.1.upper());
+            let w = hi[0].min(hhi[0]) - lo[0].max(hlo[0]);
+            let h = hi[1].min(hhi[1]) - lo[1].max(hlo[1]);
+            if w <= 0.0 || h <= 0.0 || w * h < OVERLAP_MIN_M2 {
+                continue;
+            }
             let inter = p.geometry.intersection(&hit.0.geometry);
             let area = inter.planar_area();
             if area >= OVERLAP_MIN_M2 {

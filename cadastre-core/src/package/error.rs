@@ -42,7 +42,8 @@ pub enum PackageError {
     /// Too many entries, too many bytes once unpacked, or a compression ratio no real data has.
     #[error("成果包解压后过大（疑似压缩炸弹）zip bomb refused: {0}")]
     ZipBomb(String),
-    /// The manifest's county is not one the uploader may submit for.
+    /// The manifest's county is not one the uploader may submit for (code `county_forbidden`,
+    /// as the server's answer to any county outside the caller's scope).
     #[error("县级行政区 {county} 不在您的权限范围内 county {county} is outside your scope")]
     CountyOutOfScope {
         /// The manifest's county.
@@ -78,7 +79,8 @@ impl PackageError {
             Self::DigestMismatch { .. } => "wrong_digest",
             Self::PathEscape(_) => "path_escape",
             Self::ZipBomb(_) => "zip_bomb",
-            Self::CountyOutOfScope { .. } => "county_out_of_scope",
+            // The server's code for every county outside a caller's scope (HTTP 403).
+            Self::CountyOutOfScope { .. } => "county_forbidden",
             Self::InvalidManifest(_) => "invalid_manifest",
             Self::UnknownCounty(_) => "unknown_county",
             Self::Io { .. } => "io",

@@ -176,7 +176,7 @@ const ATTRS: &str = "zrzh, zddm, county, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt
 pub async fn get_current(pool: &PgPool, zrzh: &str) -> Result<Option<Building>> {
     sqlx::query_as(&format!(
         "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
-         WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current'"
+         WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current'"
     ))
     .bind(zrzh)
     .fetch_optional(pool)
@@ -387,7 +387,7 @@ pub async fn table(
         return Ok(None);
     };
     let floors: Vec<Floor> = sqlx::query_as(
-        "SELECT sjc, myc, cmc FROM floors WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current' ORDER BY sjc DESC",
+        "SELECT sjc, myc, cmc FROM floors WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current' ORDER BY sjc DESC",
     )
     .bind(zrzh)
     .fetch_all(pool)
@@ -442,11 +442,11 @@ pub async fn table(
 pub async fn table_fingerprint(pool: &PgPool, zrzh: &str) -> Result<String> {
     sqlx::query_scalar(
         "SELECT (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM buildings
-                 WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current')
+                 WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current')
              || '/' || (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM floors
-                 WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current')
+                 WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current')
              || '/' || (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) FROM households
-                 WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current')",
+                 WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current')",
     )
     .bind(zrzh)
     .fetch_one(pool)

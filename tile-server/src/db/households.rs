@@ -323,7 +323,7 @@ pub fn check_bdcdyh(code: &str) -> Result<()> {
 /// Current household by unit code.
 pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Option<Household>> {
     let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND bdcdyh = $1 AND state = 'current'"
+        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6)::bpchar AND bdcdyh = $1::bpchar AND state = 'current'"
     ))
     .bind(bdcdyh)
     .fetch_optional(pool)
@@ -335,7 +335,7 @@ pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &P
 /// Current households of a building.
 pub async fn of_building(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Vec<Household>> {
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6) AND zrzh = $1 AND state = 'current' ORDER BY bdcdyh"
+        "SELECT {COLUMNS} FROM households WHERE county = left($1, 6)::bpchar AND zrzh = $1::bpchar AND state = 'current' ORDER BY bdcdyh"
     ))
     .bind(zrzh)
     .fetch_all(pool)

@@ -118,7 +118,7 @@ pub fn check_zddm(zddm: &str) -> Result<()> {
 /// The current version of a parcel.
 pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'"
+        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6)::bpchar AND zddm = $1::bpchar AND state = 'current'"
     ))
     .bind(zddm)
     .fetch_optional(pool)
@@ -129,7 +129,7 @@ pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
 /// All versions of a parcel, newest first.
 pub async fn history(pool: &PgPool, zddm: &str) -> Result<Vec<Parcel>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6) AND zddm = $1 ORDER BY version_id DESC"
+        "SELECT {COLUMNS} FROM parcels WHERE county = left($1, 6)::bpchar AND zddm = $1::bpchar ORDER BY version_id DESC"
     ))
     .bind(zddm)
     .fetch_all(pool)
@@ -308,7 +308,7 @@ pub struct LandUnit {
 pub async fn land_unit(pool: &PgPool, zddm: &str) -> Result<Option<LandUnit>> {
     sqlx::query_as(
         "SELECT zddm || 'W00000000' AS bdcdyh, zddm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state
-         FROM parcels WHERE county = left($1, 6) AND zddm = $1 AND state = 'current'",
+         FROM parcels WHERE county = left($1, 6)::bpchar AND zddm = $1::bpchar AND state = 'current'",
     )
     .bind(zddm)
     .fetch_optional(pool)

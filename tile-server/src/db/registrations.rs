@@ -24,9 +24,11 @@ pub struct Registration {
 
 /// The registration result of a unit, if any came back.
 pub async fn of_unit(pool: &PgPool, bdcdyh: &str) -> Result<Option<Registration>> {
-    sqlx::query_as("SELECT bdcqzh, djzt, djsj FROM unit_registrations WHERE county = left($1, 6) AND bdcdyh = $1")
-        .bind(bdcdyh)
-        .fetch_optional(pool)
-        .await
-        .map_err(AppError::db("loading the registration result"))
+    sqlx::query_as(
+        "SELECT bdcqzh, djzt, djsj FROM unit_registrations WHERE county = left($1, 6)::bpchar AND bdcdyh = $1::bpchar",
+    )
+    .bind(bdcdyh)
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::db("loading the registration result"))
 }

@@ -17,6 +17,7 @@ use crate::db::submissions::{self, Accepted202, Document, NewPackage, Quota, Sub
 use crate::error::{AppError, ErrorBody};
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::review::accept::{self, Accepted, Decision, DecisionKind};
+use crate::review::phases::Phases;
 use crate::review::{self as workflow};
 use crate::state::AppState;
 
@@ -78,9 +79,12 @@ async fn intake(
     let limits = workflow::limits(&state.settings);
     let counties = who.counties.clone();
     tokio::task::spawn_blocking(move || {
+        let mut phases = Phases::start(format!("intake of {} bytes", bytes.len()));
         let mut pkg = Package::open(std::io::Cursor::new(bytes.as_slice()), &limits)?;
         pkg.check_scope(&counties)?;
         pkg.verify()?;
+        phases.lap("open+verify");
+        phases.log();
         let manifest = pkg.manifest().clone();
         drop(pkg);
         let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
@@ -102,7 +106,9 @@ fn quota(state: &AppState) -> Quota {
 /// Hands in a result package (zip body or multipart field `package`); checking starts in the background.
 #[utoipa::path(post, path = "/api/submissions", params(IntakeQuery),
     request_body(content = Vec<u8>, content_type = "application/zip", description = "the result package"),
-    responses((status = 202, body = Accepted202), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
+    responses((status = 202, body = Accepted202),
+        (status = 403, body = ErrorBody, description = "`county_forbidden`: the package's county is outside the uploader's scope"),
+        (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "refused package: missing/extra file, wrong digest, unknown format version, zip bomb, path escape"),
         (status = 429, body = ErrorBody, description = "quota")))]
 pub async fn create(
@@ -119,7 +125,9 @@ pub async fn create(
 /// Hands in a new version of a returned (or failed) submission.
 #[utoipa::path(post, path = "/api/submissions/{id}/versions", params(("id" = i64, Path, description = "submission id")),
     request_body(content = Vec<u8>, content_type = "application/zip"),
-    responses((status = 202, body = Accepted202), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, body = Accepted202),
+        (status = 403, body = ErrorBody, description = "not the submission's surveyor, or `county_forbidden`: the package's county is outside the uploader's scope"),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_version(
     State(state): State<AppState>,
@@ -227,7 +235,7 @@ pub async fn diff(
     if status == "ready" {
         let area: review_store::Area = submissions::area(&state.db, &key).await?;
         let mut conn = state.db.acquire().await.map_err(AppError::db("acquiring a connection"))?;
-        let now = review_store::fingerprint(&mut conn, &area).await?;
+        let now = review_store::fingerprint(&mut conn, &area, false).await?;
         if fingerprint.as_deref() != Some(now.as_str()) {
             let mut tx = state.db.begin().await.map_err(AppError::db("starting re-check"))?;
             submissions::recheck(&mut tx, &key, "system:diff-stale").await?;

@@ -1,5 +1,5 @@
-//! Building tables (楼盘表) of a submission folder: `buildings/<ZRZH>.csv` (the format of
-//! `cadastre_core::building::csv_io`), with `<ZRZH>.apportion.json` beside it when the
+//! Building tables (楼盘表) of a submission folder: `buildings/<ZRZH>.csv` or `.xlsx` (the
+//! formats of `cadastre_core::building::{csv_io, xlsx_io}`), with `<ZRZH>.apportion.json` beside it when the
 //! shared areas were apportioned (`docs/apportionment.md`). Each becomes a
 //! [`SurveyedTable`] for [`crate::db::building_tables::write_table`].
 
@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use cadastre_core::apportion::{Apportion, ApportionInput, UnitResult};
-use cadastre_core::building::{floor_name, read_csv, Editor, Household};
+use cadastre_core::building::{floor_name, read_csv, read_xlsx, BuildingTable, Editor, Household, ImportReport};
 
 use sqlx::PgPool;
 
@@ -17,7 +17,7 @@ use crate::db::households::HouseholdAreas;
 /// A building-table file and its apportionment, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableFile {
-    /// The `.csv`.
+    /// The table: `.csv` or `.xlsx`.
     pub csv: PathBuf,
     /// The `.apportion.json` with the same stem, when present.
     pub apportion: Option<PathBuf>,
@@ -60,7 +60,7 @@ pub fn discover(dir: &Path) -> Vec<TableFile> {
     let mut files: Vec<TableFile> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+        .filter(|p| is_table(p))
         .map(|csv| {
             let json = csv.with_extension("apportion.json");
             TableFile { apportion: json.is_file().then_some(json), csv }
@@ -68,6 +68,24 @@ pub fn discover(dir: &Path) -> Vec<TableFile> {
         .collect();
     files.sort_by(|a, b| a.csv.cmp(&b.csv));
     files
+}
+
+/// Whether a file is a building table by its extension: `.csv` or `.xlsx` (any case).
+pub fn is_table(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("xlsx"))
+}
+
+/// Parses a building table, CSV or XLSX by the file's extension.
+pub fn parse_table(
+    path: &Path,
+    bytes: &[u8],
+    by: &Editor,
+) -> Result<(BuildingTable, ImportReport), cadastre_core::building::TableIoError> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) {
+        read_xlsx(bytes, by)
+    } else {
+        read_csv(bytes, by)
+    }
 }
 
 /// Reads one table and, when there is one, runs its apportionment, so the stored
@@ -79,7 +97,8 @@ pub fn read(file: &TableFile, actor: &str) -> Result<ReadTable, TableError> {
     };
     let format = |path: &Path, detail: String| TableError::Format { path: path.to_path_buf(), detail };
     let bytes = std::fs::read(&file.csv).map_err(io(&file.csv))?;
-    let (building, report) = read_csv(&bytes, &Editor::now(actor)).map_err(|e| format(&file.csv, e.to_string()))?;
+    let (building, report) =
+        parse_table(&file.csv, &bytes, &Editor::now(actor)).map_err(|e| format(&file.csv, e.to_string()))?;
     let apportioned: BTreeMap<String, UnitResult> = match &file.apportion {
         None => BTreeMap::new(),
         Some(path) => {

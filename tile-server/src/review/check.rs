@@ -7,6 +7,7 @@ use cadastre_core::qc::{self, QcConfig, Verdict};
 use serde_json::Value;
 use sqlx::PgPool;
 
+use super::phases::Phases;
 use super::unpack::{unpack, Unpacked};
 use crate::db::review_store;
 use crate::db::submissions::{self, Checked, VersionKey};
@@ -55,15 +56,20 @@ pub fn table_sides(u: &Unpacked, store: &[(String, HouseholdRecord)]) -> Vec<Tab
 
 /// Runs the check of one version (blocking work on the blocking pool).
 pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outcome> {
+    let mut phases = Phases::start(format!("check {}/{} v{}", key.county, key.submission_id, key.version));
     let (bytes, _manifest, _by) = {
         let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a connection"))?;
         submissions::package(&mut conn, key).await?
     };
     let srid = crate::db::store_srid(pool).await?;
     let config = qc_config(pool, &key.county).await?;
-    let unpacked = tokio::task::spawn_blocking(move || unpack(&bytes, &limits, srid))
-        .await
-        .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    phases.lap("fetch package");
+    let (unpacked, mut phases) = tokio::task::spawn_blocking(move || {
+        let u = unpack(&bytes, &limits, srid, &mut phases);
+        (u, phases)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
     let unpacked = match unpacked {
         Ok(u) => u,
         Err(reason) => return Ok(Outcome::Failed(reason)),
@@ -73,12 +79,16 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
         let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a connection"))?;
         review_store::read(&mut conn, &area, false).await?
     };
+    phases.lap("read store");
     let area_kept = area.clone();
-    let checked = tokio::task::spawn_blocking(move || {
+    let (checked, phases) = tokio::task::spawn_blocking(move || {
         let (report, json, html) = check_package(&unpacked, &config);
+        phases.lap("qc");
         let tables = table_sides(&unpacked, &rows.households);
-        let d = diff(&rows.side, &unpacked.submission, &unpacked.manifest.replaces, &tables);
-        Checked {
+        let mut d = diff(&rows.side, &unpacked.submission, &unpacked.manifest.replaces, &tables);
+        d.notices.clone_from(&unpacked.notices);
+        phases.lap("diff");
+        let checked = Checked {
             verdict: match report.verdict {
                 Verdict::Pass => "pass",
                 Verdict::Fail => "fail",
@@ -90,9 +100,12 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
             diff: serde_json::to_value(&d).unwrap_or(Value::Null),
             area: area_kept,
             fingerprint: rows.fingerprint,
-        }
+        };
+        phases.lap("to json");
+        (checked, phases)
     })
     .await
     .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    phases.log();
     Ok(Outcome::Ready(Box::new(checked)))
 }

@@ -10,7 +10,11 @@
 
 pub mod accept;
 pub mod check;
+pub mod codes;
+pub mod members;
+pub mod phases;
 pub mod rehouse;
+pub mod tables;
 pub mod unpack;
 pub mod worker;
 

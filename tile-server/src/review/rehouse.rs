@@ -24,7 +24,8 @@ use unit_code::alloc::{AnyCode, PgAllocator, Scope};
 use unit_code::lineage::EventInput;
 use unit_code::BuildingCode;
 
-use super::accept::{ensure_registered, issue, lineage_err, parse, Accepted, AuditRows};
+use super::accept::{Accepted, AuditRows};
+use super::codes::{ensure_registered, issue, lineage_err, parse};
 use crate::db::review_store;
 use crate::error::{AppError, Result};
 

@@ -4,14 +4,15 @@
 
 use std::path::Path;
 
-use cadastre_core::building::{read_csv, BuildingTable, Editor};
+use cadastre_core::building::{BuildingTable, Editor};
 use cadastre_core::io::{load_submission, LoadOptions};
 use cadastre_core::model::Submission;
 use cadastre_core::package::{is_temporary_id, Limits, Manifest, Package};
 use geo::BoundingRect;
 
+use super::phases::Phases;
 use crate::db::review_store::Area;
-use crate::import::tables::{discover, TableFile};
+use crate::import::tables::{discover, parse_table, TableFile};
 
 /// A building table of a package.
 #[derive(Debug)]
@@ -31,19 +32,24 @@ pub struct Unpacked {
     pub manifest: Manifest,
     /// The layers, with temporary ids as in the package.
     pub submission: Submission,
-    /// Building tables (`buildings/*.csv`).
+    /// Building tables (`buildings/*.csv`, `*.xlsx`).
     pub tables: Vec<PackageTable>,
+    /// What the reviewer should know about the members: `JZD.csv` against the parcels,
+    /// members not used ([`super::members`]).
+    pub notices: Vec<String>,
 }
 
 /// Unpacks and reads a package. The error is the reason the version fails (for the surveyor).
-pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32) -> Result<Unpacked, String> {
+pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32, phases: &mut Phases) -> Result<Unpacked, String> {
     let mut pkg = Package::open(std::io::Cursor::new(bytes), limits).map_err(|e| e.to_string())?;
     let dir =
         tempfile::Builder::new().prefix("cadastre-review-").tempdir().map_err(|e| format!("temporary folder: {e}"))?;
     pkg.extract_to(dir.path()).map_err(|e| e.to_string())?;
+    phases.lap("unzip+digests");
     let manifest = pkg.manifest().clone();
     let submission = load_submission(dir.path(), &LoadOptions::default())
         .map_err(|e| format!("图层无法读取 layers cannot be read: {e}"))?;
+    phases.lap("read layers");
     if let Some(epsg) = submission.crs.as_ref().and_then(|c| c.epsg) {
         if i64::from(epsg) != i64::from(store_srid) {
             return Err(format!(
@@ -59,16 +65,29 @@ pub fn unpack(bytes: &[u8], limits: &Limits, store_srid: i32) -> Result<Unpacked
         }
     }
     let tables = read_tables(dir.path())?;
-    Ok(Unpacked { dir, manifest, submission, tables })
+    let notices = super::members::notices(dir.path(), &manifest, &submission);
+    phases.lap("read tables, JZD");
+    Ok(Unpacked { dir, manifest, submission, tables, notices })
 }
 
 fn read_tables(dir: &Path) -> Result<Vec<PackageTable>, String> {
-    discover(dir)
+    let files = discover(dir);
+    // X.csv and X.xlsx would be two tables of one building.
+    for pair in files.windows(2) {
+        if pair[0].csv.with_extension("") == pair[1].csv.with_extension("") {
+            return Err(format!(
+                "楼盘表重复 two tables of one building: {} and {}",
+                pair[0].csv.display(),
+                pair[1].csv.display()
+            ));
+        }
+    }
+    files
         .into_iter()
         .map(|file| {
             let bytes = std::fs::read(&file.csv).map_err(|e| format!("{}: {e}", file.csv.display()))?;
             let name = file.csv.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let (table, _report) = read_csv(&bytes, &Editor::now("package"))
+            let (table, _report) = parse_table(&file.csv, &bytes, &Editor::now("package"))
                 .map_err(|e| format!("楼盘表无法读取 building table {name} cannot be read: {e}"))?;
             Ok(PackageTable { file, table })
         })

@@ -19,6 +19,7 @@ mod fuzz_regressions;
 mod hardening;
 mod import;
 mod review;
+mod review_members;
 mod review_sample;
 mod tables;
 mod tile_cache;

@@ -55,13 +55,13 @@ pub async fn decide(st: &AppState, token: &str, id: i64, body: Value) -> Resp {
     call(st, Method::POST, &format!("/api/submissions/{id}/decision"), Some(token), Some(&body)).await
 }
 
-struct Setup {
-    st: AppState,
-    surveyor: String,
-    reviewer: String,
+pub struct Setup {
+    pub st: AppState,
+    pub surveyor: String,
+    pub reviewer: String,
 }
 
-async fn setup(pool: PgPool, settings: Settings) -> Setup {
+pub async fn setup(pool: PgPool, settings: Settings) -> Setup {
     load_sample(&pool).await;
     let st = state_with(&pool, settings);
     let surveyor = user_token(&st, "surveyor1", Role::Surveyor, &[COUNTY]).await;
@@ -69,7 +69,7 @@ async fn setup(pool: PgPool, settings: Settings) -> Setup {
     Setup { st, surveyor, reviewer }
 }
 
-fn known_edits_zip() -> (Vec<u8>, KnownEdits) {
+pub fn known_edits_zip() -> (Vec<u8>, KnownEdits) {
     let dir = tempdir();
     let edits = write_known_edits(dir.path());
     (zip_of(dir.path()), edits)

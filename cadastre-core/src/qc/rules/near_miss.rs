@@ -55,6 +55,29 @@ fn events_of(ctx: &Context<'_>, i: usize, tol: f64) -> Vec<Event> {
     out
 }
 
+/// A gap in metres to 1 mm, below 1 cm in millimetres with two significant digits, so a
+/// sub-millimetre gap does not read "0.000 m"; 0 is a vertex lying on the neighbour's edge.
+fn distance_text(d: f64, metres: &str, millimetres: &str, on_edge: &str) -> String {
+    if d >= 0.01 {
+        return format!("{d:.3} {metres}");
+    }
+    if d <= 0.0 {
+        return format!("0 {millimetres}{on_edge}");
+    }
+    let mm = d * 1e3;
+    // Digits after the point for two significant ones: 4.0, 0.40, 0.0040 ...
+    let digits = (1.0 - mm.log10().floor()).clamp(1.0, 9.0) as usize;
+    format!("{mm:.digits$} {millimetres}")
+}
+
+fn distance_zh(d: f64) -> String {
+    distance_text(d, "米", "毫米", "（顶点在邻宗地边上）")
+}
+
+fn distance_en(d: f64) -> String {
+    distance_text(d, "m", "mm", " (a vertex on the neighbour's edge)")
+}
+
 fn find(parent: &mut [usize], mut x: usize) -> usize {
     while parent[x] != x {
         parent[x] = parent[parent[x]];
@@ -128,9 +151,28 @@ impl Rule for NearMiss {
                 VERTEX_NEAR_MISS,
                 objs,
                 at,
-                format!("界址点未重合：相邻宗地 {list} 的顶点相距 {:.3} 米（容差 {tol} 米）", d),
-                format!("near-miss vertex: parcels {list} have vertices {:.3} m apart instead of sharing one (tolerance {tol} m)", d),
+                format!("界址点未重合：相邻宗地 {list} 的顶点相距 {}（容差 {tol} 米）", distance_zh(d)),
+                format!(
+                    "near-miss vertex: parcels {list} have vertices {} apart instead of sharing one (tolerance {tol} m)",
+                    distance_en(d)
+                ),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{distance_en, distance_zh};
+
+    #[test]
+    fn gaps_below_a_centimetre_read_in_millimetres() {
+        assert_eq!(distance_zh(0.0004), "0.40 毫米");
+        assert_eq!(distance_en(0.0004), "0.40 mm");
+        assert_eq!(distance_zh(0.004), "4.0 毫米");
+        assert_eq!(distance_zh(0.000_000_7), "0.00070 毫米");
+        assert_eq!(distance_zh(0.0), "0 毫米（顶点在邻宗地边上）");
+        assert_eq!(distance_zh(0.01), "0.010 米");
+        assert_eq!(distance_en(0.0234), "0.023 m");
     }
 }
