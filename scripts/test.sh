@@ -9,6 +9,9 @@ pg_up
 trap pg_down EXIT
 
 export CADASTRE_SHARED_DIR="${CADASTRE_SHARED_DIR:-$ROOT/../shared}"
+say "format"
+# rustfmt.toml is the style; a diff here fails the run before anything is built.
+cargo fmt --all --check
 say "building"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 say "doc tests"

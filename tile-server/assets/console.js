@@ -1,24 +1,9 @@
 // Web console: log in, show what the store holds, the cadastral map
 // (assets/map.js) with layers, identify, search and building tables.
 // An ES module, no build step and no network beyond this server (the internal
-// zone has no internet). The token lives in sessionStorage: gone with the tab.
+// zone has no internet). The token and API helpers come from assets/api.js.
 import { createMap, LAYER_GROUPS } from "/assets/map.js";
-
-const TOKEN_KEY = "cadastre.token";
-const $ = (id) => document.getElementById(id);
-
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-async function api(path) {
-  const resp = await fetch(path, { headers: { Authorization: "Bearer " + token() } });
-  if (resp.status === 401) { logout(); throw new Error("登录已失效 session expired"); }
-  return resp;
-}
-
-async function errorText(resp) {
-  try { const body = await resp.json(); return body.error.message + " (" + body.error.code + ")"; }
-  catch (_) { return "HTTP " + resp.status; }
-}
+import { $, api, endSession, errorText, login as startSession, onSessionExpired, token } from "/assets/api.js";
 
 async function login(event) {
   event.preventDefault();
@@ -27,30 +12,29 @@ async function login(event) {
   const secret = $("password").value;
   const body = kind === "client" ? { client_id: name, client_secret: secret } : { username: name, password: secret };
   $("login-error").hidden = true;
-  const resp = await fetch("/api/auth/login", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-  });
-  if (!resp.ok) {
-    $("login-error").textContent = "登录失败 Login failed: " + (await errorText(resp));
+  try { await startSession(body); } catch (err) {
+    $("login-error").textContent = "登录失败 Login failed: " + err.message;
     $("login-error").hidden = false;
     return;
   }
-  const answer = await resp.json();
-  sessionStorage.setItem(TOKEN_KEY, answer.token);
   $("password").value = "";
   await showConsole();
 }
 
 async function logout() {
-  const t = token();
-  sessionStorage.removeItem(TOKEN_KEY);
-  if (t) { fetch("/api/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + t } }).catch(() => {}); }
+  endSession();
+  hideConsole();
+}
+
+function hideConsole() {
   for (const id of ["summary-section", "map-section", "table-section", "logout", "who"]) $(id).hidden = true;
   if (mapView) { mapView.destroy(); mapView = null; $("layers-panel").replaceChildren(Object.assign(document.createElement("legend"), { textContent: "图层 Layers" })); }
   $("login-section").hidden = false;
 }
 
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+
+onSessionExpired(hideConsole);
 
 async function showConsole() {
   const resp = await api("/api/summary");

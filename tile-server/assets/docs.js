@@ -1,9 +1,6 @@
 // Renders /api/openapi.json as a readable list of operations (no CDN, no
 // Swagger UI: the internal zone has no internet).
-"use strict";
-
-const token = sessionStorage.getItem("cadastre.token");
-const $ = (id) => document.getElementById(id);
+import { $, api, token } from "/assets/api.js";
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -13,8 +10,8 @@ function el(tag, cls, text) {
 }
 
 async function render() {
-  if (!token) return;
-  const resp = await fetch("/api/openapi.json", { headers: { Authorization: "Bearer " + token } });
+  if (!token()) return;
+  const resp = await api("/api/openapi.json");
   if (!resp.ok) { $("docs-status").textContent = "无法读取 cannot read the API document: HTTP " + resp.status; return; }
   const spec = await resp.json();
   $("docs-status").hidden = true;
@@ -40,8 +37,8 @@ async function render() {
 
 $("openapi-link").addEventListener("click", async (e) => {
   e.preventDefault();
-  if (!token) return;
-  const resp = await fetch("/api/openapi.json", { headers: { Authorization: "Bearer " + token } });
+  if (!token()) return;
+  const resp = await api("/api/openapi.json");
   const blob = new Blob([JSON.stringify(await resp.json(), null, 2)], { type: "application/json" });
   window.open(URL.createObjectURL(blob), "_blank");
 });

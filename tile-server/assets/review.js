@@ -3,23 +3,10 @@
 // boundary points, area changes and building tables, and the decision form. The map is
 // the console's (assets/map.js); the diff is drawn over it from the stored diff.
 import { createMap, fromZone } from "/assets/map.js";
+import { $, api, endSession, errorText, login as startSession, onSessionExpired, token } from "/assets/api.js";
 
-const TOKEN_KEY = "cadastre.token";
-const $ = (id) => document.getElementById(id);
 const STATUS_ZH = { checking: "质检中", ready: "待审核", accepted: "已入库", returned: "已退回", failed: "无法读取" };
 const SEVERITY_ZH = { error: "错误", warning: "警告", info: "提示" };
-
-function token() { return sessionStorage.getItem(TOKEN_KEY); }
-
-async function api(path, init) {
-  const resp = await fetch(path, { ...(init || {}), headers: { Authorization: "Bearer " + token(), ...((init && init.headers) || {}) } });
-  if (resp.status === 401) { logout(); throw new Error("登录已失效 session expired"); }
-  return resp;
-}
-
-async function errorText(resp) {
-  try { const b = await resp.json(); return b.error.message + " (" + b.error.code + ")"; } catch (_) { return "HTTP " + resp.status; }
-}
 
 function report(err) { $("decision-result").textContent = "出错 error: " + err.message; }
 function cell(text) { const td = document.createElement("td"); td.textContent = text === null || text === undefined || text === "" ? "—" : String(text); return td; }
@@ -28,21 +15,24 @@ const fmt = (v, d = 2) => (typeof v === "number" ? v.toFixed(d) : "—");
 async function login(event) {
   event.preventDefault();
   $("login-error").hidden = true;
-  const resp = await fetch("/api/auth/login", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: $("username").value.trim(), password: $("password").value }),
-  });
-  if (!resp.ok) { $("login-error").textContent = "登录失败 Login failed: " + (await errorText(resp)); $("login-error").hidden = false; return; }
-  sessionStorage.setItem(TOKEN_KEY, (await resp.json()).token);
+  try { await startSession({ username: $("username").value.trim(), password: $("password").value }); } catch (err) {
+    $("login-error").textContent = "登录失败 Login failed: " + err.message; $("login-error").hidden = false; return;
+  }
   $("password").value = "";
   await showList();
 }
 
 function logout() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  endSession();
+  hideReview();
+}
+
+function hideReview() {
   for (const id of ["list-section", "detail-section", "logout", "who"]) $(id).hidden = true;
   $("login-section").hidden = false;
 }
+
+onSessionExpired(hideReview);
 
 // ---- The list ----
 

@@ -3,7 +3,7 @@
 
 use super::report::{Apportionment, Level};
 use super::Method;
-use crate::building::floor_name;
+use crate::model::floor_name;
 use std::fmt::Write as _;
 
 /// Renders a result as a printable HTML document.

@@ -1,6 +1,6 @@
 //! Change log of a building table: who, when, before, after (等保三级 audit).
 
-use super::model::Household;
+use super::types::Household;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -2,53 +2,10 @@
 //! (a predicted flat built as several) or n:1 (several predicted merged).
 
 use super::history::{Change, Editor, Target};
-use super::model::{BuildingError, BuildingTable};
+use super::model::BuildingTable;
+use super::types::BuildingError;
+pub use super::types::{AreaLink, LinkKind, SideBySide};
 use crate::apportion::Area;
-use serde::{Deserialize, Serialize};
-
-/// The shape of a link.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LinkKind {
-    /// One predicted household is one measured household.
-    OneToOne,
-    /// One predicted household became several measured ones.
-    OneToMany,
-    /// Several predicted households became one measured one.
-    ManyToOne,
-}
-
-/// A predicted↔measured link, by HH.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AreaLink {
-    /// Households as predicted.
-    pub predicted: Vec<String>,
-    /// Households as measured.
-    pub measured: Vec<String>,
-}
-
-impl AreaLink {
-    /// 1:1, 1:n or n:1.
-    pub fn kind(&self) -> LinkKind {
-        match (self.predicted.len(), self.measured.len()) {
-            (1, 1) => LinkKind::OneToOne,
-            (1, _) => LinkKind::OneToMany,
-            _ => LinkKind::ManyToOne,
-        }
-    }
-}
-
-/// Predicted and measured values side by side for one link.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SideBySide {
-    /// The link.
-    pub link: AreaLink,
-    /// Σ predicted inner area (None if any is missing).
-    pub predicted_inner: Option<Area>,
-    /// Σ measured inner area (None if any is missing).
-    pub measured_inner: Option<Area>,
-    /// measured − predicted.
-    pub difference: Option<Area>,
-}
 
 impl BuildingTable {
     /// Links predicted households to measured ones. A household can be in one

@@ -13,13 +13,15 @@ pub mod history;
 pub mod link;
 pub mod model;
 pub mod row;
+pub mod types;
 pub mod xlsx_io;
 
+pub use crate::model::floor_name;
 pub use csv_io::{read_csv, write_csv, TableIoError};
 pub use delta::{HouseholdChange, ListDelta, TableDelta};
 pub use grid::{FloorRow, FloorSpec, GridSpec};
 pub use history::{Change, ChangeLog, Editor, Target};
-pub use link::{AreaLink, LinkKind, SideBySide};
-pub use model::{floor_name, BuildingError, BuildingTable, Household, PhysicalFloors, Status};
+pub use model::BuildingTable;
 pub use row::{ImportReport, RowIssue, COLUMNS};
+pub use types::{AreaLink, BuildingError, Household, LinkKind, PhysicalFloors, SideBySide, Status};
 pub use xlsx_io::{read_xlsx, write_xlsx};

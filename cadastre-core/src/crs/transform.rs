@@ -196,7 +196,7 @@ pub fn to_gk_zone(sub: &mut Submission) -> Result<GkZone, CrsError> {
     if !crs.is_understood() {
         return Err(CrsError::Unknown(crs.name.clone().unwrap_or_else(|| "CRS not understood".into())));
     }
-    let bbox = crate::io::parcels_bbox(sub).ok_or_else(|| CrsError::Unknown("no parcel geometry".into()))?;
+    let bbox = sub.parcels_bbox().ok_or_else(|| CrsError::Unknown("no parcel geometry".into()))?;
     let zone = choose_zone(&crs, &bbox, false)?;
     transform_submission(sub, zone)?;
     Ok(zone)

@@ -25,7 +25,6 @@ pub use write::{esri_wkt, write_gpkg, write_shapefiles, TextEncoding};
 
 use std::path::{Path, PathBuf};
 
-use geo::BoundingRect;
 use geo_types::Rect;
 
 use crate::crs::Crs;
@@ -386,14 +385,9 @@ fn finish(sub: &mut Submission, present: Vec<Layer>, parcel_source: &str) {
     }
 }
 
-/// Bounding box of all parcels.
+/// Bounding box of all parcels ([`Submission::parcels_bbox`]).
 pub fn parcels_bbox(sub: &Submission) -> Option<Rect<f64>> {
-    sub.parcels.iter().filter_map(|p| p.geometry.bounding_rect()).reduce(|a, b| {
-        Rect::new(
-            geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-            geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-        )
-    })
+    sub.parcels_bbox()
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! Chinese term is in each field's doc comment.
 
 mod extra;
+mod floor;
 mod issue;
 
 pub use extra::ExtraAttributes;
+pub use floor::floor_name;
 pub use issue::{Layer, LoadIssue, LoadIssueKind};
 
 use geo_types::MultiPolygon;
@@ -186,4 +188,17 @@ pub struct Submission {
     pub crs: Option<Crs>,
     /// Per-feature and per-layer load problems.
     pub load_issues: Vec<LoadIssue>,
+}
+
+impl Submission {
+    /// Bounding box of all parcels (None without parcel geometry).
+    pub fn parcels_bbox(&self) -> Option<geo_types::Rect<f64>> {
+        use geo::BoundingRect;
+        self.parcels.iter().filter_map(|p| p.geometry.bounding_rect()).reduce(|a, b| {
+            geo_types::Rect::new(
+                geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+            )
+        })
+    }
 }

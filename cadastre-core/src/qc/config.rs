@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::finding::Severity;
+use super::registry::{non_negative, Settings};
+pub use super::rules::Rules;
 
 /// The documented default rules file (printed by `cadastre check --print-default-rules`).
 pub const DEFAULT_RULES_TOML: &str = include_str!("default_rules.toml");
@@ -68,6 +70,8 @@ pub struct RuleConf<P> {
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct NoParams {}
 
+impl Settings for NoParams {}
+
 /// A single tolerance `tolerance` (m).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ToleranceParam {
@@ -75,11 +79,10 @@ pub struct ToleranceParam {
     pub tolerance: f64,
 }
 
-/// Spike angle.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SpikeParams {
-    /// Degrees.
-    pub max_angle_deg: f64,
+impl Settings for ToleranceParam {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("tolerance", self.tolerance)
+    }
 }
 
 /// A minimum area (m²).
@@ -89,47 +92,10 @@ pub struct MinArea {
     pub min_area: f64,
 }
 
-/// Gap areas.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct GapParams {
-    /// Smaller uncovered regions are numerical noise (m²).
-    pub min_area: f64,
-    /// Larger enclosed regions are intended, not gaps (m²).
-    pub max_area: f64,
-    /// `--repair` closes gaps up to this area (m²); 0 turns gap closing off.
-    pub close_max_area: f64,
-}
-
-/// Sliver thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SliverParams {
-    /// 4πA/P² below this.
-    pub max_thinness: f64,
-    /// 2A/P below this (m).
-    pub max_width: f64,
-}
-
-/// Snap tolerance.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct SnapParams {
-    /// Metres.
-    pub snap_tolerance: f64,
-}
-
-/// Area tolerance class.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct AreaParams {
-    /// Default boundary-point class 1, 2 or 3.
-    pub point_class: u8,
-}
-
-/// Required fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequiredFields {
-    /// Standard parcel fields that must not be empty.
-    pub parcel_fields: Vec<String>,
-    /// Standard building fields that must not be empty.
-    pub building_fields: Vec<String>,
+impl Settings for MinArea {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("min_area", self.min_area)
+    }
 }
 
 /// Score threshold.
@@ -138,50 +104,6 @@ pub struct RequiredFields {
 pub struct Scoring {
     /// Below this score the submission fails.
     pub pass_score: f64,
-}
-
-/// Settings of every rule, keyed by rule id in TOML.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct Rules {
-    #[serde(rename = "geometry.invalid")]
-    pub geometry_invalid: RuleConf<NoParams>,
-    #[serde(rename = "geometry.self_intersection")]
-    pub geometry_self_intersection: RuleConf<NoParams>,
-    #[serde(rename = "geometry.duplicate_vertex")]
-    pub geometry_duplicate_vertex: RuleConf<ToleranceParam>,
-    #[serde(rename = "geometry.spike")]
-    pub geometry_spike: RuleConf<SpikeParams>,
-    #[serde(rename = "parcel.overlap")]
-    pub parcel_overlap: RuleConf<MinArea>,
-    #[serde(rename = "parcel.gap")]
-    pub parcel_gap: RuleConf<GapParams>,
-    #[serde(rename = "parcel.outside_subdistrict")]
-    pub parcel_outside_subdistrict: RuleConf<MinArea>,
-    #[serde(rename = "parcel.tiny")]
-    pub parcel_tiny: RuleConf<MinArea>,
-    #[serde(rename = "parcel.sliver")]
-    pub parcel_sliver: RuleConf<SliverParams>,
-    #[serde(rename = "vertex.near_miss")]
-    pub vertex_near_miss: RuleConf<SnapParams>,
-    #[serde(rename = "building.outside_parcel")]
-    pub building_outside_parcel: RuleConf<MinArea>,
-    #[serde(rename = "building.overlap")]
-    pub building_overlap: RuleConf<MinArea>,
-    #[serde(rename = "area.tolerance")]
-    pub area_tolerance: RuleConf<AreaParams>,
-    #[serde(rename = "code.format")]
-    pub code_format: RuleConf<NoParams>,
-    #[serde(rename = "code.duplicate")]
-    pub code_duplicate: RuleConf<NoParams>,
-    #[serde(rename = "code.consistency")]
-    pub code_consistency: RuleConf<NoParams>,
-    #[serde(rename = "attribute.missing")]
-    pub attribute_missing: RuleConf<RequiredFields>,
-    #[serde(rename = "attribute.domain")]
-    pub attribute_domain: RuleConf<NoParams>,
-    #[serde(rename = "input.load")]
-    pub input_load: RuleConf<NoParams>,
 }
 
 /// The complete quality-check configuration.
@@ -238,9 +160,8 @@ impl QcConfig {
     /// ```
     pub fn attributes_read(&self) -> Vec<String> {
         let required = &self.rules.attribute_missing.params;
-        let mut read: Vec<String> = super::rules::ATTRIBUTES_READ
-            .iter()
-            .map(|&f| f.to_owned())
+        let mut read: Vec<String> = super::rules::attributes_read()
+            .map(str::to_owned)
             .chain(required.parcel_fields.iter().chain(&required.building_fields).map(|f| f.trim().to_uppercase()))
             .collect();
         read.sort();
@@ -250,66 +171,16 @@ impl QcConfig {
 
     /// The common settings of a rule by id.
     pub fn common(&self, id: &str) -> Option<&Common> {
-        let r = &self.rules;
-        use super::finding::*;
-        Some(match id {
-            GEOMETRY_INVALID => &r.geometry_invalid.common,
-            GEOMETRY_SELF_INTERSECTION => &r.geometry_self_intersection.common,
-            GEOMETRY_DUPLICATE_VERTEX => &r.geometry_duplicate_vertex.common,
-            GEOMETRY_SPIKE => &r.geometry_spike.common,
-            PARCEL_OVERLAP => &r.parcel_overlap.common,
-            PARCEL_GAP => &r.parcel_gap.common,
-            PARCEL_OUTSIDE_SUBDISTRICT => &r.parcel_outside_subdistrict.common,
-            PARCEL_TINY => &r.parcel_tiny.common,
-            PARCEL_SLIVER => &r.parcel_sliver.common,
-            VERTEX_NEAR_MISS => &r.vertex_near_miss.common,
-            BUILDING_OUTSIDE_PARCEL => &r.building_outside_parcel.common,
-            BUILDING_OVERLAP => &r.building_overlap.common,
-            AREA_TOLERANCE => &r.area_tolerance.common,
-            CODE_FORMAT => &r.code_format.common,
-            CODE_DUPLICATE => &r.code_duplicate.common,
-            CODE_CONSISTENCY => &r.code_consistency.common,
-            ATTRIBUTE_MISSING => &r.attribute_missing.common,
-            ATTRIBUTE_DOMAIN => &r.attribute_domain.common,
-            INPUT_LOAD => &r.input_load.common,
-            _ => return None,
-        })
+        self.rules.common(id)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, reason: &str| ConfigError::BadValue { key: key.into(), reason: reason.into() };
-        for id in super::finding::ALL_RULE_IDS {
-            let Some(c) = self.common(id) else { continue };
-            if !(c.weight.is_finite() && c.weight >= 0.0 && c.cap.is_finite() && c.cap >= 0.0) {
-                return Err(bad(&format!("rules.\"{id}\""), "weight and cap must be finite and >= 0"));
-            }
-        }
-        let r = &self.rules;
-        let non_negative = [
-            ("geometry.duplicate_vertex", "tolerance", r.geometry_duplicate_vertex.params.tolerance),
-            ("geometry.spike", "max_angle_deg", r.geometry_spike.params.max_angle_deg),
-            ("parcel.overlap", "min_area", r.parcel_overlap.params.min_area),
-            ("parcel.gap", "min_area", r.parcel_gap.params.min_area),
-            ("parcel.gap", "max_area", r.parcel_gap.params.max_area),
-            ("parcel.gap", "close_max_area", r.parcel_gap.params.close_max_area),
-            ("parcel.outside_subdistrict", "min_area", r.parcel_outside_subdistrict.params.min_area),
-            ("parcel.tiny", "min_area", r.parcel_tiny.params.min_area),
-            ("parcel.sliver", "max_thinness", r.parcel_sliver.params.max_thinness),
-            ("parcel.sliver", "max_width", r.parcel_sliver.params.max_width),
-            ("vertex.near_miss", "snap_tolerance", r.vertex_near_miss.params.snap_tolerance),
-            ("building.outside_parcel", "min_area", r.building_outside_parcel.params.min_area),
-            ("building.overlap", "min_area", r.building_overlap.params.min_area),
-        ];
-        for (rule, key, v) in non_negative {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(bad(&format!("rules.\"{rule}\".{key}"), "must be a finite number >= 0"));
-            }
-        }
-        if !(1..=3).contains(&r.area_tolerance.params.point_class) {
-            return Err(bad("rules.\"area.tolerance\".point_class", "must be 1, 2 or 3"));
-        }
+        self.rules.validate()?;
         if !self.scoring.pass_score.is_finite() {
-            return Err(bad("scoring.pass_score", "must be a finite number"));
+            return Err(ConfigError::BadValue {
+                key: "scoring.pass_score".into(),
+                reason: "must be a finite number".into(),
+            });
         }
         Ok(())
     }

@@ -3,68 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Structural invalidity not covered by a more specific rule (too few points,
-/// non-finite coordinates, hole outside its shell, null/empty/wrong-type geometry at load).
-pub const GEOMETRY_INVALID: &str = "geometry.invalid";
-/// A ring crosses or touches itself (or another ring of the same polygon).
-pub const GEOMETRY_SELF_INTERSECTION: &str = "geometry.self_intersection";
-/// Two consecutive vertices of a ring coincide (within a tolerance).
-pub const GEOMETRY_DUPLICATE_VERTEX: &str = "geometry.duplicate_vertex";
-/// A vertex where the boundary turns back on itself (angle below a tolerance).
-pub const GEOMETRY_SPIKE: &str = "geometry.spike";
-/// Two parcels' interiors overlap by more than a tolerance area.
-pub const PARCEL_OVERLAP: &str = "parcel.overlap";
-/// An enclosed uncovered region between parcels, below a maximum area.
-pub const PARCEL_GAP: &str = "parcel.gap";
-/// A parcel extends outside its sub-district.
-pub const PARCEL_OUTSIDE_SUBDISTRICT: &str = "parcel.outside_subdistrict";
-/// A parcel smaller than a minimum area (1 m² by default).
-pub const PARCEL_TINY: &str = "parcel.tiny";
-/// A long, thin parcel (low thinness ratio and small mean width).
-pub const PARCEL_SLIVER: &str = "parcel.sliver";
-/// A vertex within snap tolerance of a neighbour's vertex or edge but not identical to a neighbour vertex.
-pub const VERTEX_NEAR_MISS: &str = "vertex.near_miss";
-/// A building footprint not covered by its parcel.
-pub const BUILDING_OUTSIDE_PARCEL: &str = "building.outside_parcel";
-/// Two building footprints overlap.
-pub const BUILDING_OVERLAP: &str = "building.overlap";
-/// Recorded parcel area ZDMJ outside the tolerance ΔS = 2·m_j·√S of the computed area.
-pub const AREA_TOLERANCE: &str = "area.tolerance";
-/// A malformed code (ZDDM, ZRZH, BDCDYH).
-pub const CODE_FORMAT: &str = "code.format";
-/// One code used by several objects.
-pub const CODE_DUPLICATE: &str = "code.duplicate";
-/// A code that disagrees with location or with the related object's code.
-pub const CODE_CONSISTENCY: &str = "code.consistency";
-/// A required attribute is empty.
-pub const ATTRIBUTE_MISSING: &str = "attribute.missing";
-/// An attribute outside its code table (字典).
-pub const ATTRIBUTE_DOMAIN: &str = "attribute.domain";
-/// A layer-level load problem (missing layer, no .prj, guessed encoding, record-count mismatch, ...).
-pub const INPUT_LOAD: &str = "input.load";
-
-/// Every rule id, in report order.
-pub const ALL_RULE_IDS: [&str; 19] = [
-    GEOMETRY_INVALID,
-    GEOMETRY_SELF_INTERSECTION,
-    GEOMETRY_DUPLICATE_VERTEX,
-    GEOMETRY_SPIKE,
-    PARCEL_OVERLAP,
-    PARCEL_GAP,
-    PARCEL_OUTSIDE_SUBDISTRICT,
-    PARCEL_TINY,
-    PARCEL_SLIVER,
-    VERTEX_NEAR_MISS,
-    BUILDING_OUTSIDE_PARCEL,
-    BUILDING_OVERLAP,
-    AREA_TOLERANCE,
-    CODE_FORMAT,
-    CODE_DUPLICATE,
-    CODE_CONSISTENCY,
-    ATTRIBUTE_MISSING,
-    ATTRIBUTE_DOMAIN,
-    INPUT_LOAD,
-];
+pub use super::rules::ids::*;
 
 /// How serious a finding is. Any `Error` fails the submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

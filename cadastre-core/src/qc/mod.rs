@@ -1,6 +1,7 @@
 //! Quality checks (质检) of a survey submission.
 //!
-//! Every rule ([`rules`], one file each) implements [`Rule`] and reads a shared
+//! Every rule ([`rules`], one file each, registered by one line there) implements [`Rule`] and
+//! [`Declare`], and reads a shared
 //! [`Context`] built once per run (per-feature geometry analysis, R*-trees built by
 //! bulk loading, prepared sub-districts, lazily computed pair relations). Rules run
 //! in parallel; findings are sorted into a total order, so a report does not depend
@@ -34,6 +35,7 @@ mod context;
 mod finding;
 mod geom;
 mod overlay;
+mod registry;
 pub mod repair;
 pub mod report;
 mod rule;
@@ -44,7 +46,9 @@ mod validity;
 pub use config::{Common, ConfigError, QcConfig, RuleConf, Scoring, DEFAULT_RULES_TOML};
 pub use context::{Context, FeatureFacts, Overlap, PairTable, PreparedArea};
 pub use finding::*;
+pub use registry::{Declare, RuleSpec, Scope, Settings, Shared};
 pub use rule::Rule;
+pub use rules::REGISTRY;
 pub use score::{score, Report, Verdict};
 
 use rayon::prelude::*;
@@ -63,25 +67,26 @@ pub fn check_with_progress(submission: &Submission, config: &QcConfig, done: &(d
         rules::all().into_iter().filter(|r| config.common(r.id()).is_none_or(|c| c.enabled)).collect();
     // The shared relations, computed up front on all cores: computed lazily by the first rule
     // that asks, they left the other rules' threads blocked on the lock meanwhile.
-    let on = |id: &str| enabled.iter().any(|r| r.id() == id);
+    let needs =
+        |shared: Shared| enabled.iter().any(|r| rules::spec(r.id()).is_some_and(|s| s.shared.contains(&shared)));
     rayon::join(
         || {
-            if on(PARCEL_OVERLAP) || on(PARCEL_GAP) {
+            if needs(Shared::ParcelPairs) {
                 ctx.parcel_pairs();
             }
         },
         || {
             rayon::join(
                 || {
-                    if on(BUILDING_OVERLAP) {
+                    if needs(Shared::BuildingPairs) {
                         ctx.building_pairs();
                     }
                 },
                 || {
-                    if on(CODE_CONSISTENCY) {
+                    if needs(Shared::ParcelSubdistrict) {
                         ctx.parcel_subdistrict();
                     }
-                    if on(CODE_CONSISTENCY) || on(BUILDING_OUTSIDE_PARCEL) {
+                    if needs(Shared::BuildingParcels) {
                         ctx.building_parcels();
                     }
                 },

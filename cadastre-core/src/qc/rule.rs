@@ -1,7 +1,7 @@
 //! The rule capability: one implementation per file in `rules/`.
 
 use super::context::Context;
-use super::finding::{Finding, Severity};
+use super::finding::Finding;
 
 /// A quality-check rule (质检规则).
 ///
@@ -11,8 +11,6 @@ use super::finding::{Finding, Severity};
 pub trait Rule: Send + Sync {
     /// The rule id, e.g. `parcel.overlap`.
     fn id(&self) -> &'static str;
-    /// Severity used when the configuration does not say otherwise.
-    fn default_severity(&self) -> Severity;
     /// Check the submission, calling `emit` for every finding.
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding));
 

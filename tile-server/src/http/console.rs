@@ -19,6 +19,7 @@ const CONSOLE_JS: &str = include_str!("../../assets/console.js");
 const DOCS_JS: &str = include_str!("../../assets/docs.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 const MAP_JS: &str = include_str!("../../assets/map.js");
+const API_JS: &str = include_str!("../../assets/api.js");
 
 /// The npm packages whose `dist/` files are served under `/assets/vendor/{package}/`.
 pub const VENDOR_PACKAGES: [&str; 1] = ["maplibre-gl"];
@@ -62,6 +63,11 @@ pub async fn docs_js() -> impl IntoResponse {
 /// `GET /assets/console.css`.
 pub async fn console_css() -> impl IntoResponse {
     asset("text/css; charset=utf-8", CONSOLE_CSS)
+}
+
+/// `GET /assets/api.js`: the token and API helpers every page imports (an ES module).
+pub async fn api_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", API_JS)
 }
 
 /// `GET /assets/map.js`: the reusable map module (an ES module).
@@ -131,6 +137,17 @@ mod tests {
         assert!(INDEX_HTML.contains("/assets/console.js") && DOCS_HTML.contains("/assets/docs.js"));
         assert!(!MAP_JS.contains("http://") && !MAP_JS.contains("https://"), "map.js fetches nothing from outside");
         assert!(INDEX_HTML.contains("/api/openapi.json") && INDEX_HTML.contains("/api/docs"));
+    }
+
+    #[test]
+    fn every_page_script_takes_the_token_helpers_from_api_js() {
+        let review = include_str!("../../assets/review.js");
+        for (name, script) in [("console.js", CONSOLE_JS), ("docs.js", DOCS_JS), ("review.js", review)] {
+            assert!(script.contains("from \"/assets/api.js\""), "{name} does not import api.js");
+            assert!(!script.contains("sessionStorage"), "{name} handles the token itself");
+            assert!(!script.contains("Authorization"), "{name} builds its own auth header");
+        }
+        assert!(!API_JS.contains("http://") && !API_JS.contains("https://"));
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/docs.js", get(console::docs_js))
         .route("/assets/console.css", get(console::console_css))
         .route("/assets/map.js", get(console::map_js))
+        .route("/assets/api.js", get(console::api_js))
         .route("/review", get(review_page::page))
         .route("/assets/review.js", get(review_page::script))
         .route("/assets/review.css", get(review_page::style))

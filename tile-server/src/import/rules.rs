@@ -3,7 +3,7 @@
 //! (a feature that passes here can never make a batch fail on a constraint).
 
 use cadastre_core::model::{Layer, LoadIssue, LoadIssueKind, Submission};
-use cadastre_core::qc::{self, QcConfig};
+use cadastre_core::qc::{self, QcConfig, Scope};
 
 /// Rule id: the coordinates could not be transformed into the store CRS.
 pub const CRS_TRANSFORM: &str = "crs.transform";
@@ -15,69 +15,31 @@ pub const ATTRIBUTE_ENCODING: &str = "attribute.encoding";
 /// Largest value a NUMERIC(14, 2) column holds, rounded to 2 decimals.
 const MAX_AREA: f64 = 999_999_999_999.99;
 
-/// QC rules run per feature: those that need no neighbours. Overlaps, gaps,
-/// containment, near-misses and code consistency against other layers need the
-/// whole county and are left to `cadastre check` on the assembled store.
-pub const LOCAL_RULES: [&str; 10] = [
-    qc::GEOMETRY_INVALID,
-    qc::GEOMETRY_SELF_INTERSECTION,
-    qc::GEOMETRY_DUPLICATE_VERTEX,
-    qc::GEOMETRY_SPIKE,
-    qc::PARCEL_TINY,
-    qc::PARCEL_SLIVER,
-    qc::AREA_TOLERANCE,
-    qc::CODE_FORMAT,
-    qc::ATTRIBUTE_MISSING,
-    qc::ATTRIBUTE_DOMAIN,
-];
-
-/// Findings that reject a feature: a geometry the store cannot use as a parcel
-/// (invalid, self-intersecting, under 1 m²: a digitising artefact, not land).
-/// `code.format` on the key, duplicates, county and the store's ranges are checked
-/// by the importer itself and always reject. Every other local finding is a warning.
-pub const REJECTING_QC_RULES: [&str; 3] = [qc::GEOMETRY_INVALID, qc::GEOMETRY_SELF_INTERSECTION, qc::PARCEL_TINY];
-
-/// Whether a QC finding of `rule` rejects its feature.
-pub fn rejects(rule: &str) -> bool {
-    REJECTING_QC_RULES.contains(&rule)
+/// QC rules run per feature: the registry's [`Scope::Local`] rules, which need no
+/// neighbours. Overlaps, gaps, containment, near-misses and code consistency against other
+/// layers need the whole county and are left to `cadastre check` on the assembled store.
+pub fn local_rules() -> impl Iterator<Item = &'static str> {
+    qc::REGISTRY.iter().filter(|s| s.scope == Scope::Local).map(|s| s.id)
 }
 
-/// The QC configuration of an import: the default tolerances, only [`LOCAL_RULES`] enabled.
+/// Whether a QC finding of `rule` rejects its feature: the rules the registry marks
+/// `rejects_on_import` (a geometry the store cannot use as a parcel: invalid,
+/// self-intersecting, under 1 m², a digitising artefact, not land). `code.format` on the
+/// key, duplicates, county and the store's ranges are checked by the importer itself and
+/// always reject. Every other local finding is a warning.
+pub fn rejects(rule: &str) -> bool {
+    qc::rules::spec(rule).is_some_and(|s| s.rejects_on_import)
+}
+
+/// The QC configuration of an import: the default tolerances, only [`local_rules`] enabled.
 pub fn import_qc_config() -> QcConfig {
     let mut cfg = QcConfig::default();
-    for id in qc::ALL_RULE_IDS {
-        let enabled = LOCAL_RULES.contains(&id);
-        if let Some(c) = common_mut(&mut cfg, id) {
-            c.enabled = enabled;
+    for spec in &qc::REGISTRY {
+        if let Some(c) = cfg.rules.common_mut(spec.id) {
+            c.enabled = spec.scope == Scope::Local;
         }
     }
     cfg
-}
-
-fn common_mut<'a>(cfg: &'a mut QcConfig, id: &str) -> Option<&'a mut qc::Common> {
-    let r = &mut cfg.rules;
-    Some(match id {
-        qc::GEOMETRY_INVALID => &mut r.geometry_invalid.common,
-        qc::GEOMETRY_SELF_INTERSECTION => &mut r.geometry_self_intersection.common,
-        qc::GEOMETRY_DUPLICATE_VERTEX => &mut r.geometry_duplicate_vertex.common,
-        qc::GEOMETRY_SPIKE => &mut r.geometry_spike.common,
-        qc::PARCEL_OVERLAP => &mut r.parcel_overlap.common,
-        qc::PARCEL_GAP => &mut r.parcel_gap.common,
-        qc::PARCEL_OUTSIDE_SUBDISTRICT => &mut r.parcel_outside_subdistrict.common,
-        qc::PARCEL_TINY => &mut r.parcel_tiny.common,
-        qc::PARCEL_SLIVER => &mut r.parcel_sliver.common,
-        qc::VERTEX_NEAR_MISS => &mut r.vertex_near_miss.common,
-        qc::BUILDING_OUTSIDE_PARCEL => &mut r.building_outside_parcel.common,
-        qc::BUILDING_OVERLAP => &mut r.building_overlap.common,
-        qc::AREA_TOLERANCE => &mut r.area_tolerance.common,
-        qc::CODE_FORMAT => &mut r.code_format.common,
-        qc::CODE_DUPLICATE => &mut r.code_duplicate.common,
-        qc::CODE_CONSISTENCY => &mut r.code_consistency.common,
-        qc::ATTRIBUTE_MISSING => &mut r.attribute_missing.common,
-        qc::ATTRIBUTE_DOMAIN => &mut r.attribute_domain.common,
-        qc::INPUT_LOAD => &mut r.input_load.common,
-        _ => return None,
-    })
 }
 
 /// One reason a feature is rejected or warned about.
@@ -276,13 +238,19 @@ mod tests {
     }
 
     #[test]
-    fn only_local_rules_run_and_three_reject() {
+    fn every_county_wide_rule_is_off_in_a_chunk_and_three_reject() {
         let cfg = import_qc_config();
+        for spec in &qc::REGISTRY {
+            let on = cfg.common(spec.id).map(|c| c.enabled);
+            assert_eq!(on, Some(spec.scope == Scope::Local), "{}", spec.id);
+        }
         assert!(cfg.rules.parcel_tiny.common.enabled);
         assert!(!cfg.rules.parcel_overlap.common.enabled);
         assert!(!cfg.rules.code_duplicate.common.enabled);
         assert!(!cfg.rules.input_load.common.enabled);
-        assert!(rejects(qc::GEOMETRY_SELF_INTERSECTION));
-        assert!(!rejects(qc::ATTRIBUTE_MISSING));
+        let rejecting: Vec<&str> = qc::ALL_RULE_IDS.into_iter().filter(|id| rejects(id)).collect();
+        assert_eq!(rejecting, [qc::GEOMETRY_INVALID, qc::GEOMETRY_SELF_INTERSECTION, qc::PARCEL_TINY]);
+        assert_eq!(local_rules().count(), 10);
+        assert!(!rejects("no.such_rule"));
     }
 }

@@ -3,12 +3,36 @@
 //! the parcel's JZDJB when recorded, else the configured class).
 
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, AREA_TOLERANCE};
+use crate::qc::finding::{Finding, AREA_TOLERANCE};
+use crate::qc::registry::{Declare, Scope, Settings};
 use crate::qc::rule::{parcel_code, Rule};
+use serde::{Deserialize, Serialize};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AreaTolerance;
+
+impl Declare for AreaTolerance {
+    type Settings = AreaParams;
+    const SCOPE: Scope = Scope::Local;
+}
+
+/// Area tolerance class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AreaParams {
+    /// Default boundary-point class 1, 2 or 3.
+    pub point_class: u8,
+}
+
+impl Settings for AreaParams {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        if (1..=3).contains(&self.point_class) {
+            Ok(())
+        } else {
+            Err(("point_class", "must be 1, 2 or 3"))
+        }
+    }
+}
 
 /// m_j for a boundary-point class.
 pub(crate) fn point_accuracy(class: u8) -> f64 {
@@ -22,9 +46,6 @@ pub(crate) fn point_accuracy(class: u8) -> f64 {
 impl Rule for AreaTolerance {
     fn id(&self) -> &'static str {
         AREA_TOLERANCE
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let default_class = ctx.config.rules.area_tolerance.params.point_class;

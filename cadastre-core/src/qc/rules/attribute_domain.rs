@@ -4,20 +4,25 @@
 
 use crate::model::LoadIssueKind;
 use crate::qc::codes::{is_land_use_code, is_right_nature, is_right_type};
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, ATTRIBUTE_DOMAIN};
+use crate::qc::finding::{Finding, ATTRIBUTE_DOMAIN};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::{parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttributeDomain;
 
+impl Declare for AttributeDomain {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::Local;
+    const ATTRIBUTES_READ: &'static [&'static str] = &["YT", "QLLX", "QLXZ"];
+}
+
 impl Rule for AttributeDomain {
     fn id(&self) -> &'static str {
         ATTRIBUTE_DOMAIN
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (i, p) in ctx.submission.parcels.iter().enumerate() {

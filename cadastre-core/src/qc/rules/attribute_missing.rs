@@ -3,12 +3,30 @@
 
 use crate::model::{BuildingAttributes, Layer, LoadIssueKind, ParcelAttributes};
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, ATTRIBUTE_MISSING};
+use crate::qc::finding::{Finding, ATTRIBUTE_MISSING};
+use crate::qc::registry::{Declare, Scope, Settings};
 use crate::qc::rule::{building_code, parcel_code, Rule};
+use serde::{Deserialize, Serialize};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttributeMissing;
+
+impl Declare for AttributeMissing {
+    type Settings = RequiredFields;
+    const SCOPE: Scope = Scope::Local;
+}
+
+/// Required fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequiredFields {
+    /// Standard parcel fields that must not be empty.
+    pub parcel_fields: Vec<String>,
+    /// Standard building fields that must not be empty.
+    pub building_fields: Vec<String>,
+}
+
+impl Settings for RequiredFields {}
 
 fn text(v: &Option<String>) -> bool {
     v.as_deref().is_some_and(|s| !s.trim().is_empty())
@@ -56,9 +74,6 @@ pub(crate) fn building_has(zrzh: &str, zddm: &str, a: &BuildingAttributes, field
 impl Rule for AttributeMissing {
     fn id(&self) -> &'static str {
         ATTRIBUTE_MISSING
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let req = &ctx.config.rules.attribute_missing.params;

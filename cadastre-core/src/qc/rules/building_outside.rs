@@ -3,14 +3,22 @@
 
 use rayon::prelude::*;
 
+use crate::qc::config::MinArea;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, BUILDING_OUTSIDE_PARCEL};
+use crate::qc::finding::{Finding, BUILDING_OUTSIDE_PARCEL};
 use crate::qc::overlay::{self, Coverage};
+use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{building_code, parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuildingOutsideParcel;
+
+impl Declare for BuildingOutsideParcel {
+    type Settings = MinArea;
+    const SCOPE: Scope = Scope::CountyWide;
+    const SHARED: &'static [Shared] = &[Shared::BuildingParcels];
+}
 
 /// The parcel a building belongs to by its codes (unique codes only).
 pub(crate) fn own_parcel(ctx: &Context<'_>, b: usize) -> Option<usize> {
@@ -20,9 +28,6 @@ pub(crate) fn own_parcel(ctx: &Context<'_>, b: usize) -> Option<usize> {
 impl Rule for BuildingOutsideParcel {
     fn id(&self) -> &'static str {
         BUILDING_OUTSIDE_PARCEL
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let min = ctx.config.rules.building_outside_parcel.params.min_area;

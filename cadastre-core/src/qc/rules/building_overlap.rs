@@ -1,19 +1,24 @@
 //! `building.overlap`: two footprints overlap by more than `min_area`.
 
+use crate::qc::config::MinArea;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, BUILDING_OVERLAP};
+use crate::qc::finding::{Finding, BUILDING_OVERLAP};
+use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{building_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuildingOverlap;
 
+impl Declare for BuildingOverlap {
+    type Settings = MinArea;
+    const SCOPE: Scope = Scope::CountyWide;
+    const SHARED: &'static [Shared] = &[Shared::BuildingPairs];
+}
+
 impl Rule for BuildingOverlap {
     fn id(&self) -> &'static str {
         BUILDING_OVERLAP
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let min = ctx.config.rules.building_overlap.params.min_area;

@@ -6,14 +6,23 @@
 use rayon::prelude::*;
 
 use crate::qc::codes::{building_code_problem, parcel_code_problem};
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, CODE_CONSISTENCY};
+use crate::qc::finding::{Finding, CODE_CONSISTENCY};
 use crate::qc::geom;
+use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{building_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CodeConsistency;
+
+impl Declare for CodeConsistency {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::CountyWide;
+    const ATTRIBUTES_READ: &'static [&'static str] = &["DJZQDM", "ZDTZM", "BDCDYH"];
+    const SHARED: &'static [Shared] = &[Shared::ParcelSubdistrict, Shared::BuildingParcels];
+}
 
 type Problem = (Vec<String>, geo_types::Coord, Vec<(String, String)>);
 
@@ -121,9 +130,6 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
 impl Rule for CodeConsistency {
     fn id(&self) -> &'static str {
         CODE_CONSISTENCY
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let parcels: Vec<Problem> =

@@ -2,20 +2,24 @@
 
 use rayon::prelude::*;
 
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, CODE_DUPLICATE};
+use crate::qc::finding::{Finding, CODE_DUPLICATE};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::Rule;
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CodeDuplicate;
 
+impl Declare for CodeDuplicate {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::CountyWide;
+}
+
 impl Rule for CodeDuplicate {
     fn id(&self) -> &'static str {
         CODE_DUPLICATE
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (code, idx) in &ctx.parcels_by_code {

@@ -1,20 +1,25 @@
 //! `code.format`: malformed ZDDM (parcels), ZRZH (buildings) or BDCDYH (both).
 
 use crate::qc::codes::{building_code_problem, parcel_code_problem, unit_code_problem};
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, CODE_FORMAT};
+use crate::qc::finding::{Finding, CODE_FORMAT};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::{building_code, parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CodeFormat;
 
+impl Declare for CodeFormat {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::Local;
+    const ATTRIBUTES_READ: &'static [&'static str] = &["BDCDYH"];
+}
+
 impl Rule for CodeFormat {
     fn id(&self) -> &'static str {
         CODE_FORMAT
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (i, p) in ctx.submission.parcels.iter().enumerate() {

@@ -1,7 +1,9 @@
 //! `geometry.duplicate_vertex`: consecutive vertices closer than a tolerance.
 
+use crate::qc::config::ToleranceParam;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, GEOMETRY_DUPLICATE_VERTEX};
+use crate::qc::finding::{Finding, GEOMETRY_DUPLICATE_VERTEX};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::Rule;
 
 use super::geometry::{features, xy};
@@ -10,12 +12,14 @@ use super::geometry::{features, xy};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DuplicateVertex;
 
+impl Declare for DuplicateVertex {
+    type Settings = ToleranceParam;
+    const SCOPE: Scope = Scope::Local;
+}
+
 impl Rule for DuplicateVertex {
     fn id(&self) -> &'static str {
         GEOMETRY_DUPLICATE_VERTEX
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (code, facts, kind_zh) in features(ctx) {

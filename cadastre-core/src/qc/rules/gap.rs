@@ -10,13 +10,40 @@ use geo_types::{Coord, LineString, MultiPolygon, Polygon, Rect};
 use rayon::prelude::*;
 
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, PARCEL_GAP};
+use crate::qc::finding::{Finding, PARCEL_GAP};
 use crate::qc::geom;
+use crate::qc::registry::{non_negative, Declare, Scope, Settings, Shared};
 use crate::qc::rule::{parcel_code, Rule};
+use serde::{Deserialize, Serialize};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ParcelGap;
+
+impl Declare for ParcelGap {
+    type Settings = GapParams;
+    const SCOPE: Scope = Scope::CountyWide;
+    const SHARED: &'static [Shared] = &[Shared::ParcelPairs];
+}
+
+/// Gap areas.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GapParams {
+    /// Smaller uncovered regions are numerical noise (m²).
+    pub min_area: f64,
+    /// Larger enclosed regions are intended, not gaps (m²).
+    pub max_area: f64,
+    /// `--repair` closes gaps up to this area (m²); 0 turns gap closing off.
+    pub close_max_area: f64,
+}
+
+impl Settings for GapParams {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("min_area", self.min_area)?;
+        non_negative("max_area", self.max_area)?;
+        non_negative("close_max_area", self.close_max_area)
+    }
+}
 
 struct Gap {
     area: f64,
@@ -129,9 +156,6 @@ fn cluster_gaps(ctx: &Context<'_>, members: &[usize], min: f64, max: f64) -> Vec
 impl Rule for ParcelGap {
     fn id(&self) -> &'static str {
         PARCEL_GAP
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let p = ctx.config.rules.parcel_gap.params;

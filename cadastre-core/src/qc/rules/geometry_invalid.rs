@@ -2,8 +2,10 @@
 //! features the loader could not turn into polygons (null, empty, wrong type, NaN).
 
 use crate::model::{Layer, LoadIssueKind};
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, GEOMETRY_INVALID};
+use crate::qc::finding::{Finding, GEOMETRY_INVALID};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::Rule;
 
 use super::geometry::features;
@@ -17,12 +19,15 @@ use super::geometry::features;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GeometryInvalid;
 
+impl Declare for GeometryInvalid {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::Local;
+    const REJECTS_ON_IMPORT: bool = true;
+}
+
 impl Rule for GeometryInvalid {
     fn id(&self) -> &'static str {
         GEOMETRY_INVALID
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (code, facts, kind_zh) in features(ctx) {

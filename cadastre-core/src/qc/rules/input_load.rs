@@ -8,20 +8,24 @@
 //! areas and zone are unknowable, so the submission must not pass.
 
 use crate::model::{Layer, LoadIssueKind};
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
 use crate::qc::finding::{Finding, Severity, INPUT_LOAD};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::Rule;
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InputLoad;
 
+impl Declare for InputLoad {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::CountyWide;
+}
+
 impl Rule for InputLoad {
     fn id(&self) -> &'static str {
         INPUT_LOAD
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for issue in &ctx.submission.load_issues {

@@ -8,13 +8,33 @@ use rayon::prelude::*;
 use rstar::{RTree, AABB};
 
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, VERTEX_NEAR_MISS};
+use crate::qc::finding::{Finding, VERTEX_NEAR_MISS};
 use crate::qc::geom;
+use crate::qc::registry::{non_negative, Declare, Scope, Settings};
 use crate::qc::rule::{parcel_code, Rule};
+use serde::{Deserialize, Serialize};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NearMiss;
+
+impl Declare for NearMiss {
+    type Settings = SnapParams;
+    const SCOPE: Scope = Scope::CountyWide;
+}
+
+/// Snap tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SnapParams {
+    /// Metres.
+    pub snap_tolerance: f64,
+}
+
+impl Settings for SnapParams {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("snap_tolerance", self.snap_tolerance)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Event {
@@ -89,9 +109,6 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
 impl Rule for NearMiss {
     fn id(&self) -> &'static str {
         VERTEX_NEAR_MISS
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let tol = ctx.config.rules.vertex_near_miss.params.snap_tolerance;

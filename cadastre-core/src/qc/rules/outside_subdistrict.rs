@@ -5,14 +5,22 @@
 use geo_types::MultiPolygon;
 use rayon::prelude::*;
 
+use crate::qc::config::MinArea;
 use crate::qc::context::{Context, PreparedArea};
-use crate::qc::finding::{Finding, Severity, PARCEL_OUTSIDE_SUBDISTRICT};
+use crate::qc::finding::{Finding, PARCEL_OUTSIDE_SUBDISTRICT};
 use crate::qc::overlay::{self, Coverage, OuterShape};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::{parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OutsideSubdistrict;
+
+impl Declare for OutsideSubdistrict {
+    type Settings = MinArea;
+    const SCOPE: Scope = Scope::CountyWide;
+    const ATTRIBUTES_READ: &'static [&'static str] = &["DJZQDM"];
+}
 
 /// All sub-districts together, for parcels whose own sub-district is unknown.
 struct AnyArea<'c, 'a> {
@@ -44,9 +52,6 @@ impl OuterShape for AnyArea<'_, '_> {
 impl Rule for OutsideSubdistrict {
     fn id(&self) -> &'static str {
         PARCEL_OUTSIDE_SUBDISTRICT
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         if ctx.subdistricts.is_empty() {

@@ -1,19 +1,24 @@
 //! `parcel.overlap`: two parcels' interiors overlap by more than `min_area`.
 
+use crate::qc::config::MinArea;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, PARCEL_OVERLAP};
+use crate::qc::finding::{Finding, PARCEL_OVERLAP};
+use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ParcelOverlap;
 
+impl Declare for ParcelOverlap {
+    type Settings = MinArea;
+    const SCOPE: Scope = Scope::CountyWide;
+    const SHARED: &'static [Shared] = &[Shared::ParcelPairs];
+}
+
 impl Rule for ParcelOverlap {
     fn id(&self) -> &'static str {
         PARCEL_OVERLAP
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let min = ctx.config.rules.parcel_overlap.params.min_area;

@@ -1,7 +1,9 @@
 //! `geometry.self_intersection`: a ring crosses or touches itself or another ring.
 
+use crate::qc::config::NoParams;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, GEOMETRY_SELF_INTERSECTION};
+use crate::qc::finding::{Finding, GEOMETRY_SELF_INTERSECTION};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::Rule;
 
 use super::geometry::{features, xy};
@@ -10,12 +12,15 @@ use super::geometry::{features, xy};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SelfIntersection;
 
+impl Declare for SelfIntersection {
+    type Settings = NoParams;
+    const SCOPE: Scope = Scope::Local;
+    const REJECTS_ON_IMPORT: bool = true;
+}
+
 impl Rule for SelfIntersection {
     fn id(&self) -> &'static str {
         GEOMETRY_SELF_INTERSECTION
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         for (code, facts, kind_zh) in features(ctx) {

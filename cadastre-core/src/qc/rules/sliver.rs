@@ -2,19 +2,39 @@
 //! and mean width 2A/P below `max_width` (a long road parcel is thin but wide enough).
 
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, PARCEL_SLIVER};
+use crate::qc::finding::{Finding, PARCEL_SLIVER};
+use crate::qc::registry::{non_negative, Declare, Scope, Settings};
 use crate::qc::rule::{parcel_code, Rule};
+use serde::{Deserialize, Serialize};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ParcelSliver;
 
+impl Declare for ParcelSliver {
+    type Settings = SliverParams;
+    const SCOPE: Scope = Scope::Local;
+}
+
+/// Sliver thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SliverParams {
+    /// 4πA/P² below this.
+    pub max_thinness: f64,
+    /// 2A/P below this (m).
+    pub max_width: f64,
+}
+
+impl Settings for SliverParams {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("max_thinness", self.max_thinness)?;
+        non_negative("max_width", self.max_width)
+    }
+}
+
 impl Rule for ParcelSliver {
     fn id(&self) -> &'static str {
         PARCEL_SLIVER
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let p = ctx.config.rules.parcel_sliver.params;

@@ -1,8 +1,10 @@
 //! `geometry.spike`: a vertex where the boundary turns back (angle below a tolerance).
 
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, GEOMETRY_SPIKE};
+use crate::qc::finding::{Finding, GEOMETRY_SPIKE};
+use crate::qc::registry::{non_negative, Declare, Scope, Settings};
 use crate::qc::rule::Rule;
+use serde::{Deserialize, Serialize};
 
 use super::geometry::{features, xy};
 
@@ -10,12 +12,27 @@ use super::geometry::{features, xy};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Spike;
 
+impl Declare for Spike {
+    type Settings = SpikeParams;
+    const SCOPE: Scope = Scope::Local;
+}
+
+/// Spike angle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpikeParams {
+    /// Degrees.
+    pub max_angle_deg: f64,
+}
+
+impl Settings for SpikeParams {
+    fn check(&self) -> Result<(), (&'static str, &'static str)> {
+        non_negative("max_angle_deg", self.max_angle_deg)
+    }
+}
+
 impl Rule for Spike {
     fn id(&self) -> &'static str {
         GEOMETRY_SPIKE
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Error
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let max = ctx.config.rules.geometry_spike.params.max_angle_deg;

@@ -1,19 +1,24 @@
 //! `parcel.tiny`: a parcel smaller than `min_area` (1 m² by default).
 
+use crate::qc::config::MinArea;
 use crate::qc::context::Context;
-use crate::qc::finding::{Finding, Severity, PARCEL_TINY};
+use crate::qc::finding::{Finding, PARCEL_TINY};
+use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::{parcel_code, Rule};
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ParcelTiny;
 
+impl Declare for ParcelTiny {
+    type Settings = MinArea;
+    const SCOPE: Scope = Scope::Local;
+    const REJECTS_ON_IMPORT: bool = true;
+}
+
 impl Rule for ParcelTiny {
     fn id(&self) -> &'static str {
         PARCEL_TINY
-    }
-    fn default_severity(&self) -> Severity {
-        Severity::Warning
     }
     fn check(&self, ctx: &Context<'_>, emit: &mut dyn FnMut(Finding)) {
         let min = ctx.config.rules.parcel_tiny.params.min_area;
