@@ -4,6 +4,8 @@
 //! project's CGCS2000 Gauss-Krüger zone; data that cannot be in it is refused with
 //! the reason.
 
+pub mod tables;
+
 use std::path::Path;
 
 use cadastre_core::crs::{to_gk_zone, transform_submission, Crs, GkZone};

@@ -123,12 +123,15 @@ fn buildings_survive_save_autosave_and_recovery() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("p.gpkg");
     let mut ed = Editor::new(Document::default());
-    run(&mut ed, ops::create(ed.doc(), ZRZH).expect("create"));
-    run(&mut ed, ops::generate_grid(ed.doc(), ZRZH, &grid(6), &who()).expect("grid"));
+    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    run(&mut ed, c);
+    let c = ops::generate_grid(ed.doc(), ZRZH, &grid(6), &who()).expect("grid");
+    run(&mut ed, c);
     let mut project = Project::create(&path).expect("create");
     project.save(&mut ed, &Default::default()).expect("save");
     // After the save: a drawn floor, only in the journal (autosave), then a "crash".
-    run(&mut ed, ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor"));
+    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor");
+    run(&mut ed, c);
     project.autosave(&mut ed).expect("autosave");
     drop(project);
     let (_, opened) = Project::open(&path).expect("open");
@@ -142,18 +145,22 @@ fn buildings_survive_save_autosave_and_recovery() {
 #[test]
 fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
     let mut ed = Editor::new(Document::default());
-    run(&mut ed, ops::create(ed.doc(), ZRZH).expect("create"));
+    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    run(&mut ed, c);
     let one_floor = GridSpec { floors: vec![FloorSpec::simple(1)], rooms_per_unit: 1, ..grid(1) };
-    run(&mut ed, ops::generate_grid(ed.doc(), ZRZH, &one_floor, &who()).expect("grid"));
+    let c = ops::generate_grid(ed.doc(), ZRZH, &one_floor, &who()).expect("grid");
+    run(&mut ed, c);
     assert!(matches!(ed.doc().units[ZRZH].staleness(), Staleness::NeverRun));
-    run(&mut ed, ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor"));
+    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor");
+    run(&mut ed, c);
     let (c, r) = ops::run_apportionment(ed.doc(), ZRZH).expect("run");
     run(&mut ed, c);
     assert_eq!(ed.doc().units[ZRZH].staleness(), Staleness::Current);
     assert_eq!(r.totals.apportioned, r.totals.shared_area);
     let mut bigger = floor_one();
     bigger.households[0].outline = Outline::rect(-1.0, 0.0, 10.0, 8.0);
-    run(&mut ed, ops::set_floor(ed.doc(), ZRZH, 1, Some(bigger), "redraw", &who()).expect("redraw"));
+    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(bigger), "redraw", &who()).expect("redraw");
+    run(&mut ed, c);
     assert_eq!(ed.doc().units[ZRZH].table.get("0001").and_then(|h| h.measured_inner), Some(area("88.00")));
     assert_eq!(ed.doc().units[ZRZH].staleness(), Staleness::Stale);
     ed.undo().expect("undo");
@@ -163,8 +170,10 @@ fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
 #[test]
 fn overlapping_outlines_and_bad_imports_are_refused_with_a_reason() {
     let mut ed = Editor::new(Document::default());
-    run(&mut ed, ops::create(ed.doc(), ZRZH).expect("create"));
-    run(&mut ed, ops::generate_grid(ed.doc(), ZRZH, &grid(2), &who()).expect("grid"));
+    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    run(&mut ed, c);
+    let c = ops::generate_grid(ed.doc(), ZRZH, &grid(2), &who()).expect("grid");
+    run(&mut ed, c);
     let mut f = floor_one();
     f.households[1].outline = Outline::rect(5.0, 0.0, 15.0, 8.0);
     let e = ops::set_floor(ed.doc(), ZRZH, 1, Some(f), "draw", &who()).expect_err("overlap");

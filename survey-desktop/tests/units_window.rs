@@ -3,9 +3,7 @@
 //! floor (Chinese labels), checked for content; copies are kept in
 //! `$DESK_SHOTS` when set, to look at.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec};
 use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
@@ -13,7 +11,9 @@ use survey_desktop::model::units::ops;
 use survey_desktop::model::{Document, Editor};
 use survey_desktop::project::Project;
 
-const BIN: &str = env!("CARGO_BIN_EXE_survey-desktop");
+mod common;
+use common::{colours, menu_interior_stroke, read_png, Xvfb};
+
 const ZRZH: &str = "330106001001GB00001F0001";
 
 fn project(path: &Path) {
@@ -51,29 +51,24 @@ fn project(path: &Path) {
     Project::create(path).and_then(|mut p| p.save(&mut ed, &Default::default())).expect("project");
 }
 
-fn shot(display: &str, project: &Path, panel: &str, png: &Path, data: &Path) {
-    let out = Command::new(BIN)
+fn shot(x: &Xvfb, project: &Path, panel: &str, png: &Path, data: &Path) {
+    let out = x
+        .command()
         .arg(project)
         .args(["--panel", panel, "--size", "1200x760", "--screenshot"])
         .arg(png)
-        .env("DISPLAY", display)
-        .env_remove("WAYLAND_DISPLAY")
-        .env("LIBGL_ALWAYS_SOFTWARE", "1")
         .env("SURVEY_DESKTOP_DATA", data)
         .output()
         .expect("run survey-desktop");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
     assert!(stderr.contains("Chinese font Noto Sans CJK SC"), "{stderr}");
-    let mut reader =
-        png::Decoder::new(BufReader::new(std::fs::File::open(png).expect("png"))).read_info().expect("png");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("pixels");
-    assert_eq!((info.width, info.height), (1200, 760));
-    let mut colours: Vec<[u8; 3]> = buf[..info.buffer_size()].chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
-    colours.sort_unstable();
-    colours.dedup();
-    assert!(colours.len() > 200, "{panel}: {} colours", colours.len());
+    let shot = read_png(png, stderr);
+    assert_eq!((shot.width, shot.height), (1200, 760));
+    assert!(colours(&shot) > 200, "{panel}: {} colours", colours(&shot));
+    // Chinese glyphs, not boxes, in the menu labels above the tab.
+    let stroke = menu_interior_stroke(&shot);
+    assert!(stroke >= 5, "{panel}: menu labels have no inner strokes ({stroke} px): boxes instead of Chinese?");
     if let Some(dir) = std::env::var_os("DESK_SHOTS") {
         let _ = std::fs::copy(png, Path::new(&dir).join(format!("{panel}.png")));
     }
@@ -81,20 +76,10 @@ fn shot(display: &str, project: &Path, panel: &str, png: &Path, data: &Path) {
 
 #[test]
 fn screenshots_of_the_building_table_and_a_floor_plan() {
-    let mut xvfb = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb must be installed (scripts/lib.sh installs it)");
-    let mut line = String::new();
-    BufReader::new(xvfb.stdout.take().expect("stdout")).read_line(&mut line).expect("display");
-    let display = format!(":{}", line.trim());
+    let x = Xvfb::start();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("p.gpkg");
     project(&path);
-    shot(&display, &path, "building-table", &dir.path().join("table.png"), dir.path());
-    shot(&display, &path, "floor-plan", &dir.path().join("floor.png"), dir.path());
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
+    shot(&x, &path, "building-table", &dir.path().join("table.png"), dir.path());
+    shot(&x, &path, "floor-plan", &dir.path().join("floor.png"), dir.path());
 }

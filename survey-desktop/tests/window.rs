@@ -4,63 +4,18 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
 use cadastre_core::io::LoadOptions;
 use geo_types::Coord;
 use survey_desktop::model::{ops, Document, Editor};
 use survey_desktop::project::Project;
 
-const BIN: &str = env!("CARGO_BIN_EXE_survey-desktop");
+mod common;
+use common::{colours, menu_interior_stroke, read_png, Shot, Xvfb};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// An Xvfb server on a free display, stopped on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Self {
-        // -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
-        let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb must be installed (Debian package xvfb; scripts/lib.sh installs it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("display number");
-        let n: u32 = line.trim().parse().expect("Xvfb printed its display number");
-        Self { child, display: format!(":{n}") }
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.env("DISPLAY", &self.display)
-            .env_remove("WAYLAND_DISPLAY")
-            // Mesa's software renderer: no GPU needed.
-            .env("LIBGL_ALWAYS_SOFTWARE", "1");
-        c
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A PNG screenshot's RGB pixels.
-struct Shot {
-    rgb: Vec<u8>,
-    width: usize,
-    height: usize,
-    stderr: String,
 }
 
 /// `survey-desktop samples/district --select ... --screenshot`, with extra environment.
@@ -78,39 +33,7 @@ fn screenshot(x: &Xvfb, env: &[(&str, &str)]) -> Shot {
     let out = cmd.output().expect("run survey-desktop");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).expect("png written")));
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("pixels");
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    buf.truncate(info.buffer_size());
-    Shot { rgb: buf, width: info.width as usize, height: info.height as usize, stderr }
-}
-
-/// The longest horizontal run of ink inside the menu labels (项目 编辑 视图 质检 语言,
-/// top left of the window), leaving out the top and bottom 3 rows of their ink box.
-///
-/// Why this tells glyphs from boxes: a font without the characters draws each as the
-/// same hollow box (□), whose inner rows hold only its two 1–2 pixel sides; the real
-/// glyphs have horizontal strokes across their middle (目, 编, 视, 言 ...).
-fn menu_interior_stroke(shot: &Shot) -> usize {
-    let (x1, y1) = (200.min(shot.width), 26.min(shot.height));
-    // Light text on the dark panel.
-    let ink = |x: usize, y: usize| {
-        let p = &shot.rgb[(y * shot.width + x) * 3..][..3];
-        (u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2])) / 3 > 120
-    };
-    let rows: Vec<usize> = (0..y1).filter(|&y| (0..x1).any(|x| ink(x, y))).collect();
-    let (Some(&top), Some(&bottom)) = (rows.first(), rows.last()) else { return 0 };
-    let mut longest = 0;
-    for y in (top + 3)..bottom.saturating_sub(2) {
-        let mut run = 0;
-        for x in 0..x1 {
-            run = if ink(x, y) { run + 1 } else { 0 };
-            longest = longest.max(run);
-        }
-    }
-    longest
+    read_png(&png_path, stderr)
 }
 
 #[test]
@@ -124,10 +47,7 @@ fn screenshot_of_the_sample_district_zoomed_to_a_parcel() {
     assert!(shot.stderr.contains("Chinese font Noto Sans CJK SC"), "{}", shot.stderr);
     assert_eq!((shot.width, shot.height), (1000, 640));
     // Not a blank window: the map, panels and text give many colours.
-    let mut colours: Vec<[u8; 3]> = shot.rgb.chunks(3).map(|p| [p[0], p[1], p[2]]).collect();
-    colours.sort_unstable();
-    colours.dedup();
-    assert!(colours.len() > 200, "{} colours", colours.len());
+    assert!(colours(&shot) > 200, "{} colours", colours(&shot));
     // The selected parcel's highlight colour (0, 90, 255) is drawn.
     assert!(shot.rgb.chunks(3).any(|p| p == [0, 90, 255]));
 

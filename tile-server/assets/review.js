@@ -69,6 +69,7 @@ async function showList() {
 
 let mapView = null;
 let current = null;
+let shownFindings = [];
 
 async function ensureMap() {
   if (mapView) return mapView;
@@ -173,9 +174,17 @@ function showFindings(findings) {
       mapView.map.flyTo({ center: ll(f.location[0], f.location[1]), zoom: 19, duration: 600 });
       $("review-map").dataset.focus = String(i);
     });
-    li.append(b);
+    // Ticked findings go back to the surveyor with a return (the desktop app shows them on its map).
+    const attach = document.createElement("input");
+    attach.type = "checkbox";
+    attach.className = "attach";
+    attach.dataset.index = i;
+    attach.title = "退回时附上此问题 attach to a return";
+    attach.setAttribute("aria-label", "退回时附上 attach: " + f.message_zh);
+    li.append(attach, b);
     list.append(li);
   });
+  shownFindings = findings;
   if (!findings.length) list.append(Object.assign(document.createElement("li"), { textContent: "无质检问题 no findings" }));
 }
 
@@ -264,6 +273,15 @@ async function showBuildingTable(t) {
   $("building-table").hidden = false;
 }
 
+// The findings the reviewer ticked, as the decision API takes them (rule, messages,
+// objects, location); none ticked: none sent.
+function attachedFindings() {
+  return [...document.querySelectorAll("#findings input.attach:checked")]
+    .map((box) => shownFindings[Number(box.dataset.index)])
+    .filter(Boolean)
+    .map((f) => ({ rule: f.rule, severity: f.severity, message_zh: f.message_zh, message_en: f.message_en, objects: f.objects || [], location: f.location }));
+}
+
 async function decide(event) {
   event.preventDefault();
   if (!current) return;
@@ -271,6 +289,7 @@ async function decide(event) {
   const body = { decision, note: $("decision-note").value };
   const reason = $("override-reason").value.trim();
   if (reason) body.override_reason = reason;
+  if (decision === "return") body.findings = attachedFindings();
   const resp = await api(`/api/submissions/${current.submission_id}/decision`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });

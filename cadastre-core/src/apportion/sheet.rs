@@ -4,7 +4,7 @@
 
 use super::report::{Apportionment, Level};
 use super::Method;
-use crate::building::floor_name;
+use crate::model::floor_name;
 
 /// A cell of the sheet.
 #[derive(Debug, Clone, PartialEq)]

@@ -277,7 +277,12 @@ impl App {
             Ok(mut sub) => match crate::import::align_crs(&mut sub, None) {
                 Ok((_, notes)) => {
                     let issues = sub.load_issues.len();
-                    let (doc, dropped) = Document::from_submission(sub);
+                    let (mut doc, dropped) = Document::from_submission(sub);
+                    let tables = crate::import::tables::read_folder_tables(path, &self.surveyor());
+                    doc.units = tables.units;
+                    for p in &tables.problems {
+                        eprintln!("survey-desktop: {p}");
+                    }
                     self.project = None;
                     self.set_document(doc, BTreeMap::new());
                     self.status = format!(
@@ -293,6 +298,14 @@ impl App {
                         },
                         notes.first().map(|n| format!("; {n}")).unwrap_or_default(),
                     );
+                    if !self.editor.doc().units.is_empty() || !tables.problems.is_empty() {
+                        self.status.push_str(&format!(
+                            "; {} {}{}",
+                            self.editor.doc().units.len(),
+                            self.state.lang.t("张楼盘表", "building tables"),
+                            tables.problems.first().map(|p| format!(" ({p})")).unwrap_or_default()
+                        ));
+                    }
                 }
                 Err(e) => self.status = e.to_string(),
             },

@@ -1,18 +1,62 @@
 //! The project's results as a result package (成果包, `cadastre-core::package`): the
-//! layers as UTF-8 shapefiles, the checks run first with their report inside, the manifest
-//! fields from the export options. Written to a temporary file and renamed, so a failed
+//! layers as UTF-8 shapefiles, the building tables (楼盘表) as `buildings/<ZRZH>.csv` with
+//! their apportionment input `buildings/<ZRZH>.apportion.json` when it was run, the checks
+//! run first with their report inside, the manifest fields from the export options. Written to a temporary file and renamed, so a failed
 //! export never leaves a half package at the path.
 
 use std::io::Write as _;
 use std::path::Path;
 
+use cadastre_core::building::write_csv;
 use cadastre_core::io::{write_shapefiles, TextEncoding};
 use cadastre_core::model::Submission;
 use cadastre_core::package::{check_for_package, is_temporary_id, BusinessKind, Manifest, PackageWriter};
 use cadastre_core::qc::{QcConfig, Report};
 
 use super::SubmitError;
+use crate::model::units::Staleness;
 use crate::model::Document;
+
+/// Folder of the building tables inside a package (where the server's intake reads them).
+const BUILDINGS_DIR: &str = "buildings";
+
+/// The building tables of `doc` as package members: `buildings/<ZRZH>.csv` for every table
+/// with households, and `buildings/<ZRZH>.apportion.json` (the input of the apportionment,
+/// which the server runs again) for every building whose apportionment was run. A stale or
+/// invalid apportionment stops the export: the surveyor re-runs it first, so a package never
+/// carries shared areas that no longer match the floor plans.
+pub fn building_members(doc: &Document) -> Result<Vec<(String, Vec<u8>)>, SubmitError> {
+    let mut out = Vec::new();
+    for (zrzh, units) in &doc.units {
+        if units.table.current().next().is_none() {
+            continue;
+        }
+        let csv = write_csv(&units.table).map_err(|e| {
+            SubmitError::Export(format!("楼盘表 {zrzh} 无法导出 building table cannot be written: {e}"))
+        })?;
+        out.push((format!("{BUILDINGS_DIR}/{zrzh}.csv"), csv));
+        match units.staleness() {
+            Staleness::NeverRun => {}
+            Staleness::Current => {
+                if let Some(input) = &units.setup.last_run {
+                    let json = serde_json::to_vec_pretty(input).map_err(|e| SubmitError::Export(e.to_string()))?;
+                    out.push((format!("{BUILDINGS_DIR}/{zrzh}.apportion.json"), json));
+                }
+            }
+            Staleness::Stale => {
+                return Err(SubmitError::Export(format!(
+                    "自然幢 {zrzh} 的分摊已过期（面积或共有部位已修改），请重新运行分摊后再导出                      the apportionment of building {zrzh} is stale: run it again before exporting"
+                )))
+            }
+            Staleness::Invalid(e) => {
+                return Err(SubmitError::Export(format!(
+                    "自然幢 {zrzh} 无法分摊，请先改正 the apportionment of building {zrzh} cannot run: {e}"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// Manifest fields of an export.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,6 +123,7 @@ pub fn export_package(
         Some(c) if !c.trim().is_empty() => c.trim().to_owned(),
         _ => county_of(&sub)?,
     };
+    let tables = building_members(doc)?;
     let packed = check_for_package(&sub, config);
     let layers = tempfile::Builder::new()
         .prefix("survey-desktop-export-")
@@ -100,6 +145,9 @@ pub fn export_package(
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let bytes = std::fs::read(&path).map_err(|e| SubmitError::Io(format!("{}: {e}", path.display())))?;
         writer.add_file(&name, &bytes).map_err(|e| SubmitError::Export(e.to_string()))?;
+    }
+    for (name, bytes) in &tables {
+        writer.add_file(name, bytes).map_err(|e| SubmitError::Export(e.to_string()))?;
     }
     writer.add_qc_report(&packed).map_err(|e| SubmitError::Export(e.to_string()))?;
     let mut manifest = Manifest::new(&county);

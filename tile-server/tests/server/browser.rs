@@ -23,7 +23,7 @@ const RESIDENTIAL: [u8; 3] = [249, 227, 144];
 const COMMERCIAL: [u8; 3] = [244, 187, 148];
 
 /// Kills chromedriver (and with it the browser) when the test ends, pass or fail.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -57,7 +57,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver and opens a headless Chromium session.
-async fn browser() -> (Driver, Client) {
+pub(crate) async fn browser() -> (Driver, Client) {
     let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"], "chromium");
     let chromedriver = find_program(&["chromedriver"], "chromium-driver");
     let port = free_port();
@@ -97,7 +97,7 @@ async fn browser() -> (Driver, Client) {
 }
 
 /// Serves `app(state)` on a random loopback port in the background.
-async fn serve(st: &tile_server::AppState) -> SocketAddr {
+pub(crate) async fn serve(st: &tile_server::AppState) -> SocketAddr {
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("binding test server: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
@@ -134,7 +134,7 @@ fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
-async fn text_of(c: &Client, css: &str) -> String {
+pub(crate) async fn text_of(c: &Client, css: &str) -> String {
     let e = c.wait().at_most(WAIT).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}"));
     e.text().await.unwrap_or_else(|e| panic!("{css}: {e}"))
 }
@@ -441,7 +441,7 @@ async fn accounts_user(st: &tile_server::AppState, name: &str) {
 }
 
 /// Polls an attribute until `ready` accepts it; returns the value.
-async fn wait_for_attr(c: &Client, css: &str, attr: &str, ready: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_for_attr(c: &Client, css: &str, attr: &str, ready: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let v = match c.find(Locator::Css(css)).await {

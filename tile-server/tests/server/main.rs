@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod auth;
 mod browser;
+mod browser_return;
 mod bulk_import;
 mod caching;
 mod changes;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use cadastre_core::apportion::{Apportionment, Area, Level, RenderHtml, Serves, SharedInput};
+use cadastre_core::apportion::{Apportionment, Area, Level, Serves, SharedInput};
 use egui::{Color32, RichText};
 
 use super::UnitsCx;
@@ -99,15 +99,17 @@ impl ApportionPanel {
             };
             ui.label(RichText::new(text).color(colour).strong());
             if let Some(Ok(r)) = &result {
-                if ui.button(lang.t("导出计算表 HTML…", "Export table HTML…")).clicked() {
+                if ui.button(lang.t("导出计算表…", "Export table…")).clicked() {
                     if let Some(p) = rfd::FileDialog::new()
+                        .add_filter("PDF", &["pdf"])
+                        .add_filter("Excel", &["xlsx"])
                         .add_filter("HTML", &["html"])
-                        .set_file_name(format!("{}-分摊.html", u.table.zrzh))
+                        .set_file_name(format!("{}-分摊.pdf", u.table.zrzh))
                         .save_file()
                     {
-                        match std::fs::write(&p, r.to_html()) {
+                        match super::print::apportionment_table(r, &p) {
                             Ok(()) => cx.message(format!("{} {}", lang.t("已导出", "Exported"), p.display())),
-                            Err(e) => cx.message(format!("{}: {e}", p.display())),
+                            Err(e) => cx.message(e),
                         }
                     }
                 }

@@ -1,0 +1,127 @@
+//! The building tables (楼盘表) of a folder the app imports: `buildings/<ZRZH>.csv` or
+//! `.xlsx` (the layout `tile-server import` and result packages use), with the zones,
+//! shared spaces and agreed shares of `<ZRZH>.apportion.json` beside it taken into the
+//! building's apportionment set-up. The apportionment itself is not taken as run: the
+//! surveyor runs it in the app, so what is shown is always computed from what is there.
+
+use std::path::{Path, PathBuf};
+
+use cadastre_core::apportion::ApportionInput;
+use cadastre_core::building::{read_csv, read_xlsx, Editor};
+
+use crate::model::units::{BuildingUnits, Units};
+
+/// What was read: the tables by ZRZH, and one message per file that could not be used.
+#[derive(Debug, Default)]
+pub struct FolderTables {
+    /// The tables read.
+    pub units: Units,
+    /// Files skipped, each with its reason.
+    pub problems: Vec<String>,
+}
+
+/// Table files of `folder/buildings`, sorted; none when the folder has no such directory.
+fn table_files(folder: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder.join("buildings")) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("xlsx")))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Reads the building tables of an imported folder (see the module doc).
+pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
+    let mut out = FolderTables::default();
+    let by = Editor::now(who);
+    for path in table_files(folder) {
+        let name = path.display().to_string();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.problems.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+        let read = if xlsx { read_xlsx(&bytes, &by) } else { read_csv(bytes.as_slice(), &by) };
+        let table = match read {
+            Ok((table, _report)) => table,
+            Err(e) => {
+                out.problems.push(format!("楼盘表 {name} 无法读取 cannot be read: {e}"));
+                continue;
+            }
+        };
+        let zrzh = table.zrzh.clone();
+        if out.units.contains_key(&zrzh) {
+            out.problems.push(format!("楼盘表 {name}: 自然幢 {zrzh} 已有一张表 a second table of building {zrzh}"));
+            continue;
+        }
+        let mut units = BuildingUnits::new(&zrzh);
+        units.table = table;
+        let json = path.with_extension("apportion.json");
+        if json.is_file() {
+            match std::fs::read_to_string(&json)
+                .map_err(|e| e.to_string())
+                .and_then(|t| ApportionInput::from_json(t.trim_start_matches('\u{feff}')).map_err(|e| e.to_string()))
+            {
+                Ok(input) => {
+                    units.setup.zones = input.zones;
+                    for mut s in input.shared {
+                        if let Some(shares) = s.shares.take() {
+                            units.setup.agreed.insert(s.id.clone(), shares);
+                        }
+                        units.setup.shared.push(s);
+                    }
+                }
+                Err(e) => out.problems.push(format!("{}: {e}", json.display())),
+            }
+        }
+        out.units.insert(zrzh, units);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::units::Staleness;
+
+    #[test]
+    fn the_sample_district_brings_its_tables_and_their_shared_spaces() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district");
+        let t = read_folder_tables(&dir, "测量员");
+        assert!(t.problems.is_empty(), "{:?}", t.problems);
+        assert_eq!(t.units.len(), 4, "{:?}", t.units.keys().collect::<Vec<_>>());
+        for (zrzh, u) in &t.units {
+            assert_eq!(&u.table.zrzh, zrzh);
+            assert!(u.table.current().next().is_some(), "{zrzh} has no households");
+            assert_eq!(u.staleness(), Staleness::NeverRun, "{zrzh}");
+        }
+        // The buildings with an apportionment input bring shared spaces that apportion.
+        let with_shared: Vec<&BuildingUnits> = t.units.values().filter(|u| !u.setup.shared.is_empty()).collect();
+        assert!(!with_shared.is_empty());
+        for u in with_shared {
+            let input = u.apportion_input().unwrap_or_else(|e| panic!("{}: {e}", u.table.zrzh));
+            let r = cadastre_core::apportion::Apportion::apportion(&input).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(r.totals.apportioned, r.totals.shared_area, "{}", u.table.zrzh);
+        }
+    }
+
+    #[test]
+    fn a_bad_table_is_named_and_the_others_still_load() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let b = dir.path().join("buildings");
+        std::fs::create_dir(&b).unwrap_or_else(|e| panic!("{e}"));
+        let sample =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district/buildings/330106001001GB00001F0001.csv");
+        std::fs::copy(&sample, b.join("330106001001GB00001F0001.csv")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(b.join("broken.csv"), "not,a\nbuilding,table\n").unwrap_or_else(|e| panic!("{e}"));
+        let t = read_folder_tables(dir.path(), "测量员");
+        assert_eq!(t.units.len(), 1);
+        assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+        assert!(t.problems[0].contains("broken.csv"), "{:?}", t.problems);
+    }
+}

@@ -1,0 +1,153 @@
+//! The result package the app exports carries the building tables (楼盘表) and, when the
+//! apportionment was run, its input, where the server's intake reads them
+//! (`buildings/<ZRZH>.csv`, `buildings/<ZRZH>.apportion.json`); a stale apportionment
+//! stops the export with a reason and leaves no file behind.
+
+use std::path::Path;
+
+use cadastre_core::apportion::{Apportion, ApportionInput, Area};
+use cadastre_core::building::{read_csv, Editor as Who, FloorSpec, GridSpec};
+use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
+use cadastre_core::io::LoadOptions;
+use cadastre_core::package::{Limits, Package};
+use cadastre_core::qc::QcConfig;
+use chrono::DateTime;
+use survey_desktop::app::units::print::apportionment_table;
+use survey_desktop::model::units::ops;
+use survey_desktop::model::{Document, Editor};
+use survey_desktop::submit::{export_package, ExportOptions};
+
+const ZRZH: &str = "330106001001GB00001F0001";
+
+fn who() -> Who {
+    Who { who: "测量员".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
+}
+
+fn household(hh: &str, room: &str, x0: f64, x1: f64) -> HouseholdPlan {
+    HouseholdPlan {
+        hh: hh.into(),
+        room: room.into(),
+        stair_unit: "1".into(),
+        outline: Outline::rect(x0, 0.0, x1, 8.0),
+        balconies: vec![],
+    }
+}
+
+fn floor_one(width: f64) -> FloorPlanFloor {
+    FloorPlanFloor {
+        floor: 1,
+        households: vec![household("0001", "101", 0.0, width), household("0002", "102", 13.0, 23.0)],
+        shared: vec![SharedSpace {
+            id: "stair1".into(),
+            kind: SharedKind::Stairwell,
+            name: "1单元楼梯间".into(),
+            outline: Outline::rect(10.0, 0.0, 13.0, 8.0),
+            serves: cadastre_core::apportion::Serves { building: Some(true), ..Default::default() },
+        }],
+    }
+}
+
+/// The sample district with one building's table (one floor, two households), its
+/// floor plan drawn and its apportionment run.
+fn district_with_a_table() -> Editor {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district");
+    let sub = survey_desktop::import::read(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut ed = Editor::new(Document::from_submission(sub).0);
+    let run = |ed: &mut Editor, c| ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
+    let c = ops::create(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    run(&mut ed, c);
+    let spec = GridSpec {
+        ljzh: "1".into(),
+        floors: vec![FloorSpec::simple(1)],
+        stair_units: 1,
+        rooms_per_unit: 2,
+        usage: "住宅".into(),
+        zone: "res".into(),
+    };
+    let c = ops::generate_grid(ed.doc(), ZRZH, &spec, &who()).unwrap_or_else(|e| panic!("{e}"));
+    run(&mut ed, c);
+    let draw = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(10.0)), "draw", &who());
+    run(&mut ed, draw.unwrap_or_else(|e| panic!("{e}")));
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    run(&mut ed, c);
+    ed
+}
+
+fn export(doc: &Document, out: &Path) -> Result<(), String> {
+    export_package(doc, &ExportOptions::default(), &QcConfig::default(), out).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_package_carries_every_building_table_and_the_apportionment_that_was_run() {
+    let ed = district_with_a_table();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("成果包.zip");
+    export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
+
+    let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
+    let mut pkg =
+        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    pkg.verify().unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = pkg.manifest().files.iter().map(|f| f.path.clone()).collect();
+    // Every table of the project with households is in the package, read back the same.
+    let with_households: Vec<&String> =
+        ed.doc().units.iter().filter(|(_, u)| u.table.current().next().is_some()).map(|(z, _)| z).collect();
+    assert!(!with_households.is_empty());
+    for zrzh in &with_households {
+        let name = format!("buildings/{zrzh}.csv");
+        assert!(names.contains(&name), "{name} not in {names:?}");
+        let csv = pkg.read_file(&name).unwrap_or_else(|e| panic!("{e}"));
+        let (table, _) = read_csv(csv.as_slice(), &who()).unwrap_or_else(|e| panic!("{e}"));
+        let want: Vec<String> = ed.doc().units[*zrzh].table.current().map(|h| h.hh.clone()).collect();
+        let got: Vec<String> = table.current().map(|h| h.hh.clone()).collect();
+        assert_eq!(got, want, "{zrzh}");
+    }
+    // The apportionment input is the one that was run, and it apportions to the same result.
+    let json = pkg.read_file(&format!("buildings/{ZRZH}.apportion.json")).unwrap_or_else(|e| panic!("{e}"));
+    let input =
+        ApportionInput::from_json(std::str::from_utf8(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let u = &ed.doc().units[ZRZH];
+    assert_eq!(Some(&input), u.setup.last_run.as_ref());
+    let shipped = input.apportion().unwrap_or_else(|e| panic!("{e}"));
+    let shown = u.last_result().unwrap_or_else(|| panic!("no result")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(shipped.totals.apportioned, shown.totals.apportioned);
+    assert!(shipped.totals.apportioned > Area::default());
+}
+
+#[test]
+fn a_stale_apportionment_stops_the_export_with_a_reason_and_writes_nothing() {
+    let mut ed = district_with_a_table();
+    let cmd =
+        ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(9.0)), "redraw", &who()).unwrap_or_else(|e| panic!("{e}"));
+    ed.execute(cmd).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("成果包.zip");
+    let err = export(ed.doc(), &out).err().unwrap_or_default();
+    assert!(err.contains("分摊已过期") && err.contains(ZRZH), "{err}");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(99), 0, "a temporary file was left");
+    // Run again: the export goes through.
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
+    export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.exists());
+}
+
+#[test]
+fn the_apportionment_table_is_written_as_pdf_xlsx_or_html_by_extension() {
+    let ed = district_with_a_table();
+    let r = ed.doc().units[ZRZH].last_result().unwrap_or_else(|| panic!("not run")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for (name, magic) in
+        [("分摊.pdf", &b"%PDF"[..]), ("分摊.xlsx", &b"PK\x03\x04"[..]), ("分摊.html", &b"<!DOCTYPE"[..])]
+    {
+        let path = dir.path().join(name);
+        apportionment_table(&r, &path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(bytes.starts_with(magic), "{name} starts with {:?}", &bytes[..bytes.len().min(12)]);
+    }
+    // A folder that does not exist is said so, with the path.
+    let bad = dir.path().join("无此目录/分摊.pdf");
+    let err = apportionment_table(&r, &bad).err().unwrap_or_default();
+    assert!(err.contains("无此目录"), "{err}");
+}
