@@ -62,9 +62,11 @@ async fn an_xlsx_table_and_the_jzd_table_are_used_and_an_unused_member_is_named(
     assert_eq!(t["changed"][0]["bdcdyh"].as_str(), Some(TABLE_CHANGED));
     assert_eq!(t["changed"][0]["fields"], json!([{"field": "SCTNJZMJ", "before": "112.14", "after": "113.00"}]));
     assert_eq!(t["removed"][0]["bdcdyh"].as_str(), Some(TABLE_REMOVED));
-    // Notices: MOVED's declared points disagree (one point), T4's agree, the text file is unused.
+    // Notices: MOVED's declared points disagree (one point), T4's agree, the text file and the
+    // sample's floor plan (the server keeps no floor plans) are unused.
     let n = notices(diff);
-    assert_eq!(n.len(), 2, "{n:?}");
+    assert_eq!(n.len(), 3, "{n:?}");
+    assert!(n.iter().any(|m| m.contains(".floorplan.json") && m.contains("not used")), "{n:?}");
     assert!(n.iter().any(|m| m.contains(MOVED) && m.contains("1 declared point(s) are not vertices")), "{n:?}");
     assert!(!n.iter().any(|m| m.contains("T4")), "{n:?}");
     assert!(n.iter().any(|m| m.contains("说明.txt") && m.contains("not used")), "{n:?}");

@@ -252,9 +252,9 @@ fn result_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, r: &Apportionment) {
             t.building_area
         ));
         let check = if exact {
-            lang.t("✔ 分摊之和等于共有面积", "✔ shares add up to the shared area")
+            lang.t("√ 分摊之和等于共有面积", "√ shares add up to the shared area")
         } else {
-            lang.t("✖ 不等", "✖ differ")
+            lang.t("× 不等", "× differ")
         };
         ui.label(RichText::new(check).color(if exact { Color32::from_rgb(0, 130, 0) } else { Color32::RED }));
     });

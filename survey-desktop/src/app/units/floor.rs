@@ -317,7 +317,8 @@ fn areas_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, a: &FloorAreas) {
         for h in &a.households {
             ui.label(&h.room);
             for v in [h.inner_area, h.usable_area, h.wall_area, h.balcony_area] {
-                ui.label(format!("{v:.2}"));
+                // `+ 0.0` turns a computed -0.0 (no balcony) into 0.00, not "-0.00".
+                ui.label(format!("{:.2}", v + 0.0));
             }
             ui.end_row();
         }

@@ -286,7 +286,7 @@ impl TablePanel {
                 lang.t("拒绝", "rejected"),
                 r.rejected.len()
             ));
-            close = ui.small_button("✖").clicked();
+            close = ui.small_button("×").clicked();
         });
         for issue in r.duplicates.iter().chain(&r.rejected).take(20) {
             ui.weak(format!("  {} {} {}", issue.line, issue.hh.as_deref().unwrap_or("-"), issue.reason));
