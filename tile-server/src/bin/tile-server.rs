@@ -102,6 +102,10 @@ enum Command {
         /// Never bulk load: every batch goes through the ordinary versioned upsert.
         #[arg(long, conflicts_with = "bulk_min")]
         no_bulk: bool,
+        /// Do not derive the boundary points (界址点) of the imported parcels afterwards
+        /// (a later import without this flag derives what is missing).
+        #[arg(long)]
+        no_boundary_points: bool,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -349,7 +353,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             println!("client {client_id} created");
         }
-        Command::Import { path, rejects, encoding, batch, county, assume_srid, writers, bulk_min, no_bulk, quiet } => {
+        Command::Import {
+            path,
+            rejects,
+            encoding,
+            batch,
+            county,
+            assume_srid,
+            writers,
+            bulk_min,
+            no_bulk,
+            no_boundary_points,
+            quiet,
+        } => {
             let encoding = encoding
                 .map(|name| {
                     cadastre_core::io::encoding_from_name(&name)
@@ -386,6 +402,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let tables = import::tables::import_tables(&pool, &opts.path, &opts.actor).await;
                 exit = exit.max(print_tables(&tables));
             }
+            if let (false, Some(county)) = (no_boundary_points, &summary.county) {
+                let (parcels, points) = derive_boundary_points(&pool, county, quiet).await?;
+                println!("boundary points (界址点): {points} points of {parcels} parcels derived");
+            }
             return Ok(ExitCode::from(u8::try_from(exit).unwrap_or(1)));
         }
         Command::Serve { listen, .. } => {
@@ -409,4 +429,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The boundary points of the county's parcels that lack current ones, with a spinner.
+async fn derive_boundary_points(pool: &sqlx::PgPool, county: &str, quiet: bool) -> anyhow::Result<(u64, u64)> {
+    let bar = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new_spinner() };
+    if let Ok(style) = indicatif::ProgressStyle::with_template("  JZD {spinner} {human_pos} parcels {per_sec}") {
+        bar.set_style(style);
+    }
+    let mut conn = pool.acquire().await.context("connecting for the boundary points")?;
+    let done = tile_server::db::boundary_points::derive_missing(&mut conn, county, 20_000, |n| bar.set_position(n))
+        .await
+        .map_err(|e| anyhow::anyhow!("deriving the boundary points of county {county}: {e}"))?;
+    bar.finish_and_clear();
+    Ok(done)
 }

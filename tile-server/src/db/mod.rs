@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod boundary_points;
 pub mod building_tables;
 pub mod buildings;
 pub mod changes;

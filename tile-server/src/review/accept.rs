@@ -32,6 +32,7 @@ use super::tables::write_tables;
 use super::unpack::unpack;
 use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
+use crate::db::boundary_points;
 use crate::db::review_store::{self, NewBuildings, NewParcels};
 use crate::db::submissions::{self, set_actor};
 use crate::error::{AppError, Result};
@@ -178,6 +179,7 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     review_store::close(&mut tx, "parcels", "zddm", &county, &to_close).await?;
     phases.lap("close parcels");
     let mut parcels = NewParcels::default();
+    let mut point_parcels = Vec::new();
     for p in &u.submission.parcels {
         let id = p.zddm.trim();
         let code = match parcel_codes.get(id) {
@@ -188,10 +190,14 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
         };
         let action = if changed_parcels.contains(id) { "parcel.update" } else { "parcel.create" };
         audit_rows.push((action.into(), "parcel", code.clone(), json!({"submission": id_of(&v), "from": id})));
+        point_parcels.push((code.clone(), p.geometry.clone()));
         push_parcel(&mut parcels, p, code, srid);
     }
     review_store::insert_parcels(&mut tx, &county, &parcels).await?;
     phases.lap("insert parcels");
+    // 界址点 follow the parcels: the closed ones lose theirs, the written ones get new ones.
+    boundary_points::replace(&mut tx, &county, &to_close, &point_parcels).await?;
+    phases.lap("boundary points");
     for r in &u.manifest.replaces {
         let action = match r.kind {
             ReplaceKind::Split => "parcel.split",

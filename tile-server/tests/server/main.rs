@@ -7,6 +7,7 @@
 
 mod api;
 mod audit;
+mod boundary_points;
 mod auth;
 mod browser;
 mod browser_return;

@@ -203,7 +203,7 @@ async fn the_known_edits_give_exactly_their_diff_and_accept_with_codes_lineage_a
     // The tile caches hear of exactly the touched boxes (the row triggers of migration 0021),
     // for parcels and buildings.
     let mut layers = BTreeSet::new();
-    while layers.len() < 2 {
+    while layers.len() < 3 {
         let n = tokio::time::timeout(std::time::Duration::from_secs(30), tiles.recv())
             .await
             .unwrap_or_else(|_| panic!("no tile notification; got {layers:?}"))
@@ -213,7 +213,8 @@ async fn the_known_edits_give_exactly_their_diff_and_accept_with_codes_lineage_a
         assert_ne!(parts.get(2).copied(), Some("*"), "exact boxes, not the whole county: {}", n.payload());
         layers.insert(parts[0].to_owned());
     }
-    assert_eq!(layers, set(&["buildings", "parcels"]));
+    // The boundary points follow the parcels (db/boundary_points.rs).
+    assert_eq!(layers, set(&["buildings", "parcels", "points"]));
 
     // Lineage both ways.
     let reg = PgAllocator::new(s.st.db.clone());

@@ -1,0 +1,161 @@
+//! The store's boundary points (界址点 JZD), derived from the current parcels with
+//! `cadastre-core::boundary`: each parcel's vertices numbered J1…Jn clockwise from its
+//! north-west corner, one row per parcel and point. They follow every import and every
+//! accepted submission: a parcel's old points become historical in the same transaction
+//! as its new version, so the points layer of the tiles never shows a parcel's old corners.
+
+use cadastre_core::boundary::{number_per_parcel, BoundaryPoints};
+use geo_types::MultiPolygon;
+use sqlx::PgConnection;
+
+use super::review_store::multipolygon_from_geojson;
+use crate::error::{AppError, Result};
+
+/// Replaces the current points of `close` (parcels changed, replaced or gone) and
+/// writes the points of `parcels` (code, geometry in the store SRID). Returns the number
+/// of point rows written. Call it inside the transaction that writes the parcels.
+pub async fn replace(
+    conn: &mut PgConnection,
+    county: &str,
+    close: &[String],
+    parcels: &[(String, MultiPolygon<f64>)],
+) -> Result<u64> {
+    let mut codes: Vec<String> = close.to_vec();
+    codes.extend(parcels.iter().map(|(c, _)| c.clone()));
+    codes.sort_unstable();
+    codes.dedup();
+    if codes.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query(
+        "UPDATE boundary_points SET state = 'historical', valid_to = now()
+         WHERE county = $1::char(6) AND state = 'current' AND zddm = ANY($2::bpchar[])",
+    )
+    .bind(county)
+    .bind(&codes)
+    .execute(&mut *conn)
+    .await
+    .map_err(AppError::db("closing boundary points"))?;
+    let rows = numbered(parcels);
+    if rows.zddm.is_empty() {
+        return Ok(0);
+    }
+    let written = sqlx::query(
+        "INSERT INTO boundary_points (county, zddm, jzdh, geom)
+         SELECT $1, z, j, ST_SetSRID(ST_MakePoint(x, y), (SELECT srid FROM store_settings))
+         FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[]) AS t(z, j, x, y)",
+    )
+    .bind(county)
+    .bind(&rows.zddm)
+    .bind(&rows.jzdh)
+    .bind(&rows.x)
+    .bind(&rows.y)
+    .execute(&mut *conn)
+    .await
+    .map_err(AppError::db("writing boundary points"))?;
+    Ok(written.rows_affected())
+}
+
+/// Point rows as columns.
+#[derive(Debug, Default)]
+struct Rows {
+    zddm: Vec<String>,
+    jzdh: Vec<String>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+}
+
+/// Every parcel's points with their numbers (a point shared by two rings of one parcel
+/// is listed once, under its first number).
+fn numbered(parcels: &[(String, MultiPolygon<f64>)]) -> Rows {
+    let geometries: Vec<&MultiPolygon<f64>> = parcels.iter().map(|(_, g)| g).collect();
+    let points = BoundaryPoints::derive(&geometries);
+    let mut rows = Rows::default();
+    let mut parcel = usize::MAX;
+    let mut seen = std::collections::HashSet::new();
+    for n in number_per_parcel(&points) {
+        if n.parcel != parcel {
+            parcel = n.parcel;
+            seen.clear();
+        }
+        if !seen.insert(n.jzdh.clone()) {
+            continue;
+        }
+        let c = points.coord(n.point);
+        rows.zddm.push(parcels[n.parcel].0.clone());
+        rows.jzdh.push(n.jzdh);
+        rows.x.push(c.x);
+        rows.y.push(c.y);
+    }
+    rows
+}
+
+/// Current parcels of `county` whose current points are missing or older than the
+/// parcel's version (imported before points were derived, or changed by SQL), at most
+/// `limit` of them, in code order.
+pub async fn stale_parcels(
+    conn: &mut PgConnection,
+    county: &str,
+    limit: i64,
+) -> Result<Vec<(String, MultiPolygon<f64>)>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT p.zddm::text, ST_AsGeoJSON(p.geom, 15) FROM parcels p
+         WHERE p.county = $1::char(6) AND p.state = 'current' AND p.geom IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM boundary_points b
+                           WHERE b.county = p.county AND b.zddm = p.zddm AND b.state = 'current'
+                             AND b.valid_from >= p.valid_from)
+         ORDER BY p.zddm LIMIT $2",
+    )
+    .bind(county)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(AppError::db("finding parcels without boundary points"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(code, g)| Some((code, g.as_deref().and_then(multipolygon_from_geojson)?)))
+        .collect())
+}
+
+/// Derives the points of every parcel of `county` that lacks current ones (see
+/// [`stale_parcels`]), `batch` parcels per transaction; `progress` is told the parcels
+/// done so far. Returns (parcels, point rows). A rerun finds nothing to do.
+pub async fn derive_missing(
+    conn: &mut PgConnection,
+    county: &str,
+    batch: i64,
+    mut progress: impl FnMut(u64),
+) -> Result<(u64, u64)> {
+    use sqlx::Connection as _;
+    let (mut parcels, mut points) = (0u64, 0u64);
+    loop {
+        let mut tx = conn.begin().await.map_err(AppError::db("starting a transaction"))?;
+        let todo = stale_parcels(&mut tx, county, batch).await?;
+        if todo.is_empty() {
+            return Ok((parcels, points));
+        }
+        points += replace(&mut tx, county, &[], &todo).await?;
+        tx.commit().await.map_err(AppError::db("committing boundary points"))?;
+        parcels += todo.len() as u64;
+        progress(parcels);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::polygon;
+
+    #[test]
+    fn neighbours_each_get_their_corners_numbered_from_the_north_west() {
+        let a = MultiPolygon::new(vec![polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 1.)]]);
+        let b = MultiPolygon::new(vec![polygon![(x: 1., y: 0.), (x: 2., y: 0.), (x: 2., y: 1.), (x: 1., y: 1.)]]);
+        let rows = numbered(&[("A".into(), a), ("B".into(), b)]);
+        assert_eq!(rows.zddm, ["A", "A", "A", "A", "B", "B", "B", "B"]);
+        assert_eq!(rows.jzdh, ["J1", "J2", "J3", "J4", "J1", "J2", "J3", "J4"]);
+        // J1 is the north-west corner, then clockwise.
+        assert_eq!((rows.x[0], rows.y[0]), (0., 1.));
+        assert_eq!((rows.x[1], rows.y[1]), (1., 1.));
+        assert_eq!((rows.x[4], rows.y[4]), (1., 1.));
+    }
+}
