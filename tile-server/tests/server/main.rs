@@ -7,8 +7,8 @@
 
 mod api;
 mod audit;
-mod boundary_points;
 mod auth;
+mod boundary_points;
 mod browser;
 mod browser_return;
 mod bulk_import;
