@@ -180,3 +180,80 @@ fn the_status_bar_gives_x_northing_before_y_easting() {
     assert!((nums[1] - (X0 + 5.0)).abs() < 0.5, "Y is the easting: {label}");
     assert!(label.find('X') < label.find('Y'), "{label}");
 }
+
+/// Types `text` into the text field labelled `label`.
+fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, label).click();
+    h.run_steps(2);
+    h.event(Event::Text(text.into()));
+    h.run_steps(2);
+}
+
+#[test]
+fn a_typed_point_is_x_north_y_east_and_a_click_on_the_first_point_closes_the_ring() {
+    let mut h = harness();
+    press(&mut h, Key::Home);
+    // Zoom onto the first square (select it, Z, then out a little).
+    let first = screen(&h, 5.0, 5.0);
+    hover(&mut h, first);
+    h.event(Event::PointerButton {
+        pos: first,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.event(Event::PointerButton {
+        pos: first,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.run_steps(2);
+    press(&mut h, Key::Z);
+    for _ in 0..3 {
+        press(&mut h, Key::Minus); // room above the square for the new parcel
+    }
+    press(&mut h, Key::P);
+    let click = |h: &mut Harness<'_, App>, p: Pos2| {
+        hover(h, p);
+        h.event(Event::PointerButton {
+            pos: p,
+            button: PointerButton::Primary,
+            pressed: true,
+            modifiers: Modifiers::NONE,
+        });
+        h.step();
+        h.event(Event::PointerButton {
+            pos: p,
+            button: PointerButton::Primary,
+            pressed: false,
+            modifiers: Modifiers::NONE,
+        });
+        h.run_steps(2);
+    };
+    // North of square 1: its north-west corner (snapped), a free point, a typed point.
+    let nw = screen(&h, 0.0, 10.0);
+    click(&mut h, nw);
+    assert!(h.query_by_label("1 点").is_some(), "the first click is a vertex");
+    let p = screen(&h, 0.0, 14.0);
+    click(&mut h, p);
+    assert!(h.query_by_label("2 点").is_some(), "a free point");
+    type_into(&mut h, "输入坐标 X(北):", &format!("{}", Y0 + 14.0));
+    type_into(&mut h, "Y(东):", &format!("{}", X0 + 10.0));
+    h.get_by_label("加点").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("3 点").is_some(), "three vertices");
+    assert_eq!(h.state().editor.doc().parcels.len(), 3, "not closed yet");
+    // Back on the first point: the ring closes (no Enter).
+    click(&mut h, nw);
+    h.run_steps(2);
+    let app = h.state();
+    let doc = app.editor.doc();
+    assert_eq!(doc.parcels.len(), 4, "status: {}", app.status);
+    // The typed point is a vertex at easting X0 + 10, northing Y0 + 14 (not swapped).
+    let typed = Coord { x: X0 + 10.0, y: Y0 + 14.0 };
+    assert_eq!(app.editor.index().points_near(typed, 1e-6).len(), 1, "no vertex at the typed X/Y");
+    let swapped = Coord { x: Y0 + 14.0, y: X0 + 10.0 };
+    assert!(app.editor.index().points_near(swapped, 1.0).is_empty());
+}

@@ -156,10 +156,11 @@ impl Tool for DrawTool {
     }
 
     fn options_ui(&mut self, ui: &mut egui::Ui, lang: Lang) {
-        ui.label(lang.t("输入坐标 X(北):", "Type X (north):"));
-        ui.add(egui::TextEdit::singleline(&mut self.typed_x).desired_width(110.0).id_salt("typed-x"));
-        ui.label(lang.t("Y(东):", "Y (east):"));
-        ui.add(egui::TextEdit::singleline(&mut self.typed_y).desired_width(110.0).id_salt("typed-y"));
+        // Labelled fields: screen readers (and the tests) find them by their label.
+        let l = ui.label(lang.t("输入坐标 X(北):", "Type X (north):"));
+        ui.add(egui::TextEdit::singleline(&mut self.typed_x).desired_width(110.0).id_salt("typed-x")).labelled_by(l.id);
+        let l = ui.label(lang.t("Y(东):", "Y (east):"));
+        ui.add(egui::TextEdit::singleline(&mut self.typed_y).desired_width(110.0).id_salt("typed-y")).labelled_by(l.id);
         let parsed = (self.typed_x.trim().parse::<f64>(), self.typed_y.trim().parse::<f64>());
         let ok = matches!(parsed, (Ok(x), Ok(y)) if x.is_finite() && y.is_finite());
         if ui.add_enabled(ok, egui::Button::new(lang.t("加点", "Add point"))).clicked() {
