@@ -469,6 +469,26 @@ async fn return_with_findings_then_a_new_version(pool: PgPool) {
         .map(|a| a.iter().map(|v| (v["version"].as_i64().unwrap_or(0), v["status"].as_str().unwrap_or(""))).collect())
         .unwrap_or_default();
     assert_eq!(versions, [(2, "ready"), (1, "returned")], "every version keeps its decision");
+    // Each version keeps its own report; the trail says who moved what, with the note.
+    for v in [1, 2] {
+        let r = get(&s.st, &format!("/api/submissions/{id}/report?version={v}"), &s.reviewer).await;
+        assert_eq!(r.status, StatusCode::OK, "v{v}: {:?}", r.json);
+        assert!(r.json["findings"].is_array(), "v{v}: {:?}", r.json);
+    }
+    let trail: Vec<(i64, String, String, String)> = detail.json["transitions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    let text = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+                    (t["version"].as_i64().unwrap_or(0), text("to_status"), text("actor"), text("note"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let returned = trail.iter().find(|t| t.0 == 1 && t.1 == "returned").unwrap_or_else(|| panic!("{trail:?}"));
+    assert_eq!((returned.2.as_str(), returned.3.as_str()), ("user:reviewer1", "请核实面积"), "{trail:?}");
+    assert!(trail.iter().any(|t| t.0 == 2 && t.1 == "checking" && t.2 == "user:surveyor1"), "{trail:?}");
     // The database refuses a move the state machine does not have, whoever asks.
     let bad =
         sqlx::query("UPDATE submission_versions SET status = 'checking' WHERE submission_id = $1 AND version = 1")
