@@ -298,3 +298,6 @@ fn overlaps(
 pub fn is_new(id: &str) -> bool {
     is_temporary_id(id)
 }
+
+#[cfg(test)]
+mod tests;
