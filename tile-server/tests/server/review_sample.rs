@@ -352,3 +352,41 @@ fn write_committed_review_sample() {
     let _ = std::fs::remove_dir_all(&out);
     write_known_edits(&out);
 }
+
+/// The files of a folder (recursively) by relative path. A DBF's header carries the day
+/// it was written (bytes 1–3), which is left out of the comparison.
+fn files_of(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())).flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let mut bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            if p.extension().is_some_and(|x| x.eq_ignore_ascii_case("dbf")) && bytes.len() > 4 {
+                bytes[1..4].fill(0);
+            }
+            let name = p.strip_prefix(dir).map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+            out.insert(name, bytes);
+        }
+    }
+    out
+}
+
+/// `samples/review-edits/` (what `scripts/run.sh` hands in for the demo) is what
+/// `write_known_edits` writes today: the demo shows the edits these tests check.
+/// After a change to the generator, rerun `write_committed_review_sample` (ignored).
+#[test]
+fn the_committed_review_sample_matches_its_generator() {
+    let fresh = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write_known_edits(fresh.path());
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/review-edits");
+    let (want, have) = (files_of(fresh.path()), files_of(&committed));
+    assert_eq!(want.keys().collect::<Vec<_>>(), have.keys().collect::<Vec<_>>(), "files differ");
+    for (name, bytes) in &want {
+        assert!(have.get(name) == Some(bytes), "samples/review-edits/{name} differs from the generator's");
+    }
+}
