@@ -399,6 +399,12 @@ async fn the_extranet_answers_what_the_internal_api_answers(pool: PgPool) {
         )
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "a read-only client may not register");
+        // The unit table itself takes no writes, whoever asks.
+        for method in [Method::PUT, Method::POST, Method::DELETE, Method::PATCH] {
+            let (s, _) =
+                send(extranet.clone(), method.clone(), &format!("/api/units/{bdcdyh}"), &token, Some(&json!({}))).await;
+            assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} /api/units/…");
+        }
         let slow = serve::queries::create_client(&db.pool, "slow", 2, false).await.unwrap_or_else(|e| panic!("{e}"));
         let statuses: Vec<StatusCode> = futures_statuses(&extranet, &slow, &bdcdyh, 3).await;
         assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
