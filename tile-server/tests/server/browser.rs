@@ -308,6 +308,7 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     assert_eq!(&png[1..4], b"PNG");
     std::fs::write(dir.join("console.png"), &png).unwrap_or_else(|e| panic!("{e}"));
+    assert_chinese_renders(&c, "body").await;
 
     // Boundary points with their numbers (from z18), around parcel 1 at z19.3.
     c.find(Locator::Id("identify-close"))
@@ -406,6 +407,37 @@ async fn jump(c: &Client, lng: f64, lat: f64, zoom: f64) {
     .await
     .unwrap_or_else(|e| panic!("jumpTo: {e}"));
     wait_for_attr(c, "#map", "data-idle", |v| v.parse::<u32>().is_ok_and(|n| n > idle)).await;
+}
+
+/// Chinese text of `css` renders with real glyphs: each of its first Han characters,
+/// drawn in the element's own font stack, has ink, differs from the others and from the
+/// box a missing glyph gets (U+10FFFD is in no font). An empty-box page fails here.
+pub(crate) async fn assert_chinese_renders(c: &Client, css: &str) {
+    let v: Value = c
+        .execute(
+            "const el = document.querySelector(arguments[0]);
+             const chars = [...new Set((el.innerText.match(/[\\u4e00-\\u9fff]/g) || []))].slice(0, 8);
+             const st = getComputedStyle(el); const font = `${st.fontWeight} 32px ${st.fontFamily}`;
+             const draw = (ch) => { const cv = document.createElement('canvas'); cv.width = 48; cv.height = 48;
+               const x = cv.getContext('2d'); x.font = font; x.textBaseline = 'top'; x.fillText(ch, 4, 4);
+               const d = x.getImageData(0, 0, 48, 48).data; let bits = '', ink = 0;
+               for (let i = 3; i < d.length; i += 4) { const on = d[i] > 127; bits += on ? '1' : '0'; if (on) ink++; }
+               return [bits, ink]; };
+             const tofu = draw(String.fromCodePoint(0x10FFFD))[0]; const seen = new Set();
+             const tofuAlike = tofu === draw(String.fromCodePoint(0x10FFFC))[0];
+             let inked = 0, boxes = 0;
+             for (const ch of chars) { const [bits, ink] = draw(ch); if (ink > 0) inked++; if (bits === tofu) boxes++; seen.add(bits); }
+             return {chars: chars.join(''), inked, boxes, distinct: seen.size, tofuAlike, font: st.fontFamily};",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let n = |k: &str| v[k].as_u64().unwrap_or(0);
+    let chars = v["chars"].as_str().unwrap_or_default().chars().count() as u64;
+    assert!(chars >= 2, "no Chinese text in {css}: {v}");
+    // Two missing glyphs draw the same box: what a Han character without a font would be.
+    assert_eq!(v["tofuAlike"].as_bool(), Some(true), "{v}");
+    assert!(n("inked") == chars && n("boxes") == 0 && n("distinct") == chars, "Chinese glyphs missing in {css}: {v}");
 }
 
 /// Pixels of the map canvas within 6 of an RGB colour.
@@ -556,6 +588,7 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("review-submission.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    assert_chinese_renders(&c, "body").await;
     // Accept, with a written reason (the check may fail on the split's new boundary points).
     let reason = c.find(Locator::Id("override-reason")).await.unwrap_or_else(|e| panic!("{e}"));
     reason.send_keys("分割线界址点已现场核实").await.unwrap_or_else(|e| panic!("{e}"));
@@ -570,6 +603,7 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     assert!(result.contains("已入库") && result.contains("T1 → 330106001002GB"), "{result}");
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("review-accepted.png"), png).unwrap_or_else(|e| panic!("{e}"));
+    assert_chinese_renders(&c, "#decision-result").await;
     let status: String = sqlx::query_scalar("SELECT status FROM submissions WHERE submission_id = $1")
         .bind(id)
         .fetch_one(&pool)

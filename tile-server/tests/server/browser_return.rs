@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tile_server::auth::Role;
 use tile_server::db::MIGRATOR;
 
-use crate::browser::{browser, serve, text_of, wait_for_attr};
+use crate::browser::{assert_chinese_renders, browser, serve, text_of, wait_for_attr};
 use crate::common::*;
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -90,6 +90,7 @@ async fn reviewer_returns_a_submission_with_the_ticked_finding(pool: PgPool) {
         .unwrap_or_else(|e| panic!("{e}"));
     wait_for_attr(&c, "#decision-result", "data-done", |v| v == "return").await;
     assert!(text_of(&c, "#decision-result").await.contains("已退回"));
+    assert_chinese_renders(&c, "#detail-section").await;
 
     let (status, findings): (String, Option<Value>) = sqlx::query_as(
         "SELECT v.status, v.returned_findings FROM submissions s

@@ -24,7 +24,7 @@ const SENTINEL: &str = "999999";
 /// Waits until every change committed before this call has been applied to the
 /// state's tile cache: notifications arrive in commit order, so once a notice
 /// sent after them is applied, so are they.
-async fn sync_tiles(st: &AppState, pool: &PgPool) {
+pub(crate) async fn sync_tiles(st: &AppState, pool: &PgPool) {
     let mut events = st.tiles.subscribe();
     sqlx::query("SELECT pg_notify('cadastre_tiles', 'parcels|' || $1 || '|*')")
         .bind(SENTINEL)
@@ -88,7 +88,7 @@ pub async fn seed_parcels(st: &AppState, admin: &str, offsets: &[f64]) {
 }
 
 /// (ZDDM, YT) of every parcel in a tile, sorted.
-fn parcels_in(bytes: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parcels_in(bytes: &[u8]) -> Vec<(String, String)> {
     if bytes.is_empty() {
         return Vec::new();
     }
