@@ -18,6 +18,7 @@
 //! password_max_age_days = 90     # [default: 90; 0 = never] then the password must be changed
 //! header_read_timeout_ms = 10000 # [default: 10000] a request's headers must arrive within this
 //! idle_timeout_seconds = 60      # [default: 60] a connection without any traffic this long is closed
+//! connection_threads = 0         # [default: 0 = one per CPU core] threads serving connections
 //! tls_cert_file = "/etc/cadastre/server.crt"  # PEM chain; with tls_key_file: serve HTTPS (rustls)
 //! tls_key_file = "/etc/cadastre/server.key"   # PEM private key
 //! allow_plain_http = false       # [default: false] plain HTTP on a non-loopback address
@@ -154,6 +155,8 @@ pub struct FileConfig {
     pub header_read_timeout_ms: Option<u64>,
     /// Seconds a connection may stay silent before it is closed. \[default: 60\]
     pub idle_timeout_seconds: Option<u64>,
+    /// Threads serving connections, each a single-threaded runtime; 0 = one per core. \[default: 0\]
+    pub connection_threads: Option<usize>,
     /// PEM certificate chain; with `tls_key_file`, the server speaks HTTPS only.
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of the certificate.
@@ -230,6 +233,8 @@ pub struct Settings {
     pub header_read_timeout_ms: u64,
     /// Connection idle timeout, seconds.
     pub idle_timeout_seconds: u64,
+    /// Threads serving connections (0 = one per core).
+    pub connection_threads: usize,
     /// Certificate and key files when serving HTTPS.
     pub tls: Option<TlsFiles>,
     /// Plain HTTP allowed on a non-loopback address.
@@ -277,6 +282,7 @@ impl Default for Settings {
             password_max_age_days: DEFAULT_PASSWORD_MAX_AGE_DAYS,
             header_read_timeout_ms: DEFAULT_HEADER_READ_TIMEOUT_MS,
             idle_timeout_seconds: DEFAULT_IDLE_TIMEOUT_SECONDS,
+            connection_threads: 0,
             tls: None,
             allow_plain_http: false,
             submission_max_bytes: DEFAULT_SUBMISSION_MAX_BYTES,
@@ -314,6 +320,7 @@ impl FileConfig {
             password_max_age_days: self.password_max_age_days.unwrap_or(d.password_max_age_days),
             header_read_timeout_ms: self.header_read_timeout_ms.unwrap_or(d.header_read_timeout_ms),
             idle_timeout_seconds: self.idle_timeout_seconds.unwrap_or(d.idle_timeout_seconds),
+            connection_threads: self.connection_threads.unwrap_or(d.connection_threads),
             tls: match (&self.tls_cert_file, &self.tls_key_file) {
                 (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.clone(), key: key.clone() }),
                 (None, None) => None,
@@ -349,6 +356,9 @@ impl FileConfig {
         }
         if !(100..=300_000).contains(&s.header_read_timeout_ms) {
             return Err(ConfigError::Invalid("header_read_timeout_ms", "must be 100..=300000".into()));
+        }
+        if s.connection_threads > 256 {
+            return Err(ConfigError::Invalid("connection_threads", "must be 0..=256".into()));
         }
         if !(1..=3600).contains(&s.idle_timeout_seconds) {
             return Err(ConfigError::Invalid("idle_timeout_seconds", "must be 1..=3600".into()));

@@ -22,9 +22,9 @@ use crate::common::*;
 use crate::import::url_of;
 
 /// A `tile-server serve` process on a loopback port; killed when dropped.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct ServerProcess {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Drop for ServerProcess {
@@ -36,7 +36,7 @@ impl Drop for ServerProcess {
 
 impl ServerProcess {
     /// Starts the binary on the test's database with `config` (TOML) and waits for its address.
-    fn start(url: &str, config: &str, extra: &[&str]) -> ServerProcess {
+    pub(crate) fn start(url: &str, config: &str, extra: &[&str]) -> ServerProcess {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let cfg = dir.path().join("server.toml");
         std::fs::write(&cfg, config).unwrap_or_else(|e| panic!("{e}"));
@@ -100,7 +100,7 @@ impl ServerProcess {
 }
 
 /// One HTTP/1.1 request on a fresh connection; the status code (0 if none came).
-fn http_status(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> u16 {
+pub(crate) fn http_status(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> u16 {
     let resp = http_raw(addr, method, path, body);
     let text = String::from_utf8_lossy(&resp);
     if !text.starts_with("HTTP/1.1 ") {
@@ -547,7 +547,11 @@ async fn half_open_connections_are_closed(pool: PgPool) {
     let st = state(&pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let options = tile_server::serve::ServeOptions { header_read_timeout: Duration::from_millis(300), tls: None };
+    let options = tile_server::serve::ServeOptions {
+        header_read_timeout: Duration::from_millis(300),
+        tls: None,
+        connection_threads: 2,
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tile_server::serve::serve(listener, tile_server::app(st), options, async move {
         let _ = stopped.await;
@@ -601,7 +605,7 @@ async fn tls_serves_https_and_plain_http_stays_on_loopback(pool: PgPool) {
     let tls = load_tls(&files).unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let options = ServeOptions { header_read_timeout: Duration::from_secs(5), tls: Some(tls) };
+    let options = ServeOptions { header_read_timeout: Duration::from_secs(5), tls: Some(tls), connection_threads: 2 };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server =
         tokio::spawn(tile_server::serve::serve(listener, tile_server::app(state(&pool)), options, async move {

@@ -24,6 +24,7 @@ mod review;
 mod review_members;
 mod review_process;
 mod review_sample;
+mod serving;
 mod tables;
 mod tile_cache;
 mod tile_guard;
