@@ -1,6 +1,6 @@
-//! `tile-server import` and the tile cache: a re-import that changes parcels reaches the
-//! cached tiles through the same statement triggers as any SQL edit, and only the tiles
-//! over the changed parcels are rendered again.
+//! Large writes and the tile cache: a re-import that changes parcels, and one SQL statement
+//! changing hundreds of rows, reach the cached tiles through the statement triggers, and
+//! only the tiles over the changed rows are rendered again (not their common extent).
 
 use geo::Centroid;
 use sqlx::PgPool;
@@ -74,4 +74,53 @@ async fn an_import_refreshes_the_tiles_of_the_parcels_it_changes_and_no_others(p
     assert_eq!(fresh.hits, after.hits);
     get(&st, &far, &viewer).await;
     assert_eq!(st.tiles.stats().hits - fresh.hits, 1, "the far tile is still a cache hit");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_statement_of_hundreds_of_rows_keeps_the_tiles_between_them(pool: PgPool) {
+    let st = state(&pool);
+    let viewer = user_token(&st, "viewer", Role::Surveyor, &[OWN]).await;
+    // 150 parcels in a row at the west end, 150 six kilometres east, one in the middle.
+    let ins = sqlx::query(
+        "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
+         SELECT $1, $1 || '001001GB' || lpad(n::text, 5, '0'), '测试路', 900, '0701', '3', '102',
+                ST_Multi(ST_MakeEnvelope(x, 3300000, x + 30, 3300030, Find_SRID('public', 'parcels', 'geom')))
+         FROM (SELECT n, 500000 + CASE WHEN n <= 150 THEN n * 35 WHEN n <= 300 THEN 6000 + n * 35 ELSE 3000 + 5250 END AS x
+               FROM generate_series(1, 301) n) s",
+    )
+    .bind(OWN)
+    .execute(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ins.rows_affected(), 301);
+    wait_listening(&st).await;
+    sync_tiles(&st, &pool).await;
+    let middle_m = mercator(&pool, 508_265.0, 3_300_015.0).await;
+    let west_m = mercator(&pool, 500_015.0 + 35.0 * 75.0, 3_300_015.0).await;
+    let tile = |m, z| {
+        let (x, y) = tile_of(m, z);
+        format!("/tiles/parcels/{z}/{x}/{y}.mvt")
+    };
+    let (middle, west) = (tile(middle_m, 17), tile(west_m, 17));
+    assert!(parcels_in(&get(&st, &middle, &viewer).await.bytes).contains(&(zddm(OWN, 301), "0701".to_owned())));
+    get(&st, &west, &viewer).await;
+    // One statement changes the 300 parcels at both ends, none in the middle.
+    let upd = sqlx::query("UPDATE parcels SET yt = '0502' WHERE county = $1 AND zddm <> $2 AND state = 'current'")
+        .bind(OWN)
+        .bind(zddm(OWN, 301))
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(upd.rows_affected(), 300);
+    sync_tiles(&st, &pool).await;
+    let before = st.tiles.stats();
+    let r = get(&st, &west, &viewer).await;
+    assert!(parcels_in(&r.bytes).iter().all(|(_, yt)| yt == "0502"), "the west tile is fresh");
+    get(&st, &middle, &viewer).await;
+    let after = st.tiles.stats();
+    assert_eq!(
+        (after.renders - before.renders, after.hits - before.hits),
+        (1, 1),
+        "only the west tile was rendered again"
+    );
 }
