@@ -54,7 +54,7 @@ fn district_with_a_table() -> Editor {
     let sub = survey_desktop::import::read(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut ed = Editor::new(Document::from_submission(sub).0);
     let run = |ed: &mut Editor, c| ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
-    let c = ops::create(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let c = ops::create(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     run(&mut ed, c);
     let spec = GridSpec {
         ljzh: "1".into(),
@@ -68,7 +68,7 @@ fn district_with_a_table() -> Editor {
     run(&mut ed, c);
     let draw = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(10.0)), "draw", &who());
     run(&mut ed, draw.unwrap_or_else(|e| panic!("{e}")));
-    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     run(&mut ed, c);
     ed
 }
@@ -127,7 +127,7 @@ fn a_stale_apportionment_stops_the_export_with_a_reason_and_writes_nothing() {
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(99), 0, "a temporary file was left");
     // Run again: the export goes through.
-    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
     export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
     assert!(out.exists());

@@ -19,7 +19,7 @@ const ZRZH: &str = "330106001001GB00001F0001";
 fn project(path: &Path) {
     let by = Who::now("张三");
     let mut ed = Editor::new(Document::default());
-    ed.execute(ops::create(ed.doc(), ZRZH).expect("create")).expect("run");
+    ed.execute(ops::create(ed.doc(), ZRZH, &by).expect("create")).expect("run");
     let spec = GridSpec {
         ljzh: "1".into(),
         floors: (1..=6).map(FloorSpec::simple).collect(),
