@@ -1,13 +1,17 @@
 //! The building tables (楼盘表) of a folder the app imports: `buildings/<ZRZH>.csv` or
-//! `.xlsx` (the layout `tile-server import` and result packages use), with the zones,
-//! shared spaces and agreed shares of `<ZRZH>.apportion.json` beside it taken into the
-//! building's apportionment set-up. The apportionment itself is not taken as run: the
-//! surveyor runs it in the app, so what is shown is always computed from what is there.
+//! `.xlsx` (the layout `tile-server import` and result packages use), with what lies beside
+//! it: the floor plans of `<ZRZH>.floorplan.json` (分层分户图, checked against the table),
+//! and the zones, shared spaces and agreed shares of `<ZRZH>.apportion.json` taken into the
+//! building's apportionment set-up. A shared space the floor plan draws comes from the plan,
+//! not a second time from the JSON (an exported package carries both). The apportionment
+//! itself is not taken as run: the surveyor runs it in the app, so what is shown is always
+//! computed from what is there.
 
 use std::path::{Path, PathBuf};
 
 use cadastre_core::apportion::ApportionInput;
-use cadastre_core::building::{read_csv, read_xlsx, Editor};
+use cadastre_core::building::{read_csv, read_xlsx, BuildingTable, Editor};
+use cadastre_core::floorplan::FloorPlan;
 
 use crate::model::units::{BuildingUnits, Units};
 
@@ -60,7 +64,15 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
             continue;
         }
         let mut units = BuildingUnits::new(&zrzh);
+        let plan_path = path.with_extension("floorplan.json");
+        if plan_path.is_file() {
+            match read_plan(&plan_path, &table) {
+                Ok(plan) => units.plan = plan,
+                Err(e) => out.problems.push(format!("分层分户图 {}: {e}", plan_path.display())),
+            }
+        }
         units.table = table;
+        let drawn: Vec<String> = units.plan.shared_inputs().into_iter().map(|s| s.id).collect();
         let json = path.with_extension("apportion.json");
         if json.is_file() {
             match std::fs::read_to_string(&json)
@@ -73,7 +85,9 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
                         if let Some(shares) = s.shares.take() {
                             units.setup.agreed.insert(s.id.clone(), shares);
                         }
-                        units.setup.shared.push(s);
+                        if !drawn.contains(&s.id) {
+                            units.setup.shared.push(s);
+                        }
                     }
                 }
                 Err(e) => out.problems.push(format!("{}: {e}", json.display())),
@@ -82,6 +96,15 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
         out.units.insert(zrzh, units);
     }
     out
+}
+
+/// A floor plan file, which must be of this table's building and draw only its
+/// current households, each on its own floor.
+fn read_plan(path: &Path, table: &BuildingTable) -> Result<FloorPlan, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let plan = FloorPlan::from_json(&text).map_err(|e| e.to_string())?;
+    plan.check_against(table).map_err(|e| format!("与楼盘表不符 does not match the building table: {e}"))?;
+    Ok(plan)
 }
 
 #[cfg(test)]
