@@ -8,10 +8,12 @@ mod floor;
 mod floor_canvas;
 pub mod print;
 mod table;
+mod table_form;
 
 pub use apportion::ApportionPanel;
 pub use floor::FloorPanel;
 pub use table::TablePanel;
+pub use table_form::{parse_parts, parse_physical, BatchForm, GridForm};
 
 use super::command::AppCommand;
 use super::i18n::Lang;
