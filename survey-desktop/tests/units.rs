@@ -70,7 +70,8 @@ fn floor_one() -> FloorPlanFloor {
 fn script(ed: &mut Editor) -> Vec<Document> {
     let by = who();
     let mut docs = vec![ed.doc().clone()];
-    let steps: Vec<Box<dyn Fn(&Document) -> Command>> = vec![
+    type Step = Box<dyn Fn(&Document) -> Command>;
+    let steps: Vec<Step> = vec![
         Box::new(|d| ops::create(d, ZRZH, &who()).expect("create")),
         Box::new(move |d| ops::generate_grid(d, ZRZH, &grid(6), &who()).expect("grid")),
         Box::new(|d| ops::split(d, ZRZH, "0024", &[area("40.00"), area("41.00")], &who()).expect("split").0),

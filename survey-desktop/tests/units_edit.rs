@@ -122,7 +122,7 @@ fn two_logical_buildings_and_a_two_storey_nominal_floor_in_the_table() {
     h.get_by_label("第1层\n实际层 1").click();
     h.run_steps(2);
     let shop = u.table.current().find(|x| x.ljzh == "2" && x.floor == 1).map(|x| x.hh.clone()).expect("shop");
-    assert_eq!(h.state().units.table.selected.iter().cloned().collect::<Vec<_>>(), [shop.clone()]);
+    assert_eq!(h.state().units.table.selected.iter().collect::<Vec<_>>(), [&shop]);
     h.state_mut().units.table.batch.physical = "1-2".into();
     h.get_by_role_and_label(Role::Button, "批量修改").click();
     h.run_steps(3);

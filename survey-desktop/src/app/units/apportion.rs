@@ -45,6 +45,9 @@ pub fn parse_serves(text: &str) -> Result<Serves, String> {
     }
 }
 
+/// The last result and staleness of (building, edit generation).
+type Cached = (String, u64, Option<Result<Apportionment, String>>, Staleness);
+
 /// The apportionment panel.
 #[derive(Default)]
 pub struct ApportionPanel {
@@ -58,7 +61,7 @@ pub struct ApportionPanel {
     pub agreed_id: String,
     /// Agreed shares text.
     pub agreed: String,
-    cache: Option<(String, u64, Option<Result<Apportionment, String>>, Staleness)>,
+    cache: Option<Cached>,
 }
 
 impl ApportionPanel {

@@ -192,7 +192,10 @@ impl FloorCanvas {
 
     /// Draw the floor; handle pan, zoom, drawing, picking and vertex editing.
     pub fn ui(&mut self, ui: &mut egui::Ui, input: CanvasInput<'_>) -> CanvasEvent {
-        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        // What is visible: a wide row above can make the available size larger than the clip.
+        let visible = ui.clip_rect().max - ui.cursor().min;
+        let size = ui.available_size().min(visible).max(egui::vec2(50.0, 50.0));
+        let (response, painter) = ui.allocate_painter(size, Sense::click_and_drag());
         let screen = response.rect;
         painter.rect_filled(screen, 0.0, Color32::WHITE);
         self.fit(input.key.clone(), input.floor, screen);
