@@ -165,3 +165,14 @@ fn the_app_writes_the_codes_and_says_how_many() {
     assert_eq!(h.state().units.zrzh.as_deref(), Some(ZRZH), "the building picker moved to the issued ZRZH");
     assert!(h.query_by_label_contains("  0001\n").is_some(), "its households are shown");
 }
+
+#[test]
+fn household_codes_alone_name_the_building_of_a_temporary_table() {
+    let mut ed = project(TEMP);
+    let codes: BTreeMap<String, String> =
+        ["0001", "0002", "0003", "0004"].iter().map(|hh| (format!("{TEMP}#{hh}"), code(hh))).collect();
+    let applied = apply_codes(ed.doc(), &codes, &who()).expect("fits").expect("something");
+    assert_eq!((applied.tables, applied.households), (1, 4));
+    run(&mut ed, applied.command);
+    assert!(ed.doc().units.get(ZRZH).is_some_and(|u| u.table.current().all(|h| h.unit_code.is_some())));
+}

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use cadastre_core::apportion::{ApportionInput, Serves};
 use cadastre_core::building::{BuildingTable, Change, Editor as Who, HouseholdChange, ListDelta, TableDelta, Target};
 use cadastre_core::floorplan::FloorPlan;
+use cadastre_core::package::is_temporary_id;
 
 use super::history::building_change;
 use super::{ApportionSetup, BuildingUnits, Staleness, Units, UnitsEdit};
@@ -182,6 +183,14 @@ fn recoded(
         Some(c) => {
             return Err(invalid(format!("入库代码 {c} 不是自然幢号 / the code issued for {packed} is not a ZRZH")))
         }
+        // No code for the building itself (a table handed in without its footprint):
+        // its households' codes name the building.
+        None if is_temporary_id(packed) => codes
+            .iter()
+            .filter(|(k, _)| k.strip_prefix(packed).is_some_and(|rest| rest.starts_with('#')))
+            .find_map(|(_, c)| c.get(..24))
+            .unwrap_or(packed)
+            .to_owned(),
         None => packed.to_owned(),
     };
     let issued = household_codes(packed, &zrzh, &u.table, codes)?;
