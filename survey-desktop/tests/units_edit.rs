@@ -261,3 +261,39 @@ fn corners_of_a_floor_plan_are_inserted_dragged_with_snapping_and_deleted() {
     assert!(notes.iter().any(|n| n.contains("插入顶点")), "{notes:?}");
     assert!(notes.iter().any(|n| n.contains("移动顶点")), "{notes:?}");
 }
+
+#[test]
+fn an_open_balcony_counts_half_and_an_enclosed_one_in_full() {
+    let mut h = harness(drawn());
+    h.get_by_label("分层分户图").click();
+    h.run_steps(3);
+    // A drawn household picked in the list is selected, not redrawn.
+    h.get_by_label("101 0001").click();
+    h.run_steps(2);
+    assert_eq!(h.state().units.floor.target, None);
+    // An open balcony 4 m × 1.5 m south of it, its corners snapped onto the outer wall: half of 6 m².
+    h.get_by_label("画未封闭阳台(一半)").click();
+    h.run_steps(2);
+    for c in [[0.0, 0.0], [4.0, 0.0], [4.0, -1.5], [0.0, -1.5], [0.0, 0.0]] {
+        let p = screen(&h, c);
+        click_at(&mut h, p);
+    }
+    assert_eq!(measured(&h, "0001"), Some(area("83.00")), "{}", h.state().status);
+    // The same size enclosed, on 0002: in full.
+    let inside = screen(&h, [15.0, 4.0]);
+    click_at(&mut h, inside);
+    h.get_by_label("画封闭阳台").click();
+    h.run_steps(2);
+    for c in [[12.0, 0.0], [16.0, 0.0], [16.0, -1.5], [12.0, -1.5], [12.0, 0.0]] {
+        let p = screen(&h, c);
+        click_at(&mut h, p);
+    }
+    assert_eq!(measured(&h, "0002"), Some(area("86.00")), "{}", h.state().status);
+    let u = units(&h);
+    let enclosed: Vec<bool> = u
+        .plan
+        .floor(1)
+        .map(|f| f.households.iter().flat_map(|x| x.balconies.iter().map(|b| b.enclosed)).collect())
+        .unwrap_or_default();
+    assert_eq!(enclosed, [false, true]);
+}
