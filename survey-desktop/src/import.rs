@@ -162,7 +162,7 @@ pub fn align_crs(sub: &mut Submission, project: Option<GkZone>) -> Result<(GkZon
             let z = (bbox.min().x / 1e6).floor();
             let zone = (25.0..=45.0)
                 .contains(&z)
-                .then(|| GkZone { zone: z as u8, prefixed: true })
+                .then_some(GkZone { zone: z as u8, prefixed: true })
                 .filter(|zone| Crs::from_epsg(zone.epsg()).implausibility(&bbox).is_empty())
                 .ok_or_else(|| {
                     ImportError::Crs(
@@ -213,8 +213,7 @@ pub fn import_command(doc: &Document, index: &Index, sub: &Submission) -> Comman
         edits.push(Edit::AddParcel { id: next, parcel: Box::new(parcel) });
         next += 1;
     }
-    let mut next_b = doc.next_building_id();
-    for bl in &sub.buildings {
+    for (next_b, bl) in (doc.next_building_id()..).zip(&sub.buildings) {
         let building = crate::model::BuildingFeature {
             zrzh: bl.zrzh.clone(),
             zddm: bl.zddm.clone(),
@@ -222,7 +221,6 @@ pub fn import_command(doc: &Document, index: &Index, sub: &Submission) -> Comman
             attributes: bl.attributes.clone(),
         };
         edits.push(Edit::AddBuilding { id: next_b, building: Box::new(building) });
-        next_b += 1;
     }
     b.finish("导入 / import", edits)
 }

@@ -1,18 +1,20 @@
-//! The result package the app exports carries the building tables (楼盘表) and, when the
-//! apportionment was run, its input, where the server's intake reads them
-//! (`buildings/<ZRZH>.csv`, `buildings/<ZRZH>.apportion.json`); a stale apportionment
-//! stops the export with a reason and leaves no file behind.
+//! The result package the app exports carries the building tables (楼盘表), their floor
+//! plans and, when the apportionment was run, its input, where the server's intake reads
+//! them (`buildings/<ZRZH>.csv`, `.floorplan.json`, `.apportion.json`); a stale
+//! apportionment stops the export with a reason and leaves no file behind. An unpacked
+//! package opened as a folder gives the tables, plans and apportionment back.
 
 use std::path::Path;
 
 use cadastre_core::apportion::{Apportion, ApportionInput, Area};
 use cadastre_core::building::{read_csv, Editor as Who, FloorSpec, GridSpec};
-use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
+use cadastre_core::floorplan::{FloorPlan, FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
 use cadastre_core::io::LoadOptions;
 use cadastre_core::package::{Limits, Package};
 use cadastre_core::qc::QcConfig;
 use chrono::DateTime;
 use survey_desktop::app::units::print::apportionment_table;
+use survey_desktop::app::{App, StartOptions};
 use survey_desktop::model::units::ops;
 use survey_desktop::model::{Document, Editor};
 use survey_desktop::submit::{export_package, ExportOptions};
@@ -21,6 +23,10 @@ const ZRZH: &str = "330106001001GB00001F0001";
 
 fn who() -> Who {
     Who { who: "测量员".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
+}
+
+fn area(s: &str) -> Area {
+    s.parse().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn household(hh: &str, room: &str, x0: f64, x1: f64) -> HouseholdPlan {
@@ -54,7 +60,7 @@ fn district_with_a_table() -> Editor {
     let sub = survey_desktop::import::read(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut ed = Editor::new(Document::from_submission(sub).0);
     let run = |ed: &mut Editor, c| ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
-    let c = ops::create(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let c = ops::create(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     run(&mut ed, c);
     let spec = GridSpec {
         ljzh: "1".into(),
@@ -68,7 +74,7 @@ fn district_with_a_table() -> Editor {
     run(&mut ed, c);
     let draw = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(10.0)), "draw", &who());
     run(&mut ed, draw.unwrap_or_else(|e| panic!("{e}")));
-    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     run(&mut ed, c);
     ed
 }
@@ -115,6 +121,45 @@ fn the_package_carries_every_building_table_and_the_apportionment_that_was_run()
 }
 
 #[test]
+fn floor_plans_go_out_in_the_package_and_come_back_from_its_folder() {
+    let ed = district_with_a_table();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("成果包.zip");
+    export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
+    let mut pkg =
+        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let json = pkg.read_file(&format!("buildings/{ZRZH}.floorplan.json")).unwrap_or_else(|e| panic!("{e}"));
+    let sent = &ed.doc().units[ZRZH];
+    let plan = FloorPlan::from_json(std::str::from_utf8(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan, sent.plan);
+    // One plan: the one building drawn.
+    let names: Vec<String> = pkg.manifest().files.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(names.iter().filter(|n| n.ends_with(".floorplan.json")).count(), 1, "{names:?}");
+
+    // Unpacked and opened as a folder, as a surveyor does with a returned package.
+    let folder = dir.path().join("unpacked");
+    pkg.extract_to(&folder).unwrap_or_else(|e| panic!("{e}"));
+    let mut app = App::new(StartOptions { data_dir: Some(dir.path().join("data")), ..StartOptions::default() });
+    app.open_path(&folder);
+    let back = &app.editor.doc().units[ZRZH];
+    assert_eq!(back.plan, sent.plan);
+    let rows = |u: &survey_desktop::model::units::BuildingUnits| -> Vec<(String, Option<Area>)> {
+        u.table.current().map(|h| (h.hh.clone(), h.measured_inner)).collect()
+    };
+    assert_eq!(rows(back), rows(sent));
+    // The stairwell the plan draws is not taken a second time from the apportionment input:
+    // the input rebuilt from what was read is the one that was run.
+    assert!(back.setup.shared.is_empty(), "{:?}", back.setup.shared);
+    assert_eq!(back.apportion_input().ok().as_ref(), sent.setup.last_run.as_ref());
+    // Redrawing a floor of the imported plan works like any other.
+    let c = ops::set_floor(app.editor.doc(), ZRZH, 1, Some(floor_one(9.0)), "redraw", &who())
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.editor.execute(c).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(app.editor.doc().units[ZRZH].table.get("0001").and_then(|h| h.measured_inner), Some(area("72.00")));
+}
+
+#[test]
 fn a_stale_apportionment_stops_the_export_with_a_reason_and_writes_nothing() {
     let mut ed = district_with_a_table();
     let cmd =
@@ -127,7 +172,7 @@ fn a_stale_apportionment_stops_the_export_with_a_reason_and_writes_nothing() {
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).map(|d| d.count()).unwrap_or(99), 0, "a temporary file was left");
     // Run again: the export goes through.
-    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH).unwrap_or_else(|e| panic!("{e}"));
+    let (c, _) = ops::run_apportionment(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
     export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
     assert!(out.exists());

@@ -70,8 +70,9 @@ fn floor_one() -> FloorPlanFloor {
 fn script(ed: &mut Editor) -> Vec<Document> {
     let by = who();
     let mut docs = vec![ed.doc().clone()];
-    let steps: Vec<Box<dyn Fn(&Document) -> Command>> = vec![
-        Box::new(|d| ops::create(d, ZRZH).expect("create")),
+    type Step = Box<dyn Fn(&Document) -> Command>;
+    let steps: Vec<Step> = vec![
+        Box::new(|d| ops::create(d, ZRZH, &who()).expect("create")),
         Box::new(move |d| ops::generate_grid(d, ZRZH, &grid(6), &who()).expect("grid")),
         Box::new(|d| ops::split(d, ZRZH, "0024", &[area("40.00"), area("41.00")], &who()).expect("split").0),
         Box::new(|d| ops::merge(d, ZRZH, &["0022", "0023"], &who()).expect("merge").0),
@@ -83,7 +84,7 @@ fn script(ed: &mut Editor) -> Vec<Document> {
         }),
         Box::new(|d| ops::set_floor(d, ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor")),
         Box::new(|d| ops::copy_floor(d, ZRZH, 1, &[2, 3], &who()).expect("copy")),
-        Box::new(|d| ops::run_apportionment(d, ZRZH).expect("run").0),
+        Box::new(|d| ops::run_apportionment(d, ZRZH, &who()).expect("run").0),
     ];
     let _ = by;
     for step in steps {
@@ -123,7 +124,7 @@ fn buildings_survive_save_autosave_and_recovery() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("p.gpkg");
     let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
     run(&mut ed, c);
     let c = ops::generate_grid(ed.doc(), ZRZH, &grid(6), &who()).expect("grid");
     run(&mut ed, c);
@@ -145,7 +146,7 @@ fn buildings_survive_save_autosave_and_recovery() {
 #[test]
 fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
     let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
     run(&mut ed, c);
     let one_floor = GridSpec { floors: vec![FloorSpec::simple(1)], rooms_per_unit: 1, ..grid(1) };
     let c = ops::generate_grid(ed.doc(), ZRZH, &one_floor, &who()).expect("grid");
@@ -153,7 +154,7 @@ fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
     assert!(matches!(ed.doc().units[ZRZH].staleness(), Staleness::NeverRun));
     let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor");
     run(&mut ed, c);
-    let (c, r) = ops::run_apportionment(ed.doc(), ZRZH).expect("run");
+    let (c, r) = ops::run_apportionment(ed.doc(), ZRZH, &who()).expect("run");
     run(&mut ed, c);
     assert_eq!(ed.doc().units[ZRZH].staleness(), Staleness::Current);
     assert_eq!(r.totals.apportioned, r.totals.shared_area);
@@ -170,7 +171,7 @@ fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
 #[test]
 fn overlapping_outlines_and_bad_imports_are_refused_with_a_reason() {
     let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH).expect("create");
+    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
     run(&mut ed, c);
     let c = ops::generate_grid(ed.doc(), ZRZH, &grid(2), &who()).expect("grid");
     run(&mut ed, c);
@@ -213,7 +214,7 @@ fn doc_units(h: &Harness<'_, App>) -> survey_desktop::model::units::BuildingUnit
 #[test]
 fn table_floor_plan_and_apportionment_through_the_panels() {
     let mut h = harness();
-    let c = ops::create(h.state().editor.doc(), ZRZH).expect("create");
+    let c = ops::create(h.state().editor.doc(), ZRZH, &who()).expect("create");
     h.state_mut().push(AppCommand::Edit(c));
     h.run_steps(2);
     // 楼盘表: generate 6 floors × 2 stair units × 2 rooms.
@@ -246,7 +247,7 @@ fn table_floor_plan_and_apportionment_through_the_panels() {
     // Every household needs a 套内 for the apportionment: batch-edit the predicted area.
     let all: Vec<String> = doc_units(&h).table.current().map(|x| x.hh.clone()).collect();
     h.state_mut().units.table.selected = all.into_iter().collect();
-    h.state_mut().units.table.batch_predicted = "80.00".into();
+    h.state_mut().units.table.batch.predicted = "80.00".into();
     h.get_by_label("批量修改").click();
     h.run_steps(3);
     assert!(doc_units(&h).table.current().all(|x| x.predicted_inner == Some(area("80.00"))));

@@ -1,11 +1,11 @@
 //! The real binary under Xvfb: `--panel building-table` and `--panel
-//! floor-plan` screenshots of a project with a building table and a drawn
-//! floor (Chinese labels), checked for content; copies are kept in
-//! `$DESK_SHOTS` when set, to look at.
+//! floor-plan` screenshots of a project with a building table (two logical
+//! buildings, a duplex top floor) and a drawn floor (Chinese labels), checked
+//! for content; copies are kept in `$DESK_SHOTS` when set, to look at.
 
 use std::path::Path;
 
-use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec};
+use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec, PhysicalFloors};
 use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
 use survey_desktop::model::units::ops;
 use survey_desktop::model::{Document, Editor};
@@ -19,16 +19,35 @@ const ZRZH: &str = "330106001001GB00001F0001";
 fn project(path: &Path) {
     let by = Who::now("张三");
     let mut ed = Editor::new(Document::default());
-    ed.execute(ops::create(ed.doc(), ZRZH).expect("create")).expect("run");
+    ed.execute(ops::create(ed.doc(), ZRZH, &by).expect("create")).expect("run");
     let spec = GridSpec {
         ljzh: "1".into(),
-        floors: (1..=6).map(FloorSpec::simple).collect(),
+        // The top nominal floor is a duplex (实际层 6-7).
+        floors: (1..=6)
+            .map(|n| {
+                if n == 6 {
+                    FloorSpec { nominal: 6, physical: PhysicalFloors { from: 6, to: 7 } }
+                } else {
+                    FloorSpec::simple(n)
+                }
+            })
+            .collect(),
         stair_units: 2,
         rooms_per_unit: 2,
         usage: "住宅".into(),
         zone: "res".into(),
     };
     ed.execute(ops::generate_grid(ed.doc(), ZRZH, &spec, &by).expect("grid")).expect("run");
+    // A second logical building: two floors of shops.
+    let shops = GridSpec {
+        ljzh: "2".into(),
+        floors: (1..=2).map(FloorSpec::simple).collect(),
+        stair_units: 1,
+        rooms_per_unit: 2,
+        usage: "商业".into(),
+        zone: "shop".into(),
+    };
+    ed.execute(ops::generate_grid(ed.doc(), ZRZH, &shops, &by).expect("shops")).expect("run");
     let h = |hh: &str, room: &str, x0: f64, x1: f64| HouseholdPlan {
         hh: hh.into(),
         room: room.into(),

@@ -1,9 +1,12 @@
 //! The surveyor's desktop against the real server: the app's model imports the sample
-//! district, draws a new parcel with a temporary id, exports the result package (checks
-//! run first, their report inside), logs in and hands it in over HTTP to a tile-server on
-//! a real socket; a reviewer accepts it through the API (with an override reason when the
-//! checks fail) and the model shows it accepted and writes the issued 19-digit code over
-//! the temporary id. A second submission comes back returned with findings, which the
+//! district, draws a new parcel with a temporary id and a building on it whose 楼盘表 (four
+//! households), floor plan and apportionment are made in the app, exports the result
+//! package (checks run first, their report inside; the table, plan and apportionment
+//! input as members), logs in and hands it in over HTTP to a tile-server on a real
+//! socket; a reviewer accepts it through the API (with an override reason when the checks
+//! fail) and the app shows it accepted and writes the issued codes into its document as
+//! one undoable step: the parcel's 19-character ZDDM, the building's 24-character ZRZH
+//! (its table and plan move there) and each household's 28-character BDCDYH. A second submission comes back returned with findings, which the
 //! model shows with their locations, and is handed in again as version 2. The errors a
 //! surveyor can meet (wrong password, 403, 409, package too big, server down) are
 //! Chinese messages.
@@ -13,12 +16,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cadastre_core::apportion::Serves;
+use cadastre_core::building::{FloorSpec, GridSpec};
+use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
 use cadastre_core::io::LoadOptions;
 use cadastre_core::package::{Limits, Package};
 use geo_types::Coord;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use survey_desktop::app::command::AppCommand;
+use survey_desktop::app::App;
 use survey_desktop::model::snap::{Snap, SnapTarget};
+use survey_desktop::model::units::ops as units_ops;
 use survey_desktop::model::{ops, Document, Editor};
 use survey_desktop::submit::{apply_codes, ExportOptions, Job, LoginStore, Progress, SubmitModel};
 use tile_server::auth::Role;
@@ -127,6 +136,68 @@ fn project_with_new_parcel(temp: &str, k: f64) -> Editor {
     editor
 }
 
+fn run(editor: &mut Editor, cmd: survey_desktop::model::Command) {
+    editor.execute(cmd).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A building drawn on the new parcel (its ZRZH a temporary id, `<parcel>F0001`) with the
+/// app's 楼盘表 (2 floors × 2 households), floor 1 drawn with a stairwell, predicted areas
+/// for floor 2, and the apportionment run. Returns the ZRZH.
+fn with_new_building(editor: &mut Editor, temp: &str, k: f64) -> String {
+    let (x0, y0) = (512_305.0, 3_350_228.0 + k);
+    let corners = [(0.0, 0.0), (0.0, 10.0), (23.0, 10.0), (23.0, 0.0)].map(|(dx, dy)| Coord { x: x0 + dx, y: y0 + dy });
+    let cmd = ops::draw_building(editor.doc(), editor.index(), &corners).unwrap_or_else(|e| panic!("{e}"));
+    run(editor, cmd);
+    let zrzh = editor.doc().buildings.values().find(|b| b.zddm == temp).map(|b| b.zrzh.clone()).unwrap_or_default();
+    assert_eq!(zrzh, format!("{temp}F0001"));
+    let by = cadastre_core::building::Editor::now("surveyor1");
+    let cmd = units_ops::create(editor.doc(), &zrzh, &by).unwrap_or_else(|e| panic!("{e}"));
+    run(editor, cmd);
+    let spec = GridSpec {
+        ljzh: "1".into(),
+        floors: (1..=2).map(FloorSpec::simple).collect(),
+        stair_units: 1,
+        rooms_per_unit: 2,
+        usage: "住宅".into(),
+        zone: "res".into(),
+    };
+    let cmd = units_ops::generate_grid(editor.doc(), &zrzh, &spec, &by).unwrap_or_else(|e| panic!("{e}"));
+    run(editor, cmd);
+    let all: Vec<String> = editor.doc().units[&zrzh].table.current().map(|h| h.hh.clone()).collect();
+    let values = units_ops::BatchValues {
+        predicted_inner: Some("80.00".parse().unwrap_or_else(|e| panic!("{e:?}"))),
+        address: Some("西湖区新建路1号1幢".into()),
+        ..Default::default()
+    };
+    let (cmd, _) = units_ops::batch_edit(editor.doc(), &zrzh, &all, &values, &by).unwrap_or_else(|e| panic!("{e}"));
+    run(editor, cmd);
+    let flat = |hh: &str, room: &str, x0: f64, x1: f64| HouseholdPlan {
+        hh: hh.into(),
+        room: room.into(),
+        stair_unit: "1".into(),
+        outline: Outline::rect(x0, 0.0, x1, 9.0),
+        balconies: vec![],
+    };
+    let floor = FloorPlanFloor {
+        floor: 1,
+        households: vec![flat("0001", "101", 0.0, 10.0), flat("0002", "102", 13.0, 23.0)],
+        shared: vec![SharedSpace {
+            id: "stair1".into(),
+            kind: SharedKind::Stairwell,
+            name: "1单元楼梯间".into(),
+            outline: Outline::rect(10.0, 0.0, 13.0, 9.0),
+            serves: Serves { building: Some(true), ..Serves::default() },
+        }],
+    };
+    let cmd =
+        units_ops::set_floor(editor.doc(), &zrzh, 1, Some(floor), "绘制户", &by).unwrap_or_else(|e| panic!("{e}"));
+    run(editor, cmd);
+    let (cmd, r) = units_ops::run_apportionment(editor.doc(), &zrzh, &by).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.totals.apportioned, r.totals.shared_area);
+    run(editor, cmd);
+    zrzh
+}
+
 fn export_job(editor: &Editor, path: &Path) -> Job {
     Job::Export {
         doc: Box::new(editor.doc().clone()),
@@ -137,7 +208,9 @@ fn export_job(editor: &Editor, path: &Path) -> Job {
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a_returned_one(pool: PgPool) {
+async fn the_app_submits_a_new_parcel_and_building_and_shows_them_accepted_with_their_codes_then_a_returned_one(
+    pool: PgPool,
+) {
     fill(&pool).await;
     user(&pool, "surveyor1", Role::Surveyor).await;
     user(&pool, "reviewer1", Role::Reviewer).await;
@@ -168,6 +241,7 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
 
     // Export: the checks run first and their report is a listed, digested member.
     let mut editor = project_with_new_parcel("T1", 0.0);
+    let temp_zrzh = with_new_building(&mut editor, "T1", 0.0);
     let pkg = work.path().join("成果包1.zip");
     let (m, err) = step(model, export_job(&editor, &pkg)).await;
     assert_eq!(err, None);
@@ -181,6 +255,12 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
     assert_eq!(qc["verdict"].as_str(), Some(verdict.as_str()));
     assert_eq!(qc["findings"].as_array().map(Vec::len), Some(findings));
     assert_eq!(opened.manifest().qc_report.as_ref().map(|r| r.findings), Some(findings));
+    // The new building's table, floor plan and apportionment input travel with it.
+    let members: Vec<String> = opened.manifest().files.iter().map(|f| f.path.clone()).collect();
+    for ext in ["csv", "floorplan.json", "apportion.json"] {
+        let name = format!("buildings/{temp_zrzh}.{ext}");
+        assert!(members.contains(&name), "{name} not in {members:?}");
+    }
 
     // Hand it in; the server's worker checks it; the model polls and sees it ready.
     let (m, err) = step(model, Job::Submit { path: pkg.clone(), resubmit_of: None }).await;
@@ -211,7 +291,8 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
     let (s, v) = api(&base, "POST", &format!("/api/submissions/{id}/decision"), &reviewer, Some(decision)).await;
     assert_eq!(s, 200, "{v}");
 
-    // The model shows it accepted; the issued code replaces T1 in the project.
+    // The model shows it accepted with the codes issued: the parcel's, the building's, and
+    // one per household of the new building's table.
     let (m, err) = step(model, Job::Refresh { id }).await;
     assert_eq!(err, None);
     model = m;
@@ -221,13 +302,55 @@ async fn the_app_submits_a_new_parcel_and_shows_it_accepted_with_its_code_then_a
     let code = review.codes.get("T1").cloned().unwrap_or_default();
     assert_eq!(code.len(), 19, "{:?}", review.codes);
     assert!(code.starts_with("330106001003GB"), "{code}");
-    let cmd = apply_codes(editor.doc(), &review.codes).unwrap_or_else(|| panic!("no codes to apply"));
-    editor.execute(cmd).unwrap_or_else(|e| panic!("{e}"));
-    assert!(editor.doc().parcel_by_code(&code).is_some());
-    assert!(editor.doc().parcel_by_code("T1").is_none());
-    // The store has it under that code.
+    let zrzh = review.codes.get(&temp_zrzh).cloned().unwrap_or_default();
+    assert_eq!(zrzh, format!("{code}F0001"), "{:?}", review.codes);
+    let issued = review.issued();
+    assert_eq!((issued.parcels.len(), issued.buildings.len(), issued.households.len()), (1, 1, 4), "{issued:?}");
+    assert!(issued.households.iter().all(|(_, c)| c.len() == 28 && c.starts_with(&zrzh)), "{issued:?}");
+    // A model-level check of the edit the app makes (nothing changed yet: it applies).
+    let by = cadastre_core::building::Editor::now("surveyor1");
+    assert!(apply_codes(editor.doc(), &review.codes, &by).unwrap_or_else(|e| panic!("{e}")).is_some());
+
+    // The app takes the answer as it does from its submission panel: status, and the codes
+    // in its document as one undoable step.
+    let mut app = App::with_document(editor.doc().clone());
+    app.push(AppCommand::ReviewArrived(Box::new(review.clone())));
+    app.run_commands();
+    assert_eq!(app.status, "审核通过，已写入入库代码：宗地 1，幢 1，户 4");
+    let doc = app.editor.doc();
+    assert!(doc.parcel_by_code(&code).is_some());
+    assert!(doc.parcel_by_code("T1").is_none());
+    assert!(doc.buildings.values().any(|b| b.zrzh == zrzh && b.zddm == code));
+    assert!(!doc.units.contains_key(&temp_zrzh));
+    let u = doc.units.get(&zrzh).unwrap_or_else(|| panic!("no table under {zrzh}: {:?}", doc.units.keys()));
+    assert_eq!((u.table.zrzh.as_str(), u.plan.zrzh.as_str()), (zrzh.as_str(), zrzh.as_str()));
+    let mut household_codes: Vec<String> = u.table.current().filter_map(|h| h.unit_code.clone()).collect();
+    let mut expected: Vec<String> = issued.households.iter().map(|(_, c)| c.clone()).collect();
+    household_codes.sort();
+    expected.sort();
+    assert_eq!(household_codes, expected);
+    assert!(u.table.current().all(|h| h.unit_code.as_deref() == Some(&format!("{zrzh}{}", h.hh))));
+    // The plan follows the issued household numbers; the apportionment stays current.
+    assert!(u.plan.floors.iter().flat_map(|f| &f.households).all(|p| u.table.get(&p.hh).is_some()));
+    assert_eq!(u.staleness(), survey_desktop::model::units::Staleness::Current);
+    // One undo step takes it all back.
+    app.push(AppCommand::Undo);
+    app.run_commands();
+    assert!(app.editor.doc().units.contains_key(&temp_zrzh));
+    assert!(app.editor.doc().parcel_by_code("T1").is_some());
+    app.push(AppCommand::Redo);
+    app.run_commands();
+    // The store has them under those codes.
     let (s, p) = api(&base, "GET", &format!("/api/parcels/{code}"), &reviewer, None).await;
     assert_eq!(s, 200, "{p}");
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT bdcdyh::text FROM households WHERE bdcdyh LIKE $1 || '%' AND state = 'current' ORDER BY bdcdyh",
+    )
+    .bind(&zrzh)
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored, expected);
 
     // 409: a new version of an accepted submission.
     let (m, err) = step(model, Job::Submit { path: pkg.clone(), resubmit_of: Some(id) }).await;

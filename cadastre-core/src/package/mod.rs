@@ -7,7 +7,7 @@
 //! | `manifest.json` | [`Manifest`]: format version, county, project, survey firm, business kind (首次/变更/分割/合并/灭失), the store parcels it replaces, every other file with its size and SHA-256 |
 //! | `ZD.shp`… / `*.gpkg` | parcel, building and sub-district layers: shapefiles (GBK or UTF-8, `.cpg`) or one GeoPackage |
 //! | `JZD.csv` | boundary points (界址点成果表, [`crate::boundary`]) |
-//! | `buildings/<ZRZH>.csv` | building tables (楼盘表, [`crate::building`]), with `<ZRZH>.apportion.json` (分摊输入) |
+//! | `buildings/<ZRZH>.csv` | building tables (楼盘表, [`crate::building`]), with `<ZRZH>.apportion.json` (分摊输入) and `<ZRZH>.floorplan.json` (分层分户图, [`crate::floorplan`]; the server keeps none, the desktop app reads it back) |
 //! | `qc/report.json`, `qc/report.html` | optional: the QC report the surveyor's tool made before packing ([`Manifest::qc_report`], [`check_for_package`]) |
 //!
 //! New parcels and buildings carry a **temporary id** ([`is_temporary_id`]: `T` and up to 18

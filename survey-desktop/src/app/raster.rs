@@ -32,6 +32,9 @@ struct Tile {
     last_used: u64,
 }
 
+/// A world box (min, max) and the edit generation it became stale at.
+type StaleBox = (([f64; 2], [f64; 2]), u64);
+
 /// The tile pyramid.
 #[derive(Default)]
 pub struct RasterCache {
@@ -39,7 +42,7 @@ pub struct RasterCache {
     base: Option<([f64; 2], f64)>,
     tiles: HashMap<TileKey, Tile>,
     /// Edit generation each world box became stale at.
-    stale: Vec<(([f64; 2], [f64; 2]), u64)>,
+    stale: Vec<StaleBox>,
     style_key: u64,
     frame: u64,
     /// Tiles built in the last frame (for tests and the benchmark).

@@ -18,20 +18,26 @@ const PRINT_CHOICE: &str = "print_choice";
 
 impl App {
     /// The server's answer: findings to fix onto the map; accepted: the codes issued
-    /// replace the temporary ids (one undoable step).
+    /// replace the temporary ids and go into the building tables (one undoable step).
     pub(super) fn on_review(&mut self, r: ReviewState) {
         self.checks.returned = r.findings.clone();
         if !r.findings.is_empty() {
             self.status = format!("审核退回，{} 个问题已标在地图上", r.findings.len());
         }
-        if r.status == "accepted" {
-            match apply_codes(self.editor.doc(), &r.codes) {
-                Some(cmd) => {
-                    self.run(AppCommand::Edit(cmd));
-                    self.status = format!("审核通过，已写入 {} 个入库代码", r.codes.len());
-                }
-                None => self.status = "审核通过".into(),
+        if r.status != "accepted" {
+            return;
+        }
+        let by = cadastre_core::building::Editor::now(&self.surveyor());
+        match apply_codes(self.editor.doc(), &r.codes, &by) {
+            Ok(Some(applied)) => {
+                self.run(AppCommand::Edit(applied.command));
+                self.status = format!(
+                    "审核通过，已写入入库代码：宗地 {}，幢 {}，户 {}",
+                    applied.parcels, applied.buildings, applied.households
+                );
             }
+            Ok(None) => self.status = "审核通过".into(),
+            Err(e) => self.status = format!("审核通过，但入库代码无法写入项目：{e}"),
         }
     }
 

@@ -50,7 +50,7 @@ fn tower() -> anyhow::Result<Document> {
     const ZRZH: &str = "330106001001GB00001F0001";
     let by = cadastre_core::building::Editor::now("bench");
     let mut ed = Editor::new(Document::default());
-    ed.execute(ops::create(ed.doc(), ZRZH)?)?;
+    ed.execute(ops::create(ed.doc(), ZRZH, &by)?)?;
     let spec = cadastre_core::building::GridSpec {
         ljzh: "1".into(),
         floors: (1..=100).map(cadastre_core::building::FloorSpec::simple).collect(),
@@ -71,7 +71,7 @@ fn tower() -> anyhow::Result<Document> {
         serves: cadastre_core::apportion::Serves { building: Some(true), ..Default::default() },
         shares: None,
     });
-    ed.execute(ops::set_setup(ed.doc(), ZRZH, setup, "bench")?)?;
+    ed.execute(ops::set_setup(ed.doc(), ZRZH, setup, "bench", &by)?)?;
     Ok(ed.doc().clone())
 }
 
@@ -80,10 +80,11 @@ fn main() -> anyhow::Result<()> {
     let doc = tower()?;
     let zrzh = doc.units.keys().next().cloned().unwrap_or_default();
     println!("tower: {} households", doc.units[&zrzh].table.current().count());
+    let by = cadastre_core::building::Editor::now("bench");
     let mut runs = Vec::with_capacity(args.runs);
     for _ in 0..args.runs {
         let started = Instant::now();
-        let (_, r) = ops::run_apportionment(&doc, &zrzh)?;
+        let (_, r) = ops::run_apportionment(&doc, &zrzh, &by)?;
         runs.push(started.elapsed());
         anyhow::ensure!(r.totals.apportioned == r.totals.shared_area, "shares do not add up");
     }

@@ -1,13 +1,17 @@
 //! The building tables (楼盘表) of a folder the app imports: `buildings/<ZRZH>.csv` or
-//! `.xlsx` (the layout `tile-server import` and result packages use), with the zones,
-//! shared spaces and agreed shares of `<ZRZH>.apportion.json` beside it taken into the
-//! building's apportionment set-up. The apportionment itself is not taken as run: the
-//! surveyor runs it in the app, so what is shown is always computed from what is there.
+//! `.xlsx` (the layout `tile-server import` and result packages use), with what lies beside
+//! it: the floor plans of `<ZRZH>.floorplan.json` (分层分户图, checked against the table),
+//! and the zones, shared spaces and agreed shares of `<ZRZH>.apportion.json` taken into the
+//! building's apportionment set-up. A shared space the floor plan draws comes from the plan,
+//! not a second time from the JSON (an exported package carries both). The apportionment
+//! itself is not taken as run: the surveyor runs it in the app, so what is shown is always
+//! computed from what is there.
 
 use std::path::{Path, PathBuf};
 
 use cadastre_core::apportion::ApportionInput;
-use cadastre_core::building::{read_csv, read_xlsx, Editor};
+use cadastre_core::building::{read_csv, read_xlsx, BuildingTable, Editor};
+use cadastre_core::floorplan::FloorPlan;
 
 use crate::model::units::{BuildingUnits, Units};
 
@@ -60,7 +64,15 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
             continue;
         }
         let mut units = BuildingUnits::new(&zrzh);
+        let plan_path = path.with_extension("floorplan.json");
+        if plan_path.is_file() {
+            match read_plan(&plan_path, &table) {
+                Ok(plan) => units.plan = plan,
+                Err(e) => out.problems.push(format!("分层分户图 {}: {e}", plan_path.display())),
+            }
+        }
         units.table = table;
+        let drawn: Vec<String> = units.plan.shared_inputs().into_iter().map(|s| s.id).collect();
         let json = path.with_extension("apportion.json");
         if json.is_file() {
             match std::fs::read_to_string(&json)
@@ -68,12 +80,17 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
                 .and_then(|t| ApportionInput::from_json(t.trim_start_matches('\u{feff}')).map_err(|e| e.to_string()))
             {
                 Ok(input) => {
+                    if let Some(warning) = drawn_twice(&drawn, &input) {
+                        out.problems.push(format!("{}: {warning}", json.display()));
+                    }
                     units.setup.zones = input.zones;
                     for mut s in input.shared {
                         if let Some(shares) = s.shares.take() {
                             units.setup.agreed.insert(s.id.clone(), shares);
                         }
-                        units.setup.shared.push(s);
+                        if !drawn.contains(&s.id) {
+                            units.setup.shared.push(s);
+                        }
                     }
                 }
                 Err(e) => out.problems.push(format!("{}: {e}", json.display())),
@@ -82,6 +99,32 @@ pub fn read_folder_tables(folder: &Path, who: &str) -> FolderTables {
         out.units.insert(zrzh, units);
     }
     out
+}
+
+/// A warning when an apportionment input beside a floor plan names none of the spaces
+/// the plan draws: it was not made from this plan (an exported package's input names
+/// them all), so its spaces and the plan's both apportion and may be the same stairs.
+fn drawn_twice(drawn: &[String], input: &ApportionInput) -> Option<String> {
+    let listed: Vec<&str> = input.shared.iter().map(|s| s.id.as_str()).collect();
+    if drawn.is_empty() || listed.is_empty() || listed.iter().any(|id| drawn.iter().any(|d| d == id)) {
+        return None;
+    }
+    let few = |ids: Vec<&str>| ids.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+    Some(format!(
+        "其共有部位（{}）与分层分户图所画（{}…）不同，两者都会参与分摊，请核对是否重复 / its shared spaces differ \
+         from those the floor plan draws; both apportion: check for spaces counted twice",
+        few(listed),
+        few(drawn.iter().map(String::as_str).collect())
+    ))
+}
+
+/// A floor plan file, which must be of this table's building and draw only its
+/// current households, each on its own floor.
+fn read_plan(path: &Path, table: &BuildingTable) -> Result<FloorPlan, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let plan = FloorPlan::from_json(&text).map_err(|e| e.to_string())?;
+    plan.check_against(table).map_err(|e| format!("与楼盘表不符 does not match the building table: {e}"))?;
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -93,7 +136,13 @@ mod tests {
     fn the_sample_district_brings_its_tables_and_their_shared_spaces() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district");
         let t = read_folder_tables(&dir, "测量员");
-        assert!(t.problems.is_empty(), "{:?}", t.problems);
+        // The walk-up's floor plan comes along; its apportionment input was not made from
+        // it (its "stairs" are not the plan's stairwells), which is said, once.
+        let walk_up = "330106001001GB00002F0001";
+        assert_eq!(t.units.get(walk_up).map(|u| u.plan.floors.len()), Some(6));
+        assert_eq!(t.problems.len(), 1, "{:?}", t.problems);
+        assert!(t.problems[0].contains(&format!("{walk_up}.apportion.json")), "{:?}", t.problems);
+        assert!(t.problems[0].contains("stairs") && t.problems[0].contains("F1-stair1"), "{:?}", t.problems);
         assert_eq!(t.units.len(), 4, "{:?}", t.units.keys().collect::<Vec<_>>());
         for (zrzh, u) in &t.units {
             assert_eq!(&u.table.zrzh, zrzh);

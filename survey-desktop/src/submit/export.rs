@@ -1,6 +1,7 @@
 //! The project's results as a result package (成果包, `cadastre-core::package`): the
 //! layers as UTF-8 shapefiles, the building tables (楼盘表) as `buildings/<ZRZH>.csv` with
-//! their apportionment input `buildings/<ZRZH>.apportion.json` when it was run, the checks
+//! their floor plans `buildings/<ZRZH>.floorplan.json` (分层分户图, when drawn) and their
+//! apportionment input `buildings/<ZRZH>.apportion.json` when it was run, the checks
 //! run first with their report inside, the manifest fields from the export options. Written to a temporary file and renamed, so a failed
 //! export never leaves a half package at the path.
 
@@ -21,7 +22,8 @@ use crate::model::Document;
 const BUILDINGS_DIR: &str = "buildings";
 
 /// The building tables of `doc` as package members: `buildings/<ZRZH>.csv` for every table
-/// with households, and `buildings/<ZRZH>.apportion.json` (the input of the apportionment,
+/// with households, `buildings/<ZRZH>.floorplan.json` when its floors are drawn (what the
+/// app reads back from an unpacked package, `crate::import::tables`), and `buildings/<ZRZH>.apportion.json` (the input of the apportionment,
 /// which the server runs again) for every building whose apportionment was run. A stale or
 /// invalid apportionment stops the export: the surveyor re-runs it first, so a package never
 /// carries shared areas that no longer match the floor plans.
@@ -35,6 +37,9 @@ pub fn building_members(doc: &Document) -> Result<Vec<(String, Vec<u8>)>, Submit
             SubmitError::Export(format!("楼盘表 {zrzh} 无法导出 building table cannot be written: {e}"))
         })?;
         out.push((format!("{BUILDINGS_DIR}/{zrzh}.csv"), csv));
+        if !units.plan.floors.is_empty() {
+            out.push((format!("{BUILDINGS_DIR}/{zrzh}.floorplan.json"), units.plan.to_json().into_bytes()));
+        }
         match units.staleness() {
             Staleness::NeverRun => {}
             Staleness::Current => {

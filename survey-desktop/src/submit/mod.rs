@@ -15,7 +15,7 @@ pub mod worker;
 pub use client::Client;
 pub use export::{export_package, ExportOptions, Exported};
 pub use login::{LoginStore, StoredLogin};
-pub use review::{apply_codes, ReturnedFinding, ReviewState};
+pub use review::{apply_codes, CodesApplied, IssuedCodes, ReturnedFinding, ReviewState};
 pub use worker::{Job, Progress, SubmitModel, Submitter, POLL_EVERY};
 
 /// What went wrong, in words a surveyor can act on (Chinese first, the detail after).

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::model::{Command, Document, Edit};
+use cadastre_core::building::Editor as Who;
+
+use crate::model::units::codes::issue_codes;
+use crate::model::{Command, Document, Edit, EditError};
 
 /// A finding the reviewer returned for fixing.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +125,59 @@ fn findings(v: &Value) -> Vec<ReturnedFinding> {
         .collect()
 }
 
-/// The edit that writes issued codes over the temporary ids of parcels (ZDDM) and
-/// buildings (ZRZH, and ZDDM of buildings on new parcels); `None` when nothing matches
-/// (already applied, or codes of households only).
-pub fn apply_codes(doc: &Document, codes: &BTreeMap<String, String>) -> Option<Command> {
+/// The codes issued on acceptance, by what they name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssuedCodes {
+    /// New parcels: temporary id → 宗地代码 ZDDM (19 characters).
+    pub parcels: Vec<(String, String)>,
+    /// New buildings: temporary id → 自然幢号 ZRZH (24 characters).
+    pub buildings: Vec<(String, String)>,
+    /// New households: `ZRZH#HH` as handed in → 不动产单元代码 BDCDYH (28 characters).
+    pub households: Vec<(String, String)>,
+}
+
+impl ReviewState {
+    /// The issued codes grouped by parcels, buildings and households.
+    pub fn issued(&self) -> IssuedCodes {
+        let mut out = IssuedCodes::default();
+        for (k, c) in &self.codes {
+            let pair = (k.clone(), c.clone());
+            if k.contains('#') {
+                out.households.push(pair);
+            } else if c.len() == 24 {
+                out.buildings.push(pair);
+            } else {
+                out.parcels.push(pair);
+            }
+        }
+        out
+    }
+}
+
+/// What writing the issued codes into the project does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodesApplied {
+    /// The edit, one undo step.
+    pub command: Command,
+    /// Parcels whose ZDDM was a temporary id.
+    pub parcels: usize,
+    /// Building footprints whose ZRZH or parcel changed.
+    pub buildings: usize,
+    /// Building tables moved from a temporary ZRZH.
+    pub tables: usize,
+    /// Households that got their BDCDYH.
+    pub households: usize,
+}
+
+/// The edit that writes issued codes over the temporary ids of parcels (ZDDM), buildings
+/// (ZRZH, and ZDDM of buildings on new parcels) and into the building tables (the table
+/// moves to its building's code, new households get their BDCDYH, recorded with `by`);
+/// `None` when nothing matches (already applied). An error leaves the project as it is.
+pub fn apply_codes(
+    doc: &Document,
+    codes: &BTreeMap<String, String>,
+    by: &Who,
+) -> Result<Option<CodesApplied>, EditError> {
     let mut edits = Vec::new();
     for (&id, p) in &doc.parcels {
         if let Some(code) = codes.get(p.zddm.trim()) {
@@ -134,6 +186,7 @@ pub fn apply_codes(doc: &Document, codes: &BTreeMap<String, String>) -> Option<C
             edits.push(Edit::ReplaceParcel { id, from: Box::new(p.clone()), to: Box::new(to) });
         }
     }
+    let parcels = edits.len();
     for (&id, b) in &doc.buildings {
         let zrzh = codes.get(b.zrzh.trim());
         let zddm = codes.get(b.zddm.trim());
@@ -148,7 +201,19 @@ pub fn apply_codes(doc: &Document, codes: &BTreeMap<String, String>) -> Option<C
             edits.push(Edit::ReplaceBuilding { id, from: Box::new(b.clone()), to: Box::new(to) });
         }
     }
-    (!edits.is_empty()).then(|| Command::new("写入入库代码 / codes issued on acceptance", edits))
+    let buildings = edits.len() - parcels;
+    let units = issue_codes(&doc.units, codes, by)?;
+    edits.extend(units.edits.into_iter().map(|e| Edit::Units(Box::new(e))));
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(CodesApplied {
+        command: Command::new("写入入库代码 / codes issued on acceptance", edits),
+        parcels,
+        buildings,
+        tables: units.tables,
+        households: units.households,
+    }))
 }
 
 #[cfg(test)]

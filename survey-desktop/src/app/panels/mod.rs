@@ -71,9 +71,9 @@ pub struct PanelRegistry {
 impl Default for PanelRegistry {
     fn default() -> Self {
         let mut r = Self { panels: Vec::new(), active: "attributes" };
-        r.register(Box::new(LayersPanel::default()));
+        r.register(Box::new(LayersPanel));
         r.register(Box::new(AttributesPanel::default()));
-        r.register(Box::new(ChecksPanel::default()));
+        r.register(Box::new(ChecksPanel));
         r.register(Box::new(HistoryPanel));
         r.register(Box::new(SubmitPanel::default()));
         r

@@ -9,7 +9,7 @@ use cadastre_core::package::BusinessKind;
 
 use super::{AppCommand, Panel, PanelCx};
 use crate::app::i18n::Lang;
-use crate::submit::{ExportOptions, Job, LoginStore, Progress, SubmitModel, POLL_EVERY};
+use crate::submit::{ExportOptions, IssuedCodes, Job, LoginStore, Progress, SubmitModel, POLL_EVERY};
 
 /// The submission panel.
 pub struct SubmitPanel {
@@ -220,10 +220,7 @@ impl SubmitPanel {
             self.model.start(Job::Refresh { id: r.submission_id });
         }
         if !r.codes.is_empty() {
-            ui.label(lang.t("入库代码：", "Codes issued:"));
-            for (temp, code) in &r.codes {
-                ui.monospace(format!("{temp} → {code}"));
-            }
+            codes_ui(ui, lang, &r.issued());
         }
         if !r.findings.is_empty() {
             ui.label(format!("{}（{}）", lang.t("退回的问题", "Returned findings"), r.findings.len()));
@@ -237,5 +234,26 @@ impl SubmitPanel {
                 }
             });
         }
+    }
+}
+
+/// The codes issued on acceptance, by parcels, buildings and households (已写入项目).
+fn codes_ui(ui: &mut egui::Ui, lang: Lang, issued: &IssuedCodes) {
+    ui.label(lang.t("入库代码（已写入项目）：", "Codes issued (written into the project):"));
+    let groups = [
+        (lang.t("宗地代码", "Parcels"), &issued.parcels),
+        (lang.t("自然幢号", "Buildings"), &issued.buildings),
+        (lang.t("不动产单元代码（户）", "Households"), &issued.households),
+    ];
+    for (title, codes) in groups {
+        if codes.is_empty() {
+            continue;
+        }
+        ui.label(format!("{title}（{}）", codes.len()));
+        egui::ScrollArea::vertical().id_salt(title).max_height(160.0).show(ui, |ui| {
+            for (temp, code) in codes {
+                ui.monospace(format!("{temp} → {code}"));
+            }
+        });
     }
 }

@@ -45,6 +45,9 @@ pub fn parse_serves(text: &str) -> Result<Serves, String> {
     }
 }
 
+/// The last result and staleness of (building, edit generation).
+type Cached = (String, u64, Option<Result<Apportionment, String>>, Staleness);
+
 /// The apportionment panel.
 #[derive(Default)]
 pub struct ApportionPanel {
@@ -58,7 +61,7 @@ pub struct ApportionPanel {
     pub agreed_id: String,
     /// Agreed shares text.
     pub agreed: String,
-    cache: Option<(String, u64, Option<Result<Apportionment, String>>, Staleness)>,
+    cache: Option<Cached>,
 }
 
 impl ApportionPanel {
@@ -83,7 +86,7 @@ impl ApportionPanel {
         let (result, stale) = self.state(cx, &u);
         ui.horizontal(|ui| {
             if ui.button(RichText::new(lang.t("运行分摊", "Run apportionment")).strong()).clicked() {
-                cx.push(ops::run_apportionment(cx.editor.doc(), &u.table.zrzh).map(|(c, _)| c));
+                cx.push(ops::run_apportionment(cx.editor.doc(), &u.table.zrzh, &cx.by()).map(|(c, _)| c));
             }
             let (text, colour) = match &stale {
                 Staleness::NeverRun => (lang.t("尚未分摊", "Not run yet").to_owned(), Color32::GRAY),
@@ -202,7 +205,8 @@ impl ApportionPanel {
         let id = format!("S{}", setup.shared.len() + 1);
         let name = (!self.name.trim().is_empty()).then(|| self.name.trim().to_owned());
         setup.shared.push(SharedInput { id, name, area, serves, shares: None });
-        if cx.push(ops::set_setup(cx.editor.doc(), &u.table.zrzh, setup, "添加共有部位 / add shared space")) {
+        if cx.push(ops::set_setup(cx.editor.doc(), &u.table.zrzh, setup, "添加共有部位 / add shared space", &cx.by()))
+        {
             self.name.clear();
             self.area.clear();
         }
@@ -221,7 +225,7 @@ impl ApportionPanel {
                 Err(e) => return cx.message(e),
             }
         }
-        cx.push(ops::set_setup(cx.editor.doc(), &u.table.zrzh, setup, "协议分摊 / agreed shares"));
+        cx.push(ops::set_setup(cx.editor.doc(), &u.table.zrzh, setup, "协议分摊 / agreed shares", &cx.by()));
     }
 }
 

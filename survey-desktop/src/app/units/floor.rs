@@ -1,7 +1,10 @@
-//! 分层分户图 panel: per nominal floor, draw each household's outline (from
-//! the building table's households of that floor), the shared spaces and the
-//! balconies; see 套内 (with its wall and balcony parts) as `cadastre-core::
-//! floorplan` computes it; copy a floor to standard floors; print the 分户图.
+//! 分层分户图 panel: per nominal floor (with the physical floors it spans),
+//! draw each household's outline (from the building table's households of
+//! that floor, of every logical building), the shared spaces and the
+//! balconies; edit the selected outline's corners (move, insert, delete, with
+//! the floor's snapping); see 套内 (with its wall and balcony parts) as
+//! `cadastre-core::floorplan` computes it; copy a floor to standard floors;
+//! print the 分户图.
 
 use cadastre_core::apportion::Serves;
 use cadastre_core::floorplan::{
@@ -9,9 +12,9 @@ use cadastre_core::floorplan::{
 };
 use geo::Contains;
 
-use super::floor_canvas::{CanvasEvent, FloorCanvas};
+use super::floor_canvas::{CanvasEvent, CanvasInput, FloorCanvas};
 use super::UnitsCx;
-use crate::model::units::{ops, BuildingUnits};
+use crate::model::units::{ops, plan_edit, BuildingUnits};
 
 /// What the next drawn ring becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +33,29 @@ pub fn floors_of(u: &BuildingUnits) -> Vec<i32> {
     f.sort_unstable_by(|a, b| b.cmp(a));
     f.dedup();
     f
+}
+
+/// The physical floors (实际层) of a nominal floor, from its households: "4-5",
+/// or "4-5/4" when its logical buildings differ.
+pub fn physical_of(u: &BuildingUnits, floor: i32) -> String {
+    let mut p: Vec<String> = u.table.current().filter(|h| h.floor == floor).map(|h| h.physical.to_string()).collect();
+    p.sort();
+    p.dedup();
+    p.join("/")
+}
+
+/// "第4层 · 实际层 4-5".
+pub fn floor_label(u: &BuildingUnits, floor: i32) -> String {
+    format!("{} · 实际层 {}", cadastre_core::building::floor_name(floor), physical_of(u, floor))
+}
+
+/// The rings of a selected household (its outline and balconies) or shared space.
+pub fn selected_rings(f: Option<&FloorPlanFloor>, selected: Option<&str>) -> Vec<Vec<LocalPoint>> {
+    let (Some(f), Some(sel)) = (f, selected) else { return Vec::new() };
+    if let Some(h) = f.households.iter().find(|h| h.hh == sel) {
+        return std::iter::once(h.outline.0.clone()).chain(h.balconies.iter().map(|b| b.outline.0.clone())).collect();
+    }
+    f.shared.iter().filter(|s| s.id == sel).map(|s| s.outline.0.clone()).collect()
 }
 
 /// Parse "2-6" or "2,3,5" (no floor 0).
@@ -141,18 +167,48 @@ impl FloorPanel {
         egui::Panel::left("floor-side").default_size(300.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| self.side(ui, cx, &u, &floors, areas.as_ref()));
         });
-        let event = self.canvas.ui(
-            ui,
-            (zrzh.clone(), floor),
-            u.plan.floor(floor),
-            areas.as_ref(),
-            self.target.is_some(),
-            self.selected.as_deref(),
-        );
-        match event {
-            CanvasEvent::None => {}
-            CanvasEvent::Picked(at) => self.selected = u.plan.floor(floor).and_then(|f| pick(f, at)),
-            CanvasEvent::Closed(ring) => self.closed(cx, &u, floor, ring),
+        let plan_floor = u.plan.floor(floor);
+        let drawing = self.target.is_some();
+        let input = CanvasInput {
+            key: (zrzh.clone(), floor),
+            floor: plan_floor,
+            areas: areas.as_ref(),
+            drawing,
+            highlight: self.selected.as_deref(),
+            editable: if drawing { Vec::new() } else { selected_rings(plan_floor, self.selected.as_deref()) },
+        };
+        let event = self.canvas.ui(ui, input);
+        self.on_event(cx, &u, floor, event);
+    }
+
+    /// What the canvas reported: pick, close a ring, or edit a corner.
+    pub fn on_event(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, event: CanvasEvent) {
+        let current = u.plan.floor(floor);
+        let edited = match event {
+            CanvasEvent::None => return,
+            CanvasEvent::Picked(at) => {
+                self.selected = current.and_then(|f| pick(f, at));
+                return;
+            }
+            CanvasEvent::Closed(ring) => return self.closed(cx, u, floor, ring),
+            CanvasEvent::VertexMoved(from, to) => current
+                .ok_or_else(String::new)
+                .and_then(|f| plan_edit::move_vertex(f, from, to))
+                .map(|f| (f, "移动顶点 / move corner")),
+            CanvasEvent::VertexInserted(at) => current
+                .ok_or_else(String::new)
+                .and_then(|f| plan_edit::insert_vertex(f, at))
+                .map(|f| (f, "插入顶点 / insert corner")),
+            CanvasEvent::VertexDeleted(at) => current
+                .ok_or_else(String::new)
+                .and_then(|f| plan_edit::delete_vertex(f, at))
+                .map(|f| (f, "删除顶点 / delete corner")),
+        };
+        match edited {
+            Ok((f, label)) => {
+                cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, Some(f), label, &cx.by()));
+            }
+            Err(e) => cx.message(e),
         }
     }
 
@@ -188,36 +244,42 @@ impl FloorPanel {
         let lang = cx.lang;
         let zrzh = u.table.zrzh.as_str();
         let Some(floor) = self.floor else { return };
-        egui::ComboBox::from_id_salt("floor-no").selected_text(cadastre_core::building::floor_name(floor)).show_ui(
-            ui,
-            |ui| {
-                for &f in floors {
-                    if ui.selectable_label(f == floor, cadastre_core::building::floor_name(f)).clicked() {
-                        self.floor = Some(f);
-                        self.canvas.drawn.clear();
-                    }
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt("floor-no").selected_text(floor_label(u, floor)).show_ui(ui, |ui| {
+            for &f in floors {
+                if ui.selectable_label(f == floor, floor_label(u, f)).clicked() {
+                    chosen = Some(f);
                 }
-            },
-        );
+            }
+        });
+        if let Some(f) = chosen {
+            self.floor = Some(f);
+            self.canvas.reset_gesture();
+        }
         ui.label(lang.t(
-            "点击户后在图上逐点绘制，点回起点或回车闭合。",
-            "Pick a household, then click its corners; click the first point or press Enter to close.",
+            "点击户后在图上逐点绘制，点回起点或回车闭合。选中轮廓后拖动顶点移动，双击墙线插入顶点，Delete 删除顶点。",
+            "Pick a household, then click its corners; click the first point or press Enter to close. \
+             A selected outline's corners drag; double-click a wall to insert one, Delete removes the active one.",
         ));
         ui.strong(lang.t("本层的户", "Households on this floor"));
+        let several = {
+            let mut l: Vec<&str> = u.table.current().filter(|h| h.floor == floor).map(|h| h.ljzh.as_str()).collect();
+            l.sort_unstable();
+            l.dedup();
+            l.len() > 1
+        };
+        let mut clicked = None;
         egui::Grid::new("floor-households").striped(true).show(ui, |ui| {
             for h in u.table.current().filter(|h| h.floor == floor) {
+                let name = if several {
+                    format!("{}{} {} {}", lang.t("逻辑幢", "LB "), h.ljzh, h.room, h.hh)
+                } else {
+                    format!("{} {}", h.room, h.hh)
+                };
                 let inner = areas.and_then(|a| a.households.iter().find(|x| x.hh == h.hh));
                 let drawing = self.target == Some(DrawTarget::Household(h.hh.clone()));
-                if ui
-                    .selectable_label(
-                        drawing || self.selected.as_deref() == Some(&h.hh),
-                        format!("{} {}", h.room, h.hh),
-                    )
-                    .clicked()
-                {
-                    self.target = Some(DrawTarget::Household(h.hh.clone()));
-                    self.selected = Some(h.hh.clone());
-                    self.canvas.drawn.clear();
+                if ui.selectable_label(drawing || self.selected.as_deref() == Some(&h.hh), name).clicked() {
+                    clicked = Some(h.hh.clone());
                 }
                 match inner {
                     Some(a) => ui.label(format!("{:.2}", a.inner_area)),
@@ -226,18 +288,25 @@ impl FloorPanel {
                 ui.end_row();
             }
         });
+        if let Some(hh) = clicked {
+            self.pick_household(u, floor, hh);
+        }
         ui.horizontal_wrapped(|ui| {
             for kind in
                 [SharedKind::Corridor, SharedKind::Stairwell, SharedKind::Lift, SharedKind::Hall, SharedKind::Other]
             {
                 if ui.selectable_label(self.target == Some(DrawTarget::Shared(kind)), kind.label()).clicked() {
                     self.target = Some(DrawTarget::Shared(kind));
-                    self.canvas.drawn.clear();
+                    self.canvas.reset_gesture();
                 }
             }
         });
         if let Some(hh) = self.selected.clone().filter(|s| u.table.get(s).is_some()) {
             ui.horizontal(|ui| {
+                if ui.button(lang.t("重画轮廓", "Redraw outline")).clicked() {
+                    self.target = Some(DrawTarget::Household(hh.clone()));
+                    self.canvas.reset_gesture();
+                }
                 if ui.button(lang.t("画封闭阳台", "Enclosed balcony")).clicked() {
                     self.target = Some(DrawTarget::Balcony(hh.clone(), true));
                 }
@@ -265,7 +334,7 @@ impl FloorPanel {
         }
         if self.target.is_some() && ui.button(lang.t("取消绘制 Esc", "Cancel drawing Esc")).clicked() {
             self.target = None;
-            self.canvas.drawn.clear();
+            self.canvas.reset_gesture();
         }
         ui.separator();
         ui.horizontal(|ui| {
@@ -286,6 +355,15 @@ impl FloorPanel {
         if let Some(a) = areas {
             areas_ui(ui, cx, a);
         }
+    }
+
+    /// A household picked in the list: a drawn one is selected for editing its
+    /// corners, one not drawn yet is drawn next.
+    pub fn pick_household(&mut self, u: &BuildingUnits, floor: i32, hh: String) {
+        let drawn = u.plan.floor(floor).is_some_and(|f| f.households.iter().any(|h| h.hh == hh));
+        self.target = (!drawn).then(|| DrawTarget::Household(hh.clone()));
+        self.selected = Some(hh);
+        self.canvas.reset_gesture();
     }
 
     fn delete(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, sel: &str) {

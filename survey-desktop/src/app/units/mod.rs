@@ -8,10 +8,12 @@ mod floor;
 mod floor_canvas;
 pub mod print;
 mod table;
+mod table_form;
 
 pub use apportion::ApportionPanel;
 pub use floor::FloorPanel;
 pub use table::TablePanel;
+pub use table_form::{parse_parts, parse_physical, BatchForm, GridForm};
 
 use super::command::AppCommand;
 use super::i18n::Lang;
@@ -147,7 +149,9 @@ impl UnitsWorkspace {
 
     fn building_picker(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>) {
         let lang = cx.lang;
-        ui.horizontal(|ui| {
+        // Wrapped: on a narrow window the row must not widen the tab (the canvas below
+        // would extend under the side panel).
+        ui.horizontal_wrapped(|ui| {
             ui.label(lang.t("自然幢", "Building"));
             let shown = self.zrzh.clone().unwrap_or_else(|| lang.t("（无楼盘表）", "(no table)").to_owned());
             egui::ComboBox::from_id_salt("zrzh").selected_text(shown).width(260.0).show_ui(ui, |ui| {

@@ -1,17 +1,22 @@
-//! 楼盘表 panel: nominal floors (top down) × stair units and rooms, cells
-//! coloured by status, predicted (预) and measured (实) 套内 side by side.
-//! Only the visible rows are laid out (`ScrollArea::show_rows`), so a
-//! 100-floor × 20-household tower scrolls as fast as a small building.
+//! 楼盘表 panel: per logical building (逻辑幢), nominal floors (top down, with
+//! the physical floors each spans) × stair units and rooms, cells coloured by
+//! status, predicted (预) and measured (实) 套内 side by side. A row header
+//! selects the floor's households (to set their 实际层 or move them to another
+//! logical building in one batch edit). Only the visible rows are laid out
+//! (`ScrollArea::show_rows`), so a 100-floor × 20-household tower scrolls as
+//! fast as a small building.
 
 use std::collections::BTreeSet;
 
 use cadastre_core::apportion::Area;
-use cadastre_core::building::{floor_name, FloorSpec, GridSpec, ImportReport, Status};
+use cadastre_core::building::{floor_name, ImportReport, Status};
 use egui::{Color32, RichText};
 
+use super::table_form::{parse_parts, BatchForm, GridForm};
 use super::UnitsCx;
 use crate::app::i18n::Lang;
-use crate::model::units::ops::{self, BatchValues, SheetKind};
+use crate::model::units::history::building_entries;
+use crate::model::units::ops::{self, SheetKind};
 use crate::model::units::BuildingUnits;
 
 /// Height of one table row (a floor), points.
@@ -47,6 +52,14 @@ pub struct RowView {
     pub physical: String,
     /// Households by stair unit and room.
     pub cells: Vec<CellView>,
+}
+
+/// A click in the grid, applied after drawing.
+enum Click {
+    /// A household cell (with Ctrl/Shift: add to the selection).
+    Cell(String, bool),
+    /// A row header: the floor's households.
+    Row(Vec<String>, bool),
 }
 
 /// The rows of a table, from `cadastre-core`'s grid order.
@@ -89,70 +102,42 @@ fn area_text(a: Option<Area>) -> String {
     a.map_or_else(|| "—".to_owned(), |a| a.to_string())
 }
 
-/// The grid generator's form.
-#[derive(Debug, Clone)]
-pub struct GridForm {
-    /// Lowest nominal floor (negative: basements).
-    pub lowest: i32,
-    /// Highest nominal floor.
-    pub highest: i32,
-    /// 单元 count.
-    pub stair_units: u32,
-    /// Rooms per stair unit per floor.
-    pub rooms: u32,
-    /// 房屋用途.
-    pub usage: String,
-    /// 功能区.
-    pub zone: String,
-}
-
-impl Default for GridForm {
-    fn default() -> Self {
-        Self { lowest: 1, highest: 6, stair_units: 2, rooms: 2, usage: "住宅".into(), zone: "res".into() }
-    }
-}
-
-impl GridForm {
-    /// The grid spec (floor 0 skipped).
-    pub fn spec(&self) -> GridSpec {
-        GridSpec {
-            ljzh: "1".into(),
-            floors: (self.lowest..=self.highest).filter(|&f| f != 0).map(FloorSpec::simple).collect(),
-            stair_units: self.stair_units,
-            rooms_per_unit: self.rooms,
-            usage: self.usage.clone(),
-            zone: self.zone.clone(),
-        }
-    }
-}
-
-/// Parse "45.00, 44.50" into areas.
-pub fn parse_parts(text: &str) -> Result<Vec<Area>, String> {
-    text.split([',', '，', ' ', ';'])
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse::<Area>().map_err(|e| e.to_string()))
-        .collect()
-}
-
 /// The 楼盘表 panel.
 #[derive(Default)]
 pub struct TablePanel {
     /// Selected households (HH).
     pub selected: BTreeSet<String>,
+    /// Logical building shown (`None`: all).
+    pub ljzh: Option<String>,
     /// Grid generator form.
     pub grid: GridForm,
     /// Split parts, "45.00, 44.50".
     pub parts: String,
-    /// Batch edit values (text; empty = unchanged).
-    pub batch_usage: String,
-    /// Batch zone.
-    pub batch_zone: String,
-    /// Batch predicted area.
-    pub batch_predicted: String,
+    /// Batch edit values.
+    pub batch: BatchForm,
     /// Last import summary.
     pub report: Option<ImportReport>,
     new_zrzh: String,
     cache: Option<(String, u64, Vec<RowView>)>,
+}
+
+/// The logical buildings of some rows, in order of first appearance.
+pub fn logical_buildings(rows: &[RowView]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        if !out.contains(&r.ljzh) {
+            out.push(r.ljzh.clone());
+        }
+    }
+    out
+}
+
+/// A row's header: floor name and physical floors, with the logical building
+/// when the table has several.
+pub fn row_label(r: &RowView, several: bool, lang: Lang) -> String {
+    let floor = floor_name(r.floor);
+    let head = if several { format!("{}{} {floor}", lang.t("逻辑幢", "LB "), r.ljzh) } else { floor };
+    format!("{head}\n{} {}", lang.t("实际层", "phys."), r.physical)
 }
 
 impl TablePanel {
@@ -177,7 +162,7 @@ impl TablePanel {
                 .id_salt("new-zrzh"),
         );
         if ui.button(lang.t("新建楼盘表", "New table")).clicked()
-            && cx.push(ops::create(cx.editor.doc(), &self.new_zrzh))
+            && cx.push(ops::create(cx.editor.doc(), &self.new_zrzh, &cx.by()))
         {
             *zrzh = Some(self.new_zrzh.trim().to_owned());
             self.new_zrzh.clear();
@@ -226,6 +211,8 @@ impl TablePanel {
     fn toolbar(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>, zrzh: &str) {
         let lang = cx.lang;
         ui.horizontal_wrapped(|ui| {
+            ui.label(lang.t("逻辑幢", "Logical bldg"));
+            ui.add(egui::TextEdit::singleline(&mut self.grid.ljzh).desired_width(28.0).id_salt("grid-ljzh"));
             ui.label(lang.t("层", "Floors"));
             ui.add(egui::DragValue::new(&mut self.grid.lowest).range(-9..=200));
             ui.label("–");
@@ -236,8 +223,15 @@ impl TablePanel {
             ui.add(egui::DragValue::new(&mut self.grid.rooms).range(1..=40));
             ui.label(lang.t("用途", "Use"));
             ui.add(egui::TextEdit::singleline(&mut self.grid.usage).desired_width(50.0).id_salt("grid-usage"));
+            ui.label(lang.t("实际层", "Physical"));
+            ui.add(
+                egui::TextEdit::singleline(&mut self.grid.physical)
+                    .hint_text(lang.t("名义层=实际层 4=4-5", "nominal=physical 4=4-5"))
+                    .desired_width(110.0)
+                    .id_salt("grid-physical"),
+            );
             if ui.button(lang.t("生成楼盘表", "Generate grid")).clicked() {
-                cx.push(ops::generate_grid(cx.editor.doc(), zrzh, &self.grid.spec(), &cx.by()));
+                self.generate(cx, zrzh);
             }
             ui.separator();
             if ui.button(lang.t("重新编室号", "Renumber rooms")).clicked() {
@@ -250,6 +244,18 @@ impl TablePanel {
                 self.export(cx, zrzh, true, None);
             }
         });
+    }
+
+    /// Generate the form's grid (households of one logical building).
+    pub fn generate(&mut self, cx: &mut UnitsCx<'_>, zrzh: &str) {
+        match self.grid.spec() {
+            Ok(spec) => {
+                if cx.push(ops::generate_grid(cx.editor.doc(), zrzh, &spec, &cx.by())) {
+                    self.ljzh = None;
+                }
+            }
+            Err(e) => cx.message(e),
+        }
     }
 
     /// Export the current households (file dialog when `path` is `None`).
@@ -312,20 +318,24 @@ impl TablePanel {
             if ui.add_enabled(self.selected.len() >= 2, egui::Button::new(lang.t("合并", "Merge"))).clicked() {
                 self.merge(cx, zrzh);
             }
-            ui.separator();
-            ui.label(lang.t("批量: 用途", "Batch: use"));
-            ui.add(egui::TextEdit::singleline(&mut self.batch_usage).desired_width(50.0).id_salt("batch-usage"));
-            ui.label(lang.t("功能区", "zone"));
-            ui.add(egui::TextEdit::singleline(&mut self.batch_zone).desired_width(40.0).id_salt("batch-zone"));
-            ui.label(lang.t("预测套内", "predicted"));
-            ui.add(egui::TextEdit::singleline(&mut self.batch_predicted).desired_width(60.0).id_salt("batch-pred"));
+        });
+        ui.horizontal_wrapped(|ui| {
+            let b = &mut self.batch;
+            for (zh, en, field, width, id) in [
+                ("批量: 用途", "Batch: use", &mut b.usage, 50.0, "batch-usage"),
+                ("功能区", "zone", &mut b.zone, 40.0, "batch-zone"),
+                ("预测套内", "predicted", &mut b.predicted, 60.0, "batch-pred"),
+                ("逻辑幢", "logical bldg", &mut b.ljzh, 28.0, "batch-ljzh"),
+                ("实际层", "physical", &mut b.physical, 40.0, "batch-physical"),
+            ] {
+                ui.label(lang.t(zh, en));
+                ui.add(egui::TextEdit::singleline(field).desired_width(width).id_salt(id));
+            }
             if ui.add_enabled(!self.selected.is_empty(), egui::Button::new(lang.t("批量修改", "Apply"))).clicked() {
-                self.batch(cx, zrzh);
+                self.apply_batch(cx, zrzh);
             }
         });
-        if self.selected.len() == 1 {
-            self.history_ui(ui, cx, zrzh);
-        }
+        self.history_ui(ui, cx, zrzh);
     }
 
     /// Split the one selected household into the typed parts.
@@ -350,36 +360,57 @@ impl TablePanel {
         }
     }
 
-    fn batch(&mut self, cx: &mut UnitsCx<'_>, zrzh: &str) {
-        let text = |s: &String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let predicted = match text(&self.batch_predicted).map(|s| s.parse::<Area>()) {
-            Some(Err(e)) => return cx.message(e.to_string()),
-            Some(Ok(a)) => Some(a),
-            None => None,
-        };
-        let values = BatchValues {
-            usage: text(&self.batch_usage),
-            zone: text(&self.batch_zone),
-            predicted_inner: predicted,
-            ..Default::default()
+    /// Apply the batch form to the selected households.
+    pub fn apply_batch(&mut self, cx: &mut UnitsCx<'_>, zrzh: &str) {
+        let values = match self.batch.values() {
+            Ok(v) => v,
+            Err(e) => return cx.message(e),
         };
         let hhs: Vec<String> = self.selected.iter().cloned().collect();
         cx.push(ops::batch_edit(cx.editor.doc(), zrzh, &hhs, &values, &cx.by()).map(|(c, _)| c));
     }
 
+    /// The selected household's changes, and the building's own (who and when).
     fn history_ui(&self, ui: &mut egui::Ui, cx: &UnitsCx<'_>, zrzh: &str) {
-        let (Some(hh), Some(u)) = (self.selected.iter().next(), cx.editor.doc().units.get(zrzh)) else { return };
-        egui::CollapsingHeader::new(format!("{} {hh}", cx.lang.t("变更记录", "History of"))).show(ui, |ui| {
-            for c in u.table.history().of_household(hh) {
-                ui.weak(format!("{} {} {} {}", c.at.format("%Y-%m-%d %H:%M"), c.who, c.action, c.note));
+        let Some(u) = cx.editor.doc().units.get(zrzh) else { return };
+        let line = |c: &cadastre_core::building::Change| {
+            format!("{} {} {} {}", c.at.format("%Y-%m-%d %H:%M"), c.who, c.action, c.note)
+        };
+        if let (1, Some(hh)) = (self.selected.len(), self.selected.iter().next()) {
+            egui::CollapsingHeader::new(format!("{} {hh}", cx.lang.t("变更记录", "History of"))).show(ui, |ui| {
+                for c in u.table.history().of_household(hh) {
+                    ui.weak(line(c));
+                }
+            });
+        }
+        egui::CollapsingHeader::new(cx.lang.t("本幢变更记录", "History of the building")).show(ui, |ui| {
+            for c in building_entries(&u.table).take(200) {
+                ui.weak(line(c));
             }
         });
     }
 
     fn grid_ui(&mut self, ui: &mut egui::Ui, cx: &mut UnitsCx<'_>, zrzh: &str) {
         let lang = cx.lang;
-        let rows = self.rows(cx, zrzh).to_vec();
+        let all = self.rows(cx, zrzh).to_vec();
+        let lbs = logical_buildings(&all);
+        if self.ljzh.as_ref().is_some_and(|l| !lbs.contains(l)) {
+            self.ljzh = None;
+        }
         ui.horizontal(|ui| {
+            ui.label(lang.t("逻辑幢:", "Logical buildings:"));
+            if ui.selectable_label(self.ljzh.is_none(), lang.t("全部", "all")).clicked() {
+                self.ljzh = None;
+            }
+            for l in &lbs {
+                if ui
+                    .selectable_label(self.ljzh.as_ref() == Some(l), format!("{}{l}", lang.t("逻辑幢", "LB ")))
+                    .clicked()
+                {
+                    self.ljzh = Some(l.clone());
+                }
+            }
+            ui.separator();
             ui.label(lang.t("图例:", "Legend:"));
             for (c, zh, en) in [
                 (Color32::from_rgb(190, 235, 190), "实测", "measured"),
@@ -390,24 +421,47 @@ impl TablePanel {
                 ui.label(RichText::new(format!(" {} ", lang.t(zh, en))).background_color(c).color(Color32::BLACK));
             }
         });
-        let clicked = std::cell::Cell::new(None::<(String, bool)>);
+        let several = lbs.len() > 1 && self.ljzh.is_none();
+        let rows: Vec<&RowView> = all.iter().filter(|r| self.ljzh.as_ref().is_none_or(|l| *l == r.ljzh)).collect();
+        let clicked = std::cell::Cell::new(None::<Click>);
         egui::ScrollArea::both().auto_shrink([false, false]).show_rows(ui, ROW_HEIGHT, rows.len(), |ui, range| {
             for r in &rows[range] {
                 ui.horizontal(|ui| {
                     ui.set_height(ROW_HEIGHT - 4.0);
-                    let label = format!("{}\n{} {}", floor_name(r.floor), lang.t("实际层", "phys."), r.physical);
-                    ui.add_sized([90.0, ROW_HEIGHT - 6.0], egui::Label::new(label));
+                    if let Some(add) = self.row_header(ui, r, several, lang) {
+                        clicked.set(Some(Click::Row(r.cells.iter().map(|c| c.hh.clone()).collect(), add)));
+                    }
                     for c in &r.cells {
                         if let Some(add) = self.cell(ui, c) {
-                            clicked.set(Some((c.hh.clone(), add)));
+                            clicked.set(Some(Click::Cell(c.hh.clone(), add)));
                         }
                     }
                 });
             }
         });
-        if let Some((hh, add)) = clicked.take() {
-            self.click(hh, add);
+        match clicked.take() {
+            Some(Click::Cell(hh, add)) => self.click(hh, add),
+            Some(Click::Row(hhs, add)) => self.click_row(hhs, add),
+            None => {}
         }
+    }
+
+    /// The row header (floor, physical floors): a click selects the floor's households.
+    fn row_header(&self, ui: &mut egui::Ui, r: &RowView, several: bool, lang: Lang) -> Option<bool> {
+        let all = r.cells.iter().all(|c| self.selected.contains(&c.hh));
+        let b = egui::Button::new(RichText::new(row_label(r, several, lang)).size(12.0))
+            .selected(all)
+            .min_size(egui::vec2(96.0, ROW_HEIGHT - 6.0));
+        let resp = ui.add(b);
+        resp.clicked().then(|| ui.input(|i| i.modifiers.command || i.modifiers.shift))
+    }
+
+    /// A click on a row header: its households become (or join) the selection.
+    pub fn click_row(&mut self, hhs: Vec<String>, add: bool) {
+        if !add {
+            self.selected.clear();
+        }
+        self.selected.extend(hhs);
     }
 
     /// A click on a cell: Ctrl/Shift adds to the selection, else selects one.

@@ -8,7 +8,10 @@
 //! journal, autosave and crash recovery cover them. The commands are built by
 //! [`ops`] from `cadastre-core` operations run on a copy and diffed.
 
+pub mod codes;
+pub mod history;
 pub mod ops;
+pub mod plan_edit;
 mod setup;
 
 pub use setup::{ApportionSetup, Staleness};

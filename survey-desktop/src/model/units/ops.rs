@@ -6,10 +6,12 @@
 
 use cadastre_core::apportion::{Apportion, Apportionment, Area};
 use cadastre_core::building::{
-    read_csv, read_xlsx, BuildingError, BuildingTable, Editor as Who, GridSpec, ImportReport,
+    floor_name, read_csv, read_xlsx, BuildingError, BuildingTable, Editor as Who, GridSpec, ImportReport,
+    PhysicalFloors,
 };
 use cadastre_core::floorplan::{FloorPlan, FloorPlanFloor};
 
+use super::history::{building_change, delta_with_notes, notes_only};
 use super::{ApportionSetup, BuildingUnits, UnitsEdit};
 use crate::model::{Command, Document, Edit, EditError};
 
@@ -25,8 +27,9 @@ fn cmd(label: &str, edits: Vec<UnitsEdit>) -> Command {
     Command::new(label, edits.into_iter().map(|e| Edit::Units(Box::new(e))).collect())
 }
 
-/// A new, empty building table for natural building `zrzh`.
-pub fn create(doc: &Document, zrzh: &str) -> Result<Command, EditError> {
+/// A new, empty building table for natural building `zrzh` (its history starts
+/// with who created it).
+pub fn create(doc: &Document, zrzh: &str, by: &Who) -> Result<Command, EditError> {
     let zrzh = zrzh.trim();
     if zrzh.is_empty() {
         return Err(invalid("自然幢号不能为空 / the building number is empty"));
@@ -34,7 +37,9 @@ pub fn create(doc: &Document, zrzh: &str) -> Result<Command, EditError> {
     if doc.units.contains_key(zrzh) {
         return Err(invalid(format!("{zrzh}: 楼盘表已存在 / the building table exists")));
     }
-    let units = Box::new(BuildingUnits::new(zrzh));
+    let mut units = Box::new(BuildingUnits::new(zrzh));
+    let created = notes_only(&units.table, vec![building_change(by, "create", "新建楼盘表 / new building table")]);
+    units.table.apply_delta(&created).map_err(invalid)?;
     Ok(cmd("新建楼盘表 / new building table", vec![UnitsEdit::Add { zrzh: zrzh.to_owned(), units }]))
 }
 
@@ -98,6 +103,10 @@ pub struct BatchValues {
     pub address: Option<String>,
     /// 预测套内建筑面积 YCTNJZMJ.
     pub predicted_inner: Option<Area>,
+    /// 逻辑幢号 LJZH (moves the households to another logical building).
+    pub ljzh: Option<String>,
+    /// 实际层 SJC (the physical floors their nominal floor spans).
+    pub physical: Option<PhysicalFloors>,
 }
 
 /// 批量修改: set values on the listed households.
@@ -122,8 +131,12 @@ pub fn batch_edit(
                 set(&mut h.layout, &values.layout);
                 set(&mut h.structure, &values.structure);
                 set(&mut h.address, &values.address);
+                set(&mut h.ljzh, &values.ljzh);
                 if values.predicted_inner.is_some() {
                     h.predicted_inner = values.predicted_inner;
+                }
+                if let Some(p) = values.physical {
+                    h.physical = p;
                 }
             },
             by,
@@ -183,16 +196,20 @@ fn plan_with(plan: &FloorPlan, floor: i32, to: Option<&FloorPlanFloor>) -> Resul
     Ok(p)
 }
 
-/// The table edit that writes the plan's 套内 areas as measured values.
-fn area_sync(zrzh: &str, table: &BuildingTable, plan: &FloorPlan, by: &Who) -> Result<Vec<UnitsEdit>, EditError> {
+/// The table edit that writes the plan's 套内 areas as measured values, with
+/// a building entry saying what was done to the plan (who and when, even when
+/// no area changed: a stairwell drawn, an outline deleted).
+fn area_sync(
+    zrzh: &str,
+    table: &BuildingTable,
+    plan: &FloorPlan,
+    note: String,
+    by: &Who,
+) -> Result<Vec<UnitsEdit>, EditError> {
     let mut after = table.clone();
     plan.apply_to_table(&mut after, by).map_err(invalid)?;
-    let delta = table.diff(&after);
-    Ok(if delta.is_empty() {
-        Vec::new()
-    } else {
-        vec![UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(delta) }]
-    })
+    let delta = delta_with_notes(table, &after, vec![building_change(by, "floor plan", note)]);
+    Ok(vec![UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(delta) }])
 }
 
 /// Draw or redraw one floor (`None` removes it); the drawn households' 套内
@@ -209,7 +226,7 @@ pub fn set_floor(
     let plan = plan_with(&u.plan, floor, to.as_ref())?;
     let from = u.plan.floor(floor).cloned().map(Box::new);
     let mut edits = vec![UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor, from, to: to.map(Box::new) }];
-    edits.extend(area_sync(zrzh, &u.table, &plan, by)?);
+    edits.extend(area_sync(zrzh, &u.table, &plan, format!("{} {label}", floor_name(floor)), by)?);
     Ok(cmd(label, edits))
 }
 
@@ -224,25 +241,35 @@ pub fn copy_floor(doc: &Document, zrzh: &str, from: i32, to: &[i32], by: &Who) -
         .filter_map(|&t| plan.floor(t).cloned())
         .map(|f| UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor: f.floor, from: None, to: Some(Box::new(f)) })
         .collect();
-    edits.extend(area_sync(zrzh, &u.table, &plan, by)?);
+    let to_names: Vec<String> = to.iter().map(|&t| floor_name(t)).collect();
+    let note = format!("复制楼层 copy floor {} → {}", floor_name(from), to_names.join(", "));
+    edits.extend(area_sync(zrzh, &u.table, &plan, note, by)?);
     Ok(cmd("复制楼层 / copy floor", edits))
 }
 
-/// Change the apportionment set-up.
-pub fn set_setup(doc: &Document, zrzh: &str, to: ApportionSetup, label: &str) -> Result<Command, EditError> {
-    let from = Box::new(units(doc, zrzh)?.setup.clone());
+/// Change the apportionment set-up (recorded in the building's history).
+pub fn set_setup(doc: &Document, zrzh: &str, to: ApportionSetup, label: &str, by: &Who) -> Result<Command, EditError> {
+    let u = units(doc, zrzh)?;
+    let from = Box::new(u.setup.clone());
     if *from == to {
         return Ok(cmd(label, Vec::new()));
     }
-    Ok(cmd(label, vec![UnitsEdit::Setup { zrzh: zrzh.to_owned(), from, to: Box::new(to) }]))
+    let note = notes_only(&u.table, vec![building_change(by, "apportionment", label)]);
+    Ok(cmd(
+        label,
+        vec![
+            UnitsEdit::Setup { zrzh: zrzh.to_owned(), from, to: Box::new(to) },
+            UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(note) },
+        ],
+    ))
 }
 
 /// 运行分摊: apportion the current data and keep its input as the last run.
-pub fn run_apportionment(doc: &Document, zrzh: &str) -> Result<(Command, Apportionment), EditError> {
+pub fn run_apportionment(doc: &Document, zrzh: &str, by: &Who) -> Result<(Command, Apportionment), EditError> {
     let u = units(doc, zrzh)?;
     let input = u.apportion_input().map_err(invalid)?;
     let result = input.apportion().map_err(invalid)?;
     let mut setup = u.setup.clone();
     setup.last_run = Some(input);
-    Ok((set_setup(doc, zrzh, setup, "运行分摊 / run apportionment")?, result))
+    Ok((set_setup(doc, zrzh, setup, "运行分摊 / run apportionment", by)?, result))
 }
