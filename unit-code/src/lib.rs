@@ -18,4 +18,5 @@ pub use code::{
 
 pub mod alloc;
 pub mod lineage;
+mod record;
 pub mod renumber;
