@@ -13,7 +13,7 @@ pub mod validate;
 
 pub use code::{
     BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, NonStandardLetter, Ownership, ParcelCode,
-    ParcelFeature, ParcelType, SubdistrictCode, UnitCode,
+    ParcelFeature, ParcelType, Segment, SubdistrictCode, UnitCode,
 };
 
 pub mod alloc;

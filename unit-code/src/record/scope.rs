@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
+use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, Segment, SubdistrictCode, UnitCode};
 
 /// Highest parcel sequence number (宗地顺序号) in one sub-district + feature code.
 pub const MAX_PARCEL_SEQUENCE: u32 = 99_999;
@@ -130,8 +130,12 @@ impl Scope {
     pub fn code(&self, n: u32) -> Result<AnyCode, CodeError> {
         Ok(match self {
             Scope::Parcels { subdistrict, feature } => AnyCode::Parcel(ParcelCode::new(*subdistrict, *feature, n)?),
-            Scope::Buildings { parcel } => AnyCode::Building(BuildingCode::new(*parcel, number16(n)?)?),
-            Scope::Households { building } => AnyCode::Unit(UnitCode::household(*building, number16(n)?)?),
+            Scope::Buildings { parcel } => {
+                AnyCode::Building(BuildingCode::new(*parcel, number16(Segment::BuildingNumber, n)?)?)
+            }
+            Scope::Households { building } => {
+                AnyCode::Unit(UnitCode::household(*building, number16(Segment::HouseholdNumber, n)?)?)
+            }
         })
     }
 }
@@ -147,8 +151,9 @@ impl fmt::Display for Scope {
     }
 }
 
-fn number16(n: u32) -> Result<u16, CodeError> {
-    u16::try_from(n).map_err(|_| CodeError::OutOfRange { field: "number", min: 0, max: 9_999, found: n })
+/// A building or household number as the constructors take it.
+fn number16(segment: Segment, n: u32) -> Result<u16, CodeError> {
+    u16::try_from(n).map_err(|_| CodeError::OutOfRange { segment, min: 0, max: 9_999, found: n })
 }
 
 /// Any code the registry issues: parcel (19), building (24) or unit (28).
