@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::code::{check, digits_value, CodeError, CodeForm, FixtureKind, Ownership, ParcelType, Segment as Part};
+use crate::code::{check, digits_value, CodeError, CodeForm, FixtureKind, Ownership, ParcelType, Segment as Field};
 use crate::validate::{validate_as, Issue, Options};
 
 /// One segment of a code.
@@ -65,21 +65,21 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
     // Valid (possibly lenient H): all ASCII from here on.
     let b = code.as_bytes();
     let mut segments = Vec::with_capacity(10);
-    let mut seg = |part: Part, zh: String, en: String| {
-        let (start, end) = part.positions();
+    let mut seg = |field: Field, zh: String, en: String| {
+        let (start, end) = field.positions();
         segments.push(Segment {
             start,
             end,
             raw: code[start - 1..end].to_owned(),
-            field_zh: part.name_zh(),
-            field_en: part.name_en(),
+            field_zh: field.name_zh(),
+            field_en: field.name_en(),
             meaning_zh: zh,
             meaning_en: en,
         });
     };
     let raw = |s: usize, e: usize| &code[s - 1..e];
     seg(
-        Part::County,
+        Field::County,
         format!("县级行政区 {}", raw(1, 6)),
         format!("county-level administrative division {}", raw(1, 6)),
     );
@@ -87,7 +87,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
         return Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings });
     }
     let virtual_area = b.len() >= 12 && &b[6..12] == b"000000";
-    seg(Part::District, format!("第 {} 地籍区", digits_value(&b[6..9])), format!("cadastral district {}", raw(7, 9)));
+    seg(Field::District, format!("第 {} 地籍区", digits_value(&b[6..9])), format!("cadastral district {}", raw(7, 9)));
     if b.len() >= 12 {
         let (zh, en) = if virtual_area {
             (
@@ -97,18 +97,18 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
         } else {
             (format!("第 {} 地籍子区", digits_value(&b[9..12])), format!("cadastral sub-district {}", raw(10, 12)))
         };
-        seg(Part::Subdistrict, zh, en);
+        seg(Field::Subdistrict, zh, en);
     }
     if b.len() >= 19 {
         if let Some(o) = Ownership::from_byte(b[12]) {
-            seg(Part::Ownership, o.name_zh().into(), o.name_en().into());
+            seg(Field::Ownership, o.name_zh().into(), o.name_en().into());
         }
         if let Some(t) = ParcelType::from_byte(b[13]) {
-            seg(Part::ParcelType, t.name_zh().into(), t.name_en().into());
+            seg(Field::ParcelType, t.name_zh().into(), t.name_en().into());
         }
         let n = digits_value(&b[14..19]);
         seg(
-            Part::Sequence,
+            Field::Sequence,
             format!("本地籍子区同特征码下第 {n} 宗"),
             format!("parcel No. {n} of this feature code in the sub-district"),
         );
@@ -122,11 +122,11 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
                 "H: legacy sea-area form, not a fixture code (standard: W)".to_owned(),
             ),
         };
-        seg(Part::Fixture, zh, en);
+        seg(Field::Fixture, zh, en);
         let fixture_digits = (form == CodeForm::Building) || kind == Some(FixtureKind::Building);
         if fixture_digits {
             let n = digits_value(&b[20..24]);
-            seg(Part::BuildingNumber, format!("宗地内第 {n} 幢"), format!("building No. {n} on the parcel"));
+            seg(Field::BuildingNumber, format!("宗地内第 {n} 幢"), format!("building No. {n} on the parcel"));
             if form == CodeForm::Unit {
                 let h = digits_value(&b[24..28]);
                 let (zh, en) = if h == 0 {
@@ -134,7 +134,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
                 } else {
                     (format!("第 {h} 户"), format!("household No. {h} (a sequence number, not the room number)"))
                 };
-                seg(Part::HouseholdNumber, zh, en);
+                seg(Field::HouseholdNumber, zh, en);
             }
         } else {
             let n = digits_value(&b[20..28]);
@@ -143,7 +143,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
             } else {
                 (format!("第 {n} 号定着物单元"), format!("fixture unit No. {n}"))
             };
-            seg(Part::FixtureNumber, zh, en);
+            seg(Field::FixtureNumber, zh, en);
         }
     }
     Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings })
