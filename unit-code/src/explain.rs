@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::code::{check, digits_value, CodeError, CodeForm, FixtureKind, Ownership, ParcelType};
+use crate::code::{check, digits_value, CodeError, CodeForm, FixtureKind, Ownership, ParcelType, Segment as Field};
 use crate::validate::{validate_as, Issue, Options};
 
 /// One segment of a code.
@@ -65,22 +65,21 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
     // Valid (possibly lenient H): all ASCII from here on.
     let b = code.as_bytes();
     let mut segments = Vec::with_capacity(10);
-    let mut seg = |start: usize, end: usize, field: (&'static str, &'static str), zh: String, en: String| {
+    let mut seg = |field: Field, zh: String, en: String| {
+        let (start, end) = field.positions();
         segments.push(Segment {
             start,
             end,
             raw: code[start - 1..end].to_owned(),
-            field_zh: field.0,
-            field_en: field.1,
+            field_zh: field.name_zh(),
+            field_en: field.name_en(),
             meaning_zh: zh,
             meaning_en: en,
         });
     };
     let raw = |s: usize, e: usize| &code[s - 1..e];
     seg(
-        1,
-        6,
-        ("县级行政区划代码", "county (GB/T 2260 administrative code)"),
+        Field::County,
         format!("县级行政区 {}", raw(1, 6)),
         format!("county-level administrative division {}", raw(1, 6)),
     );
@@ -88,13 +87,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
         return Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings });
     }
     let virtual_area = b.len() >= 12 && &b[6..12] == b"000000";
-    seg(
-        7,
-        9,
-        ("地籍区", "cadastral district"),
-        format!("第 {} 地籍区", digits_value(&b[6..9])),
-        format!("cadastral district {}", raw(7, 9)),
-    );
+    seg(Field::District, format!("第 {} 地籍区", digits_value(&b[6..9])), format!("cadastral district {}", raw(7, 9)));
     if b.len() >= 12 {
         let (zh, en) = if virtual_area {
             (
@@ -104,32 +97,18 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
         } else {
             (format!("第 {} 地籍子区", digits_value(&b[9..12])), format!("cadastral sub-district {}", raw(10, 12)))
         };
-        seg(10, 12, ("地籍子区", "cadastral sub-district"), zh, en);
+        seg(Field::Subdistrict, zh, en);
     }
     if b.len() >= 19 {
         if let Some(o) = Ownership::from_byte(b[12]) {
-            seg(
-                13,
-                13,
-                ("宗地特征码：所有权", "parcel feature 1: land ownership"),
-                o.name_zh().into(),
-                o.name_en().into(),
-            );
+            seg(Field::Ownership, o.name_zh().into(), o.name_en().into());
         }
         if let Some(t) = ParcelType::from_byte(b[13]) {
-            seg(
-                14,
-                14,
-                ("宗地特征码：宗地类型", "parcel feature 2: parcel type"),
-                t.name_zh().into(),
-                t.name_en().into(),
-            );
+            seg(Field::ParcelType, t.name_zh().into(), t.name_en().into());
         }
         let n = digits_value(&b[14..19]);
         seg(
-            15,
-            19,
-            ("宗地顺序号", "parcel sequence number"),
+            Field::Sequence,
             format!("本地籍子区同特征码下第 {n} 宗"),
             format!("parcel No. {n} of this feature code in the sub-district"),
         );
@@ -143,17 +122,11 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
                 "H: legacy sea-area form, not a fixture code (standard: W)".to_owned(),
             ),
         };
-        seg(20, 20, ("定着物特征码", "fixture feature code"), zh, en);
+        seg(Field::Fixture, zh, en);
         let fixture_digits = (form == CodeForm::Building) || kind == Some(FixtureKind::Building);
         if fixture_digits {
             let n = digits_value(&b[20..24]);
-            seg(
-                21,
-                24,
-                ("自然幢号", "natural building number"),
-                format!("宗地内第 {n} 幢"),
-                format!("building No. {n} on the parcel"),
-            );
+            seg(Field::BuildingNumber, format!("宗地内第 {n} 幢"), format!("building No. {n} on the parcel"));
             if form == CodeForm::Unit {
                 let h = digits_value(&b[24..28]);
                 let (zh, en) = if h == 0 {
@@ -161,7 +134,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
                 } else {
                     (format!("第 {h} 户"), format!("household No. {h} (a sequence number, not the room number)"))
                 };
-                seg(25, 28, ("户号", "household number"), zh, en);
+                seg(Field::HouseholdNumber, zh, en);
             }
         } else {
             let n = digits_value(&b[20..28]);
@@ -170,7 +143,7 @@ pub fn explain(code: &str) -> Result<Explanation, CodeError> {
             } else {
                 (format!("第 {n} 号定着物单元"), format!("fixture unit No. {n}"))
             };
-            seg(21, 28, ("定着物单元编号", "fixture unit number"), zh, en);
+            seg(Field::FixtureNumber, zh, en);
         }
     }
     Ok(Explanation { code: code.to_owned(), form, segments, warnings: report.warnings })

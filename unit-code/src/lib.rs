@@ -13,9 +13,10 @@ pub mod validate;
 
 pub use code::{
     BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, NonStandardLetter, Ownership, ParcelCode,
-    ParcelFeature, ParcelType, SubdistrictCode, UnitCode,
+    ParcelFeature, ParcelType, Segment, SubdistrictCode, UnitCode,
 };
 
 pub mod alloc;
 pub mod lineage;
+mod record;
 pub mod renumber;

@@ -7,119 +7,21 @@
 //! extinguished, changed-away), so they are never reissued.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt;
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use crate::alloc::{AllocError, AnyCode, CodeStatus, MemoryAllocator};
+use crate::alloc::{AllocError, MemoryAllocator};
+use crate::record::{AnyCode, CodeStatus};
+pub use crate::record::{Effects, Event, EventInput, EventKind, LineageEdge, LineageStep};
 
 #[cfg(feature = "postgres")]
 mod pg;
 
-/// Kind of lifecycle event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    /// 设立: new codes come into use; no predecessors.
-    Create,
-    /// 变更: one code changes (attributes only if the code stays the same, else old → new).
-    Change,
-    /// 分割: one code is split into two or more new codes.
-    Split,
-    /// 合并: two or more codes merge into one, which may be one of them (kept).
-    Merge,
-    /// 灭失: codes end without successors.
-    Extinguish,
-}
-
-impl EventKind {
-    /// The value stored in the database.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Create => "create",
-            EventKind::Change => "change",
-            EventKind::Split => "split",
-            EventKind::Merge => "merge",
-            EventKind::Extinguish => "extinguish",
-        }
-    }
-
-    /// The Chinese term.
-    pub const fn name_zh(self) -> &'static str {
-        match self {
-            EventKind::Create => "设立",
-            EventKind::Change => "变更",
-            EventKind::Split => "分割",
-            EventKind::Merge => "合并",
-            EventKind::Extinguish => "灭失",
-        }
-    }
-
-    /// Parse the stored value.
-    pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Create, Self::Change, Self::Split, Self::Merge, Self::Extinguish].into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.as_str(), self.name_zh())
-    }
-}
-
-/// An event to record: who did what to which codes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EventInput {
-    /// What happened.
-    pub kind: EventKind,
-    /// Who did it (user name or system).
-    pub actor: String,
-    /// Free text (case number, reason).
-    pub note: String,
-    /// Codes before.
-    pub old: Vec<AnyCode>,
-    /// Codes after. They must already be issued and current.
-    pub new: Vec<AnyCode>,
-}
-
+// The event types are plain data in `record`, so the allocator can hold the
+// in-memory log without depending on this module; checking an event needs
+// `LineageError`, which wraps `AllocError`, so that lives here.
 impl EventInput {
-    fn of(kind: EventKind, actor: &str, old: Vec<AnyCode>, new: Vec<AnyCode>) -> Self {
-        Self { kind, actor: actor.to_owned(), note: String::new(), old, new }
-    }
-
-    /// 设立: `new` come into use.
-    pub fn create(actor: &str, new: Vec<AnyCode>) -> Self {
-        Self::of(EventKind::Create, actor, Vec::new(), new)
-    }
-
-    /// 变更: `old` becomes `new` (the same code for an attribute-only change).
-    pub fn change(actor: &str, old: AnyCode, new: AnyCode) -> Self {
-        Self::of(EventKind::Change, actor, vec![old], vec![new])
-    }
-
-    /// 分割: `old` is split into `new`.
-    pub fn split(actor: &str, old: AnyCode, new: Vec<AnyCode>) -> Self {
-        Self::of(EventKind::Split, actor, vec![old], new)
-    }
-
-    /// 合并: `old` merge into `new`, which may be one of `old` (kept).
-    pub fn merge(actor: &str, old: Vec<AnyCode>, new: AnyCode) -> Self {
-        Self::of(EventKind::Merge, actor, old, vec![new])
-    }
-
-    /// 灭失: `old` end.
-    pub fn extinguish(actor: &str, old: Vec<AnyCode>) -> Self {
-        Self::of(EventKind::Extinguish, actor, old, Vec::new())
-    }
-
-    /// Attach a note.
-    #[must_use]
-    pub fn with_note(mut self, note: &str) -> Self {
-        self.note = note.to_owned();
-        self
-    }
-
     /// Check the shape of the event and work out its effects, without looking
     /// at any store: which codes it retires and which edges it adds.
     pub fn effects(&self) -> Result<Effects, LineageError> {
@@ -156,57 +58,6 @@ impl EventInput {
         let edges = retire.iter().flat_map(|o| self.new.iter().map(move |n| (*o, *n))).collect();
         Ok(Effects { retire, edges })
     }
-
-    /// County of the event: of its first code.
-    pub fn county(&self) -> &str {
-        self.old.iter().chain(&self.new).next().map_or("", AnyCode::county)
-    }
-}
-
-/// What recording an event changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Effects {
-    /// Codes that become historical.
-    pub retire: Vec<AnyCode>,
-    /// Lineage edges old → new.
-    pub edges: Vec<(AnyCode, AnyCode)>,
-}
-
-/// A recorded event.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Event {
-    /// Identifier, increasing in recording order.
-    pub id: i64,
-    /// When it was recorded.
-    pub at: DateTime<Utc>,
-    /// The event as given.
-    #[serde(flatten)]
-    pub input: EventInput,
-}
-
-/// One lineage edge: `old` was succeeded by `new` in event `event_id`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LineageEdge {
-    /// The predecessor.
-    pub old: AnyCode,
-    /// The successor.
-    pub new: AnyCode,
-    /// The event.
-    pub event_id: i64,
-    /// Its kind.
-    pub kind: EventKind,
-    /// Its time.
-    pub at: DateTime<Utc>,
-}
-
-/// An edge reached from the starting code, `depth` events away (1 = direct).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct LineageStep {
-    /// Number of events between the starting code and this edge's far end.
-    pub depth: u32,
-    /// The edge.
-    #[serde(flatten)]
-    pub edge: LineageEdge,
 }
 
 /// Why an event was refused.
@@ -303,14 +154,6 @@ pub(crate) fn order_steps(root: AnyCode, edges: Vec<LineageEdge>, dir: Direction
     out.sort_by_key(|s| (s.depth, s.edge.event_id, far(&s.edge)));
     out
 }
-
-/// Events and edges of the in-memory registry.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct LineageLog {
-    events: Vec<Event>,
-    edges: Vec<LineageEdge>,
-}
-
 impl crate::alloc::State {
     /// Record `input` (validated, all or nothing is up to the caller's transaction).
     pub(crate) fn record_event(&mut self, input: EventInput) -> Result<Event, LineageError> {
@@ -399,14 +242,5 @@ mod tests {
         assert_eq!(got, vec![(1, c(1), c(2)), (1, c(1), c(3)), (2, c(2), c(4)), (2, c(3), c(4))]);
         let up = order_steps(c(4), edges, Direction::Up);
         assert_eq!(up.iter().map(|s| s.depth).collect::<Vec<_>>(), vec![1, 1, 2, 2]);
-    }
-
-    #[test]
-    fn kinds_round_trip_through_the_database_form() {
-        for k in [EventKind::Create, EventKind::Change, EventKind::Split, EventKind::Merge, EventKind::Extinguish] {
-            assert_eq!(EventKind::from_db(k.as_str()), Some(k));
-        }
-        assert_eq!(EventKind::from_db("delete"), None);
-        assert_eq!(EventKind::Split.to_string(), "split 分割");
     }
 }

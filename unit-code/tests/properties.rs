@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use unit_code::explain::explain;
 use unit_code::validate::{validate, validate_any, validate_building, validate_parcel, Options};
 use unit_code::{
-    BuildingCode, CodeError, CountyCode, DistrictCode, FixtureKind, Ownership, ParcelCode, ParcelFeature, ParcelType,
-    SubdistrictCode, UnitCode,
+    BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, Ownership, ParcelCode, ParcelFeature,
+    ParcelType, Segment, SubdistrictCode, UnitCode,
 };
 
 fn county() -> impl Strategy<Value = CountyCode> {
@@ -149,6 +149,49 @@ proptest! {
                 prop_assert_eq!(found, c);
             }
             Err(e) => prop_assert!(false, "unexpected {e}"),
+        }
+    }
+
+    /// Any valid code of any form round-trips; one character replaced by any
+    /// other either leaves a valid code of the same form (there is no check
+    /// digit, so e.g. another digit is simply another code) or is reported
+    /// at that position, in the segment holding it, in Chinese and English.
+    #[test]
+    fn one_corrupted_character_is_valid_or_names_its_segment(
+        code in prop_oneof![
+            parcel().prop_map(|p| (CodeForm::Parcel, p.to_string())),
+            building().prop_map(|b| (CodeForm::Building, b.to_string())),
+            unit().prop_map(|u| (CodeForm::Unit, u.to_string())),
+        ],
+        pos in 0usize..28,
+        c in any::<char>(),
+    ) {
+        let (form, good) = code;
+        let pos = pos % form.len();
+        let reparse = |s: &str| -> Result<String, CodeError> {
+            match form {
+                CodeForm::Parcel => s.parse::<ParcelCode>().map(|c| c.to_string()),
+                CodeForm::Building => s.parse::<BuildingCode>().map(|c| c.to_string()),
+                _ => s.parse::<UnitCode>().map(|c| c.to_string()),
+            }
+        };
+        prop_assert_eq!(reparse(&good), Ok(good.clone()));
+        let mut chars: Vec<char> = good.chars().collect();
+        chars[pos] = c;
+        let bad: String = chars.iter().collect();
+        match reparse(&bad) {
+            Ok(s) => prop_assert_eq!(s, bad),
+            Err(e) => {
+                let position = pos + 1;
+                let segment = e.segment();
+                prop_assert!(matches!(e, CodeError::Char { position: p, found, .. } if p == position && found == c), "{e}");
+                prop_assert!(segment.is_some_and(|s| s.contains(position)), "{e}: {segment:?}");
+                // A unit's tail is read by its own fixture letter (unchanged here).
+                let expected = Segment::at(form, position, good.chars().nth(19));
+                prop_assert_eq!(segment, expected);
+                prop_assert!(e.message_zh().contains(&format!("第 {position} 位")), "{e}");
+                prop_assert!(e.message_en().contains(&format!("position {position}")), "{e}");
+            }
         }
     }
 

@@ -276,8 +276,8 @@ pub(crate) fn validate(m: &Manifest) -> Result<(), PackageError> {
     if m.format != super::FORMAT_NAME {
         return bad(format!("format is {:?}, expected {:?}", m.format, super::FORMAT_NAME));
     }
-    if m.county.len() != 6 || !m.county.bytes().all(|b| b.is_ascii_digit()) {
-        return bad(format!("county {:?} is not a 6-digit code", m.county));
+    if let Err(e) = m.county.parse::<unit_code::CountyCode>() {
+        return bad(format!("county {:?}: {e}", m.county));
     }
     for f in &m.files {
         if escapes(&f.path) || f.path.ends_with('/') {

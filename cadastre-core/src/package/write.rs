@@ -124,7 +124,7 @@ fn derive_county(dir: &Path) -> Result<String, PackageError> {
         .chain(sub.subdistricts.iter().map(|s| s.djzqdm.trim()))
         .filter(|c| !is_temporary_id(c))
         .filter_map(|c| c.get(..6))
-        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|c| c.parse::<unit_code::CountyCode>().is_ok())
         .map(str::to_owned)
         .collect();
     counties.sort();

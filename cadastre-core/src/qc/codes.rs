@@ -1,101 +1,31 @@
-//! Code checks behind one seam (DOMAIN.md §4), parsed with the workspace `unit_code`
-//! crate. Only hard-format violations are reported by `code.format`; the standard's soft
-//! rules (unusual feature letters, combination rules) are warnings there and not findings.
+//! Code checks behind one seam (DOMAIN.md §4): the workspace `unit_code` crate parses,
+//! and its error names the segment that failed (county, district, sub-district, feature
+//! code, sequence, fixture...) in Chinese and English. Only hard-format violations are
+//! reported by `code.format`; the standard's soft rules (unusual feature letters,
+//! combination rules) are warnings there and not findings.
 
-fn parsed<T: std::str::FromStr<Err = unit_code::CodeError>>(code: &str, zh_form: &str) -> Option<(String, String)> {
-    code.parse::<T>().err().map(|e| (format!("不符合{zh_form}格式（GB/T 37346）：{e}"), e.to_string()))
+use std::str::FromStr;
+
+use unit_code::{BuildingCode, CodeError, ParcelCode, UnitCode};
+
+/// Why `code` is not a well-formed `T`, in Chinese and English; `None` when it is.
+fn problem<T: FromStr<Err = CodeError>>(code: &str) -> Option<(String, String)> {
+    code.parse::<T>().err().map(|e| (e.message_zh(), e.message_en()))
 }
 
 /// Why a parcel code (宗地代码, 19 chars) is malformed, `None` when well-formed.
 pub(crate) fn parcel_code_problem(code: &str) -> Option<(String, String)> {
-    own_parcel_code_problem(code).or_else(|| parsed::<unit_code::ParcelCode>(code, "宗地代码"))
+    problem::<ParcelCode>(code)
 }
 
 /// Why a natural-building number (自然幢号, 24 chars) is malformed.
 pub(crate) fn building_code_problem(code: &str) -> Option<(String, String)> {
-    own_building_code_problem(code).or_else(|| parsed::<unit_code::BuildingCode>(code, "自然幢号"))
+    problem::<BuildingCode>(code)
 }
 
 /// Why a unit code (不动产单元号, 28 chars) is malformed.
 pub(crate) fn unit_code_problem(code: &str) -> Option<(String, String)> {
-    own_unit_code_problem(code).or_else(|| parsed::<unit_code::UnitCode>(code, "不动产单元号"))
-}
-
-/// The structural checks with Chinese explanations; `unit_code` has the final word.
-fn own_parcel_code_problem(code: &str) -> Option<(String, String)> {
-    let b = code.as_bytes();
-    // 19 bytes and ASCII is 19 characters: counting characters of every code cost more.
-    if b.len() != 19 || !code.is_ascii() {
-        return Some((
-            format!("长度为 {} 位，应为 19 位", code.chars().count()),
-            format!("has {} characters, expected 19", code.chars().count()),
-        ));
-    }
-    if !b[..12].iter().all(u8::is_ascii_digit) {
-        return Some((
-            "前 12 位（行政区+地籍区+地籍子区）应为数字".into(),
-            "the first 12 characters (county, district, sub-district) must be digits".into(),
-        ));
-    }
-    if !matches!(b[12], b'G' | b'J' | b'Z') {
-        return Some((
-            "第 13 位（所有权特征码）应为 G、J 或 Z".into(),
-            "character 13 (ownership) must be G, J or Z".into(),
-        ));
-    }
-    if !(b[13].is_ascii_uppercase() || b[13] == b'0') {
-        return Some((
-            "第 14 位（宗地类型特征码）应为大写字母或 0".into(),
-            "character 14 (parcel type) must be an upper-case letter or 0".into(),
-        ));
-    }
-    if !b[14..].iter().all(u8::is_ascii_digit) {
-        return Some((
-            "第 15-19 位（宗地顺序号）应为数字".into(),
-            "characters 15-19 (sequence number) must be digits".into(),
-        ));
-    }
-    None
-}
-
-fn own_building_code_problem(code: &str) -> Option<(String, String)> {
-    if code.len() != 24 || !code.is_ascii() {
-        return Some((
-            format!("长度为 {} 位，应为 24 位", code.chars().count()),
-            format!("has {} characters, expected 24", code.chars().count()),
-        ));
-    }
-    if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
-        return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
-    }
-    let b = code.as_bytes();
-    if b[19] != b'F' || !b[20..].iter().all(u8::is_ascii_digit) {
-        return Some((
-            "第 20 位应为 F，其后 4 位为幢号".into(),
-            "character 20 must be F followed by a 4-digit building number".into(),
-        ));
-    }
-    None
-}
-
-fn own_unit_code_problem(code: &str) -> Option<(String, String)> {
-    if code.len() != 28 || !code.is_ascii() {
-        return Some((
-            format!("长度为 {} 位，应为 28 位", code.chars().count()),
-            format!("has {} characters, expected 28", code.chars().count()),
-        ));
-    }
-    if let Some((zh, en)) = own_parcel_code_problem(&code[..19]) {
-        return Some((format!("宗地代码部分{zh}"), format!("parcel part {en}")));
-    }
-    let b = code.as_bytes();
-    if !matches!(b[19], b'F' | b'L' | b'Q' | b'W') || !b[20..].iter().all(u8::is_ascii_digit) {
-        return Some((
-            "第 20 位应为 F/L/Q/W，其后 8 位为数字".into(),
-            "character 20 must be F, L, Q or W followed by 8 digits".into(),
-        ));
-    }
-    None
+    problem::<UnitCode>(code)
 }
 
 /// GB/T 21010 land-use codes: first-level (2 digits), 2017 second level (4 digits,
@@ -160,6 +90,23 @@ mod tests {
         assert!(parcel_code_problem("330106001001GB0000一").is_some());
         assert!(unit_code_problem("330106001001GB00001H00000000").is_some());
         assert!(building_code_problem("330106001001GB00001W0001").is_some());
+    }
+
+    /// The messages name the segment and position that failed (from `unit_code`).
+    #[test]
+    fn messages_name_the_segment() {
+        let zh = |p: Option<(String, String)>| p.map(|(zh, _)| zh).unwrap_or_default();
+        assert_eq!(zh(parcel_code_problem("33010600100GB00001")), "宗地代码应为 19 位，实际为 18 位");
+        assert_eq!(
+            zh(parcel_code_problem("330106001001XB00001")),
+            "宗地代码第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'X'"
+        );
+        assert!(zh(parcel_code_problem("33010600100AGB00001")).contains("第 12 位应为数字 0-9（地籍子区）"));
+        assert!(zh(parcel_code_problem("330106001001GB0000A")).contains("（宗地顺序号）"));
+        assert!(zh(unit_code_problem("330106001001GB00001H00000000")).contains("第 20 位应为定着物特征码 F/L/Q/W"));
+        assert!(zh(building_code_problem("330106001001GB00001W0001")).contains("第 20 位应为定着物特征码 F"));
+        let en = unit_code_problem("330106001001GB00001F0001000x").map(|(_, en)| en).unwrap_or_default();
+        assert!(en.contains("position 28: expected digit 0-9 (household number)"), "{en}");
     }
 
     #[test]

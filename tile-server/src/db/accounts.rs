@@ -46,7 +46,7 @@ pub struct NewClient<'a> {
 
 fn check_counties(counties: &[&str]) -> Result<String> {
     let home = counties.first().ok_or_else(|| AppError::BadRequest("at least one county is required".into()))?;
-    if let Some(bad) = counties.iter().find(|c| c.len() != 6 || !c.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(bad) = counties.iter().find(|c| c.parse::<unit_code::CountyCode>().is_err()) {
         return Err(AppError::BadRequest(format!("county code {bad:?} is not 6 digits")));
     }
     Ok((*home).to_owned())

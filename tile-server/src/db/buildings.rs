@@ -154,19 +154,10 @@ impl BuildingInput {
     }
 }
 
-/// Checks a natural-building number's format.
+/// Checks a natural-building number's format (GB/T 37346, via `unit_code`); the HTTP
+/// edge takes a typed code, this guards tables read from files.
 pub fn check_zrzh(zrzh: &str) -> Result<()> {
-    let b = zrzh.as_bytes();
-    let ok = b.len() == 24
-        && zrzh.is_ascii()
-        && crate::db::parcels::check_zddm(&zrzh[..19]).is_ok()
-        && b[19] == b'F'
-        && b[20..].iter().all(u8::is_ascii_digit);
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(format!("{zrzh:?} is not a 24-character natural-building number (自然幢号)")))
-    }
+    zrzh.parse::<unit_code::BuildingCode>().map(drop).map_err(|e| AppError::BadRequest(format!("{zrzh:?}: {e}")))
 }
 
 const ATTRS: &str = "zrzh, zddm, county, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj::float8 AS ycjzmj, \

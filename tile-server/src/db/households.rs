@@ -304,22 +304,6 @@ impl HouseholdInput {
     }
 }
 
-/// Checks a 28-character unit code's hard format (GB/T 37346). Warnings (feature
-/// combinations) are the unit-code crate's business.
-pub fn check_bdcdyh(code: &str) -> Result<()> {
-    let b = code.as_bytes();
-    let ok = b.len() == 28
-        && code.is_ascii()
-        && crate::db::parcels::check_zddm(&code[..19]).is_ok()
-        && matches!(b[19], b'F' | b'L' | b'Q' | b'W')
-        && b[20..].iter().all(u8::is_ascii_digit);
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(format!("{code:?} is not a 28-character unit code (不动产单元号)")))
-    }
-}
-
 /// Current household by unit code.
 pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &PiiCipher) -> Result<Option<Household>> {
     let row: Option<Row> = sqlx::query_as(&format!(
@@ -522,38 +506,5 @@ pub async fn upsert_if(
         masked.zjh = masked.zjh.as_deref().map(mask_id_number);
         masked.pii_masked = true;
         Ok(masked)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unit_code_format() {
-        assert!(check_bdcdyh("411702600021GB00001F00070027").is_ok());
-        assert!(check_bdcdyh("340824104207JA00024W00000000").is_ok());
-        assert!(check_bdcdyh("411702600021GB00001H00000000").is_err());
-        assert!(check_bdcdyh("411702600021GB00001F0007002").is_err());
-        assert!(check_bdcdyh("一11702600021GB00001F00070").is_err());
-    }
-
-    proptest::proptest! {
-        /// Arbitrary text never panics the checks, and what passes is ASCII of the
-        /// right length (handlers slice it by byte offsets afterwards).
-        #[test]
-        fn code_checks_accept_only_well_formed_ascii(s in "\\PC{0,40}", t in "[0-9]{12}[GJZ][A-Z0][0-9]{5}[FLQW][0-9]{8}") {
-            for (check, len) in [
-                (check_bdcdyh as fn(&str) -> Result<()>, 28),
-                (crate::db::parcels::check_zddm, 19),
-                (crate::db::buildings::check_zrzh, 24),
-            ] {
-                if check(&s).is_ok() {
-                    proptest::prop_assert!(s.is_ascii() && s.len() == len);
-                }
-            }
-            proptest::prop_assert!(check_bdcdyh(&t).is_ok());
-            proptest::prop_assert!(crate::db::parcels::check_zddm(&t[..19]).is_ok());
-        }
     }
 }

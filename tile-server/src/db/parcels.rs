@@ -100,21 +100,6 @@ impl ParcelInput {
 const COLUMNS: &str = "zddm, county, djzqdm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state, version_id, \
      valid_from, valid_to, ST_AsGeoJSON(geom)::jsonb AS geometry";
 
-/// Checks a parcel code's format (the store's CHECK repeats it).
-pub fn check_zddm(zddm: &str) -> Result<()> {
-    let b = zddm.as_bytes();
-    let ok = b.len() == 19
-        && b[..12].iter().all(u8::is_ascii_digit)
-        && matches!(b[12], b'G' | b'J' | b'Z')
-        && (b[13].is_ascii_uppercase() || b[13] == b'0')
-        && b[14..].iter().all(u8::is_ascii_digit);
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(format!("{zddm:?} is not a 19-character parcel code (宗地代码)")))
-    }
-}
-
 /// The current version of a parcel.
 pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
     sqlx::query_as(&format!(
@@ -314,18 +299,4 @@ pub async fn land_unit(pool: &PgPool, zddm: &str) -> Result<Option<LandUnit>> {
     .fetch_optional(pool)
     .await
     .map_err(AppError::db("loading land unit"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parcel_code_format() {
-        assert!(check_zddm("340824104207JA00024").is_ok());
-        assert!(check_zddm("340824104207JA0002").is_err());
-        assert!(check_zddm("340824104207XA00024").is_err());
-        assert!(check_zddm("340824104207Ja00024").is_err());
-        assert!(check_zddm("34082410420７JA00024").is_err());
-    }
 }

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::{Action, AuthUser};
-use crate::db::buildings::{self, check_zrzh, Building, BuildingInput, BuildingTable};
+use crate::db::buildings::{self, Building, BuildingInput, BuildingTable};
 use crate::db::edit::IfMatch;
-use crate::db::parcels::check_zddm;
 use crate::error::{AppError, ErrorBody};
 use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
+use unit_code::{BuildingCode, ParcelCode};
 
 paginated!(BuildingPage, Building);
 
@@ -23,8 +23,9 @@ paginated!(BuildingPage, Building);
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BuildingQuery {
-    /// Only buildings on this parcel (宗地代码).
-    pub zddm: Option<String>,
+    /// Only buildings on this parcel (宗地代码); a malformed code is refused with 400.
+    #[param(value_type = Option<String>, pattern = r"^\d{12}[GJZ][A-Z0]\d{5}$")]
+    pub zddm: Option<ParcelCode>,
     /// 1-based page number. \[default: 1\]
     pub page: Option<i64>,
     /// Items per page, 1..=500. \[default: 50\]
@@ -42,10 +43,10 @@ pub async fn list(
     who.require(Action::ReadSpatial)?;
     let page = PageQuery { page: q.page, per_page: q.per_page }.page()?;
     if let Some(z) = &q.zddm {
-        check_zddm(z)?;
-        who.require_county(&z[..6])?;
+        who.require_county(z.county().as_str())?;
     }
-    Ok(Json(BuildingPage::new(buildings::list(&state.db, &who.counties, q.zddm.as_deref(), page).await?, page)))
+    let zddm = q.zddm.as_ref().map(ParcelCode::as_str);
+    Ok(Json(BuildingPage::new(buildings::list(&state.db, &who.counties, zddm, page).await?, page)))
 }
 
 /// One building with footprint.
@@ -54,12 +55,11 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zrzh): AppPath<String>,
+    AppPath(zrzh): AppPath<BuildingCode>,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadSpatial)?;
-    check_zrzh(&zrzh)?;
-    who.require_county(&zrzh[..6])?;
-    let building = buildings::get_current(&state.db, &zrzh)
+    who.require_county(zrzh.county().as_str())?;
+    let building = buildings::get_current(&state.db, zrzh.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("building {zrzh}")))?;
     Ok(with_version_tag(building.attrs.version_id, Json(building)))
@@ -75,16 +75,15 @@ pub async fn get_one(
 pub async fn put(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zrzh): AppPath<String>,
+    AppPath(zrzh): AppPath<BuildingCode>,
     request_headers: HeaderMap,
     AppJson(input): AppJson<BuildingInput>,
 ) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
-    check_zrzh(&zrzh)?;
-    who.require_county(&zrzh[..6])?;
+    who.require_county(zrzh.county().as_str())?;
     let if_match = IfMatch::from_headers(&request_headers);
-    let building = buildings::upsert_if(&state.db, &who, &zrzh, &input, if_match.as_ref()).await?;
-    state.tables.invalidate(&zrzh);
+    let building = buildings::upsert_if(&state.db, &who, zrzh.as_str(), &input, if_match.as_ref()).await?;
+    state.tables.invalidate(zrzh.as_str());
     Ok(with_version_tag(building.attrs.version_id, Json(building)))
 }
 
@@ -95,19 +94,18 @@ pub async fn put(
 pub async fn table(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zrzh): AppPath<String>,
+    AppPath(zrzh): AppPath<BuildingCode>,
     request_headers: HeaderMap,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadUnitTable)?;
-    check_zrzh(&zrzh)?;
-    who.require_county(&zrzh[..6])?;
+    who.require_county(zrzh.county().as_str())?;
     let show_pii = who.may_see_pii();
     // The serialized table is cached by the fingerprint of its rows
     // (crate::http::table_cache): a repeated pull costs one aggregate query, or
     // none while change notifications keep the cache coherent.
-    let cached = match state.tables.get_fresh(&zrzh, show_pii, std::time::Instant::now()) {
+    let cached = match state.tables.get_fresh(zrzh.as_str(), show_pii, std::time::Instant::now()) {
         Some(hit) => hit,
-        None => fresh_table(&state, &zrzh, show_pii).await?,
+        None => fresh_table(&state, zrzh.as_str(), show_pii).await?,
     };
     let json = HeaderValue::from_static("application/json");
     // Same weak ETag for both codings: they are the same table.

@@ -14,6 +14,7 @@ pub mod table_cache;
 pub mod tiles;
 pub mod units;
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::{header, StatusCode};
@@ -197,6 +198,14 @@ impl From<JsonRejection> for AppError {
 
 impl From<PathRejection> for AppError {
     fn from(r: PathRejection) -> Self {
+        // A typed path parameter (a code) that does not parse: name the parameter and
+        // give the type's own message (unit codes say which segment is wrong, in
+        // Chinese first) rather than axum's "Invalid URL: Cannot parse ...".
+        if let PathRejection::FailedToDeserializePathParams(e) = &r {
+            if let ErrorKind::DeserializeError { key, value, message } = e.kind() {
+                return AppError::BadRequest(format!("{key} {value:?}: {message}"));
+            }
+        }
         AppError::BadRequest(r.body_text())
     }
 }

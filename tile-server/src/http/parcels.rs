@@ -9,11 +9,12 @@ use utoipa::IntoParams;
 
 use crate::auth::{Action, AuthUser};
 use crate::db::edit::IfMatch;
-use crate::db::parcels::{self, check_zddm, Parcel, ParcelFilter, ParcelInput};
+use crate::db::parcels::{self, Parcel, ParcelFilter, ParcelInput};
 use crate::error::{AppError, ErrorBody};
 use crate::http::units::with_version_tag;
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
+use unit_code::{ParcelCode, SubdistrictCode};
 
 paginated!(ParcelPage, Parcel);
 
@@ -23,8 +24,9 @@ paginated!(ParcelPage, Parcel);
 pub struct ParcelQuery {
     /// `minx,miny,maxx,maxy` in the store SRID.
     pub bbox: Option<String>,
-    /// 地籍子区代码 (12 digits).
-    pub sub_district: Option<String>,
+    /// 地籍子区代码 (12 digits); anything else is refused with 400.
+    #[param(value_type = Option<String>, pattern = r"^\d{12}$")]
+    pub sub_district: Option<SubdistrictCode>,
     /// 1-based page number. \[default: 1\]
     pub page: Option<i64>,
     /// Items per page, 1..=500. \[default: 50\]
@@ -55,14 +57,11 @@ pub async fn list(
     who.require(Action::ReadSpatial)?;
     let page = PageQuery { page: q.page, per_page: q.per_page }.page()?;
     if let Some(sd) = &q.sub_district {
-        if sd.len() != 12 || !sd.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::BadRequest("sub_district must be 12 digits".into()));
-        }
-        who.require_county(&sd[..6])?;
+        who.require_county(sd.county().as_str())?;
     }
     let filter = ParcelFilter {
         counties: who.counties.clone(),
-        sub_district: q.sub_district.clone(),
+        sub_district: q.sub_district.map(|sd| sd.to_string()),
         bbox: q.bbox.as_deref().map(parse_bbox).transpose()?,
     };
     Ok(Json(ParcelPage::new(parcels::list(&state.db, &filter, page).await?, page)))
@@ -74,13 +73,13 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zddm): AppPath<String>,
+    AppPath(zddm): AppPath<ParcelCode>,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadSpatial)?;
-    check_zddm(&zddm)?;
-    who.require_county(&zddm[..6])?;
-    let parcel =
-        parcels::get_current(&state.db, &zddm).await?.ok_or_else(|| AppError::NotFound(format!("parcel {zddm}")))?;
+    who.require_county(zddm.county().as_str())?;
+    let parcel = parcels::get_current(&state.db, zddm.as_str())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("parcel {zddm}")))?;
     Ok(with_version_tag(parcel.version_id, Json(parcel)))
 }
 
@@ -90,12 +89,11 @@ pub async fn get_one(
 pub async fn history(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zddm): AppPath<String>,
+    AppPath(zddm): AppPath<ParcelCode>,
 ) -> Result<Json<Vec<Parcel>>, AppError> {
     who.require(Action::ReadSpatial)?;
-    check_zddm(&zddm)?;
-    who.require_county(&zddm[..6])?;
-    let versions = parcels::history(&state.db, &zddm).await?;
+    who.require_county(zddm.county().as_str())?;
+    let versions = parcels::history(&state.db, zddm.as_str()).await?;
     if versions.is_empty() {
         return Err(AppError::NotFound(format!("parcel {zddm}")));
     }
@@ -112,14 +110,14 @@ pub async fn history(
 pub async fn put(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(zddm): AppPath<String>,
+    AppPath(zddm): AppPath<ParcelCode>,
     headers: HeaderMap,
     AppJson(input): AppJson<ParcelInput>,
 ) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
-    check_zddm(&zddm)?;
-    who.require_county(&zddm[..6])?;
-    let parcel = parcels::upsert_if(&state.db, &who, &zddm, &input, IfMatch::from_headers(&headers).as_ref()).await?;
+    who.require_county(zddm.county().as_str())?;
+    let parcel =
+        parcels::upsert_if(&state.db, &who, zddm.as_str(), &input, IfMatch::from_headers(&headers).as_ref()).await?;
     Ok(with_version_tag(parcel.version_id, Json(parcel)))
 }
 

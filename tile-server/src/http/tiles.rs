@@ -33,6 +33,7 @@ use crate::http::buildings::accepts_gzip;
 use crate::http::map_style;
 use crate::http::{AppPath, AppQuery};
 use crate::state::AppState;
+use unit_code::CountyCode;
 
 /// Media type of a Mapbox Vector Tile.
 pub const MVT_MEDIA_TYPE: &str = "application/vnd.mapbox-vector-tile";
@@ -282,9 +283,9 @@ fn tiles_event(data: &str) -> Event {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MapQuery {
-    /// County (6 digits) in the caller's scope.
-    #[param(pattern = r"^\d{6}$")]
-    pub county: String,
+    /// County (6 digits) in the caller's scope; anything else is refused with 400.
+    #[param(value_type = String, pattern = r"^\d{6}$")]
+    pub county: CountyCode,
 }
 
 /// A county's current features of one layer as a GeoJSON FeatureCollection in
@@ -302,11 +303,8 @@ pub async fn features(
 ) -> Result<Json<serde_json::Value>, AppError> {
     who.require(Action::ReadSpatial)?;
     let layer = parse_layer(&layer)?;
-    if q.county.len() != 6 || !q.county.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::BadRequest("county must be 6 digits".into()));
-    }
-    who.require_county(&q.county)?;
-    Ok(Json(tiles::features(&state.db, layer, &q.county).await?))
+    who.require_county(q.county.as_str())?;
+    Ok(Json(tiles::features(&state.db, layer, q.county.as_str()).await?))
 }
 
 #[cfg(test)]

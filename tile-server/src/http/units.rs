@@ -11,13 +11,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Action, AuthUser};
 use crate::db::changes::{self, Change};
 use crate::db::edit::{version_tag, IfMatch};
-use crate::db::households::{self, check_bdcdyh, Household, HouseholdInput};
+use crate::db::households::{self, Household, HouseholdInput};
 use crate::db::parcels::{self, LandUnit};
 use crate::db::registrations::{self, Registration};
 use crate::db::search::{self, Hit};
 use crate::error::{AppError, ErrorBody};
 use crate::http::{paginated, AppJson, AppPath, AppQuery, PageQuery};
 use crate::state::AppState;
+use unit_code::{FixtureKind, UnitCode};
 
 paginated!(HitPage, Hit);
 
@@ -38,22 +39,22 @@ pub struct UnitView {
 pub async fn unit(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(bdcdyh): AppPath<String>,
+    AppPath(bdcdyh): AppPath<UnitCode>,
 ) -> Result<Json<UnitView>, AppError> {
     who.require(Action::ReadUnitTable)?;
-    check_bdcdyh(&bdcdyh)?;
-    who.require_county(&bdcdyh[..6])?;
-    let land_unit = parcels::land_unit(&state.db, &bdcdyh[..19]).await?;
-    let household = if bdcdyh.as_bytes()[19] == b'F' {
-        households::get_current(&state.db, &bdcdyh, who.may_see_pii(), &state.pii).await?
+    who.require_county(bdcdyh.county().as_str())?;
+    let land_unit = parcels::land_unit(&state.db, bdcdyh.parcel().as_str()).await?;
+    let household = if bdcdyh.fixture_kind() == FixtureKind::Building {
+        households::get_current(&state.db, bdcdyh.as_str(), who.may_see_pii(), &state.pii).await?
     } else {
         None
     };
-    let is_land_only = bdcdyh.ends_with("W00000000");
+    // The parcel's own land unit (`W00000000`), not a W unit with another number.
+    let is_land_only = bdcdyh == bdcdyh.land_unit();
     if household.is_none() && !(is_land_only && land_unit.is_some()) {
         return Err(AppError::NotFound(format!("unit {bdcdyh}")));
     }
-    let registration = registrations::of_unit(&state.db, &bdcdyh).await?;
+    let registration = registrations::of_unit(&state.db, bdcdyh.as_str()).await?;
     Ok(Json(UnitView { household, land_unit, registration }))
 }
 
@@ -64,12 +65,11 @@ pub async fn unit(
 pub async fn get_household(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(bdcdyh): AppPath<String>,
+    AppPath(bdcdyh): AppPath<UnitCode>,
 ) -> Result<Response, AppError> {
     who.require(Action::ReadUnitTable)?;
-    check_bdcdyh(&bdcdyh)?;
-    who.require_county(&bdcdyh[..6])?;
-    let household = households::get_current(&state.db, &bdcdyh, who.may_see_pii(), &state.pii)
+    who.require_county(bdcdyh.county().as_str())?;
+    let household = households::get_current(&state.db, bdcdyh.as_str(), who.may_see_pii(), &state.pii)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("household {bdcdyh}")))?;
     Ok(with_version_tag(household.version_id, Json(household)))
@@ -95,15 +95,15 @@ pub fn with_version_tag(version_id: i64, body: impl IntoResponse) -> Response {
 pub async fn put_household(
     State(state): State<AppState>,
     AuthUser(who): AuthUser,
-    AppPath(bdcdyh): AppPath<String>,
+    AppPath(bdcdyh): AppPath<UnitCode>,
     headers: HeaderMap,
     AppJson(input): AppJson<HouseholdInput>,
 ) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
-    check_bdcdyh(&bdcdyh)?;
-    who.require_county(&bdcdyh[..6])?;
+    who.require_county(bdcdyh.county().as_str())?;
     let if_match = IfMatch::from_headers(&headers);
-    let household = households::upsert_if(&state.db, &who, &state.pii, &bdcdyh, &input, if_match.as_ref()).await?;
+    let household =
+        households::upsert_if(&state.db, &who, &state.pii, bdcdyh.as_str(), &input, if_match.as_ref()).await?;
     // The building table shows this household: drop its cached copies.
     state.tables.invalidate(&household.zrzh);
     Ok(with_version_tag(household.version_id, Json(household)))

@@ -48,7 +48,7 @@ impl BulkLoad {
     /// no partition yet; `None` otherwise (the run takes the ordinary path). Call it
     /// holding the county's import lock.
     pub async fn begin(conn: &mut PgConnection, county: &str) -> Result<Option<Self>, ImportError> {
-        if county.len() != 6 || !county.bytes().all(|b| b.is_ascii_digit()) {
+        if county.parse::<unit_code::CountyCode>().is_err() {
             return Ok(None); // never put anything but digits into an identifier
         }
         let load = BulkLoad { county: county.to_owned(), table: format!("parcels_load_{county}"), batches: Vec::new() };

@@ -251,8 +251,8 @@ pub async fn import(
         }
     }
     if let Some(c) = &opts.county {
-        if c.len() != 6 || !c.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ImportError::input(&opts.path, format!("--county {c:?} is not a 6-digit county code")));
+        if let Err(e) = c.parse::<unit_code::CountyCode>() {
+            return Err(ImportError::input(&opts.path, format!("--county {c:?}: {e}")));
         }
     }
     let mut writer = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;

@@ -4,6 +4,7 @@
 
 use cadastre_core::model::{Layer, LoadIssue, LoadIssueKind, Submission};
 use cadastre_core::qc::{self, QcConfig, Scope};
+use unit_code::{BuildingCode, DistrictCode, ParcelCode, SubdistrictCode};
 
 /// Rule id: the coordinates could not be transformed into the store CRS.
 pub const CRS_TRANSFORM: &str = "crs.transform";
@@ -60,56 +61,30 @@ impl Reason {
     }
 }
 
-fn digits(s: &[u8]) -> bool {
-    s.iter().all(u8::is_ascii_digit)
-}
-
-/// The store's CHECK on a parcel code: `^\d{12}[GJZ][A-Z0]\d{5}$` (ASCII only).
-fn parcel_key_ok(b: &[u8]) -> bool {
-    b.len() == 19
-        && digits(&b[..12])
-        && matches!(b[12], b'G' | b'J' | b'Z')
-        && (b[13].is_ascii_uppercase() || b[13] == b'0')
-        && digits(&b[14..])
-}
-
-/// Why a key cannot be stored, or `None`. Mirrors the CHECKs of migration 0004
-/// exactly, then asks `unit_code` (GB/T 37346) for parcels and buildings.
+/// Why a key cannot be stored, or `None`. The store's CHECKs (migration 0004) are the
+/// hard formats of GB/T 37346, which `unit_code` parses: one check, whose message names
+/// the segment that failed.
 pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
-    let b = code.as_bytes();
-    let (name_zh, name_en, pattern, ok) = match layer {
-        Layer::Parcels => ("宗地代码 ZDDM", "parcel code ZDDM", r"^\d{12}[GJZ][A-Z0]\d{5}$", parcel_key_ok(b)),
-        Layer::Buildings => (
-            "自然幢号 ZRZH",
-            "building number ZRZH",
-            r"^\d{12}[GJZ][A-Z0]\d{5}F\d{4}$",
-            b.len() == 24 && parcel_key_ok(&b[..19]) && b[19] == b'F' && digits(&b[20..]),
-        ),
-        Layer::Subdistricts => {
-            ("地籍子区代码 DJZQDM", "sub-district code DJZQDM", r"^\d{12}$", b.len() == 12 && digits(b))
-        }
-        Layer::Districts => ("地籍区代码 DJQDM", "district code DJQDM", r"^\d{9}$", b.len() == 9 && digits(b)),
+    let (name_zh, name_en) = match layer {
+        Layer::Parcels => ("宗地代码 ZDDM", "parcel code ZDDM"),
+        Layer::Buildings => ("自然幢号 ZRZH", "building number ZRZH"),
+        Layer::Subdistricts => ("地籍子区代码 DJZQDM", "sub-district code DJZQDM"),
+        Layer::Districts => ("地籍区代码 DJQDM", "district code DJQDM"),
     };
     if code.is_empty() {
         return Some(Reason::new(qc::ATTRIBUTE_MISSING, format!("缺少{name_zh}"), format!("{name_en} is empty")));
     }
-    if !ok {
-        return Some(Reason::new(
-            qc::CODE_FORMAT,
-            format!("{name_zh} {code} 格式错误（应符合 {pattern}）"),
-            format!("{name_en} {code} is malformed (must match {pattern})"),
-        ));
-    }
     let parsed = match layer {
-        Layer::Parcels => code.parse::<unit_code::ParcelCode>().err(),
-        Layer::Buildings => code.parse::<unit_code::BuildingCode>().err(),
-        _ => None,
+        Layer::Parcels => code.parse::<ParcelCode>().err(),
+        Layer::Buildings => code.parse::<BuildingCode>().err(),
+        Layer::Subdistricts => code.parse::<SubdistrictCode>().err(),
+        Layer::Districts => code.parse::<DistrictCode>().err(),
     };
     parsed.map(|e| {
         Reason::new(
             qc::CODE_FORMAT,
-            format!("{name_zh} {code} 不符合 GB/T 37346：{e}"),
-            format!("{name_en} {code}: {e}"),
+            format!("{name_zh} {code} 格式错误：{}", e.message_zh()),
+            format!("{name_en} {code} is malformed: {}", e.message_en()),
         )
     })
 }
@@ -226,6 +201,20 @@ mod tests {
         assert_eq!(key_problem(Layer::Parcels, "").map(|r| r.rule), Some(qc::ATTRIBUTE_MISSING.to_owned()));
         assert!(key_problem(Layer::Buildings, "330106001001GB00001G0001").is_some());
         assert!(key_problem(Layer::Districts, "33010600").is_some());
+        assert!(key_problem(Layer::Subdistricts, "33010600100x").is_some());
+    }
+
+    #[test]
+    fn key_reasons_name_the_segment() {
+        let r = key_problem(Layer::Parcels, "340824104207ja00024").map(|r| r.zh).unwrap_or_default();
+        assert_eq!(
+            r,
+            "宗地代码 ZDDM 340824104207ja00024 格式错误：宗地代码第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'j'"
+        );
+        let r = key_problem(Layer::Buildings, "330106001001GB00001G0001").map(|r| r.zh).unwrap_or_default();
+        assert!(r.ends_with("自然幢号第 20 位应为定着物特征码 F，实际为 'G'"), "{r}");
+        let r = key_problem(Layer::Districts, "33010600").map(|r| r.en).unwrap_or_default();
+        assert!(r.ends_with("cadastral district code: expected 9 characters, found 8"), "{r}");
     }
 
     #[test]

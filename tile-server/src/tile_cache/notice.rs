@@ -57,7 +57,7 @@ impl Notice {
         let layer = TileLayer::parse(layer).ok_or_else(|| format!("tile notice {payload:?}: unknown layer"))?;
         let county = match county {
             "*" => None,
-            c if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) => Some(c.to_owned()),
+            c if c.parse::<unit_code::CountyCode>().is_ok() => Some(c.to_owned()),
             _ => return Err(format!("tile notice {payload:?}: bad county")),
         };
         let extent = if boxes == "*" {

@@ -271,6 +271,62 @@ async fn store_srid_is_a_setting_fixed_once_geometry_exists(pool: PgPool) {
     assert!(bad.is_err());
 }
 
+/// A code in a path or query that is not a code is refused at the edge, before any
+/// lookup: 400 `bad_request`, and the message names the parameter and says in Chinese
+/// which segment of the code is wrong (unit-code's message).
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn malformed_codes_are_400_naming_the_segment_in_chinese(pool: PgPool) {
+    let st = state(&pool);
+    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
+    // Path segments are percent-encoded (full-width and Chinese characters).
+    let encoded = |code: &str| -> String {
+        code.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .collect()
+    };
+    let cases = [
+        ("/api/parcels/", "340824104207XA00024", "宗地代码第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'X'"),
+        ("/api/parcels/", "340824104207Ja00024", "宗地代码第 14 位应为宗地特征码（宗地类型）A-Z 或 0"),
+        ("/api/parcels/", "340824104207JA0002", "宗地代码应为 19 位，实际为 18 位"),
+        (
+            "/api/parcels/",
+            "34082410420７JA00024",
+            "第 12 位应为数字 0-9（地籍子区），实际为 '７'（全角字符，请改用半角）",
+        ),
+        ("/api/parcels/", "not-a-code", "宗地代码应为 19 位，实际为 10 位"),
+        ("/api/buildings/", "411702600021GB00001W0007", "自然幢号第 20 位应为定着物特征码 F，实际为 'W'"),
+        ("/api/buildings/", "411702600021GB00001F000", "自然幢号应为 24 位，实际为 23 位"),
+        ("/api/buildings/", "张411702600021GB00001F0", "自然幢号应为 24 位，实际为 22 位"),
+        ("/api/units/", "411702600021GB00001H00000000", "不动产单元代码第 20 位应为定着物特征码 F/L/Q/W"),
+        ("/api/units/", "411702600021GB00001F0007002x", "不动产单元代码第 28 位应为数字 0-9（户号）"),
+        ("/api/units/", "一11702600021GB00001F00070", "不动产单元代码应为 28 位，实际为 25 位"),
+        ("/api/households/", "411702600021GB00001F0007002", "不动产单元代码应为 28 位，实际为 27 位"),
+        ("/api/households/", "41170a600021GB00001F00070027", "第 6 位应为数字 0-9（县级行政区划代码）"),
+    ];
+    for (base, code, zh) in cases {
+        let r = get(&st, &format!("{base}{}", encoded(code)), &admin).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_request"), "{code}: {:?}", r.json);
+        let message = r.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(zh), "{code}: {message}");
+        assert!(message.contains(&format!("{code:?}")), "names the value: {message}");
+    }
+    // A write is refused before its body is read.
+    let r = put(&st, "/api/parcels/340824104207XA00024", &admin, &json!({"ZL": "x"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_request"), "{:?}", r.json);
+    assert!(r.json["error"]["message"].as_str().unwrap_or_default().starts_with("zddm "), "{:?}", r.json);
+    // Typed query parameters: the parcel of a building list, a sub-district, a county.
+    for (uri, zh) in [
+        ("/api/buildings?zddm=340824104207XA00024", "宗地代码第 13 位应为宗地特征码（所有权）G/J/Z"),
+        ("/api/parcels?sub_district=33010200100x", "地籍子区代码第 12 位应为数字 0-9（地籍子区）"),
+        ("/api/map/parcels?county=33010x", "县级行政区划代码第 6 位应为数字 0-9（县级行政区划代码）"),
+    ] {
+        let r = get(&st, uri, &admin).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_request"), "{uri}: {:?}", r.json);
+        let message = r.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(zh), "{uri}: {message}");
+    }
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn bad_input_is_a_clear_4xx(pool: PgPool) {
     let st = state(&pool);

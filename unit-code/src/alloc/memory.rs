@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::Utc;
 
 use super::{check_count, AllocError, Allocator, AnyCode, CodeRecord, CodeStatus, Issued, Scope};
-use crate::lineage::LineageLog;
+use crate::record::LineageLog;
 
 /// [`Allocator`] kept in memory. One mutex guards all state, so every call is
 /// atomic and numbers are dense and unique however many tasks share it.

@@ -7,66 +7,25 @@
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
-
 use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
 
 #[cfg(feature = "postgres")]
 mod group;
+mod issued;
 mod memory;
 #[cfg(feature = "postgres")]
 mod pg;
 mod register;
-mod scope;
 
+pub use crate::record::{
+    AnyCode, CodeRecord, CodeStatus, Level, Scope, MAX_BUILDING_NUMBER, MAX_HOUSEHOLD_NUMBER, MAX_PARCEL_SEQUENCE,
+};
+pub use issued::Issued;
 pub use memory::MemoryAllocator;
 pub(crate) use memory::State;
 #[cfg(feature = "postgres")]
 pub use pg::{migrate, PgAllocator};
 pub use register::{register_with_ancestors, Registered};
-pub use scope::{AnyCode, Issued, Level, Scope, MAX_BUILDING_NUMBER, MAX_HOUSEHOLD_NUMBER, MAX_PARCEL_SEQUENCE};
-
-/// Status of an issued code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CodeStatus {
-    /// 现势: in use.
-    Current,
-    /// 历史: retired (extinguished, split away, merged away, renumbered). Never reissued.
-    Historical,
-}
-
-impl CodeStatus {
-    /// The value stored in the database.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CodeStatus::Current => "current",
-            CodeStatus::Historical => "historical",
-        }
-    }
-
-    /// Parse the stored value.
-    pub fn from_db(s: &str) -> Option<Self> {
-        match s {
-            "current" => Some(CodeStatus::Current),
-            "historical" => Some(CodeStatus::Historical),
-            _ => None,
-        }
-    }
-}
-
-/// What the registry knows about one code.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CodeRecord {
-    /// The code.
-    pub code: AnyCode,
-    /// Current or historical.
-    pub status: CodeStatus,
-    /// When it was issued or registered.
-    pub created_at: DateTime<Utc>,
-    /// When it was retired.
-    pub retired_at: Option<DateTime<Utc>>,
-}
 
 /// Why an allocation, registration or retirement was refused.
 ///

@@ -1,7 +1,7 @@
 //! Natural building number 自然幢号 (ZRZH), 24 characters.
 
 use super::region::prefix;
-use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, ParcelCode};
+use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, CountyCode, ParcelCode, Segment};
 
 /// Natural building number 自然幢号 (ZRZH): parcel code (19) + `F` +
 /// 4-digit building number, e.g. `411702600021GB00001F0007`.
@@ -24,12 +24,17 @@ impl BuildingCode {
 
     /// Building `number` (1..=9999) on `parcel`.
     pub fn new(parcel: ParcelCode, number: u16) -> Result<Self, CodeError> {
-        let n = in_range("building number", u32::from(number), 1, u32::from(Self::MAX_NUMBER))?;
+        let n = in_range(Segment::BuildingNumber, u32::from(number), 1, u32::from(Self::MAX_NUMBER))?;
         let mut b = [0u8; 24];
         b[..19].copy_from_slice(&parcel.0);
         b[19] = b'F';
         write_digits(&mut b[20..], n);
         Ok(Self(b))
+    }
+
+    /// The county (positions 1-6).
+    pub fn county(&self) -> CountyCode {
+        CountyCode(prefix(&self.0))
     }
 
     /// The parcel the building stands on (first 19 characters).
@@ -54,6 +59,7 @@ mod tests {
         assert!(BuildingCode::new(p, 0).is_err());
         assert!(BuildingCode::new(p, 10_000).is_err());
         assert_eq!(BuildingCode::new(p, 9_999).unwrap().number(), 9_999);
+        assert_eq!(BuildingCode::new(p, 7).unwrap().county().as_str(), "411702");
         assert!(matches!(
             "411702600021GB00001W0007".parse::<BuildingCode>(),
             Err(CodeError::Char { position: 20, found: 'W', .. })

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{serde_via_str, CodeError};
+use super::{serde_via_str, CodeError, Segment};
 
 /// Land ownership, first parcel feature letter (position 13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -321,7 +321,7 @@ impl FixtureKind {
 
 /// `Display`/`FromStr` for the single-letter enums.
 macro_rules! letter_code {
-    ($ty:ident, $field:expr, $expected:expr) => {
+    ($ty:ident, $segment:expr) => {
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}", self.as_byte() as char)
@@ -335,7 +335,7 @@ macro_rules! letter_code {
                     [b] => $ty::from_byte(*b),
                     _ => None,
                 }
-                .ok_or_else(|| CodeError::Letter { field: $field, expected: $expected, found: s.to_owned() })
+                .ok_or_else(|| CodeError::Letter { segment: $segment, found: s.to_owned() })
             }
         }
 
@@ -350,9 +350,9 @@ macro_rules! letter_code {
     };
 }
 
-letter_code!(Ownership, "ownership code", "one of G/J/Z");
-letter_code!(ParcelType, "parcel type code", "one uppercase letter A-Z or 0");
-letter_code!(FixtureKind, "fixture code", "one of F/L/Q/W");
+letter_code!(Ownership, Segment::Ownership);
+letter_code!(ParcelType, Segment::ParcelType);
+letter_code!(FixtureKind, Segment::Fixture);
 
 impl fmt::Display for ParcelFeature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -362,16 +362,21 @@ impl fmt::Display for ParcelFeature {
 
 impl FromStr for ParcelFeature {
     type Err = CodeError;
+    /// Two letters; an error names the letter that is wrong, or the whole
+    /// feature code when there are not two.
     fn from_str(s: &str) -> Result<Self, CodeError> {
-        match s.as_bytes() {
-            [a, b] => ParcelFeature::from_bytes([*a, *b]),
-            _ => None,
+        let letter = |segment, found: char| CodeError::Letter { segment, found: found.to_string() };
+        let byte = |c: char| u8::try_from(c).ok();
+        let mut chars = s.chars();
+        match (chars.next(), chars.next(), chars.next()) {
+            (Some(o), Some(t), None) => {
+                let ownership = byte(o).and_then(Ownership::from_byte).ok_or_else(|| letter(Segment::Ownership, o))?;
+                let parcel_type =
+                    byte(t).and_then(ParcelType::from_byte).ok_or_else(|| letter(Segment::ParcelType, t))?;
+                Ok(ParcelFeature { ownership, parcel_type })
+            }
+            _ => Err(CodeError::Letter { segment: Segment::Feature, found: s.to_owned() }),
         }
-        .ok_or_else(|| CodeError::Letter {
-            field: "parcel feature code",
-            expected: "ownership G/J/Z then parcel type A-Z or 0, e.g. GB",
-            found: s.to_owned(),
-        })
     }
 }
 
@@ -432,6 +437,16 @@ mod tests {
         assert_eq!(serde_json::to_string(&gb).unwrap(), "\"GB\"");
         assert_eq!(serde_json::from_str::<ParcelFeature>("\"GB\"").unwrap(), gb);
         let e = "H".parse::<FixtureKind>().unwrap_err();
-        assert_eq!(e.to_string(), "fixture code: expected one of F/L/Q/W, found \"H\"");
+        assert_eq!(e.segment(), Some(Segment::Fixture));
+        assert_eq!(e.message_en(), "expected fixture code F/L/Q/W, found \"H\"");
+        assert_eq!(e.message_zh(), "应为定着物特征码 F/L/Q/W，实际为 \"H\"");
+        // A feature code names the letter that is wrong.
+        let e = "XB".parse::<ParcelFeature>().unwrap_err();
+        assert_eq!(e, CodeError::Letter { segment: Segment::Ownership, found: "X".into() });
+        let e = "Gb".parse::<ParcelFeature>().unwrap_err();
+        assert_eq!(e, CodeError::Letter { segment: Segment::ParcelType, found: "b".into() });
+        let e = "GBX".parse::<ParcelFeature>().unwrap_err();
+        assert_eq!(e.segment(), Some(Segment::Feature));
+        assert!(e.message_zh().contains("如 GB"), "{e}");
     }
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::Segment;
+
 /// Class bit: ASCII digit.
 pub(crate) const DIGIT: u8 = 1;
 /// Class bit: ownership letter G/J/Z (position 13).
@@ -159,19 +161,10 @@ impl CodeForm {
     }
 
     /// What a character at 1-based `position` must be, in English and Chinese.
+    /// Without the code at hand, positions 21-28 of a unit code read as one
+    /// fixture unit number.
     pub(crate) fn expected(self, position: usize) -> (&'static str, &'static str) {
-        match (self, position) {
-            (_, 1..=6) => ("digit 0-9 (county code)", "数字 0-9（县级行政区划代码）"),
-            (_, 7..=9) => ("digit 0-9 (cadastral district)", "数字 0-9（地籍区）"),
-            (_, 10..=12) => ("digit 0-9 (cadastral sub-district)", "数字 0-9（地籍子区）"),
-            (_, 13) => ("ownership code G/J/Z", "宗地特征码（所有权）G/J/Z"),
-            (_, 14) => ("parcel type code A-Z or 0", "宗地特征码（宗地类型）A-Z 或 0"),
-            (_, 15..=19) => ("digit 0-9 (parcel sequence)", "数字 0-9（宗地顺序号）"),
-            (CodeForm::Building, 20) => ("'F' (building fixture code)", "定着物特征码 F"),
-            (_, 20) => ("fixture code F/L/Q/W", "定着物特征码 F/L/Q/W"),
-            (CodeForm::Building, _) => ("digit 0-9 (building number)", "数字 0-9（自然幢号）"),
-            _ => ("digit 0-9 (fixture unit number)", "数字 0-9（定着物单元编号）"),
-        }
+        Segment::at(self, position, None).unwrap_or(Segment::FixtureNumber).expected(self)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Parcel code 宗地代码 (ZDDM), 19 characters.
 
 use super::region::prefix;
-use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm};
+use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, Segment};
 use super::{CountyCode, DistrictCode, ParcelFeature, SubdistrictCode};
 
 /// Parcel code 宗地代码 (ZDDM): sub-district (12) + feature code (2) +
@@ -26,7 +26,7 @@ impl ParcelCode {
 
     /// Parcel `sequence` (1..=99999) of `feature` in `subdistrict`.
     pub fn new(subdistrict: SubdistrictCode, feature: ParcelFeature, sequence: u32) -> Result<Self, CodeError> {
-        let seq = in_range("parcel sequence number", sequence, 1, Self::MAX_SEQUENCE)?;
+        let seq = in_range(Segment::Sequence, sequence, 1, Self::MAX_SEQUENCE)?;
         let mut b = [0u8; 19];
         b[..12].copy_from_slice(&subdistrict.0);
         b[12..14].copy_from_slice(&feature.as_bytes());

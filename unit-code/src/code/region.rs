@@ -1,7 +1,7 @@
 //! Area codes: county (GB/T 2260), cadastral district 地籍区 and
 //! cadastral sub-district 地籍子区.
 
-use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm};
+use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, Segment};
 
 /// County-level administrative code (县级行政区划代码, GB/T 2260), 6 digits.
 ///
@@ -49,7 +49,7 @@ pub(crate) fn prefix<const N: usize>(bytes: &[u8]) -> [u8; N] {
 impl DistrictCode {
     /// District `number` (0..=999) within `county`.
     pub fn new(county: CountyCode, number: u16) -> Result<Self, CodeError> {
-        let n = in_range("cadastral district number", u32::from(number), 0, 999)?;
+        let n = in_range(Segment::District, u32::from(number), 0, 999)?;
         let mut b = [0u8; 9];
         b[..6].copy_from_slice(&county.0);
         write_digits(&mut b[6..], n);
@@ -71,7 +71,7 @@ impl DistrictCode {
 impl SubdistrictCode {
     /// Sub-district `number` (0..=999) within `district`.
     pub fn new(district: DistrictCode, number: u16) -> Result<Self, CodeError> {
-        let n = in_range("cadastral sub-district number", u32::from(number), 0, 999)?;
+        let n = in_range(Segment::Subdistrict, u32::from(number), 0, 999)?;
         let mut b = [0u8; 12];
         b[..9].copy_from_slice(&district.0);
         write_digits(&mut b[9..], n);

@@ -1,8 +1,8 @@
 //! Real-estate unit code 不动产单元代码 (BDCDYH), 28 characters.
 
 use super::region::prefix;
-use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm};
-use super::{BuildingCode, FixtureKind, ParcelCode, ParcelFeature, SubdistrictCode};
+use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, Segment};
+use super::{BuildingCode, CountyCode, FixtureKind, ParcelCode, ParcelFeature, SubdistrictCode};
 
 /// Real-estate unit code 不动产单元代码 (BDCDYH, GB/T 37346-2019): parcel
 /// code (19) + fixture kind (1) + fixture unit number (8).
@@ -34,7 +34,7 @@ impl UnitCode {
 
     /// Household `household_no` (1..=9999) of `building`.
     pub fn household(building: BuildingCode, household_no: u16) -> Result<Self, CodeError> {
-        let n = in_range("household number", u32::from(household_no), 1, u32::from(Self::MAX_HOUSEHOLD))?;
+        let n = in_range(Segment::HouseholdNumber, u32::from(household_no), 1, u32::from(Self::MAX_HOUSEHOLD))?;
         let mut b = [0u8; 28];
         b[..24].copy_from_slice(&building.0);
         write_digits(&mut b[24..], n);
@@ -65,7 +65,7 @@ impl UnitCode {
     /// A unit of any fixture kind with a raw 8-digit fixture unit number
     /// (0..=99_999_999), e.g. forest units (`L`).
     pub fn with_fixture(parcel: ParcelCode, kind: FixtureKind, number: u32) -> Result<Self, CodeError> {
-        let n = in_range("fixture unit number", number, 0, 99_999_999)?;
+        let n = in_range(Segment::FixtureNumber, number, 0, 99_999_999)?;
         let mut b = [0u8; 28];
         b[..19].copy_from_slice(&parcel.0);
         b[19] = kind.as_byte();
@@ -77,6 +77,11 @@ impl UnitCode {
     /// carry exactly this code (linkage rule).
     pub fn parcel(&self) -> ParcelCode {
         ParcelCode(prefix(&self.0))
+    }
+
+    /// The county (positions 1-6), the tenant key.
+    pub fn county(&self) -> CountyCode {
+        CountyCode(prefix(&self.0))
     }
 
     /// The sub-district (first 12 characters).
@@ -152,6 +157,7 @@ mod tests {
     fn real_codes_parse_and_decompose() {
         let u: UnitCode = REAL[1].parse().unwrap();
         assert_eq!(u.subdistrict().as_str(), "370105012002");
+        assert_eq!(u.county().as_str(), "370105");
         assert_eq!(u.feature(), ParcelFeature::new(Ownership::State, ParcelType::ConstructionSurface));
         assert_eq!(u.building().unwrap().number(), 1);
         assert_eq!(u.household_no(), Some(751));

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::{order_steps, Direction, Event, EventInput, EventKind, Lineage, LineageEdge, LineageError, LineageStep};
-use crate::alloc::{AllocError, AnyCode, CodeStatus, PgAllocator};
+use crate::alloc::{AllocError, PgAllocator};
+use crate::record::{AnyCode, CodeStatus};
 
 /// Edges reachable from a code going new → old. `UNION` (not `UNION ALL`)
 /// drops rows already produced, so the walk ends even on a malformed cycle.

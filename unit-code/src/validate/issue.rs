@@ -3,7 +3,7 @@
 
 use serde::ser::SerializeStruct;
 
-use crate::code::{CodeForm, ParcelFeature};
+use crate::code::{quote_char, CodeForm, Lang, ParcelFeature};
 
 /// One finding about a code. Whether it is an error or a warning is decided
 /// by the validator (see [`crate::validate::Report`]), not by the variant:
@@ -151,7 +151,11 @@ impl Issue {
                 format!("{} must have {} characters, found {found}", form.name_en(), form.len())
             }
             Issue::Char { form, position, found } => {
-                format!("position {position}: expected {}, found {}", form.expected(*position).0, quote(*found))
+                format!(
+                    "position {position}: expected {}, found {}",
+                    form.expected(*position).0,
+                    quote_char(*found, Lang::En)
+                )
             }
             Issue::FixtureH => "fixture part H00000000 (legacy sea-area form): H is not a fixture code; \
                                 the standard form is W00000000"
@@ -183,7 +187,7 @@ impl Issue {
                 format!("{}应为 {} 位，实际 {found} 位", form.name_zh(), form.len())
             }
             Issue::Char { form, position, found } => {
-                format!("第 {position} 位应为{}，实际为 {}", form.expected(*position).1, quote(*found))
+                format!("第 {position} 位应为{}，实际为 {}", form.expected(*position).1, quote_char(*found, Lang::Zh))
             }
             Issue::FixtureH => {
                 "定着物部分为 H00000000（旧系统宗海写法）：H 不是定着物特征码，标准写法为 W00000000".to_owned()
@@ -214,14 +218,6 @@ fn required_ownership(feature: ParcelFeature) -> &'static str {
         "G"
     } else {
         "J"
-    }
-}
-
-fn quote(c: char) -> String {
-    if ('\u{FF01}'..='\u{FF5E}').contains(&c) || c == '\u{3000}' {
-        format!("{c:?} (full-width)")
-    } else {
-        format!("{c:?}")
     }
 }
 

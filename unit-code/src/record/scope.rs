@@ -1,11 +1,10 @@
-//! What the allocators number: scopes (counters) and the codes they issue.
+//! What the registry numbers: scopes (counters), code levels, and the codes
+//! it issues.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
-
-use super::AllocError;
+use crate::code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, Segment, SubdistrictCode, UnitCode};
 
 /// Highest parcel sequence number (宗地顺序号) in one sub-district + feature code.
 pub const MAX_PARCEL_SEQUENCE: u32 = 99_999;
@@ -131,8 +130,12 @@ impl Scope {
     pub fn code(&self, n: u32) -> Result<AnyCode, CodeError> {
         Ok(match self {
             Scope::Parcels { subdistrict, feature } => AnyCode::Parcel(ParcelCode::new(*subdistrict, *feature, n)?),
-            Scope::Buildings { parcel } => AnyCode::Building(BuildingCode::new(*parcel, number16(n)?)?),
-            Scope::Households { building } => AnyCode::Unit(UnitCode::household(*building, number16(n)?)?),
+            Scope::Buildings { parcel } => {
+                AnyCode::Building(BuildingCode::new(*parcel, number16(Segment::BuildingNumber, n)?)?)
+            }
+            Scope::Households { building } => {
+                AnyCode::Unit(UnitCode::household(*building, number16(Segment::HouseholdNumber, n)?)?)
+            }
         })
     }
 }
@@ -148,8 +151,9 @@ impl fmt::Display for Scope {
     }
 }
 
-fn number16(n: u32) -> Result<u16, CodeError> {
-    u16::try_from(n).map_err(|_| CodeError::OutOfRange { field: "number", min: 0, max: 9_999, found: n })
+/// A building or household number as the constructors take it.
+fn number16(segment: Segment, n: u32) -> Result<u16, CodeError> {
+    u16::try_from(n).map_err(|_| CodeError::OutOfRange { segment, min: 0, max: 9_999, found: n })
 }
 
 /// Any code the registry issues: parcel (19), building (24) or unit (28).
@@ -296,67 +300,6 @@ impl<'de> serde::Deserialize<'de> for AnyCode {
     }
 }
 
-/// A contiguous run of numbers issued in one call: `first..=last` of `scope`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Issued {
-    /// The counter the numbers come from.
-    pub scope: Scope,
-    /// First number issued.
-    pub first: u32,
-    /// Last number issued (`first + n - 1`).
-    pub last: u32,
-}
-
-impl Issued {
-    /// The numbers issued.
-    pub fn numbers(&self) -> std::ops::RangeInclusive<u32> {
-        self.first..=self.last
-    }
-
-    /// How many numbers were issued.
-    pub fn len(&self) -> u32 {
-        self.last + 1 - self.first
-    }
-
-    /// Never true for a successful allocation; present for clippy's `len` rule.
-    pub fn is_empty(&self) -> bool {
-        self.last < self.first
-    }
-
-    /// The issued codes, in order.
-    pub fn codes(&self) -> Result<Vec<AnyCode>, AllocError> {
-        self.numbers().map(|n| self.scope.code(n).map_err(AllocError::from)).collect()
-    }
-
-    /// The issued codes as parcel codes (empty unless a parcel scope).
-    pub fn parcels(&self) -> Result<Vec<ParcelCode>, AllocError> {
-        self.typed(|c| match c {
-            AnyCode::Parcel(p) => Some(p),
-            _ => None,
-        })
-    }
-
-    /// The issued codes as building codes (empty unless a building scope).
-    pub fn buildings(&self) -> Result<Vec<BuildingCode>, AllocError> {
-        self.typed(|c| match c {
-            AnyCode::Building(b) => Some(b),
-            _ => None,
-        })
-    }
-
-    /// The issued codes as unit codes (empty unless a household scope).
-    pub fn units(&self) -> Result<Vec<UnitCode>, AllocError> {
-        self.typed(|c| match c {
-            AnyCode::Unit(u) => Some(u),
-            _ => None,
-        })
-    }
-
-    fn typed<T>(&self, pick: impl Fn(AnyCode) -> Option<T>) -> Result<Vec<T>, AllocError> {
-        Ok(self.codes()?.into_iter().filter_map(pick).collect())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,15 +351,5 @@ mod tests {
             assert_eq!(serde_json::from_str::<AnyCode>(&j).unwrap(), c);
         }
         assert!("41170260002".parse::<AnyCode>().is_err());
-    }
-
-    #[test]
-    fn issued_run_lists_its_codes() {
-        let p: ParcelCode = "330106001002GB00042".parse().unwrap();
-        let run = Issued { scope: Scope::buildings(p), first: 3, last: 5 };
-        assert_eq!(run.len(), 3);
-        let b = run.buildings().unwrap();
-        assert_eq!(b.iter().map(|b| b.number()).collect::<Vec<_>>(), vec![3, 4, 5]);
-        assert!(run.parcels().unwrap().is_empty());
     }
 }
