@@ -299,7 +299,7 @@ export async function createMap(element, options) {
   /// whose extent meets the view. Only once every tile is loaded (map.refreshTiles skips a
   /// tile still loading, and its request may predate the edit): `idle` calls it again.
   const refreshInView = () => {
-    if (!pending.size || !map.loaded()) return;
+    if (![...pending.values()].some((p) => p.size) || !map.loaded()) return;
     const zoom = map.getZoom();
     const b = map.getBounds();
     const [w, s] = toMercator(b.getWest(), b.getSouth()), [e, n] = toMercator(b.getEast(), b.getNorth());

@@ -605,6 +605,11 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
         assert!(std::time::Instant::now() < deadline, "added/changed/removed pixels on the map: {counts:?}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let diff_map = c.find(Locator::Css(".map-wrap")).await.unwrap_or_else(|e| panic!("{e}"));
+    let png = diff_map.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-diff.png"), png).unwrap_or_else(|e| panic!("{e}"));
     // Tables of the diff.
     let moved = text_of(&c, "#moved-points tbody tr").await;
     assert!(moved.contains("0.300"), "{moved}");
@@ -664,8 +669,6 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
         assert!(legend.contains(word), "{legend}");
     }
     assert_chinese_renders(&c, "#building-table").await;
-    let dir = screenshot_dir();
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let grid = c.find(Locator::Id("building-table")).await.unwrap_or_else(|e| panic!("{e}"));
     let png = grid.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("review-building-table.png"), png).unwrap_or_else(|e| panic!("{e}"));
