@@ -565,44 +565,46 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     let features =
         wait_for_attr(&c, "#review-map", "data-diff-features", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
     assert!(features.parse::<u32>().unwrap_or(0) >= 7, "parcels added/changed/removed and buildings: {features}");
-    // In their colours: the page paints the diff by kind, and the canvas shows each colour.
-    let paint: Value = c
-        .execute(
-            "const m = document.getElementById('review-map').cadastreMap;
-             const kinds = [...new Set(m.queryRenderedFeatures({layers: ['review-diff-line']}).map((f) => f.properties.kind))].sort();
-             return {line: m.getPaintProperty('review-diff-line', 'line-color'), kinds};",
-            vec![],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        paint["line"],
-        json!([
-            "match",
-            ["get", "kind"],
-            "added",
-            "#2e9d4c",
-            "changed",
-            "#f29d12",
-            "removed",
-            "#d7263d",
-            "overlap",
-            "#8e44ad",
-            "#888"
-        ]),
-        "{paint}"
-    );
-    assert_eq!(paint["kinds"], json!(["added", "changed", "removed"]), "{paint}");
+    // In their colours: the page paints the diff by kind, and once drawn the canvas shows each colour.
     let deadline = std::time::Instant::now() + WAIT;
     loop {
+        let paint: Value = c
+            .execute(
+                "const m = document.getElementById('review-map').cadastreMap;
+                 const kinds = [...new Set(m.queryRenderedFeatures({layers: ['review-diff-line']}).map((f) => f.properties.kind))].sort();
+                 return {line: m.getPaintProperty('review-diff-line', 'line-color'), kinds};",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            paint["line"],
+            json!([
+                "match",
+                ["get", "kind"],
+                "added",
+                "#2e9d4c",
+                "changed",
+                "#f29d12",
+                "removed",
+                "#d7263d",
+                "overlap",
+                "#8e44ad",
+                "#888"
+            ]),
+            "{paint}"
+        );
         let mut counts = Vec::new();
         for rgb in [DIFF_ADDED, DIFF_CHANGED, DIFF_REMOVED] {
             counts.push(count_pixels_in(&c, "#review-map canvas", rgb).await);
         }
-        if counts.iter().all(|n| *n >= 20) {
+        if paint["kinds"] == json!(["added", "changed", "removed"]) && counts.iter().all(|n| *n >= 20) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "added/changed/removed pixels on the map: {counts:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "added/changed/removed drawn: {paint}, pixels of each colour on the map: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let dir = screenshot_dir();
