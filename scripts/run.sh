@@ -10,8 +10,10 @@
 #      owner: it cannot touch the audit log's protection); migrations, the import
 #      and account set-up run as the owner. See docs/deploy.md.
 #   5. a demo surveyor hands in a result package of the district with a parcel split and a
-#      building table changed (samples/review-edits), so a reviewer finds it checked, with
-#      its diff, at http://127.0.0.1:8080/review (user `reviewer`, the demo password).
+#      building table changed (samples/review-edits), and the script waits until its check
+#      has ended (`ready` or `failed`; at most CADASTRE_DEMO_CHECK_TIMEOUT s, default 300)
+#      and prints the status, so a reviewer finds it checked, with its diff, at
+#      http://127.0.0.1:8080/review (user `reviewer`, the demo password).
 # Safe to run again: registration skips codes already current; each run
 # allocates the next households of the demo building (codes are never reused);
 # the import is idempotent (a second run reports every feature unchanged).
@@ -94,20 +96,49 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null' INT TERM
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 
+# Waits for the background check of submission $1 until it is `ready` or `failed` (or
+# decided already, on a later run), at most $2 seconds, and prints the final status; after
+# the time limit it says so with the status it has. The server keeps serving either way.
+wait_for_check() {
+    local id=$1 limit=$2 start=$SECONDS status
+    while :; do
+        status="$(psql -At "$DATABASE_URL" -c "SELECT status FROM submissions WHERE submission_id = $id")"
+        case "$status" in
+            ready|accepted|returned)
+                say "demo submission #$id: $status ($(psql -At -F ', ' "$DATABASE_URL" -c \
+                    "SELECT 'verdict ' || coalesce(verdict, '-'), 'score ' || coalesce(round(score::numeric, 1)::text, '-')
+                     FROM submission_versions WHERE submission_id = $id ORDER BY version DESC LIMIT 1"))"
+                return 0 ;;
+            failed)
+                say "demo submission #$id: failed: $(psql -At "$DATABASE_URL" -c \
+                    "SELECT coalesce(failure, '(no reason recorded)') FROM submission_versions WHERE submission_id = $id ORDER BY version DESC LIMIT 1")"
+                return 1 ;;
+        esac
+        if (( SECONDS - start >= limit )); then
+            say "demo submission #$id is still '${status:-not found}' after ${limit} s: its check has not finished (see the server's output above); the reviewers' page lists it with its status, and it becomes ready when the check ends (CADASTRE_DEMO_CHECK_TIMEOUT sets the wait)"
+            return 2
+        fi
+        sleep 1
+    done
+}
+
 # The demo hand-in (once): a package of the district with known edits, as the surveyor.
-if [ "$(psql -At "$DATABASE_URL" -c "SELECT count(*) FROM submissions")" = 0 ]; then
+DEMO_ID="$(psql -At "$DATABASE_URL" -c "SELECT min(submission_id) FROM submissions")"
+if [ -z "$DEMO_ID" ]; then
     say "handing in a demo result package (parcel split, merge, building table changed) as the surveyor"
     "$BIN/cadastre" package build "$ROOT/samples/review-edits" --out "$RUN_DIR/review-edits.zip"
     TOKEN="$(curl -sf -H 'Content-Type: application/json' \
         -d "{\"username\":\"surveyor\",\"password\":\"$TILE_SERVER_PASSWORD\"}" \
         "http://127.0.0.1:$PORT/api/auth/login" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
-    curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/zip' \
-        --data-binary "@$RUN_DIR/review-edits.zip" "http://127.0.0.1:$PORT/api/submissions" && echo
-    for _ in $(seq 1 150); do
-        [ "$(psql -At "$DATABASE_URL" -c "SELECT status FROM submissions ORDER BY submission_id LIMIT 1")" = checking ] || break
-        sleep 0.2
-    done
-    say "submission status: $(psql -At "$DATABASE_URL" -c "SELECT status FROM submissions ORDER BY submission_id LIMIT 1")"
+    ANSWER="$(curl -sS -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/zip' \
+        --data-binary "@$RUN_DIR/review-edits.zip" "http://127.0.0.1:$PORT/api/submissions" || true)"
+    echo "$ANSWER"
+    DEMO_ID="$(printf '%s' "$ANSWER" | sed -n 's/.*"submission_id":\([0-9]*\).*/\1/p')"
+    [ -n "$DEMO_ID" ] || say "the demo hand-in was refused (answer above); the reviewers' page will have no submission"
+fi
+if [ -n "$DEMO_ID" ]; then
+    say "waiting for the check of demo submission #$DEMO_ID"
+    wait_for_check "$DEMO_ID" "${CADASTRE_DEMO_CHECK_TIMEOUT:-300}" || true
 fi
 
 say "serving the sample district on http://127.0.0.1:$PORT/  (log in as $DEMO_USER / $TILE_SERVER_PASSWORD; Ctrl-C stops)"

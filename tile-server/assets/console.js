@@ -3,6 +3,7 @@
 // An ES module, no build step and no network beyond this server (the internal
 // zone has no internet). The token and API helpers come from assets/api.js.
 import { createMap, LAYER_GROUPS } from "/assets/map.js";
+import { householdGrid } from "/assets/table.js";
 import { $, api, endSession, errorText, login as startSession, onSessionExpired, token } from "/assets/api.js";
 
 async function login(event) {
@@ -133,25 +134,28 @@ async function identify(zddm) {
   $("identify-panel").hidden = false;
 }
 
-/// The building table (楼盘表): nominal floors top to bottom, their households left to right.
+/// The building table (楼盘表) as a grid: nominal floors top to bottom, stair units and
+/// rooms left to right, each household coloured by its state in the store (assets/table.js).
 async function showTable(zrzh) {
   const resp = await api("/api/buildings/" + encodeURIComponent(zrzh) + "/table");
   if (!resp.ok) throw new Error(await errorText(resp));
   const t = await resp.json();
-  $("table-code").textContent = zrzh;
-  const grid = document.createElement("table");
-  // Rows come top floor first, each with its households left to right.
+  $("table-code").textContent = zrzh + (t.building && t.building.ZL ? " · " + t.building.ZL : "");
+  const cells = [];
   for (const r of t.rows || []) {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    th.textContent = r.CMC || r.MYC;
-    tr.append(th);
     for (const h of r.households || []) {
-      tr.append(cell((h.SHBW || h.BDCDYH) + (h.SCJZMJ ? " · " + h.SCJZMJ + " m²" : "")));
+      cells.push({ bdcdyh: h.BDCDYH, hh: h.BDCDYH ? h.BDCDYH.slice(-4) : "", floor: h.MYC, physical: h.SJC, unit: h.DYH,
+        room: h.SHBW, area: h.SCJZMJ ?? h.YCJZMJ ?? null, status: h.state || "current", mortgaged: h.mortgaged, sealed: h.sealed,
+        title: [h.ZL, h.HX, h.FWYT].filter(Boolean).join(" · ") });
     }
-    grid.append(tr);
   }
+  const grid = householdGrid(cells, {
+    floors: t.rows, statuses: ["current"], areaLabel: "实测建筑面积 SCJZMJ（无则预测 YCJZMJ）",
+    flags: [["mortgaged", "抵押 mortgaged"], ["sealed", "查封 sealed"]],
+  });
+  grid.dataset.households = String(t.household_count ?? cells.length);
   $("table-grid").replaceChildren(grid);
+  $("table-section").dataset.zrzh = zrzh;
   $("table-section").hidden = false;
   $("table-section").scrollIntoView({ behavior: "smooth" });
 }

@@ -7,17 +7,23 @@
 // What the map does by itself:
 // - sends the caller's token with every tile request (transformRequest);
 // - listens to /tiles/events and re-fetches exactly the tiles an edit touched
-//   (map.refreshTiles), so it never shows a parcel as it was before an edit;
+//   (map.refreshTiles), so it never shows a parcel as it was before an edit: also
+//   tiles MapLibre keeps out of view and would show again unreloaded (see `refresh`);
 // - a scale bar, and the cursor position in the store's Gauss-Krüger CRS,
 //   written as surveyors do: X = northing, Y = easting;
 // - a click reports the parcel under the cursor to `options.onIdentify`.
 //
 // State for tests and other pages is mirrored in data- attributes of `element`:
 // data-ready (style loaded), data-parcels (parcels rendered at the last idle),
-// data-refreshes (tile refreshes pushed by the server), data-events (open).
+// data-refreshes (map.refreshTiles calls after edits), data-events (open),
+// data-tile-requests (tile requests made), data-pending (tiles an edit made stale that
+// are out of view, reloaded when they come back); `element.cadastreTileLog` lists the
+// last tile requests as "layer/z/x/y".
 import * as maplibregl from "/assets/vendor/maplibre-gl/maplibre-gl.mjs";
 
 const HALF_WORLD = 20037508.342789244;
+/// Tiles remembered per layer for refreshing after edits; past it the layer is reloaded whole.
+const MAX_REMEMBERED_TILES = 20000;
 const EXTENT = 4096;
 const BUFFER = 64;
 /// Layer groups of the layers panel: the style's layer ids start with these.
@@ -104,6 +110,19 @@ export function fromZone(p, x, y) {
 
 // ---- Tiles an edit touched (the server's rule: tile extent plus buffer meets a box) ----
 
+/// Whether tile z/x/y's buffered extent meets Web Mercator box b (the rule of tilesTouching).
+export function tileTouches(b, z, x, y) {
+  const w = 2 * HALF_WORLD / 2 ** z, buf = w * BUFFER / EXTENT;
+  const x0 = x * w - HALF_WORLD, y1 = HALF_WORLD - y * w;
+  return b[0] - buf <= x0 + w && b[2] + buf >= x0 && b[1] - buf <= y1 && b[3] + buf >= y1 - w;
+}
+
+/// Longitude/latitude (degrees) to Web Mercator metres.
+export function toMercator(lng, lat) {
+  const y = Math.log(Math.tan(Math.PI / 4 + Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI / 360));
+  return [lng * HALF_WORLD / 180, y * HALF_WORLD / Math.PI];
+}
+
 /// Tile ids {z, x, y} at zoom z whose buffered extent meets Web Mercator box b.
 export function tilesTouching(b, z) {
   const n = 2 ** z, w = 2 * HALF_WORLD / n, buf = w * BUFFER / EXTENT;
@@ -168,6 +187,24 @@ export async function createMap(element, options) {
   const crs = style.metadata["cadastre:crs"];
   const zone = parseTmerc(crs.proj4);
   const bounds = style.metadata["cadastre:bounds"];
+  // Every tile the map requested, per layer ("z/x/y"): what MapLibre may hold, in view or cached.
+  const requested = new Map();
+  const tileLog = [];
+  element.dataset.tileRequests = "0";
+  element.cadastreTileLog = tileLog;
+  const noteRequest = (url) => {
+    const m = /\/tiles\/([a-z_]+)\/(\d+)\/(\d+)\/(\d+)\.mvt/.exec(url);
+    if (!m) return;
+    const [, layer, z, x, y] = m;
+    if (!requested.has(layer)) requested.set(layer, new Set());
+    const seen = requested.get(layer);
+    seen.add(`${z}/${x}/${y}`);
+    tileLog.push(`${layer}/${z}/${x}/${y}`);
+    if (tileLog.length > 2000) tileLog.splice(0, tileLog.length - 1000);
+    element.dataset.tileRequests = String(Number(element.dataset.tileRequests) + 1);
+    // Past the bound, start over: reload the layer and drop MapLibre's cache of it (below).
+    if (seen.size > MAX_REMEMBERED_TILES) { seen.clear(); setTimeout(() => refresh(layer, null), 0); }
+  };
   const map = new maplibregl.Map({
     container: element,
     style,
@@ -175,11 +212,22 @@ export async function createMap(element, options) {
     center: bounds ? undefined : [120, 30],
     zoom: bounds ? undefined : 3,
     maxZoom: 22,
+    // North up, seen from above (a cadastral map); it also keeps the view a box (see `refreshInView`).
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    maxPitch: 0,
     attributionControl: false,
     // The tile requests carry the token; nothing else leaves for another origin.
-    transformRequest: (url) => (url.startsWith(location.origin) ? { url, headers: auth } : { url }),
+    transformRequest: (url) => {
+      if (!url.startsWith(location.origin)) return { url };
+      noteRequest(url);
+      return { url, headers: auth };
+    },
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
   map.addControl(new maplibregl.ScaleControl({ unit: "metric", maxWidth: 120 }), "bottom-left");
   element.dataset.ready = "0";
@@ -217,22 +265,69 @@ export async function createMap(element, options) {
     map.on("mouseleave", id, () => { map.getCanvas().style.cursor = ""; });
   }
 
-  // An edit committed anywhere: re-fetch the tiles it touched, around the current zoom.
+  // An edit committed anywhere: re-fetch the tiles it touched. map.refreshTiles reloads
+  // only tiles in view; MapLibre also keeps tiles that left the view in a cache and shows
+  // them again, without reloading, when their area comes back (TileManager._addTile takes
+  // them from _outOfViewCache). So every tile the map requested before the edit that the
+  // edit touches, at any zoom, becomes pending, and a pending tile is reloaded once it is
+  // in view and loaded: now if it is, else at the first `idle` that finds it in view.
+  const pending = new Map();
+  const countPending = () => { element.dataset.pending = String([...pending.values()].reduce((n, p) => n + p.size, 0)); };
   const refresh = (layer, boxes) => {
     const sources = layer ? [layer] : Object.keys(style.sources);
     for (const source of sources) {
       if (!map.getSource(source)) continue;
-      const z0 = Math.floor(map.getZoom());
-      let ids = [];
-      if (boxes) {
-        for (let z = Math.max(0, z0 - 1); z <= Math.min(22, z0 + 1); z++) for (const b of boxes) ids.push(...tilesTouching(b, z));
+      if (!boxes) {
+        // The whole layer: reload what is in view; MapLibre drops its out-of-view cache too.
+        map.refreshTiles(source);
+        pending.delete(source);
+        element.dataset.refreshes = String(Number(element.dataset.refreshes) + 1);
+        element.dataset.lastRefresh = JSON.stringify({ source, tiles: "all" });
+        continue;
       }
-      if (!boxes || ids.length > 512) ids = undefined;
+      if (!pending.has(source)) pending.set(source, new Set());
+      const stale = pending.get(source);
+      for (const key of requested.get(source) || []) {
+        const [z, x, y] = key.split("/").map(Number);
+        if (boxes.some((b) => tileTouches(b, z, x, y))) stale.add(key);
+      }
+    }
+    countPending();
+    refreshInView();
+  };
+  /// Reloads the pending tiles in view: those of each used layer at the map's tile zoom
+  /// whose extent meets the view. Only once every tile is loaded (map.refreshTiles skips a
+  /// tile still loading, and its request may predate the edit): `idle` calls it again.
+  const refreshInView = () => {
+    if (![...pending.values()].some((p) => p.size) || !map.loaded()) return;
+    const zoom = map.getZoom();
+    const b = map.getBounds();
+    const [w, s] = toMercator(b.getWest(), b.getSouth()), [e, n] = toMercator(b.getEast(), b.getNorth());
+    const layers = map.getStyle().layers;
+    for (const [source, stale] of pending) {
+      if (!stale.size) continue;
+      // A layer hidden (layers panel) or outside its zooms loads no tiles: it waits.
+      const used = layers.some((l) => l.source === source && (l.layout || {}).visibility !== "none" &&
+        zoom >= (l.minzoom ?? 0) && zoom < (l.maxzoom ?? 24));
+      const spec = style.sources[source];
+      const tz = Math.min(Math.floor(zoom), spec.maxzoom ?? 22);
+      if (!used || tz < (spec.minzoom ?? 0)) continue;
+      const size = 2 * HALF_WORLD / 2 ** tz;
+      const ids = [];
+      for (const key of stale) {
+        const [z, x, y] = key.split("/").map(Number);
+        if (z !== tz) continue;
+        const x0 = x * size - HALF_WORLD, y1 = HALF_WORLD - y * size;
+        if (x0 < e && x0 + size > w && y1 > s && y1 - size < n) { ids.push({ z, x, y }); stale.delete(key); }
+      }
+      if (!ids.length) continue;
       map.refreshTiles(source, ids);
       element.dataset.refreshes = String(Number(element.dataset.refreshes) + 1);
-      element.dataset.lastRefresh = JSON.stringify({ source, tiles: ids ? ids.length : "all" });
+      element.dataset.lastRefresh = JSON.stringify({ source, tiles: ids.length });
     }
+    countPending();
   };
+  map.on("idle", refreshInView);
   const stop = new AbortController();
   listenEvents(token, (type, data) => {
     if (type === "ready") element.dataset.events = "open";

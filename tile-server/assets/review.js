@@ -4,6 +4,7 @@
 // the console's (assets/map.js); the diff is drawn over it from the stored diff.
 import { createMap, fromZone } from "/assets/map.js";
 import { $, api, endSession, errorText, login as startSession, onSessionExpired, token } from "/assets/api.js";
+import { householdGrid } from "/assets/table.js";
 
 const STATUS_ZH = { checking: "质检中", ready: "待审核", accepted: "已入库", returned: "已退回", failed: "无法读取" };
 const SEVERITY_ZH = { error: "错误", warning: "警告", info: "提示" };
@@ -48,9 +49,13 @@ async function showList() {
     const tr = document.createElement("tr");
     tr.dataset.id = s.submission_id;
     const status = cell(STATUS_ZH[s.status] || s.status);
-    status.className = "status-" + s.status;
+    status.className = "status status-" + s.status;
+    status.dataset.status = s.status;
+    const score = cell(fmt(s.score, 1));
+    score.className = "score";
+    tr.dataset.status = s.status;
     tr.append(cell(s.submission_id), cell(s.title), cell(s.county), cell(s.business_kind), cell(s.submitter),
-      cell(new Date(s.submitted_at).toLocaleString("zh-CN")), status, cell(fmt(s.score, 1)),
+      cell(new Date(s.submitted_at).toLocaleString("zh-CN")), status, score,
       cell(s.verdict === "pass" ? "通过" : s.verdict === "fail" ? "不通过" : "—"));
     tr.addEventListener("click", () => openSubmission(s.submission_id).catch(report));
     body.append(tr);
@@ -240,34 +245,47 @@ function showDiff(diff) {
   }
 }
 
-/// The store's building table of a building, coloured by what the submission does to each household.
+/// A building table of the submission as a grid (assets/table.js): the package's table
+/// against the store's. Each household of the package is added, changed or unchanged; the
+/// store's households the table no longer lists are shown where they were, as removed.
 async function showBuildingTable(t) {
+  // The store's table gives the removed households their places and the floors their names;
+  // a new building (temporary id) has none.
   const resp = await api("/api/buildings/" + encodeURIComponent(t.zrzh) + "/table");
-  if (!resp.ok) throw new Error(await errorText(resp));
-  const table = await resp.json();
-  const changed = new Set(t.changed.map((h) => h.bdcdyh)), removed = new Set(t.removed.map((h) => h.bdcdyh));
-  const grid = document.createElement("table");
-  for (const r of table.rows || []) {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    th.textContent = r.CMC || ("第" + r.MYC + "层");
-    tr.append(th);
-    for (const h of r.households || []) {
-      const td = cell(`${h.DYH ? h.DYH + "单元 " : ""}${h.SHBW}${h.SCJZMJ ? " · " + h.SCJZMJ + "m²" : ""}`);
-      td.className = "hh" + (changed.has(h.BDCDYH) ? " changed" : removed.has(h.BDCDYH) ? " removed" : "") + (h.mortgaged ? " mortgaged" : "") + (h.sealed ? " sealed" : "");
-      td.title = h.BDCDYH;
-      tr.append(td);
+  if (resp.status >= 500) throw new Error(await errorText(resp));
+  const store = resp.ok ? await resp.json() : { rows: [] };
+  const storeHouseholds = (store.rows || []).flatMap((r) => r.households || []);
+  const byCode = new Map(storeHouseholds.map((h) => [h.BDCDYH, h]));
+  const changed = new Map(t.changed.map((h) => [h.bdcdyh, h]));
+  const removed = new Set(t.removed.map((h) => h.bdcdyh));
+  const isAdded = (code, hh) => t.added.some((a) => (a.bdcdyh ?? null) === (code ?? null) && (code || a.hh === hh));
+  const num = (v) => (v === null || v === undefined || v === "" || Number.isNaN(Number(v)) ? null : Number(v));
+  const changes = (h) => (h ? h.fields.map((f) => `${f.field}: ${f.before ?? "—"} → ${f.after ?? "—"}`).join("；") : "");
+  const fromStore = (h, status) => ({ bdcdyh: h.BDCDYH, hh: h.BDCDYH.slice(-4), floor: h.MYC, physical: h.SJC, unit: h.DYH,
+    room: h.SHBW, area: num(h.SCTNJZMJ ?? h.YCTNJZMJ), status, title: changes(changed.get(h.BDCDYH)) || h.ZL });
+  const cells = [];
+  if (t.package && t.package.length) {
+    for (const p of t.package) {
+      const f = p.fields || {};
+      const status = isAdded(p.bdcdyh, p.hh) ? "added" : changed.has(p.bdcdyh) ? "changed" : "unchanged";
+      cells.push({ bdcdyh: p.bdcdyh, hh: p.hh, floor: f.MYC, physical: f.SJC, unit: f.DYH, room: f.SHBW,
+        area: num(f.SCTNJZMJ ?? f.YCTNJZMJ), status, title: changes(changed.get(p.bdcdyh)) || f.ZL });
     }
-    grid.append(tr);
+  } else {
+    // A diff stored before it listed the package's table: the store's table with the changes
+    // marked, and the new households on a row of their own (their places are not known).
+    for (const h of storeHouseholds) if (!removed.has(h.BDCDYH)) cells.push(fromStore(h, changed.has(h.BDCDYH) ? "changed" : "unchanged"));
+    for (const a of t.added) cells.push({ bdcdyh: a.bdcdyh, hh: a.hh, floor: "新增户", unit: "", room: a.room, area: null, status: "added" });
   }
-  if (t.added.length) {
-    const tr = document.createElement("tr");
-    const th = document.createElement("th");
-    th.textContent = "新增户";
-    tr.append(th);
-    for (const h of t.added) { const td = cell(`${h.room || ""} (户号 ${h.hh})`); td.className = "hh added"; tr.append(td); }
-    grid.append(tr);
+  for (const code of removed) {
+    const h = byCode.get(code);
+    cells.push(h ? fromStore(h, "removed") : { bdcdyh: code, hh: code.slice(-4), floor: "—", unit: "", room: "", area: null, status: "removed" });
   }
+  const grid = householdGrid(cells, { floors: store.rows, statuses: ["unchanged", "added", "changed", "removed"],
+    areaLabel: "实测套内建筑面积 SCTNJZMJ（无则预测 YCTNJZMJ）" });
+  grid.dataset.added = String(t.added.length);
+  grid.dataset.changed = String(t.changed.length);
+  grid.dataset.removed = String(t.removed.length);
   $("building-table-code").textContent = t.zrzh;
   $("building-table-grid").replaceChildren(grid);
   $("building-table").hidden = false;

@@ -90,6 +90,28 @@ pub struct HouseholdChange {
     pub fields: Vec<FieldChange>,
 }
 
+/// One household of the package's table as the package gives it: what the reviewers'
+/// building-table grid places by floor (MYC), stair unit (DYH) and room (SHBW).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageHousehold {
+    /// BDCDYH; `None` for a new household.
+    pub bdcdyh: Option<String>,
+    /// 户号 HH.
+    pub hh: String,
+    /// The non-empty values of [`FIELDS`], by field name.
+    pub fields: BTreeMap<String, String>,
+}
+
+impl PackageHousehold {
+    fn of(r: &HouseholdRecord) -> Self {
+        Self {
+            bdcdyh: r.bdcdyh.clone(),
+            hh: r.hh.clone(),
+            fields: r.fields.iter().filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone()))).collect(),
+        }
+    }
+}
+
 /// Households of one building table.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TableDiff {
@@ -103,6 +125,10 @@ pub struct TableDiff {
     pub removed: Vec<HouseholdChange>,
     /// Households as they are.
     pub unchanged: usize,
+    /// Every household of the package's table, in the table's order (for showing the
+    /// package's table against the store's; absent in diffs stored before it was added).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub package: Vec<PackageHousehold>,
 }
 
 impl TableDiff {
@@ -123,7 +149,11 @@ fn change(r: &HouseholdRecord, fields: Vec<FieldChange>) -> HouseholdChange {
 
 /// Compares one table, by BDCDYH.
 pub fn diff_table(side: &TableSide) -> TableDiff {
-    let mut out = TableDiff { zrzh: side.zrzh.clone(), ..TableDiff::default() };
+    let mut out = TableDiff {
+        zrzh: side.zrzh.clone(),
+        package: side.package.iter().map(PackageHousehold::of).collect(),
+        ..TableDiff::default()
+    };
     let store: BTreeMap<&str, &HouseholdRecord> =
         side.store.iter().filter_map(|r| r.bdcdyh.as_deref().map(|c| (c, r))).collect();
     let mut listed = BTreeSet::new();

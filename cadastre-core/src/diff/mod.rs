@@ -29,7 +29,7 @@ mod features;
 mod households;
 mod points;
 
-pub use households::{area_text, HouseholdChange, HouseholdRecord, TableDiff, TableSide};
+pub use households::{area_text, HouseholdChange, HouseholdRecord, PackageHousehold, TableDiff, TableSide};
 pub use points::MovedPoint;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -98,3 +98,48 @@ fn a_split_takes_the_old_parcel_s_building_along_and_names_the_areas() {
     );
     assert!(d.problems.is_empty(), "{:?}", d.problems);
 }
+
+#[test]
+fn a_table_diff_lists_every_household_of_the_package_with_its_place() {
+    use super::{HouseholdRecord, TableSide};
+    let zrzh = format!("{P1}F0001");
+    let code = |n: u32| format!("{zrzh}{n:04}");
+    let rec = |c: Option<&str>, hh: &str, floor: &str, unit: &str, room: &str, area: &str| {
+        HouseholdRecord::new(
+            c,
+            hh,
+            &[
+                ("MYC", Some(floor.into())),
+                ("DYH", Some(unit.into())),
+                ("SHBW", Some(room.into())),
+                ("SCTNJZMJ", Some(area.into())),
+            ],
+        )
+    };
+    let store = vec![
+        rec(Some(&code(1)), "0001", "1", "1", "101", "90.00"),
+        rec(Some(&code(2)), "0002", "1", "1", "102", "80.00"),
+    ];
+    let package =
+        vec![rec(Some(&code(1)), "0001", "1", "1", "101", "91.00"), rec(None, "0003", "2", "1", "201", "70.00")];
+    let side = TableSide { zrzh: zrzh.clone(), store, package };
+    let d = diff(&StoreSide::default(), &Submission::default(), &[], &[side]);
+    let t = &d.tables[0];
+    assert_eq!((t.added.len(), t.changed.len(), t.removed.len()), (1, 1, 1));
+    let place = |i: usize| {
+        let h = &t.package[i];
+        let f = |k: &str| h.fields.get(k).cloned().unwrap_or_default();
+        (h.bdcdyh.clone(), h.hh.clone(), f("MYC"), f("SHBW"))
+    };
+    assert_eq!(t.package.len(), 2);
+    assert_eq!(place(0), (Some(code(1)), "0001".to_owned(), "1".to_owned(), "101".to_owned()));
+    assert_eq!(place(1), (None, "0003".to_owned(), "2".to_owned(), "201".to_owned()));
+    assert_eq!(t.package[1].fields.get("SCTNJZMJ").map(String::as_str), Some("70.00"));
+    assert!(!t.package[0].fields.contains_key("ZL"), "empty fields are left out");
+    // Stored before the list existed: still reads.
+    let old: super::TableDiff = serde_json::from_value(
+        serde_json::json!({"zrzh": zrzh, "added": [], "changed": [], "removed": [], "unchanged": 2}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(old.package.is_empty());
+}

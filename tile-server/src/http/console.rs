@@ -20,6 +20,7 @@ const DOCS_JS: &str = include_str!("../../assets/docs.js");
 const CONSOLE_CSS: &str = include_str!("../../assets/console.css");
 const MAP_JS: &str = include_str!("../../assets/map.js");
 const API_JS: &str = include_str!("../../assets/api.js");
+const TABLE_JS: &str = include_str!("../../assets/table.js");
 
 /// The npm packages whose `dist/` files are served under `/assets/vendor/{package}/`.
 pub const VENDOR_PACKAGES: [&str; 1] = ["maplibre-gl"];
@@ -68,6 +69,11 @@ pub async fn console_css() -> impl IntoResponse {
 /// `GET /assets/api.js`: the token and API helpers every page imports (an ES module).
 pub async fn api_js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", API_JS)
+}
+
+/// `GET /assets/table.js`: the building-table grid of the console and the review page (an ES module).
+pub async fn table_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", TABLE_JS)
 }
 
 /// `GET /assets/map.js`: the reusable map module (an ES module).

@@ -95,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/console.css", get(console::console_css))
         .route("/assets/map.js", get(console::map_js))
         .route("/assets/api.js", get(console::api_js))
+        .route("/assets/table.js", get(console::table_js))
         .route("/review", get(review_page::page))
         .route("/assets/review.js", get(review_page::script))
         .route("/assets/review.css", get(review_page::style))

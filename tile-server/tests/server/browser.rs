@@ -17,10 +17,14 @@ use tile_server::db::MIGRATOR;
 
 use crate::common::*;
 
-const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
 /// Parcel fills of the style (use 07 #f9e07f, use 05 #f4b183) at opacity 0.85 over the background #f7f6f2.
-const RESIDENTIAL: [u8; 3] = [249, 227, 144];
-const COMMERCIAL: [u8; 3] = [244, 187, 148];
+pub(crate) const RESIDENTIAL: [u8; 3] = [249, 227, 144];
+pub(crate) const COMMERCIAL: [u8; 3] = [244, 187, 148];
+/// Outline colours of the review diff (review.js, lines at full opacity).
+const DIFF_ADDED: [u8; 3] = [46, 157, 76];
+const DIFF_CHANGED: [u8; 3] = [242, 157, 18];
+const DIFF_REMOVED: [u8; 3] = [215, 38, 61];
 
 /// Kills chromedriver (and with it the browser) when the test ends, pass or fail.
 pub(crate) struct Driver(Child);
@@ -111,7 +115,7 @@ pub(crate) async fn serve(st: &tile_server::AppState) -> SocketAddr {
 }
 
 /// Twelve more parcels (3 × 4 blocks of 40 m, various uses) east of the seeded one.
-async fn seed_grid(st: &tile_server::AppState, admin: &str) {
+pub(crate) async fn seed_grid(st: &tile_server::AppState, admin: &str) {
     let uses = ["0701", "0501", "0601", "0809", "0901", "0702"];
     for i in 0..12u32 {
         let (col, row) = (f64::from(i % 4), f64::from(i / 4));
@@ -127,7 +131,7 @@ async fn seed_grid(st: &tile_server::AppState, admin: &str) {
     }
 }
 
-fn screenshot_dir() -> PathBuf {
+pub(crate) fn screenshot_dir() -> PathBuf {
     let target = option_env!("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
@@ -342,7 +346,7 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
 
 /// A sub-district around the seeded parcels and the boundary points of parcel 1
 /// (what no API writes yet), straight in the database.
-async fn seed_map_extras(pool: &PgPool) {
+pub(crate) async fn seed_map_extras(pool: &PgPool) {
     sqlx::query(
         "INSERT INTO sub_districts (county, djzqdm, djzqmc, geom)
          VALUES ($1, $1 || '001001', '幸福子区', ST_Multi(ST_MakeEnvelope(499900, 3299900, 500300, 3300250, 4549)))",
@@ -369,7 +373,7 @@ async fn seed_map_extras(pool: &PgPool) {
 }
 
 /// lon/lat of a store-CRS point, by PostGIS.
-async fn lon_lat(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
+pub(crate) async fn lon_lat(pool: &PgPool, x: f64, y: f64) -> (f64, f64) {
     sqlx::query_as(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), 4549), 4326) AS p) s",
     )
@@ -392,13 +396,13 @@ async fn store_xy(pool: &PgPool, lng: f64, lat: f64) -> (f64, f64) {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn idle_count(c: &Client) -> u32 {
+pub(crate) async fn idle_count(c: &Client) -> u32 {
     let e = c.find(Locator::Id("map")).await.unwrap_or_else(|e| panic!("{e}"));
     e.attr("data-idle").await.ok().flatten().unwrap_or_default().parse().unwrap_or(0)
 }
 
 /// Moves the map without animation and waits until it has drawn the new view.
-async fn jump(c: &Client, lng: f64, lat: f64, zoom: f64) {
+pub(crate) async fn jump(c: &Client, lng: f64, lat: f64, zoom: f64) {
     let idle = idle_count(c).await;
     c.execute(
         "document.getElementById('map').cadastreMap.jumpTo({center: [arguments[0], arguments[1]], zoom: arguments[2]});",
@@ -441,16 +445,21 @@ pub(crate) async fn assert_chinese_renders(c: &Client, css: &str) {
 }
 
 /// Pixels of the map canvas within 6 of an RGB colour.
-async fn count_pixels(c: &Client, rgb: [u8; 3]) -> u64 {
+pub(crate) async fn count_pixels(c: &Client, rgb: [u8; 3]) -> u64 {
+    count_pixels_in(c, "#map canvas", rgb).await
+}
+
+/// Pixels of the canvas `css` within 6 of an RGB colour.
+pub(crate) async fn count_pixels_in(c: &Client, css: &str, rgb: [u8; 3]) -> u64 {
     let n: Value = c
         .execute(
-            "const src = document.querySelector('#map canvas'); const t = document.createElement('canvas');
+            "const src = document.querySelector(arguments[1]); const t = document.createElement('canvas');
              t.width = src.width; t.height = src.height; const x = t.getContext('2d'); x.drawImage(src, 0, 0);
              const d = x.getImageData(0, 0, t.width, t.height).data; const [r, g, b] = arguments[0]; let n = 0;
              for (let i = 0; i < d.length; i += 4)
                if (Math.abs(d[i] - r) < 6 && Math.abs(d[i + 1] - g) < 6 && Math.abs(d[i + 2] - b) < 6) n++;
              return n;",
-            vec![json!(rgb)],
+            vec![json!(rgb), json!(css)],
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -458,7 +467,7 @@ async fn count_pixels(c: &Client, rgb: [u8; 3]) -> u64 {
 }
 
 /// A surveyor scoped to OWN only (sees one county's row and map).
-async fn accounts_user(st: &tile_server::AppState, name: &str) {
+pub(crate) async fn accounts_user(st: &tile_server::AppState, name: &str) {
     tile_server::db::accounts::create_user(
         &st.db,
         &tile_server::db::accounts::NewUser {
@@ -541,12 +550,68 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
         .unwrap_or_else(|e| panic!("{e}"));
     let text = row.text().await.unwrap_or_default();
     assert!(text.contains("待审核") && text.contains("测绘员甲"), "{text}");
+    // The list shows each submission's status and its check's score, as the API gives them.
+    let listed = get(&st, &format!("/api/submissions/{id}"), &surveyor).await;
+    let score = listed.json["versions"][0]["score"].as_f64().unwrap_or_else(|| panic!("no score: {:?}", listed.json));
+    let status_cell = text_of(&c, &format!("#submissions tbody tr[data-id='{id}'] td.status")).await;
+    assert_eq!(status_cell, "待审核");
+    let status_attr = row.attr("data-status").await.ok().flatten().unwrap_or_default();
+    assert_eq!(status_attr, "ready");
+    let score_cell = text_of(&c, &format!("#submissions tbody tr[data-id='{id}'] td.score")).await;
+    assert_eq!(score_cell, format!("{score:.1}"), "the score column");
     row.click().await.unwrap_or_else(|e| panic!("{e}"));
     wait_for_attr(&c, "#detail-section", "data-loaded", |v| !v.is_empty()).await;
     wait_for_attr(&c, "#review-map", "data-ready", |v| v == "1").await;
     let features =
         wait_for_attr(&c, "#review-map", "data-diff-features", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
     assert!(features.parse::<u32>().unwrap_or(0) >= 7, "parcels added/changed/removed and buildings: {features}");
+    // In their colours: the page paints the diff by kind, and once drawn the canvas shows each colour.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let paint: Value = c
+            .execute(
+                "const m = document.getElementById('review-map').cadastreMap;
+                 const kinds = [...new Set(m.queryRenderedFeatures({layers: ['review-diff-line']}).map((f) => f.properties.kind))].sort();
+                 return {line: m.getPaintProperty('review-diff-line', 'line-color'), kinds};",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            paint["line"],
+            json!([
+                "match",
+                ["get", "kind"],
+                "added",
+                "#2e9d4c",
+                "changed",
+                "#f29d12",
+                "removed",
+                "#d7263d",
+                "overlap",
+                "#8e44ad",
+                "#888"
+            ]),
+            "{paint}"
+        );
+        let mut counts = Vec::new();
+        for rgb in [DIFF_ADDED, DIFF_CHANGED, DIFF_REMOVED] {
+            counts.push(count_pixels_in(&c, "#review-map canvas", rgb).await);
+        }
+        if paint["kinds"] == json!(["added", "changed", "removed"]) && counts.iter().all(|n| *n >= 20) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "added/changed/removed drawn: {paint}, pixels of each colour on the map: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let diff_map = c.find(Locator::Css(".map-wrap")).await.unwrap_or_else(|e| panic!("{e}"));
+    let png = diff_map.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-diff.png"), png).unwrap_or_else(|e| panic!("{e}"));
     // Tables of the diff.
     let moved = text_of(&c, "#moved-points tbody tr").await;
     assert!(moved.contains("0.300"), "{moved}");
@@ -569,6 +634,46 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
         .for_element(Locator::Css("#building-table-grid td.hh.removed"))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+    // The grid: the package's 24 households (one new) and the one it removes, each in its
+    // place (nominal floor × stair unit × room), coloured by what the submission does to it.
+    let cells = c.find_all(Locator::Css("#building-table-grid td.hh")).await.unwrap_or_default();
+    assert_eq!(cells.len(), 25, "24 households in the package's table and the one it removes");
+    let changed = cell_place(
+        &c,
+        "#building-table-grid",
+        &format!("td.hh[data-bdcdyh='{}']", crate::review_sample::TABLE_CHANGED),
+    )
+    .await;
+    assert_eq!(changed.status, "changed");
+    assert_eq!(
+        (changed.floor.as_str(), changed.unit.as_str(), changed.room.as_str()),
+        ("第1层", "1单元", "01"),
+        "{changed:?}"
+    );
+    assert!(changed.text.contains("101") && changed.text.contains("113.00"), "the package's area: {changed:?}");
+    assert_eq!(changed.background, "rgb(242, 157, 18)", "{changed:?}");
+    let added = cell_place(&c, "#building-table-grid", "td.hh.added").await;
+    assert_eq!(added.hh, "0025");
+    assert_eq!((added.floor.as_str(), added.unit.as_str(), added.room.as_str()), ("第6层", "2单元", "02"), "{added:?}");
+    assert_eq!(added.background, "rgb(46, 157, 76)", "{added:?}");
+    let removed = cell_place(&c, "#building-table-grid", "td.hh.removed").await;
+    assert_eq!(removed.bdcdyh, crate::review_sample::TABLE_REMOVED);
+    assert_eq!(
+        (removed.floor.as_str(), removed.unit.as_str(), removed.room.as_str()),
+        ("第6层", "2单元", "02"),
+        "{removed:?}"
+    );
+    assert_eq!(removed.background, "rgb(215, 38, 61)", "{removed:?}");
+    let unchanged = c.find_all(Locator::Css("#building-table-grid td.hh.unchanged")).await.unwrap_or_default();
+    assert_eq!(unchanged.len(), 22);
+    let legend = text_of(&c, "#building-table-grid .bt-legend").await;
+    for word in ["未变", "新增", "变更", "灭失"] {
+        assert!(legend.contains(word), "{legend}");
+    }
+    assert_chinese_renders(&c, "#building-table").await;
+    let grid = c.find(Locator::Id("building-table")).await.unwrap_or_else(|e| panic!("{e}"));
+    let png = grid.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
+    std::fs::write(dir.join("review-building-table.png"), png).unwrap_or_else(|e| panic!("{e}"));
     // Click a finding: the map flies there.
     wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > 0)).await;
     let before_moves: u32 = wait_for_attr(&c, "#review-map", "data-moves", |_| true).await.parse().unwrap_or(0);
@@ -584,8 +689,6 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     wait_for_attr(&c, "#review-map", "data-moves", |v| v.parse::<u32>().is_ok_and(|n| n > before_moves)).await;
     let after_center = wait_for_attr(&c, "#review-map", "data-center", |_| true).await;
     assert_ne!(before_center, after_center, "the map moved to the finding");
-    let dir = screenshot_dir();
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("review-submission.png"), png).unwrap_or_else(|e| panic!("{e}"));
     assert_chinese_renders(&c, "body").await;
@@ -610,4 +713,49 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
         .await
         .unwrap_or_default();
     assert_eq!(status, "accepted");
+}
+
+/// Where a household cell of a building-table grid sits: the row's floor label, the
+/// column's unit and room headers (found by column position, colspans counted), and
+/// what the cell shows.
+#[derive(Debug, Default)]
+pub(crate) struct CellPlace {
+    pub floor: String,
+    pub unit: String,
+    pub room: String,
+    pub status: String,
+    pub bdcdyh: String,
+    pub hh: String,
+    pub text: String,
+    pub background: String,
+}
+
+pub(crate) async fn cell_place(c: &Client, grid: &str, cell: &str) -> CellPlace {
+    let v: Value = c
+        .execute(
+            "const grid = document.querySelector(arguments[0]); const td = grid.querySelector(arguments[1]);
+             if (!td) return null;
+             const col = (cellEl) => { let i = 0; for (const x of cellEl.parentElement.cells) { if (x === cellEl) return i; i += x.colSpan; } return -1; };
+             const headerAt = (row, index, offset) => { let i = offset; for (const x of row.cells) { if (x.rowSpan > 1) continue;
+               if (index >= i && index < i + x.colSpan) return x.textContent.trim(); i += x.colSpan; } return null; };
+             const table = td.closest('table'); const [unitRow, roomRow] = table.tHead.rows; const at = col(td);
+             return {floor: td.parentElement.querySelector('th').textContent.trim(), unit: headerAt(unitRow, at, 1),
+                     room: headerAt(roomRow, at, 1), status: td.dataset.status, bdcdyh: td.dataset.bdcdyh || '',
+                     hh: td.dataset.hh || '', text: td.textContent, background: getComputedStyle(td).backgroundColor};",
+            vec![json!(grid), json!(cell)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    assert!(v.is_object(), "no cell {cell} in {grid}");
+    CellPlace {
+        floor: s("floor"),
+        unit: s("unit"),
+        room: s("room"),
+        status: s("status"),
+        bdcdyh: s("bdcdyh"),
+        hh: s("hh"),
+        text: s("text"),
+        background: s("background"),
+    }
 }
