@@ -23,8 +23,13 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast "$@" || tests=$?
 fi
+say "lints (clippy, warnings are errors)"
+# The workspace lints (unwrap_used among them) are warnings in the editor and errors here.
+lint=0
+cargo clippy --workspace --all-targets --locked -q -- -D warnings || lint=$?
 say "fuzzing the API from its OpenAPI document"
 fuzz=0
 "$ROOT/scripts/fuzz-api.sh" || fuzz=$?
 [ "$tests" -eq 0 ] || die "tests failed (exit $tests)"
 [ "$fuzz" -eq 0 ] || die "API fuzzing failed (exit $fuzz)"
+[ "$lint" -eq 0 ] || die "clippy reported problems (exit $lint)"

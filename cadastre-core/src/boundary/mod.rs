@@ -79,6 +79,9 @@ fn open_ring(ls: &LineString<f64>) -> Vec<Coord<f64>> {
     v
 }
 
+/// A parcel's ring, oriented: (polygon index, ring index, coordinates).
+type OrientedRing = (usize, usize, Vec<Coord<f64>>);
+
 impl BoundaryPoints {
     /// Derive points from parcel geometries (one entry per parcel, in order).
     ///
@@ -86,8 +89,8 @@ impl BoundaryPoints {
     /// vertices are sorted by their exact coordinate bits so equal coordinates meet;
     /// point ids follow that order (deterministic, independent of input order).
     pub fn derive(parcels: &[&MultiPolygon<f64>]) -> Self {
-        // Oriented rings per parcel: (polygon, ring, coordinates).
-        let rings: Vec<Vec<(usize, usize, Vec<Coord<f64>>)>> = parcels
+        // Oriented rings per parcel.
+        let rings: Vec<Vec<OrientedRing>> = parcels
             .par_iter()
             .map(|mp| {
                 let mut out = Vec::new();

@@ -463,7 +463,8 @@ async fn every_account_change_is_audited_with_its_actor(pool: PgPool) {
     accounts::set_disabled(&pool, "carol", true, "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
     accounts::set_disabled(&pool, "carol", false, "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
     accounts::expire_password(&pool, "carol", "cli:ops-wang").await.unwrap_or_else(|e| panic!("{e}"));
-    let rows: Vec<(String, String, String, Option<Value>, Option<Value>)> =
+    type AuditRow = (String, String, String, Option<Value>, Option<Value>);
+    let rows: Vec<AuditRow> =
         sqlx::query_as("SELECT action, actor, object_key, before, after FROM audit ORDER BY audit_id")
             .fetch_all(&pool)
             .await
