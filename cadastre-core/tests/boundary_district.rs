@@ -162,7 +162,8 @@ fn subdistrict_numbers_are_unique_shared_and_input_order_independent() {
     interleaved.extend(forward.iter().copied().filter(|i| i % 2 == 1));
     assert_eq!(number(&interleaved), base);
     // Per sub-district: one number per point, one point per number.
-    let mut by_sub: HashMap<&str, (HashMap<(u64, u64), String>, HashMap<String, (u64, u64)>)> = HashMap::new();
+    type BothWays = (HashMap<(u64, u64), String>, HashMap<String, (u64, u64)>);
+    let mut by_sub: HashMap<&str, BothWays> = HashMap::new();
     for (code, pts) in &base {
         let (p2n, n2p) = by_sub.entry(&code[..12]).or_default();
         for (x, y, j) in pts {

@@ -235,7 +235,7 @@ fn a_new_building_of_a_result_package_reads_under_its_temporary_id_without_unit_
     let csv = "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTNJZMJ,SCTNJZMJ,ZL\n\
                TB1,1,1,1,1,0001,101,,三室两厅,住宅,res,混合,89.50,89.62,某路1号\n\
                TB1,1,1,1,1,0002,102,TB100000000000000000000000002,,住宅,res,,89.50,,\n";
-    let (table, report) = read_csv(csv.as_bytes(), &editor("surveyor", 0)).unwrap();
+    let (table, report) = read_csv(csv.as_bytes(), &editor("surveyor", 0)).expect("reads");
     assert_eq!(table.zrzh, "TB1");
     assert_eq!(report.imported, 1);
     assert_eq!(report.rejected.len(), 1);

@@ -47,6 +47,9 @@ fn sd_of_block(b: usize) -> &'static str {
     }
 }
 
+/// A building of a fixture: (parcel index, rect, ZRZH, ZDDM).
+type FixtureBuilding = (usize, Vec<(f64, f64)>, String, String);
+
 struct Fixture {
     /// Ring of each parcel, editable before the submission is built.
     rings: Vec<Vec<(f64, f64)>>,
@@ -54,8 +57,7 @@ struct Fixture {
     codes: Vec<String>,
     block: Vec<usize>,
     attrs: Vec<ParcelAttributes>,
-    /// (parcel index, rect, ZRZH, ZDDM)
-    buildings: Vec<(usize, Vec<(f64, f64)>, String, String)>,
+    buildings: Vec<FixtureBuilding>,
     keep_zdmj: BTreeSet<usize>,
 }
 

@@ -87,7 +87,8 @@ impl BoundaryPoints {
     /// point ids follow that order (deterministic, independent of input order).
     pub fn derive(parcels: &[&MultiPolygon<f64>]) -> Self {
         // Oriented rings per parcel: (polygon, ring, coordinates).
-        let rings: Vec<Vec<(usize, usize, Vec<Coord<f64>>)>> = parcels
+        type Rings = Vec<(usize, usize, Vec<Coord<f64>>)>;
+        let rings: Vec<Rings> = parcels
             .par_iter()
             .map(|mp| {
                 let mut out = Vec::new();

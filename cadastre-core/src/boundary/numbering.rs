@@ -189,7 +189,8 @@ mod tests {
                 let subs = vec!["330106001001"; order.len()];
                 let pts = BoundaryPoints::derive(&geoms);
                 let nums = number_per_subdistrict(&pts, &codes, &subs);
-                let mut by_code: Vec<(String, Vec<((u64, u64), String)>)> = order.iter().zip(&nums).map(|(&i, ns)| {
+                type Numbered = Vec<((u64, u64), String)>;
+                let mut by_code: Vec<(String, Numbered)> = order.iter().zip(&nums).map(|(&i, ns)| {
                     (squares[i].0.clone(), ns.iter().map(|n| { let c = pts.coord(n.point); ((c.x.to_bits(), c.y.to_bits()), n.jzdh.clone()) }).collect())
                 }).collect();
                 by_code.sort();
