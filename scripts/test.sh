@@ -14,14 +14,18 @@ say "format"
 cargo fmt --all --check
 say "building"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
+# Light users: cadastre-core without its GDAL and PROJ features.
+cargo build -p cadastre-core --no-default-features --all-targets --locked 2>&1 | tail -n 3
 say "doc tests"
 cargo test --workspace --doc --locked -q
 say "tests"
 tests=0
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast "$@" || tests=$?
+    cargo nextest run -p cadastre-core --no-default-features --locked --no-fail-fast "$@" || tests=$?
 else
     cargo test --workspace --locked --no-fail-fast "$@" || tests=$?
+    cargo test -p cadastre-core --no-default-features --locked --no-fail-fast "$@" || tests=$?
 fi
 say "lints (clippy, warnings are errors)"
 # The workspace lints (unwrap_used among them) are warnings in the editor and errors here.

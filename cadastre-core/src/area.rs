@@ -3,9 +3,10 @@
 //!
 //! Projected coordinates are large (eastings ~5·10⁵ or ~4·10⁷ with the zone prefix,
 //! northings ~3·10⁶): the shoelace sum is taken relative to a local origin (the
-//! first vertex of each ring) so the products stay small and no digits are lost.
+//! first vertex of each ring) so the products stay small and no digits are lost. The ring
+//! sum itself is [`crate::ring::signed_area2`], the one the reader and the checks use too.
 
-use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use geo_types::{LineString, MultiPolygon, Polygon};
 use serde::{Deserialize, Serialize};
 
 /// Planar area in the data's units (m² in a GK zone).
@@ -32,24 +33,10 @@ pub fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// Twice the signed area of a ring (positive = counter-clockwise), shifted to the ring's
-/// first vertex (so large projected coordinates keep their digits). Closed or open
-/// rings give the same result.
+/// Twice the signed area of a ring (positive = counter-clockwise): [`crate::ring::signed_area2`]
+/// (local origin, Kahan summation). Closed or open rings give the same result.
 pub fn ring_signed_area2(ring: &LineString<f64>) -> f64 {
-    let pts = &ring.0;
-    let Some(&o) = pts.first() else { return 0.0 };
-    let rel = |c: Coord<f64>| (c.x - o.x, c.y - o.y);
-    let mut sum = 0.0;
-    let mut comp = 0.0; // Kahan compensation: many-vertex rings stay exact to the last digit.
-    for w in pts.windows(2) {
-        let ((ax, ay), (bx, by)) = (rel(w[0]), rel(w[1]));
-        let term = ax * by - bx * ay - comp;
-        let t = sum + term;
-        comp = (t - sum) - term;
-        sum = t;
-    }
-    // The closing edge (last → first) contributes nothing: the first vertex is the origin.
-    sum
+    crate::ring::signed_area2(&ring.0)
 }
 
 impl PlanarArea for LineString<f64> {

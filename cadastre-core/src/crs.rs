@@ -1,5 +1,6 @@
 //! Coordinate reference systems: CGCS2000 3° Gauss-Krüger zones, .prj/EPSG reading,
-//! zone choice from the central meridian, plausibility checks and PROJ transforms.
+//! zone choice from the central meridian, plausibility checks and PROJ transforms (feature
+//! `proj`).
 //!
 //! CGCS2000 3° zones: EPSG:4513–4533 are zones 25–45 **with** the zone number as
 //! easting prefix (false easting = zone·10⁶ + 500 000 m); EPSG:4534–4554 are the
@@ -9,9 +10,11 @@
 use geo_types::Rect;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "proj")]
 mod transform;
 mod wkt;
 
+#[cfg(feature = "proj")]
 pub use transform::{choose_zone, to_gk_zone, transform_submission, CrsError, Transformer};
 
 /// A CGCS2000 3-degree Gauss-Krüger zone (EPSG:4513–4554).

@@ -16,3 +16,4 @@ pub mod package;
 #[cfg(feature = "print")]
 pub mod print;
 pub mod qc;
+pub mod ring;

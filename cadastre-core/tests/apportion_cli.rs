@@ -1,4 +1,5 @@
 //! The `cadastre apportion` command, run as the built binary.
+#![cfg(feature = "cli")]
 
 use std::path::PathBuf;
 use std::process::Command;

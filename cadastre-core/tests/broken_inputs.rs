@@ -4,7 +4,6 @@
 //! (exit status and what it prints).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cadastre_core::io::{load_submission, LoadOptions};
 use cadastre_core::model::{Layer, LoadIssueKind, Submission};
@@ -62,8 +61,13 @@ fn input_findings(report: &Report) -> Vec<&cadastre_core::qc::Finding> {
 }
 
 /// `cadastre check DIR`: exit status and stdout.
+#[cfg(feature = "cli")]
 fn cli(dir: &Path) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cadastre")).arg("check").arg(dir).output().expect("runs cadastre");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadastre"))
+        .arg("check")
+        .arg(dir)
+        .output()
+        .expect("runs cadastre");
     (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -105,10 +109,13 @@ fn an_html_page_as_prj_fails_the_check() {
         let lenient = QcConfig::from_toml("[rules.\"input.load\"]\nseverity = \"info\"\n").expect("rules");
         assert_eq!(check(&sub, &lenient).verdict, Verdict::Fail);
 
-        let (status, stdout) = cli(&copy.0);
-        assert_eq!(status, Some(1), "{stdout}");
-        assert!(stdout.contains("不通过 fail") && stdout.contains(name), "{stdout}");
-        assert!(stdout.contains("[error]") && stdout.contains("the .prj cannot be read"), "{stdout}");
+        #[cfg(feature = "cli")]
+        {
+            let (status, stdout) = cli(&copy.0);
+            assert_eq!(status, Some(1), "{stdout}");
+            assert!(stdout.contains("不通过 fail") && stdout.contains(name), "{stdout}");
+            assert!(stdout.contains("[error]") && stdout.contains("the .prj cannot be read"), "{stdout}");
+        }
     }
 }
 
@@ -145,9 +152,12 @@ fn a_missing_shx_is_read_and_said() {
     assert!(input[0].message_en.contains("no .shx"), "{}", input[0].message_en);
     assert_eq!(input[0].severity, Severity::Warning);
 
-    let (status, stdout) = cli(&copy.0);
-    assert_eq!(status, Some(0), "{stdout}");
-    assert!(stdout.contains("input.load") && stdout.contains("no .shx"), "{stdout}");
+    #[cfg(feature = "cli")]
+    {
+        let (status, stdout) = cli(&copy.0);
+        assert_eq!(status, Some(0), "{stdout}");
+        assert!(stdout.contains("input.load") && stdout.contains("no .shx"), "{stdout}");
+    }
 }
 
 #[test]
@@ -171,9 +181,12 @@ fn a_shx_that_does_not_match_is_read_around_and_said() {
     std::fs::write(copy.file("ZRZ.shx"), &shx[..shx.len() - 8]).expect("write");
     let sub = load(&copy.0);
     assert!(matches!(kinds(&sub, Layer::Buildings).as_slice(), [LoadIssueKind::IndexMismatch { .. }]));
-    let (status, stdout) = cli(&copy.0);
-    assert_eq!(status, Some(0), "{stdout}");
-    assert!(stdout.contains(".shx index does not match"), "{stdout}");
+    #[cfg(feature = "cli")]
+    {
+        let (status, stdout) = cli(&copy.0);
+        assert_eq!(status, Some(0), "{stdout}");
+        assert!(stdout.contains(".shx index does not match"), "{stdout}");
+    }
 }
 
 #[test]
@@ -193,9 +206,12 @@ fn a_shp_header_three_times_the_file_is_read_and_said() {
     assert_eq!(input.len(), 1);
     assert!(input[0].message_en.contains(&format!("{declared} bytes")), "{}", input[0].message_en);
 
-    let (status, stdout) = cli(&copy.0);
-    assert_eq!(status, Some(0), "{stdout}");
-    assert!(stdout.contains(".shp header says"), "{stdout}");
+    #[cfg(feature = "cli")]
+    {
+        let (status, stdout) = cli(&copy.0);
+        assert_eq!(status, Some(0), "{stdout}");
+        assert!(stdout.contains(".shp header says"), "{stdout}");
+    }
 
     // A header shorter than the file with records after its end: those are not read, and said.
     let short = i32::try_from((shp.len() - 200) / 2).expect("small file");
@@ -226,7 +242,14 @@ fn a_truncated_record_is_still_an_error_whatever_the_header_says() {
     std::fs::write(copy.file("ZD.shp"), &shp).expect("write");
     let err = load_submission(&copy.0, &LoadOptions::default()).expect_err("truncated");
     assert!(err.to_string().contains("truncated"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_cadastre")).arg("check").arg(&copy.0).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    #[cfg(feature = "cli")]
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cadastre"))
+            .arg("check")
+            .arg(&copy.0)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    }
 }

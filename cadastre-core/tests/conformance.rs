@@ -195,6 +195,7 @@ fn polygon_z_drops_z_with_a_layer_issue() {
 }
 
 #[test]
+#[cfg(feature = "gdal")]
 fn geopackage_through_gdal() {
     let Some(p) = peer("georust-gdal/fixtures/poly.gpkg") else { return };
     let sub = load_submission(&p, &LoadOptions::default()).expect("readable");

@@ -1,5 +1,6 @@
 //! CRS end to end: a submission in CGCS2000 geographic (degrees) is written, read
 //! back, its zone chosen from the data, transformed with PROJ, and its area computed.
+#![cfg(feature = "proj")]
 
 use cadastre_core::area::PlanarArea;
 use cadastre_core::crs::{choose_zone, transform_submission, Crs};

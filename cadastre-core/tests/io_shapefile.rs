@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use cadastre_core::crs::Crs;
-use cadastre_core::io::{load_submission, write_gpkg, write_shapefiles, LoadError, LoadOptions, TextEncoding};
+#[cfg(feature = "gdal")]
+use cadastre_core::io::write_gpkg;
+use cadastre_core::io::{load_submission, write_shapefiles, LoadError, LoadOptions, TextEncoding};
 use cadastre_core::model::{
     Building, BuildingAttributes, LoadIssueKind, Parcel, ParcelAttributes, Subdistrict, Submission,
 };
@@ -121,6 +123,7 @@ impl Clockwise for MultiPolygon<f64> {
 }
 
 #[test]
+#[cfg(feature = "gdal")]
 fn geopackage_round_trip() {
     let dir = TempDir::new("gpkg");
     let path = dir.0.join("district.gpkg");

@@ -223,6 +223,7 @@ fn writer_and_reader_agree_on_digests() {
 }
 
 #[test]
+#[cfg(feature = "cli")]
 fn the_cli_builds_verifies_and_refuses_with_one_message() {
     let exe = env!("CARGO_BIN_EXE_cadastre");
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -246,6 +247,7 @@ fn the_cli_builds_verifies_and_refuses_with_one_message() {
 }
 
 #[test]
+#[cfg(feature = "gdal")]
 fn a_geopackage_folder_packs_and_reads_back() {
     let sub = cadastre_core::io::load_submission(&sample_dir(), &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -1,5 +1,6 @@
 //! `cadastre print parcel-map|household-plan`, run as the built binary on the
 //! sample district: what is written, exit codes, nothing half-written.
+#![cfg(feature = "cli")]
 
 use std::path::Path;
 use std::process::{Command, Output};

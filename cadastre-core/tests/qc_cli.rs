@@ -1,5 +1,6 @@
 //! `cadastre check` end to end: exit status 0 / 1 / 2, JSON and HTML written, rules file
 //! errors name the key, `--print-default-rules` prints a file that reads back.
+#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,6 @@
 //! by exactly the gap areas; gaps above the tolerance stay; the CLI writes both outputs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cadastre_core::io::{load_submission, LoadOptions};
 use cadastre_core::model::Submission;
@@ -114,10 +113,16 @@ fn gaps_above_tolerance_stay_findings() {
 }
 
 #[test]
+#[cfg(feature = "cli")]
 fn cli_writes_repaired_shapefiles_and_the_gap_diff() {
     let (dir, truth, _) = district("cli", 7, 3);
     let out = scratch("cli-out");
-    let st = Command::new(env!("CARGO_BIN_EXE_cadastre")).arg("check").arg(&dir).arg("--repair").arg(&out).output();
+    let st = std::process::Command::new(env!("CARGO_BIN_EXE_cadastre"))
+        .arg("check")
+        .arg(&dir)
+        .arg("--repair")
+        .arg(&out)
+        .output();
     let st = st.unwrap_or_else(|e| panic!("cannot run cadastre: {e}"));
     assert_eq!(st.status.code(), Some(1), "{}", String::from_utf8_lossy(&st.stderr));
     let text = std::fs::read_to_string(out.join("repair-diff.json")).unwrap_or_default();

@@ -2,46 +2,10 @@
 
 use std::path::PathBuf;
 
+use cadastre_core::crs::Crs;
+use cadastre_core::io::{esri_wkt, TextEncoding, WriteError};
+
 use crate::defects::Rule;
-
-/// Text encoding of the DBF attribute tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TextEncoding {
-    /// GBK (code page 936), what Chinese GIS software expects; `.cpg` says `GBK`.
-    #[default]
-    Gbk,
-    /// UTF-8; `.cpg` says `UTF-8`.
-    Utf8,
-}
-
-impl TextEncoding {
-    /// The `.cpg` sidecar content.
-    #[must_use]
-    pub fn cpg(self) -> &'static str {
-        match self {
-            Self::Gbk => "GBK",
-            Self::Utf8 => "UTF-8",
-        }
-    }
-
-    /// dBase language driver id written in the DBF header (byte 29).
-    #[must_use]
-    pub fn language_driver(self) -> u8 {
-        match self {
-            // 0x4D = Chinese GBK (PRC), code page 936.
-            Self::Gbk => 0x4D,
-            // No LDID exists for UTF-8; readers go by the .cpg.
-            Self::Utf8 => 0x00,
-        }
-    }
-
-    pub(crate) fn encoding(self) -> &'static encoding_rs::Encoding {
-        match self {
-            Self::Gbk => encoding_rs::GBK,
-            Self::Utf8 => encoding_rs::UTF_8,
-        }
-    }
-}
 
 /// How many defects of which rule to inject.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -164,17 +128,10 @@ impl Config {
         75 + 3 * (self.epsg - 4534)
     }
 
-    /// The ESRI WKT written to `.prj` files.
+    /// The ESRI WKT written to `.prj` files (the core's, as `gdalsrsinfo -o wkt_esri` prints it).
     #[must_use]
     pub fn prj(&self) -> String {
-        let cm = self.central_meridian();
-        format!(
-            "PROJCS[\"CGCS2000_3_Degree_GK_CM_{cm}E\",GEOGCS[\"GCS_China_Geodetic_Coordinate_System_2000\",\
-DATUM[\"D_China_2000\",SPHEROID[\"CGCS2000\",6378137.0,298.257222101]],PRIMEM[\"Greenwich\",0.0],\
-UNIT[\"Degree\",0.0174532925199433]],PROJECTION[\"Gauss_Kruger\"],PARAMETER[\"False_Easting\",500000.0],\
-PARAMETER[\"False_Northing\",0.0],PARAMETER[\"Central_Meridian\",{cm}.0],PARAMETER[\"Scale_Factor\",1.0],\
-PARAMETER[\"Latitude_Of_Origin\",0.0],UNIT[\"Meter\",1.0]]"
-        )
+        esri_wkt(&Crs::from_epsg(self.epsg)).unwrap_or_default()
     }
 }
 
@@ -195,18 +152,13 @@ pub enum Error {
         /// Suitable blocks left.
         available: usize,
     },
-    /// An attribute value does not fit its DBF column.
-    #[error("value {value:?} of field {field} needs {bytes} bytes in the DBF encoding, the column holds {width}")]
-    FieldTooLong {
-        /// Column name.
-        field: &'static str,
-        /// The value.
-        value: String,
-        /// Encoded length.
-        bytes: usize,
-        /// Column width.
-        width: usize,
-    },
+    /// A shapefile could not be written (a value that does not fit its column, an I/O
+    /// error, a file past the format's 2 GiB limit).
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// A code could not be made (a sequence or number past its digits).
+    #[error("code: {0}")]
+    Code(#[from] unit_code::CodeError),
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -216,9 +168,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A shapefile exceeds the 2 GiB (32-bit word offset) limit of the format.
-    #[error("{0} would exceed the 2 GiB shapefile size limit; generate fewer parcels")]
-    TooLarge(PathBuf),
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The floor plan (分层分户图) of the walk-up building: the format of
 //! `cadastre_core::floorplan::FloorPlan` (`docs/floorplan.md`), written here
-//! as plain JSON because the generator does not depend on the core.
+//! as JSON in the committed files' key order and rounding.
 //!
 //! Drawn on wall centre lines inside the footprint (240 mm outer walls, so the
 //! centre-line outline is the footprint less 0.12 m all round): two stair

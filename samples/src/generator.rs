@@ -11,9 +11,9 @@ use crate::codes;
 use crate::config::{Config, Error};
 use crate::defects::{inject, AttrAction, CodeAction, Injection, Rule};
 use crate::layout::{self, Layout, Rect, DISTRICT};
-use crate::model::{
-    planar_area, polygon, round2, Block, Building, CadastralDistrict, Counts, Defect, Parcel, SubDistrict, Truth,
-};
+use cadastre_core::area::{round2, PlanarArea};
+
+use crate::model::{polygon, Block, Building, CadastralDistrict, Counts, Defect, Parcel, SubDistrict, Truth};
 use crate::shape::{draw_block, rect_ring, BlockKind, Side};
 use crate::tables::{self, Featured};
 
@@ -26,7 +26,10 @@ const VILLAGES: [&str; 6] = ["龙坞村", "外桐坞村", "上城埭村", "何�
 /// ```
 /// use cadastre_samples::{Config, Generator};
 /// let mut g = Generator::new(&Config::new(50).with_seed(3))?;
-/// let parcels: usize = g.by_ref().map(|b| b.parcels.len()).sum();
+/// let mut parcels = 0;
+/// for block in g.by_ref() {
+///     parcels += block?.parcels.len();
+/// }
 /// assert_eq!(parcels, 50);
 /// assert_eq!(g.counts().parcels, 50);
 /// # Ok::<(), cadastre_samples::Error>(())
@@ -104,7 +107,7 @@ impl Generator {
             bsm: 1,
             code: DISTRICT.into(),
             name: "西湖区城区地籍区".into(),
-            area: round2(planar_area(&g)),
+            area: round2(g.planar_area()),
             geometry: g,
         }
     }
@@ -120,17 +123,17 @@ impl Generator {
                     bsm: s as u64 + 1,
                     code: Layout::subdistrict_code(s),
                     name: format!("{name}地籍子区"),
-                    area: round2(planar_area(&g)),
+                    area: round2(g.planar_area()),
                     geometry: g,
                 }
             })
             .collect()
     }
 
-    fn next_seq(&mut self, sub: usize, feature: &'static str) -> String {
+    fn next_seq(&mut self, sub: usize, feature: &'static str) -> Result<String, Error> {
         let n = self.seq.entry((sub, feature)).or_insert(0);
         *n += 1;
-        codes::parcel(&Layout::subdistrict_code(sub), feature, *n)
+        Ok(codes::parcel(&Layout::subdistrict_code(sub), feature, *n)?)
     }
 
     fn address(&mut self, street: u32, even: bool) -> String {
@@ -141,7 +144,7 @@ impl Generator {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn make_block(&mut self, b: u32) -> Block {
+    fn make_block(&mut self, b: u32) -> Result<Block, Error> {
         let site = self.layout.site(b);
         let mut rng = layout::rng(self.config.seed, u64::from(b));
         let defect = self.plan.get(&b).copied();
@@ -173,12 +176,12 @@ impl Generator {
                 CodeAction::Duplicate { source, target } if target == i => parcels[source].zddm.clone(),
                 CodeAction::Foreign { parcel } if parcel == i => {
                     let other = if sub + 1 < self.layout.subdistricts() { sub + 1 } else { sub.saturating_sub(1) };
-                    self.next_seq(other, feature)
+                    self.next_seq(other, feature)?
                 }
                 CodeAction::Malformed { parcel, variant } if parcel == i => {
-                    malformed(&self.next_seq(sub, feature), variant)
+                    malformed(&self.next_seq(sub, feature)?, variant)
                 }
-                _ => self.next_seq(sub, feature),
+                _ => self.next_seq(sub, feature)?,
             };
             let address = if village {
                 format!("西湖区转塘街道{village_name}{}号", i + 1)
@@ -210,7 +213,7 @@ impl Generator {
                 zddm,
                 feature: feature.into(),
                 address,
-                recorded_area: round2(planar_area(&geometry)),
+                recorded_area: round2(geometry.planar_area()),
                 land_use: land_use.into(),
                 right_type: right_type.into(),
                 right_nature: right_nature.into(),
@@ -227,13 +230,13 @@ impl Generator {
             let p = &parcels[bs.parcel];
             per_parcel[bs.parcel] += 1;
             let n = per_parcel[bs.parcel];
-            let zrzh = codes::building(&p.zddm, n);
-            let mut bd = new_building(p, &zrzh, n, bs.rect, &mut rng);
+            let zrzh = codes::building(&p.zddm, n)?;
+            let mut bd = new_building(p, &zrzh, n, bs.rect, &mut rng)?;
             self.counts.buildings += 1;
             bd.bsm = self.counts.buildings;
             if self.config.building_tables && b == 0 && n == 1 {
                 if let Some(kind) = Featured::ORDER.get(bs.parcel) {
-                    tables_out.push(tables::featured(*kind, &mut bd, &p.address, &mut rng));
+                    tables_out.push(tables::featured(*kind, &mut bd, &p.address, &mut rng)?);
                 }
             }
             buildings.push(bd);
@@ -252,13 +255,14 @@ impl Generator {
         }
 
         let defect = inj.map(|(id, i)| record(id, b, &i, &parcels, &buildings, attr_action));
-        Block { index: b, parcels, buildings, tables: tables_out, defect }
+        Ok(Block { index: b, parcels, buildings, tables: tables_out, defect })
     }
 }
 
+/// Blocks in order, or why one could not be made (a code past its digits).
 impl Iterator for Generator {
-    type Item = Block;
-    fn next(&mut self) -> Option<Block> {
+    type Item = Result<Block, Error>;
+    fn next(&mut self) -> Option<Result<Block, Error>> {
         if self.next >= self.layout.blocks() {
             return None;
         }
@@ -268,7 +272,7 @@ impl Iterator for Generator {
     }
 }
 
-fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) -> Building {
+fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) -> Result<Building, Error> {
     let (above, below, use_) = match p.land_use.as_str() {
         "0702" => (rng.gen_range(2..=3), 0, "住宅"),
         "0809" => (1, 0, "公用设施"),
@@ -290,9 +294,9 @@ fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) ->
     let predicted = round2(footprint * f64::from(above + below));
     let measured = round2(predicted * (1.0 + rng.gen_range(-0.006..0.006)));
     let geometry = polygon(rect_ring(r), Vec::new());
-    Building {
+    Ok(Building {
         bsm: 0,
-        bdcdyh: codes::household(zrzh, 0),
+        bdcdyh: codes::household(zrzh, 0)?,
         zddm: p.zddm.clone(),
         zrzh: zrzh.to_string(),
         name: format!("{}{n}幢", p.address),
@@ -307,7 +311,7 @@ fn new_building<R: Rng>(p: &Parcel, zrzh: &str, n: u32, r: Rect, rng: &mut R) ->
         structure: structure.into(),
         block: p.block,
         geometry,
-    }
+    })
 }
 
 /// The code as a careless clerk might have typed it.
@@ -345,7 +349,7 @@ fn record(
     }
     if let AttrAction::Area { parcel, .. } = attr {
         let p = &parcels[parcel];
-        let s = round2(planar_area(&p.geometry));
+        let s = round2(p.geometry.planar_area());
         detail = format!(
             "ZDMJ of {} recorded as {:.2} m², computed {:.2} m², tolerance ±{:.2} m²",
             p.zddm,

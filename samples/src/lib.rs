@@ -28,7 +28,6 @@
 
 pub mod codes;
 pub mod config;
-pub mod dbf;
 pub mod defects;
 pub mod floorplan;
 pub mod generator;
@@ -36,13 +35,13 @@ pub mod layout;
 pub mod model;
 pub mod rule;
 pub mod shape;
-pub mod shp;
 pub mod tables;
 pub mod writer;
 
 use std::path::Path;
 
-pub use config::{Config, DefectPlan, Error, TextEncoding, SAMPLE_PARCELS, SAMPLE_SEED};
+pub use cadastre_core::io::TextEncoding;
+pub use config::{Config, DefectPlan, Error, SAMPLE_PARCELS, SAMPLE_SEED};
 pub use generator::Generator;
 pub use model::{Block, Building, CadastralDistrict, Counts, Defect, District, Parcel, SubDistrict, Truth};
 pub use rule::Rule;
@@ -52,12 +51,13 @@ pub use writer::DistrictWriter;
 /// Generates a whole district in memory.
 ///
 /// # Errors
-/// [`Error::Config`] / [`Error::TooManyDefects`].
+/// [`Error::Config`] / [`Error::TooManyDefects`] / [`Error::Code`].
 pub fn generate(config: &Config) -> Result<District, Error> {
     let mut g = Generator::new(config)?;
     let (district, subdistricts) = (g.district(), g.subdistricts());
     let (mut parcels, mut buildings, mut tables, mut defects) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for block in g.by_ref() {
+        let block = block?;
         parcels.extend(block.parcels);
         buildings.extend(block.buildings);
         tables.extend(block.tables);
@@ -71,7 +71,7 @@ pub fn generate(config: &Config) -> Result<District, Error> {
 /// for the same configuration).
 ///
 /// # Errors
-/// [`Error::Io`] / [`Error::FieldTooLong`].
+/// [`Error::Io`] / [`Error::Write`].
 pub fn write_district(district: &District, config: &Config, dir: &Path) -> Result<Truth, Error> {
     let mut w = DistrictWriter::create(dir, config, &district.district, &district.subdistricts)?;
     // Parcels first, then buildings, in the same order as the streaming writer
@@ -97,7 +97,7 @@ pub fn write_generated(config: &Config, dir: &Path, progress: &mut dyn FnMut(u64
     let mut g = Generator::new(config)?;
     let mut w = DistrictWriter::create(dir, config, &g.district(), &g.subdistricts())?;
     while let Some(block) = g.next() {
-        w.write_block(&block)?;
+        w.write_block(&block?)?;
         progress(g.counts().parcels);
     }
     let truth = g.truth(Vec::new());

@@ -1,11 +1,16 @@
 //! Building tables (楼盘表) and apportionment inputs for a few featured
-//! buildings, in the exchange format of `notes/csv-format.md`.
+//! buildings, in the exchange format of `notes/csv-format.md`: the core's columns
+//! ([`COLUMNS`]) and apportionment input ([`ApportionInput`]).
 
+use cadastre_core::apportion::{ApportionInput, Area, Serves, SharedInput, UnitInput, ZoneInput};
+use cadastre_core::area::round2;
+use cadastre_core::building::COLUMNS;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::codes;
-use crate::model::{round2, Building};
+use crate::config::Error;
+use crate::model::Building;
 
 /// One household row of a building table.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,70 +45,6 @@ pub struct HouseholdRow {
     pub zl: String,
 }
 
-/// The apportionment input of `cadastre apportion`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Apportion {
-    /// ZRZH.
-    pub building: String,
-    /// Functional zones.
-    pub zones: Vec<Zone>,
-    /// Households (id = HH).
-    pub units: Vec<Unit>,
-    /// Shared areas and whom they serve.
-    pub shared: Vec<Shared>,
-}
-
-/// A functional zone 功能区.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Zone {
-    /// Zone id (GNQ).
-    pub id: String,
-    /// Chinese name.
-    pub name: String,
-}
-
-/// A participating household.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Unit {
-    /// HH, 4 digits.
-    pub id: String,
-    /// Zone id.
-    pub zone: String,
-    /// Nominal floor.
-    pub floor: i32,
-    /// 套内建筑面积 (measured), m².
-    pub inner_area: f64,
-}
-
-/// A shared area.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Shared {
-    /// Id.
-    pub id: String,
-    /// Area, m².
-    pub area: f64,
-    /// Who it serves.
-    pub serves: Serves,
-}
-
-/// Whom a shared area serves: the whole building, a zone (optionally one
-/// floor of it) or named units (an agreement).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct Serves {
-    /// The whole building.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub building: Option<bool>,
-    /// One zone.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub zone: Option<String>,
-    /// One floor of that zone.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub floor: Option<i32>,
-    /// Named units.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub units: Option<Vec<String>>,
-}
-
 /// A building table with its apportionment input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BuildingTable {
@@ -112,7 +53,7 @@ pub struct BuildingTable {
     /// Households, lowest floor first.
     pub rows: Vec<HouseholdRow>,
     /// Apportionment input.
-    pub apportion: Apportion,
+    pub apportion: ApportionInput,
     /// Floor plan JSON (分层分户图), for the buildings that have one.
     pub floorplan: Option<String>,
 }
@@ -138,8 +79,6 @@ impl Featured {
 /// Zone ids and names of one building.
 type Zones = Vec<(&'static str, &'static str)>;
 
-const CSV_HEADER: &str = "ZRZH,LJZH,DYH,MYC,SJC,HH,SHBW,BDCDYH,HX,FWYT,GNQ,FWJG,YCTNJZMJ,SCTNJZMJ,ZL";
-
 struct Plan<'a, R> {
     rows: Vec<HouseholdRow>,
     zrzh: &'a str,
@@ -150,7 +89,17 @@ struct Plan<'a, R> {
 
 impl<R: Rng> Plan<'_, R> {
     #[allow(clippy::too_many_arguments)]
-    fn add(&mut self, dyh: &str, myc: i32, sjc: &str, shbw: String, hx: &str, fwyt: &str, gnq: &str, base: f64) {
+    fn add(
+        &mut self,
+        dyh: &str,
+        myc: i32,
+        sjc: &str,
+        shbw: String,
+        hx: &str,
+        fwyt: &str,
+        gnq: &str,
+        base: f64,
+    ) -> Result<(), Error> {
         let hh = self.rows.len() as u32 + 1;
         let predicted = round2(base + self.rng.gen_range(-3.0..3.0));
         let measured = round2(predicted + self.rng.gen_range(-0.4..0.4));
@@ -163,7 +112,7 @@ impl<R: Rng> Plan<'_, R> {
             sjc: sjc.into(),
             hh,
             shbw,
-            bdcdyh: codes::household(self.zrzh, hh),
+            bdcdyh: codes::household(self.zrzh, hh)?,
             hx: hx.into(),
             fwyt: fwyt.into(),
             gnq: gnq.into(),
@@ -172,22 +121,31 @@ impl<R: Rng> Plan<'_, R> {
             measured,
             zl,
         });
+        Ok(())
     }
 
-    fn flats(&mut self, floors: std::ops::RangeInclusive<i32>, physical_offset: i32) {
+    fn flats(&mut self, floors: std::ops::RangeInclusive<i32>, physical_offset: i32) -> Result<(), Error> {
         for f in floors {
             for dyh in ["1", "2"] {
                 for (room, hx, base) in [(1, "三室两厅", 112.0), (2, "两室两厅", 89.5)] {
                     let sjc = (f + physical_offset).to_string();
-                    self.add(dyh, f, &sjc, format!("{f}{room:02}"), hx, "住宅", "res", base);
+                    self.add(dyh, f, &sjc, format!("{f}{room:02}"), hx, "住宅", "res", base)?;
                 }
             }
         }
+        Ok(())
     }
 }
 
-fn shared(id: &str, area: f64, serves: Serves) -> Shared {
-    Shared { id: id.into(), area, serves }
+/// An area the generator rounded to 0.01 m² already, exactly in hundredths.
+fn area(m2: f64) -> Area {
+    // A building's areas are far below 2^53 hundredths.
+    #[allow(clippy::cast_possible_truncation)]
+    Area::from_hundredths((m2 * 100.0).round() as i64)
+}
+
+fn shared(id: &str, m2: f64, serves: Serves) -> SharedInput {
+    SharedInput { id: id.into(), name: None, area: area(m2), serves, shares: None }
 }
 fn whole() -> Serves {
     Serves { building: Some(true), ..Serves::default() }
@@ -198,28 +156,36 @@ fn zone(z: &str, floor: Option<i32>) -> Serves {
 
 /// Makes the table of a featured building and sets the building's floor
 /// counts, use, structure and areas to agree with it.
-pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, rng: &mut R) -> BuildingTable {
+///
+/// # Errors
+/// [`Error::Code`] if a household code cannot be made.
+pub fn featured<R: Rng>(
+    kind: Featured,
+    building: &mut Building,
+    address: &str,
+    rng: &mut R,
+) -> Result<BuildingTable, Error> {
     let zrzh = building.zrzh.clone();
     let addr = format!("{address}{}幢", zrzh[20..].trim_start_matches('0'));
     let fwjg = if kind == Featured::WalkUp { "混合" } else { "钢筋混凝土" };
     let mut plan = Plan { rows: Vec::new(), zrzh: &zrzh, addr: &addr, fwjg, rng };
-    let (above, below, use_, zones, shares): (u32, u32, &str, Zones, Vec<Shared>);
+    let (above, below, use_, zones, shares): (u32, u32, &str, Zones, Vec<SharedInput>);
     match kind {
         Featured::MixedUse => {
             for k in 1..=8 {
-                plan.add("", -2, "-2", format!("B2-{k:02}"), "储藏间", "储藏", "sto", 11.0);
+                plan.add("", -2, "-2", format!("B2-{k:02}"), "储藏间", "储藏", "sto", 11.0)?;
             }
             for k in 1..=12 {
-                plan.add("", -1, "-1", format!("B1-{k:02}"), "车位", "车库", "park", 16.0);
+                plan.add("", -1, "-1", format!("B1-{k:02}"), "车位", "车库", "park", 16.0)?;
             }
             for k in 1..=4 {
-                plan.add("", 1, "1", format!("商铺1{k:02}"), "商铺", "商业", "com", 85.0);
+                plan.add("", 1, "1", format!("商铺1{k:02}"), "商铺", "商业", "com", 85.0)?;
             }
             for k in 1..=2 {
                 // Double-height shops: nominal floor 2 spans physical floors 2 and 3.
-                plan.add("", 2, "2-3", format!("商铺2{k:02}"), "商铺", "商业", "com", 160.0);
+                plan.add("", 2, "2-3", format!("商铺2{k:02}"), "商铺", "商业", "com", 160.0)?;
             }
-            plan.flats(3..=12, 1);
+            plan.flats(3..=12, 1)?;
             (above, below, use_) = (12, 2, "商住");
             zones = vec![("res", "住宅"), ("com", "商业"), ("park", "车库"), ("sto", "储藏")];
             shares = vec![
@@ -236,16 +202,16 @@ pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, 
             ];
         }
         Featured::WalkUp => {
-            plan.flats(1..=6, 0);
+            plan.flats(1..=6, 0)?;
             (above, below, use_) = (6, 0, "住宅");
             zones = vec![("res", "住宅")];
             shares = vec![shared("stairs", 168.30, whole()), shared("entrance", 24.60, zone("res", Some(1)))];
         }
         Featured::Tower => {
             for k in 1..=6 {
-                plan.add("", -1, "-1", format!("B1-{k:02}"), "储藏间", "储藏", "sto", 10.0);
+                plan.add("", -1, "-1", format!("B1-{k:02}"), "储藏间", "储藏", "sto", 10.0)?;
             }
-            plan.flats(1..=11, 0);
+            plan.flats(1..=11, 0)?;
             (above, below, use_) = (11, 1, "住宅");
             zones = vec![("res", "住宅"), ("sto", "储藏")];
             shares = vec![
@@ -257,7 +223,7 @@ pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, 
         Featured::Office => {
             for f in 1..=5 {
                 for k in 1..=4 {
-                    plan.add("", f, &f.to_string(), format!("{f}{k:02}"), "办公", "办公", "off", 140.0);
+                    plan.add("", f, &f.to_string(), format!("{f}{k:02}"), "办公", "办公", "off", 140.0)?;
                 }
             }
             (above, below, use_) = (5, 0, "办公");
@@ -266,7 +232,7 @@ pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, 
         }
     }
     let rows = plan.rows;
-    let shared_total: f64 = shares.iter().map(|s| s.area).sum();
+    let shared_total: f64 = shares.iter().map(|s| s.area.m2()).sum();
     building.floors_above = above;
     building.floors_below = below;
     building.floors = above + below;
@@ -274,18 +240,25 @@ pub fn featured<R: Rng>(kind: Featured, building: &mut Building, address: &str, 
     building.structure = fwjg.into();
     building.predicted_area = round2(rows.iter().map(|r| r.predicted).sum::<f64>() + shared_total);
     building.measured_area = round2(rows.iter().map(|r| r.measured).sum::<f64>() + shared_total);
-    let apportion = Apportion {
+    let apportion = ApportionInput {
         building: zrzh.clone(),
-        zones: zones.into_iter().map(|(id, name)| Zone { id: id.into(), name: name.into() }).collect(),
+        method: cadastre_core::apportion::Method::default(),
+        zones: zones.into_iter().map(|(id, name)| ZoneInput { id: id.into(), name: name.into() }).collect(),
         units: rows
             .iter()
-            .map(|r| Unit { id: format!("{:04}", r.hh), zone: r.gnq.clone(), floor: r.myc, inner_area: r.measured })
+            .map(|r| UnitInput {
+                id: format!("{:04}", r.hh),
+                zone: r.gnq.clone(),
+                floor: r.myc,
+                inner_area: area(r.measured),
+                room: None,
+            })
             .collect(),
         shared: shares,
     };
     let floorplan =
         if kind == Featured::WalkUp { crate::floorplan::walkup(&zrzh, &building.geometry, &rows) } else { None };
-    BuildingTable { zrzh, rows, apportion, floorplan }
+    Ok(BuildingTable { zrzh, rows, apportion, floorplan })
 }
 
 fn csv_field(s: &str) -> String {
@@ -301,7 +274,7 @@ impl BuildingTable {
     #[must_use]
     pub fn to_csv(&self) -> String {
         let mut out = String::from("\u{feff}");
-        out.push_str(CSV_HEADER);
+        out.push_str(&COLUMNS.join(","));
         out.push_str("\r\n");
         for r in &self.rows {
             let fields = [
@@ -327,10 +300,20 @@ impl BuildingTable {
         out
     }
 
-    /// The apportionment JSON (pretty-printed, newline-terminated).
+    /// The apportionment JSON (pretty-printed, newline-terminated). It leaves out
+    /// `method`: there is one, the default, and the files were written without it.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.apportion).unwrap_or_default();
+        #[derive(Serialize)]
+        struct File<'a> {
+            building: &'a str,
+            zones: &'a [ZoneInput],
+            units: &'a [UnitInput],
+            shared: &'a [SharedInput],
+        }
+        let a = &self.apportion;
+        let file = File { building: &a.building, zones: &a.zones, units: &a.units, shared: &a.shared };
+        let mut s = serde_json::to_string_pretty(&file).unwrap_or_default();
         s.push('\n');
         s
     }
@@ -366,7 +349,7 @@ mod tests {
     #[test]
     fn mixed_use_table_has_basements_shops_flats_and_a_double_floor() {
         let mut b = building();
-        let t = featured(Featured::MixedUse, &mut b, "西湖区文三路2号", &mut rng(1, 1));
+        let t = featured(Featured::MixedUse, &mut b, "西湖区文三路2号", &mut rng(1, 1)).expect("table");
         assert_eq!((b.floors_above, b.floors_below, b.floors), (12, 2, 14));
         let floors: std::collections::BTreeSet<i32> = t.rows.iter().map(|r| r.myc).collect();
         assert_eq!(floors.iter().copied().collect::<Vec<_>>(), [-2, -1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -378,15 +361,15 @@ mod tests {
             assert_eq!(&r.bdcdyh[24..], format!("{:04}", r.hh));
             assert_eq!(r.bdcdyh.len(), 28);
         }
-        let sum: f64 =
-            t.rows.iter().map(|r| r.measured).sum::<f64>() + t.apportion.shared.iter().map(|s| s.area).sum::<f64>();
+        let sum: f64 = t.rows.iter().map(|r| r.measured).sum::<f64>()
+            + t.apportion.shared.iter().map(|s| s.area.m2()).sum::<f64>();
         assert!((b.measured_area - sum).abs() < 0.006);
     }
 
     #[test]
     fn csv_has_bom_header_and_one_line_per_household() {
         let mut b = building();
-        let t = featured(Featured::WalkUp, &mut b, "西湖区文三路4号", &mut rng(1, 2));
+        let t = featured(Featured::WalkUp, &mut b, "西湖区文三路4号", &mut rng(1, 2)).expect("table");
         let csv = t.to_csv();
         assert!(csv.starts_with("\u{feff}ZRZH,LJZH,DYH,MYC,SJC,HH,"));
         assert_eq!(csv.lines().count(), 1 + 24);

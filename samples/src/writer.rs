@@ -4,10 +4,10 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use cadastre_core::io::{Cell, DbfDate, Field, ShapefileOptions, ShapefileWriter, Winding};
+
 use crate::config::{Config, Error};
-use crate::dbf::{date, num, text, DbfWriter, Field, Value};
 use crate::model::{Block, Building, CadastralDistrict, Defect, Parcel, SubDistrict, Truth};
-use crate::shp::ShapeWriter;
 use crate::tables::BuildingTable;
 
 /// YSDM 要素代码 of each layer (national cadastral database standard).
@@ -18,6 +18,17 @@ pub const YSDM_ZRZ: &str = "6001030110";
 pub const YSDM_DJZQ: &str = "1003000000";
 /// YSDM of districts.
 pub const YSDM_DJQ: &str = "1002000000";
+
+/// Date written into DBF headers (last update), fixed for reproducible files.
+pub const HEADER_DATE: DbfDate = DbfDate { year: 2025, month: 6, day: 30 };
+
+const fn text(name: &'static str, width: u8) -> Field {
+    Field::text(name, width)
+}
+
+const fn num(name: &'static str, width: u8, decimals: u8) -> Field {
+    Field::number(name, width, decimals)
+}
 
 /// ZD columns.
 pub static ZD_FIELDS: [Field; 12] = [
@@ -43,7 +54,7 @@ pub static ZRZ_FIELDS: [Field; 15] = [
     text("ZDDM", 19),
     text("ZRZH", 24),
     text("JZWMC", 100),
-    date("JGRQ"),
+    Field::date("JGRQ"),
     num("ZZDMJ", 15, 2),
     num("YCJZMJ", 15, 2),
     num("SCJZMJ", 15, 2),
@@ -61,26 +72,23 @@ pub static DJZQ_FIELDS: [Field; 5] =
 pub static DJQ_FIELDS: [Field; 5] =
     [num("BSM", 10, 0), text("YSDM", 10), text("DJQDM", 9), text("DJQMC", 60), num("DJQMJ", 18, 2)];
 
-struct Layer {
-    shp: ShapeWriter,
-    dbf: DbfWriter,
+/// One layer's writer: the core's, with the generator's encoding, header date and `.prj`.
+/// Rings are written as drawn: clockwise exteriors and counter-clockwise holes, and an
+/// injected defect (a bow-tie) exactly as injected.
+fn layer(dir: &Path, name: &str, fields: &[Field], config: &Config) -> Result<ShapefileWriter, Error> {
+    let options = ShapefileOptions {
+        encoding: config.encoding,
+        date: HEADER_DATE,
+        winding: Winding::AsGiven,
+        prj: Some(config.prj()),
+    };
+    Ok(ShapefileWriter::create(&dir.join(name), fields, &options)?)
 }
 
-impl Layer {
-    fn create(dir: &Path, name: &str, fields: &'static [Field], config: &Config) -> Result<Self, Error> {
-        let stem = dir.join(name);
-        write_file(&stem.with_extension("prj"), config.prj().as_bytes())?;
-        write_file(&stem.with_extension("cpg"), config.encoding.cpg().as_bytes())?;
-        Ok(Self {
-            shp: ShapeWriter::create(&stem)?,
-            dbf: DbfWriter::create(&stem.with_extension("dbf"), fields, config.encoding)?,
-        })
-    }
-
-    fn finish(self) -> Result<(), Error> {
-        self.shp.finish()?;
-        self.dbf.finish()
-    }
+/// A count as a DBF number (BSM and floor counts stay far below 2^53).
+#[allow(clippy::cast_precision_loss)]
+fn count(n: u64) -> Cell<'static> {
+    Cell::Number(n as f64)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -95,7 +103,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// let mut g = Generator::new(&Config::new(40))?;
 /// let mut w = DistrictWriter::create(dir.path(), g.config(), &g.district(), &g.subdistricts())?;
 /// for block in g.by_ref() {
-///     w.write_block(&block)?;
+///     w.write_block(&block?)?;
 /// }
 /// let truth = w.finish(g.truth(Vec::new()))?;
 /// assert_eq!(truth.counts.parcels, 40);
@@ -104,8 +112,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// ```
 pub struct DistrictWriter {
     dir: PathBuf,
-    zd: Layer,
-    zrz: Layer,
+    zd: ShapefileWriter,
+    zrz: ShapefileWriter,
     defects: Vec<Defect>,
 }
 
@@ -113,7 +121,7 @@ impl DistrictWriter {
     /// Creates the folder (if needed), the four layers, and writes DJQ and DJZQ.
     ///
     /// # Errors
-    /// [`Error::Io`] if files cannot be written.
+    /// [`Error::Io`] / [`Error::Write`] if files cannot be written.
     pub fn create(
         dir: &Path,
         config: &Config,
@@ -121,32 +129,30 @@ impl DistrictWriter {
         subs: &[SubDistrict],
     ) -> Result<Self, Error> {
         fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
-        let mut djq = Layer::create(dir, "DJQ", &DJQ_FIELDS, config)?;
-        djq.shp.write(&district.geometry)?;
-        djq.dbf.write(&[
-            Value::Num(district.bsm as f64),
-            Value::Text(YSDM_DJQ),
-            Value::Text(&district.code),
-            Value::Text(&district.name),
-            Value::Num(district.area),
-        ])?;
+        let mut djq = layer(dir, "DJQ", &DJQ_FIELDS, config)?;
+        djq.write_polygon(
+            &district.geometry,
+            &[
+                count(district.bsm),
+                Cell::Text(YSDM_DJQ),
+                Cell::Text(&district.code),
+                Cell::Text(&district.name),
+                Cell::Number(district.area),
+            ],
+        )?;
         djq.finish()?;
-        let mut djzq = Layer::create(dir, "DJZQ", &DJZQ_FIELDS, config)?;
+        let mut djzq = layer(dir, "DJZQ", &DJZQ_FIELDS, config)?;
         for s in subs {
-            djzq.shp.write(&s.geometry)?;
-            djzq.dbf.write(&[
-                Value::Num(s.bsm as f64),
-                Value::Text(YSDM_DJZQ),
-                Value::Text(&s.code),
-                Value::Text(&s.name),
-                Value::Num(s.area),
-            ])?;
+            djzq.write_polygon(
+                &s.geometry,
+                &[count(s.bsm), Cell::Text(YSDM_DJZQ), Cell::Text(&s.code), Cell::Text(&s.name), Cell::Number(s.area)],
+            )?;
         }
         djzq.finish()?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            zd: Layer::create(dir, "ZD", &ZD_FIELDS, config)?,
-            zrz: Layer::create(dir, "ZRZ", &ZRZ_FIELDS, config)?,
+            zd: layer(dir, "ZD", &ZD_FIELDS, config)?,
+            zrz: layer(dir, "ZRZ", &ZRZ_FIELDS, config)?,
             defects: Vec::new(),
         })
     }
@@ -154,7 +160,7 @@ impl DistrictWriter {
     /// Appends one block's parcels, buildings and building tables.
     ///
     /// # Errors
-    /// [`Error::Io`] / [`Error::FieldTooLong`] / [`Error::TooLarge`].
+    /// [`Error::Write`] (a value too long for its column, I/O, a file past 2 GiB).
     pub fn write_block(&mut self, block: &Block) -> Result<(), Error> {
         for p in &block.parcels {
             self.write_parcel(p)?;
@@ -176,21 +182,21 @@ impl DistrictWriter {
     /// # Errors
     /// As [`Self::write_block`].
     pub fn write_parcel(&mut self, p: &Parcel) -> Result<(), Error> {
-        self.zd.shp.write(&p.geometry)?;
-        self.zd.dbf.write(&[
-            Value::Num(p.bsm as f64),
-            Value::Text(YSDM_ZD),
-            Value::Text(&p.zddm),
-            Value::Text(&p.bdcdyh),
-            Value::Text(&p.feature),
-            Value::Text(&p.address),
-            Value::Num(p.recorded_area),
-            Value::Text("1"),
-            Value::Text(&p.land_use),
-            Value::Text(&p.right_type),
-            Value::Text(&p.right_nature),
-            Value::Text(&p.subdistrict),
-        ])
+        let cells = [
+            count(p.bsm),
+            Cell::Text(YSDM_ZD),
+            Cell::Text(&p.zddm),
+            Cell::Text(&p.bdcdyh),
+            Cell::Text(&p.feature),
+            Cell::Text(&p.address),
+            Cell::Number(p.recorded_area),
+            Cell::Text("1"),
+            Cell::Text(&p.land_use),
+            Cell::Text(&p.right_type),
+            Cell::Text(&p.right_nature),
+            Cell::Text(&p.subdistrict),
+        ];
+        Ok(self.zd.write_polygon(&p.geometry, &cells)?)
     }
 
     /// Appends one building.
@@ -198,24 +204,24 @@ impl DistrictWriter {
     /// # Errors
     /// As [`Self::write_block`].
     pub fn write_building(&mut self, b: &Building) -> Result<(), Error> {
-        self.zrz.shp.write(&b.geometry)?;
-        self.zrz.dbf.write(&[
-            Value::Num(b.bsm as f64),
-            Value::Text(YSDM_ZRZ),
-            Value::Text(&b.bdcdyh),
-            Value::Text(&b.zddm),
-            Value::Text(&b.zrzh),
-            Value::Text(&b.name),
-            Value::Text(&b.completed),
-            Value::Num(b.footprint_area),
-            Value::Num(b.predicted_area),
-            Value::Num(b.measured_area),
-            Value::Num(f64::from(b.floors)),
-            Value::Num(f64::from(b.floors_above)),
-            Value::Num(f64::from(b.floors_below)),
-            Value::Text(&b.planned_use),
-            Value::Text(&b.structure),
-        ])
+        let cells = [
+            count(b.bsm),
+            Cell::Text(YSDM_ZRZ),
+            Cell::Text(&b.bdcdyh),
+            Cell::Text(&b.zddm),
+            Cell::Text(&b.zrzh),
+            Cell::Text(&b.name),
+            Cell::Text(&b.completed),
+            Cell::Number(b.footprint_area),
+            Cell::Number(b.predicted_area),
+            Cell::Number(b.measured_area),
+            Cell::Number(f64::from(b.floors)),
+            Cell::Number(f64::from(b.floors_above)),
+            Cell::Number(f64::from(b.floors_below)),
+            Cell::Text(&b.planned_use),
+            Cell::Text(&b.structure),
+        ];
+        Ok(self.zrz.write_polygon(&b.geometry, &cells)?)
     }
 
     /// Writes `buildings/<ZRZH>.csv`, `buildings/<ZRZH>.apportion.json` and,
@@ -238,7 +244,7 @@ impl DistrictWriter {
     /// from the blocks (`truth.defects` is replaced by them if non-empty).
     ///
     /// # Errors
-    /// [`Error::Io`].
+    /// [`Error::Io`] / [`Error::Write`].
     pub fn finish(self, mut truth: Truth) -> Result<Truth, Error> {
         self.zd.finish()?;
         self.zrz.finish()?;

@@ -62,7 +62,7 @@ fn key(c: Coord<f64>) -> (u64, u64) {
 
 /// Twice the signed area (positive = counter-clockwise), relative to the first vertex.
 pub(crate) fn signed_area2(pts: &[Coord<f64>]) -> f64 {
-    crate::area::ring_signed_area2(&LineString::new(pts.to_vec()))
+    crate::ring::signed_area2(pts)
 }
 
 /// Ring vertices without the closing repeat and without consecutive duplicates.

@@ -1,6 +1,50 @@
-//! DBF text encodings: names from .cpg files and detection from the bytes.
+//! DBF text encodings: names from .cpg files and detection from the bytes when reading,
+//! [`TextEncoding`] when writing.
 
 use encoding_rs::{Encoding, GBK, UTF_8, WINDOWS_1252};
+
+/// DBF text encoding of written shapefiles.
+///
+/// ```
+/// use cadastre_core::io::TextEncoding;
+/// assert_eq!((TextEncoding::Gbk.cpg(), TextEncoding::Gbk.language_driver()), ("GBK", 0x4D));
+/// assert_eq!(TextEncoding::Utf8.encoding().name(), "UTF-8");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextEncoding {
+    /// GBK (code page 936), what most Chinese GIS software expects; `.cpg` = `GBK`.
+    #[default]
+    Gbk,
+    /// UTF-8; `.cpg` = `UTF-8`.
+    Utf8,
+}
+
+impl TextEncoding {
+    /// The encoding text is written in.
+    pub fn encoding(self) -> &'static Encoding {
+        match self {
+            Self::Gbk => GBK,
+            Self::Utf8 => UTF_8,
+        }
+    }
+
+    /// The `.cpg` sidecar's content (what [`from_name`] reads back).
+    pub fn cpg(self) -> &'static str {
+        match self {
+            Self::Gbk => "GBK",
+            Self::Utf8 => "UTF-8",
+        }
+    }
+
+    /// The dBase language driver id of the DBF header (byte 29): 0x4D is GBK (code page
+    /// 936); UTF-8 has none, readers go by the `.cpg`.
+    pub fn language_driver(self) -> u8 {
+        match self {
+            Self::Gbk => 0x4D,
+            Self::Utf8 => 0x00,
+        }
+    }
+}
 
 /// Map a .cpg / user-supplied code-page name to an encoding.
 pub(crate) fn from_name(name: &str) -> Option<&'static Encoding> {

@@ -65,3 +65,77 @@ pub enum LoadError {
         detail: String,
     },
 }
+
+/// A shapefile could not be written ([`ShapefileWriter`](super::ShapefileWriter)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// An I/O error on a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A field the DBF format cannot hold (name, width, too many fields).
+    #[error("field {field:?}: {reason}")]
+    BadField {
+        /// Field name.
+        field: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A record with another number of values than the table has fields.
+    #[error("a record has {found} values for {expected} fields")]
+    RecordLength {
+        /// Fields of the table.
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// A value of the wrong kind for its field (text for a number or the reverse).
+    #[error("field {field}: a {found} value in a {expected} field")]
+    WrongKind {
+        /// Field name.
+        field: &'static str,
+        /// The field's kind.
+        expected: &'static str,
+        /// The value's kind.
+        found: &'static str,
+    },
+    /// A value that does not fit its column.
+    #[error("value {value:?} of field {field} needs {bytes} bytes in the DBF encoding, the column holds {width}")]
+    FieldTooLong {
+        /// Field name.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// Encoded length.
+        bytes: usize,
+        /// Column width.
+        width: usize,
+    },
+    /// Text the DBF encoding has no bytes for.
+    #[error("value {value:?} of field {field} cannot be written in {encoding}")]
+    Unencodable {
+        /// Field name.
+        field: &'static str,
+        /// The value.
+        value: String,
+        /// The encoding's name.
+        encoding: &'static str,
+    },
+    /// A file would pass a limit of the format: 2 GiB (32-bit word offsets) for `.shp`,
+    /// 2³² − 1 records for `.dbf`.
+    #[error("{0} would exceed the size limit of the shapefile format; write fewer features per file")]
+    TooLarge(PathBuf),
+}
+
+impl WriteError {
+    /// An I/O error on `path`, for `map_err`.
+    pub(crate) fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> Self + '_ {
+        move |source| Self::Io { path: path.to_path_buf(), source }
+    }
+}

@@ -70,12 +70,12 @@ fn shape(geom: Option<&Geometry>) -> RawShape {
         .iter()
         .flat_map(|p| {
             let mut ext = p.exterior().0.clone();
-            if super::shp::ring_signed_area2(&ext) > 0.0 {
+            if crate::ring::signed_area2(&ext) > 0.0 {
                 ext.reverse(); // outer rings clockwise, as in a shapefile
             }
             let holes = p.interiors().iter().map(|h| {
                 let mut h = h.0.clone();
-                if super::shp::ring_signed_area2(&h) < 0.0 {
+                if crate::ring::signed_area2(&h) < 0.0 {
                     h.reverse();
                 }
                 h

@@ -1,5 +1,7 @@
 //! Reading and writing submissions: shapefile folders (DBF encoding from .cpg or
-//! detected), GeoPackage and other formats through GDAL.
+//! detected), GeoPackage and other formats through GDAL (feature `gdal`). Shapefiles are
+//! written feature by feature by [`ShapefileWriter`]; [`write_shapefiles`] writes a whole
+//! submission through it.
 //!
 //! ```no_run
 //! use cadastre_core::io::{load_submission, LoadOptions};
@@ -9,19 +11,30 @@
 //! ```
 
 mod dbf;
+mod dbf_writer;
 mod encoding;
 mod error;
+#[cfg(feature = "gdal")]
 mod gdal_io;
 mod mapping;
 mod options;
 mod prj;
 mod shapefile;
+mod shapefile_writer;
 mod shp;
+mod shp_writer;
 mod write;
 
-pub use error::LoadError;
+pub use dbf_writer::{Cell, DbfDate, Field, FieldKind};
+pub use encoding::TextEncoding;
+pub use error::{LoadError, WriteError};
 pub use options::{FieldAliases, LoadOptions};
-pub use write::{esri_wkt, write_gpkg, write_shapefiles, TextEncoding};
+pub use prj::esri_wkt;
+pub use shapefile_writer::{ShapefileOptions, ShapefileWriter};
+pub use shp_writer::Winding;
+#[cfg(feature = "gdal")]
+pub use write::write_gpkg;
+pub use write::write_shapefiles;
 
 use std::path::{Path, PathBuf};
 
@@ -301,9 +314,25 @@ fn layer_len(sub: &Submission, layer: Layer) -> usize {
     }
 }
 
+/// Every standard layer of a GDAL data source, with its CRS.
+#[cfg(feature = "gdal")]
+fn read_gdal(path: &Path) -> Result<Vec<(Layer, RawLayer, Option<Crs>)>, LoadError> {
+    gdal_io::read(path)
+}
+
+/// Without GDAL only shapefiles can be read.
+#[cfg(not(feature = "gdal"))]
+fn read_gdal(path: &Path) -> Result<Vec<(Layer, RawLayer, Option<Crs>)>, LoadError> {
+    Err(LoadError::Gdal {
+        path: path.to_path_buf(),
+        detail: "not a shapefile, and this build reads other formats only with cadastre-core's `gdal` feature"
+            .to_owned(),
+    })
+}
+
 fn load_gdal(path: &Path, options: &LoadOptions) -> Result<Submission, LoadError> {
     let mut sub = Submission::default();
-    let read = gdal_io::read(path)?;
+    let read = read_gdal(path)?;
     let mut present = Vec::new();
     for (layer, mut raw, crs) in read {
         if layer == Layer::Parcels {

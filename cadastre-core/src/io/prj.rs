@@ -1,6 +1,7 @@
-//! Reading a `.prj`: a WKT coordinate system (ESRI, OGC WKT1 or WKT2) or, as some tools
-//! write it, a bare `EPSG:n`; anything else (an HTML error page saved under the name, an
-//! empty or cut-off file) is unreadable, which is not the same as a CRS we do not recognise.
+//! The `.prj` beside a shapefile. Reading: a WKT coordinate system (ESRI, OGC WKT1 or WKT2)
+//! or, as some tools write it, a bare `EPSG:n`; anything else (an HTML error page saved under
+//! the name, an empty or cut-off file) is unreadable, which is not the same as a CRS we do
+//! not recognise. Writing: [`esri_wkt`], the ESRI WKT Chinese GIS software expects.
 
 use crate::crs::Crs;
 
@@ -70,6 +71,43 @@ pub(crate) fn read(text: &str) -> Result<Crs, String> {
     Ok(Crs::from_wkt(text))
 }
 
+/// The geographic CRS of CGCS2000 (EPSG:4490) in ESRI WKT.
+const CGCS2000_GEOGCS: &str = r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
+
+/// ESRI WKT for a CRS: the declared WKT when there is one; else written here for the
+/// CGCS2000 3° zones (as `gdalsrsinfo -o wkt_esri` prints them) and CGCS2000 geographic;
+/// else, with the `gdal` feature, GDAL's WKT for the EPSG code.
+///
+/// ```
+/// use cadastre_core::crs::Crs;
+/// let prj = cadastre_core::io::esri_wkt(&Crs::from_epsg(4549)).unwrap_or_default();
+/// assert!(prj.starts_with(r#"PROJCS["CGCS2000_3_Degree_GK_CM_120E",GEOGCS["#));
+/// assert!(prj.contains(r#"PARAMETER["Central_Meridian",120.0]"#));
+/// ```
+pub fn esri_wkt(crs: &Crs) -> Option<String> {
+    if let Some(w) = &crs.wkt {
+        return Some(w.clone());
+    }
+    if let Some(z) = crs.gk_zone {
+        let name = if z.prefixed {
+            format!("CGCS2000_3_Degree_GK_Zone_{}", z.zone)
+        } else {
+            format!("CGCS2000_3_Degree_GK_CM_{}E", u32::from(z.zone) * 3)
+        };
+        return Some(format!(
+            r#"PROJCS["{name}",{CGCS2000_GEOGCS},PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",{:.1}],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",{:.1}],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#,
+            z.false_easting(),
+            z.central_meridian()
+        ));
+    }
+    match crs.epsg {
+        Some(4490) => Some(CGCS2000_GEOGCS.to_owned()),
+        #[cfg(feature = "gdal")]
+        Some(e) => gdal::spatial_ref::SpatialRef::from_epsg(e).ok().and_then(|s| s.to_wkt().ok()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +122,18 @@ mod tests {
         // A well-formed WKT of a CRS we do not recognise is readable (reported as unknown elsewhere).
         let utm = r#"PROJCS["WGS 84 / UTM zone 50N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],UNIT["metre",1]]"#;
         assert!(read(utm).is_ok_and(|c| !c.is_understood()));
+    }
+
+    #[test]
+    fn written_wkt_reads_back_as_the_same_zone() {
+        // As printed by `gdalsrsinfo -o wkt_esri --single-line EPSG:4549` (GDAL 3.6.2).
+        assert_eq!(esri_wkt(&Crs::from_epsg(4549)).as_deref(), Some(ESRI_4549));
+        for epsg in [4490, 4513, 4528, 4534, 4554] {
+            let wkt = esri_wkt(&Crs::from_epsg(epsg)).unwrap_or_default();
+            let back = read(&wkt).map(|c| (c.epsg, c.gk_zone));
+            assert_eq!(back, Ok((Some(epsg), crate::crs::GkZone::from_epsg(epsg))), "{epsg}: {wkt}");
+        }
+        assert_eq!(esri_wkt(&Crs::from_wkt("LOCAL_CS[\"x\"]")).as_deref(), Some("LOCAL_CS[\"x\"]"));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
+use crate::ring::{position, signed_area2, Position};
+
 /// Why a `.shp` file as a whole cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShpError(pub String);
@@ -188,7 +190,7 @@ fn parse_polygon(rec: &[u8], zm: bool) -> RawShape {
             }
             ring.push(Coord { x, y });
         }
-        let polygons = if ring.len() < 3 || ring_signed_area2(&ring) == 0.0 {
+        let polygons = if ring.len() < 3 || signed_area2(&ring) == 0.0 {
             Vec::new()
         } else {
             vec![Polygon::new(LineString::new(ring), Vec::new())]
@@ -223,35 +225,18 @@ fn parse_polygon(rec: &[u8], zm: bool) -> RawShape {
     RawShape::Polygons { geometry: assemble_rings(rings), zm }
 }
 
-/// Twice the signed area of a ring (positive = counter-clockwise), computed relative
-/// to its first vertex so large projected coordinates do not lose precision.
-pub(crate) fn ring_signed_area2(ring: &[Coord<f64>]) -> f64 {
-    let Some(&o) = ring.first() else { return 0.0 };
-    let mut sum = 0.0;
-    for w in ring.windows(2) {
-        let (a, b) = (w[0] - o, w[1] - o);
-        sum += a.x * b.y - b.x * a.y;
-    }
-    if let (Some(&first), Some(&last)) = (ring.first(), ring.last()) {
-        let (a, b) = (last - o, first - o);
-        sum += a.x * b.y - b.x * a.y;
-    }
-    sum
-}
-
-/// Even-odd point-in-ring test.
-fn point_in_ring(p: Coord<f64>, ring: &[Coord<f64>]) -> bool {
-    let mut inside = false;
-    let n = ring.len();
-    let mut j = n.wrapping_sub(1);
-    for i in 0..n {
-        let (a, b) = (ring[i], ring[j]);
-        if (a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x {
-            inside = !inside;
+/// Whether `hole` lies in `outer`: its first vertex decides; one on the outer's boundary
+/// (a hole may touch its shell) says nothing, so the next few are tried, and a hole whose
+/// tried vertices all lie on the boundary is taken to be in it.
+fn hole_in(hole: &[Coord<f64>], outer: &[Coord<f64>]) -> bool {
+    for &p in hole.iter().take(4) {
+        match position(p, outer) {
+            Position::Inside => return true,
+            Position::Outside => return false,
+            Position::Boundary => {}
         }
-        j = i;
     }
-    inside
+    true
 }
 
 /// Turn ESRI rings into polygons: clockwise rings are outers, counter-clockwise rings
@@ -264,7 +249,7 @@ pub(crate) fn assemble_rings(rings: Vec<Vec<Coord<f64>>>) -> MultiPolygon<f64> {
     let mut outers: Vec<Outer> = Vec::new();
     let mut holes: Vec<Vec<Coord<f64>>> = Vec::new();
     for ring in rings {
-        let a2 = ring_signed_area2(&ring);
+        let a2 = signed_area2(&ring);
         if ring.len() < 3 || a2 == 0.0 {
             continue;
         }
@@ -288,20 +273,18 @@ pub(crate) fn assemble_rings(rings: Vec<Vec<Coord<f64>>>) -> MultiPolygon<f64> {
         let target = if n_outers == 1 {
             Some(0)
         } else {
-            // The first hole vertex decides; if it lies on the outer's boundary, a few
-            // more vertices are tried.
             (0..n_outers)
                 .filter(|&i| {
                     let ob = outer_boxes[i];
                     ob[0] <= hb[0] && ob[1] <= hb[1] && ob[2] >= hb[2] && ob[3] >= hb[3]
                 })
-                .filter(|&i| hole.iter().take(4).any(|&p| point_in_ring(p, &outers[i].0)))
+                .filter(|&i| hole_in(&hole, &outers[i].0))
                 .min_by(|&a, &b| outers[a].1.total_cmp(&outers[b].1))
         };
         match target {
             Some(i) => outers[i].2.push(LineString::new(hole)),
             None => {
-                let a = ring_signed_area2(&hole);
+                let a = signed_area2(&hole);
                 outers.push((hole, a, Vec::new()));
             }
         }
@@ -447,7 +430,7 @@ mod tests {
     #[test]
     fn signed_area_is_exact_far_from_the_origin() {
         let shifted: Vec<Coord<f64>> = OUTER_CW.iter().map(|&(x, y)| Coord { x: x + 4.0e7, y: y + 3.35e6 }).collect();
-        assert_eq!(ring_signed_area2(&shifted), -200.0);
+        assert_eq!(signed_area2(&shifted), -200.0);
     }
 
     proptest::proptest! {

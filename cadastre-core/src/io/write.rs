@@ -1,357 +1,214 @@
-//! Writing a submission: shapefiles (GBK or UTF-8 DBF with a matching .cpg, .prj
-//! from the CRS) and GeoPackage (through GDAL).
+//! Writing a submission: shapefiles (GBK or UTF-8 DBF with a matching .cpg, .prj from the
+//! CRS) through [`ShapefileWriter`], and GeoPackage through GDAL (feature `gdal`).
 
 use std::path::Path;
 
-use geo_types::{Coord, MultiPolygon};
+use geo_types::MultiPolygon;
 
-use super::shp::ring_signed_area2;
-use super::LoadError;
-use crate::crs::Crs;
+use super::dbf_writer::{write_fixed, Cell, Field};
+use super::error::WriteError;
+use super::prj::esri_wkt;
+use super::shapefile_writer::{ShapefileOptions, ShapefileWriter};
+use super::{LoadError, TextEncoding};
 use crate::model::Submission;
 
-/// DBF text encoding for written shapefiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TextEncoding {
-    /// GBK (code page 936), what most Chinese GIS software expects; `.cpg` = `GBK`.
-    #[default]
-    Gbk,
-    /// UTF-8; `.cpg` = `UTF-8`.
-    Utf8,
+/// A column of a standard table: text, or a number with its decimals.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub name: &'static str,
+    pub decimals: Option<u8>,
 }
 
-impl TextEncoding {
-    fn encoding(self) -> &'static encoding_rs::Encoding {
-        match self {
-            Self::Gbk => encoding_rs::GBK,
-            Self::Utf8 => encoding_rs::UTF_8,
-        }
-    }
-
-    fn cpg(self) -> &'static str {
-        match self {
-            Self::Gbk => "GBK",
-            Self::Utf8 => "UTF-8",
-        }
-    }
+const fn text(name: &'static str) -> Column {
+    Column { name, decimals: None }
 }
 
-/// A cell of an attribute table.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Cell {
-    Text(Option<String>),
-    Number(Option<f64>),
+const fn number(name: &'static str, decimals: u8) -> Column {
+    Column { name, decimals: Some(decimals) }
 }
 
-/// A layer to write: field names, rows of (geometry, cells).
+/// A layer to write: its columns and rows of (geometry, one cell per column).
 pub(crate) struct Table<'a> {
     pub name: &'static str,
-    pub fields: Vec<&'static str>,
-    /// Decimal places per numeric field (ignored for text fields).
-    pub decimals: Vec<u8>,
-    pub rows: Vec<(&'a MultiPolygon<f64>, Vec<Cell>)>,
+    pub columns: &'static [Column],
+    pub rows: Vec<(&'a MultiPolygon<f64>, Vec<Cell<'a>>)>,
 }
 
-fn t(s: &Option<String>) -> Cell {
-    Cell::Text(s.clone())
+fn t(s: &Option<String>) -> Cell<'_> {
+    s.as_deref().map_or(Cell::Null, Cell::Text)
 }
 
-fn int(v: Option<i64>) -> Cell {
+fn n(v: Option<f64>) -> Cell<'static> {
+    v.map_or(Cell::Null, Cell::Number)
+}
+
+fn int(v: Option<i64>) -> Cell<'static> {
     // Floor counts are small; f64 holds them exactly.
     #[allow(clippy::cast_precision_loss)]
-    Cell::Number(v.map(|v| v as f64))
+    v.map_or(Cell::Null, |v| Cell::Number(v as f64))
 }
+
+const ZD: [Column; 10] = [
+    text("BSM"),
+    text("ZDDM"),
+    text("BDCDYH"),
+    text("ZDTZM"),
+    text("ZL"),
+    number("ZDMJ", 2),
+    text("YT"),
+    text("QLLX"),
+    text("QLXZ"),
+    text("DJZQDM"),
+];
+
+const ZRZ: [Column; 14] = [
+    text("BSM"),
+    text("BDCDYH"),
+    text("ZDDM"),
+    text("ZRZH"),
+    text("JZWMC"),
+    text("JGRQ"),
+    number("ZZDMJ", 2),
+    number("YCJZMJ", 2),
+    number("SCJZMJ", 2),
+    number("ZCS", 0),
+    number("DSCS", 0),
+    number("DXCS", 0),
+    text("GHYT"),
+    text("FWJG"),
+];
+
+const DJZQ: [Column; 3] = [text("DJZQDM"), text("DJZQMC"), number("DJZQMJ", 2)];
+const DJQ: [Column; 3] = [text("DJQDM"), text("DJQMC"), number("DJQMJ", 2)];
 
 /// The four standard tables of a submission.
 pub(crate) fn tables(sub: &Submission) -> Vec<Table<'_>> {
-    let zd = Table {
-        name: "ZD",
-        fields: vec!["BSM", "ZDDM", "BDCDYH", "ZDTZM", "ZL", "ZDMJ", "YT", "QLLX", "QLXZ", "DJZQDM"],
-        decimals: vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0],
-        rows: sub
-            .parcels
-            .iter()
-            .map(|p| {
-                let a = &p.attributes;
-                let cells = vec![
-                    t(&a.bsm),
-                    Cell::Text(Some(p.zddm.clone())),
-                    t(&a.bdcdyh),
-                    t(&a.zdtzm),
-                    t(&a.zl),
-                    Cell::Number(a.zdmj),
-                    t(&a.yt),
-                    t(&a.qllx),
-                    t(&a.qlxz),
-                    t(&a.djzqdm),
-                ];
-                (&p.geometry, cells)
-            })
-            .collect(),
-    };
-    let zrz = Table {
-        name: "ZRZ",
-        fields: vec![
-            "BSM", "BDCDYH", "ZDDM", "ZRZH", "JZWMC", "JGRQ", "ZZDMJ", "YCJZMJ", "SCJZMJ", "ZCS", "DSCS", "DXCS",
-            "GHYT", "FWJG",
-        ],
-        decimals: vec![0, 0, 0, 0, 0, 0, 2, 2, 2, 0, 0, 0, 0, 0],
-        rows: sub
-            .buildings
-            .iter()
-            .map(|b| {
-                let a = &b.attributes;
-                let cells = vec![
-                    t(&a.bsm),
-                    t(&a.bdcdyh),
-                    Cell::Text(Some(b.zddm.clone())),
-                    Cell::Text(Some(b.zrzh.clone())),
-                    t(&a.jzwmc),
-                    t(&a.jgrq),
-                    Cell::Number(a.zzdmj),
-                    Cell::Number(a.ycjzmj),
-                    Cell::Number(a.scjzmj),
-                    int(a.zcs),
-                    int(a.dscs),
-                    int(a.dxcs),
-                    t(&a.ghyt),
-                    t(&a.fwjg),
-                ];
-                (&b.footprint, cells)
-            })
-            .collect(),
-    };
-    let djzq = Table {
-        name: "DJZQ",
-        fields: vec!["DJZQDM", "DJZQMC", "DJZQMJ"],
-        decimals: vec![0, 0, 2],
-        rows: sub
-            .subdistricts
-            .iter()
-            .map(|s| (&s.geometry, vec![Cell::Text(Some(s.djzqdm.clone())), t(&s.name), Cell::Number(s.recorded_area)]))
-            .collect(),
-    };
-    let djq = Table {
-        name: "DJQ",
-        fields: vec!["DJQDM", "DJQMC", "DJQMJ"],
-        decimals: vec![0, 0, 2],
-        rows: sub
-            .districts
-            .iter()
-            .map(|d| (&d.geometry, vec![Cell::Text(Some(d.djqdm.clone())), t(&d.name), Cell::Number(d.recorded_area)]))
-            .collect(),
-    };
-    vec![zd, zrz, djzq, djq]
+    let zd = sub.parcels.iter().map(|p| {
+        let a = &p.attributes;
+        let cells = vec![
+            t(&a.bsm),
+            Cell::Text(&p.zddm),
+            t(&a.bdcdyh),
+            t(&a.zdtzm),
+            t(&a.zl),
+            n(a.zdmj),
+            t(&a.yt),
+            t(&a.qllx),
+            t(&a.qlxz),
+            t(&a.djzqdm),
+        ];
+        (&p.geometry, cells)
+    });
+    let zrz = sub.buildings.iter().map(|b| {
+        let a = &b.attributes;
+        let cells = vec![
+            t(&a.bsm),
+            t(&a.bdcdyh),
+            Cell::Text(&b.zddm),
+            Cell::Text(&b.zrzh),
+            t(&a.jzwmc),
+            t(&a.jgrq),
+            n(a.zzdmj),
+            n(a.ycjzmj),
+            n(a.scjzmj),
+            int(a.zcs),
+            int(a.dscs),
+            int(a.dxcs),
+            t(&a.ghyt),
+            t(&a.fwjg),
+        ];
+        (&b.footprint, cells)
+    });
+    let djzq =
+        sub.subdistricts.iter().map(|s| (&s.geometry, vec![Cell::Text(&s.djzqdm), t(&s.name), n(s.recorded_area)]));
+    let djq = sub.districts.iter().map(|d| (&d.geometry, vec![Cell::Text(&d.djqdm), t(&d.name), n(d.recorded_area)]));
+    vec![
+        Table { name: "ZD", columns: &ZD, rows: zd.collect() },
+        Table { name: "ZRZ", columns: &ZRZ, rows: zrz.collect() },
+        Table { name: "DJZQ", columns: &DJZQ, rows: djzq.collect() },
+        Table { name: "DJQ", columns: &DJQ, rows: djq.collect() },
+    ]
 }
 
-/// ESRI WKT for a CRS: the declared WKT when there is one, else generated for the
-/// CGCS2000 3° zones and CGCS2000 geographic, else through GDAL from the EPSG code.
-pub fn esri_wkt(crs: &Crs) -> Option<String> {
-    if let Some(w) = &crs.wkt {
-        return Some(w.clone());
+/// The longest prefix of `s` (at a character boundary) whose encoding fits `max` bytes, and
+/// that length; text the encoding cannot hold is an error.
+fn fit<'s>(
+    s: &'s str,
+    enc: &'static encoding_rs::Encoding,
+    max: usize,
+    field: &'static str,
+) -> Result<(&'s str, usize), WriteError> {
+    let (bytes, _, unmappable) = enc.encode(s);
+    if unmappable {
+        return Err(WriteError::Unencodable { field, value: s.to_owned(), encoding: enc.name() });
     }
-    const GEOGCS: &str = r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]"#;
-    if let Some(z) = crs.gk_zone {
-        let name = if z.prefixed {
-            format!("CGCS2000_3_Degree_GK_Zone_{}", z.zone)
-        } else {
-            format!("CGCS2000_3_Degree_GK_CM_{}E", u32::from(z.zone) * 3)
-        };
-        return Some(format!(
-            r#"PROJCS["{name}",{GEOGCS},PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",{:.1}],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",{:.1}],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#,
-            z.false_easting(),
-            z.central_meridian()
-        ));
+    if bytes.len() <= max {
+        return Ok((s, bytes.len()));
     }
-    match crs.epsg {
-        Some(4490) => Some(GEOGCS.to_owned()),
-        Some(e) => gdal::spatial_ref::SpatialRef::from_epsg(e).ok().and_then(|s| s.to_wkt().ok()),
-        None => None,
-    }
-}
-
-fn write_err(path: &Path, detail: impl std::fmt::Display) -> LoadError {
-    LoadError::Write { path: path.to_path_buf(), detail: detail.to_string() }
-}
-
-fn io_err(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
-    move |source| LoadError::Io { path: path.to_path_buf(), source }
-}
-
-/// Rings of a multipolygon in ESRI order: outer rings clockwise, holes counter-clockwise.
-fn esri_rings(mp: &MultiPolygon<f64>) -> Vec<Vec<Coord<f64>>> {
-    let mut rings = Vec::new();
-    for p in &mp.0 {
-        let mut ext = p.exterior().0.clone();
-        if ring_signed_area2(&ext) > 0.0 {
-            ext.reverse();
+    let mut used = 0;
+    let mut buf = [0u8; 4];
+    for (at, ch) in s.char_indices() {
+        let len = enc.encode(ch.encode_utf8(&mut buf)).0.len();
+        if used + len > max {
+            return Ok((&s[..at], used));
         }
-        rings.push(ext);
-        for h in p.interiors() {
-            let mut h = h.0.clone();
-            if ring_signed_area2(&h) < 0.0 {
-                h.reverse();
-            }
-            rings.push(h);
-        }
+        used += len;
     }
-    rings
+    Ok((s, used))
 }
 
-fn shp_header(buf: &mut Vec<u8>, file_len: usize, shape_type: i32, bbox: [f64; 4]) {
-    buf.extend(9994i32.to_be_bytes());
-    buf.extend([0u8; 20]);
-    buf.extend(i32::try_from(file_len / 2).unwrap_or(i32::MAX).to_be_bytes());
-    buf.extend(1000i32.to_le_bytes());
-    buf.extend(shape_type.to_le_bytes());
-    for v in bbox {
-        buf.extend(v.to_le_bytes());
-    }
-    buf.extend([0u8; 32]); // z and m ranges
-}
-
-/// .shp and .shx bytes for polygon geometries (empty ones are written as Null shapes).
-pub(crate) fn shp_bytes(geoms: &[&MultiPolygon<f64>]) -> (Vec<u8>, Vec<u8>) {
-    let mut records = Vec::new();
-    let mut index = Vec::new();
-    let mut total = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-    for (i, g) in geoms.iter().enumerate() {
-        let rings = esri_rings(g);
-        let mut content = Vec::new();
-        if rings.is_empty() {
-            content.extend(0i32.to_le_bytes());
-        } else {
-            let pts: Vec<&Coord<f64>> = rings.iter().flatten().collect();
-            let mut bb = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
-            for c in &pts {
-                bb = [bb[0].min(c.x), bb[1].min(c.y), bb[2].max(c.x), bb[3].max(c.y)];
-            }
-            total = [total[0].min(bb[0]), total[1].min(bb[1]), total[2].max(bb[2]), total[3].max(bb[3])];
-            content.extend(5i32.to_le_bytes());
-            for v in bb {
-                content.extend(v.to_le_bytes());
-            }
-            content.extend(i32::try_from(rings.len()).unwrap_or(i32::MAX).to_le_bytes());
-            content.extend(i32::try_from(pts.len()).unwrap_or(i32::MAX).to_le_bytes());
-            let mut start = 0usize;
-            for r in &rings {
-                content.extend(i32::try_from(start).unwrap_or(i32::MAX).to_le_bytes());
-                start += r.len();
-            }
-            for c in pts {
-                content.extend(c.x.to_le_bytes());
-                content.extend(c.y.to_le_bytes());
-            }
-        }
-        index.push((100 + records.len(), content.len()));
-        records.extend(i32::try_from(i + 1).unwrap_or(i32::MAX).to_be_bytes());
-        records.extend(i32::try_from(content.len() / 2).unwrap_or(i32::MAX).to_be_bytes());
-        records.extend(content);
-    }
-    if !total[0].is_finite() {
-        total = [0.0; 4];
-    }
-    let mut shp = Vec::with_capacity(100 + records.len());
-    shp_header(&mut shp, 100 + records.len(), 5, total);
-    shp.extend(records);
-    let mut shx = Vec::with_capacity(100 + 8 * index.len());
-    shp_header(&mut shx, 100 + 8 * index.len(), 5, total);
-    for (offset, len) in index {
-        shx.extend(i32::try_from(offset / 2).unwrap_or(i32::MAX).to_be_bytes());
-        shx.extend(i32::try_from(len / 2).unwrap_or(i32::MAX).to_be_bytes());
-    }
-    (shp, shx)
-}
-
-/// Encode text, cut at a character boundary to at most 254 bytes.
-fn encode_cell(s: &str, enc: &'static encoding_rs::Encoding) -> Result<Vec<u8>, String> {
-    let (bytes, _, bad) = enc.encode(s);
-    if bad {
-        return Err(format!("{s:?} cannot be written in {}", enc.name()));
-    }
-    if bytes.len() <= 254 {
-        return Ok(bytes.into_owned());
-    }
-    let mut cut = String::new();
-    for ch in s.chars() {
-        cut.push(ch);
-        if enc.encode(&cut).0.len() > 254 {
-            cut.pop();
-            break;
-        }
-    }
-    Ok(enc.encode(&cut).0.into_owned())
-}
-
-/// .dbf bytes for a table.
-pub(crate) fn dbf_bytes(table: &Table<'_>, enc: TextEncoding) -> Result<Vec<u8>, String> {
-    let e = enc.encoding();
-    let n = table.fields.len();
-    // Encode all cells first to size the character fields.
-    let mut encoded: Vec<Vec<Vec<u8>>> = Vec::with_capacity(table.rows.len());
+/// The table's fields, each as wide as its longest value (text cut at 254 bytes, numbers at
+/// least 18 wide, as GIS software writes them), and its rows with text cut to fit.
+fn sized<'a>(table: &Table<'a>, encoding: TextEncoding) -> Result<(Vec<Field>, Vec<Vec<Cell<'a>>>), WriteError> {
+    let enc = encoding.encoding();
+    let mut widths = vec![0usize; table.columns.len()];
+    let mut number = String::new();
+    let mut rows = Vec::with_capacity(table.rows.len());
     for (_, cells) in &table.rows {
-        let mut row = Vec::with_capacity(n);
-        for (k, cell) in cells.iter().enumerate() {
-            row.push(match cell {
-                Cell::Text(Some(s)) => encode_cell(s, e)?,
-                Cell::Number(Some(v)) => format!("{:.*}", usize::from(table.decimals[k]), v).into_bytes(),
-                _ => Vec::new(),
-            });
+        let mut row = Vec::with_capacity(cells.len());
+        for ((col, cell), width) in table.columns.iter().zip(cells).zip(&mut widths) {
+            let (cell, len) = match (*cell, col.decimals) {
+                (Cell::Text(s), None) => {
+                    let (s, len) = fit(s, enc, 254, col.name)?;
+                    (Cell::Text(s), len)
+                }
+                (Cell::Number(x), Some(d)) => {
+                    number.clear();
+                    write_fixed(&mut number, x, d);
+                    (Cell::Number(x), number.len())
+                }
+                (cell, _) => (cell, 0),
+            };
+            *width = (*width).max(len);
+            row.push(cell);
         }
-        encoded.push(row);
+        rows.push(row);
     }
-    let is_num: Vec<bool> = (0..n)
-        .map(|k| table.rows.first().is_some_and(|(_, c)| matches!(c[k], Cell::Number(_))) || table.decimals[k] > 0)
-        .collect();
-    let widths: Vec<usize> = (0..n)
-        .map(|k| {
-            let max = encoded.iter().map(|r| r[k].len()).max().unwrap_or(0);
-            if is_num[k] {
-                max.clamp(18, 254)
-            } else {
-                max.clamp(1, 254)
-            }
+    let fields = table
+        .columns
+        .iter()
+        .zip(widths)
+        .map(|(col, w)| match col.decimals {
+            None => Field::text(col.name, u8::try_from(w.clamp(1, 254)).unwrap_or(254)),
+            Some(d) => Field::number(col.name, u8::try_from(w.clamp(18, 254)).unwrap_or(254), d),
         })
         .collect();
-    let header_len = 32 + 32 * n + 1;
-    let record_len = 1 + widths.iter().sum::<usize>();
-    let mut d = Vec::with_capacity(header_len + record_len * encoded.len() + 1);
-    d.extend([0x03, 126, 1, 1]); // dBASE III, date 2026-01-01 (fixed: byte-reproducible output)
-    d.extend(u32::try_from(encoded.len()).map_err(|_| "too many records")?.to_le_bytes());
-    d.extend(u16::try_from(header_len).map_err(|_| "too many fields")?.to_le_bytes());
-    d.extend(u16::try_from(record_len).map_err(|_| "records too long")?.to_le_bytes());
-    d.extend([0u8; 17]);
-    d.push(if enc == TextEncoding::Gbk { 0x4D } else { 0x00 }); // language driver: 0x4D = GBK
-    d.extend([0u8; 2]);
-    for (k, name) in table.fields.iter().enumerate() {
-        let mut f = [0u8; 32];
-        f[..name.len()].copy_from_slice(name.as_bytes());
-        f[11] = if is_num[k] { b'N' } else { b'C' };
-        f[16] = u8::try_from(widths[k]).unwrap_or(254);
-        f[17] = if is_num[k] { table.decimals[k] } else { 0 };
-        d.extend(f);
+    Ok((fields, rows))
+}
+
+/// Where a write error goes among the load errors: I/O errors as such, the rest as a
+/// failed write of the layer.
+fn load_error(stem: &Path, e: WriteError) -> LoadError {
+    match e {
+        WriteError::Io { path, source } => LoadError::Io { path, source },
+        other => LoadError::Write { path: stem.to_path_buf(), detail: other.to_string() },
     }
-    d.push(0x0D);
-    for row in &encoded {
-        d.push(b' ');
-        for (k, v) in row.iter().enumerate() {
-            let pad = widths[k] - v.len().min(widths[k]);
-            if is_num[k] {
-                d.extend(std::iter::repeat_n(b' ', pad));
-                d.extend(&v[..v.len().min(widths[k])]);
-            } else {
-                d.extend(&v[..v.len().min(widths[k])]);
-                d.extend(std::iter::repeat_n(b' ', pad));
-            }
-        }
-    }
-    d.push(0x1A);
-    Ok(d)
 }
 
 /// Write the submission as `ZD`, `ZRZ`, `DJZQ`, `DJQ` shapefiles in `dir` (created if
 /// needed), each with `.shp`, `.shx`, `.dbf`, `.cpg` and, when the CRS is known, `.prj`.
-/// Empty layers are skipped. Extra (non-standard) attributes are not written.
+/// Empty layers are skipped. Extra (non-standard) attributes are not written. Each column is
+/// as wide as its longest value; text longer than 254 bytes is cut at a character.
 ///
 /// ```
 /// use cadastre_core::io::{load_submission, write_shapefiles, LoadOptions, TextEncoding};
@@ -372,38 +229,37 @@ pub(crate) fn dbf_bytes(table: &Table<'_>, enc: TextEncoding) -> Result<Vec<u8>,
 /// # Ok::<(), cadastre_core::io::LoadError>(())
 /// ```
 pub fn write_shapefiles(sub: &Submission, dir: &Path, encoding: TextEncoding) -> Result<(), LoadError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let prj = sub.crs.as_ref().and_then(esri_wkt);
+    std::fs::create_dir_all(dir).map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
+    let options =
+        ShapefileOptions { encoding, prj: sub.crs.as_ref().and_then(esri_wkt), ..ShapefileOptions::default() };
     for table in tables(sub) {
         if table.rows.is_empty() {
             continue;
         }
-        let base = dir.join(table.name);
-        let geoms: Vec<&MultiPolygon<f64>> = table.rows.iter().map(|(g, _)| *g).collect();
-        let (shp, shx) = shp_bytes(&geoms);
-        let dbf_path = base.with_extension("dbf");
-        let dbf = dbf_bytes(&table, encoding).map_err(|e| write_err(&dbf_path, e))?;
-        let files: [(&str, &[u8]); 4] =
-            [("shp", &shp), ("shx", &shx), ("dbf", &dbf), ("cpg", encoding.cpg().as_bytes())];
-        for (ext, bytes) in files {
-            let p = base.with_extension(ext);
-            std::fs::write(&p, bytes).map_err(io_err(&p))?;
-        }
-        if let Some(prj) = &prj {
-            let p = base.with_extension("prj");
-            std::fs::write(&p, prj).map_err(io_err(&p))?;
-        }
+        let stem = dir.join(table.name);
+        let write = || -> Result<(), WriteError> {
+            let (fields, rows) = sized(&table, encoding)?;
+            let mut w = ShapefileWriter::create(&stem, &fields, &options)?;
+            for ((geometry, _), cells) in table.rows.iter().zip(&rows) {
+                w.write(geometry, cells)?;
+            }
+            w.finish()
+        };
+        write().map_err(|e| load_error(&stem, e))?;
     }
     Ok(())
 }
 
 /// Write the submission as a GeoPackage with layers `ZD`, `ZRZ`, `DJZQ`, `DJQ`
 /// (empty layers skipped). An existing file is replaced.
+///
+/// Needs the `gdal` feature.
+#[cfg(feature = "gdal")]
 pub fn write_gpkg(sub: &Submission, path: &Path) -> Result<(), LoadError> {
     use gdal::vector::{FieldDefn, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType, ToGdal};
-    let e = |d: gdal::errors::GdalError| write_err(path, d);
+    let e = |d: gdal::errors::GdalError| LoadError::Write { path: path.to_path_buf(), detail: d.to_string() };
     if path.exists() {
-        std::fs::remove_file(path).map_err(io_err(path))?;
+        std::fs::remove_file(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
     }
     let driver = gdal::DriverManager::get_driver_by_name("GPKG").map_err(e)?;
     let mut ds = driver.create_vector_only(path).map_err(e)?;
@@ -427,10 +283,9 @@ pub fn write_gpkg(sub: &Submission, path: &Path) -> Result<(), LoadError> {
                 options: None,
             })
             .map_err(e)?;
-        let is_num: Vec<bool> = table.rows[0].1.iter().map(|c| matches!(c, Cell::Number(_))).collect();
-        for (k, name) in table.fields.iter().enumerate() {
-            let ty = if is_num[k] { OGRFieldType::OFTReal } else { OGRFieldType::OFTString };
-            FieldDefn::new(name, ty).map_err(e)?.add_to_layer(&layer).map_err(e)?;
+        for col in table.columns {
+            let ty = if col.decimals.is_some() { OGRFieldType::OFTReal } else { OGRFieldType::OFTString };
+            FieldDefn::new(col.name, ty).map_err(e)?.add_to_layer(&layer).map_err(e)?;
         }
         for (geom, cells) in &table.rows {
             let g = geom.to_gdal().map_err(e)?;
@@ -438,10 +293,10 @@ pub fn write_gpkg(sub: &Submission, path: &Path) -> Result<(), LoadError> {
             let mut f = gdal::vector::Feature::new(defn).map_err(e)?;
             f.set_geometry(g).map_err(e)?;
             for (k, c) in cells.iter().enumerate() {
-                match c {
-                    Cell::Text(Some(s)) => f.set_field_string(k, s).map_err(e)?,
-                    Cell::Number(Some(v)) => f.set_field_double(k, *v).map_err(e)?,
-                    _ => f.set_field_null(k).map_err(e)?,
+                match *c {
+                    Cell::Text(s) => f.set_field_string(k, s).map_err(e)?,
+                    Cell::Number(v) => f.set_field_double(k, v).map_err(e)?,
+                    Cell::Null => f.set_field_null(k).map_err(e)?,
                 }
             }
             f.create(&layer).map_err(e)?;

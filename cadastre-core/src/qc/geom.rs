@@ -4,7 +4,9 @@
 
 use geo::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo::{Area, BoundingRect, CoordinatePosition, InteriorPoint};
+use geo::{BoundingRect, CoordinatePosition, InteriorPoint};
+
+use crate::area::PlanarArea;
 use geo_types::{Coord, LineString, MultiPolygon, Rect};
 
 /// Orientation of `r` relative to the directed line `p → q`, decided exactly.
@@ -145,9 +147,10 @@ pub(crate) fn bbox(mp: &MultiPolygon) -> Option<Rect> {
     mp.bounding_rect()
 }
 
-/// Planar area in the data's units (geo shifts to a local origin internally).
+/// Planar area in the data's units: the crate's one area ([`PlanarArea`], local origin and
+/// Kahan summation), so a check's area is the one written to ZDMJ and shown in reports.
 pub(crate) fn area(mp: &MultiPolygon) -> f64 {
-    mp.unsigned_area()
+    mp.planar_area()
 }
 
 /// Total boundary length.

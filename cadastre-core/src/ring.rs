@@ -1,0 +1,222 @@
+//! The two ring measures the rest of the crate builds on: twice the signed area and the
+//! position of a point. Reading (`io`), area ([`crate::area`]) and the checks (`qc`) all go
+//! through here, so a parcel has one area and a hole one owner whichever path saw it.
+//!
+//! Rings are slices of coordinates, closed (last = first) or open: the closing edge is
+//! implied either way.
+//!
+//! ```
+//! use cadastre_core::ring::{position, signed_area2, Position};
+//! use geo_types::coord;
+//! // A 10 m square in a prefixed Gauss-Krüger zone, counter-clockwise.
+//! let sq = [
+//!     coord! { x: 40_512_000.0, y: 3_350_000.0 },
+//!     coord! { x: 40_512_010.0, y: 3_350_000.0 },
+//!     coord! { x: 40_512_010.0, y: 3_350_010.0 },
+//!     coord! { x: 40_512_000.0, y: 3_350_010.0 },
+//! ];
+//! assert_eq!(signed_area2(&sq), 200.0);
+//! assert_eq!(position(coord! { x: 40_512_005.0, y: 3_350_005.0 }, &sq), Position::Inside);
+//! assert_eq!(position(coord! { x: 40_512_010.0, y: 3_350_004.0 }, &sq), Position::Boundary);
+//! assert_eq!(position(coord! { x: 40_512_011.0, y: 3_350_005.0 }, &sq), Position::Outside);
+//! ```
+
+use geo::kernels::{Kernel, Orientation, RobustKernel};
+use geo_types::Coord;
+
+/// Twice the signed area of a ring: positive counter-clockwise, negative clockwise.
+///
+/// The shoelace sum is taken relative to the first vertex (a local origin), so the
+/// products stay small at projected coordinates (eastings up to ~4.6·10⁷ with a zone
+/// prefix), and summed with Kahan compensation, so a ring of many vertices keeps its
+/// last digits. A self-intersecting ring gives the signed sum of its lobes.
+pub fn signed_area2(ring: &[Coord<f64>]) -> f64 {
+    let Some(&o) = ring.first() else { return 0.0 };
+    let mut sum = 0.0;
+    let mut comp = 0.0;
+    for w in ring.windows(2) {
+        let (a, b) = (w[0] - o, w[1] - o);
+        let term = a.x * b.y - b.x * a.y - comp;
+        let t = sum + term;
+        comp = (t - sum) - term;
+        sum = t;
+    }
+    // The closing edge (last → first) adds nothing: the first vertex is the origin.
+    sum
+}
+
+/// Where a point lies relative to a ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Position {
+    /// Strictly inside.
+    Inside,
+    /// On an edge or a vertex.
+    Boundary,
+    /// Strictly outside.
+    Outside,
+}
+
+/// The position of `p` relative to `ring`.
+///
+/// Boundary first: a point on an edge (or a vertex) is [`Position::Boundary`], decided
+/// exactly with the robust orientation predicate, so a hole vertex touching its shell is
+/// on it and never "just outside". Otherwise the even-odd rule (a ray towards +x crosses
+/// the ring an odd number of times), which for a self-intersecting ring counts the
+/// doubly wound lobes as outside, as ESRI and OGC readers do. The crossings are also
+/// decided by orientation, not by computing the crossing point.
+pub fn position(p: Coord<f64>, ring: &[Coord<f64>]) -> Position {
+    let n = ring.len();
+    let mut inside = false;
+    for i in 0..n {
+        let a = ring[i];
+        let b = ring[if i + 1 == n { 0 } else { i + 1 }];
+        let o = RobustKernel::orient2d(a, b, p);
+        if o == Orientation::Collinear && between(p.x, a.x, b.x) && between(p.y, a.y, b.y) {
+            return Position::Boundary;
+        }
+        // Half-open in y, so a ray through a vertex counts it once.
+        if (a.y > p.y) != (b.y > p.y) {
+            let crosses_right =
+                if b.y > a.y { o == Orientation::CounterClockwise } else { o == Orientation::Clockwise };
+            if crosses_right {
+                inside = !inside;
+            }
+        }
+    }
+    if inside {
+        Position::Inside
+    } else {
+        Position::Outside
+    }
+}
+
+/// Whether `p` is inside `ring` or on its boundary.
+pub fn covers(ring: &[Coord<f64>], p: Coord<f64>) -> bool {
+    position(p, ring) != Position::Outside
+}
+
+fn between(v: f64, a: f64, b: f64) -> bool {
+    (a <= v && v <= b) || (b <= v && v <= a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Contains;
+    use geo_types::{coord, LineString, Point, Polygon};
+    use proptest::prelude::*;
+
+    /// Gauss-Krüger magnitudes: a prefixed easting and a northing in southern China.
+    const GK: (f64, f64) = (39_500_000.0, 4_000_000.0);
+
+    /// A star-shaped (hence simple) counter-clockwise ring from radii at even angles.
+    fn star(radii: &[f64]) -> Vec<Coord<f64>> {
+        let n = radii.len() as f64;
+        radii
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let a = std::f64::consts::TAU * i as f64 / n;
+                coord! { x: (r + 1.0) * a.cos(), y: (r + 1.0) * a.sin() }
+            })
+            .collect()
+    }
+
+    fn shifted(ring: &[Coord<f64>], dx: f64, dy: f64) -> Vec<Coord<f64>> {
+        ring.iter().map(|c| coord! { x: c.x + dx, y: c.y + dy }).collect()
+    }
+
+    fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+        let d = b - a;
+        let len2 = d.x * d.x + d.y * d.y;
+        let t = if len2 == 0.0 { 0.0 } else { (((p - a).x * d.x + (p - a).y * d.y) / len2).clamp(0.0, 1.0) };
+        let q = coord! { x: a.x + t * d.x, y: a.y + t * d.y };
+        ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
+    }
+
+    #[test]
+    fn open_and_closed_rings_measure_alike() {
+        let open = [coord! { x: 0.0, y: 0.0 }, coord! { x: 0.0, y: 10.0 }, coord! { x: 10.0, y: 10.0 }];
+        let mut closed = open.to_vec();
+        closed.push(open[0]);
+        assert_eq!(signed_area2(&open), -100.0);
+        assert_eq!(signed_area2(&closed), -100.0);
+        let p = coord! { x: 1.0, y: 5.0 };
+        assert_eq!((position(p, &open), position(p, &closed)), (Position::Inside, Position::Inside));
+        // The implied closing edge is a boundary too.
+        assert_eq!(position(coord! { x: 5.0, y: 5.0 }, &open), Position::Boundary);
+        assert_eq!(signed_area2(&[]), 0.0);
+        assert_eq!(position(p, &[]), Position::Outside);
+    }
+
+    #[test]
+    fn vertices_and_edges_are_boundary_a_micrometre_off_is_not() {
+        let sq =
+            shifted(&[coord! { x: 0.0, y: 0.0 }, coord! { x: 10.0, y: 0.0 }, coord! { x: 10.0, y: 10.0 }], GK.0, GK.1);
+        for v in &sq {
+            assert_eq!(position(*v, &sq), Position::Boundary);
+        }
+        let on_diagonal = coord! { x: GK.0 + 5.0, y: GK.1 + 5.0 };
+        assert_eq!(position(on_diagonal, &sq), Position::Boundary);
+        assert_eq!(position(coord! { x: GK.0 + 5.0, y: GK.1 + 5.000_01 }, &sq), Position::Outside);
+        assert_eq!(position(coord! { x: GK.0 + 5.0, y: GK.1 + 4.999_99 }, &sq), Position::Inside);
+        assert!(covers(&sq, on_diagonal));
+    }
+
+    #[test]
+    fn a_bow_tie_is_even_odd() {
+        // Its two lobes wind in opposite directions: the signed area cancels, both lobes are inside.
+        let bow = [
+            coord! { x: 0.0, y: 0.0 },
+            coord! { x: 2.0, y: 2.0 },
+            coord! { x: 2.0, y: 0.0 },
+            coord! { x: 0.0, y: 2.0 },
+        ];
+        assert_eq!(signed_area2(&bow), 0.0);
+        assert_eq!(position(coord! { x: 0.2, y: 1.0 }, &bow), Position::Inside);
+        assert_eq!(position(coord! { x: 1.8, y: 1.0 }, &bow), Position::Inside);
+        assert_eq!(position(coord! { x: 1.0, y: 1.5 }, &bow), Position::Outside);
+    }
+
+    proptest! {
+        #[test]
+        fn area_is_invariant_under_gauss_krueger_offsets(radii in prop::collection::vec(0.0f64..500.0, 3..40)) {
+            let ring = star(&radii);
+            let here = signed_area2(&ring);
+            let there = signed_area2(&shifted(&ring, GK.0, GK.1));
+            prop_assert!(here > 0.0);
+            prop_assert!((there - here).abs() <= 1e-6 * here, "{there} vs {here}");
+        }
+
+        #[test]
+        fn area_is_invariant_under_rotation_and_flips_sign_under_reversal(
+            radii in prop::collection::vec(0.0f64..500.0, 3..40),
+            start in 0usize..40,
+        ) {
+            let ring = shifted(&star(&radii), GK.0, GK.1);
+            let a = signed_area2(&ring);
+            let k = start % ring.len();
+            let rotated: Vec<Coord<f64>> = ring[k..].iter().chain(&ring[..k]).copied().collect();
+            let reversed: Vec<Coord<f64>> = ring.iter().rev().copied().collect();
+            prop_assert!((signed_area2(&rotated) - a).abs() <= 1e-6 * a.abs());
+            prop_assert!((signed_area2(&reversed) + a).abs() <= 1e-6 * a.abs());
+        }
+
+        #[test]
+        fn position_agrees_with_geo_contains_away_from_the_boundary(
+            radii in prop::collection::vec(0.0f64..500.0, 3..24),
+            px in -520.0f64..520.0,
+            py in -520.0f64..520.0,
+        ) {
+            let ring = shifted(&star(&radii), GK.0, GK.1);
+            let p = coord! { x: px + GK.0, y: py + GK.1 };
+            let n = ring.len();
+            let near = (0..n).map(|i| segment_distance(p, ring[i], ring[(i + 1) % n])).fold(f64::INFINITY, f64::min);
+            prop_assume!(near > 1e-6);
+            let poly = Polygon::new(LineString::new(ring.clone()), vec![]);
+            let geo_inside = poly.contains(&Point::from(p));
+            prop_assert_eq!(position(p, &ring) == Position::Inside, geo_inside);
+            prop_assert_ne!(position(p, &ring), Position::Boundary);
+        }
+    }
+}
