@@ -2,7 +2,7 @@
 //! the `unit-code` crate. The model keeps them as strings: a `code.format` defect needs a
 //! parcel code that no typed code can hold.
 
-use unit_code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, SubdistrictCode, UnitCode};
+use unit_code::{BuildingCode, CodeError, ParcelCode, ParcelFeature, Segment, SubdistrictCode, UnitCode};
 
 /// 19-char parcel code 宗地代码: sub-district (12) + feature code (2) + sequence (5).
 ///
@@ -40,7 +40,7 @@ pub fn land_unit(zddm: &str) -> String {
 /// # Errors
 /// A malformed parcel code or a number outside 1..=9999.
 pub fn building(zddm: &str, number: u32) -> Result<String, CodeError> {
-    let number = number_u16("building number", number, BuildingCode::MAX_NUMBER)?;
+    let number = number_u16(Segment::BuildingNumber, number, BuildingCode::MAX_NUMBER)?;
     Ok(BuildingCode::new(zddm.parse()?, number)?.to_string())
 }
 
@@ -53,11 +53,11 @@ pub fn household(zrzh: &str, hh: u32) -> Result<String, CodeError> {
     if hh == 0 {
         return Ok(UnitCode::whole_building(building).to_string());
     }
-    Ok(UnitCode::household(building, number_u16("household number", hh, UnitCode::MAX_HOUSEHOLD)?)?.to_string())
+    Ok(UnitCode::household(building, number_u16(Segment::HouseholdNumber, hh, UnitCode::MAX_HOUSEHOLD)?)?.to_string())
 }
 
-fn number_u16(field: &'static str, n: u32, max: u16) -> Result<u16, CodeError> {
-    u16::try_from(n).map_err(|_| CodeError::OutOfRange { field, min: 1, max: u32::from(max), found: n })
+fn number_u16(segment: Segment, n: u32, max: u16) -> Result<u16, CodeError> {
+    u16::try_from(n).map_err(|_| CodeError::OutOfRange { segment, min: 1, max: u32::from(max), found: n })
 }
 
 /// Whether `code` has the hard format of a 19-char parcel code
