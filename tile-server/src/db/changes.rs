@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// One change.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -42,7 +42,7 @@ pub async fn since(pool: &PgPool, counties: &[String], since: i64, limit: i64) -
             .bind(since)
             .fetch_optional(pool)
             .await
-            .map_err(AppError::db("reading the change cursor"))?
+            .map_err(StoreError::db("reading the change cursor"))?
     };
     let Some(after_txid) = after_txid else { return Ok(None) };
     sqlx::query_as(
@@ -59,5 +59,5 @@ pub async fn since(pool: &PgPool, counties: &[String], since: i64, limit: i64) -
     .fetch_all(pool)
     .await
     .map(Some)
-    .map_err(AppError::db("reading changes"))
+    .map_err(StoreError::db("reading changes"))
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// A unit's registration result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
@@ -30,5 +30,5 @@ pub async fn of_unit(pool: &PgPool, bdcdyh: &str) -> Result<Option<Registration>
     .bind(bdcdyh)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading the registration result"))
+    .map_err(StoreError::db("loading the registration result"))
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 
+use crate::db::error::{Result, StoreError};
 use crate::db::submissions::VersionKey;
-use crate::error::{AppError, Result};
 
 /// Attempts before a job gives up.
 pub const MAX_ATTEMPTS: i32 = 3;
@@ -60,24 +60,24 @@ pub async fn enqueue(conn: &mut PgConnection, key: &VersionKey) -> Result<()> {
         .bind(key.version)
         .execute(&mut *conn)
         .await
-        .map_err(AppError::db("queueing a check"))?;
+        .map_err(StoreError::db("queueing a check"))?;
     sqlx::query("SELECT pg_notify('cadastre_review_jobs', '')")
         .execute(conn)
         .await
-        .map_err(AppError::db("waking the review workers"))?;
+        .map_err(StoreError::db("waking the review workers"))?;
     Ok(())
 }
 
 /// Takes the oldest queued job no other worker holds: returns it with the connection that
 /// holds its lock. Give both back to [`release`] when done.
 pub async fn take(pool: &PgPool, worker: &str) -> Result<Option<(Job, PoolConnection<Postgres>)>> {
-    let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a worker connection"))?;
+    let mut conn = pool.acquire().await.map_err(StoreError::db("acquiring a worker connection"))?;
     let candidates: Vec<i64> = sqlx::query_scalar(
         "SELECT job_id FROM review_jobs WHERE state = 'queued' AND run_after <= now() ORDER BY run_after, job_id LIMIT 32",
     )
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("listing review jobs"))?;
+    .map_err(StoreError::db("listing review jobs"))?;
     for job_id in candidates {
         let Ok(id32) = i32::try_from(job_id) else { continue };
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
@@ -85,7 +85,7 @@ pub async fn take(pool: &PgPool, worker: &str) -> Result<Option<(Job, PoolConnec
             .bind(id32)
             .fetch_one(&mut *conn)
             .await
-            .map_err(AppError::db("locking a review job"))?;
+            .map_err(StoreError::db("locking a review job"))?;
         if !locked {
             continue;
         }
@@ -98,7 +98,7 @@ pub async fn take(pool: &PgPool, worker: &str) -> Result<Option<(Job, PoolConnec
         .bind(worker)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(AppError::db("taking a review job"))?;
+        .map_err(StoreError::db("taking a review job"))?;
         match job {
             Some(job) => return Ok(Some((job, conn))),
             None => unlock(&mut conn, job_id).await?,
@@ -113,7 +113,7 @@ async fn unlock(conn: &mut PgConnection, job_id: i64) -> Result<()> {
         .bind(i32::try_from(job_id).unwrap_or(0))
         .execute(conn)
         .await
-        .map_err(AppError::db("unlocking a review job"))?;
+        .map_err(StoreError::db("unlocking a review job"))?;
     Ok(())
 }
 
@@ -132,7 +132,7 @@ pub async fn finish(conn: &mut PgConnection, job_id: i64, state: &str, error: Op
         .bind(error)
         .execute(conn)
         .await
-        .map_err(AppError::db("finishing a review job"))?;
+        .map_err(StoreError::db("finishing a review job"))?;
     Ok(())
 }
 
@@ -147,7 +147,7 @@ pub async fn retry_later(pool: &PgPool, job_id: i64, error: &str, delay: Duratio
     .bind(delay.as_secs_f64())
     .execute(pool)
     .await
-    .map_err(AppError::db("re-queueing a review job"))?;
+    .map_err(StoreError::db("re-queueing a review job"))?;
     Ok(())
 }
 
@@ -156,5 +156,5 @@ pub async fn pending(pool: &PgPool) -> Result<i64> {
     sqlx::query_scalar("SELECT count(*) FROM review_jobs WHERE state = 'queued'")
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting review jobs"))
+        .map_err(StoreError::db("counting review jobs"))
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// Counts of one county.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -44,5 +44,5 @@ pub async fn by_county(pool: &PgPool, counties: &[String]) -> Result<Vec<CountyS
     .bind(counties)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("summarising the store"))
+    .map_err(StoreError::db("summarising the store"))
 }
