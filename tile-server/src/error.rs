@@ -264,6 +264,32 @@ mod tests {
         assert!(!text.contains("SELECT"), "{text}");
     }
 
+    /// The source chain of an internal error goes to the log, and only there.
+    #[tokio::test]
+    async fn internal_errors_log_their_source() {
+        #[derive(Clone, Default)]
+        struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Log {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Log::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
+        let err: AppError = StoreError::db("loading parcel")(sqlx::Error::Protocol("relation parcels_x".into())).into();
+        let resp = tracing::subscriber::with_default(subscriber, || err.into_response());
+        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&body).contains("parcels_x"));
+        let logged = log.0.lock().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
+        assert!(logged.contains("database error while loading parcel"), "{logged}");
+        assert!(logged.contains("relation parcels_x"), "{logged}");
+    }
+
     #[tokio::test]
     async fn rate_limited_sets_retry_after() {
         let resp = AppError::RateLimited(7).into_response();
