@@ -51,14 +51,14 @@ fn home_county<'a>(counties: &[&'a str]) -> Result<&'a str> {
 pub async fn insert_user(pool: &PgPool, user: &UserRecord<'_>, actor: &str) -> Result<i64> {
     let home = home_county(user.counties)?;
     let mut tx = pool.begin().await.map_err(StoreError::db("starting user creation"))?;
-    let id = sqlx::query_scalar(
+    let id = sqlx::query_scalar!(
         "INSERT INTO users (county, counties, username, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING user_id",
+        home,
+        user.counties as _,
+        user.username,
+        user.password_hash,
+        user.role.as_str(),
     )
-    .bind(home)
-    .bind(user.counties)
-    .bind(user.username)
-    .bind(user.password_hash)
-    .bind(user.role.as_str())
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::db("creating user"))?;
@@ -81,16 +81,16 @@ pub async fn insert_client(pool: &PgPool, client: &ClientRecord<'_>, actor: &str
     let home = home_county(client.counties)?;
     let limit = client.rate_limit_per_minute;
     let mut tx = pool.begin().await.map_err(StoreError::db("starting client creation"))?;
-    let pk = sqlx::query_scalar(
+    let pk = sqlx::query_scalar!(
         "INSERT INTO api_clients (county, counties, client_id, secret_hash, rate_limit_per_minute, allowed_ips)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING client_pk",
+        home,
+        client.counties as _,
+        client.client_id,
+        client.secret_hash,
+        limit,
+        client.allowed_ips as _,
     )
-    .bind(home)
-    .bind(client.counties)
-    .bind(client.client_id)
-    .bind(client.secret_hash)
-    .bind(limit)
-    .bind(client.allowed_ips)
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::db("creating API client"))?;
@@ -219,12 +219,6 @@ fn parse_allow_list(entries: &[String]) -> Vec<IpNet> {
     }
 }
 
-pub(crate) const USER_COLUMNS: &str = "user_id, username, county, array(SELECT unnest(counties)::text) AS counties, \
-     password_hash, role, disabled, password_changed_at, must_change_password";
-pub(crate) const CLIENT_COLUMNS: &str =
-    "client_pk, client_id, county, array(SELECT unnest(counties)::text) AS counties, \
-     secret_hash, rate_limit_per_minute, allowed_ips, disabled";
-
 /// An audited change to a user account by an operator.
 async fn change_user(
     pool: &PgPool,
@@ -236,42 +230,41 @@ async fn change_user(
     revoke_sessions: bool,
 ) -> Result<()> {
     let mut tx = pool.begin().await.map_err(StoreError::db("starting account change"))?;
-    let before: Option<(i64, String, String, bool, bool)> = sqlx::query_as(
-        "SELECT user_id, county::text, role, disabled, must_change_password FROM users WHERE username = $1 FOR UPDATE",
+    let before = sqlx::query!(
+        r#"SELECT user_id, county::text AS "county!", role, disabled, must_change_password
+           FROM users WHERE username = $1 FOR UPDATE"#,
+        username,
     )
-    .bind(username)
     .fetch_optional(&mut *tx)
     .await
     .map_err(StoreError::db("loading user"))?;
-    let Some((user_id, county, role, disabled, must_change)) = before else {
+    let Some(before) = before else {
         return Err(StoreError::NotFound(format!("user {username}")));
     };
+    let user_id = before.user_id;
     let mut q = sqlx::query(sql).bind(user_id);
     if let Some(b) = bind {
         q = q.bind(b);
     }
     q.execute(&mut *tx).await.map_err(StoreError::db("changing user"))?;
     if revoke_sessions {
-        sqlx::query("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-            .bind(user_id)
+        sqlx::query!("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("ending sessions"))?;
     }
-    let after: (String, bool, bool) =
-        sqlx::query_as("SELECT role, disabled, must_change_password FROM users WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::db("reloading user"))?;
+    let after = sqlx::query!("SELECT role, disabled, must_change_password FROM users WHERE user_id = $1", user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("reloading user"))?;
     let image = |role: &str, disabled: bool, must_change: bool| serde_json::json!({ "role": role, "disabled": disabled, "must_change_password": must_change });
     let entry = AuditEntry {
-        county: &county,
+        county: &before.county,
         action,
         object_type: "user",
         object_key: username,
-        before: Some(image(&role, disabled, must_change)),
-        after: Some(image(&after.0, after.1, after.2)),
+        before: Some(image(&before.role, before.disabled, before.must_change_password)),
+        after: Some(image(&after.role, after.disabled, after.must_change_password)),
     };
     audit::insert(&mut tx, actor, OPERATOR_ROLE, entry).await.map_err(StoreError::db("auditing account change"))?;
     tx.commit().await.map_err(StoreError::db("committing account change"))
@@ -315,35 +308,30 @@ pub struct StoredPassword {
 
 /// The stored password of a user, if the user exists.
 pub async fn password_of(pool: &PgPool, username: &str) -> Result<Option<StoredPassword>> {
-    let row: Option<(i64, String, String, bool)> =
-        sqlx::query_as("SELECT user_id, county::text, password_hash, disabled FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::db("loading user"))?;
-    Ok(row.map(|(user_id, county, password_hash, disabled)| StoredPassword {
-        user_id,
-        county,
-        password_hash,
-        disabled,
-    }))
+    sqlx::query_as!(
+        StoredPassword,
+        r#"SELECT user_id, county::text AS "county!", password_hash, disabled FROM users WHERE username = $1"#,
+        username,
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::db("loading user"))
 }
 
 /// Stores a user's new password hash (the user proved the old one): the password is
 /// no longer expired, every session of the user ends; audited as the user.
 pub async fn store_password(pool: &PgPool, user: &StoredPassword, username: &str, new_hash: &str) -> Result<()> {
     let mut tx = pool.begin().await.map_err(StoreError::db("starting password change"))?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE users SET password_hash = $2, password_changed_at = now(), must_change_password = FALSE
          WHERE user_id = $1",
+        user.user_id,
+        new_hash,
     )
-    .bind(user.user_id)
-    .bind(new_hash)
     .execute(&mut *tx)
     .await
     .map_err(StoreError::db("storing password"))?;
-    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
-        .bind(user.user_id)
+    sqlx::query!("UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user.user_id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("ending sessions"))?;

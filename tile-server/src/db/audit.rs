@@ -58,19 +58,20 @@ pub async fn insert(
     actor_role: &str,
     entry: AuditEntry<'_>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    // The source travels as text: the `inet` type needs a driver feature for nothing.
+    sqlx::query_scalar!(
         "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet) RETURNING audit_id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::inet) RETURNING audit_id",
+        entry.county,
+        actor,
+        actor_role,
+        entry.action,
+        entry.object_type,
+        entry.object_key,
+        entry.before,
+        entry.after,
+        current_source().map(|ip| ip.to_string()),
     )
-    .bind(entry.county)
-    .bind(actor)
-    .bind(actor_role)
-    .bind(entry.action)
-    .bind(entry.object_type)
-    .bind(entry.object_key)
-    .bind(entry.before)
-    .bind(entry.after)
-    .bind(current_source().map(|ip| ip.to_string()))
     .fetch_one(conn)
     .await
 }

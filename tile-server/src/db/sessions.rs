@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::db::accounts::{ClientRow, UserRow, CLIENT_COLUMNS, USER_COLUMNS};
+use crate::db::accounts::{ClientRow, UserRow};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::error::{Result, StoreError};
 use crate::principal::{Principal, PrincipalKind};
@@ -16,20 +16,30 @@ pub type TokenHash = [u8; 32];
 
 /// The user a login names, with what the login checks.
 pub(crate) async fn find_user(pool: &PgPool, username: &str) -> Result<Option<UserRow>> {
-    sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-        .bind(username)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::db("loading user"))
+    sqlx::query_as!(
+        UserRow,
+        r#"SELECT user_id, username, county, array(SELECT unnest(counties)::text) AS "counties!",
+                  password_hash, role, disabled, password_changed_at, must_change_password
+           FROM users WHERE username = $1"#,
+        username,
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::db("loading user"))
 }
 
 /// The API client a login names.
 pub(crate) async fn find_client(pool: &PgPool, client_id: &str) -> Result<Option<ClientRow>> {
-    sqlx::query_as(&format!("SELECT {CLIENT_COLUMNS} FROM api_clients WHERE client_id = $1"))
-        .bind(client_id)
-        .fetch_optional(pool)
-        .await
-        .map_err(StoreError::db("loading API client"))
+    sqlx::query_as!(
+        ClientRow,
+        r#"SELECT client_pk, client_id, county, array(SELECT unnest(counties)::text) AS "counties!",
+                  secret_hash, rate_limit_per_minute, allowed_ips, disabled
+           FROM api_clients WHERE client_id = $1"#,
+        client_id,
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::db("loading API client"))
 }
 
 /// Audits a login attempt that did not give a token, outside any transaction.
@@ -69,20 +79,19 @@ pub async fn store_token(
     let key = principal.actor();
     if let Some(user_id) = user_id {
         // One login at a time per user, so concurrent logins cannot exceed the cap.
-        sqlx::query("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE")
-            .bind(user_id)
-            .execute(&mut *tx)
+        sqlx::query_scalar!("SELECT 1 AS one FROM users WHERE user_id = $1 FOR UPDATE", user_id)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::db("locking user for login"))?;
-        let ended: Vec<Vec<u8>> = sqlx::query_scalar(
+        let ended: Vec<Vec<u8>> = sqlx::query_scalar!(
             "UPDATE tokens SET revoked_at = now() WHERE token_hash IN (
                  SELECT token_hash FROM tokens
                  WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
                  ORDER BY created_at DESC OFFSET $2)
              RETURNING token_hash",
+            user_id,
+            max_sessions - 1,
         )
-        .bind(user_id)
-        .bind(max_sessions - 1)
         .fetch_all(&mut *tx)
         .await
         .map_err(StoreError::db("ending old sessions"))?;
@@ -102,15 +111,17 @@ pub async fn store_token(
             .await?;
         }
     }
-    sqlx::query("INSERT INTO tokens (token_hash, county, user_id, client_pk, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&hash[..])
-        .bind(&principal.home_county)
-        .bind(user_id)
-        .bind(client_pk)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("storing token"))?;
+    sqlx::query!(
+        "INSERT INTO tokens (token_hash, county, user_id, client_pk, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &hash[..],
+        principal.home_county.as_str(),
+        user_id,
+        client_pk,
+        expires_at,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db("storing token"))?;
     audit::record(
         &mut tx,
         principal,
@@ -136,8 +147,9 @@ pub async fn principal_by_token(
     hash: &TokenHash,
     idle_minutes: i64,
 ) -> Result<Option<(Principal, DateTime<Utc>)>> {
-    let row: Option<TokenRow> = sqlx::query_as(
-        "WITH t AS (
+    let row = sqlx::query_as!(
+        TokenRow,
+        r#"WITH t AS (
              SELECT t.token_hash, t.expires_at,
                     u.user_id, u.username, u.county::text AS user_county,
                     array(SELECT unnest(u.counties)::text) AS user_counties, u.role,
@@ -153,12 +165,15 @@ pub async fn principal_by_token(
              INSERT INTO token_activity (token_hash, last_used_at) SELECT token_hash, now() FROM t
              ON CONFLICT (token_hash) DO UPDATE SET last_used_at = excluded.last_used_at
          )
-         SELECT expires_at, user_id, username, user_county, user_counties, role,
-                client_pk, client_id, client_county, client_counties, rate_limit_per_minute, allowed_ips
-         FROM t",
+         SELECT expires_at AS "expires_at!", user_id AS "user_id?", username AS "username?",
+                user_county AS "user_county?", user_counties AS "user_counties!", role AS "role?",
+                client_pk AS "client_pk?", client_id AS "client_id?", client_county AS "client_county?",
+                client_counties AS "client_counties!", rate_limit_per_minute AS "rate_limit_per_minute?",
+                allowed_ips AS "allowed_ips?"
+         FROM t"#,
+        &hash[..],
+        i32::try_from(idle_minutes).unwrap_or(i32::MAX),
     )
-    .bind(&hash[..])
-    .bind(i32::try_from(idle_minutes).unwrap_or(i32::MAX))
     .fetch_optional(pool)
     .await
     .map_err(StoreError::db("looking up token"))?;
@@ -210,8 +225,7 @@ impl TokenRow {
 /// Revokes a token (logout) by its hash, audited.
 pub async fn revoke_token(pool: &PgPool, who: &Principal, hash: &TokenHash) -> Result<()> {
     let mut tx = pool.begin().await.map_err(StoreError::db("starting logout"))?;
-    sqlx::query("UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(&hash[..])
+    sqlx::query!("UPDATE tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL", &hash[..])
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("revoking token"))?;

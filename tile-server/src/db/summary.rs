@@ -31,17 +31,18 @@ pub struct CountySummary {
 /// Counts use the partial `*_current` unique indexes; the last write uses
 /// `audit_county_at` (migration 0007).
 pub async fn by_county(pool: &PgPool, counties: &[String]) -> Result<Vec<CountySummary>> {
-    sqlx::query_as(
-        "SELECT c::text AS county,
-                (SELECT count(*) FROM parcels WHERE county = c AND state = 'current') AS parcels,
-                (SELECT count(*) FROM buildings WHERE county = c AND state = 'current') AS buildings,
-                (SELECT count(*) FROM households WHERE county = c AND state = 'current') AS households,
-                (SELECT count(*) FROM sub_districts WHERE county = c AND state = 'current') AS sub_districts,
+    sqlx::query_as!(
+        CountySummary,
+        r#"SELECT c::text AS "county!",
+                (SELECT count(*) FROM parcels WHERE county = c AND state = 'current') AS "parcels!",
+                (SELECT count(*) FROM buildings WHERE county = c AND state = 'current') AS "buildings!",
+                (SELECT count(*) FROM households WHERE county = c AND state = 'current') AS "households!",
+                (SELECT count(*) FROM sub_districts WHERE county = c AND state = 'current') AS "sub_districts!",
                 (SELECT max(at) FROM audit WHERE county = c AND object_type <> 'token') AS last_write
          FROM (SELECT DISTINCT unnest($1::char(6)[]) AS c) cs
-         ORDER BY c",
+         ORDER BY c"#,
+        counties as _,
     )
-    .bind(counties)
     .fetch_all(pool)
     .await
     .map_err(StoreError::db("summarising the store"))
