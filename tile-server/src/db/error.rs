@@ -3,7 +3,7 @@
 //! Database errors are classified once, in [`StoreError::db`]: a unique key or a
 //! CHECK constraint is recognised by its *name* (the names in `migrations/` are part
 //! of the contract, see `migrations/README.md`), the review state machine's trigger
-//! by its table, and values PostgreSQL cannot hold by their SQLSTATE. Everything else
+//! by its function's name, and values PostgreSQL cannot hold by their SQLSTATE. Everything else
 //! stays a [`StoreError::Database`] that keeps the `sqlx::Error` as its source. The
 //! HTTP layer maps these variants to status codes (`impl From<StoreError> for
 //! AppError` in `crate::error`); the importer and the command line read them as they are.
@@ -39,7 +39,7 @@ pub enum StoreError {
         /// What was being done.
         context: &'static str,
     },
-    /// The review state machine (trigger `submission_versions_guard`) refused a status
+    /// The review state machine (`submission_version_guard()`, migration 0013) refused a status
     /// change: the version moved on meanwhile. The text is the trigger's.
     #[error("{0}")]
     Transition(String),
@@ -125,12 +125,12 @@ fn classify(source: sqlx::Error, context: &'static str) -> StoreError {
             let constraint = d.constraint().or(d.table()).unwrap_or_default().to_owned();
             StoreError::Duplicate { constraint, context }
         }
-        Some("23514") => match (d.constraint(), d.table()) {
-            (Some(c), _) if c.ends_with("_geom_srid") => StoreError::SridMismatch,
-            (Some(c), _) => StoreError::Check { constraint: Some(c.to_owned()), context },
-            // RAISE in submission_version_guard names the table, not a constraint.
-            (None, Some("submission_versions")) => StoreError::Transition(d.message().to_owned()),
-            (None, _) => StoreError::Check { constraint: None, context },
+        Some("23514") => match d.constraint() {
+            Some(c) if c.ends_with("_geom_srid") => StoreError::SridMismatch,
+            Some(c) => StoreError::Check { constraint: Some(c.to_owned()), context },
+            // A RAISE names no constraint: the function that raised is in the error's context.
+            None if raised_by(d.as_ref(), "submission_version_guard") => StoreError::Transition(d.message().to_owned()),
+            None => StoreError::Check { constraint: None, context },
         },
         // RAISE ... USING ERRCODE '22023' (the SRID trigger of old stores).
         Some("22023") => StoreError::SridMismatch,
@@ -143,6 +143,13 @@ fn classify(source: sqlx::Error, context: &'static str) -> StoreError {
         }
         _ => StoreError::Database { source, context },
     }
+}
+
+/// Whether the PL/pgSQL function `function` raised the error (its `CONTEXT` line).
+fn raised_by(d: &dyn sqlx::error::DatabaseError, function: &str) -> bool {
+    d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.r#where())
+        .is_some_and(|at| at.contains(&format!("function {function}(")))
 }
 
 /// What a duplicate of a unique key means to a person, by the key's name.
