@@ -179,9 +179,8 @@ fn readable(who: &Principal, id: i64, county: &str, submitted_by: i64) -> Result
 
 /// Sets the actor the status trigger writes into `submission_transitions`.
 pub async fn set_actor(conn: &mut PgConnection, actor: &str) -> Result<()> {
-    sqlx::query("SELECT set_config('cadastre.actor', $1, true)")
-        .bind(actor)
-        .execute(conn)
+    sqlx::query_scalar!("SELECT set_config('cadastre.actor', $1, true)", actor)
+        .fetch_one(conn)
         .await
         .map_err(StoreError::db("setting the actor"))?;
     Ok(())
@@ -189,20 +188,24 @@ pub async fn set_actor(conn: &mut PgConnection, actor: &str) -> Result<()> {
 
 async fn check_quota(conn: &mut PgConnection, user_id: i64, bytes: i64, quota: Quota) -> Result<()> {
     // One hand-in per user at a time, so two parallel uploads cannot both pass the check.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('submission-quota'), $1::int)")
-        .bind(i32::try_from(user_id % i64::from(i32::MAX)).unwrap_or(0))
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::db("locking the quota"))?;
-    let (day_bytes, open): (i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(package_bytes) FILTER (WHERE submitted_at > now() - interval '1 day'), 0)::bigint,
-                count(*) FILTER (WHERE status IN ('checking', 'ready'))
-         FROM submission_versions WHERE submitted_by = $1",
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext('submission-quota'), $1::int)",
+        i32::try_from(user_id % i64::from(i32::MAX)).unwrap_or(0),
     )
-    .bind(user_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("locking the quota"))?;
+    let used = sqlx::query!(
+        r#"SELECT coalesce(sum(package_bytes) FILTER (WHERE submitted_at > now() - interval '1 day'), 0)::bigint
+                      AS "day_bytes!",
+                  count(*) FILTER (WHERE status IN ('checking', 'ready')) AS "open!"
+           FROM submission_versions WHERE submitted_by = $1"#,
+        user_id,
+    )
     .fetch_one(&mut *conn)
     .await
     .map_err(StoreError::db("reading the quota"))?;
+    let (day_bytes, open) = (used.day_bytes, used.open);
     if day_bytes + bytes > quota.daily_bytes {
         return Err(StoreError::QuotaExceeded(format!(
             "每日提交量已满 daily quota: {} of {} bytes used in the last 24 hours",
@@ -219,19 +222,19 @@ async fn check_quota(conn: &mut PgConnection, user_id: i64, bytes: i64, quota: Q
 }
 
 async fn insert_version(conn: &mut PgConnection, user_id: i64, id: i64, version: i32, p: &NewPackage) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO submission_versions (county, submission_id, version, submitted_by, package, package_bytes,
              package_sha256, manifest)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        p.county.as_str(),
+        id,
+        version,
+        user_id,
+        p.bytes.as_slice(),
+        p.bytes.len() as i64,
+        p.sha256.as_str(),
+        &p.manifest as _,
     )
-    .bind(&p.county)
-    .bind(id)
-    .bind(version)
-    .bind(user_id)
-    .bind(&p.bytes)
-    .bind(p.bytes.len() as i64)
-    .bind(&p.sha256)
-    .bind(&p.manifest)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::db("storing the package"))?;
@@ -244,13 +247,13 @@ pub async fn create(pool: &PgPool, who: &Principal, p: &NewPackage, quota: Quota
     let mut tx = pool.begin().await.map_err(StoreError::db("starting submission"))?;
     set_actor(&mut tx, &who.actor()).await?;
     check_quota(&mut tx, user_id, p.bytes.len() as i64, quota).await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar!(
         "INSERT INTO submissions (county, title, submitted_by, status) VALUES ($1, $2, $3, 'checking')
          RETURNING submission_id",
+        p.county.as_str(),
+        p.title.as_str(),
+        user_id,
     )
-    .bind(&p.county)
-    .bind(&p.title)
-    .bind(user_id)
     .fetch_one(&mut *tx)
     .await
     .map_err(StoreError::db("inserting submission"))?;
@@ -275,16 +278,18 @@ pub async fn add_version(pool: &PgPool, who: &Principal, id: i64, p: &NewPackage
     let user_id = who.user_id().ok_or(StoreError::Denied(Denied::Action("hand in submissions")))?;
     let mut tx = pool.begin().await.map_err(StoreError::db("starting resubmission"))?;
     set_actor(&mut tx, &who.actor()).await?;
-    let case: Option<(String, i64, i32, String)> = sqlx::query_as(
-        "SELECT county::text, submitted_by, latest_version, status FROM submissions WHERE submission_id = $1 FOR UPDATE",
+    let case = sqlx::query!(
+        r#"SELECT county::text AS "county!", submitted_by, latest_version, status
+           FROM submissions WHERE submission_id = $1 FOR UPDATE"#,
+        id,
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await
     .map_err(StoreError::db("locking submission"))?;
-    let Some((county, owner, latest, status)) = case else {
+    let Some(case) = case else {
         return Err(StoreError::NotFound(format!("submission {id}")));
     };
+    let (county, owner, latest, status) = (case.county, case.submitted_by, case.latest_version, case.status);
     readable(who, id, &county, owner)?;
     if owner != user_id {
         return Err(StoreError::Denied(Denied::Action("hand in a version of another surveyor's submission")));
