@@ -30,10 +30,10 @@ use survey_desktop::model::snap::{Snap, SnapTarget};
 use survey_desktop::model::units::ops as units_ops;
 use survey_desktop::model::{ops, Document, Editor};
 use survey_desktop::submit::{apply_codes, ExportOptions, Job, LoginStore, Progress, SubmitModel};
+use tile_server::auth::accounts::{self, NewUser};
 use tile_server::auth::Role;
 use tile_server::config::Settings;
 use tile_server::crypto::PiiCipher;
-use tile_server::db::accounts::{self, NewUser};
 use tile_server::db::MIGRATOR;
 use tile_server::AppState;
 

@@ -1,16 +1,20 @@
 //! The one error type of the HTTP layer and its mapping to status codes.
 //!
 //! Every error leaves the server as `{"error": {"code": "...", "message": "..."}}`.
-//! Codes are stable (clients match on them); messages are for people. Database
-//! errors are logged with their context and answered with `internal` only, so SQL
-//! text and constraint names never reach a client.
+//! Codes are stable (clients match on them); messages are for people. The store's
+//! errors ([`StoreError`]) are mapped here, at the edge, to status and code; internal
+//! failures are logged with their source chain and answered with `internal` only, so
+//! SQL text and constraint names never reach a client.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Result alias for handlers and the `db` module.
+use crate::db::error::{BoxError, StoreError};
+use crate::principal::Denied;
+
+/// Result alias for handlers.
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 /// Errors a request can end in.
@@ -70,12 +74,51 @@ pub enum AppError {
     /// A per-user quota is used up (submissions).
     #[error("{0}")]
     QuotaExceeded(String),
-    /// Database failure; the context says what was being done.
-    #[error("database error while {1}")]
-    Db(#[source] sqlx::Error, &'static str),
-    /// Any other internal failure (crypto, serialization).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// An internal failure (database, crypto, serialization, a task that died): logged
+    /// with its source chain, answered with `internal` and no detail.
+    #[error("internal error while {context}")]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// What failed.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl From<crate::db::tiles::BadTile> for AppError {
+    fn from(e: crate::db::tiles::BadTile) -> Self {
+        AppError::BadRequest(e.to_string())
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Action(what) => AppError::Forbidden(what),
+            Denied::County(county) => AppError::CountyForbidden(county),
+        }
+    }
+}
+
+/// The store's errors at the HTTP edge: the status and code each has always had.
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Denied(d) => d.into(),
+            StoreError::Stale(m) => AppError::PreconditionFailed(m),
+            StoreError::QuotaExceeded(m) => AppError::QuotaExceeded(m),
+            StoreError::Conflict(m) | StoreError::Transition(m) => AppError::Conflict(m),
+            e @ StoreError::Duplicate { .. } => AppError::Conflict(e.to_string()),
+            StoreError::Invalid(m) => AppError::Unprocessable(m),
+            e @ (StoreError::Check { .. }
+            | StoreError::SridMismatch
+            | StoreError::InvalidGeometry
+            | StoreError::Unrepresentable { .. }) => AppError::Unprocessable(e.to_string()),
+            e => AppError::Internal { context: "using the store".into(), source: Box::new(e) },
+        }
+    }
 }
 
 impl From<cadastre_core::package::PackageError> for AppError {
@@ -109,7 +152,7 @@ impl AppError {
             Self::Busy => "busy",
             Self::QuotaExceeded(_) => "quota_exceeded",
             Self::Package(code, _) => code,
-            Self::Db(..) | Self::Internal(_) => "internal",
+            Self::Internal { .. } => "internal",
         }
     }
 
@@ -129,43 +172,19 @@ impl AppError {
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Package(..) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Db(..) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// Maps a database error: SQLSTATE 22023 (our SRID trigger) and check
-    /// violations become 422 with a fixed message, everything else is internal.
+    /// Maps a database error met outside the store module (the review workflow's own
+    /// statements) as the store maps its own: see [`StoreError::db`].
     pub fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> AppError {
-        move |e| {
-            if let sqlx::Error::Database(d) = &e {
-                match d.code().as_deref() {
-                    Some("22023") => {
-                        return AppError::Unprocessable("geometry SRID differs from the store SRID".into())
-                    }
-                    Some("23514") => {
-                        return AppError::Unprocessable(format!("value rejected by a store rule while {context}"))
-                    }
-                    Some("23505") => return AppError::Conflict(format!("duplicate key while {context}")),
-                    Some("22P02") | Some("XX000") if context.contains("geometry") => {
-                        return AppError::Unprocessable("invalid geometry".into())
-                    }
-                    // Values the store cannot hold, found by fuzzing the API: a
-                    // number beyond a NUMERIC column's precision, NUL in text or
-                    // in JSON (\u0000), an over-long code, an impossible date.
-                    Some("22003") => {
-                        return AppError::Unprocessable(format!("a number is out of range while {context}"))
-                    }
-                    Some("22021") | Some("22P05") => {
-                        return AppError::Unprocessable(format!("text with a NUL character while {context}"))
-                    }
-                    Some("22001") | Some("22007") | Some("22008") | Some("22P02") => {
-                        return AppError::Unprocessable(format!("a value the store cannot hold while {context}"))
-                    }
-                    _ => {}
-                }
-            }
-            AppError::Db(e, context)
-        }
+        move |e| StoreError::db(context)(e).into()
+    }
+
+    /// An internal failure while doing `context`; `source` is logged, never sent.
+    pub fn internal(context: impl Into<String>, source: impl Into<BoxError>) -> AppError {
+        AppError::Internal { context: context.into(), source: source.into() }
     }
 }
 
@@ -195,7 +214,7 @@ impl IntoResponse for AppError {
         let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
         if internal {
             // Logged here with its source chain; the client sees only "internal".
-            tracing::error!(error = ?self, "request failed");
+            tracing::error!(error = %self, sources = %source_chain(&self), "request failed");
         }
         let message = if internal { "internal server error".to_owned() } else { self.to_string() };
         let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message } };
@@ -214,6 +233,20 @@ impl IntoResponse for AppError {
     }
 }
 
+/// `a: b: c`, the sources of an error below it.
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut next = e.source();
+    while let Some(s) = next {
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,13 +254,40 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_text() {
-        let err = AppError::Db(sqlx::Error::Protocol("SELECT secret FROM users".into()), "loading parcel");
+        let err: AppError =
+            StoreError::db("loading parcel")(sqlx::Error::Protocol("SELECT secret FROM users".into())).into();
         let resp = err.into_response();
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let text = String::from_utf8_lossy(&body);
         assert!(text.contains("\"code\":\"internal\""), "{text}");
         assert!(!text.contains("SELECT"), "{text}");
+    }
+
+    /// The source chain of an internal error goes to the log, and only there.
+    #[tokio::test]
+    async fn internal_errors_log_their_source() {
+        #[derive(Clone, Default)]
+        struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Log {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let log = Log::default();
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).finish();
+        let err: AppError = StoreError::db("loading parcel")(sqlx::Error::Protocol("relation parcels_x".into())).into();
+        let resp = tracing::subscriber::with_default(subscriber, || err.into_response());
+        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&body).contains("parcels_x"));
+        let logged = log.0.lock().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
+        assert!(logged.contains("database error while loading parcel"), "{logged}");
+        assert!(logged.contains("relation parcels_x"), "{logged}");
     }
 
     #[tokio::test]

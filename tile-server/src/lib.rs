@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod middleware;
+pub mod principal;
 pub mod review;
 pub mod security;
 pub mod serve;

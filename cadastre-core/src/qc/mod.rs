@@ -29,6 +29,7 @@
 //! assert!(report.findings[0].message_en.contains("10.00 m²"));
 //! ```
 
+mod batch;
 mod codes;
 mod config;
 mod context;
@@ -43,6 +44,7 @@ pub mod rules;
 mod score;
 mod validity;
 
+pub use batch::{check_batch, BatchFindings};
 pub use config::{Common, ConfigError, QcConfig, RuleConf, Scoring, DEFAULT_RULES_TOML};
 pub use context::{Context, FeatureFacts, Overlap, PairTable, PreparedArea};
 pub use finding::*;

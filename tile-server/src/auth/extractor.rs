@@ -19,7 +19,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::Principal;
-use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -118,7 +117,7 @@ pub async fn resolve(
     }
     // Taken before the lookup: a revocation announced meanwhile voids the fill.
     let ticket = state.principals.as_ref().map(|c| c.ticket());
-    match db::sessions::resolve_token_until(&state.db, token, state.settings.session_idle_minutes).await {
+    match crate::auth::login::resolve_token_until(&state.db, token, state.settings.session_idle_minutes).await {
         Ok(Some((principal, expires_at))) => {
             let principal = Arc::new(principal);
             if let (Some(cache), Some(ticket)) = (&state.principals, ticket) {

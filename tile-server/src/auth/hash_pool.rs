@@ -74,9 +74,7 @@ impl HashPool {
         }
         let _admission = Admission(&self.admitted);
         let _slot = self.slots.acquire().await.map_err(|_| AppError::Busy)?;
-        let out = tokio::task::spawn_blocking(job)
-            .await
-            .map_err(|e| AppError::Internal(format!("password hashing task: {e}")))?;
+        let out = tokio::task::spawn_blocking(job).await.map_err(|e| AppError::internal("password hashing task", e))?;
         self.completed.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }

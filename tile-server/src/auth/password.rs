@@ -19,7 +19,7 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+        .map_err(|e| AppError::internal("password hashing", e.to_string()))
 }
 
 /// Checks a password against a stored PHC string; a malformed hash is a mismatch.

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use sqlx::postgres::PgPoolOptions;
-use tile_server::auth::Role;
-use tile_server::config::{FileConfig, PII_KEY_ENV};
+use tile_server::auth::{accounts, Role};
+use tile_server::config::{FileConfig, Settings, PII_KEY_ENV};
 use tile_server::crypto::PiiCipher;
-use tile_server::db::{self, accounts};
+use tile_server::db;
 use tile_server::import;
 use tile_server::import::bar as progress;
 use tile_server::serve::{serve, ServeOptions};
@@ -73,43 +73,7 @@ enum Command {
     /// input could not be read or the database failed (committed batches stay; rerun).
     #[command(after_help = "PATH is a folder with ZD/ZRZ/DJZQ/DJQ shapefiles, a single .shp (parcels) or a .gpkg.\n\
         Rejected features and warnings go to the --rejects CSV (UTF-8 with BOM, opens in Excel).")]
-    Import {
-        /// Folder, .shp or .gpkg.
-        path: PathBuf,
-        /// Reject report (CSV). [default: <PATH name>.rejects.csv in the current folder]
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-        /// DBF text encoding (GBK, UTF-8, ...). [default: the .cpg, else detected]
-        #[arg(long)]
-        encoding: Option<String>,
-        /// Rows per transaction. [default: 65536]
-        #[arg(long, default_value_t = import::DEFAULT_BATCH, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
-        batch: usize,
-        /// Only load this county (6 digits); other counties' codes are rejected. [default: the first code's]
-        #[arg(long)]
-        county: Option<String>,
-        /// SRID of layers that have no .prj (otherwise they are refused).
-        #[arg(long)]
-        assume_srid: Option<u32>,
-        /// Connections writing batches in parallel. [default: 3]
-        #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
-        writers: usize,
-        /// A county's first import of at least this many parcels loads them into the county's
-        /// own partition and builds its indexes once, at the end (much faster; the county is
-        /// closed to other writes meanwhile). [default: 100000]
-        #[arg(long, default_value_t = import::bulk::DEFAULT_BULK_MIN)]
-        bulk_min: u64,
-        /// Never bulk load: every batch goes through the ordinary versioned upsert.
-        #[arg(long, conflicts_with = "bulk_min")]
-        no_bulk: bool,
-        /// Do not derive the boundary points (界址点) of the imported parcels afterwards
-        /// (a later import without this flag derives what is missing).
-        #[arg(long)]
-        no_boundary_points: bool,
-        /// No progress bar.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Import(ImportArgs),
     /// Change a user's role (their sessions end).
     SetRole {
         /// Login name.
@@ -147,6 +111,46 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         allow_ip: Vec<String>,
     },
+}
+
+/// Arguments of `tile-server import`.
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// Folder, .shp or .gpkg.
+    path: PathBuf,
+    /// Reject report (CSV). [default: <PATH name>.rejects.csv in the current folder]
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+    /// DBF text encoding (GBK, UTF-8, ...). [default: the .cpg, else detected]
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Rows per transaction. [default: 65536]
+    #[arg(long, default_value_t = import::DEFAULT_BATCH, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    batch: usize,
+    /// Only load this county (6 digits); other counties' codes are rejected. [default: the first code's]
+    #[arg(long)]
+    county: Option<String>,
+    /// SRID of layers that have no .prj (otherwise they are refused).
+    #[arg(long)]
+    assume_srid: Option<u32>,
+    /// Connections writing batches in parallel. [default: 3]
+    #[arg(long, default_value_t = import::DEFAULT_WRITERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    writers: usize,
+    /// A county's first import of at least this many parcels loads them into the county's
+    /// own partition and builds its indexes once, at the end (much faster; the county is
+    /// closed to other writes meanwhile). [default: 100000]
+    #[arg(long, default_value_t = import::bulk::DEFAULT_BULK_MIN)]
+    bulk_min: u64,
+    /// Never bulk load: every batch goes through the ordinary versioned upsert.
+    #[arg(long, conflicts_with = "bulk_min")]
+    no_bulk: bool,
+    /// Do not derive the boundary points (界址点) of the imported parcels afterwards
+    /// (a later import without this flag derives what is missing).
+    #[arg(long)]
+    no_boundary_points: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn secret_from_env() -> anyhow::Result<String> {
@@ -245,7 +249,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let importing = matches!(cli.command, Command::Import { .. });
+    let importing = matches!(cli.command, Command::Import(_));
     // An import's batch statements are slow by design (tens of thousands of rows each):
     // sqlx's slow-statement warnings would only drown the progress bar.
     let default_filter = if importing {
@@ -275,160 +279,167 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => FileConfig::default(),
     };
     file.warn_unrecognized_keys();
-    let mut settings = file.resolve()?;
-    let url = cli
-        .db
-        .clone()
+    let settings = file.resolve()?;
+    let pool = connect(cli.db.as_deref(), &file, &settings).await?;
+    prepare_store(&pool, &cli.command, &settings).await?;
+    let actor = cli.actor.as_deref();
+    match cli.command {
+        Command::Migrate => println!("migrations applied; store SRID {}", settings.store_srid),
+        Command::Import(args) => return import_command(&pool, args, actor).await,
+        Command::Serve { listen, .. } => serve_command(pool, settings, &file, listen).await?,
+        account => account_command(&pool, account, actor).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pool, from `--db`, DATABASE_URL or the config file, in that order.
+async fn connect(db: Option<&str>, file: &FileConfig, settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+    let url = db
+        .map(str::to_owned)
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .or_else(|| file.database_url.clone())
         .context("no database: pass --db, set DATABASE_URL, or database_url in the config")?;
-    let pool = PgPoolOptions::new()
+    PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .connect(&url)
         .await
-        .context("connecting to PostgreSQL (URL not shown: it may hold a password)")?;
-    if let Command::Serve { allow_owner: false, .. } = cli.command {
-        check_serving_role(&pool).await?;
+        .context("connecting to PostgreSQL (URL not shown: it may hold a password)")
+}
+
+/// Migrates and configures the store, or (serving as the application role) only checks it.
+async fn prepare_store(pool: &sqlx::PgPool, command: &Command, settings: &Settings) -> anyhow::Result<()> {
+    if let Command::Serve { allow_owner: false, .. } = command {
+        check_serving_role(pool).await?;
     }
-    if matches!(cli.command, Command::Serve { no_migrate: true, .. }) {
-        db::check_store_srid(&pool, settings.store_srid).await.context("checking the store")?;
+    if matches!(command, Command::Serve { no_migrate: true, .. }) {
+        db::check_store_srid(pool, settings.store_srid).await.context("checking the store")?;
     } else {
-        db::migrate(&pool).await.context("applying migrations")?;
-        db::configure_store(&pool, settings.store_srid).await.context("configuring the store")?;
+        db::migrate(pool).await.context("applying migrations")?;
+        db::configure_store(pool, settings.store_srid).await.context("configuring the store")?;
     }
-    match cli.command {
-        Command::Migrate => {
-            println!("migrations applied; store SRID {}", settings.store_srid);
-        }
+    Ok(())
+}
+
+/// The account commands, audited as `cli:<operator>`.
+async fn account_command(pool: &sqlx::PgPool, command: Command, actor: Option<&str>) -> anyhow::Result<()> {
+    let actor = format!("cli:{}", operator(actor)?);
+    let role_of = |role: &str| Role::from_db(role).context("role must be surveyor, reviewer, importer or admin");
+    match command {
         Command::AddUser { username, role, counties } => {
-            let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
+            let role = role_of(&role)?;
             let password = secret_from_env()?;
             let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
-            let id = accounts::create_user_by(
-                &pool,
-                &accounts::NewUser { username: &username, password: &password, role, counties: &counties },
-                &actor,
-            )
-            .await?;
+            let user = accounts::NewUser { username: &username, password: &password, role, counties: &counties };
+            let id = accounts::create_user_by(pool, &user, &actor).await?;
             println!("user {username} created (id {id})");
         }
         Command::SetRole { username, role } => {
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
-            let role = Role::from_db(&role).context("role must be surveyor, reviewer, importer or admin")?;
-            accounts::set_role(&pool, &username, role, &actor).await?;
+            let role = role_of(&role)?;
+            accounts::set_role(pool, &username, role, &actor).await?;
             println!("user {username} is now {}; their sessions ended", role.as_str());
         }
         Command::DisableUser { username } => {
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
-            accounts::set_disabled(&pool, &username, true, &actor).await?;
+            accounts::set_disabled(pool, &username, true, &actor).await?;
             println!("user {username} disabled; their sessions ended");
         }
         Command::EnableUser { username } => {
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
-            accounts::set_disabled(&pool, &username, false, &actor).await?;
+            accounts::set_disabled(pool, &username, false, &actor).await?;
             println!("user {username} enabled");
         }
         Command::ExpirePassword { username } => {
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
-            accounts::expire_password(&pool, &username, &actor).await?;
+            accounts::expire_password(pool, &username, &actor).await?;
             println!("the password of {username} expired: it must be changed at the next login");
         }
         Command::AddClient { client_id, counties, rate_limit, allow_ip } => {
-            let actor = format!("cli:{}", operator(cli.actor.as_deref())?);
             let secret = secret_from_env()?;
             let counties: Vec<&str> = counties.iter().map(String::as_str).collect();
             let ips: Vec<&str> = allow_ip.iter().map(String::as_str).collect();
-            accounts::create_client_by(
-                &pool,
-                &accounts::NewClient {
-                    client_id: &client_id,
-                    secret: &secret,
-                    counties: &counties,
-                    rate_limit_per_minute: rate_limit,
-                    allowed_ips: &ips,
-                },
-                &actor,
-            )
-            .await?;
+            let client = accounts::NewClient {
+                client_id: &client_id,
+                secret: &secret,
+                counties: &counties,
+                rate_limit_per_minute: rate_limit,
+                allowed_ips: &ips,
+            };
+            accounts::create_client_by(pool, &client, &actor).await?;
             println!("client {client_id} created");
         }
-        Command::Import {
-            path,
-            rejects,
-            encoding,
-            batch,
-            county,
-            assume_srid,
-            writers,
-            bulk_min,
-            no_bulk,
-            no_boundary_points,
-            quiet,
-        } => {
-            let encoding = encoding
-                .map(|name| {
-                    cadastre_core::io::encoding_from_name(&name)
-                        .with_context(|| format!("unknown encoding {name:?} (try GBK, UTF-8, latin1)"))
-                })
-                .transpose()?;
-            let rejects = rejects.unwrap_or_else(|| {
-                let name = path
-                    .file_stem()
-                    .or_else(|| path.file_name())
-                    .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
-                PathBuf::from(format!("{name}.rejects.csv"))
-            });
-            let opts = import::ImportOptions {
-                path,
-                encoding,
-                batch,
-                county,
-                assume_srid,
-                actor: format!("import:{}", operator(cli.actor.as_deref())?),
-                rejects: Some(rejects.clone()),
-                writers,
-                bulk_min: if no_bulk { u64::MAX } else { bulk_min },
-            };
-            let bar = progress::Bar::new(quiet);
-            let summary = import::import(&pool, &opts, &bar)
-                .await
-                .with_context(|| format!("importing {}", opts.path.display()))?;
-            bar.clear();
-            print!("{}", progress::summary_table(&summary));
-            println!("report: {}", rejects.display());
-            let mut exit = summary.exit_code();
-            if opts.path.is_dir() {
-                let tables = import::tables::import_tables(&pool, &opts.path, &opts.actor).await;
-                exit = exit.max(print_tables(&tables));
-            }
-            if let (false, Some(county)) = (no_boundary_points, &summary.county) {
-                let (parcels, points) = derive_boundary_points(&pool, county, quiet).await?;
-                println!("boundary points (界址点): {points} points of {parcels} parcels derived");
-            }
-            return Ok(ExitCode::from(u8::try_from(exit).unwrap_or(1)));
-        }
-        Command::Serve { listen, .. } => {
-            if let Some(l) = listen {
-                settings.listen = l;
-            }
-            let cipher = load_cipher(&file)?;
-            let addr = settings.listen;
-            // Background checks of submissions (the queue lives in the database, so jobs
-            // left by a previous run are taken up here).
-            for _ in 0..settings.review_workers {
-                tile_server::review::worker::spawn(pool.clone(), tile_server::review::limits(&settings));
-            }
-            let options = ServeOptions::from_settings(&settings)?;
-            let scheme = if options.tls.is_some() { "https" } else { "http" };
-            let router = app(AppState::new(pool, settings, cipher));
-            let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
-            let bound = listener.local_addr().context("reading the bound address")?;
-            tracing::info!(addr = %bound, scheme, "listening");
-            serve(listener, router, options, shutdown_signal()).await.context("serving")?;
-        }
+        Command::Serve { .. } | Command::Migrate | Command::Import(_) => {}
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `tile-server import`: the layers, then the building tables of a folder, then the
+/// boundary points of the county; the exit status says whether anything was rejected.
+async fn import_command(pool: &sqlx::PgPool, args: ImportArgs, actor: Option<&str>) -> anyhow::Result<ExitCode> {
+    let encoding = args
+        .encoding
+        .map(|name| {
+            cadastre_core::io::encoding_from_name(&name)
+                .with_context(|| format!("unknown encoding {name:?} (try GBK, UTF-8, latin1)"))
+        })
+        .transpose()?;
+    let rejects = args.rejects.unwrap_or_else(|| {
+        let name = args
+            .path
+            .file_stem()
+            .or_else(|| args.path.file_name())
+            .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned());
+        PathBuf::from(format!("{name}.rejects.csv"))
+    });
+    let opts = import::ImportOptions {
+        path: args.path,
+        encoding,
+        batch: args.batch,
+        county: args.county,
+        assume_srid: args.assume_srid,
+        actor: format!("import:{}", operator(actor)?),
+        rejects: Some(rejects.clone()),
+        writers: args.writers,
+        bulk_min: if args.no_bulk { u64::MAX } else { args.bulk_min },
+    };
+    let bar = progress::Bar::new(args.quiet);
+    let summary =
+        import::import(pool, &opts, &bar).await.with_context(|| format!("importing {}", opts.path.display()))?;
+    bar.clear();
+    print!("{}", progress::summary_table(&summary));
+    println!("report: {}", rejects.display());
+    let mut exit = summary.exit_code();
+    if opts.path.is_dir() {
+        let tables = import::tables::import_tables(pool, &opts.path, &opts.actor).await;
+        exit = exit.max(print_tables(&tables));
+    }
+    if let (false, Some(county)) = (args.no_boundary_points, &summary.county) {
+        let (parcels, points) = derive_boundary_points(pool, county, args.quiet).await?;
+        println!("boundary points (界址点): {points} points of {parcels} parcels derived");
+    }
+    Ok(ExitCode::from(u8::try_from(exit).unwrap_or(1)))
+}
+
+/// `tile-server serve`: the review workers, then the API until a shutdown signal.
+async fn serve_command(
+    pool: sqlx::PgPool,
+    mut settings: Settings,
+    file: &FileConfig,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<()> {
+    if let Some(l) = listen {
+        settings.listen = l;
+    }
+    let cipher = load_cipher(file)?;
+    let addr = settings.listen;
+    // Background checks of submissions (the queue lives in the database, so jobs
+    // left by a previous run are taken up here).
+    for _ in 0..settings.review_workers {
+        tile_server::review::worker::spawn(pool.clone(), tile_server::review::limits(&settings));
+    }
+    let options = ServeOptions::from_settings(&settings)?;
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let router = app(AppState::new(pool, settings, cipher));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(addr = %bound, scheme, "listening");
+    serve(listener, router, options, shutdown_signal()).await.context("serving")
 }
 
 /// The boundary points of the county's parcels that lack current ones, with a spinner.

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
-use crate::auth::Principal;
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
+use crate::principal::Principal;
 
 /// One audit entry.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub fn current_source() -> Option<IpAddr> {
 
 /// Inserts the audit row inside the caller's transaction; returns its id.
 pub async fn record(conn: &mut PgConnection, who: &Principal, entry: AuditEntry<'_>) -> Result<i64> {
-    insert(conn, &who.actor(), who.role.as_str(), entry).await.map_err(AppError::db("writing audit row"))
+    insert(conn, &who.actor(), who.role.as_str(), entry).await.map_err(StoreError::db("writing audit row"))
 }
 
 /// [`record`] for writers that are not a logged-in principal (the importer: `import:<user>`).
@@ -58,19 +58,20 @@ pub async fn insert(
     actor_role: &str,
     entry: AuditEntry<'_>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    // The source travels as text: the `inet` type needs a driver feature for nothing.
+    sqlx::query_scalar!(
         "INSERT INTO audit (county, actor, actor_role, action, object_type, object_key, before, after, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::inet) RETURNING audit_id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::inet) RETURNING audit_id",
+        entry.county,
+        actor,
+        actor_role,
+        entry.action,
+        entry.object_type,
+        entry.object_key,
+        entry.before,
+        entry.after,
+        current_source().map(|ip| ip.to_string()),
     )
-    .bind(entry.county)
-    .bind(actor)
-    .bind(actor_role)
-    .bind(entry.action)
-    .bind(entry.object_type)
-    .bind(entry.object_key)
-    .bind(entry.before)
-    .bind(entry.after)
-    .bind(current_source().map(|ip| ip.to_string()))
     .fetch_one(conn)
     .await
 }
@@ -83,6 +84,6 @@ pub const NO_COUNTY: &str = "000000";
 /// Writes a security event (failed or throttled login, denied request, ...) in a
 /// transaction of its own: there is no write for it to belong to.
 pub async fn security_event(pool: &PgPool, actor: &str, actor_role: &str, entry: AuditEntry<'_>) -> Result<i64> {
-    let mut conn = pool.acquire().await.map_err(AppError::db("writing security audit row"))?;
-    insert(&mut conn, actor, actor_role, entry).await.map_err(AppError::db("writing security audit row"))
+    let mut conn = pool.acquire().await.map_err(StoreError::db("writing security audit row"))?;
+    insert(&mut conn, actor, actor_role, entry).await.map_err(StoreError::db("writing security audit row"))
 }

@@ -9,7 +9,7 @@ use geo_types::MultiPolygon;
 use sqlx::PgConnection;
 
 use super::review_store::multipolygon_from_geojson;
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// Replaces the current points of `close` (parcels changed, replaced or gone) and
 /// writes the points of `parcels` (code, geometry in the store SRID). Returns the number
@@ -35,7 +35,7 @@ pub async fn replace(
     .bind(&codes)
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("closing boundary points"))?;
+    .map_err(StoreError::db("closing boundary points"))?;
     let rows = numbered(parcels);
     if rows.zddm.is_empty() {
         return Ok(0);
@@ -52,7 +52,7 @@ pub async fn replace(
     .bind(&rows.y)
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("writing boundary points"))?;
+    .map_err(StoreError::db("writing boundary points"))?;
     Ok(written.rows_affected())
 }
 
@@ -110,7 +110,7 @@ pub async fn stale_parcels(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("finding parcels without boundary points"))?;
+    .map_err(StoreError::db("finding parcels without boundary points"))?;
     Ok(rows
         .into_iter()
         .filter_map(|(code, g)| Some((code, g.as_deref().and_then(multipolygon_from_geojson)?)))
@@ -129,13 +129,13 @@ pub async fn derive_missing(
     use sqlx::Connection as _;
     let (mut parcels, mut points) = (0u64, 0u64);
     loop {
-        let mut tx = conn.begin().await.map_err(AppError::db("starting a transaction"))?;
+        let mut tx = conn.begin().await.map_err(StoreError::db("starting a transaction"))?;
         let todo = stale_parcels(&mut tx, county, batch).await?;
         if todo.is_empty() {
             return Ok((parcels, points));
         }
         points += replace(&mut tx, county, &[], &todo).await?;
-        tx.commit().await.map_err(AppError::db("committing boundary points"))?;
+        tx.commit().await.map_err(StoreError::db("committing boundary points"))?;
         parcels += todo.len() as u64;
         progress(parcels);
     }

@@ -12,8 +12,8 @@ use serde_json::json;
 use sqlx::{PgConnection, Row};
 
 use crate::db::audit::{self, AuditEntry};
+use crate::db::error::{Result, StoreError};
 use crate::db::households::HouseholdAreas;
-use crate::error::{AppError, Result};
 
 /// One surveyed household (户).
 #[derive(Debug, Clone, PartialEq)]
@@ -85,9 +85,12 @@ pub async fn write_table(
     actor_role: &str,
     table: &SurveyedTable,
 ) -> Result<TableWritten> {
-    crate::db::buildings::check_zrzh(&table.zrzh)?;
+    // A table read from a file (import, result package): its number is sliced below.
+    if let Err(e) = table.zrzh.parse::<unit_code::BuildingCode>() {
+        return Err(StoreError::Invalid(format!("{:?} is not a natural-building number (自然幢号): {e}", table.zrzh)));
+    }
     let county = &table.zrzh[..6];
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(AppError::db("starting building-table write"))?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(StoreError::db("starting building-table write"))?;
     let building_exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
     )
@@ -95,9 +98,9 @@ pub async fn write_table(
     .bind(&table.zrzh)
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("checking the building of a table"))?;
+    .map_err(StoreError::db("checking the building of a table"))?;
     if !building_exists {
-        return Err(AppError::Unprocessable(format!(
+        return Err(StoreError::Invalid(format!(
             "building {} is not in the store: import its ZRZ layer first",
             table.zrzh
         )));
@@ -112,7 +115,7 @@ pub async fn write_table(
         .bind(ljzh)
         .execute(&mut *tx)
         .await
-        .map_err(AppError::db("writing a logical building"))?;
+        .map_err(StoreError::db("writing a logical building"))?;
     }
     for floor in &table.floors {
         write_floor(&mut tx, county, &table.zrzh, floor).await?;
@@ -121,7 +124,7 @@ pub async fn write_table(
     let (mut inserted, mut updated) = (Vec::new(), Vec::new());
     for h in &table.households {
         if h.bdcdyh.get(..24) != Some(table.zrzh.as_str()) || h.bdcdyh.as_bytes().get(19) != Some(&b'F') {
-            return Err(AppError::Unprocessable(format!(
+            return Err(StoreError::Invalid(format!(
                 "unit {} is not a household of building {}",
                 h.bdcdyh, table.zrzh
             )));
@@ -144,9 +147,9 @@ pub async fn write_table(
         };
         audit::insert(&mut tx, actor, actor_role, entry)
             .await
-            .map_err(AppError::db("writing the audit row of a building table"))?;
+            .map_err(StoreError::db("writing the audit row of a building table"))?;
     }
-    tx.commit().await.map_err(AppError::db("committing a building table"))?;
+    tx.commit().await.map_err(StoreError::db("committing a building table"))?;
     Ok(written)
 }
 
@@ -168,7 +171,7 @@ async fn write_floor(conn: &mut PgConnection, county: &str, zrzh: &str, floor: &
     .bind(&floor.cmc)
     .fetch_optional(&mut *conn)
     .await
-    .map_err(AppError::db("reading a floor"))?;
+    .map_err(StoreError::db("reading a floor"))?;
     match current {
         Some((_, true)) => return Ok(()),
         Some((version_id, false)) => close_version(conn, "floors", county, version_id).await?,
@@ -182,7 +185,7 @@ async fn write_floor(conn: &mut PgConnection, county: &str, zrzh: &str, floor: &
         .bind(&floor.cmc)
         .execute(&mut *conn)
         .await
-        .map_err(AppError::db("writing a floor"))?;
+        .map_err(StoreError::db("writing a floor"))?;
     Ok(())
 }
 
@@ -243,7 +246,7 @@ async fn write_household(conn: &mut PgConnection, county: &str, zrzh: &str, h: &
         .try_map(|row: sqlx::postgres::PgRow| Ok((row.try_get(0)?, row.try_get(1)?)))
         .fetch_optional(&mut *conn)
         .await
-        .map_err(AppError::db("reading a household"))?;
+        .map_err(StoreError::db("reading a household"))?;
     let (outcome, insert) = match current {
         Some((_, true)) => return Ok(Outcome::Unchanged),
         Some((version_id, false)) => {
@@ -256,7 +259,7 @@ async fn write_household(conn: &mut PgConnection, county: &str, zrzh: &str, h: &
         .bind(zrzh.to_owned())
         .execute(&mut *conn)
         .await
-        .map_err(AppError::db("writing a household version"))?;
+        .map_err(StoreError::db("writing a household version"))?;
     Ok(outcome)
 }
 
@@ -273,6 +276,6 @@ async fn close_version(conn: &mut PgConnection, table: &'static str, county: &st
     .bind(version_id)
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("closing a version"))?;
+    .map_err(StoreError::db("closing a version"))?;
     Ok(())
 }

@@ -6,15 +6,15 @@ use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::edit::{
     check_area, check_geometry_crs, check_len, check_opt_len, check_precondition, lock_object, merge, present, IfMatch,
     MAX_ADDRESS_CHARS, MAX_CODE_CHARS, MAX_NAME_CHARS,
 };
+use crate::db::error::{Result, StoreError};
 use crate::db::households::{self, Household};
 use crate::db::Page;
-use crate::error::{AppError, Result};
+use crate::principal::Principal;
 
 /// Building attributes without geometry (what the registration system may see).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -154,12 +154,6 @@ impl BuildingInput {
     }
 }
 
-/// Checks a natural-building number's format (GB/T 37346, via `unit_code`); the HTTP
-/// edge takes a typed code, this guards tables read from files.
-pub fn check_zrzh(zrzh: &str) -> Result<()> {
-    zrzh.parse::<unit_code::BuildingCode>().map(drop).map_err(|e| AppError::BadRequest(format!("{zrzh:?}: {e}")))
-}
-
 const ATTRS: &str = "zrzh, zddm, county, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj::float8 AS ycjzmj, \
      scjzmj::float8 AS scjzmj, state, version_id, valid_from";
 
@@ -172,7 +166,7 @@ pub async fn get_current(pool: &PgPool, zrzh: &str) -> Result<Option<Building>> 
     .bind(zrzh)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading building"))
+    .map_err(StoreError::db("loading building"))
 }
 
 /// Current buildings in the caller's counties, optionally of one parcel.
@@ -183,7 +177,7 @@ pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: 
         .bind(zddm)
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting buildings"))?;
+        .map_err(StoreError::db("counting buildings"))?;
     let items = sqlx::query_as(&format!(
         "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings WHERE {where_sql}
          ORDER BY zrzh LIMIT $3 OFFSET $4"
@@ -194,7 +188,7 @@ pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: 
     .bind(page.offset())
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("listing buildings"))?;
+    .map_err(StoreError::db("listing buildings"))?;
     Ok((items, total))
 }
 
@@ -213,7 +207,7 @@ pub async fn upsert_if(
 ) -> Result<Building> {
     input.check()?;
     let county = &zrzh[..6];
-    let mut tx = pool.begin().await.map_err(AppError::db("starting building write"))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting building write"))?;
     lock_object(&mut tx, "building", zrzh).await?;
     if let Some(Some(g)) = &input.geometry {
         check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
@@ -226,9 +220,9 @@ pub async fn upsert_if(
     .bind(zrzh)
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("checking parcel of building"))?;
+    .map_err(StoreError::db("checking parcel of building"))?;
     if !parcel_exists {
-        return Err(AppError::Unprocessable(format!("parcel {} of building {zrzh} does not exist", &zrzh[..19])));
+        return Err(StoreError::Invalid(format!("parcel {} of building {zrzh} does not exist", &zrzh[..19])));
     }
     let before: Option<Building> = sqlx::query_as(&format!(
         "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
@@ -238,7 +232,7 @@ pub async fn upsert_if(
     .bind(zrzh)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(AppError::db("locking building"))?;
+    .map_err(StoreError::db("locking building"))?;
     let before_floors: Vec<Floor> = sqlx::query_as(
         "SELECT sjc, myc, cmc FROM floors WHERE county = $1 AND zrzh = $2 AND state = 'current' ORDER BY sjc DESC",
     )
@@ -246,7 +240,7 @@ pub async fn upsert_if(
     .bind(zrzh)
     .fetch_all(&mut *tx)
     .await
-    .map_err(AppError::db("loading floors"))?;
+    .map_err(StoreError::db("loading floors"))?;
     check_precondition(if_match, &format!("building {zrzh}"), before.as_ref().map(|b| b.attrs.version_id))?;
     if let Some(b) = &before {
         sqlx::query(
@@ -256,7 +250,7 @@ pub async fn upsert_if(
         .bind(b.attrs.version_id)
         .execute(&mut *tx)
         .await
-        .map_err(AppError::db("closing building version"))?;
+        .map_err(StoreError::db("closing building version"))?;
     }
     // Floors left out stay as they are; a floor list given replaces them.
     let floors_after = input.floors.clone().unwrap_or_else(|| before_floors.clone());
@@ -269,7 +263,7 @@ pub async fn upsert_if(
         .bind(zrzh)
         .execute(&mut *tx)
         .await
-        .map_err(AppError::db("closing floors"))?;
+        .map_err(StoreError::db("closing floors"))?;
     }
     for f in new_floors {
         sqlx::query("INSERT INTO floors (county, zrzh, sjc, myc, cmc) VALUES ($1, $2, $3, $4, $5)")
@@ -280,7 +274,7 @@ pub async fn upsert_if(
             .bind(&f.cmc)
             .execute(&mut *tx)
             .await
-            .map_err(AppError::db("inserting floor"))?;
+            .map_err(StoreError::db("inserting floor"))?;
     }
     let b = before.as_ref().map(|b| &b.attrs);
     let text = |named: &Option<String>, current: Option<&String>| {
@@ -310,7 +304,7 @@ pub async fn upsert_if(
     .bind(b.map(|b| b.version_id))
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("inserting building version"))?;
+    .map_err(StoreError::db("inserting building version"))?;
     let with_floors = |b: &Building, floors: &[Floor]| {
         let mut v = serde_json::to_value(b).unwrap_or(Value::Null);
         if let Value::Object(m) = &mut v {
@@ -331,7 +325,7 @@ pub async fn upsert_if(
         },
     )
     .await?;
-    tx.commit().await.map_err(AppError::db("committing building write"))?;
+    tx.commit().await.map_err(StoreError::db("committing building write"))?;
     Ok(after)
 }
 
@@ -383,7 +377,7 @@ pub async fn table(
     .bind(zrzh)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("loading floors"))?;
+    .map_err(StoreError::db("loading floors"))?;
     let households = households::of_building(pool, zrzh, show_pii, cipher).await?;
     let mut rows: Vec<TableRow> = Vec::new();
     let mut push = |myc: &str, cmc: &str, sjc: i32| match rows.iter_mut().find(|r| r.myc == myc) {
@@ -442,18 +436,5 @@ pub async fn table_fingerprint(pool: &PgPool, zrzh: &str) -> Result<String> {
     .bind(zrzh)
     .fetch_one(pool)
     .await
-    .map_err(AppError::db("fingerprinting building table"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn building_number_format() {
-        assert!(check_zrzh("411702600021GB00001F0007").is_ok());
-        assert!(check_zrzh("411702600021GB00001W0007").is_err());
-        assert!(check_zrzh("411702600021GB00001F000").is_err());
-        assert!(check_zrzh("张411702600021GB00001F0").is_err());
-    }
+    .map_err(StoreError::db("fingerprinting building table"))
 }

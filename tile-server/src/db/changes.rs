@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// One change.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -38,26 +38,26 @@ pub async fn since(pool: &PgPool, counties: &[String], since: i64, limit: i64) -
     let after_txid: Option<String> = if since == 0 {
         Some("0".to_owned())
     } else {
-        sqlx::query_scalar("SELECT txid::text FROM audit WHERE audit_id = $1 LIMIT 1")
-            .bind(since)
+        sqlx::query_scalar!(r#"SELECT txid::text AS "txid!" FROM audit WHERE audit_id = $1 LIMIT 1"#, since)
             .fetch_optional(pool)
             .await
-            .map_err(AppError::db("reading the change cursor"))?
+            .map_err(StoreError::db("reading the change cursor"))?
     };
     let Some(after_txid) = after_txid else { return Ok(None) };
-    sqlx::query_as(
-        "SELECT audit_id AS cursor, at, county::text AS county, action, object_type, object_key FROM audit
+    sqlx::query_as!(
+        Change,
+        r#"SELECT audit_id AS cursor, at, county::text AS "county!", action, object_type, object_key FROM audit
          WHERE county = ANY($1::char(6)[]) AND object_type IN ('parcel', 'building', 'household')
            AND (txid, audit_id) > ($2::text::xid8, $3)
            AND txid < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY txid, audit_id LIMIT $4",
+         ORDER BY txid, audit_id LIMIT $4"#,
+        counties as _,
+        after_txid,
+        since,
+        limit,
     )
-    .bind(counties)
-    .bind(after_txid)
-    .bind(since)
-    .bind(limit)
     .fetch_all(pool)
     .await
     .map(Some)
-    .map_err(AppError::db("reading changes"))
+    .map_err(StoreError::db("reading changes"))
 }

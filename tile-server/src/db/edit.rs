@@ -17,7 +17,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// Limit of 坐落 (ZL) and other long free texts, in characters.
 pub const MAX_ADDRESS_CHARS: usize = 255;
@@ -49,7 +49,7 @@ pub fn merge<T: Clone>(named: &Option<Option<T>>, current: Option<&Option<T>>) -
 pub fn check_len(field: &str, value: &str, max: usize) -> Result<()> {
     let n = value.chars().count();
     if n > max {
-        return Err(AppError::Unprocessable(format!("{field} has {n} characters; the limit is {max}")));
+        return Err(StoreError::Invalid(format!("{field} has {n} characters; the limit is {max}")));
     }
     Ok(())
 }
@@ -63,7 +63,7 @@ pub fn check_opt_len(field: &str, value: Option<&str>, max: usize) -> Result<()>
 pub fn check_area(field: &str, value: Option<f64>) -> Result<()> {
     match value {
         Some(v) if !v.is_finite() || v < 0.0 => {
-            Err(AppError::Unprocessable(format!("{field} must be a non-negative number, got {v}")))
+            Err(StoreError::Invalid(format!("{field} must be a non-negative number, got {v}")))
         }
         _ => Ok(()),
     }
@@ -119,8 +119,8 @@ impl IfMatch {
         match (self, current) {
             (IfMatch::Any, Some(_)) => Ok(()),
             (IfMatch::Versions(v), Some(c)) if v.contains(&c) => Ok(()),
-            (_, None) => Err(AppError::PreconditionFailed(format!("If-Match given, but {what} does not exist"))),
-            (_, Some(c)) => Err(AppError::PreconditionFailed(format!(
+            (_, None) => Err(StoreError::Stale(format!("If-Match given, but {what} does not exist"))),
+            (_, Some(c)) => Err(StoreError::Stale(format!(
                 "{what} has changed: its current version is {} (read it again and redo the edit)",
                 version_tag(c)
             ))),
@@ -142,7 +142,7 @@ pub async fn lock_object(conn: &mut PgConnection, kind: &str, key: &str) -> Resu
         .bind(key)
         .execute(conn)
         .await
-        .map_err(AppError::db("locking object for edit"))?;
+        .map_err(StoreError::db("locking object for edit"))?;
     Ok(())
 }
 
@@ -178,12 +178,12 @@ pub fn check_geometry_crs(geometry: &Value, store_srid: i32) -> Result<()> {
     let store = u32::try_from(store_srid).unwrap_or(0);
     match named_srid(geometry) {
         Some(Ok(srid)) if srid != store => {
-            return Err(AppError::Unprocessable(format!(
+            return Err(StoreError::Invalid(format!(
                 "the geometry is in EPSG:{srid}, the store holds EPSG:{store}: project it first"
             )))
         }
         Some(Err(what)) => {
-            return Err(AppError::Unprocessable(format!("{what} is not understood; send EPSG:{store} coordinates")))
+            return Err(StoreError::Invalid(format!("{what} is not understood; send EPSG:{store} coordinates")))
         }
         _ => {}
     }
@@ -192,7 +192,7 @@ pub fn check_geometry_crs(geometry: &Value, store_srid: i32) -> Result<()> {
     let Some((x0, y0, x1, y1)) = bbox else { return Ok(()) };
     let reasons = Crs::from_epsg(store).implausibility(&Rect::new(coord! { x: x0, y: y0 }, coord! { x: x1, y: y1 }));
     match reasons.first() {
-        Some(r) => Err(AppError::Unprocessable(format!("the geometry cannot be in the store CRS: {r}"))),
+        Some(r) => Err(StoreError::Invalid(format!("the geometry cannot be in the store CRS: {r}"))),
         None => Ok(()),
     }
 }
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn if_match_checks() {
         assert!(IfMatch::parse("W/\"v3\"").check("x", Some(3)).is_ok());
-        assert!(matches!(IfMatch::parse("\"v3\"").check("x", Some(4)), Err(AppError::PreconditionFailed(_))));
+        assert!(matches!(IfMatch::parse("\"v3\"").check("x", Some(4)), Err(StoreError::Stale(_))));
         assert!(IfMatch::Any.check("x", None).is_err());
         assert!(check_precondition(None, "x", None).is_ok());
     }

@@ -7,14 +7,14 @@ use serde_json::Value;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::auth::{Action, Principal};
 use crate::crypto::{mask_id_number, mask_name, PiiCipher};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::edit::{
     check_area, check_opt_len, check_precondition, lock_object, merge, present, IfMatch, MAX_ADDRESS_CHARS,
     MAX_CODE_CHARS, MAX_NAME_CHARS,
 };
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
+use crate::principal::{Action, Denied, Principal};
 
 /// A household as the API returns it (no coordinates).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -151,7 +151,7 @@ impl Row {
                     cipher
                         .decrypt(s)
                         .map(|plain| if show_pii { plain } else { mask(&plain) })
-                        .map_err(|e| AppError::Internal(e.to_string()))
+                        .map_err(|e| StoreError::internal("decrypting owner data", e))
                 })
                 .transpose()
         };
@@ -288,7 +288,7 @@ impl HouseholdInput {
     /// The limits checked at the edge: text lengths, non-negative areas, known keys.
     pub fn check(&self) -> Result<()> {
         if let Some(key) = self.unknown.keys().next() {
-            return Err(AppError::Unprocessable(format!("unknown field {key:?} in the household body")));
+            return Err(StoreError::Invalid(format!("unknown field {key:?} in the household body")));
         }
         check_opt_len("FWBM", self.fwbm.clone().flatten().as_deref(), 26)?;
         check_opt_len("LJZH", self.ljzh.clone().flatten().as_deref(), MAX_CODE_CHARS)?;
@@ -312,7 +312,7 @@ pub async fn get_current(pool: &PgPool, bdcdyh: &str, show_pii: bool, cipher: &P
     .bind(bdcdyh)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading household"))?;
+    .map_err(StoreError::db("loading household"))?;
     row.map(|r| r.into_household(show_pii, cipher)).transpose()
 }
 
@@ -324,7 +324,7 @@ pub async fn of_building(pool: &PgPool, zrzh: &str, show_pii: bool, cipher: &Pii
     .bind(zrzh)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("loading households"))?;
+    .map_err(StoreError::db("loading households"))?;
     rows.into_iter().map(|r| r.into_household(show_pii, cipher)).collect()
 }
 
@@ -366,15 +366,17 @@ pub async fn upsert_if(
     if_match: Option<&IfMatch>,
 ) -> Result<Household> {
     if bdcdyh.as_bytes().get(19) != Some(&b'F') {
-        return Err(AppError::Unprocessable("households need a unit code with fixture feature F".into()));
+        return Err(StoreError::Invalid("households need a unit code with fixture feature F".into()));
     }
     input.check()?;
     let county = &bdcdyh[..6];
     let zrzh = &bdcdyh[..24];
     let seal = |v: &Option<String>| -> Result<Option<Vec<u8>>> {
-        v.as_deref().map(|s| cipher.encrypt(s).map_err(|e| AppError::Internal(e.to_string()))).transpose()
+        v.as_deref()
+            .map(|s| cipher.encrypt(s).map_err(|e| StoreError::internal("encrypting owner data", e)))
+            .transpose()
     };
-    let mut tx = pool.begin().await.map_err(AppError::db("starting household write"))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting household write"))?;
     lock_object(&mut tx, "household", bdcdyh).await?;
     let building_exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
@@ -383,9 +385,9 @@ pub async fn upsert_if(
     .bind(zrzh)
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("checking building of household"))?;
+    .map_err(StoreError::db("checking building of household"))?;
     if !building_exists {
-        return Err(AppError::Unprocessable(format!("building {zrzh} of unit {bdcdyh} does not exist")));
+        return Err(StoreError::Invalid(format!("building {zrzh} of unit {bdcdyh} does not exist")));
     }
     let before_row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM households WHERE county = $1 AND bdcdyh = $2 AND state = 'current' FOR UPDATE"
@@ -394,7 +396,7 @@ pub async fn upsert_if(
     .bind(bdcdyh)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(AppError::db("locking household"))?;
+    .map_err(StoreError::db("locking household"))?;
     check_precondition(if_match, &format!("household {bdcdyh}"), before_row.as_ref().map(|r| r.version_id))?;
     let (before_qlr, before_zjh) = before_row.as_ref().map_or((None, None), |r| (r.qlr_enc.clone(), r.zjh_enc.clone()));
     let before = before_row.map(|r| r.into_household(true, cipher)).transpose()?;
@@ -409,7 +411,7 @@ pub async fn upsert_if(
     // Owner data: a role that cannot read it cannot overwrite it.
     let pii_named = input.qlr.is_some() || input.zjh.is_some();
     if pii_named && !who.may_see_pii() && (before_qlr.is_some() || before_zjh.is_some()) {
-        return Err(AppError::Forbidden("overwrite personal data (QLR/ZJH) it may not see"));
+        return Err(StoreError::Denied(Denied::Action("overwrite personal data (QLR/ZJH) it may not see")));
     }
     let qlr_enc = match &input.qlr {
         Some(v) => seal(v)?,
@@ -419,7 +421,7 @@ pub async fn upsert_if(
         Some(v) => seal(v)?,
         None => before_zjh,
     };
-    let required = |field: &str| AppError::Unprocessable(format!("{field} is required to create household {bdcdyh}"));
+    let required = |field: &str| StoreError::Invalid(format!("{field} is required to create household {bdcdyh}"));
     let sjc = match (input.sjc, b) {
         (Some(v), _) => v,
         (None, Some(b)) => b.sjc,
@@ -442,7 +444,7 @@ pub async fn upsert_if(
         .bind(b.version_id)
         .execute(&mut *tx)
         .await
-        .map_err(AppError::db("closing household version"))?;
+        .map_err(StoreError::db("closing household version"))?;
     }
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO households (county, bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,
@@ -480,7 +482,7 @@ pub async fn upsert_if(
     .bind(zjh_enc)
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("inserting household version"))?;
+    .map_err(StoreError::db("inserting household version"))?;
     let after = row.into_household(true, cipher)?;
     let pii_changed = before.as_ref().is_none_or(|b| b.qlr != after.qlr || b.zjh != after.zjh);
     audit::record(
@@ -496,7 +498,7 @@ pub async fn upsert_if(
         },
     )
     .await?;
-    tx.commit().await.map_err(AppError::db("committing household write"))?;
+    tx.commit().await.map_err(StoreError::db("committing household write"))?;
     // Answer with what this caller may see.
     if who.may_see_pii() {
         Ok(after)

@@ -1,7 +1,14 @@
 //! PostGIS store: migrations and one module of queries per aggregate.
 //!
 //! Handlers never hold SQL; they call these functions. Writes take a transaction
-//! and record their audit row in it (see [`audit::record`]).
+//! and record their audit row in it (see [`audit::record`]). Every function answers
+//! [`StoreError`]; the HTTP layer maps it to a status at its edge.
+//!
+//! What `db` may import from this crate: only the leaves [`crate::principal`] (who acts,
+//! what a role may do) and [`crate::crypto`] (owner data is sealed on its way in). Never
+//! `crate::error` or `crate::http` (they map [`StoreError`] at the edge) nor `crate::auth`
+//! (it checks passwords and makes tokens, then calls the store with their hashes): every
+//! arrow between these modules points into `db`.
 
 pub mod accounts;
 pub mod audit;
@@ -10,6 +17,7 @@ pub mod building_tables;
 pub mod buildings;
 pub mod changes;
 pub mod edit;
+pub mod error;
 pub mod households;
 pub mod parcels;
 pub mod registrations;
@@ -24,7 +32,9 @@ pub mod tiles;
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;
 
-use crate::error::{AppError, Result};
+pub use error::StoreError;
+
+use error::Result;
 
 /// The migrations in `tile-server/migrations/`, embedded at compile time (what
 /// `#[sqlx::test(migrator = ...)]` applies; [`migrate`] adds the `unit-code` ones).
@@ -55,7 +65,7 @@ pub async fn store_srid_in(conn: &mut sqlx::PgConnection) -> Result<i32> {
     sqlx::query_scalar("SELECT srid FROM store_settings")
         .fetch_one(conn)
         .await
-        .map_err(AppError::db("reading store SRID"))
+        .map_err(StoreError::db("reading store SRID"))
 }
 
 /// Sets the store SRID (while the store holds no geometry) and makes sure the
@@ -64,19 +74,19 @@ pub async fn store_srid_in(conn: &mut sqlx::PgConnection) -> Result<i32> {
 /// A configured SRID that differs from the SRID of a store that already holds
 /// geometry is refused: that would need a re-projection, not a setting change.
 pub async fn configure_store(pool: &PgPool, srid: i32) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(AppError::db("starting store configuration"))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting store configuration"))?;
     let current: i32 = sqlx::query_scalar("SELECT srid FROM store_settings FOR UPDATE")
         .fetch_one(&mut *tx)
         .await
-        .map_err(AppError::db("reading store settings"))?;
+        .map_err(StoreError::db("reading store settings"))?;
     if current != srid {
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)")
             .bind(srid)
             .fetch_one(&mut *tx)
             .await
-            .map_err(AppError::db("checking SRID"))?;
+            .map_err(StoreError::db("checking SRID"))?;
         if !known {
-            return Err(AppError::Unprocessable(format!("SRID {srid} is not known to PostGIS")));
+            return Err(StoreError::Invalid(format!("SRID {srid} is not known to PostGIS")));
         }
         let has_geometry: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM parcels) OR EXISTS (SELECT 1 FROM buildings)
@@ -85,9 +95,9 @@ pub async fn configure_store(pool: &PgPool, srid: i32) -> Result<()> {
         )
         .fetch_one(&mut *tx)
         .await
-        .map_err(AppError::db("checking for geometry"))?;
+        .map_err(StoreError::db("checking for geometry"))?;
         if has_geometry {
-            return Err(AppError::Conflict(format!(
+            return Err(StoreError::Conflict(format!(
                 "the store holds geometry in SRID {current}; configured store_srid {srid} would need a re-projection"
             )));
         }
@@ -95,15 +105,15 @@ pub async fn configure_store(pool: &PgPool, srid: i32) -> Result<()> {
             .bind(srid)
             .execute(&mut *tx)
             .await
-            .map_err(AppError::db("setting store SRID"))?;
+            .map_err(StoreError::db("setting store SRID"))?;
     }
     sqlx::query(
         "SELECT audit_ensure_partition((now() + make_interval(months => m))::date) FROM generate_series(0, 12) AS m",
     )
     .execute(&mut *tx)
     .await
-    .map_err(AppError::db("creating audit partitions"))?;
-    tx.commit().await.map_err(AppError::db("committing store configuration"))
+    .map_err(StoreError::db("creating audit partitions"))?;
+    tx.commit().await.map_err(StoreError::db("committing store configuration"))
 }
 
 /// Read-only check that the store SRID equals the configured one; for a server
@@ -113,7 +123,7 @@ pub async fn check_store_srid(pool: &PgPool, srid: i32) -> Result<()> {
     if current == srid {
         Ok(())
     } else {
-        Err(AppError::Conflict(format!("the store SRID is {current}, the configured store_srid is {srid}")))
+        Err(StoreError::Conflict(format!("the store SRID is {current}, the configured store_srid is {srid}")))
     }
 }
 
@@ -122,7 +132,7 @@ pub async fn store_srid(pool: &PgPool) -> Result<i32> {
     sqlx::query_scalar("SELECT srid FROM store_settings")
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("reading store SRID"))
+        .map_err(StoreError::db("reading store SRID"))
 }
 
 /// Offset pagination shared by list queries.

@@ -6,14 +6,14 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use crate::auth::Principal;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::edit::{
     check_area, check_geometry_crs, check_opt_len, check_precondition, lock_object, merge, present, IfMatch,
     MAX_ADDRESS_CHARS, MAX_CODE_CHARS,
 };
+use crate::db::error::{Result, StoreError};
 use crate::db::Page;
-use crate::error::{AppError, Result};
+use crate::principal::Principal;
 
 /// A parcel version as the API returns it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -108,7 +108,7 @@ pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
     .bind(zddm)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading parcel"))
+    .map_err(StoreError::db("loading parcel"))
 }
 
 /// All versions of a parcel, newest first.
@@ -119,7 +119,7 @@ pub async fn history(pool: &PgPool, zddm: &str) -> Result<Vec<Parcel>> {
     .bind(zddm)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("loading parcel history"))
+    .map_err(StoreError::db("loading parcel history"))
 }
 
 /// Filters of a parcel listing.
@@ -148,7 +148,7 @@ pub async fn list(pool: &PgPool, filter: &ParcelFilter, page: Page) -> Result<(V
         .bind(y1)
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting parcels"))?;
+        .map_err(StoreError::db("counting parcels"))?;
     let items =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM parcels WHERE {where_sql} ORDER BY zddm LIMIT $7 OFFSET $8"))
             .bind(&filter.counties)
@@ -161,7 +161,7 @@ pub async fn list(pool: &PgPool, filter: &ParcelFilter, page: Page) -> Result<(V
             .bind(page.offset())
             .fetch_all(pool)
             .await
-            .map_err(AppError::db("listing parcels"))?;
+            .map_err(StoreError::db("listing parcels"))?;
     Ok((items, total))
 }
 
@@ -174,10 +174,10 @@ pub(crate) async fn check_polygon(conn: &mut PgConnection, geometry: &Value) -> 
             .await;
     match row {
         Ok((t, true)) if t == "POLYGON" || t == "MULTIPOLYGON" => Ok(()),
-        Ok((t, true)) => Err(AppError::Unprocessable(format!("geometry must be a Polygon or MultiPolygon, got {t}"))),
-        Ok((_, false)) => Err(AppError::Unprocessable("geometry is not valid (self-intersection or bad rings)".into())),
-        Err(sqlx::Error::Database(_)) => Err(AppError::Unprocessable("geometry is not valid GeoJSON".into())),
-        Err(e) => Err(AppError::Db(e, "checking geometry")),
+        Ok((t, true)) => Err(StoreError::Invalid(format!("geometry must be a Polygon or MultiPolygon, got {t}"))),
+        Ok((_, false)) => Err(StoreError::Invalid("geometry is not valid (self-intersection or bad rings)".into())),
+        Err(sqlx::Error::Database(_)) => Err(StoreError::Invalid("geometry is not valid GeoJSON".into())),
+        Err(e) => Err(StoreError::Database { source: e, context: "checking geometry" }),
     }
 }
 
@@ -198,7 +198,7 @@ pub async fn upsert_if(
 ) -> Result<Parcel> {
     input.check()?;
     let county = &zddm[..6];
-    let mut tx = pool.begin().await.map_err(AppError::db("starting parcel write"))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting parcel write"))?;
     lock_object(&mut tx, "parcel", zddm).await?;
     if let Some(Some(g)) = &input.geometry {
         check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
@@ -211,7 +211,7 @@ pub async fn upsert_if(
     .bind(zddm)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(AppError::db("locking parcel"))?;
+    .map_err(StoreError::db("locking parcel"))?;
     check_precondition(if_match, &format!("parcel {zddm}"), before.as_ref().map(|b| b.version_id))?;
     let b = before.as_ref();
     if let Some(b) = b {
@@ -220,7 +220,7 @@ pub async fn upsert_if(
             .bind(b.version_id)
             .execute(&mut *tx)
             .await
-            .map_err(AppError::db("closing parcel version"))?;
+            .map_err(StoreError::db("closing parcel version"))?;
     }
     // A geometry left out is copied from the old version in SQL (no GeoJSON round trip).
     let keep_geometry = input.geometry.is_none();
@@ -243,7 +243,7 @@ pub async fn upsert_if(
     .bind(b.map(|b| b.version_id))
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("inserting parcel version"))?;
+    .map_err(StoreError::db("inserting parcel version"))?;
     audit::record(
         &mut tx,
         who,
@@ -257,7 +257,7 @@ pub async fn upsert_if(
         },
     )
     .await?;
-    tx.commit().await.map_err(AppError::db("committing parcel write"))?;
+    tx.commit().await.map_err(StoreError::db("committing parcel write"))?;
     Ok(after)
 }
 
@@ -298,5 +298,5 @@ pub async fn land_unit(pool: &PgPool, zddm: &str) -> Result<Option<LandUnit>> {
     .bind(zddm)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading land unit"))
+    .map_err(StoreError::db("loading land unit"))
 }

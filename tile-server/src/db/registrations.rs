@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// A unit's registration result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, ToSchema)]
@@ -24,11 +24,12 @@ pub struct Registration {
 
 /// The registration result of a unit, if any came back.
 pub async fn of_unit(pool: &PgPool, bdcdyh: &str) -> Result<Option<Registration>> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Registration,
         "SELECT bdcqzh, djzt, djsj FROM unit_registrations WHERE county = left($1, 6)::bpchar AND bdcdyh = $1::bpchar",
+        bdcdyh,
     )
-    .bind(bdcdyh)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("loading the registration result"))
+    .map_err(StoreError::db("loading the registration result"))
 }

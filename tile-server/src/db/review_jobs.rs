@@ -21,8 +21,8 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres};
 
+use crate::db::error::{Result, StoreError};
 use crate::db::submissions::VersionKey;
-use crate::error::{AppError, Result};
 
 /// Attempts before a job gives up.
 pub const MAX_ATTEMPTS: i32 = 3;
@@ -54,51 +54,52 @@ impl Job {
 
 /// Queues a check of a version, in the caller's transaction; wakes the workers at commit.
 pub async fn enqueue(conn: &mut PgConnection, key: &VersionKey) -> Result<()> {
-    sqlx::query("INSERT INTO review_jobs (county, submission_id, version) VALUES ($1, $2, $3)")
-        .bind(&key.county)
-        .bind(key.submission_id)
-        .bind(key.version)
-        .execute(&mut *conn)
-        .await
-        .map_err(AppError::db("queueing a check"))?;
-    sqlx::query("SELECT pg_notify('cadastre_review_jobs', '')")
+    sqlx::query!(
+        "INSERT INTO review_jobs (county, submission_id, version) VALUES ($1, $2, $3)",
+        key.county.as_str(),
+        key.submission_id,
+        key.version,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("queueing a check"))?;
+    sqlx::query!("SELECT pg_notify('cadastre_review_jobs', '')")
         .execute(conn)
         .await
-        .map_err(AppError::db("waking the review workers"))?;
+        .map_err(StoreError::db("waking the review workers"))?;
     Ok(())
 }
 
 /// Takes the oldest queued job no other worker holds: returns it with the connection that
 /// holds its lock. Give both back to [`release`] when done.
 pub async fn take(pool: &PgPool, worker: &str) -> Result<Option<(Job, PoolConnection<Postgres>)>> {
-    let mut conn = pool.acquire().await.map_err(AppError::db("acquiring a worker connection"))?;
-    let candidates: Vec<i64> = sqlx::query_scalar(
+    let mut conn = pool.acquire().await.map_err(StoreError::db("acquiring a worker connection"))?;
+    let candidates: Vec<i64> = sqlx::query_scalar!(
         "SELECT job_id FROM review_jobs WHERE state = 'queued' AND run_after <= now() ORDER BY run_after, job_id LIMIT 32",
     )
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("listing review jobs"))?;
+    .map_err(StoreError::db("listing review jobs"))?;
     for job_id in candidates {
         let Ok(id32) = i32::try_from(job_id) else { continue };
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(LOCK_CLASS)
-            .bind(id32)
+        let locked: bool = sqlx::query_scalar!(r#"SELECT pg_try_advisory_lock($1, $2) AS "locked!""#, LOCK_CLASS, id32)
             .fetch_one(&mut *conn)
             .await
-            .map_err(AppError::db("locking a review job"))?;
+            .map_err(StoreError::db("locking a review job"))?;
         if !locked {
             continue;
         }
         // Another worker may have finished it between the list and the lock.
-        let job: Option<Job> = sqlx::query_as(
-            "UPDATE review_jobs SET attempts = attempts + 1, worker = $2 WHERE job_id = $1 AND state = 'queued'
-             RETURNING job_id, county::text AS county, submission_id, version, attempts",
+        let job: Option<Job> = sqlx::query_as!(
+            Job,
+            r#"UPDATE review_jobs SET attempts = attempts + 1, worker = $2 WHERE job_id = $1 AND state = 'queued'
+             RETURNING job_id, county::text AS "county!", submission_id, version, attempts"#,
+            job_id,
+            worker,
         )
-        .bind(job_id)
-        .bind(worker)
         .fetch_optional(&mut *conn)
         .await
-        .map_err(AppError::db("taking a review job"))?;
+        .map_err(StoreError::db("taking a review job"))?;
         match job {
             Some(job) => return Ok(Some((job, conn))),
             None => unlock(&mut conn, job_id).await?,
@@ -108,12 +109,10 @@ pub async fn take(pool: &PgPool, worker: &str) -> Result<Option<(Job, PoolConnec
 }
 
 async fn unlock(conn: &mut PgConnection, job_id: i64) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-        .bind(LOCK_CLASS)
-        .bind(i32::try_from(job_id).unwrap_or(0))
-        .execute(conn)
+    sqlx::query_scalar!("SELECT pg_advisory_unlock($1, $2)", LOCK_CLASS, i32::try_from(job_id).unwrap_or(0))
+        .fetch_one(conn)
         .await
-        .map_err(AppError::db("unlocking a review job"))?;
+        .map_err(StoreError::db("unlocking a review job"))?;
     Ok(())
 }
 
@@ -126,35 +125,37 @@ pub async fn release(mut conn: PoolConnection<Postgres>, job_id: i64) {
 
 /// Marks a job done, in the transaction that stored its result.
 pub async fn finish(conn: &mut PgConnection, job_id: i64, state: &str, error: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE review_jobs SET state = $2, last_error = $3, finished_at = now() WHERE job_id = $1")
-        .bind(job_id)
-        .bind(state)
-        .bind(error)
-        .execute(conn)
-        .await
-        .map_err(AppError::db("finishing a review job"))?;
+    sqlx::query!(
+        "UPDATE review_jobs SET state = $2, last_error = $3, finished_at = now() WHERE job_id = $1",
+        job_id,
+        state,
+        error,
+    )
+    .execute(conn)
+    .await
+    .map_err(StoreError::db("finishing a review job"))?;
     Ok(())
 }
 
 /// Puts a job that failed for a passing reason (database hiccup...) back, a little later.
 pub async fn retry_later(pool: &PgPool, job_id: i64, error: &str, delay: Duration) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE review_jobs SET last_error = $2, run_after = now() + make_interval(secs => $3)
          WHERE job_id = $1 AND state = 'queued'",
+        job_id,
+        error,
+        delay.as_secs_f64(),
     )
-    .bind(job_id)
-    .bind(error)
-    .bind(delay.as_secs_f64())
     .execute(pool)
     .await
-    .map_err(AppError::db("re-queueing a review job"))?;
+    .map_err(StoreError::db("re-queueing a review job"))?;
     Ok(())
 }
 
 /// Jobs not finished, for tests and the health of the queue.
 pub async fn pending(pool: &PgPool) -> Result<i64> {
-    sqlx::query_scalar("SELECT count(*) FROM review_jobs WHERE state = 'queued'")
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM review_jobs WHERE state = 'queued'"#)
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting review jobs"))
+        .map_err(StoreError::db("counting review jobs"))
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// What of the store a package may touch.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -115,7 +115,7 @@ pub async fn fingerprint(conn: &mut PgConnection, area: &Area, lock: bool) -> Re
             .bind(&area.parcels)
             .fetch_all(&mut *conn)
             .await
-            .map_err(AppError::db("fingerprinting store parcels"))?;
+            .map_err(StoreError::db("fingerprinting store parcels"))?;
     let mut b: Vec<(String, i64)> = Vec::new();
     for filter in [BUILDINGS_OF_PARCELS, BUILDINGS_BY_CODE] {
         let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
@@ -126,7 +126,7 @@ pub async fn fingerprint(conn: &mut PgConnection, area: &Area, lock: bool) -> Re
         .bind(&area.buildings)
         .fetch_all(&mut *conn)
         .await
-        .map_err(AppError::db("fingerprinting store buildings"))?;
+        .map_err(StoreError::db("fingerprinting store buildings"))?;
         b.extend(rows);
     }
     // The order `read` hashes them in.
@@ -140,7 +140,7 @@ pub async fn fingerprint(conn: &mut PgConnection, area: &Area, lock: bool) -> Re
     .bind(&area.tables)
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("fingerprinting store households"))?;
+    .map_err(StoreError::db("fingerprinting store households"))?;
     let mut hasher = Sha256::new();
     for (tag, ids) in [("p", p), ("b", b), ("h", h)] {
         for vid in ids {
@@ -167,7 +167,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
     .bind(&area.parcels)
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("reading store parcels"))?;
+    .map_err(StoreError::db("reading store parcels"))?;
     let mut buildings: Vec<BuildingRow> = Vec::new();
     for filter in [BUILDINGS_OF_PARCELS, BUILDINGS_BY_CODE] {
         let rows: Vec<BuildingRow> = sqlx::query_as(&format!(
@@ -180,7 +180,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
         .bind(&area.buildings)
         .fetch_all(&mut *conn)
         .await
-        .map_err(AppError::db("reading store buildings"))?;
+        .map_err(StoreError::db("reading store buildings"))?;
         buildings.extend(rows);
     }
     // A building of an area parcel that the package also carries came twice.
@@ -195,7 +195,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
     .bind(&area.tables)
     .fetch_all(&mut *conn)
     .await
-    .map_err(AppError::db("reading store households"))?;
+    .map_err(StoreError::db("reading store households"))?;
 
     let mut hasher = Sha256::new();
     let mut rows = StoreRows::default();
@@ -276,7 +276,7 @@ pub async fn close(
     .bind(codes)
     .fetch_all(conn)
     .await
-    .map_err(AppError::db("closing versions"))
+    .map_err(StoreError::db("closing versions"))
 }
 
 /// Parcels to insert as current versions, column by column.
@@ -319,7 +319,7 @@ pub async fn insert_parcels(conn: &mut PgConnection, county: &str, p: &NewParcel
     .bind(&p.geom)
     .execute(conn)
     .await
-    .map_err(AppError::db("writing parcels (geometry)"))?;
+    .map_err(StoreError::db("writing parcels (geometry)"))?;
     Ok(())
 }
 
@@ -376,7 +376,7 @@ pub async fn insert_buildings(conn: &mut PgConnection, county: &str, b: &NewBuil
     .bind(&b.geom)
     .execute(conn)
     .await
-    .map_err(AppError::db("writing buildings (geometry)"))?;
+    .map_err(StoreError::db("writing buildings (geometry)"))?;
     Ok(())
 }
 
@@ -408,7 +408,7 @@ pub async fn audit_many(
     .bind(&after)
     .execute(conn)
     .await
-    .map_err(AppError::db("writing audit rows"))?;
+    .map_err(StoreError::db("writing audit rows"))?;
     Ok(())
 }
 
@@ -427,6 +427,6 @@ pub async fn max_number(conn: &mut PgConnection, table: &str, key: &str, county:
     .bind(&hi)
     .fetch_one(conn)
     .await
-    .map_err(AppError::db("reading the highest code in use"))?;
+    .map_err(StoreError::db("reading the highest code in use"))?;
     Ok(top.and_then(|t| t.get(prefix.len()..prefix.len() + width).and_then(|n| n.parse().ok())).unwrap_or(0))
 }

@@ -4,8 +4,8 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use crate::db::error::{Result, StoreError};
 use crate::db::Page;
-use crate::error::{AppError, Result};
 
 /// A search hit.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -46,7 +46,7 @@ pub async fn by_address(pool: &PgPool, counties: &[String], text: &str, page: Pa
         .bind(&pattern)
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting search hits"))?;
+        .map_err(StoreError::db("counting search hits"))?;
     let items = sqlx::query_as(&format!("SELECT * FROM ({union}) u ORDER BY kind DESC, code LIMIT $3 OFFSET $4"))
         .bind(counties)
         .bind(&pattern)
@@ -54,7 +54,7 @@ pub async fn by_address(pool: &PgPool, counties: &[String], text: &str, page: Pa
         .bind(page.offset())
         .fetch_all(pool)
         .await
-        .map_err(AppError::db("searching by address"))?;
+        .map_err(StoreError::db("searching by address"))?;
     Ok((items, total))
 }
 

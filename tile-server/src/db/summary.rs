@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// Counts of one county.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
@@ -31,18 +31,19 @@ pub struct CountySummary {
 /// Counts use the partial `*_current` unique indexes; the last write uses
 /// `audit_county_at` (migration 0007).
 pub async fn by_county(pool: &PgPool, counties: &[String]) -> Result<Vec<CountySummary>> {
-    sqlx::query_as(
-        "SELECT c::text AS county,
-                (SELECT count(*) FROM parcels WHERE county = c AND state = 'current') AS parcels,
-                (SELECT count(*) FROM buildings WHERE county = c AND state = 'current') AS buildings,
-                (SELECT count(*) FROM households WHERE county = c AND state = 'current') AS households,
-                (SELECT count(*) FROM sub_districts WHERE county = c AND state = 'current') AS sub_districts,
+    sqlx::query_as!(
+        CountySummary,
+        r#"SELECT c::text AS "county!",
+                (SELECT count(*) FROM parcels WHERE county = c AND state = 'current') AS "parcels!",
+                (SELECT count(*) FROM buildings WHERE county = c AND state = 'current') AS "buildings!",
+                (SELECT count(*) FROM households WHERE county = c AND state = 'current') AS "households!",
+                (SELECT count(*) FROM sub_districts WHERE county = c AND state = 'current') AS "sub_districts!",
                 (SELECT max(at) FROM audit WHERE county = c AND object_type <> 'token') AS last_write
          FROM (SELECT DISTINCT unnest($1::char(6)[]) AS c) cs
-         ORDER BY c",
+         ORDER BY c"#,
+        counties as _,
     )
-    .bind(counties)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("summarising the store"))
+    .map_err(StoreError::db("summarising the store"))
 }

@@ -22,7 +22,7 @@
 
 use sqlx::PgPool;
 
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
 
 /// Highest zoom served (0.6 m tiles; parcels are surveyed to the centimetre,
 /// but deeper tiles only repeat what z=22 shows).
@@ -168,15 +168,20 @@ pub struct TileCoord {
     pub y: u32,
 }
 
+/// A tile address out of range (HTTP 400 at the edge); the text says which number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadTile(String);
+
 impl TileCoord {
     /// Checks the ranges; the message says which number is out of range.
-    pub fn new(z: u32, x: u32, y: u32) -> Result<Self> {
+    pub fn new(z: u32, x: u32, y: u32) -> std::result::Result<Self, BadTile> {
         if z > u32::from(MAX_ZOOM) {
-            return Err(AppError::BadRequest(format!("zoom {z} is above the maximum {MAX_ZOOM}")));
+            return Err(BadTile(format!("zoom {z} is above the maximum {MAX_ZOOM}")));
         }
         let n = 1u32 << z;
         if x >= n || y >= n {
-            return Err(AppError::BadRequest(format!("tile {z}/{x}/{y}: x and y must be below 2^{z} = {n}")));
+            return Err(BadTile(format!("tile {z}/{x}/{y}: x and y must be below 2^{z} = {n}")));
         }
         Ok(Self { z: z as u8, x, y })
     }
@@ -212,7 +217,7 @@ pub async fn tile(pool: &PgPool, layer: TileLayer, tile: TileCoord, counties: &[
         return Ok(Vec::new());
     }
     let tolerance = if tile.z < SIMPLIFY_BELOW { tile.width_m() / f64::from(EXTENT) } else { 0.0 };
-    let mut tx = pool.begin_with(TILE_TRANSACTION).await.map_err(AppError::db("building vector tile"))?;
+    let mut tx = pool.begin_with(TILE_TRANSACTION).await.map_err(StoreError::db("building vector tile"))?;
     let bytes: Option<Vec<u8>> = sqlx::query_scalar(&layer.sql())
         .bind(i32::from(tile.z))
         .bind(tile.x as i32)
@@ -221,8 +226,8 @@ pub async fn tile(pool: &PgPool, layer: TileLayer, tile: TileCoord, counties: &[
         .bind(tolerance)
         .fetch_one(&mut *tx)
         .await
-        .map_err(AppError::db("building vector tile"))?;
-    tx.commit().await.map_err(AppError::db("building vector tile"))?;
+        .map_err(StoreError::db("building vector tile"))?;
+    tx.commit().await.map_err(StoreError::db("building vector tile"))?;
     Ok(bytes.unwrap_or_default())
 }
 
@@ -242,7 +247,7 @@ pub async fn bounds(pool: &PgPool, counties: &[String]) -> Result<Option<[f64; 4
     .bind(counties)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("reading the map's bounds"))?;
+    .map_err(StoreError::db("reading the map's bounds"))?;
     Ok(row.map(|(w, s, e, n)| [w, s, e, n]))
 }
 
@@ -254,7 +259,7 @@ pub async fn store_crs(pool: &PgPool) -> Result<(i32, String)> {
     )
     .fetch_one(pool)
     .await
-    .map_err(AppError::db("reading the store CRS"))
+    .map_err(StoreError::db("reading the store CRS"))
 }
 
 /// Most features [`features`] returns in one answer (the console's map is an
@@ -289,7 +294,7 @@ pub async fn features(pool: &PgPool, layer: TileLayer, county: &str) -> Result<s
     .bind(MAX_FEATURES)
     .fetch_one(pool)
     .await
-    .map_err(AppError::db("loading map features"))?;
+    .map_err(StoreError::db("loading map features"))?;
     let mut collection = collection;
     if let serde_json::Value::Object(m) = &mut collection {
         m.insert("truncated".into(), serde_json::Value::Bool(total > MAX_FEATURES));

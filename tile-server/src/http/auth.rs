@@ -18,9 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthUser, Role};
-use crate::db::sessions::{self, Credentials, SessionPolicy};
-use crate::db::{accounts, audit};
+use crate::auth::login::{self, Credentials, SessionPolicy};
+use crate::auth::{accounts, AuthUser, Role};
+use crate::db::{audit, sessions};
 use crate::error::{AppError, ErrorBody};
 use crate::http::AppJson;
 use crate::security::{MAX_NAME_CHARS, MAX_PASSWORD_BYTES};
@@ -114,13 +114,9 @@ pub async fn login(
         LoginRequest::User { username, password } => Credentials::User { username, password },
         LoginRequest::Client { client_id, client_secret } => Credentials::Client { client_id, secret: client_secret },
     };
-    let (kind, secret) = match creds {
-        Credentials::User { password, .. } => ("user", password),
-        Credentials::Client { secret, .. } => ("client", secret),
-    };
-    check_lengths(creds.name(), secret)?;
-    throttle(&state, kind, creds.name(), audit::current_source()).await?;
-    let outcome = sessions::login(&state.db, &state.security.hashing, creds, SessionPolicy::of(&state.settings)).await;
+    check_lengths(creds.name(), creds.secret())?;
+    throttle(&state, creds.kind(), creds.name(), audit::current_source()).await?;
+    let outcome = login::login(&state.db, &state.security.hashing, creds, SessionPolicy::of(&state.settings)).await;
     match &outcome {
         Err(AppError::InvalidCredentials) => state.security.logins.failed(creds.name(), Instant::now()),
         Ok(_) => state.security.logins.succeeded(creds.name()),
@@ -191,7 +187,7 @@ pub async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<StatusCode, AppError> {
     let token = crate::auth::extractor::bearer_token(&headers).ok_or(AppError::Unauthenticated)?;
-    sessions::revoke_token(&state.db, &who, token).await?;
+    login::revoke_token(&state.db, &who, token).await?;
     if let Some(cache) = &state.principals {
         cache.remove(token);
     }

@@ -155,7 +155,7 @@ async fn fresh_table(
             let table = buildings::table(&state.db, zrzh, show_pii, &state.pii)
                 .await?
                 .ok_or(AppError::NotFound(format!("building {zrzh}")))?;
-            let body = serde_json::to_vec(&table).map_err(|e| AppError::Internal(format!("serializing table: {e}")))?;
+            let body = serde_json::to_vec(&table).map_err(|e| AppError::internal("serializing table", e))?;
             state.tables.insert(zrzh, show_pii, fingerprint, body, ticket)
         }
     })

@@ -96,7 +96,7 @@ async fn intake(
         Ok(NewPackage { county: manifest.county, title, bytes, sha256, manifest: manifest_json })
     })
     .await
-    .map_err(|e| AppError::Internal(format!("intake task: {e}")))?
+    .map_err(|e| AppError::internal("intake task", e))?
 }
 
 fn quota(state: &AppState) -> Quota {

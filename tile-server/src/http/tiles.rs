@@ -67,7 +67,7 @@ fn parse_number(what: &str, text: &str) -> Result<u32, AppError> {
 /// Parses `z`, `x` and `y[.mvt]` into a checked tile address.
 pub fn parse_tile(z: &str, x: &str, y: &str) -> Result<TileCoord, AppError> {
     let y = y.strip_suffix(".mvt").unwrap_or(y);
-    TileCoord::new(parse_number("z", z)?, parse_number("x", x)?, parse_number("y", y)?)
+    Ok(TileCoord::new(parse_number("z", z)?, parse_number("x", x)?, parse_number("y", y)?)?)
 }
 
 /// The caller's counties, sorted and without repeats: the tile's scope and the
@@ -138,7 +138,10 @@ pub async fn tile(
     let coord = parse_tile(&z, &x, &y)?;
     let counties = scope_of(&who);
     let db = &state.db;
-    let (cached, _) = state.tiles.tile(layer, coord, &counties, || tiles::tile(db, layer, coord, &counties)).await?;
+    let (cached, _) = state
+        .tiles
+        .tile(layer, coord, &counties, || async { Ok(tiles::tile(db, layer, coord, &counties).await?) })
+        .await?;
     if cached.body.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

@@ -53,6 +53,7 @@ mod error;
 pub mod ewkb;
 pub mod report;
 pub mod rules;
+mod run;
 pub mod source;
 pub mod store;
 pub mod tables;
@@ -72,10 +73,8 @@ use cadastre_core::model::{Layer, Submission};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use bulk::BulkLoad;
 use report::RejectWriter;
 use validate::{Checked, Validator};
-use writers::Writers;
 
 /// Default rows per batch: one reader chunk.
 pub const DEFAULT_BATCH: usize = 65_536;
@@ -231,16 +230,34 @@ pub async fn import(
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
     let mut main = pool.acquire().await.map_err(ImportError::db("connecting"))?;
-    let srid: i32 = sqlx::query_scalar("SELECT srid FROM store_settings")
-        .fetch_one(&mut *main)
-        .await
-        .map_err(ImportError::db("reading the store SRID"))?;
-    let srid = u32::try_from(srid).map_err(|_| ImportError::input(&opts.path, "the store SRID is negative"))?;
+    let srid = store_srid(&mut main, &opts.path).await?;
     let assume = opts.assume_srid.map(Crs::from_epsg);
     let layers = discover(&opts.path, assume.as_ref())?;
-    // Set up every transform and check every layer's text before writing anything: an
-    // impossible CRS or an unreadable encoding stops the import here, not half-way.
-    for l in &layers {
+    check_before_writing(&layers, srid, opts)?;
+    let rejects = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;
+    let info =
+        RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Msg>(1);
+    let reader = spawn_reader(&layers, opts, srid, assume, tx);
+    let mut run = run::Run::new(pool, opts, progress, main, rejects, info);
+    let result = run.receive(rx).await;
+    run.finish(result, reader).await
+}
+
+/// The store SRID, which every layer is transformed into.
+async fn store_srid(main: &mut sqlx::PgConnection, path: &Path) -> Result<u32, ImportError> {
+    let srid: i32 = sqlx::query_scalar("SELECT srid FROM store_settings")
+        .fetch_one(main)
+        .await
+        .map_err(ImportError::db("reading the store SRID"))?;
+    u32::try_from(srid).map_err(|_| ImportError::input(path, "the store SRID is negative"))
+}
+
+/// Sets up every transform and checks every layer's text and the `--county` flag before
+/// anything is written: an impossible CRS or an unreadable encoding stops the import
+/// here, not half-way.
+fn check_before_writing(layers: &[LayerSource], srid: u32, opts: &ImportOptions) -> Result<(), ImportError> {
+    for l in layers {
         if let Some(crs) = &l.crs {
             transformer_for(crs, srid, &l.path)?;
         }
@@ -255,129 +272,21 @@ pub async fn import(
             return Err(ImportError::input(&opts.path, format!("--county {c:?}: {e}")));
         }
     }
-    let mut writer = opts.rejects.as_deref().map(RejectWriter::create).transpose()?;
-    let run =
-        RunInfo { actor: opts.actor.clone(), source: opts.path.display().to_string(), ..source_stamp(&opts.path) };
+    Ok(())
+}
 
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1);
-    let reader = {
-        let layers = layers.clone();
-        let load = LoadOptions { encoding: opts.encoding, ..LoadOptions::default() };
-        let county = opts.county.clone();
-        let assume = assume.clone();
-        std::thread::spawn(move || read_all(&layers, &load, county, srid, assume.as_ref(), &tx))
-    };
-
-    let mut summary = ImportSummary::default();
-    let mut run_id: Option<(i64, String)> = None;
-    let mut writers: Option<Writers> = None;
-    let batch_rows = opts.batch.max(1);
-    // Parcel records announced by the reader, and the bulk load when one was started.
-    let mut parcel_records: Option<u64> = None;
-    let mut bulk: Option<BulkLoad> = None;
-    let result: Result<(), ImportError> = async {
-        while let Some(msg) = rx.recv().await {
-            match msg {
-                Msg::Start(layer, total) => {
-                    summary.layers.push((layer.standard_name().to_owned(), LayerSummary::default()));
-                    progress.start_layer(layer, total);
-                    if layer == Layer::Parcels {
-                        parcel_records = total;
-                    }
-                }
-                Msg::Chunk(layer, checked, county) => {
-                    if let Some(w) = writer.as_mut() {
-                        w.write(&checked.issues)?;
-                    }
-                    let s = layer_mut(&mut summary, layer);
-                    s.read += checked.read as u64;
-                    s.rejected += checked.issues.iter().filter(|i| i.action == Action::Rejected).count() as u64;
-                    s.warnings += checked.issues.iter().filter(|i| i.action == Action::Warning).count() as u64;
-                    progress.advance((checked.read - checked.staged.indexes.len()) as u64);
-                    if checked.staged.indexes.is_empty() {
-                        continue;
-                    }
-                    if run_id.is_none() {
-                        let c = county.unwrap_or_else(|| "000000".into());
-                        store::lock_county(&mut main, &c).await?;
-                        let id = store::start_run(&mut main, &c, &run).await?;
-                        writers = Some(Writers::start(pool, opts.writers.max(1), id, &c, &run).await?);
-                        run_id = Some((id, c));
-                    }
-                    // Decided once, at the layer's first batch: a large first load of the county.
-                    if layer == Layer::Parcels {
-                        if let (Some(n), Some((_, c))) = (parcel_records.take(), &run_id) {
-                            if n >= opts.bulk_min {
-                                bulk = BulkLoad::begin(&mut main, c).await?;
-                            }
-                        }
-                    }
-                    let Some(ws) = writers.as_mut() else { continue };
-                    for mut batch in cut(layer, &checked.staged, batch_rows, &mut summary.batches) {
-                        if let (Layer::Parcels, Some(b)) = (layer, bulk.as_mut()) {
-                            b.take(&mut batch);
-                        }
-                        ws.send(batch, &mut summary, progress).await?;
-                    }
-                }
-                Msg::End(layer, notes) => {
-                    if let Some(ws) = writers.as_mut() {
-                        ws.drain(&mut summary, progress).await?;
-                    }
-                    if let (Layer::Parcels, Some((id, _))) = (layer, &run_id) {
-                        if let Some(b) = bulk.take() {
-                            b.finish(pool, &mut main, *id, &run).await?;
-                        }
-                    }
-                    if let Some(w) = writer.as_mut() {
-                        w.write(&notes)?;
-                    }
-                    summary.notes.extend(notes);
-                    let s = *layer_mut(&mut summary, layer);
-                    progress.finish_layer(layer, &s);
-                }
-                Msg::Failed(e) => return Err(e),
-            }
-        }
-        if let Some(ws) = writers.as_mut() {
-            ws.drain(&mut summary, progress).await?;
-        }
-        Ok(())
-    }
-    .await;
-    // Dropping the receiver stops the reader at its next chunk.
-    drop(rx);
-    if let Some(ws) = writers.take() {
-        ws.stop().await;
-    }
-    let joined = reader.join();
-    if let Some(w) = writer.as_mut() {
-        w.flush()?;
-    }
-    let status = if result.is_ok() { "finished" } else { "failed" };
-    if let Some(b) = bulk.take() {
-        // Best effort: what a failed first load leaves is removed by the rerun anyway.
-        if let Err(e) = b.abandon(&mut main).await {
-            tracing::warn!(error = %e, "unfinished bulk load left in place");
-        }
-    }
-    if let Some((id, c)) = &run_id {
-        summary.run_id = Some(*id);
-        summary.county = Some(c.clone());
-        let counts = serde_json::to_value(&summary.layers).unwrap_or_default();
-        // Best effort when the import itself failed: the error to report is the first one.
-        let finished = store::finish_run(&mut main, c, *id, status, &counts).await;
-        let unlocked = store::unlock_county(&mut main, c).await;
-        if unlocked.is_err() {
-            // A pooled connection must not keep the lock: close it instead.
-            main.detach();
-        } else if result.is_ok() {
-            finished?;
-        }
-    }
-    result?;
-    joined.map_err(|_| ImportError::Reader("the reader thread panicked".into()))?;
-    Ok(summary)
+/// Starts the reader thread ([`read_all`]), which sends its messages on `tx`.
+fn spawn_reader(
+    layers: &[LayerSource],
+    opts: &ImportOptions,
+    srid: u32,
+    assume: Option<Crs>,
+    tx: tokio::sync::mpsc::Sender<Msg>,
+) -> std::thread::JoinHandle<()> {
+    let layers = layers.to_vec();
+    let load = LoadOptions { encoding: opts.encoding, ..LoadOptions::default() };
+    let county = opts.county.clone();
+    std::thread::spawn(move || read_all(&layers, &load, county, srid, assume.as_ref(), &tx))
 }
 
 /// Cuts a validated chunk into batches of at most `rows` rows, numbering them.

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 
 use crate::db::building_tables::{write_table, SurveyedFloor, SurveyedHousehold, SurveyedTable, TableWritten};
 use crate::db::households::HouseholdAreas;
+use crate::db::StoreError;
 
 /// A building-table file and its apportionment, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,13 +147,28 @@ pub fn read(file: &TableFile, actor: &str) -> Result<ReadTable, TableError> {
     Ok(ReadTable { table, skipped })
 }
 
+/// Why a table file was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum TableRefused {
+    /// The file could not be read as a building table.
+    #[error(transparent)]
+    Read(#[from] TableError),
+    /// No connection to the store.
+    #[error("connecting to the store: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// The store refused the table (its building is missing, a value breaks a rule...)
+    /// or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// What importing one table file did.
 #[derive(Debug)]
 pub struct TableOutcome {
     /// The CSV.
     pub file: PathBuf,
     /// Households written, or why the table was refused as a whole.
-    pub written: Result<TableWritten, String>,
+    pub written: Result<TableWritten, TableRefused>,
     /// Rows left out of a table that was written: `(line, HH, reason)`.
     pub skipped: Vec<(usize, Option<String>, String)>,
 }
@@ -171,13 +187,11 @@ pub async fn import_tables(pool: &PgPool, dir: &Path, actor: &str) -> Vec<TableO
     let mut outcomes = Vec::new();
     for file in discover(dir) {
         let outcome = match read(&file, actor) {
-            Err(e) => TableOutcome { file: file.csv, written: Err(e.to_string()), skipped: Vec::new() },
+            Err(e) => TableOutcome { file: file.csv, written: Err(e.into()), skipped: Vec::new() },
             Ok(read) => {
                 let written = match pool.acquire().await {
-                    Ok(mut conn) => {
-                        write_table(&mut conn, actor, "importer", &read.table).await.map_err(|e| e.to_string())
-                    }
-                    Err(e) => Err(format!("connecting to the store: {e}")),
+                    Ok(mut conn) => write_table(&mut conn, actor, "importer", &read.table).await.map_err(Into::into),
+                    Err(e) => Err(TableRefused::Connect(e)),
                 };
                 TableOutcome { file: file.csv, written, skipped: read.skipped }
             }

@@ -292,47 +292,46 @@ impl Validator {
     }
 
     /// Runs the neighbour-free QC rules on the features that are not already rejected
-    /// and maps each finding to its feature by code (unique within the chunk by now).
+    /// ([`qc::check_batch`], which answers per feature: no neighbours are known here,
+    /// the county-wide rules are off in [`rules::import_qc_config`]).
     fn run_qc(&self, chunk: &mut Submission, layer: Layer, feats: &mut [Feature]) {
         if !matches!(layer, Layer::Parcels | Layer::Buildings) {
             return;
         }
-        // QC sees only the features not already rejected (so codes are unique); they are
-        // moved out of the chunk and back, not cloned.
+        // QC sees only the features not already rejected; they are moved out of the
+        // chunk and back, not cloned.
         let pos_of: Vec<usize> = (0..feats.len()).filter(|&p| feats[p].rejects.is_empty()).collect();
         if pos_of.is_empty() {
             return;
         }
         let keep: Vec<bool> = feats.iter().map(|f| f.rejects.is_empty()).collect();
-        let mut sub = Submission::default();
+        let mut batch = Submission::default();
         let mut aside = Vec::new();
         let mut aside_b = Vec::new();
         match layer {
-            Layer::Parcels => split(&mut chunk.parcels, &keep, &mut sub.parcels, &mut aside),
-            _ => split(&mut chunk.buildings, &keep, &mut sub.buildings, &mut aside_b),
+            Layer::Parcels => split(&mut chunk.parcels, &keep, &mut batch.parcels, &mut aside),
+            _ => split(&mut chunk.buildings, &keep, &mut batch.buildings, &mut aside_b),
         }
-        let by_code: HashMap<&str, usize> =
-            pos_of.iter().map(|&pos| (feats[pos].code.as_str(), pos)).collect::<HashMap<_, _>>();
-        let report = qc::check(&sub, &self.config);
-        match layer {
-            Layer::Parcels => chunk.parcels = merge(std::mem::take(&mut sub.parcels), aside, &keep),
-            _ => chunk.buildings = merge(std::mem::take(&mut sub.buildings), aside_b, &keep),
-        }
-        let mut hits: Vec<(usize, bool, Reason)> = Vec::new();
-        for finding in &report.findings {
-            let Some(&pos) = finding.objects.iter().find_map(|o| by_code.get(o.as_str())) else { continue };
-            let rejects = rules::rejects(&finding.rule);
-            hits.push((
-                pos,
-                rejects,
-                Reason::new(&finding.rule, finding.message_zh.clone(), finding.message_en.clone()),
-            ));
-        }
-        for (pos, rejects, reason) in hits {
-            if rejects {
-                feats[pos].rejects.push(reason);
-            } else {
-                feats[pos].warnings.push(reason);
+        let found = qc::check_batch(&batch, &Submission::default(), &self.config);
+        let per_feature = match layer {
+            Layer::Parcels => {
+                chunk.parcels = merge(std::mem::take(&mut batch.parcels), aside, &keep);
+                found.parcels
+            }
+            _ => {
+                chunk.buildings = merge(std::mem::take(&mut batch.buildings), aside_b, &keep);
+                found.buildings
+            }
+        };
+        // `batch[k]` is `feats[pos_of[k]]`.
+        for (pos, findings) in pos_of.into_iter().zip(per_feature) {
+            for finding in findings {
+                let reason = Reason::new(&finding.rule, finding.message_zh, finding.message_en);
+                if rules::rejects(&finding.rule) {
+                    feats[pos].rejects.push(reason);
+                } else {
+                    feats[pos].warnings.push(reason);
+                }
             }
         }
     }

@@ -70,7 +70,7 @@ pub async fn etag(req: Request, next: Next) -> Response {
     let (mut parts, body) = resp.into_parts();
     let bytes: Bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),
-        Err(e) => return AppError::Internal(format!("reading response body: {e}")).into_response(),
+        Err(e) => return AppError::internal("reading response body", e).into_response(),
     };
     let tag = etag_of(&bytes);
     let Ok(tag_value) = HeaderValue::from_str(&tag) else {

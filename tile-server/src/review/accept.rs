@@ -120,7 +120,7 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     set_actor(&mut tx, &who.actor()).await?;
     let v = submissions::lock_latest(&mut tx, who, id).await?;
     let diff: Diff = match &v.diff {
-        Some(d) => serde_json::from_value(d.clone()).map_err(|e| AppError::Internal(format!("stored diff: {e}")))?,
+        Some(d) => serde_json::from_value(d.clone()).map_err(|e| AppError::internal("stored diff", e))?,
         None => Diff::default(),
     };
     precheck(&v, who, d, &diff)?;
@@ -136,7 +136,7 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
         (u, phases)
     })
     .await
-    .map_err(|e| AppError::Internal(format!("unpack task: {e}")))?;
+    .map_err(|e| AppError::internal("unpack task", e))?;
     let u = u.map_err(AppError::Unprocessable)?;
     let fingerprint = review_store::fingerprint(&mut tx, &u.area(), true).await?;
     phases.lap("lock store rows");

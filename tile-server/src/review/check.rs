@@ -31,7 +31,8 @@ pub async fn qc_config(pool: &PgPool, county: &str) -> Result<QcConfig> {
         .map_err(AppError::db("reading QC rules"))?;
     match text {
         None => Ok(QcConfig::default()),
-        Some(t) => QcConfig::from_toml(&t).map_err(|e| AppError::Internal(format!("stored QC rules of {county}: {e}"))),
+        Some(t) => QcConfig::from_toml(&t)
+            .map_err(|e| AppError::internal(format!("reading the stored QC rules of {county}"), e)),
     }
 }
 
@@ -69,7 +70,7 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
         (u, phases)
     })
     .await
-    .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    .map_err(|e| AppError::internal("check task", e))?;
     let unpacked = match unpacked {
         Ok(u) => u,
         Err(reason) => return Ok(Outcome::Failed(reason)),
@@ -105,7 +106,7 @@ pub async fn run(pool: &PgPool, key: &VersionKey, limits: Limits) -> Result<Outc
         (checked, phases)
     })
     .await
-    .map_err(|e| AppError::Internal(format!("check task: {e}")))?;
+    .map_err(|e| AppError::internal("check task", e))?;
     phases.log();
     Ok(Outcome::Ready(Box::new(checked)))
 }

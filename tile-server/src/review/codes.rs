@@ -19,12 +19,8 @@ use crate::error::{AppError, Result};
 
 pub(super) fn alloc_err(e: AllocError) -> AppError {
     match e {
-        // The driver's error is shared by one group commit's requests; a copy of its text when
-        // another request still holds it.
-        AllocError::Database { source, context } => AppError::Db(
-            std::sync::Arc::try_unwrap(source).unwrap_or_else(|shared| sqlx::Error::Protocol(shared.to_string())),
-            context,
-        ),
+        // Kept whole as the source: its driver error is shared by one group commit's requests.
+        e @ AllocError::Database { .. } => AppError::internal("allocating unit codes", e),
         other => AppError::Conflict(format!("单元代码 unit code: {other}")),
     }
 }

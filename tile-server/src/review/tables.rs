@@ -112,8 +112,8 @@ fn rewrite_table(
         }
         table.insert(h, &by).map_err(|e| AppError::Unprocessable(e.to_string()))?;
     }
-    let io = |e: std::io::Error| AppError::Internal(format!("rewriting a building table: {e}"));
-    let csv = write_csv(&table).map_err(|e| AppError::Internal(e.to_string()))?;
+    let io = |e: std::io::Error| AppError::internal("rewriting a building table", e);
+    let csv = write_csv(&table).map_err(|e| AppError::internal("writing a building table", e))?;
     // An XLSX table is rewritten as the CSV beside it (the apportionment stays where it is).
     let mut file = t.file.clone();
     file.csv = file.csv.with_extension("csv");

@@ -54,7 +54,7 @@ pub async fn run_once(pool: &PgPool, limits: Limits, worker: &str) -> Result<boo
             }
             Err(e) => {
                 tracing::warn!(job = job.job_id, error = %e, "review check failed; retrying later");
-                review_jobs::retry_later(pool, job.job_id, &e.to_string(), Duration::from_secs(5)).await
+                Ok(review_jobs::retry_later(pool, job.job_id, &e.to_string(), Duration::from_secs(5)).await?)
             }
         }
     }

@@ -262,7 +262,7 @@ async fn store_srid_is_a_setting_fixed_once_geometry_exists(pool: PgPool) {
     let srid: i32 = sqlx::query_scalar("SELECT ST_SRID(geom) FROM parcels").fetch_one(&pool).await.unwrap_or(0);
     assert_eq!(srid, 4527);
     let err = tile_server::db::configure_store(&pool, 4549).await;
-    assert!(matches!(err, Err(tile_server::AppError::Conflict(_))), "{err:?}");
+    assert!(matches!(err, Err(tile_server::db::StoreError::Conflict(_))), "{err:?}");
     assert!(tile_server::db::configure_store(&pool, 4527).await.is_ok());
     // A geometry with another SRID is refused by the store.
     let bad = sqlx::query("INSERT INTO parcels (county, zddm, geom) VALUES ('330102', '330102001001GB00009', ST_Multi(ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))', 4549)))")

@@ -166,9 +166,9 @@ async fn the_application_role_suffices_for_the_api(pool: PgPool) {
     assert!(tile_server::db::check_store_srid(&app_pool, 4549).await.is_ok());
     // Accounts are created by the owner (CLI); everything else goes through the app role.
     let owner_state = state(&pool);
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &owner_state.db,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "boss",
             password: PASSWORD,
             role: Role::Admin,

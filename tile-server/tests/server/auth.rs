@@ -74,9 +74,9 @@ async fn expired_revoked_and_disabled_tokens_are_refused(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn password_guessing_is_limited_per_address_without_locking_the_account(pool: PgPool) {
     let st = state_with(&pool, Settings { login_attempts_per_minute_per_address: 3, ..Settings::default() });
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &pool,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "victim",
             password: PASSWORD,
             role: Role::Admin,

@@ -468,9 +468,9 @@ pub(crate) async fn count_pixels_in(c: &Client, css: &str, rgb: [u8; 3]) -> u64 
 
 /// A surveyor scoped to OWN only (sees one county's row and map).
 pub(crate) async fn accounts_user(st: &tile_server::AppState, name: &str) {
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &st.db,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: name,
             password: PASSWORD,
             role: Role::Surveyor,
@@ -512,9 +512,9 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     load_sample(&pool).await;
     let st = state(&pool);
     let surveyor = user_token(&st, "测绘员甲", Role::Surveyor, &[COUNTY]).await;
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &st.db,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "审核员乙",
             password: PASSWORD,
             role: Role::Reviewer,

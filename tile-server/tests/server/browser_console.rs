@@ -206,9 +206,9 @@ async fn console_building_table_is_a_grid_of_floors_units_and_rooms(pool: PgPool
     use crate::review_sample::TABLE;
     load_sample(&pool).await;
     let st = state(&pool);
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &st.db,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "测绘员己",
             password: PASSWORD,
             role: Role::Surveyor,

@@ -17,9 +17,9 @@ async fn reviewer_returns_a_submission_with_the_ticked_finding(pool: PgPool) {
     load_sample(&pool).await;
     let st = state(&pool);
     let surveyor = user_token(&st, "测绘员丙", Role::Surveyor, &[COUNTY]).await;
-    tile_server::db::accounts::create_user(
+    tile_server::auth::accounts::create_user(
         &st.db,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "审核员丁",
             password: PASSWORD,
             role: Role::Reviewer,

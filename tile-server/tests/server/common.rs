@@ -5,10 +5,10 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use tile_server::auth::accounts::{self, NewClient, NewUser};
 use tile_server::auth::Role;
 use tile_server::config::Settings;
 use tile_server::crypto::PiiCipher;
-use tile_server::db::accounts::{self, NewClient, NewUser};
 use tile_server::{app, AppState};
 use tower::ServiceExt;
 

@@ -262,9 +262,9 @@ async fn sessions_idle_out_are_capped_and_passwords_change_and_expire(pool: PgPo
     assert_eq!(get(&st, uri, &t3).await.status, StatusCode::OK);
     assert_eq!(get(&st, uri, &t4).await.status, StatusCode::OK);
     // Weak passwords are refused, at creation and at change.
-    let weak = tile_server::db::accounts::create_user(
+    let weak = tile_server::auth::accounts::create_user(
         &pool,
-        &tile_server::db::accounts::NewUser {
+        &tile_server::auth::accounts::NewUser {
             username: "bob",
             password: "aaaaaaaa",
             role: Role::Surveyor,
@@ -314,7 +314,7 @@ async fn sessions_idle_out_are_capped_and_passwords_change_and_expire(pool: PgPo
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     login(&st, json!({"username": "alice", "password": "Third-Passw0rd-x"})).await;
     // An administrator's forced expiry.
-    tile_server::db::accounts::expire_password(&pool, "alice", "cli:ops").await.unwrap_or_else(|e| panic!("{e}"));
+    tile_server::auth::accounts::expire_password(&pool, "alice", "cli:ops").await.unwrap_or_else(|e| panic!("{e}"));
     let r = call(
         &st,
         Method::POST,

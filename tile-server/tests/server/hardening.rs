@@ -13,9 +13,9 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
+use tile_server::auth::accounts::{self, NewUser};
 use tile_server::auth::Role;
 use tile_server::config::Settings;
-use tile_server::db::accounts::{self, NewUser};
 use tile_server::db::MIGRATOR;
 
 use crate::common::*;
@@ -428,7 +428,7 @@ async fn security_events_and_account_changes_are_audited_with_their_source(pool:
 /// naming who did it, in order, and no row holds a password or its hash.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn every_account_change_is_audited_with_its_actor(pool: PgPool) {
-    use tile_server::db::accounts::NewClient;
+    use tile_server::auth::accounts::NewClient;
     let st = state(&pool);
     accounts::create_user_by(
         &pool,

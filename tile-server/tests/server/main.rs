@@ -27,6 +27,7 @@ mod review_process;
 mod review_sample;
 mod review_tiles;
 mod serving;
+mod store_errors;
 mod tables;
 mod tile_cache;
 mod tile_guard;

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
-use crate::auth::{Action, Principal};
 use crate::db::audit::{self, AuditEntry};
+use crate::db::error::{Result, StoreError};
 use crate::db::Page;
-use crate::error::{AppError, Result};
+use crate::principal::{Action, Denied, Principal};
 
 mod versions;
 pub use versions::*;
@@ -173,44 +173,47 @@ fn readable(who: &Principal, id: i64, county: &str, submitted_by: i64) -> Result
     if may_read(who, county, submitted_by) {
         Ok(())
     } else {
-        Err(AppError::NotFound(format!("submission {id}")))
+        Err(StoreError::NotFound(format!("submission {id}")))
     }
 }
 
 /// Sets the actor the status trigger writes into `submission_transitions`.
 pub async fn set_actor(conn: &mut PgConnection, actor: &str) -> Result<()> {
-    sqlx::query("SELECT set_config('cadastre.actor', $1, true)")
-        .bind(actor)
-        .execute(conn)
+    sqlx::query_scalar!("SELECT set_config('cadastre.actor', $1, true)", actor)
+        .fetch_one(conn)
         .await
-        .map_err(AppError::db("setting the actor"))?;
+        .map_err(StoreError::db("setting the actor"))?;
     Ok(())
 }
 
 async fn check_quota(conn: &mut PgConnection, user_id: i64, bytes: i64, quota: Quota) -> Result<()> {
     // One hand-in per user at a time, so two parallel uploads cannot both pass the check.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('submission-quota'), $1::int)")
-        .bind(i32::try_from(user_id % i64::from(i32::MAX)).unwrap_or(0))
-        .execute(&mut *conn)
-        .await
-        .map_err(AppError::db("locking the quota"))?;
-    let (day_bytes, open): (i64, i64) = sqlx::query_as(
-        "SELECT coalesce(sum(package_bytes) FILTER (WHERE submitted_at > now() - interval '1 day'), 0)::bigint,
-                count(*) FILTER (WHERE status IN ('checking', 'ready'))
-         FROM submission_versions WHERE submitted_by = $1",
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtext('submission-quota'), $1::int)",
+        i32::try_from(user_id % i64::from(i32::MAX)).unwrap_or(0),
     )
-    .bind(user_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("locking the quota"))?;
+    let used = sqlx::query!(
+        r#"SELECT coalesce(sum(package_bytes) FILTER (WHERE submitted_at > now() - interval '1 day'), 0)::bigint
+                      AS "day_bytes!",
+                  count(*) FILTER (WHERE status IN ('checking', 'ready')) AS "open!"
+           FROM submission_versions WHERE submitted_by = $1"#,
+        user_id,
+    )
     .fetch_one(&mut *conn)
     .await
-    .map_err(AppError::db("reading the quota"))?;
+    .map_err(StoreError::db("reading the quota"))?;
+    let (day_bytes, open) = (used.day_bytes, used.open);
     if day_bytes + bytes > quota.daily_bytes {
-        return Err(AppError::QuotaExceeded(format!(
+        return Err(StoreError::QuotaExceeded(format!(
             "每日提交量已满 daily quota: {} of {} bytes used in the last 24 hours",
             day_bytes, quota.daily_bytes
         )));
     }
     if open >= quota.open_versions {
-        return Err(AppError::QuotaExceeded(format!(
+        return Err(StoreError::QuotaExceeded(format!(
             "待审成果过多 {open} of your submissions are still checking or waiting for review (limit {})",
             quota.open_versions
         )));
@@ -219,41 +222,41 @@ async fn check_quota(conn: &mut PgConnection, user_id: i64, bytes: i64, quota: Q
 }
 
 async fn insert_version(conn: &mut PgConnection, user_id: i64, id: i64, version: i32, p: &NewPackage) -> Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO submission_versions (county, submission_id, version, submitted_by, package, package_bytes,
              package_sha256, manifest)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        p.county.as_str(),
+        id,
+        version,
+        user_id,
+        p.bytes.as_slice(),
+        p.bytes.len() as i64,
+        p.sha256.as_str(),
+        &p.manifest as _,
     )
-    .bind(&p.county)
-    .bind(id)
-    .bind(version)
-    .bind(user_id)
-    .bind(&p.bytes)
-    .bind(p.bytes.len() as i64)
-    .bind(&p.sha256)
-    .bind(&p.manifest)
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("storing the package"))?;
+    .map_err(StoreError::db("storing the package"))?;
     crate::db::review_jobs::enqueue(conn, &VersionKey { county: p.county.clone(), submission_id: id, version }).await
 }
 
 /// Stores a new submission with its first version and queues its check (audited).
 pub async fn create(pool: &PgPool, who: &Principal, p: &NewPackage, quota: Quota) -> Result<Accepted202> {
-    let user_id = who.user_id().ok_or(AppError::Forbidden("hand in submissions"))?;
-    let mut tx = pool.begin().await.map_err(AppError::db("starting submission"))?;
+    let user_id = who.user_id().ok_or(StoreError::Denied(Denied::Action("hand in submissions")))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting submission"))?;
     set_actor(&mut tx, &who.actor()).await?;
     check_quota(&mut tx, user_id, p.bytes.len() as i64, quota).await?;
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sqlx::query_scalar!(
         "INSERT INTO submissions (county, title, submitted_by, status) VALUES ($1, $2, $3, 'checking')
          RETURNING submission_id",
+        p.county.as_str(),
+        p.title.as_str(),
+        user_id,
     )
-    .bind(&p.county)
-    .bind(&p.title)
-    .bind(user_id)
     .fetch_one(&mut *tx)
     .await
-    .map_err(AppError::db("inserting submission"))?;
+    .map_err(StoreError::db("inserting submission"))?;
     insert_version(&mut tx, user_id, id, 1, p).await?;
     let key = id.to_string();
     let after = json!({"version": 1, "bytes": p.bytes.len(), "sha256": p.sha256, "manifest": p.manifest});
@@ -266,37 +269,39 @@ pub async fn create(pool: &PgPool, who: &Principal, p: &NewPackage, quota: Quota
         after: Some(after),
     };
     audit::record(&mut tx, who, entry).await?;
-    tx.commit().await.map_err(AppError::db("committing submission"))?;
+    tx.commit().await.map_err(StoreError::db("committing submission"))?;
     Ok(Accepted202 { submission_id: id, version: 1, status: "checking".into() })
 }
 
 /// A new version of a returned (or failed) submission, by the surveyor who handed it in.
 pub async fn add_version(pool: &PgPool, who: &Principal, id: i64, p: &NewPackage, quota: Quota) -> Result<Accepted202> {
-    let user_id = who.user_id().ok_or(AppError::Forbidden("hand in submissions"))?;
-    let mut tx = pool.begin().await.map_err(AppError::db("starting resubmission"))?;
+    let user_id = who.user_id().ok_or(StoreError::Denied(Denied::Action("hand in submissions")))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting resubmission"))?;
     set_actor(&mut tx, &who.actor()).await?;
-    let case: Option<(String, i64, i32, String)> = sqlx::query_as(
-        "SELECT county::text, submitted_by, latest_version, status FROM submissions WHERE submission_id = $1 FOR UPDATE",
+    let case = sqlx::query!(
+        r#"SELECT county::text AS "county!", submitted_by, latest_version, status
+           FROM submissions WHERE submission_id = $1 FOR UPDATE"#,
+        id,
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await
-    .map_err(AppError::db("locking submission"))?;
-    let Some((county, owner, latest, status)) = case else {
-        return Err(AppError::NotFound(format!("submission {id}")));
+    .map_err(StoreError::db("locking submission"))?;
+    let Some(case) = case else {
+        return Err(StoreError::NotFound(format!("submission {id}")));
     };
+    let (county, owner, latest, status) = (case.county, case.submitted_by, case.latest_version, case.status);
     readable(who, id, &county, owner)?;
     if owner != user_id {
-        return Err(AppError::Forbidden("hand in a version of another surveyor's submission"));
+        return Err(StoreError::Denied(Denied::Action("hand in a version of another surveyor's submission")));
     }
     if county != p.county {
-        return Err(AppError::Unprocessable(format!(
+        return Err(StoreError::Invalid(format!(
             "the package is for county {}, the submission for {county}",
             p.county
         )));
     }
     if !matches!(status.as_str(), "returned" | "failed") {
-        return Err(AppError::Conflict(format!(
+        return Err(StoreError::Conflict(format!(
             "submission {id} is {status}: only a returned or failed one takes a new version"
         )));
     }
@@ -314,7 +319,7 @@ pub async fn add_version(pool: &PgPool, who: &Principal, id: i64, p: &NewPackage
         after: Some(after),
     };
     audit::record(&mut tx, who, entry).await?;
-    tx.commit().await.map_err(AppError::db("committing resubmission"))?;
+    tx.commit().await.map_err(StoreError::db("committing resubmission"))?;
     Ok(Accepted202 { submission_id: id, version, status: "checking".into() })
 }
 
@@ -330,7 +335,7 @@ pub async fn list(pool: &PgPool, who: &Principal, status: Option<&str>, page: Pa
         .bind(who.user_id().unwrap_or(-1))
         .fetch_one(pool)
         .await
-        .map_err(AppError::db("counting submissions"))?;
+        .map_err(StoreError::db("counting submissions"))?;
     let items = sqlx::query_as(&format!("{SUMMARY} WHERE {filter} ORDER BY s.submission_id DESC LIMIT $5 OFFSET $6"))
         .bind(&who.counties)
         .bind(status)
@@ -340,7 +345,7 @@ pub async fn list(pool: &PgPool, who: &Principal, status: Option<&str>, page: Pa
         .bind(page.offset())
         .fetch_all(pool)
         .await
-        .map_err(AppError::db("listing submissions"))?;
+        .map_err(StoreError::db("listing submissions"))?;
     Ok((items, total))
 }
 
@@ -350,9 +355,10 @@ pub async fn get(pool: &PgPool, who: &Principal, id: i64) -> Result<SubmissionDe
         .bind(id)
         .fetch_optional(pool)
         .await
-        .map_err(AppError::db("reading submission"))?;
-    let s =
-        s.filter(|s| may_read(who, &s.county, s.submitted_by)).ok_or(AppError::NotFound(format!("submission {id}")))?;
+        .map_err(StoreError::db("reading submission"))?;
+    let s = s
+        .filter(|s| may_read(who, &s.county, s.submitted_by))
+        .ok_or(StoreError::NotFound(format!("submission {id}")))?;
     let versions = sqlx::query_as(&format!(
         "SELECT {VERSION_COLUMNS} FROM submission_versions WHERE county = $1 AND submission_id = $2 ORDER BY version DESC"
     ))
@@ -360,7 +366,7 @@ pub async fn get(pool: &PgPool, who: &Principal, id: i64) -> Result<SubmissionDe
     .bind(id)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("reading submission versions"))?;
+    .map_err(StoreError::db("reading submission versions"))?;
     let transitions = transitions(pool, &s.county, id).await?;
     Ok(SubmissionDetail { submission: s, versions, transitions })
 }
@@ -392,8 +398,8 @@ pub async fn document(
     .bind(v)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("reading a submission document"))?;
-    let (status, json, text, fingerprint) = row.ok_or(AppError::NotFound(format!("submission {id} version {v}")))?;
+    .map_err(StoreError::db("reading a submission document"))?;
+    let (status, json, text, fingerprint) = row.ok_or(StoreError::NotFound(format!("submission {id} version {v}")))?;
     Ok((key, status, json, text, fingerprint))
 }
 

@@ -9,9 +9,9 @@ use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 use super::{get, readable, set_actor, SubmissionDetail, VersionKey};
-use crate::auth::{Action, Principal};
 use crate::db::audit::{self, AuditEntry};
-use crate::error::{AppError, Result};
+use crate::db::error::{Result, StoreError};
+use crate::principal::{Action, Denied, Principal};
 
 /// A version's package and manifest (for the check and the accept).
 pub async fn package(conn: &mut PgConnection, key: &VersionKey) -> Result<(Vec<u8>, Value, i64)> {
@@ -24,8 +24,8 @@ pub async fn package(conn: &mut PgConnection, key: &VersionKey) -> Result<(Vec<u
     .bind(key.version)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::db("reading a package"))?;
-    row.ok_or(AppError::NotFound(format!("submission {} version {}", key.submission_id, key.version)))
+    .map_err(StoreError::db("reading a package"))?;
+    row.ok_or(StoreError::NotFound(format!("submission {} version {}", key.submission_id, key.version)))
 }
 
 /// What a finished check stores.
@@ -70,7 +70,7 @@ pub async fn set_checked(conn: &mut PgConnection, key: &VersionKey, c: &Checked)
     .bind(serde_json::to_value(&c.area).unwrap_or(Value::Null))
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("storing a check"))?;
+    .map_err(StoreError::db("storing a check"))?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -84,9 +84,9 @@ pub async fn area(pool: &PgPool, key: &VersionKey) -> Result<crate::db::review_s
     .bind(key.version)
     .fetch_optional(pool)
     .await
-    .map_err(AppError::db("reading a diff area"))?
+    .map_err(StoreError::db("reading a diff area"))?
     .flatten();
-    v.and_then(|v| serde_json::from_value(v).ok()).ok_or_else(|| AppError::Conflict("no diff yet".into()))
+    v.and_then(|v| serde_json::from_value(v).ok()).ok_or_else(|| StoreError::Conflict("no diff yet".into()))
 }
 
 /// Moves a version that cannot be read to `failed`, with the reason.
@@ -102,7 +102,7 @@ pub async fn set_failed(conn: &mut PgConnection, key: &VersionKey, reason: &str)
     .bind(reason)
     .execute(conn)
     .await
-    .map_err(AppError::db("failing a submission"))?;
+    .map_err(StoreError::db("failing a submission"))?;
     Ok(())
 }
 
@@ -118,7 +118,7 @@ pub async fn recheck(conn: &mut PgConnection, key: &VersionKey, actor: &str) -> 
     .bind(key.version)
     .execute(&mut *conn)
     .await
-    .map_err(AppError::db("re-queueing a check"))?;
+    .map_err(StoreError::db("re-queueing a check"))?;
     if done.rows_affected() == 1 {
         crate::db::review_jobs::enqueue(conn, key).await?;
     }
@@ -138,8 +138,8 @@ pub async fn lock_latest(conn: &mut PgConnection, who: &Principal, id: i64) -> R
     .bind(id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::db("locking a submission version"))?;
-    let v = row.ok_or(AppError::NotFound(format!("submission {id}")))?;
+    .map_err(StoreError::db("locking a submission version"))?;
+    let v = row.ok_or(StoreError::NotFound(format!("submission {id}")))?;
     readable(who, id, &v.county, v.submitted_by)?;
     Ok(v)
 }
@@ -178,12 +178,14 @@ impl LockedVersion {
         who.require(Action::Review)?;
         who.require_county(&self.county)?;
         if who.user_id() == Some(self.submitted_by) {
-            return Err(AppError::Forbidden("decide your own submission (separation of duties)"));
+            return Err(StoreError::Denied(Denied::Action("decide your own submission (separation of duties)")));
         }
         match self.status.as_str() {
             "ready" => Ok(()),
-            "checking" => Err(AppError::Conflict(format!("submission {} is still being checked", self.submission_id))),
-            s => Err(AppError::Conflict(format!("submission {} is already {s}", self.submission_id))),
+            "checking" => {
+                Err(StoreError::Conflict(format!("submission {} is still being checked", self.submission_id)))
+            }
+            s => Err(StoreError::Conflict(format!("submission {} is already {s}", self.submission_id))),
         }
     }
 }
@@ -196,7 +198,7 @@ pub async fn return_to_surveyor(
     note: &str,
     findings: Option<&Value>,
 ) -> Result<SubmissionDetail> {
-    let mut tx = pool.begin().await.map_err(AppError::db("starting return"))?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting return"))?;
     set_actor(&mut tx, &who.actor()).await?;
     let v = lock_latest(&mut tx, who, id).await?;
     v.check_decidable(who)?;
@@ -213,7 +215,7 @@ pub async fn return_to_surveyor(
     .bind(findings)
     .execute(&mut *tx)
     .await
-    .map_err(AppError::db("returning a submission"))?;
+    .map_err(StoreError::db("returning a submission"))?;
     let key = id.to_string();
     let entry = AuditEntry {
         county: &v.county,
@@ -224,7 +226,7 @@ pub async fn return_to_surveyor(
         after: Some(json!({"version": v.version, "status": "returned", "note": note, "findings": findings})),
     };
     audit::record(&mut tx, who, entry).await?;
-    tx.commit().await.map_err(AppError::db("committing return"))?;
+    tx.commit().await.map_err(StoreError::db("committing return"))?;
     get(pool, who, id).await
 }
 
@@ -238,7 +240,7 @@ pub async fn transitions(pool: &PgPool, county: &str, id: i64) -> Result<Vec<Tra
     .bind(id)
     .fetch_all(pool)
     .await
-    .map_err(AppError::db("reading transitions"))
+    .map_err(StoreError::db("reading transitions"))
 }
 
 /// One status move.

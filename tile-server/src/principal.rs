@@ -1,6 +1,11 @@
 //! Who is calling (a user or an API client), their role, their counties, and the
 //! permission matrix: which role may do which action.
 //!
+//! Plain data, a leaf of the crate: [`crate::auth`] resolves a principal from a token,
+//! [`crate::db`] reads and writes the rows it comes from, and both import it from here
+//! (so neither imports the other for it). A refusal is a [`Denied`], which the HTTP
+//! layer and the store each turn into their own error.
+//!
 //! ```
 //! use tile_server::auth::{Action, Role};
 //! assert!(Role::Reviewer.allows(Action::Review));
@@ -11,8 +16,6 @@
 use ipnet::IpNet;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::error::AppError;
 
 /// Roles. The first four are people; `Registration` is the registration system (登记系统).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
@@ -144,22 +147,33 @@ pub struct Principal {
     pub allowed_ips: Vec<IpNet>,
 }
 
+/// A principal refused: its role may not do something, or an object is outside its counties.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// The role may not (verb phrase, e.g. "review submissions"); HTTP 403 `forbidden`.
+    #[error("your role may not {0}")]
+    Action(&'static str),
+    /// The county is outside the caller's scope; HTTP 403 `county_forbidden`.
+    #[error("county {0} is outside your scope")]
+    County(String),
+}
+
 impl Principal {
-    /// Fails with 403 unless the role allows `action`.
-    pub fn require(&self, action: Action) -> Result<(), AppError> {
+    /// Fails (403 at the HTTP edge) unless the role allows `action`.
+    pub fn require(&self, action: Action) -> Result<(), Denied> {
         if self.role.allows(action) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(action.describe()))
+            Err(Denied::Action(action.describe()))
         }
     }
 
-    /// Fails with 403 `county_forbidden` unless `county` is in scope.
-    pub fn require_county(&self, county: &str) -> Result<(), AppError> {
+    /// Fails (403 `county_forbidden` at the HTTP edge) unless `county` is in scope.
+    pub fn require_county(&self, county: &str) -> Result<(), Denied> {
         if self.counties.iter().any(|c| c == county) {
             Ok(())
         } else {
-            Err(AppError::CountyForbidden(county.to_owned()))
+            Err(Denied::County(county.to_owned()))
         }
     }
 
