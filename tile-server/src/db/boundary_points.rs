@@ -3,6 +3,8 @@
 //! north-west corner, one row per parcel and point. They follow every import and every
 //! accepted submission: a parcel's old points become historical in the same transaction
 //! as its new version, so the points layer of the tiles never shows a parcel's old corners.
+//! A new version with the same geometry keeps its points (and the time its geometry took
+//! its shape, `parcels.geom_from`): an address-only change writes no point.
 
 use cadastre_core::boundary::{number_per_parcel, BoundaryPoints};
 use geo_types::MultiPolygon;
@@ -56,6 +58,28 @@ pub async fn replace(
     Ok(written.rows_affected())
 }
 
+/// The time each of `codes` (current parcels of `county`) took its present shape, for a
+/// new version that keeps the geometry: it keeps this time, and with it its points.
+pub async fn geometry_times(
+    conn: &mut PgConnection,
+    county: &str,
+    codes: &[String],
+) -> Result<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>> {
+    if codes.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT zddm::text, coalesce(geom_from, valid_from) FROM parcels
+         WHERE county = $1::char(6) AND state = 'current' AND zddm = ANY($2::bpchar[])",
+    )
+    .bind(county)
+    .bind(codes)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::db("reading the parcels' geometry times"))?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Point rows as columns.
 #[derive(Debug, Default)]
 struct Rows {
@@ -91,7 +115,7 @@ fn numbered(parcels: &[(String, MultiPolygon<f64>)]) -> Rows {
 }
 
 /// Current parcels of `county` whose current points are missing or older than the
-/// parcel's version (imported before points were derived, or changed by SQL), at most
+/// parcel's geometry (imported before points were derived, or reshaped by SQL), at most
 /// `limit` of them, in code order.
 pub async fn stale_parcels(
     conn: &mut PgConnection,
@@ -103,7 +127,7 @@ pub async fn stale_parcels(
          WHERE p.county = $1::char(6) AND p.state = 'current' AND p.geom IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM boundary_points b
                            WHERE b.county = p.county AND b.zddm = p.zddm AND b.state = 'current'
-                             AND b.valid_from >= p.valid_from)
+                             AND b.valid_from >= coalesce(p.geom_from, p.valid_from))
          ORDER BY p.zddm LIMIT $2",
     )
     .bind(county)

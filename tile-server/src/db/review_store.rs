@@ -296,6 +296,9 @@ pub struct NewParcels {
     pub qlxz: Vec<Option<String>>,
     /// Hex EWKB in the store SRID.
     pub geom: Vec<String>,
+    /// When the geometry took its shape, for a version that keeps its predecessor's
+    /// geometry (and so its boundary points); `None`: now.
+    pub geom_from: Vec<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 /// Inserts parcels in one statement.
@@ -304,10 +307,11 @@ pub async fn insert_parcels(conn: &mut PgConnection, county: &str, p: &NewParcel
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
-         SELECT $1, z, zl, zdmj, yt, qllx, qlxz, g::geometry
-         FROM UNNEST($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[])
-              AS t(z, zl, zdmj, yt, qllx, qlxz, g)",
+        "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom, geom_from)
+         SELECT $1, z, zl, zdmj, yt, qllx, qlxz, g::geometry, gf
+         FROM UNNEST($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::timestamptz[])
+              AS t(z, zl, zdmj, yt, qllx, qlxz, g, gf)",
     )
     .bind(county)
     .bind(&p.zddm)
@@ -317,6 +321,7 @@ pub async fn insert_parcels(conn: &mut PgConnection, county: &str, p: &NewParcel
     .bind(&p.qllx)
     .bind(&p.qlxz)
     .bind(&p.geom)
+    .bind(&p.geom_from)
     .execute(conn)
     .await
     .map_err(StoreError::db("writing parcels (geometry)"))?;

@@ -176,6 +176,11 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     let replaced: Vec<String> = u.manifest.replaced_codes().map(str::to_owned).collect();
     let mut to_close: Vec<String> = replaced.clone();
     to_close.extend(changed_parcels.iter().map(|s| (*s).to_owned()));
+    // Changed in attributes only (the diff compared the geometry against the store, and the
+    // fingerprint above says the store is still as it was): such a parcel keeps its points.
+    let same_shape: Vec<String> =
+        diff.parcels.changed.iter().filter(|e| !e.geometry_changed).map(|e| e.id.clone()).collect();
+    let shaped_at = boundary_points::geometry_times(&mut tx, &county, &same_shape).await?;
     review_store::close(&mut tx, "parcels", "zddm", &county, &to_close).await?;
     phases.lap("close parcels");
     let mut parcels = NewParcels::default();
@@ -190,13 +195,19 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
         };
         let action = if changed_parcels.contains(id) { "parcel.update" } else { "parcel.create" };
         audit_rows.push((action.into(), "parcel", code.clone(), json!({"submission": id_of(&v), "from": id})));
-        point_parcels.push((code.clone(), p.geometry.clone()));
+        let kept_shape = shaped_at.get(&code).copied();
+        if kept_shape.is_none() {
+            point_parcels.push((code.clone(), p.geometry.clone()));
+        }
         push_parcel(&mut parcels, p, code, srid);
+        parcels.geom_from.push(kept_shape);
     }
     review_store::insert_parcels(&mut tx, &county, &parcels).await?;
     phases.lap("insert parcels");
-    // 界址点 follow the parcels: the closed ones lose theirs, the written ones get new ones.
-    boundary_points::replace(&mut tx, &county, &to_close, &point_parcels).await?;
+    // 界址点 follow the parcels: the closed ones lose theirs, the reshaped and new ones get
+    // new ones, and those that kept their shape keep theirs.
+    let points_closed: Vec<String> = to_close.into_iter().filter(|c| !shaped_at.contains_key(c)).collect();
+    boundary_points::replace(&mut tx, &county, &points_closed, &point_parcels).await?;
     phases.lap("boundary points");
     for r in &u.manifest.replaces {
         let action = match r.kind {
