@@ -431,7 +431,8 @@ async fn serve_command(
     // Background checks of submissions (the queue lives in the database, so jobs
     // left by a previous run are taken up here).
     for _ in 0..settings.review_workers {
-        tile_server::review::worker::spawn(pool.clone(), tile_server::review::limits(&settings));
+        tile_server::review::worker::spawn(&pool, tile_server::review::limits(&settings))
+            .context("starting a review worker thread")?;
     }
     let options = ServeOptions::from_settings(&settings)?;
     let scheme = if options.tls.is_some() { "https" } else { "http" };

@@ -81,32 +81,73 @@ pub async fn drain(pool: &PgPool, limits: Limits) -> Result<usize> {
     Ok(n)
 }
 
-/// Starts the worker loop on the runtime; it runs as long as the process.
-pub fn spawn(pool: PgPool, limits: Limits) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let name = worker_name();
-        let mut listener = PgListener::connect_with(&pool).await.ok();
-        if let Some(l) = listener.as_mut() {
-            if l.listen("cadastre_review_jobs").await.is_err() {
-                listener = None;
+/// How much lower than the request threads' the worker's CPU priority is (a nice value):
+/// a check of thousands of parcels uses seconds of CPU, and the API calls served
+/// meanwhile should not wait behind it (issue #11: "p99 of the other calls unchanged").
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Starts the worker loop on a thread of its own, at [`BACKGROUND_NICE`], with its own
+/// runtime and a small pool of its own; it runs as long as the process. The pool is its
+/// own so that its connections are driven by its own runtime: a connection created here
+/// and later used by a request thread would wait for this low-priority thread to deliver
+/// its readiness.
+pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let options = (*pool.connect_options()).clone().application_name("tile-server review worker");
+    std::thread::Builder::new().name("review-worker".into()).spawn(move || {
+        lower_priority();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("review-worker-blocking")
+            // Blocking tasks (unpacking, the checks, the diff) run on threads of their own.
+            .on_thread_start(lower_priority)
+            .build();
+        let runtime = match runtime {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "the review worker's runtime did not start: submissions stay queued");
+                return;
             }
-        }
-        loop {
-            match run_once(&pool, limits, &name).await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "review worker"),
-            }
-            match listener.as_mut() {
-                Some(l) => {
-                    // A lost connection answers at once (and reconnects on the next call):
-                    // wait the poll interval then, rather than spin.
-                    if let Ok(Err(_)) = tokio::time::timeout(POLL, l.recv()).await {
-                        tokio::time::sleep(POLL).await;
-                    }
-                }
-                None => tokio::time::sleep(POLL).await,
-            }
-        }
+        };
+        runtime.block_on(async move {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(3).connect_lazy_with(options);
+            work(pool, limits).await;
+        });
     })
+}
+
+/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on Linux the nice
+/// value belongs to the thread). A refusal only costs the other calls some latency.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
+        tracing::debug!(error = %e, "lowering the review worker's priority");
+    }
+}
+
+/// The worker loop: jobs until the queue is empty, then wait for a notice or [`POLL`].
+async fn work(pool: PgPool, limits: Limits) {
+    let name = worker_name();
+    let mut listener = PgListener::connect_with(&pool).await.ok();
+    if let Some(l) = listener.as_mut() {
+        if l.listen("cadastre_review_jobs").await.is_err() {
+            listener = None;
+        }
+    }
+    loop {
+        match run_once(&pool, limits, &name).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "review worker"),
+        }
+        match listener.as_mut() {
+            Some(l) => {
+                // A lost connection answers at once (and reconnects on the next call):
+                // wait the poll interval then, rather than spin.
+                if let Ok(Err(_)) = tokio::time::timeout(POLL, l.recv()).await {
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+            None => tokio::time::sleep(POLL).await,
+        }
+    }
 }

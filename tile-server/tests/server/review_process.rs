@@ -198,7 +198,8 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
     loop {
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query LIKE '%FROM qc_config%' AND pid <> pg_backend_pid()",
+               AND query LIKE '%FROM qc_config%' AND pid <> pg_backend_pid()
+               AND application_name = 'tile-server review worker'",
         )
         .fetch_one(&pool)
         .await
@@ -210,6 +211,10 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(check_state(&pool, id).await, ("checking".to_owned(), "queued".to_owned(), 1));
+    // The check runs on the worker's own thread, behind the request threads.
+    let nice = thread_nice_values(server.0.id());
+    assert_eq!(nice.get("review-worker"), Some(&vec![tile_server::review::worker::BACKGROUND_NICE]), "{nice:?}");
+    assert!(nice.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{nice:?}");
     drop(server); // kill -9 (SIGKILL) in the middle of the check
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
     // Nothing is decided by a dead worker: still checking, the job waiting for a worker.
@@ -236,4 +241,19 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
     let ok =
         http_decide(server.1, &s.reviewer, id, &json!({"decision": "accept", "override_reason": "重启后复核"})).await;
     assert_eq!(ok, StatusCode::OK);
+}
+
+/// The nice values of a process's threads, by thread name (`/proc/PID/task/TID/stat`).
+fn thread_nice_values(pid: u32) -> std::collections::BTreeMap<String, Vec<i32>> {
+    let mut out: std::collections::BTreeMap<String, Vec<i32>> = Default::default();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap_or_else(|e| panic!("{e}"));
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // "tid (name) state ppid …": fields after the name; nice is the 19th field overall.
+        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
+        let name = head.split_once(" (").map(|(_, n)| n.to_owned()).unwrap_or_default();
+        let nice = rest.split_whitespace().nth(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN);
+        out.entry(name).or_default().push(nice);
+    }
+    out
 }
