@@ -22,16 +22,7 @@ const WATER: [u8; 3] = [180, 217, 240];
 /// Logs in on the console page and waits for the map.
 async fn console_login(c: &Client, base: &str, user: &str) {
     c.goto(&format!("{base}/")).await.unwrap_or_else(|e| panic!("goto: {e}"));
-    for (field, value) in [("username", user), ("password", PASSWORD)] {
-        let e = c.find(Locator::Id(field)).await.unwrap_or_else(|e| panic!("{e}"));
-        e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
-    }
-    c.find(Locator::Id("login-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    log_in(c, user, PASSWORD).await;
     wait_for_attr(c, "#map", "data-ready", |v| v == "1").await;
 }
 

@@ -1,58 +1,21 @@
 //! The reviewers' page returns a submission with the findings the reviewer ticked:
 //! they are stored with the decision, as the surveyor's desktop app reads them.
 
-use axum::http::StatusCode;
 use fantoccini::Locator;
 use serde_json::Value;
 use sqlx::PgPool;
-use tile_server::auth::Role;
 use tile_server::db::MIGRATOR;
 
-use crate::browser::{assert_chinese_renders, browser, serve, text_of, wait_for_attr};
-use crate::common::*;
+use crate::browser::{
+    assert_chinese_renders, browser, known_edits_handed_in, open_review_list, serve, text_of, wait_for_attr, HandedIn,
+};
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn reviewer_returns_a_submission_with_the_ticked_finding(pool: PgPool) {
-    use crate::review::{drain, hand_in, load_sample, COUNTY};
-    load_sample(&pool).await;
-    let st = state(&pool);
-    let surveyor = user_token(&st, "测绘员丙", Role::Surveyor, &[COUNTY]).await;
-    tile_server::auth::accounts::create_user(
-        &st.db,
-        &tile_server::auth::accounts::NewUser {
-            username: "审核员丁",
-            password: PASSWORD,
-            role: Role::Reviewer,
-            counties: &[COUNTY],
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    crate::review_sample::write_known_edits(dir.path());
-    let r = hand_in(&st, &surveyor, crate::review_sample::zip_of(dir.path())).await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.json);
-    let id = r.json["submission_id"].as_i64().unwrap_or(-1);
-    drain(&st).await;
+    let HandedIn { st, surveyor: _, id } = known_edits_handed_in(&pool, "测绘员丙", "审核员丁").await;
     let addr = serve(&st).await;
     let (_driver, c) = browser().await;
-    c.goto(&format!("http://{addr}/review")).await.unwrap_or_else(|e| panic!("goto: {e}"));
-    for (field, value) in [("username", "审核员丁"), ("password", PASSWORD)] {
-        let e = c.find(Locator::Id(field)).await.unwrap_or_else(|e| panic!("{e}"));
-        e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
-    }
-    c.find(Locator::Id("login-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let row = c
-        .wait()
-        .at_most(std::time::Duration::from_secs(60))
-        .for_element(Locator::Css(&format!("#submissions tbody tr[data-id='{id}']")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let row = open_review_list(&c, addr, "审核员丁", id).await;
     row.click().await.unwrap_or_else(|e| panic!("{e}"));
     wait_for_attr(&c, "#detail-section", "data-loaded", |v| !v.is_empty()).await;
     // Tick the last finding (the index must carry through), return it.

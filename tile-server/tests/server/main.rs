@@ -12,6 +12,7 @@ mod boundary_points;
 mod browser;
 mod browser_console;
 mod browser_return;
+mod browser_review;
 mod bulk_import;
 mod caching;
 mod changes;
