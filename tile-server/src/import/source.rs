@@ -119,11 +119,20 @@ fn check_shapefile(layer: Layer, shp: &Path, assume_crs: Option<&Crs>) -> Result
         return Err(ImportError::input(shp, "not a shapefile (bad file code)"));
     }
     let declared = u64::try_from(be(24)).unwrap_or(0) * 2;
+    // Refused before anything is written: a big layer is written in batches, and a record
+    // cut off near the end would otherwise surface after the first batches were stored. A
+    // header that only lies about the length, over whole records, is read; the loader
+    // reports it (`input.load`) as it does for `cadastre check`.
     if declared > meta.len() {
-        return Err(ImportError::input(
-            shp,
-            format!("truncated: the header declares {declared} bytes, the file has {}", meta.len()),
-        ));
+        if let Some(record) = first_cut_record(shp, meta.len()).map_err(|e| ImportError::input(shp, e.to_string()))? {
+            return Err(ImportError::input(
+                shp,
+                format!(
+                    "truncated: the header declares {declared} bytes, the file has {}, and record {record} runs past its end",
+                    meta.len()
+                ),
+            ));
+        }
     }
     let shape_type = le(32);
     if !POLYGON_TYPES.contains(&shape_type) {
@@ -163,6 +172,31 @@ fn check_shapefile(layer: Layer, shp: &Path, assume_crs: Option<&Crs>) -> Result
     Ok(LayerSource { layer, path: shp.to_path_buf(), shapefile: true, records: Some(records), crs })
 }
 
+/// The number (1-based) of the first record of a .shp of `file_len` bytes that runs past
+/// the end of the file, walking the 8-byte record headers; `None` when every record is whole.
+fn first_cut_record(shp: &Path, file_len: u64) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut r = std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(shp)?);
+    r.seek(SeekFrom::Start(100))?;
+    let (mut pos, mut record) = (100u64, 0u64);
+    while pos < file_len {
+        record += 1;
+        let mut head = [0u8; 8];
+        if pos + 8 > file_len {
+            return Ok(Some(record));
+        }
+        r.read_exact(&mut head)?;
+        let words = u64::from(u32::from_be_bytes([head[4], head[5], head[6], head[7]]));
+        let end = pos + 8 + words * 2;
+        if end > file_len {
+            return Ok(Some(record));
+        }
+        r.seek_relative(i64::try_from(words * 2).unwrap_or(i64::MAX))?;
+        pos = end;
+    }
+    Ok(None)
+}
+
 /// Record count from a .dbf header (bytes 4..8), for the progress bar's total.
 fn read_dbf_count(dbf: &Path) -> Result<u64, ImportError> {
     use std::io::Read;
@@ -175,6 +209,26 @@ fn read_dbf_count(dbf: &Path) -> Result<u64, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_past_the_end_is_found_and_whole_records_are_not() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let shp = dir.path().join("x.shp");
+        // A 100-byte header, then two records of 4 and 2 content bytes.
+        let mut bytes = vec![0u8; 100];
+        for (n, content) in [(1u32, 4u32), (2, 2)] {
+            bytes.extend(n.to_be_bytes());
+            bytes.extend((content / 2).to_be_bytes());
+            bytes.extend(vec![0u8; content as usize]);
+        }
+        std::fs::write(&shp, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        let len = bytes.len() as u64;
+        assert_eq!(first_cut_record(&shp, len).ok(), Some(None));
+        std::fs::write(&shp, &bytes[..bytes.len() - 1]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first_cut_record(&shp, len - 1).ok(), Some(Some(2)));
+        std::fs::write(&shp, &bytes[..114]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first_cut_record(&shp, 114).ok(), Some(Some(2)));
+    }
 
     #[test]
     fn shape_type_names() {

@@ -404,6 +404,42 @@ fn copy_layer(name: &str, dir: &Path, skip_ext: &[&str]) {
     }
 }
 
+/// A .shp header whose length field is three times the file's, over whole records: read,
+/// and said in the report (as `cadastre check` does); cut off in the middle of a record
+/// with the same header: refused before anything is written.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_lying_shp_header_over_whole_records_is_imported_and_said(pool: PgPool) {
+    let url = url_of(&pool).await;
+    let d = tempdir();
+    copy_layer("ZD", d.path(), &[]);
+    let shp = d.path().join("ZD.shp");
+    let mut bytes = std::fs::read(&shp).unwrap_or_else(|e| panic!("{e}"));
+    let words = u32::try_from(bytes.len() / 2 * 3).unwrap_or(u32::MAX);
+    bytes[24..28].copy_from_slice(&words.to_be_bytes());
+    std::fs::write(&shp, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let report = d.path().join("r.csv");
+    let report_arg = report.to_string_lossy().into_owned();
+    let (code, out, err) = run_binary(&url, &[&shp.to_string_lossy(), "--rejects", &report_arg]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let parcels: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM parcels WHERE state = 'current'").fetch_one(&pool).await.unwrap_or(-1);
+    assert_eq!(parcels, 200);
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let said = text.lines().find(|l| l.contains("input.load") && l.contains(&(bytes.len() * 3).to_string()));
+    assert!(said.is_some(), "the report names the header's length: {text}");
+
+    // The same header over a file cut in the middle of its last record: refused.
+    let d = tempdir();
+    copy_layer("ZD", d.path(), &[]);
+    let shp = d.path().join("ZD.shp");
+    std::fs::write(&shp, &bytes[..bytes.len() - 10]).unwrap_or_else(|e| panic!("{e}"));
+    let before = version_count(&pool).await;
+    let (code, _, err) = run_binary(&url, &[&shp.to_string_lossy()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("truncated") && err.contains("record 200 runs past its end"), "{err}");
+    assert_eq!(version_count(&pool).await, before, "nothing written");
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn bad_input_gives_clear_errors_and_writes_nothing(pool: PgPool) {
     let url = url_of(&pool).await;
