@@ -139,6 +139,12 @@ pub(crate) async fn text_of(c: &Client, css: &str) -> String {
     e.text().await.unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// Clicks the element with this id.
+pub(crate) async fn click_id(c: &Client, id: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    e.click().await.unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
+}
+
 /// Types a user name and password into the page's login form and submits it.
 pub(crate) async fn log_in(c: &Client, user: &str, password: &str) {
     for (field, value) in [("username", user), ("password", password)] {
@@ -146,12 +152,7 @@ pub(crate) async fn log_in(c: &Client, user: &str, password: &str) {
         e.clear().await.unwrap_or_else(|e| panic!("{e}"));
         e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
     }
-    c.find(Locator::Id("login-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "login-button").await;
 }
 
 /// The sample district in the store and the known-edits package handed in by `surveyor`
@@ -335,12 +336,7 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     // Search by address: the map flies to the hit and identifies it.
     let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
     input.send_keys("幸福路5号").await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("search-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "search-button").await;
     let found = wait_for_attr(&c, "#identify-panel", "data-zddm", |v| v == zddm(OWN, 5)).await;
     assert_eq!(found, zddm(OWN, 5));
     let idle = idle_count(&c).await;
@@ -354,12 +350,7 @@ async fn console_logs_in_shows_summary_and_draws_the_map(pool: PgPool) {
     assert_chinese_renders(&c, "body").await;
 
     // Boundary points with their numbers (from z18), around parcel 1 at z19.3.
-    c.find(Locator::Id("identify-close"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "identify-close").await;
     jump(&c, lng, lat, 19.3).await;
     let png = c.screenshot().await.unwrap_or_else(|e| panic!("screenshot: {e}"));
     std::fs::write(dir.join("console-points.png"), &png).unwrap_or_else(|e| panic!("{e}"));

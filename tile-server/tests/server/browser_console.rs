@@ -40,12 +40,7 @@ async fn search(c: &Client, text: &str) {
     let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
     input.clear().await.unwrap_or_else(|e| panic!("{e}"));
     input.send_keys(text).await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("search-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "search-button").await;
 }
 
 /// Searches a parcel by its code and waits until the map is centred on its extent
@@ -131,12 +126,7 @@ async fn console_controls_work_and_an_area_edited_out_of_view_is_fresh_when_back
 
     // Search by a parcel code: the map flies to the parcel and identifies it.
     search_code_flies_there(&c, &pool, &zddm(OWN, 9)).await;
-    c.find(Locator::Id("identify-close"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "identify-close").await;
 
     // The layers panel: unticking parcels takes their fills off the map; ticking brings them back.
     let (lng, lat) = lon_lat(&pool, 500_020.0, 3_300_020.0).await;

@@ -7,7 +7,8 @@ use sqlx::PgPool;
 use tile_server::db::MIGRATOR;
 
 use crate::browser::{
-    assert_chinese_renders, browser, known_edits_handed_in, open_review_list, serve, text_of, wait_for_attr, HandedIn,
+    assert_chinese_renders, browser, click_id, known_edits_handed_in, open_review_list, serve, text_of, wait_for_attr,
+    HandedIn,
 };
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -45,12 +46,7 @@ async fn reviewer_returns_a_submission_with_the_ticked_finding(pool: PgPool) {
         .send_keys("请核实界址点")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("decision-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "decision-button").await;
     wait_for_attr(&c, "#decision-result", "data-done", |v| v == "return").await;
     assert!(text_of(&c, "#decision-result").await.contains("已退回"));
     assert_chinese_renders(&c, "#detail-section").await;

@@ -171,12 +171,7 @@ async fn reviewer_opens_a_submission_clicks_a_finding_and_accepts(pool: PgPool) 
     // Accept, with a written reason (the check may fail on the split's new boundary points).
     let reason = c.find(Locator::Id("override-reason")).await.unwrap_or_else(|e| panic!("{e}"));
     reason.send_keys("分割线界址点已现场核实").await.unwrap_or_else(|e| panic!("{e}"));
-    c.find(Locator::Id("decision-button"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    click_id(&c, "decision-button").await;
     wait_for_attr(&c, "#decision-result", "data-done", |v| v == "accept").await;
     let result = text_of(&c, "#decision-result").await;
     assert!(result.contains("已入库") && result.contains("T1 → 330106001002GB"), "{result}");
