@@ -152,7 +152,7 @@ pub(crate) async fn log_in(c: &Client, user: &str, password: &str) {
         e.clear().await.unwrap_or_else(|e| panic!("{e}"));
         e.send_keys(value).await.unwrap_or_else(|e| panic!("{e}"));
     }
-    click_id(&c, "login-button").await;
+    click_id(c, "login-button").await;
 }
 
 /// The sample district in the store and the known-edits package handed in by `surveyor`

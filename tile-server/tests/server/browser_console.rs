@@ -40,7 +40,7 @@ async fn search(c: &Client, text: &str) {
     let input = c.find(Locator::Id("search-input")).await.unwrap_or_else(|e| panic!("{e}"));
     input.clear().await.unwrap_or_else(|e| panic!("{e}"));
     input.send_keys(text).await.unwrap_or_else(|e| panic!("{e}"));
-    click_id(&c, "search-button").await;
+    click_id(c, "search-button").await;
 }
 
 /// Searches a parcel by its code and waits until the map is centred on its extent
