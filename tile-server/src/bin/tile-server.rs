@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr as _;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -280,7 +281,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     file.warn_unrecognized_keys();
     let settings = file.resolve()?;
-    let pool = connect(cli.db.as_deref(), &file, &settings).await?;
+    let pool = connect(cli.db.as_deref(), &file, &settings, application_name(&cli.command)).await?;
     prepare_store(&pool, &cli.command, &settings).await?;
     let actor = cli.actor.as_deref();
     match cli.command {
@@ -292,16 +293,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the connections of `command` call themselves in `pg_stat_activity`, so that an
+/// operator (or a test) can tell an import's sessions from the server's.
+fn application_name(command: &Command) -> &'static str {
+    match command {
+        Command::Serve { .. } => "tile-server",
+        Command::Import(_) => "tile-server import",
+        Command::Migrate => "tile-server migrate",
+        _ => "tile-server admin",
+    }
+}
+
 /// The pool, from `--db`, DATABASE_URL or the config file, in that order.
-async fn connect(db: Option<&str>, file: &FileConfig, settings: &Settings) -> anyhow::Result<sqlx::PgPool> {
+async fn connect(
+    db: Option<&str>,
+    file: &FileConfig,
+    settings: &Settings,
+    application_name: &str,
+) -> anyhow::Result<sqlx::PgPool> {
     let url = db
         .map(str::to_owned)
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .or_else(|| file.database_url.clone())
         .context("no database: pass --db, set DATABASE_URL, or database_url in the config")?;
+    let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+        .context("reading the database URL (not shown: it may hold a password)")?
+        .application_name(application_name);
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
-        .connect(&url)
+        .connect_with(options)
         .await
         .context("connecting to PostgreSQL (URL not shown: it may hold a password)")
 }

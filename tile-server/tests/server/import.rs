@@ -364,6 +364,9 @@ async fn killed_import_leaves_whole_batches_and_a_rerun_completes(pool: PgPool) 
     child.kill().unwrap_or_else(|e| panic!("kill: {e}"));
     let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
     assert!(status.code().is_none(), "killed by a signal");
+    // The dead process's sessions end when PostgreSQL next reads their sockets, which under
+    // load can be seconds away; end them now, as that would (their transactions roll back).
+    end_import_sessions(&pool, true).await;
     let parcels = scalar(&pool, "SELECT count(*) FROM parcels").await;
     assert!(parcels < truth.counts.parcels as i64, "killed before the end ({parcels} parcels)");
     assert_eq!(parcels % BATCH, 0, "{parcels} parcels: not whole batches of {BATCH}");
@@ -388,9 +391,29 @@ async fn killed_import_leaves_whole_batches_and_a_rerun_completes(pool: PgPool) 
     let ref_pool = PgPool::connect(&ref_url).await.unwrap_or_else(|e| panic!("{e}"));
     let clean = dump_current(&ref_pool).await;
     ref_pool.close().await;
-    let _ = sqlx::query(&format!("DROP DATABASE {reference}")).execute(&pool).await;
+    let _ = sqlx::query(&format!("DROP DATABASE {reference} WITH (FORCE)")).execute(&pool).await;
     assert_eq!(after_rerun.len(), clean.len());
     assert!(after_rerun == clean, "interrupted + rerun differs from a clean import");
+    // The test's database is dropped after it: not while the exited imports' sessions linger.
+    end_import_sessions(&pool, false).await;
+}
+
+/// Waits until no session of `tile-server import` is left on the test's database, ending
+/// them first with `terminate` (those of a killed process).
+async fn end_import_sessions(pool: &PgPool, terminate: bool) {
+    const OF_IMPORT: &str =
+        "FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tile-server import'";
+    if terminate {
+        sqlx::query(&format!("SELECT pg_terminate_backend(pid) {OF_IMPORT}"))
+            .execute(pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while scalar(pool, &format!("SELECT count(*) {OF_IMPORT}")).await > 0 {
+        assert!(Instant::now() < deadline, "the import's sessions never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Copies the sample's layer `name` (all components) into `dir`.
