@@ -258,11 +258,14 @@ impl Validator {
 
     /// Key format (the store's CHECK, mirrored), county, duplicates within the file.
     fn check_key(&mut self, layer: Layer, f: &mut Feature) {
-        if let Some(r) = rules::key_problem(layer, &f.code) {
-            f.rejects.push(r);
-            return;
-        }
-        let county = &f.code[..6];
+        let county = match rules::parse_key(layer, &f.code) {
+            Ok(county) => county,
+            Err(r) => {
+                f.rejects.push(r);
+                return;
+            }
+        };
+        let county = county.as_str();
         match &self.county {
             None => self.county = Some(county.to_owned()),
             Some(c) if c != county => {
@@ -373,7 +376,9 @@ fn local_checks(chunk: &Submission, layer: Layer, feats: &mut [Feature]) {
                 f.rejects.extend(rules::int_range("DSCS", a.dscs));
                 f.rejects.extend(rules::int_range("DXCS", a.dxcs));
                 let zddm = b.zddm.trim();
-                if !zddm.is_empty() && f.code.len() == 24 && f.code.get(..19) != Some(zddm) {
+                // A malformed ZRZH is refused by its format (`parse_key`), not here.
+                let zrzh = f.code.parse::<unit_code::BuildingCode>().ok();
+                if !zddm.is_empty() && zrzh.is_some_and(|z| z.parcel().as_str() != zddm) {
                     f.rejects.push(Reason::new(
                         qc::CODE_CONSISTENCY,
                         format!("自然幢号 {} 的前 19 位与其宗地代码 {zddm} 不符", f.code),
