@@ -12,6 +12,7 @@ use crate::qc::finding::{Finding, CODE_CONSISTENCY};
 use crate::qc::geom;
 use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{building_code, Rule};
+use crate::ring::Position;
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,8 +90,7 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     // The parcel the footprint stands in, found by location.
     if let Some(p) = ctx.buildings[b].interior {
         let inside = |i: usize| {
-            ctx.parcels[i].overlay_ok()
-                && geom::position(&ctx.submission.parcels[i].geometry, p) == geo::coordinate_position::CoordPos::Inside
+            ctx.parcels[i].overlay_ok() && geom::position(&ctx.submission.parcels[i].geometry, p) == Position::Inside
         };
         // Usually the building stands in its own parcel: one point-in-polygon test.
         let host = super::building_outside::own_parcel(ctx, b).filter(|&i| inside(i)).or_else(|| {
