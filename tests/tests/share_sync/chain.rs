@@ -32,20 +32,25 @@ async fn write_household(conn: &mut sqlx::PgConnection, bdcdyh: &str, zl: &str) 
     .unwrap_or_else(|e| panic!("{e}"));
 }
 
-fn units_in(package: &Path, key: &PublicKey) -> Vec<String> {
+/// The rows of data file `file` in `package` (signed by `key`).
+fn rows_in(package: &Path, key: &PublicKey, file: &str) -> Vec<Value> {
     let mut ring = Keyring::default();
     ring.trust(key.clone());
     let v = verify(package, &ring).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
-    for_each_line(&v, |file, line| {
-        if file == share_sync::package::records::UNITS {
-            let u: Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-            out.push(u["BDCDYH"].as_str().unwrap_or_default().to_owned());
+    for_each_line(&v, |name, line| {
+        if name == file {
+            out.push(serde_json::from_slice(line).map_err(|e| e.to_string())?);
         }
         Ok(())
     })
     .unwrap_or_else(|e| panic!("{e}"));
     out
+}
+
+fn units_in(package: &Path, key: &PublicKey) -> Vec<String> {
+    let rows = rows_in(package, key, share_sync::package::records::UNITS);
+    rows.iter().map(|u| u["BDCDYH"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
 /// A transaction that started earlier but commits later than another is not skipped:
@@ -111,22 +116,9 @@ async fn record_split(pool: &PgPool, old: &str, new: &str) {
 }
 
 fn lineage_in(package: &Path, key: &PublicKey) -> Vec<(String, String)> {
-    let mut ring = Keyring::default();
-    ring.trust(key.clone());
-    let v = verify(package, &ring).unwrap_or_else(|e| panic!("{e}"));
-    let mut out = Vec::new();
-    for_each_line(&v, |file, line| {
-        if file == share_sync::package::records::LINEAGE {
-            let l: Value = serde_json::from_slice(line).map_err(|e| e.to_string())?;
-            out.push((
-                l["old_code"].as_str().unwrap_or_default().to_owned(),
-                l["new_code"].as_str().unwrap_or_default().to_owned(),
-            ));
-        }
-        Ok(())
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    out
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let rows = rows_in(package, key, share_sync::package::records::LINEAGE);
+    rows.iter().map(|l| (text(&l["old_code"]), text(&l["new_code"]))).collect()
 }
 
 /// Unit-code lineage (新旧单元谱系) travels: all of it in the first package, then the
