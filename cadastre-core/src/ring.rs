@@ -1,6 +1,7 @@
 //! The two ring measures the rest of the crate builds on: twice the signed area and the
-//! position of a point. Reading (`io`), area ([`crate::area`]) and the checks (`qc`) all go
-//! through here, so a parcel has one area and a hole one owner whichever path saw it.
+//! position of a point (in a ring, and from it in a polygon and a multipolygon). Reading
+//! (`io`), area ([`crate::area`]) and the checks (`qc`) all go through here, so a parcel
+//! has one area and a hole one owner whichever path saw it.
 //!
 //! Rings are slices of coordinates, closed (last = first) or open: the closing edge is
 //! implied either way.
@@ -22,7 +23,7 @@
 //! ```
 
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo_types::Coord;
+use geo_types::{Coord, MultiPolygon, Polygon};
 
 /// Twice the signed area of a ring: positive counter-clockwise, negative clockwise.
 ///
@@ -95,6 +96,58 @@ pub fn covers(ring: &[Coord<f64>], p: Coord<f64>) -> bool {
     position(p, ring) != Position::Outside
 }
 
+/// The position of `p` relative to a polygon: inside its exterior ring and in none of
+/// its holes is [`Position::Inside`]; on the exterior or on a hole's ring is
+/// [`Position::Boundary`]; in a hole or beyond the exterior is [`Position::Outside`].
+pub fn polygon_position(p: Coord<f64>, polygon: &Polygon<f64>) -> Position {
+    match position(p, &polygon.exterior().0) {
+        Position::Inside => {}
+        other => return other,
+    }
+    for hole in polygon.interiors() {
+        match position(p, &hole.0) {
+            Position::Outside => {}
+            Position::Boundary => return Position::Boundary,
+            Position::Inside => return Position::Outside,
+        }
+    }
+    Position::Inside
+}
+
+/// The position of `p` relative to a multipolygon, with OGC's interior and boundary:
+/// inside any part is [`Position::Inside`]; otherwise on the boundary of any part is
+/// [`Position::Boundary`], which includes the single point where two parts touch;
+/// otherwise [`Position::Outside`].
+///
+/// geo's `CoordinatePosition` counts boundaries with the mod-2 rule, so it calls a point
+/// on two parts' boundaries (where they touch) outside; here it is on the boundary, as it
+/// is on the boundary of the point set. A point on one part's edge inside another part
+/// (overlapping parts, which an OGC-valid multipolygon does not have) is inside.
+///
+/// ```
+/// use cadastre_core::ring::{multipolygon_position, Position};
+/// use geo_types::{coord, polygon, MultiPolygon};
+/// // Two squares touching at one corner, (10, 10).
+/// let mp = MultiPolygon(vec![
+///     polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0)],
+///     polygon![(x: 10.0, y: 10.0), (x: 20.0, y: 10.0), (x: 20.0, y: 20.0), (x: 10.0, y: 20.0)],
+/// ]);
+/// assert_eq!(multipolygon_position(coord! { x: 10.0, y: 10.0 }, &mp), Position::Boundary);
+/// assert_eq!(multipolygon_position(coord! { x: 15.0, y: 15.0 }, &mp), Position::Inside);
+/// assert_eq!(multipolygon_position(coord! { x: 15.0, y: 5.0 }, &mp), Position::Outside);
+/// ```
+pub fn multipolygon_position(p: Coord<f64>, mp: &MultiPolygon<f64>) -> Position {
+    let mut best = Position::Outside;
+    for part in &mp.0 {
+        match polygon_position(p, part) {
+            Position::Inside => return Position::Inside,
+            Position::Boundary => best = Position::Boundary,
+            Position::Outside => {}
+        }
+    }
+    best
+}
+
 fn between(v: f64, a: f64, b: f64) -> bool {
     (a <= v && v <= b) || (b <= v && v <= a)
 }
@@ -102,8 +155,9 @@ fn between(v: f64, a: f64, b: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use geo::coordinate_position::CoordPos;
     use geo::Contains;
-    use geo_types::{coord, LineString, Point, Polygon};
+    use geo_types::{coord, LineString, Point};
     use proptest::prelude::*;
 
     /// Gauss-Krüger magnitudes: a prefixed easting and a northing in southern China.
@@ -178,7 +232,102 @@ mod tests {
         assert_eq!(position(coord! { x: 1.0, y: 1.5 }, &bow), Position::Outside);
     }
 
+    /// A closed axis-aligned rectangle ring, counter-clockwise.
+    fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon<f64> {
+        Polygon::new(LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]), vec![])
+    }
+
+    #[test]
+    fn holes_are_outside_and_their_rings_are_boundary() {
+        let mut p = rect(GK.0, GK.1, GK.0 + 10.0, GK.1 + 10.0);
+        p.interiors_push(rect(GK.0 + 2.0, GK.1 + 2.0, GK.0 + 4.0, GK.1 + 4.0).exterior().clone());
+        let at = |x: f64, y: f64| polygon_position(coord! { x: GK.0 + x, y: GK.1 + y }, &p);
+        assert_eq!(at(3.0, 3.0), Position::Outside);
+        assert_eq!(at(2.0, 3.0), Position::Boundary);
+        assert_eq!(at(4.0, 4.0), Position::Boundary);
+        assert_eq!(at(6.0, 6.0), Position::Inside);
+        assert_eq!(at(10.0, 6.0), Position::Boundary);
+        assert_eq!(at(11.0, 6.0), Position::Outside);
+    }
+
+    /// Two parts touching at one vertex: the vertex is on the multipolygon's boundary
+    /// (geo's mod-2 rule says outside); every other point as geo says.
+    #[test]
+    fn where_two_parts_touch_is_boundary() {
+        let mp = MultiPolygon(vec![
+            rect(GK.0, GK.1, GK.0 + 10.0, GK.1 + 10.0),
+            rect(GK.0 + 10.0, GK.1 + 10.0, GK.0 + 20.0, GK.1 + 20.0),
+        ]);
+        let touch = coord! { x: GK.0 + 10.0, y: GK.1 + 10.0 };
+        assert_eq!(multipolygon_position(touch, &mp), Position::Boundary);
+        assert_eq!(geo::CoordinatePosition::coordinate_position(&mp, &touch), CoordPos::Outside);
+        // A part's other vertices and edges, the parts' insides, the empty quadrants.
+        let at = |x: f64, y: f64| multipolygon_position(coord! { x: GK.0 + x, y: GK.1 + y }, &mp);
+        assert_eq!(at(0.0, 0.0), Position::Boundary);
+        assert_eq!(at(15.0, 10.0), Position::Boundary);
+        assert_eq!(at(5.0, 5.0), Position::Inside);
+        assert_eq!(at(15.0, 15.0), Position::Inside);
+        assert_eq!(at(15.0, 5.0), Position::Outside);
+        assert_eq!(at(5.0, 15.0), Position::Outside);
+        assert_eq!(multipolygon_position(touch, &MultiPolygon(vec![])), Position::Outside);
+    }
+
+    /// A part that overlaps another (not OGC-valid): a point on one part's edge inside
+    /// the other is inside the union.
+    #[test]
+    fn an_edge_inside_another_part_is_inside() {
+        let mp = MultiPolygon(vec![rect(0.0, 0.0, 10.0, 10.0), rect(5.0, 0.0, 15.0, 10.0)]);
+        assert_eq!(multipolygon_position(coord! { x: 10.0, y: 5.0 }, &mp), Position::Inside);
+        assert_eq!(multipolygon_position(coord! { x: 10.0, y: 10.0 }, &mp), Position::Boundary);
+    }
+
     proptest! {
+        /// Two rectangles meeting at one corner, in any of the four diagonal directions,
+        /// at Gauss-Krüger magnitudes, probed on a grid that hits their vertices, edges
+        /// and the touch point exactly: the position is the one of the union's closed
+        /// point set (inside either open rectangle, else on either's outline, else
+        /// outside), and agrees with geo everywhere but at the touch point.
+        #[test]
+        fn touching_parts_have_the_point_set_position(
+            w1 in 1u32..30, h1 in 1u32..30, w2 in 1u32..30, h2 in 1u32..30,
+            sx in prop::bool::ANY, sy in prop::bool::ANY,
+            px in -32i32..32, py in -32i32..32,
+        ) {
+            let (dx, dy) = (if sx { 1.0 } else { -1.0 }, if sy { 1.0 } else { -1.0 });
+            // Part A spans from the touch point back, part B from it forward.
+            let a = [0.0, 0.0, -dx * f64::from(w1), -dy * f64::from(h1)];
+            let b = [0.0, 0.0, dx * f64::from(w2), dy * f64::from(h2)];
+            let boxed = |r: [f64; 4]| (r[0].min(r[2]), r[1].min(r[3]), r[0].max(r[2]), r[1].max(r[3]));
+            let (ba, bb) = (boxed(a), boxed(b));
+            let mp = MultiPolygon(vec![
+                rect(GK.0 + ba.0, GK.1 + ba.1, GK.0 + ba.2, GK.1 + ba.3),
+                rect(GK.0 + bb.0, GK.1 + bb.1, GK.0 + bb.2, GK.1 + bb.3),
+            ]);
+            let (x, y) = (f64::from(px), f64::from(py));
+            let within = |r: (f64, f64, f64, f64)| r.0 <= x && x <= r.2 && r.1 <= y && y <= r.3;
+            let strictly = |r: (f64, f64, f64, f64)| r.0 < x && x < r.2 && r.1 < y && y < r.3;
+            let expected = if strictly(ba) || strictly(bb) {
+                Position::Inside
+            } else if within(ba) || within(bb) {
+                Position::Boundary
+            } else {
+                Position::Outside
+            };
+            let p = coord! { x: GK.0 + x, y: GK.1 + y };
+            let got = multipolygon_position(p, &mp);
+            prop_assert_eq!(got, expected);
+            if (px, py) != (0, 0) {
+                let geo_pos = match geo::CoordinatePosition::coordinate_position(&mp, &p) {
+                    CoordPos::Inside => Position::Inside,
+                    CoordPos::OnBoundary => Position::Boundary,
+                    CoordPos::Outside => Position::Outside,
+                };
+                prop_assert_eq!(got, geo_pos);
+            } else {
+                prop_assert_eq!(got, Position::Boundary);
+            }
+        }
+
         #[test]
         fn area_is_invariant_under_gauss_krueger_offsets(radii in prop::collection::vec(0.0f64..500.0, 3..40)) {
             let ring = star(&radii);

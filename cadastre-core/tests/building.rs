@@ -171,8 +171,33 @@ fn csv_import_reports_duplicate_and_rejected_rows_and_drops_nothing() {
     assert_eq!(lines, vec![4, 5, 6, 7, 10]);
     assert_eq!(report.imported + report.duplicates.len() + report.rejected.len(), report.rows);
     assert!(report.rejected[0].reason.contains("MYC"));
+    assert!(report.rejected[2].reason.contains("户号应为 4 位数字，实际为 \"003\""), "{:?}", report.rejected[2]);
     assert!(report.rejected[3].reason.contains("330106001001GB00001F0002"));
+    assert!(report.rejected[4].reason.contains("is not ZRZH"), "{:?}", report.rejected[4]);
     assert_eq!(t.get("0005").map(|h| h.floor), Some(-1));
+}
+
+/// Codes in a row are parsed by `unit_code`: the reason names the segment that failed.
+#[test]
+fn csv_rows_with_malformed_codes_name_the_segment() {
+    let rows = [
+        format!("{ZRZH},1,1,1,1,0001,101,,,住宅,res,,89.50,,"),
+        format!("{ZRZH},1,1,1,1,0002,102,{}0002,,住宅,res,,80,,", ZRZH.replace("GB", "XB")), // ownership X
+        format!("{ZRZH},1,1,1,1,0003,103,{ZRZH}000,,住宅,res,,80,,"),                        // 27 characters
+        format!("{ZRZH},1,1,1,1,00a4,104,,,住宅,res,,80,,"),                                 // HH not digits
+    ];
+    let text = format!("{HEADER}\n{}\n", rows.join("\n"));
+    let (_, report) = read_csv(text.as_bytes(), &editor("import", 0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.imported, 1);
+    let reasons: Vec<&str> = report.rejected.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons[0].contains("第 13 位应为宗地特征码（所有权）G/J/Z"), "{reasons:?}");
+    assert!(reasons[1].contains("不动产单元代码应为 28 位，实际为 27 位"), "{reasons:?}");
+    assert!(reasons[2].contains("户号应为 4 位数字"), "{reasons:?}");
+    // A malformed ZRZH (fixture W where a building has F) is no building of the table.
+    let bad = ZRZH.replace('F', "W");
+    let text = format!("{HEADER}\n{bad},1,1,1,1,0001,101,,,住宅,res,,89.50,,\n");
+    assert!(read_csv(text.as_bytes(), &editor("import", 0)).is_err(), "no building to import into");
 }
 
 #[test]

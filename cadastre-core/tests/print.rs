@@ -375,7 +375,14 @@ fn household_plan_errors_name_the_problem() {
     let e = HouseholdSheet::from_folder(Path::new(DISTRICT), "330106001001GB00003F00010001").expect_err("no plan");
     assert!(e.to_string().contains("floorplan.json"), "{e}");
     let e = HouseholdSheet::from_folder(Path::new(DISTRICT), "12345").expect_err("bad code");
-    assert!(e.to_string().contains("28-character"), "{e}");
+    assert!(e.to_string().contains("不动产单元代码应为 28 位，实际为 5 位"), "{e}");
+    assert!(e.to_string().contains("expected 28 characters, found 5"), "{e}");
+    // The segment that failed is named.
+    let e = HouseholdSheet::from_folder(Path::new(DISTRICT), "330106001001XB00002F00010001").expect_err("bad code");
+    assert!(e.to_string().contains("第 13 位应为宗地特征码（所有权）G/J/Z"), "{e}");
+    // A land-only unit has no building, hence no plan.
+    let e = HouseholdSheet::from_folder(Path::new(DISTRICT), "330106001001GB00002W00000000").expect_err("land");
+    assert!(e.to_string().contains("定着物特征码 F"), "{e}");
 }
 
 #[test]

@@ -51,19 +51,18 @@ fn unit(n: u32, version: i64) -> UnitRecord {
     }
 }
 
-/// Writes package `seq` (following `previous`) into `dir`: unit `seq % 3` gets version
-/// `seq`, and unit `100 + seq` appears.
-fn package(
+/// Package `seq` (following `previous`, signed by `key` with `rotation` if any) holding
+/// exactly `rows` (sorted by code, as the exporter writes them), written into `dir`.
+fn package_of(
     dir: &Path,
     key: &KeyPair,
     rotation: Option<&Rotation>,
     seq: u64,
     previous: Option<String>,
+    mut rows: Vec<UnitRecord>,
 ) -> (PathBuf, String) {
     let mut w = PackageWriter::new(dir).unwrap();
     let f = w.open(UNITS).unwrap();
-    let v = i64::try_from(seq).unwrap();
-    let mut rows = vec![unit(u32::try_from(seq % 3).unwrap(), v), unit(100 + u32::try_from(seq).unwrap(), v)];
     rows.sort_by(|a, b| a.bdcdyh.cmp(&b.bdcdyh));
     for r in &rows {
         w.file(f).push(r).unwrap();
@@ -81,6 +80,20 @@ fn package(
     };
     let (path, bytes) = w.finish(manifest, key, rotation, || {}).unwrap();
     (path, sm3_hex(&bytes))
+}
+
+/// Writes package `seq` (following `previous`) into `dir`: unit `seq % 3` gets version
+/// `seq`, and unit `100 + seq` appears.
+fn package(
+    dir: &Path,
+    key: &KeyPair,
+    rotation: Option<&Rotation>,
+    seq: u64,
+    previous: Option<String>,
+) -> (PathBuf, String) {
+    let v = i64::try_from(seq).unwrap();
+    let rows = vec![unit(u32::try_from(seq % 3).unwrap(), v), unit(100 + u32::try_from(seq).unwrap(), v)];
+    package_of(dir, key, rotation, seq, previous, rows)
 }
 
 /// A chain of `n` packages signed by `key`, each in its own directory (so a test can
@@ -203,42 +216,13 @@ on_both_engines!(
     an_older_version_of_a_unit_never_replaces_a_newer_one,
 );
 
-/// Package `seq` holding exactly `rows` (sorted by code, as the exporter writes them).
-fn package_of(
-    dir: &Path,
-    key: &KeyPair,
-    seq: u64,
-    previous: Option<String>,
-    mut rows: Vec<UnitRecord>,
-) -> (PathBuf, String) {
-    let mut w = PackageWriter::new(dir).unwrap();
-    let f = w.open(UNITS).unwrap();
-    rows.sort_by(|a, b| a.bdcdyh.cmp(&b.bdcdyh));
-    for r in &rows {
-        w.file(f).push(r).unwrap();
-    }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        kind: PackageKind::Units,
-        sender: "internal".into(),
-        sequence: seq,
-        previous,
-        feed: FeedRange { from: None, to: seq.to_string() },
-        created_at: Utc::now(),
-        key_id: String::new(),
-        files: Vec::new(),
-    };
-    let (path, bytes) = w.finish(manifest, key, None, || {}).unwrap();
-    (path, sm3_hex(&bytes))
-}
-
 /// The upsert keeps the higher version: a later package carrying an older version of a
 /// unit (a re-export of an old row) leaves the newer row as it was, and applies the rest.
 async fn an_older_version_of_a_unit_never_replaces_a_newer_one(engine: Engine) {
     let root = tempfile::tempdir().unwrap();
     let key = KeyPair::generate();
-    let (p1, h1) = package_of(&root.path().join("p1"), &key, 1, None, vec![unit(1, 5)]);
-    let (p2, _) = package_of(&root.path().join("p2"), &key, 2, Some(h1), vec![unit(1, 3), unit(2, 4)]);
+    let (p1, h1) = package_of(&root.path().join("p1"), &key, None, 1, None, vec![unit(1, 5)]);
+    let (p2, _) = package_of(&root.path().join("p2"), &key, None, 2, Some(h1), vec![unit(1, 3), unit(2, 4)]);
     let r = Receiver::new(engine).await;
     assert_eq!(seqs(&r.apply(&[&key], &[&p1, &p2]).await), [1, 2]);
     let (rows, last) = r.dump().await;

@@ -12,8 +12,8 @@ pub mod input;
 pub mod validate;
 
 pub use code::{
-    BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, NonStandardLetter, Ownership, ParcelCode,
-    ParcelFeature, ParcelType, Segment, SubdistrictCode, UnitCode,
+    BuildingCode, CodeError, CodeForm, CountyCode, DistrictCode, FixtureKind, HouseholdNo, NonStandardLetter,
+    Ownership, ParcelCode, ParcelFeature, ParcelType, Segment, SubdistrictCode, UnitCode,
 };
 
 pub mod alloc;

@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use geo::Contains;
-use geo_types::{Coord, MultiPolygon, Point};
+use geo_types::{Coord, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
 use serde::{Deserialize, Serialize};
@@ -12,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
 
 use super::{BoundaryLines, BoundaryPoints};
+use crate::ring::{multipolygon_position, Position};
 
 /// What a parcel edge faces when no parcel is there (道路/空地, "road / open land").
 pub const OPEN_LAND: &str = "道路/空地";
@@ -197,10 +197,10 @@ fn probe(
 ) -> Neighbour {
     // 1 cm outside: well above coordinate precision, well below any real parcel width.
     let eps = 0.01_f64.min(0.1 * len);
-    let m = Point::new(at.x + nx * eps, at.y + ny * eps);
-    tree.locate_all_at_point(&[m.x(), m.y()])
+    let m = Coord { x: at.x + nx * eps, y: at.y + ny * eps };
+    tree.locate_all_at_point(&[m.x, m.y])
         .map(|g| g.data)
-        .filter(|&q| q != p && geoms[q].contains(&m))
+        .filter(|&q| q != p && multipolygon_position(m, geoms[q]) == Position::Inside)
         .min()
         .map_or(Neighbour::Open, Neighbour::Parcel)
 }

@@ -58,7 +58,7 @@ fn records(bytes: &[u8]) -> Result<Rows, TableIoError> {
 }
 
 /// Reads a building-table CSV into a new table for the building named by the
-/// first row with a 24-character ZRZH (or the temporary id of a new building in a result
+/// first row with a well-formed ZRZH (or the temporary id of a new building in a result
 /// package, whose rows carry no BDCDYH); every row is accounted for in the report.
 ///
 /// ```
@@ -94,7 +94,7 @@ pub(crate) fn first_building(header: &[String], rows: &[(usize, Vec<String>)]) -
     rows.iter()
         .filter_map(|(_, r)| r.get(col))
         .map(|s| s.trim())
-        .find(|s| s.chars().count() == 24 || crate::package::is_temporary_id(s))
+        .find(|s| s.parse::<unit_code::BuildingCode>().is_ok() || crate::package::is_temporary_id(s))
         .map(str::to_string)
 }
 

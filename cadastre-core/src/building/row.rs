@@ -6,6 +6,7 @@ use super::history::Editor;
 use super::model::{BuildingTable, Household, PhysicalFloors, Status};
 use crate::apportion::Area;
 use serde::{Deserialize, Serialize};
+use unit_code::{BuildingCode, HouseholdNo, UnitCode};
 
 /// Columns in file order.
 pub const COLUMNS: [&str; 15] = [
@@ -82,9 +83,14 @@ fn parse_row(h: &Header, cells: &[String]) -> Result<Household, String> {
     let zrzh = get(0);
     // A new building of a result package has a temporary id until its code is issued.
     let temporary = crate::package::is_temporary_id(zrzh);
-    if zrzh.chars().count() != 24 && !temporary {
-        return Err(format!("ZRZH {zrzh:?} is neither 24 characters nor a temporary id"));
-    }
+    let building = if temporary {
+        None
+    } else {
+        Some(
+            zrzh.parse::<BuildingCode>()
+                .map_err(|e| format!("ZRZH {zrzh:?} is neither a temporary id nor valid: {e}"))?,
+        )
+    };
     let floor: i32 = get(3).parse().map_err(|_| format!("MYC {:?} is not an integer floor", get(3)))?;
     if floor == 0 {
         return Err("MYC 0 does not exist (basements are -1, -2, ...)".into());
@@ -95,17 +101,21 @@ fn parse_row(h: &Header, cells: &[String]) -> Result<Household, String> {
         PhysicalFloors::parse(get(4)).ok_or_else(|| format!("SJC {:?} is not a floor or a range like 3-4", get(4)))?
     };
     let hh = get(5);
-    if hh.len() != 4 || !hh.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("HH {hh:?} is not 4 digits"));
-    }
+    let number = hh.parse::<HouseholdNo>().map_err(|e| format!("HH: {e}"))?;
     let code = get(7);
-    if temporary && !code.is_empty() {
-        return Err(format!(
-            "BDCDYH {code:?} in a new building ({zrzh}): its households get their codes on acceptance"
-        ));
-    }
-    if !code.is_empty() && (code.chars().count() != 28 || !code.starts_with(zrzh) || !code.ends_with(hh)) {
-        return Err(format!("BDCDYH {code:?} is not ZRZH + HH (28 characters)"));
+    match building {
+        _ if code.is_empty() => {}
+        None => {
+            return Err(format!(
+                "BDCDYH {code:?} in a new building ({zrzh}): its households get their codes on acceptance"
+            ))
+        }
+        Some(building) => {
+            let unit = code.parse::<UnitCode>().map_err(|e| format!("BDCDYH {code:?}: {e}"))?;
+            if unit.building() != Some(building) || unit.hh() != Some(number) {
+                return Err(format!("BDCDYH {code:?} 不是自然幢号 {zrzh} 加户号 {hh} / is not ZRZH {zrzh} + HH {hh}"));
+            }
+        }
     }
     let area = |i: usize| -> Result<Option<Area>, String> {
         let s = get(i);

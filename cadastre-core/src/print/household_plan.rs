@@ -116,10 +116,13 @@ impl HouseholdSheet {
     /// ZRZH being the first 24 characters of the unit code.
     pub fn from_folder(dir: &Path, bdcdyh: &str) -> Result<Self, PrintError> {
         let code = bdcdyh.trim();
-        let zrzh = code
-            .get(..24)
-            .filter(|_| code.len() == 28)
-            .ok_or_else(|| PrintError::Invalid(format!("{code:?} is not a 28-character unit code (BDCDYH)")))?;
+        let unit: unit_code::UnitCode = code.parse().map_err(|e| PrintError::Invalid(format!("{code:?}: {e}")))?;
+        let zrzh = unit.building().ok_or_else(|| {
+            PrintError::Invalid(format!(
+                "{code:?} 不是房屋（定着物特征码 F）的不动产单元代码，没有分户图 / is not the unit code of a house \
+                 (fixture code F): it has no household plan"
+            ))
+        })?;
         let buildings = dir.join("buildings");
         let csv_path = buildings.join(format!("{zrzh}.csv"));
         let plan_path = buildings.join(format!("{zrzh}.floorplan.json"));

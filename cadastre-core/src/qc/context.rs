@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use geo::coordinate_position::CoordPos;
 use geo_types::{Coord, MultiPolygon, Rect};
 use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -17,6 +16,7 @@ use super::geom;
 use super::overlay::{self, OuterShape, Relation};
 use super::validity::{self, GeometryReport, ValidityParams};
 use crate::model::Submission;
+use crate::ring::Position;
 
 /// A bounding box in an R*-tree with the feature's index.
 pub(crate) type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -131,17 +131,17 @@ impl OuterShape for PreparedArea<'_> {
     }
 
     /// Winding number over the edges a ray to the right meets (same rules as geo).
-    fn position(&self, c: Coord) -> CoordPos {
-        let Some(bbox) = self.bbox else { return CoordPos::Outside };
+    fn position(&self, c: Coord) -> Position {
+        let Some(bbox) = self.bbox else { return Position::Outside };
         if c.x < bbox.min().x || c.x > bbox.max().x || c.y < bbox.min().y || c.y > bbox.max().y {
-            return CoordPos::Outside;
+            return Position::Outside;
         }
         let ray = AABB::from_corners([c.x, c.y], [bbox.max().x, c.y]);
         let mut winding = 0i64;
         for e in self.edges.locate_in_envelope_intersecting(&ray) {
             let (s, t) = e.data;
             if geom::on_segment(c, s, t) {
-                return CoordPos::OnBoundary;
+                return Position::Boundary;
             }
             if s.y <= c.y {
                 if t.y > c.y && geom::orient(s, t, c) == geo::kernels::Orientation::CounterClockwise {
@@ -152,9 +152,9 @@ impl OuterShape for PreparedArea<'_> {
             }
         }
         if winding != 0 {
-            CoordPos::Inside
+            Position::Inside
         } else {
-            CoordPos::Outside
+            Position::Outside
         }
     }
 
@@ -383,7 +383,7 @@ impl<'a> Context<'a> {
     pub fn subdistrict_at(&self, p: Coord) -> Option<usize> {
         let mut best: Option<usize> = None;
         for (k, sd) in self.subdistricts.iter().enumerate() {
-            if sd.position(p) == CoordPos::Inside && best.is_none_or(|b| sd.code < self.subdistricts[b].code) {
+            if sd.position(p) == Position::Inside && best.is_none_or(|b| sd.code < self.subdistricts[b].code) {
                 best = Some(k);
             }
         }

@@ -2,11 +2,11 @@
 //! geo's robust kernel (Shewchuk), so touching and crossing are decided exactly,
 //! which is what tells a clean shared edge from a 1 cm overlap.
 
-use geo::coordinate_position::CoordPos;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
-use geo::{BoundingRect, CoordinatePosition, InteriorPoint};
+use geo::{BoundingRect, InteriorPoint};
 
 use crate::area::PlanarArea;
+use crate::ring::{multipolygon_position, Position};
 use geo_types::{Coord, LineString, MultiPolygon, Rect};
 
 /// Orientation of `r` relative to the directed line `p → q`, decided exactly.
@@ -137,9 +137,14 @@ pub(crate) fn vertices(mp: &MultiPolygon) -> impl Iterator<Item = Coord> + '_ {
     })
 }
 
-/// Position of `c` relative to a multipolygon (exact).
-pub(crate) fn position(mp: &MultiPolygon, c: Coord) -> CoordPos {
-    mp.coordinate_position(&c)
+/// Position of `c` relative to a multipolygon (exact), through the crate's one
+/// containment ([`crate::ring`]). Where two parts touch at a point, that point is on the
+/// boundary (OGC), not outside as geo's mod-2 rule has it. The rules ask "strictly
+/// inside?" (overlap probes, the host parcel of a building, interior points), "touching?"
+/// (neighbours) or "outside?" (coverage, confirmed by the exact overlay): a vertex of a
+/// neighbour at the touch point touches, and a footprint corner there is not outside.
+pub(crate) fn position(mp: &MultiPolygon, c: Coord) -> Position {
+    multipolygon_position(c, mp)
 }
 
 /// Bounding box, `None` for an empty geometry.
@@ -164,7 +169,7 @@ pub(crate) fn interior_point(mp: &MultiPolygon) -> Option<Coord> {
     // interior point; fall back to that when the centroid is not strictly inside.
     use geo::Centroid;
     if let Some(c) = mp.centroid() {
-        if position(mp, c.0) == CoordPos::Inside {
+        if position(mp, c.0) == Position::Inside {
             return Some(c.0);
         }
     }

@@ -3,12 +3,12 @@
 //! edges exactly, footprints well inside parcels) without any overlay; the boolean
 //! overlay runs only for pairs where the predicates see an interior contact.
 
-use geo::coordinate_position::CoordPos;
 use geo::orient::Direction;
 use geo::{Area, BooleanOps, Orient};
 use geo_types::{Coord, MultiPolygon, Rect};
 
 use super::geom::{self, SegmentRelation};
+use crate::ring::Position;
 
 /// How two polygons relate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,8 +88,8 @@ pub(crate) fn relate(
         suspicious = midpoints_inside(a, b, b_box) || midpoints_inside(b, a, a_box);
     }
     if !suspicious {
-        suspicious = a_in.is_some_and(|p| geom::position(b, p) == CoordPos::Inside)
-            || b_in.is_some_and(|p| geom::position(a, p) == CoordPos::Inside);
+        suspicious = a_in.is_some_and(|p| geom::position(b, p) == Position::Inside)
+            || b_in.is_some_and(|p| geom::position(a, p) == Position::Inside);
     }
     if !suspicious {
         return if touch { Relation::Touch } else { Relation::Disjoint };
@@ -112,9 +112,9 @@ fn any_inside(a: &MultiPolygon, b: &MultiPolygon, b_box: &Rect, touch: &mut bool
             continue;
         }
         match geom::position(b, v) {
-            CoordPos::Inside => return true,
-            CoordPos::OnBoundary => *touch = true,
-            CoordPos::Outside => {}
+            Position::Inside => return true,
+            Position::Boundary => *touch = true,
+            Position::Outside => {}
         }
     }
     false
@@ -127,7 +127,7 @@ fn midpoints_inside(a: &MultiPolygon, b: &MultiPolygon, b_box: &Rect) -> bool {
             && m.x <= b_box.max().x
             && m.y >= b_box.min().y
             && m.y <= b_box.max().y
-            && geom::position(b, m) == CoordPos::Inside
+            && geom::position(b, m) == Position::Inside
             // An edge lying along one of b's edges (a shared boundary) has its exact midpoint
             // on b's boundary; the rounded midpoint can land a hair inside, which would send
             // every pair of neighbours to the overlay for nothing.
@@ -155,7 +155,7 @@ pub(crate) trait OuterShape {
     /// Edges whose bounding box meets `rect`.
     fn edges_near(&self, rect: &Rect) -> Vec<(Coord, Coord)>;
     /// Position of a point.
-    fn position(&self, c: Coord) -> CoordPos;
+    fn position(&self, c: Coord) -> Position;
     /// The full geometry, for the rare exact overlay.
     fn geometry(&self) -> &MultiPolygon;
 }
@@ -171,7 +171,7 @@ impl OuterShape for MultiPolygon {
             })
             .collect()
     }
-    fn position(&self, c: Coord) -> CoordPos {
+    fn position(&self, c: Coord) -> Position {
         geom::position(self, c)
     }
     fn geometry(&self) -> &MultiPolygon {
@@ -193,7 +193,7 @@ pub(crate) fn coverage(
         // No boundary of `outer` near `inner`: all in or all out.
         let probe = inner_in.or_else(|| geom::vertices(inner).next());
         return match probe.map(|p| outer.position(p)) {
-            Some(CoordPos::Outside) => {
+            Some(Position::Outside) => {
                 Coverage::Outside { area: geom::area(inner), location: probe.unwrap_or(inner_box.min()) }
             }
             _ => Coverage::Inside,
@@ -208,12 +208,12 @@ pub(crate) fn coverage(
         }
     }
     if !partial {
-        partial = geom::vertices(inner).any(|v| outer.position(v) == CoordPos::Outside)
+        partial = geom::vertices(inner).any(|v| outer.position(v) == Position::Outside)
             || geom::segments(inner).any(|(p, q)| {
-                outer.position(Coord { x: (p.x + q.x) / 2.0, y: (p.y + q.y) / 2.0 }) == CoordPos::Outside
+                outer.position(Coord { x: (p.x + q.x) / 2.0, y: (p.y + q.y) / 2.0 }) == Position::Outside
             })
-            || near.iter().any(|&(b0, _)| geom::position(inner, b0) == CoordPos::Inside)
-            || inner_in.is_some_and(|p| outer.position(p) == CoordPos::Outside);
+            || near.iter().any(|&(b0, _)| geom::position(inner, b0) == Position::Inside)
+            || inner_in.is_some_and(|p| outer.position(p) == Position::Outside);
     }
     if !partial {
         return Coverage::Inside;
@@ -278,6 +278,27 @@ mod tests {
             Relation::Overlap { area, .. } => assert!((area - 50.0).abs() < 1e-6),
             other => panic!("expected overlap, got {other:?}"),
         }
+    }
+
+    /// A parcel of two parts touching at one corner (OGC-valid): the corner is on its
+    /// boundary; a footprint with a corner there is covered, and the neighbour filling
+    /// an empty quadrant touches it, overlapping neither part.
+    #[test]
+    fn the_touch_point_of_two_parts_is_boundary() {
+        let (x, y) = (512_000.0, 3_350_000.0);
+        let parts = MultiPolygon(vec![
+            rect(x, y, x + 10., y + 10.).0 .0[0].clone(),
+            rect(x + 10., y + 10., x + 20., y + 20.).0 .0[0].clone(),
+        ]);
+        let parcel = (parts.clone(), parts.bounding_rect().unwrap_or(Rect::new((0., 0.), (0., 0.))));
+        assert_eq!(geom::position(&parts, Coord { x: x + 10., y: y + 10. }), Position::Boundary);
+        let footprint = rect(x + 5., y + 5., x + 10., y + 10.);
+        assert_eq!(coverage(&footprint.0, &footprint.1, geom::interior_point(&footprint.0), &parts), Coverage::Inside);
+        assert_eq!(rel(&parcel, &rect(x + 10., y, x + 20., y + 10.)), Relation::Touch);
+        assert_eq!(rel(&rect(x + 10., y, x + 20., y + 10.), &parcel), Relation::Touch);
+        // Only the touch point in common.
+        let corner = mp(polygon![(x: x + 10., y: y + 10.), (x: x + 14., y: y + 6.), (x: x + 18., y: y + 9.)]);
+        assert_eq!(rel(&parcel, &corner), Relation::Touch);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! Per-feature geometry analysis, done once and shared by the geometry rules and
 //! by the overlay rules (which skip features that are not valid polygons).
 
-use geo::coordinate_position::CoordPos;
-use geo::CoordinatePosition;
 use geo_types::{Coord, MultiPolygon, Polygon};
 
 use super::geom::{self, SegmentRelation};
+use crate::ring::{self, Position};
 
 /// Tolerances for the analysis.
 #[derive(Debug, Clone, Copy)]
@@ -238,14 +237,10 @@ fn sweep_self_intersections(segs: &mut [Seg], report: &mut GeometryReport) {
 
 fn holes_inside_shell(rings: &[(usize, Vec<Coord>)], report: &mut GeometryReport) {
     let Some((0, shell)) = rings.first() else { return };
-    let mut shell_ring: Vec<Coord> = shell.clone();
-    if let Some(&first) = shell.first() {
-        shell_ring.push(first);
-    }
-    let shell_poly = Polygon::new(shell_ring.into(), vec![]);
     for (_, hole) in rings.iter().skip(1) {
-        let outside = hole.iter().map(|c| shell_poly.coordinate_position(c)).find(|p| *p != CoordPos::OnBoundary);
-        if outside == Some(CoordPos::Outside) {
+        // The first hole vertex off the shell decides (a hole may touch its shell).
+        let outside = hole.iter().map(|&c| ring::position(c, shell)).find(|p| *p != Position::Boundary);
+        if outside == Some(Position::Outside) {
             let at = hole.first().copied().unwrap_or(Coord { x: 0.0, y: 0.0 });
             report.invalid.push((at, "内环不在外环内", "hole lies outside the exterior ring"));
         }
@@ -256,7 +251,7 @@ fn parts_overlap(mp: &MultiPolygon, report: &mut GeometryReport) {
     for (i, a) in mp.0.iter().enumerate() {
         let Some(p) = geom::interior_point(&MultiPolygon(vec![a.clone()])) else { continue };
         for (j, b) in mp.0.iter().enumerate() {
-            if i != j && b.coordinate_position(&p) == CoordPos::Inside {
+            if i != j && ring::polygon_position(p, b) == Position::Inside {
                 report.invalid.push((p, "多部件相互重叠", "parts of the multipolygon overlap"));
                 return;
             }

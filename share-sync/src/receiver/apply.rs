@@ -483,8 +483,8 @@ async fn write_batch(
         check_bdcdyh(&u.bdcdyh).map_err(BatchError::Content)?;
     }
     for r in &regs {
-        check_bdcdyh(&r.bdcdyh).map_err(BatchError::Content)?;
-        *counties.entry(r.bdcdyh[..6].to_owned()).or_default() += 1;
+        let code = check_bdcdyh(&r.bdcdyh).map_err(BatchError::Content)?;
+        *counties.entry(code.county().to_string()).or_default() += 1;
     }
     let db = BatchError::Db;
     match role {
@@ -501,8 +501,8 @@ async fn write_batch(
 }
 
 /// A unit code must parse (GB/T 37346 hard format) before it is written.
-fn check_bdcdyh(code: &str) -> Result<(), String> {
-    code.parse::<unit_code::UnitCode>().map(drop).map_err(|e| format!("unit code {code:?}: {e}"))
+fn check_bdcdyh(code: &str) -> Result<unit_code::UnitCode, String> {
+    code.parse().map_err(|e| format!("unit code {code:?}: {e}"))
 }
 
 async fn record_applied(conn: &mut AnyConnection, v: &Verified, rows: u64) -> Result<(), DbError> {

@@ -10,6 +10,7 @@ pub mod views;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -28,6 +29,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::keys::PublicKey;
 use crate::receiver::ReceiverDb;
+use unit_code::{BuildingCode, CodeError, UnitCode};
 use views::{BuildingTable, Hit, HitPage, Household, Registration, UnitView};
 
 /// SHA-256 of a token, hex (what `api_clients` stores).
@@ -167,15 +169,10 @@ fn take_token(
     Ok(())
 }
 
-fn check_code(code: &str, len: usize, what: &str) -> Result<(), ApiError> {
-    let ok = code.len() == len && code.is_ascii() && code[..len.min(19)].parse::<unit_code::ParcelCode>().is_ok();
-    let ok = ok && (len != 28 || code.parse::<unit_code::UnitCode>().is_ok());
-    let ok = ok && (len != 24 || code.as_bytes()[19] == b'F' && code.as_bytes()[20..].iter().all(u8::is_ascii_digit));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(format!("{code:?} is not a {len}-character {what}")))
-    }
+/// `code` parsed as a `T` (unit code, building number): a malformed one is a 400 whose
+/// message names the segment that failed, in Chinese then English (from `unit_code`).
+fn parse_code<T: FromStr<Err = CodeError>>(code: &str) -> Result<T, ApiError> {
+    code.parse().map_err(|e: CodeError| ApiError::BadRequest(format!("{code:?}: {e}")))
 }
 
 /// A unit by its 28-character code, with its land unit and registration result.
@@ -187,11 +184,11 @@ pub async fn unit(
     _client: Client,
     Path(bdcdyh): Path<String>,
 ) -> Result<Json<UnitView>, ApiError> {
-    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    let code: UnitCode = parse_code(&bdcdyh)?;
     let pool = &state.db.pool;
-    let land_unit = queries::land_unit(pool, &bdcdyh[..19]).await?;
-    let household = if bdcdyh.as_bytes()[19] == b'F' { queries::household_of(pool, &bdcdyh).await? } else { None };
-    if household.is_none() && !(bdcdyh.ends_with("W00000000") && land_unit.is_some()) {
+    let land_unit = queries::land_unit(pool, code.parcel().as_str()).await?;
+    let household = if code.building().is_some() { queries::household_of(pool, &bdcdyh).await? } else { None };
+    if household.is_none() && !(code == code.land_unit() && land_unit.is_some()) {
         return Err(ApiError::NotFound(format!("unit {bdcdyh}")));
     }
     let registration = queries::registration(pool, &bdcdyh).await?;
@@ -208,7 +205,7 @@ pub async fn household(
     _client: Client,
     Path(bdcdyh): Path<String>,
 ) -> Result<Response, ApiError> {
-    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    parse_code::<UnitCode>(&bdcdyh)?;
     let household = queries::household_of(&state.db.pool, &bdcdyh)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("household {bdcdyh}")))?;
@@ -273,7 +270,7 @@ pub async fn table(
     _client: Client,
     Path(zrzh): Path<String>,
 ) -> Result<Json<BuildingTable>, ApiError> {
-    check_code(&zrzh, 24, "natural-building number (自然幢号)")?;
+    parse_code::<BuildingCode>(&zrzh)?;
     queries::building_table(&state.db.pool, &zrzh)
         .await?
         .map(Json)
@@ -308,7 +305,7 @@ pub async fn put_registration(
     if !client.may_register {
         return Err(ApiError::Forbidden(format!("client {} may not record registration results", client.id)));
     }
-    check_code(&bdcdyh, 28, "unit code (不动产单元号)")?;
+    parse_code::<UnitCode>(&bdcdyh)?;
     if input.djzt.trim().is_empty() || input.djzt.chars().count() > 32 {
         return Err(ApiError::BadRequest("DJZT must be 1..=32 characters".into()));
     }
@@ -418,6 +415,26 @@ mod tests {
         assert!(matches!(take_token(&limits, "a", 2, t0), Err(ApiError::RateLimited)));
         assert!(take_token(&limits, "b", 2, t0).is_ok());
         assert!(take_token(&limits, "a", 2, t0 + std::time::Duration::from_secs(30)).is_ok());
+    }
+
+    /// A malformed code is a 400 naming the segment that failed, in Chinese first.
+    #[test]
+    fn malformed_codes_are_refused_with_the_failing_segment() {
+        let bad = |r: Result<(), ApiError>| match r {
+            Err(ApiError::BadRequest(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let m = bad(parse_code::<BuildingCode>("330106001001GB00001W0001").map(drop));
+        assert!(m.starts_with("\"330106001001GB00001W0001\": 自然幢号第 20 位应为定着物特征码 F，实际为 'W'"), "{m}");
+        let m = bad(parse_code::<BuildingCode>("330106001001GB00001F000x").map(drop));
+        assert!(m.contains("第 24 位应为数字 0-9（自然幢号）"), "{m}");
+        let m = bad(parse_code::<UnitCode>("330106001001GB00001F000100").map(drop));
+        assert!(m.contains("不动产单元代码应为 28 位，实际为 26 位"), "{m}");
+        assert!(m.contains("unit code (BDCDYH): expected 28 characters, found 26"), "{m}");
+        let m = bad(parse_code::<UnitCode>("330106001001XB00001F00010001").map(drop));
+        assert!(m.contains("第 13 位应为宗地特征码（所有权）G/J/Z"), "{m}");
+        let ok: UnitCode = parse_code("330106001001GB00001F00010001").unwrap();
+        assert_eq!(ok.building().map(|b| b.to_string()).as_deref(), Some("330106001001GB00001F0001"));
     }
 
     #[test]

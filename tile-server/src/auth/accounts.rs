@@ -7,40 +7,19 @@ use sqlx::PgPool;
 
 use crate::auth::hash_pool::HashPool;
 use crate::auth::password::{check_secret, check_strength, dummy_hash, hash_password, verify_password};
-use crate::db::accounts::{self as store, ClientRecord, UserRecord};
+use crate::db::accounts::{self as store, ClientAccount, Hashed, UserAccount};
 use crate::db::{audit, sessions};
 use crate::error::{AppError, Result};
 use crate::principal::Role;
 
 pub use crate::db::accounts::{expire_password, set_disabled, OPERATOR_ROLE};
 
-/// A new user account.
-#[derive(Debug, Clone)]
-pub struct NewUser<'a> {
-    /// Login name.
-    pub username: &'a str,
-    /// Plain password (hashed with argon2id before it reaches the store).
-    pub password: &'a str,
-    /// Role (not `Registration`, which is for API clients).
-    pub role: Role,
-    /// Counties in scope; the first is the home county.
-    pub counties: &'a [&'a str],
-}
+/// A new user account with its plain password (hashed with argon2id before it reaches
+/// the store). Its role may not be `Registration`, which is for API clients.
+pub type NewUser<'a> = UserAccount<'a, &'a str>;
 
-/// A new API client.
-#[derive(Debug, Clone)]
-pub struct NewClient<'a> {
-    /// Client id used to log in.
-    pub client_id: &'a str,
-    /// Plain secret.
-    pub secret: &'a str,
-    /// Counties in scope; the first is the home county.
-    pub counties: &'a [&'a str],
-    /// Own rate limit per minute.
-    pub rate_limit_per_minute: Option<u32>,
-    /// CIDR allow-list; empty = any address.
-    pub allowed_ips: &'a [&'a str],
-}
+/// A new API client with its plain secret.
+pub type NewClient<'a> = ClientAccount<'a, &'a str>;
 
 fn check_counties(counties: &[&str]) -> Result<()> {
     if counties.is_empty() {
@@ -84,8 +63,7 @@ pub async fn create_user_by(pool: &PgPool, user: &NewUser<'_>, actor: &str) -> R
     check_name(user.username)?;
     check_strength(user.password, user.username)?;
     let hash = hash_password(user.password)?;
-    let record = UserRecord { username: user.username, password_hash: &hash, role: user.role, counties: user.counties };
-    Ok(store::insert_user(pool, &record, actor).await?)
+    Ok(store::insert_user(pool, &user.with_password(Hashed(&hash)), actor).await?)
 }
 
 /// Creates an API client, audited as done by `system`; see [`create_client_by`].
@@ -102,14 +80,7 @@ pub async fn create_client_by(pool: &PgPool, client: &NewClient<'_>, actor: &str
     }
     check_secret(client.secret)?;
     let hash = hash_password(client.secret)?;
-    let record = ClientRecord {
-        client_id: client.client_id,
-        secret_hash: &hash,
-        counties: client.counties,
-        rate_limit_per_minute: client.rate_limit_per_minute.map(|l| i32::try_from(l).unwrap_or(i32::MAX)),
-        allowed_ips: client.allowed_ips,
-    };
-    Ok(store::insert_client(pool, &record, actor).await?)
+    Ok(store::insert_client(pool, &client.with_secret(Hashed(&hash)), actor).await?)
 }
 
 /// Changes a user's role; their sessions end (the new role applies at the next login).

@@ -14,32 +14,64 @@ use crate::principal::{Principal, PrincipalKind, Role};
 /// The audit role of an operator at the command line (`cli:<name>`).
 pub const OPERATOR_ROLE: &str = "operator";
 
-/// A user account to store.
+/// A user account. `P` is what stands for the password: the plain text an operator
+/// gives ([`crate::auth::accounts::NewUser`], checked and hashed there) or its hash as
+/// stored ([`UserRecord`]). One shape for both, so the two cannot drift apart.
 #[derive(Debug, Clone)]
-pub struct UserRecord<'a> {
+pub struct UserAccount<'a, P> {
     /// Login name.
     pub username: &'a str,
-    /// argon2id PHC string of the password.
-    pub password_hash: &'a str,
+    /// The password: plain text on the way in, [`Hashed`] on the way to the store.
+    pub password: P,
     /// Role.
     pub role: Role,
     /// Counties in scope; the first is the home county.
     pub counties: &'a [&'a str],
 }
 
-/// An API client to store.
+/// An API client. `S` stands for the secret, as `P` does for [`UserAccount`]'s password.
 #[derive(Debug, Clone)]
-pub struct ClientRecord<'a> {
+pub struct ClientAccount<'a, S> {
     /// Client id used to log in.
     pub client_id: &'a str,
-    /// argon2id PHC string of the secret.
-    pub secret_hash: &'a str,
+    /// The secret: plain text on the way in, [`Hashed`] on the way to the store.
+    pub secret: S,
     /// Counties in scope; the first is the home county.
     pub counties: &'a [&'a str],
     /// Own rate limit per minute.
-    pub rate_limit_per_minute: Option<i32>,
+    pub rate_limit_per_minute: Option<u32>,
     /// CIDR allow-list; empty = any address.
     pub allowed_ips: &'a [&'a str],
+}
+
+/// An argon2id PHC string: all the store keeps of a password or a secret.
+#[derive(Debug, Clone, Copy)]
+pub struct Hashed<'a>(pub &'a str);
+
+/// A user account to store.
+pub type UserRecord<'a> = UserAccount<'a, Hashed<'a>>;
+
+/// An API client to store.
+pub type ClientRecord<'a> = ClientAccount<'a, Hashed<'a>>;
+
+impl<'a, P> UserAccount<'a, P> {
+    /// The same account with `password` standing for its password (its hash, say).
+    pub fn with_password<Q>(&self, password: Q) -> UserAccount<'a, Q> {
+        UserAccount { username: self.username, password, role: self.role, counties: self.counties }
+    }
+}
+
+impl<'a, S> ClientAccount<'a, S> {
+    /// The same client with `secret` standing for its secret (its hash, say).
+    pub fn with_secret<T>(&self, secret: T) -> ClientAccount<'a, T> {
+        ClientAccount {
+            client_id: self.client_id,
+            secret,
+            counties: self.counties,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            allowed_ips: self.allowed_ips,
+        }
+    }
 }
 
 fn home_county<'a>(counties: &[&'a str]) -> Result<&'a str> {
@@ -56,7 +88,7 @@ pub async fn insert_user(pool: &PgPool, user: &UserRecord<'_>, actor: &str) -> R
         home,
         user.counties as _,
         user.username,
-        user.password_hash,
+        user.password.0,
         user.role.as_str(),
     )
     .fetch_one(&mut *tx)
@@ -79,7 +111,7 @@ pub async fn insert_user(pool: &PgPool, user: &UserRecord<'_>, actor: &str) -> R
 /// is [`StoreError::Duplicate`] (`api_clients_client_id_key`).
 pub async fn insert_client(pool: &PgPool, client: &ClientRecord<'_>, actor: &str) -> Result<i64> {
     let home = home_county(client.counties)?;
-    let limit = client.rate_limit_per_minute;
+    let limit = client.rate_limit_per_minute.map(|l| i32::try_from(l).unwrap_or(i32::MAX));
     let mut tx = pool.begin().await.map_err(StoreError::db("starting client creation"))?;
     let pk = sqlx::query_scalar!(
         "INSERT INTO api_clients (county, counties, client_id, secret_hash, rate_limit_per_minute, allowed_ips)
@@ -87,7 +119,7 @@ pub async fn insert_client(pool: &PgPool, client: &ClientRecord<'_>, actor: &str
         home,
         client.counties as _,
         client.client_id,
-        client.secret_hash,
+        client.secret.0,
         limit,
         client.allowed_ips as _,
     )

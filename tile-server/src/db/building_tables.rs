@@ -85,11 +85,12 @@ pub async fn write_table(
     actor_role: &str,
     table: &SurveyedTable,
 ) -> Result<TableWritten> {
-    // A table read from a file (import, result package): its number is sliced below.
-    if let Err(e) = table.zrzh.parse::<unit_code::BuildingCode>() {
-        return Err(StoreError::Invalid(format!("{:?} is not a natural-building number (自然幢号): {e}", table.zrzh)));
-    }
-    let county = &table.zrzh[..6];
+    // A table read from a file (import, result package) names its building as text.
+    let code: unit_code::BuildingCode = table.zrzh.parse().map_err(|e| {
+        StoreError::Invalid(format!("{:?} is not a natural-building number (自然幢号): {e}", table.zrzh))
+    })?;
+    let county = code.county();
+    let county = county.as_str();
     let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(StoreError::db("starting building-table write"))?;
     let building_exists: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
@@ -123,7 +124,7 @@ pub async fn write_table(
     let mut written = TableWritten::default();
     let (mut inserted, mut updated) = (Vec::new(), Vec::new());
     for h in &table.households {
-        if h.bdcdyh.get(..24) != Some(table.zrzh.as_str()) || h.bdcdyh.as_bytes().get(19) != Some(&b'F') {
+        if h.bdcdyh.parse::<unit_code::UnitCode>().ok().and_then(|u| u.building()) != Some(code) {
             return Err(StoreError::Invalid(format!(
                 "unit {} is not a household of building {}",
                 h.bdcdyh, table.zrzh

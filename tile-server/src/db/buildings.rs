@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
+use unit_code::BuildingCode;
 use utoipa::ToSchema;
 
 use crate::db::audit::{self, AuditEntry};
@@ -193,7 +194,7 @@ pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: 
 }
 
 /// Creates or edits a building and replaces its floor list, versioned and audited.
-pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &BuildingInput) -> Result<Building> {
+pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &BuildingCode, input: &BuildingInput) -> Result<Building> {
     upsert_if(pool, who, zrzh, input, None).await
 }
 
@@ -201,12 +202,13 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zrzh: &str, input: &Building
 pub async fn upsert_if(
     pool: &PgPool,
     who: &Principal,
-    zrzh: &str,
+    code: &BuildingCode,
     input: &BuildingInput,
     if_match: Option<&IfMatch>,
 ) -> Result<Building> {
     input.check()?;
-    let county = &zrzh[..6];
+    let (zrzh, county, parcel) = (code.as_str(), code.county(), code.parcel());
+    let county = county.as_str();
     let mut tx = pool.begin().await.map_err(StoreError::db("starting building write"))?;
     lock_object(&mut tx, "building", zrzh).await?;
     if let Some(Some(g)) = &input.geometry {
@@ -222,7 +224,7 @@ pub async fn upsert_if(
     .await
     .map_err(StoreError::db("checking parcel of building"))?;
     if !parcel_exists {
-        return Err(StoreError::Invalid(format!("parcel {} of building {zrzh} does not exist", &zrzh[..19])));
+        return Err(StoreError::Invalid(format!("parcel {parcel} of building {zrzh} does not exist")));
     }
     let before: Option<Building> = sqlx::query_as(&format!(
         "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
+use unit_code::UnitCode;
 use utoipa::ToSchema;
 
 use crate::crypto::{mask_id_number, mask_name, PiiCipher};
@@ -347,7 +348,7 @@ pub async fn upsert(
     pool: &PgPool,
     who: &Principal,
     cipher: &PiiCipher,
-    bdcdyh: &str,
+    bdcdyh: &UnitCode,
     input: &HouseholdInput,
 ) -> Result<Household> {
     upsert_if(pool, who, cipher, bdcdyh, input, None).await
@@ -361,16 +362,16 @@ pub async fn upsert_if(
     pool: &PgPool,
     who: &Principal,
     cipher: &PiiCipher,
-    bdcdyh: &str,
+    code: &UnitCode,
     input: &HouseholdInput,
     if_match: Option<&IfMatch>,
 ) -> Result<Household> {
-    if bdcdyh.as_bytes().get(19) != Some(&b'F') {
+    let Some(building) = code.building() else {
         return Err(StoreError::Invalid("households need a unit code with fixture feature F".into()));
-    }
+    };
     input.check()?;
-    let county = &bdcdyh[..6];
-    let zrzh = &bdcdyh[..24];
+    let (bdcdyh, county) = (code.as_str(), code.county());
+    let (county, zrzh) = (county.as_str(), building.as_str());
     let seal = |v: &Option<String>| -> Result<Option<Vec<u8>>> {
         v.as_deref()
             .map(|s| cipher.encrypt(s).map_err(|e| StoreError::internal("encrypting owner data", e)))

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
+use unit_code::ParcelCode;
 use utoipa::ToSchema;
 
 use crate::db::audit::{self, AuditEntry};
@@ -182,7 +183,7 @@ pub(crate) async fn check_polygon(conn: &mut PgConnection, geometry: &Value) -> 
 }
 
 /// Creates or edits a parcel; [`upsert_if`] without a precondition.
-pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelInput) -> Result<Parcel> {
+pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &ParcelCode, input: &ParcelInput) -> Result<Parcel> {
     upsert_if(pool, who, zddm, input, None).await
 }
 
@@ -192,12 +193,13 @@ pub async fn upsert(pool: &PgPool, who: &Principal, zddm: &str, input: &ParcelIn
 pub async fn upsert_if(
     pool: &PgPool,
     who: &Principal,
-    zddm: &str,
+    code: &ParcelCode,
     input: &ParcelInput,
     if_match: Option<&IfMatch>,
 ) -> Result<Parcel> {
     input.check()?;
-    let county = &zddm[..6];
+    let (zddm, county) = (code.as_str(), code.county());
+    let county = county.as_str();
     let mut tx = pool.begin().await.map_err(StoreError::db("starting parcel write"))?;
     lock_object(&mut tx, "parcel", zddm).await?;
     if let Some(Some(g)) = &input.geometry {

@@ -82,7 +82,7 @@ pub async fn put(
     who.require(Action::WriteCadastre)?;
     who.require_county(zrzh.county().as_str())?;
     let if_match = IfMatch::from_headers(&request_headers);
-    let building = buildings::upsert_if(&state.db, &who, zrzh.as_str(), &input, if_match.as_ref()).await?;
+    let building = buildings::upsert_if(&state.db, &who, &zrzh, &input, if_match.as_ref()).await?;
     state.tables.invalidate(zrzh.as_str());
     Ok(with_version_tag(building.attrs.version_id, Json(building)))
 }

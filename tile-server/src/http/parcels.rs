@@ -116,8 +116,7 @@ pub async fn put(
 ) -> Result<Response, AppError> {
     who.require(Action::WriteCadastre)?;
     who.require_county(zddm.county().as_str())?;
-    let parcel =
-        parcels::upsert_if(&state.db, &who, zddm.as_str(), &input, IfMatch::from_headers(&headers).as_ref()).await?;
+    let parcel = parcels::upsert_if(&state.db, &who, &zddm, &input, IfMatch::from_headers(&headers).as_ref()).await?;
     Ok(with_version_tag(parcel.version_id, Json(parcel)))
 }
 

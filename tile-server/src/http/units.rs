@@ -102,8 +102,7 @@ pub async fn put_household(
     who.require(Action::WriteCadastre)?;
     who.require_county(bdcdyh.county().as_str())?;
     let if_match = IfMatch::from_headers(&headers);
-    let household =
-        households::upsert_if(&state.db, &who, &state.pii, bdcdyh.as_str(), &input, if_match.as_ref()).await?;
+    let household = households::upsert_if(&state.db, &who, &state.pii, &bdcdyh, &input, if_match.as_ref()).await?;
     // The building table shows this household: drop its cached copies.
     state.tables.invalidate(&household.zrzh);
     Ok(with_version_tag(household.version_id, Json(household)))

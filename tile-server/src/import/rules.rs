@@ -4,7 +4,7 @@
 
 use cadastre_core::model::{Layer, LoadIssue, LoadIssueKind, Submission};
 use cadastre_core::qc::{self, QcConfig, Scope};
-use unit_code::{BuildingCode, DistrictCode, ParcelCode, SubdistrictCode};
+use unit_code::{BuildingCode, CountyCode, DistrictCode, ParcelCode, SubdistrictCode};
 
 /// Rule id: the coordinates could not be transformed into the store CRS.
 pub const CRS_TRANSFORM: &str = "crs.transform";
@@ -61,10 +61,10 @@ impl Reason {
     }
 }
 
-/// Why a key cannot be stored, or `None`. The store's CHECKs (migration 0004) are the
-/// hard formats of GB/T 37346, which `unit_code` parses: one check, whose message names
-/// the segment that failed.
-pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
+/// The county of a key that can be stored, or why it cannot. The store's CHECKs
+/// (migration 0004) are the hard formats of GB/T 37346, which `unit_code` parses: one
+/// check, whose message names the segment that failed.
+pub fn parse_key(layer: Layer, code: &str) -> Result<CountyCode, Reason> {
     let (name_zh, name_en) = match layer {
         Layer::Parcels => ("宗地代码 ZDDM", "parcel code ZDDM"),
         Layer::Buildings => ("自然幢号 ZRZH", "building number ZRZH"),
@@ -72,15 +72,15 @@ pub fn key_problem(layer: Layer, code: &str) -> Option<Reason> {
         Layer::Districts => ("地籍区代码 DJQDM", "district code DJQDM"),
     };
     if code.is_empty() {
-        return Some(Reason::new(qc::ATTRIBUTE_MISSING, format!("缺少{name_zh}"), format!("{name_en} is empty")));
+        return Err(Reason::new(qc::ATTRIBUTE_MISSING, format!("缺少{name_zh}"), format!("{name_en} is empty")));
     }
     let parsed = match layer {
-        Layer::Parcels => code.parse::<ParcelCode>().err(),
-        Layer::Buildings => code.parse::<BuildingCode>().err(),
-        Layer::Subdistricts => code.parse::<SubdistrictCode>().err(),
-        Layer::Districts => code.parse::<DistrictCode>().err(),
+        Layer::Parcels => code.parse::<ParcelCode>().map(|c| c.county()),
+        Layer::Buildings => code.parse::<BuildingCode>().map(|c| c.county()),
+        Layer::Subdistricts => code.parse::<SubdistrictCode>().map(|c| c.county()),
+        Layer::Districts => code.parse::<DistrictCode>().map(|c| c.county()),
     };
-    parsed.map(|e| {
+    parsed.map_err(|e| {
         Reason::new(
             qc::CODE_FORMAT,
             format!("{name_zh} {code} 格式错误：{}", e.message_zh()),
@@ -191,29 +191,29 @@ mod tests {
 
     #[test]
     fn keys_mirror_the_store_checks() {
-        assert!(key_problem(Layer::Parcels, "340824104207JA00024").is_none());
-        assert!(key_problem(Layer::Buildings, "330106001001GB00001F0001").is_none());
-        assert!(key_problem(Layer::Subdistricts, "330106001001").is_none());
-        assert!(key_problem(Layer::Districts, "330106001").is_none());
+        assert_eq!(parse_key(Layer::Parcels, "340824104207JA00024").map(|c| c.to_string()), Ok("340824".into()));
+        assert_eq!(parse_key(Layer::Buildings, "330106001001GB00001F0001").map(|c| c.to_string()), Ok("330106".into()));
+        assert_eq!(parse_key(Layer::Subdistricts, "330106001001").map(|c| c.to_string()), Ok("330106".into()));
+        assert_eq!(parse_key(Layer::Districts, "330106001").map(|c| c.to_string()), Ok("330106".into()));
         for bad in ["34082410420７JA00024", "340824104207ja00024", "340824104207JA0002", "340824104207JA000245"] {
-            assert_eq!(key_problem(Layer::Parcels, bad).map(|r| r.rule), Some(qc::CODE_FORMAT.to_owned()), "{bad}");
+            assert_eq!(parse_key(Layer::Parcels, bad).err().map(|r| r.rule), Some(qc::CODE_FORMAT.to_owned()), "{bad}");
         }
-        assert_eq!(key_problem(Layer::Parcels, "").map(|r| r.rule), Some(qc::ATTRIBUTE_MISSING.to_owned()));
-        assert!(key_problem(Layer::Buildings, "330106001001GB00001G0001").is_some());
-        assert!(key_problem(Layer::Districts, "33010600").is_some());
-        assert!(key_problem(Layer::Subdistricts, "33010600100x").is_some());
+        assert_eq!(parse_key(Layer::Parcels, "").err().map(|r| r.rule), Some(qc::ATTRIBUTE_MISSING.to_owned()));
+        assert!(parse_key(Layer::Buildings, "330106001001GB00001G0001").is_err());
+        assert!(parse_key(Layer::Districts, "33010600").is_err());
+        assert!(parse_key(Layer::Subdistricts, "33010600100x").is_err());
     }
 
     #[test]
     fn key_reasons_name_the_segment() {
-        let r = key_problem(Layer::Parcels, "340824104207ja00024").map(|r| r.zh).unwrap_or_default();
+        let r = parse_key(Layer::Parcels, "340824104207ja00024").err().map(|r| r.zh).unwrap_or_default();
         assert_eq!(
             r,
             "宗地代码 ZDDM 340824104207ja00024 格式错误：宗地代码第 13 位应为宗地特征码（所有权）G/J/Z，实际为 'j'"
         );
-        let r = key_problem(Layer::Buildings, "330106001001GB00001G0001").map(|r| r.zh).unwrap_or_default();
+        let r = parse_key(Layer::Buildings, "330106001001GB00001G0001").err().map(|r| r.zh).unwrap_or_default();
         assert!(r.ends_with("自然幢号第 20 位应为定着物特征码 F，实际为 'G'"), "{r}");
-        let r = key_problem(Layer::Districts, "33010600").map(|r| r.en).unwrap_or_default();
+        let r = parse_key(Layer::Districts, "33010600").err().map(|r| r.en).unwrap_or_default();
         assert!(r.ends_with("cadastral district code: expected 9 characters, found 8"), "{r}");
     }
 

@@ -12,6 +12,7 @@ use cadastre_core::qc::{self, QcConfig};
 use chrono::NaiveDate;
 use geo::Validation as _;
 use geo_types::MultiPolygon;
+use unit_code::CountyCode;
 
 use super::copy;
 use super::rules::{self, Reason};
@@ -137,6 +138,8 @@ impl std::fmt::Debug for Validator {
 struct Feature {
     index: usize,
     code: String,
+    /// The county of the code, once `check_key` has parsed it.
+    county: Option<CountyCode>,
     rejects: Vec<Reason>,
     warnings: Vec<Reason>,
 }
@@ -191,7 +194,7 @@ impl Validator {
             .into_iter()
             .map(|(index, code)| {
                 let (rejects, warnings) = load_reasons.remove(&index).unwrap_or_default();
-                Feature { index, code, rejects, warnings }
+                Feature { index, code, county: None, rejects, warnings }
             })
             .collect();
         self.transform_failures(&mut chunk, layer, &mut feats);
@@ -201,7 +204,6 @@ impl Validator {
         local_checks(&chunk, layer, &mut feats);
         self.run_qc(&mut chunk, layer, &mut feats);
         // Encode what passes, in record order.
-        let county_of = |code: &str| code.get(..6).unwrap_or_default().to_owned();
         for (pos, f) in feats.iter().enumerate() {
             if !f.rejects.is_empty() {
                 out.issues.push(Issue::from_reasons(layer, Some(f.index), &f.code, Action::Rejected, &f.rejects));
@@ -210,17 +212,18 @@ impl Validator {
             if !f.warnings.is_empty() {
                 out.issues.push(Issue::from_reasons(layer, Some(f.index), &f.code, Action::Warning, &f.warnings));
             }
-            let county = county_of(&f.code);
+            // Not rejected, so `check_key` parsed the code.
+            let county = f.county.as_ref().map_or("", CountyCode::as_str);
             let lines = &mut out.staged.lines;
             match layer {
-                Layer::Parcels => copy::parcel(lines, &county, &f.code, &chunk.parcels[pos], self.srid),
+                Layer::Parcels => copy::parcel(lines, county, &f.code, &chunk.parcels[pos], self.srid),
                 Layer::Buildings => {
                     let b = &chunk.buildings[pos];
                     let date = b.attributes.jgrq.as_deref().and_then(parse_date);
-                    copy::building(lines, &county, &f.code, b, date, self.srid);
+                    copy::building(lines, county, &f.code, b, date, self.srid);
                 }
-                Layer::Subdistricts => copy::sub_district(lines, &county, &f.code, &chunk.subdistricts[pos], self.srid),
-                Layer::Districts => copy::district(lines, &county, &f.code, &chunk.districts[pos], self.srid),
+                Layer::Subdistricts => copy::sub_district(lines, county, &f.code, &chunk.subdistricts[pos], self.srid),
+                Layer::Districts => copy::district(lines, county, &f.code, &chunk.districts[pos], self.srid),
             }
             out.staged.ends.push(out.staged.lines.len());
             out.staged.indexes.push(f.index);
@@ -258,11 +261,15 @@ impl Validator {
 
     /// Key format (the store's CHECK, mirrored), county, duplicates within the file.
     fn check_key(&mut self, layer: Layer, f: &mut Feature) {
-        if let Some(r) = rules::key_problem(layer, &f.code) {
-            f.rejects.push(r);
-            return;
-        }
-        let county = &f.code[..6];
+        let county = match rules::parse_key(layer, &f.code) {
+            Ok(county) => county,
+            Err(r) => {
+                f.rejects.push(r);
+                return;
+            }
+        };
+        f.county = Some(county);
+        let county = county.as_str();
         match &self.county {
             None => self.county = Some(county.to_owned()),
             Some(c) if c != county => {
@@ -373,7 +380,9 @@ fn local_checks(chunk: &Submission, layer: Layer, feats: &mut [Feature]) {
                 f.rejects.extend(rules::int_range("DSCS", a.dscs));
                 f.rejects.extend(rules::int_range("DXCS", a.dxcs));
                 let zddm = b.zddm.trim();
-                if !zddm.is_empty() && f.code.len() == 24 && f.code.get(..19) != Some(zddm) {
+                // A malformed ZRZH is refused by its format (`parse_key`), not here.
+                let zrzh = f.code.parse::<unit_code::BuildingCode>().ok();
+                if !zddm.is_empty() && zrzh.is_some_and(|z| z.parcel().as_str() != zddm) {
                     f.rejects.push(Reason::new(
                         qc::CODE_CONSISTENCY,
                         format!("自然幢号 {} 的前 19 位与其宗地代码 {zddm} 不符", f.code),

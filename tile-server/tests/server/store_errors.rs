@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use sqlx::PgPool;
 use tile_server::auth::accounts::{self, NewUser};
 use tile_server::auth::Role;
-use tile_server::db::accounts::{insert_user, UserRecord};
+use tile_server::db::accounts::{insert_user, Hashed, UserRecord};
 use tile_server::db::{StoreError, MIGRATOR};
 use tile_server::AppError;
 
@@ -19,7 +19,8 @@ async fn a_duplicate_account_name_is_409_conflict_by_its_constraint(pool: PgPool
     let user = NewUser { username: "wang", password: PASSWORD, role: Role::Surveyor, counties: &[OWN] };
     accounts::create_user(&pool, &user).await.unwrap_or_else(|e| panic!("{e}"));
     // The store names the unique key that refused the row.
-    let record = UserRecord { username: "wang", password_hash: "$argon2id$x", role: Role::Reviewer, counties: &[OWN] };
+    let record =
+        UserRecord { username: "wang", password: Hashed("$argon2id$x"), role: Role::Reviewer, counties: &[OWN] };
     let err = insert_user(&pool, &record, "cli:test").await.err();
     assert!(
         matches!(&err, Some(StoreError::Duplicate { constraint, .. }) if constraint == "users_username_key"),

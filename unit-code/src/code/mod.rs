@@ -5,6 +5,7 @@
 
 mod building;
 mod feature;
+mod household;
 mod layout;
 mod parcel;
 mod region;
@@ -13,6 +14,7 @@ mod unit;
 
 pub use building::BuildingCode;
 pub use feature::{FixtureKind, NonStandardLetter, Ownership, ParcelFeature, ParcelType};
+pub use household::HouseholdNo;
 pub use layout::CodeForm;
 pub use parcel::ParcelCode;
 pub use region::{CountyCode, DistrictCode, SubdistrictCode};
@@ -66,6 +68,14 @@ pub enum CodeError {
         /// The text found.
         found: String,
     },
+    /// A number segment given on its own (the HH column of a building table)
+    /// that is not exactly its digits.
+    Digits {
+        /// The segment the digits belong to.
+        segment: Segment,
+        /// The text found.
+        found: String,
+    },
     /// A numeric part outside its range when building a code from parts.
     OutOfRange {
         /// The segment the number fills.
@@ -87,6 +97,7 @@ impl CodeError {
             CodeError::Length { .. } => None,
             CodeError::Char { segment, .. }
             | CodeError::Letter { segment, .. }
+            | CodeError::Digits { segment, .. }
             | CodeError::OutOfRange { segment, .. } => Some(*segment),
         }
     }
@@ -105,6 +116,9 @@ impl CodeError {
             ),
             CodeError::Letter { segment, found } => {
                 format!("应为{}，实际为 {found:?}", segment.expected(CodeForm::Unit).1)
+            }
+            CodeError::Digits { segment, found } => {
+                format!("{}应为 {} 位数字，实际为 {found:?}", segment.name_zh(), segment.width())
             }
             CodeError::OutOfRange { segment, min, max, found } => {
                 format!("{}应在 {min} 至 {max} 之间，实际为 {found}", segment.name_zh())
@@ -126,6 +140,9 @@ impl CodeError {
             ),
             CodeError::Letter { segment, found } => {
                 format!("expected {}, found {found:?}", segment.expected(CodeForm::Unit).0)
+            }
+            CodeError::Digits { segment, found } => {
+                format!("{}: expected {} digits, found {found:?}", segment.name_en(), segment.width())
             }
             CodeError::OutOfRange { segment, min, max, found } => {
                 format!("{} must be in {min}..={max}, found {found}", segment.name_en())

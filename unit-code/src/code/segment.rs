@@ -55,6 +55,12 @@ impl Segment {
         }
     }
 
+    /// Number of characters.
+    pub const fn width(self) -> usize {
+        let (first, last) = self.positions();
+        last + 1 - first
+    }
+
     /// Whether 1-based `position` lies in this segment.
     pub const fn contains(self, position: usize) -> bool {
         let (first, last) = self.positions();

@@ -2,7 +2,7 @@
 
 use super::region::prefix;
 use super::{digits_value, in_range, string_code, write_digits, CodeError, CodeForm, Segment};
-use super::{BuildingCode, CountyCode, FixtureKind, ParcelCode, ParcelFeature, SubdistrictCode};
+use super::{BuildingCode, CountyCode, FixtureKind, HouseholdNo, ParcelCode, ParcelFeature, SubdistrictCode};
 
 /// Real-estate unit code 不动产单元代码 (BDCDYH, GB/T 37346-2019): parcel
 /// code (19) + fixture kind (1) + fixture unit number (8).
@@ -116,6 +116,19 @@ impl UnitCode {
     pub fn household_no(&self) -> Option<u16> {
         // Four digits: at most 9999.
         (self.fixture_kind() == FixtureKind::Building).then(|| digits_value(&self.0[24..28]) as u16)
+    }
+
+    /// For a building unit (`F`), its household number HH as typed digits
+    /// (positions 25-28), to compare with a building table's HH column.
+    ///
+    /// ```
+    /// use unit_code::{HouseholdNo, UnitCode};
+    /// let u: UnitCode = "411702600021GB00001F00070027".parse().unwrap();
+    /// assert_eq!(u.hh(), Some("0027".parse::<HouseholdNo>().unwrap()));
+    /// assert_eq!(u.land_unit().hh(), None);
+    /// ```
+    pub fn hh(&self) -> Option<HouseholdNo> {
+        (self.fixture_kind() == FixtureKind::Building).then(|| HouseholdNo(prefix(&self.0[24..])))
     }
 
     /// The parcel's land-only unit: first 19 characters + `W00000000`.

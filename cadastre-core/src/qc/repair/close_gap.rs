@@ -7,8 +7,8 @@
 //! (a disagreement there is the surveyor's to resolve, not the repair's).
 
 use geo::orient::Direction;
-use geo::{Area, BooleanOps, Contains, MapCoords, Orient};
-use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{Area, BooleanOps, MapCoords, Orient};
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
 use super::{Change, GapClosed};
 use crate::model::Submission;
@@ -46,7 +46,7 @@ fn gap_ring(local: &[MultiPolygon], at: Coord) -> Option<Polygon> {
         .iter()
         .flat_map(|p| p.interiors().iter())
         .map(|h| Polygon::new(h.clone(), vec![]))
-        .filter(|h| h.contains(&Point(at)))
+        .filter(|h| crate::ring::position(at, &h.exterior().0) == crate::ring::Position::Inside)
         .min_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
 }
 

@@ -4,14 +4,15 @@
 //! stands in. Malformed codes are left to `code.format`. One finding per object.
 
 use rayon::prelude::*;
+use unit_code::{BuildingCode, ParcelCode, UnitCode};
 
-use crate::qc::codes::{building_code_problem, parcel_code_problem};
 use crate::qc::config::NoParams;
 use crate::qc::context::Context;
 use crate::qc::finding::{Finding, CODE_CONSISTENCY};
 use crate::qc::geom;
 use crate::qc::registry::{Declare, Scope, Shared};
 use crate::qc::rule::{building_code, Rule};
+use crate::ring::Position;
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,10 +29,9 @@ type Problem = (Vec<String>, geo_types::Coord, Vec<(String, String)>);
 
 fn parcel_problems(ctx: &Context<'_>, i: usize) -> Option<Problem> {
     let p = &ctx.submission.parcels[i];
-    if p.zddm.trim().is_empty() || parcel_code_problem(&p.zddm).is_some() {
-        return None;
-    }
-    let sd = &p.zddm[..12];
+    let code: ParcelCode = p.zddm.parse().ok()?;
+    let sd = code.subdistrict();
+    let sd = sd.as_str();
     let mut why = Vec::new();
     if let Some(k) = ctx.parcel_subdistrict()[i] {
         let loc = ctx.subdistricts[k].code;
@@ -51,12 +51,13 @@ fn parcel_problems(ctx: &Context<'_>, i: usize) -> Option<Problem> {
         }
     }
     if let Some(t) = p.attributes.zdtzm.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        if t != &p.zddm[12..14] {
+        if t != code.feature().to_string() {
             why.push((format!("宗地特征码 ZDTZM {t} 与代码不符"), format!("ZDTZM {t} differs from the code")));
         }
     }
-    if let Some(u) = p.attributes.bdcdyh.as_deref().map(str::trim).filter(|u| u.len() == 28) {
-        if u.get(..19) != Some(p.zddm.as_str()) {
+    // A malformed unit code is `code.format`'s.
+    if let Some(u) = p.attributes.bdcdyh.as_deref().and_then(|u| u.trim().parse::<UnitCode>().ok()) {
+        if u.parcel() != code {
             why.push((
                 format!("不动产单元号 {u} 的前 19 位与宗地代码不符"),
                 format!("unit code {u} does not start with the parcel code"),
@@ -76,8 +77,8 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     // The objects named by a finding, as text only when there is one (almost never).
     let mut host_code: Option<&str> = None;
     let zddm = bld.zddm.trim();
-    let zrzh_ok = !bld.zrzh.trim().is_empty() && building_code_problem(&bld.zrzh).is_none();
-    if zrzh_ok && !zddm.is_empty() && &bld.zrzh[..19] != zddm {
+    let zrzh = bld.zrzh.parse::<BuildingCode>().ok();
+    if zrzh.is_some_and(|z| !zddm.is_empty() && z.parcel().as_str() != zddm) {
         why.push((
             format!("自然幢号的前 19 位与其宗地代码 {zddm} 不符"),
             format!("ZRZH does not start with its ZDDM {zddm}"),
@@ -89,8 +90,7 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
     // The parcel the footprint stands in, found by location.
     if let Some(p) = ctx.buildings[b].interior {
         let inside = |i: usize| {
-            ctx.parcels[i].overlay_ok()
-                && geom::position(&ctx.submission.parcels[i].geometry, p) == geo::coordinate_position::CoordPos::Inside
+            ctx.parcels[i].overlay_ok() && geom::position(&ctx.submission.parcels[i].geometry, p) == Position::Inside
         };
         // Usually the building stands in its own parcel: one point-in-polygon test.
         let host = super::building_outside::own_parcel(ctx, b).filter(|&i| inside(i)).or_else(|| {
@@ -99,7 +99,7 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
         });
         if let Some(h) = host {
             let hz = &ctx.submission.parcels[h].zddm;
-            if !zddm.is_empty() && hz != zddm && parcel_code_problem(hz).is_none() {
+            if !zddm.is_empty() && hz != zddm && hz.parse::<ParcelCode>().is_ok() {
                 why.push((
                     format!("位于宗地 {hz} 内，但宗地代码为 {zddm}"),
                     format!("stands in parcel {hz} but its ZDDM is {zddm}"),
@@ -108,8 +108,9 @@ fn building_problems(ctx: &Context<'_>, b: usize) -> Option<Problem> {
             }
         }
     }
-    if let Some(u) = bld.attributes.bdcdyh.as_deref().map(str::trim).filter(|u| u.len() == 28) {
-        if zrzh_ok && u.get(..24) != Some(bld.zrzh.as_str()) {
+    let unit = bld.attributes.bdcdyh.as_deref().and_then(|u| u.trim().parse::<UnitCode>().ok());
+    if let (Some(u), Some(zrzh)) = (unit, zrzh) {
+        if u.building() != Some(zrzh) {
             why.push((
                 format!("不动产单元号 {u} 的前 24 位与自然幢号不符"),
                 format!("unit code {u} does not start with the building number"),

@@ -11,6 +11,7 @@ use crate::qc::finding::{Finding, PARCEL_OUTSIDE_SUBDISTRICT};
 use crate::qc::overlay::{self, Coverage, OuterShape};
 use crate::qc::registry::{Declare, Scope};
 use crate::qc::rule::{parcel_code, Rule};
+use crate::ring::Position;
 
 /// See the module documentation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,14 +33,13 @@ impl OuterShape for AnyArea<'_, '_> {
     fn edges_near(&self, rect: &geo_types::Rect) -> Vec<(geo_types::Coord, geo_types::Coord)> {
         self.areas.iter().flat_map(|a| a.edges_near(rect)).collect()
     }
-    fn position(&self, c: geo_types::Coord) -> geo::coordinate_position::CoordPos {
-        use geo::coordinate_position::CoordPos;
-        let mut best = CoordPos::Outside;
+    fn position(&self, c: geo_types::Coord) -> Position {
+        let mut best = Position::Outside;
         for a in self.areas {
             match a.position(c) {
-                CoordPos::Inside => return CoordPos::Inside,
-                CoordPos::OnBoundary => best = CoordPos::OnBoundary,
-                CoordPos::Outside => {}
+                Position::Inside => return Position::Inside,
+                Position::Boundary => best = Position::Boundary,
+                Position::Outside => {}
             }
         }
         best

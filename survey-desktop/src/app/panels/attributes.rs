@@ -130,10 +130,12 @@ impl AttributesPanel {
             row(ui, lang.t("地籍子区 DJZQDM", "Sub-district DJZQDM"), |ui| {
                 ui.text_edit_singleline(&mut self.form.djzqdm);
             });
-            let dj_ok = self.form.djzqdm.trim().is_empty()
-                || (self.form.djzqdm.trim().len() == 12 && self.form.djzqdm.trim().bytes().all(|b| b.is_ascii_digit()));
+            // Empty is allowed (the code's own sub-district applies); otherwise unit-code says
+            // which position is wrong, like the ZDDM line above.
+            let dj = self.form.djzqdm.trim();
+            let dj_problem = dj.parse::<cadastre_core::unit_code::SubdistrictCode>().err().filter(|_| !dj.is_empty());
             ui.label("");
-            valid &= error_line(ui, (!dj_ok).then(|| lang.t("应为 12 位数字", "must be 12 digits").to_owned()));
+            valid &= error_line(ui, dj_problem.map(|e| e.to_string()));
             ui.end_row();
             row(ui, lang.t("宗地面积 ZDMJ (m²)", "Area ZDMJ (m²)"), |ui| {
                 ui.text_edit_singleline(&mut self.form.zdmj);
