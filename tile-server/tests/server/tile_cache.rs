@@ -47,7 +47,7 @@ pub(crate) async fn sync_tiles(st: &AppState, pool: &PgPool) {
 
 /// A new version of a parcel written the way any SQL client would: close the
 /// current one, insert the next (geometry moved by dx metres east, new use).
-async fn edit_by_sql(pool: &PgPool, code: &str, dx: f64, yt: &str) {
+pub(crate) async fn edit_by_sql(pool: &PgPool, code: &str, dx: f64, yt: &str) {
     let mut tx = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let moved: Option<(String,)> = sqlx::query_as(
         "UPDATE parcels SET state = 'historical', valid_to = now()
@@ -239,7 +239,7 @@ async fn tilejson_and_style_describe_the_layers(pool: PgPool) {
     let fields = tj.json["vector_layers"][0]["fields"].as_object().cloned().unwrap_or_default();
     let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["QLLX", "YT", "ZDDM", "ZDMJ"]);
+    assert_eq!(names, ["QLLX", "YT", "ZDDM", "ZDMJ", "ZT"]);
     let b = &tj.json["bounds"];
     assert!(b[0].as_f64().is_some_and(|w| (119.9..120.1).contains(&w)), "bounds {b}");
     assert_eq!(get(&st, "/tiles/points.json", &admin).await.json["minzoom"], 18);
