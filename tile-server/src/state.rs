@@ -84,6 +84,7 @@ impl AppState {
             synced.push(p.clone());
         }
         let tiles = Arc::new(tile_cache(&db, &settings));
+        crate::tile_cache::spawn_log_pruning(db.clone());
         // Registered even when off: the consoles' change events come from its notices.
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));

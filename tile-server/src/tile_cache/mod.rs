@@ -130,6 +130,26 @@ struct Scopes {
     list: Vec<Arc<[String]>>,
 }
 
+/// How often every server prunes the tile change log (migration 0060), disk tier
+/// or not: the log is written by every change, whoever reads it.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Prunes the tile change log now and every [`PRUNE_EVERY`], on the current Tokio
+/// runtime (nothing outside one).
+pub fn spawn_log_pruning(pool: PgPool) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    runtime.spawn(async move {
+        loop {
+            match crate::db::tiles::prune_changes(&pool).await {
+                Ok(n) if n > 0 => tracing::info!(entries = n, "tile change log pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune the tile change log"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
+    });
+}
+
 /// The tile cache of one server; see the module documentation.
 #[derive(Debug)]
 pub struct TileCache {

@@ -15,7 +15,7 @@ use tile_server::AppState;
 
 use crate::common::*;
 use crate::import::tempdir;
-use crate::tile_cache::{edit_by_sql, parcels_in, seed_parcels, sync_tiles};
+use crate::tile_cache::{edit_by_sql, kill_listener, parcels_in, seed_parcels, sync_tiles};
 use crate::tiles::{mercator, tile_of};
 
 fn with_dir(dir: &Path) -> Settings {
@@ -66,6 +66,17 @@ async fn near_and_far(pool: &PgPool) -> (Vec<TileCoord>, TileCoord) {
     (near, TileCoord::new(18, fx, fy).unwrap_or_else(|e| panic!("{e}")))
 }
 
+/// A started server with parcels at `offsets` (metres east of the origin), an admin
+/// token, and the tiles of [`near_and_far`].
+async fn seeded(pool: &PgPool, dir: &Path, offsets: &[f64]) -> (AppState, String, Vec<TileCoord>, TileCoord) {
+    let st = started(pool, dir).await;
+    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
+    seed_parcels(&st, &admin, offsets).await;
+    sync_tiles(&st, pool).await;
+    let (near, far) = near_and_far(pool).await;
+    (st, admin, near, far)
+}
+
 fn uri(t: TileCoord) -> String {
     format!("/tiles/parcels/{}/{}/{}.mvt", t.z, t.x, t.y)
 }
@@ -104,11 +115,7 @@ fn file_of(dir: &Path, t: TileCoord) -> PathBuf {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_restarted_server_serves_from_disk_but_never_what_changed_while_it_was_down(pool: PgPool) {
     let dir = tempdir();
-    let st = started(&pool, dir.path()).await;
-    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
-    seed_parcels(&st, &admin, &[0.0, 3_000.0]).await;
-    sync_tiles(&st, &pool).await;
-    let (near, far) = near_and_far(&pool).await;
+    let (st, admin, near, far) = seeded(&pool, dir.path(), &[0.0, 3_000.0]).await;
     for t in near.iter().chain([&far]) {
         assert_eq!(get(&st, &uri(*t), &admin).await.status, StatusCode::OK);
     }
@@ -152,29 +159,12 @@ async fn a_restarted_server_serves_from_disk_but_never_what_changed_while_it_was
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_listener_outage_is_caught_up_before_the_disk_is_read_again(pool: PgPool) {
     let dir = tempdir();
-    let st = started(&pool, dir.path()).await;
-    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
-    seed_parcels(&st, &admin, &[0.0, 3_000.0]).await;
-    sync_tiles(&st, &pool).await;
-    let (near, far) = near_and_far(&pool).await;
+    let (st, admin, near, far) = seeded(&pool, dir.path(), &[0.0, 3_000.0]).await;
     for t in [near[4], far] {
         get(&st, &uri(t), &admin).await;
     }
     checkpoint(&st).await;
-    let pid: i32 = sqlx::query_scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
-    )
-    .bind(tile_server::cache_sync::APPLICATION_NAME)
-    .fetch_one(&pool)
-    .await
-    .unwrap_or_else(|e| panic!("listener pid: {e}"));
-    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
-        .bind(pid)
-        .fetch_one(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(killed);
-    eventually("the lost listener noticed", || std::future::ready(!st.sync.is_listening())).await;
+    kill_listener(&st, &pool).await;
     assert!(!st.tiles.disk_ready(), "no disk tile while nobody listens");
     edit_by_sql(&pool, &zddm(OWN, 1), 0.0, "0901").await;
     wait_listening(&st).await;
@@ -194,11 +184,7 @@ async fn a_listener_outage_is_caught_up_before_the_disk_is_read_again(pool: PgPo
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn torn_and_corrupt_disk_tiles_are_rendered_again(pool: PgPool) {
     let dir = tempdir();
-    let st = started(&pool, dir.path()).await;
-    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
-    seed_parcels(&st, &admin, &[0.0, 3_000.0]).await;
-    sync_tiles(&st, &pool).await;
-    let (near, far) = near_and_far(&pool).await;
+    let (st, admin, near, far) = seeded(&pool, dir.path(), &[0.0, 3_000.0]).await;
     let tiles = [near[3], near[4], far];
     for t in tiles {
         get(&st, &uri(t), &admin).await;
@@ -239,11 +225,7 @@ async fn torn_and_corrupt_disk_tiles_are_rendered_again(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_directory_without_a_valid_record_of_this_store_is_emptied(pool: PgPool) {
     let dir = tempdir();
-    let st = started(&pool, dir.path()).await;
-    let admin = user_token(&st, "boss", Role::Admin, &[OWN]).await;
-    seed_parcels(&st, &admin, &[0.0]).await;
-    sync_tiles(&st, &pool).await;
-    let (near, _) = near_and_far(&pool).await;
+    let (st, admin, near, _) = seeded(&pool, dir.path(), &[0.0]).await;
     get(&st, &uri(near[4]), &admin).await;
     checkpoint(&st).await;
     stop(&pool, st).await;

@@ -97,9 +97,6 @@ impl DiskTier {
         let state = State { store: position.store, snapshot: position.snapshot, saved_at: position.now };
         *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((token.clone(), epoch, state));
         tiles_db::notify_tiles(&self.pool, &format!("{MARK_PREFIX}{token}")).await?;
-        if let Err(e) = tiles_db::prune_changes(&self.pool).await {
-            tracing::warn!(error = %e, "cannot prune the tile change log");
-        }
         Ok(Some(token))
     }
 
@@ -158,9 +155,6 @@ impl DiskTier {
         if let Err(e) = self.write_state(&state) {
             // The older record (or none) stays: the next start replays more, or empties the directory.
             tracing::warn!(error = %e, "cannot record the tile cache directory's position");
-        }
-        if let Err(e) = tiles_db::prune_changes(&self.pool).await {
-            tracing::warn!(error = %e, "cannot prune the tile change log");
         }
         Ok(())
     }
