@@ -261,3 +261,38 @@ async fn a_directory_without_a_valid_record_of_this_store_is_emptied(pool: PgPoo
     get(&st, &uri(near[4]), &admin).await;
     assert_eq!(st.tiles.stats().disk_hits, 0, "no record, no trust");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_application_role_runs_the_disk_tier_and_its_writes_are_logged(pool: PgPool) {
+    let dir = tempdir();
+    let owner = state(&pool);
+    let admin = user_token(&owner, "boss", Role::Admin, &[OWN]).await;
+    seed_parcels(&owner, &admin, &[0.0, 3_000.0]).await;
+    // The production serving role: no DELETE anywhere, SELECT on the log and the status.
+    let app = app_role_pool(&pool, 4).await;
+    let st = started(&app, dir.path()).await;
+    let (near, far) = near_and_far(&pool).await;
+    let r = get(&st, &uri(near[4]), &admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    checkpoint(&st).await;
+    // A write by the application role is logged through the SECURITY DEFINER function.
+    let logged = || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tile_changes").fetch_one(&pool).await.unwrap_or(-1);
+        n
+    };
+    let before = logged().await;
+    sqlx::query("UPDATE parcels SET yt = '0502' WHERE zddm = $1 AND state = 'current'")
+        .bind(zddm(OWN, 2))
+        .execute(&app)
+        .await
+        .unwrap_or_else(|e| panic!("update as the application role: {e}"));
+    assert_eq!(logged().await, before + 1);
+    let pruned: i64 = sqlx::query_scalar("SELECT tile_changes_prune()")
+        .fetch_one(&app)
+        .await
+        .unwrap_or_else(|e| panic!("prune as the application role: {e}"));
+    assert_eq!(pruned, 0, "nothing is older than a week");
+    sync_tiles(&st, &pool).await;
+    let r = get(&st, &uri(far), &admin).await;
+    assert_eq!(parcels_in(&r.bytes), vec![(zddm(OWN, 2), "0502".to_owned())]);
+}
