@@ -28,6 +28,7 @@
 //! submission_open_versions = 20             # [default: 20] one user's packages checking or awaiting review at once
 //! review_workers = 1                          # [default: 1; 0 = none] background check workers of this instance
 //! tile_cache_mb = 256            # [default: 256; 0 = off] memory for rendered vector tiles
+//! tile_cache_dir = "/var/cache/cadastre/tiles"  # [default: none = off] also keep rendered tiles (gzip) on disk, across restarts
 //! console_vendor_dir = "/opt/cadastre/console/node_modules"  # [default: tile-server/console/node_modules of the build]
 //! ```
 //!
@@ -176,6 +177,12 @@ pub struct FileConfig {
     /// Memory for rendered vector tiles, MiB; dropped tile by tile as edits
     /// arrive. \[default: 256; 0 = off\]
     pub tile_cache_mb: Option<u64>,
+    /// A directory (created if missing, one per server instance) where rendered
+    /// tiles are also kept, gzip-compressed, so that a restarted server starts
+    /// warm; invalidated like the memory cache, and caught up from the change
+    /// log (migration 0060) after a restart or a listener outage. Needs the
+    /// memory cache on. \[default: none = off\]
+    pub tile_cache_dir: Option<PathBuf>,
     /// The console's `node_modules` (maplibre-gl), installed by `npm ci` in
     /// `tile-server/console`. \[default: that folder of the source tree the
     /// binary was built from\]
@@ -251,6 +258,8 @@ pub struct Settings {
     pub review_workers: u32,
     /// MiB of rendered vector tiles kept (0 = off).
     pub tile_cache_mb: u64,
+    /// Directory keeping rendered tiles across restarts (None = off).
+    pub tile_cache_dir: Option<PathBuf>,
     /// The console's node_modules folder.
     pub console_vendor_dir: PathBuf,
 }
@@ -291,6 +300,7 @@ impl Default for Settings {
             submission_open_versions: DEFAULT_SUBMISSION_OPEN_VERSIONS,
             review_workers: 1,
             tile_cache_mb: DEFAULT_TILE_CACHE_MB,
+            tile_cache_dir: None,
             console_vendor_dir: PathBuf::from(DEFAULT_CONSOLE_VENDOR_DIR),
         }
     }
@@ -333,6 +343,7 @@ impl FileConfig {
             },
             allow_plain_http: self.allow_plain_http.unwrap_or(d.allow_plain_http),
             tile_cache_mb: self.tile_cache_mb.unwrap_or(d.tile_cache_mb),
+            tile_cache_dir: self.tile_cache_dir.clone(),
             console_vendor_dir: self.console_vendor_dir.clone().unwrap_or(d.console_vendor_dir),
             submission_max_bytes: self.submission_max_bytes.unwrap_or(d.submission_max_bytes),
             submission_max_unpacked_bytes: self
@@ -368,6 +379,15 @@ impl FileConfig {
         }
         if s.tile_cache_mb > 1 << 20 {
             return Err(ConfigError::Invalid("tile_cache_mb", "must be 0..=1048576".into()));
+        }
+        if s.tile_cache_dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+            return Err(ConfigError::Invalid(
+                "tile_cache_dir",
+                "must not be empty (leave it out to keep tiles in memory only)".into(),
+            ));
+        }
+        if s.tile_cache_dir.is_some() && s.tile_cache_mb == 0 {
+            return Err(ConfigError::Invalid("tile_cache_dir", "needs the memory cache on (tile_cache_mb > 0)".into()));
         }
         if !(10..=60_000).contains(&s.cache_listen_retry_ms) {
             return Err(ConfigError::Invalid("cache_listen_retry_ms", "must be 10..=60000".into()));
@@ -408,6 +428,18 @@ mod tests {
         assert_eq!(s.map(|s| s.token_ttl_minutes), Some(480));
         assert_eq!(s.map(|s| (s.token_cache_seconds, s.table_revalidate_ms)), Some((60, 60_000)), "caches on");
         assert_eq!(s.map(|s| (s.tls.is_some(), s.allow_plain_http)), Some((false, false)));
+    }
+
+    #[test]
+    fn the_disk_tile_cache_is_off_unless_a_directory_is_given() {
+        let cfg: FileConfig = toml::from_str("").unwrap_or_default();
+        assert_eq!(cfg.resolve().ok().map(|s| s.tile_cache_dir), Some(None));
+        let cfg: FileConfig = toml::from_str("tile_cache_dir = \"/var/cache/t\"").unwrap_or_default();
+        assert_eq!(cfg.resolve().ok().and_then(|s| s.tile_cache_dir), Some(PathBuf::from("/var/cache/t")));
+        for bad in ["tile_cache_dir = \"\"", "tile_cache_dir = \"/t\"\ntile_cache_mb = 0"] {
+            let cfg: FileConfig = toml::from_str(bad).unwrap_or_default();
+            assert!(matches!(cfg.resolve(), Err(ConfigError::Invalid("tile_cache_dir", _))), "{bad}");
+        }
     }
 
     #[test]

@@ -53,6 +53,17 @@ pub struct Shared {
     pub security: Arc<Security>,
 }
 
+/// The tile cache of the settings; without its directory (unwritable) the disk
+/// tier is off and the server runs on memory alone, saying so.
+fn tile_cache(db: &PgPool, settings: &Settings) -> TileCache {
+    let bytes = settings.tile_cache_mb << 20;
+    let Some(dir) = &settings.tile_cache_dir else { return TileCache::new(bytes) };
+    TileCache::with_disk(bytes, dir, db.clone()).unwrap_or_else(|e| {
+        tracing::error!(dir = %dir.display(), error = %e, "tile_cache_dir unusable: tiles kept in memory only");
+        TileCache::new(bytes)
+    })
+}
+
 impl AppState {
     /// Builds the state; the rate limiter uses the settings' default limit.
     ///
@@ -72,7 +83,8 @@ impl AppState {
         if let Some(p) = &principals {
             synced.push(p.clone());
         }
-        let tiles = Arc::new(TileCache::new(settings.tile_cache_mb << 20));
+        let tiles = Arc::new(tile_cache(&db, &settings));
+        crate::tile_cache::spawn_log_pruning(db.clone());
         // Registered even when off: the consoles' change events come from its notices.
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));

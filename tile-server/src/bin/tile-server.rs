@@ -447,6 +447,10 @@ async fn serve_command(
         settings.listen = l;
     }
     let cipher = load_cipher(file)?;
+    if let Some(dir) = &settings.tile_cache_dir {
+        tile_server::tile_cache::disk::check_dir(dir)
+            .with_context(|| format!("tile_cache_dir {} is not a writable directory", dir.display()))?;
+    }
     let addr = settings.listen;
     // Background checks of submissions (the queue lives in the database, so jobs
     // left by a previous run are taken up here).

@@ -5,7 +5,7 @@
 //! in a generated Web Mercator copy `geom_3857` (migration 0021) with a partial
 //! GiST index over current versions: one query per tile, no transformation per
 //! feature. Only current versions of the caller's counties are read, and the
-//! attributes are codes, use, area and right type: never owner data.
+//! attributes are codes, use, area, right type and status: never owner data.
 //!
 //! Content depends on the zoom ([`TileLayer::min_zoom`]): below z14 only
 //! sub-districts, parcels from z14, buildings from z15, boundary points (界址点)
@@ -37,14 +37,19 @@ pub const SIMPLIFY_BELOW: u8 = 17;
 /// Half the Web Mercator world width in metres.
 pub const MERCATOR_HALF_WORLD: f64 = 20_037_508.342_789_244;
 
+/// TileJSON description of the status attribute `ZT` of parcels and buildings
+/// (migration 0061).
+pub const STATUS_FIELD: &str =
+    "状态 status: current 现势, or review 审核中 (a submission awaiting review would change or remove it)";
+
 /// The layers a tile can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TileLayer {
     /// 地籍子区 DJZQ: DJZQDM, DJZQMC.
     SubDistricts,
-    /// 宗地 ZDJBXX: ZDDM, YT, ZDMJ, QLLX.
+    /// 宗地 ZDJBXX: ZDDM, YT, ZDMJ, QLLX, ZT.
     Parcels,
-    /// 自然幢 ZRZ footprints: ZRZH, ZDDM, JZWMC, FWJG, DSCS.
+    /// 自然幢 ZRZ footprints: ZRZH, ZDDM, JZWMC, FWJG, DSCS, GHYT, SCJZMJ, YCJZMJ, ZT.
     Buildings,
     /// 界址点 JZD: JZDH, ZDDM, JBLX.
     BoundaryPoints,
@@ -100,17 +105,30 @@ impl TileLayer {
     /// names) and the fields with their types for TileJSON.
     fn select(self) -> (&'static str, &'static str) {
         match self {
-            Self::Parcels => ("parcels", r#"zddm::text AS "ZDDM", yt AS "YT", zdmj::float8 AS "ZDMJ", qllx AS "QLLX""#),
+            Self::Parcels => (
+                "parcels",
+                concat!(
+                    r#"zddm::text AS "ZDDM", yt AS "YT", zdmj::float8 AS "ZDMJ", qllx AS "QLLX", "#,
+                    r#"CASE WHEN (county, zddm::text) IN (SELECT county, code FROM features_under_review WHERE layer = 'parcels')"#,
+                    r#" THEN 'review' ELSE 'current' END AS "ZT""#
+                ),
+            ),
             Self::Buildings => (
                 "buildings",
-                r#"zrzh::text AS "ZRZH", zddm::text AS "ZDDM", jzwmc AS "JZWMC", fwjg AS "FWJG", dscs AS "DSCS""#,
+                concat!(
+                    r#"zrzh::text AS "ZRZH", zddm::text AS "ZDDM", jzwmc AS "JZWMC", fwjg AS "FWJG", dscs AS "DSCS", "#,
+                    r#"ghyt AS "GHYT", scjzmj::float8 AS "SCJZMJ", ycjzmj::float8 AS "YCJZMJ", "#,
+                    r#"CASE WHEN (county, zrzh::text) IN (SELECT county, code FROM features_under_review WHERE layer = 'buildings')"#,
+                    r#" THEN 'review' ELSE 'current' END AS "ZT""#
+                ),
             ),
             Self::SubDistricts => ("sub_districts", r#"djzqdm::text AS "DJZQDM", djzqmc AS "DJZQMC""#),
             Self::BoundaryPoints => ("boundary_points", r#"jzdh AS "JZDH", zddm::text AS "ZDDM", jblx AS "JBLX""#),
         }
     }
 
-    /// The attribute names and their TileJSON descriptions.
+    /// The attribute names and their TileJSON descriptions. A NULL attribute is
+    /// left out of its feature (MVT has no null).
     pub fn fields(self) -> &'static [(&'static str, &'static str)] {
         match self {
             Self::Parcels => &[
@@ -118,6 +136,7 @@ impl TileLayer {
                 ("YT", "用途 land use (GB/T 21010)"),
                 ("ZDMJ", "宗地面积 area, m²"),
                 ("QLLX", "权利类型 right type"),
+                ("ZT", STATUS_FIELD),
             ],
             Self::Buildings => &[
                 ("ZRZH", "自然幢号 building number"),
@@ -125,6 +144,10 @@ impl TileLayer {
                 ("JZWMC", "建筑物名称 name"),
                 ("FWJG", "房屋结构 structure"),
                 ("DSCS", "地上层数 floors above ground"),
+                ("GHYT", "规划用途 planned use"),
+                ("SCJZMJ", "实测建筑面积 measured floor area, m²"),
+                ("YCJZMJ", "预测建筑面积 predicted floor area, m²"),
+                ("ZT", STATUS_FIELD),
             ],
             Self::SubDistricts => &[("DJZQDM", "地籍子区代码 sub-district code"), ("DJZQMC", "地籍子区名称 name")],
             Self::BoundaryPoints => {
@@ -260,6 +283,81 @@ pub async fn store_crs(pool: &PgPool) -> Result<(i32, String)> {
     .fetch_one(pool)
     .await
     .map_err(StoreError::db("reading the store CRS"))
+}
+
+/// Where the change log (migration 0060) stands, read once a listener listens:
+/// what the disk tile cache records to find, later, the changes it missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPosition {
+    /// This store's identity (`tile_store`).
+    pub store: String,
+    /// `pg_current_snapshot()` as text (`xmin:xmax:xip,...`).
+    pub snapshot: String,
+    /// The database clock, seconds since 1970.
+    pub now: i64,
+    /// A fresh random token, to recognise a checkpoint's own mark notice.
+    pub token: String,
+}
+
+/// The store's identity, a snapshot and the clock.
+pub async fn log_position(pool: &PgPool) -> Result<LogPosition> {
+    let (store, snapshot, now, token): (String, String, i64, String) = sqlx::query_as(
+        "SELECT (SELECT id::text FROM tile_store), pg_current_snapshot()::text, extract(epoch FROM now())::bigint,
+                gen_random_uuid()::text",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(StoreError::db("reading the tile change log position"))?;
+    Ok(LogPosition { store, snapshot, now, token })
+}
+
+/// Sends `payload` on the tile channel by itself (a checkpoint's mark: it commits
+/// after every change the caller's snapshot sees, and notifications arrive in
+/// commit order).
+pub async fn notify_tiles(pool: &PgPool, payload: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify('cadastre_tiles', $1)")
+        .bind(payload)
+        .execute(pool)
+        .await
+        .map_err(StoreError::db("sending a tile cache mark"))?;
+    Ok(())
+}
+
+/// The change notices (payloads, oldest first) whose transaction `snapshot`
+/// (from [`log_position`]) does not see: committed after it was taken. At most
+/// `limit`; `None` when the snapshot is ahead of the store (a database restored
+/// from an older backup), so nothing can be said.
+pub async fn changes_since(pool: &PgPool, snapshot: &str, limit: i64) -> Result<Option<Vec<String>>> {
+    let mut tx = pool.begin().await.map_err(StoreError::db("reading the tile change log"))?;
+    let ahead: bool =
+        sqlx::query_scalar("SELECT pg_snapshot_xmax($1::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot())")
+            .bind(snapshot)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db("reading the tile change log"))?;
+    if ahead {
+        return Ok(None);
+    }
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM tile_changes
+         WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)
+         ORDER BY id LIMIT $2",
+    )
+    .bind(snapshot)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(StoreError::db("reading the tile change log"))?;
+    tx.commit().await.map_err(StoreError::db("reading the tile change log"))?;
+    Ok(Some(payloads))
+}
+
+/// Drops change-log entries past their retention (7 days); returns how many.
+pub async fn prune_changes(pool: &PgPool) -> Result<i64> {
+    sqlx::query_scalar("SELECT tile_changes_prune()")
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::db("pruning the tile change log"))
 }
 
 /// Most features [`features`] returns in one answer (the console's map is an

@@ -9,6 +9,8 @@
 //! assert!(style.get("glyphs").is_none());
 //! assert_eq!(style["sources"]["parcels"]["tiles"][0], "http://h/tiles/parcels/{z}/{x}/{y}.mvt");
 //! assert_eq!(style["metadata"]["cadastre:crs"]["srid"], 4549);
+//! let review = style["layers"].as_array().unwrap().iter().find(|l| l["id"] == "parcels-review").unwrap();
+//! assert_eq!(review["filter"], serde_json::json!(["==", ["get", "ZT"], "review"]));
 //! ```
 
 use serde_json::{json, Value};
@@ -18,6 +20,9 @@ use crate::http::tiles::tile_url;
 
 /// Font stack for labels (fonts-noto-cjk; the browser falls back to its own).
 pub const FONT: &str = "Noto Sans CJK SC";
+
+/// Colour of features a submission awaiting review would change (`ZT` = `review`).
+pub const REVIEW_COLOUR: &str = "#e8590c";
 
 /// Parcel fill colours by the first two digits of the land-use code YT
 /// (GB/T 21010 first-level classes).
@@ -76,11 +81,16 @@ pub fn style(origin: &str, bounds: Option<[f64; 4]>, srid: i32, proj4: &str) -> 
              "paint": {"fill-color": use_colour, "fill-opacity": 0.85}},
             {"id": "parcels-line", "type": "line", "source": "parcels", "source-layer": "parcels",
              "paint": {"line-color": "#44546a", "line-width": ["interpolate", ["linear"], ["zoom"], 14, 0.3, 18, 1.2]}},
+            // Under review (ZT, migration 0061): a dashed orange outline over the use colour.
+            {"id": "parcels-review", "type": "line", "source": "parcels", "source-layer": "parcels",
+             "filter": ["==", ["get", "ZT"], "review"],
+             "paint": {"line-color": REVIEW_COLOUR, "line-width": 2.5, "line-dasharray": [2, 1]}},
             {"id": "parcels-selected", "type": "line", "source": "parcels", "source-layer": "parcels",
              "filter": ["==", ["get", "ZDDM"], ""],
              "paint": {"line-color": "#d7191c", "line-width": 3}},
             {"id": "buildings-fill", "type": "fill", "source": "buildings", "source-layer": "buildings",
-             "paint": {"fill-color": "#8c8c8c", "fill-opacity": 0.55, "fill-outline-color": "#505050"}},
+             "paint": {"fill-color": ["match", ["get", "ZT"], "review", REVIEW_COLOUR, "#8c8c8c"],
+                       "fill-opacity": 0.55, "fill-outline-color": "#505050"}},
             {"id": "subdistricts-line", "type": "line", "source": "subdistricts", "source-layer": "subdistricts",
              "paint": {"line-color": "#2c6e9b", "line-width": 1.5, "line-dasharray": [4, 2]}},
             {"id": "points-circle", "type": "circle", "source": "points", "source-layer": "points",

@@ -118,7 +118,7 @@ impl BulkLoad {
     /// Builds the indexes, attaches the table as the county's partition, reopens the
     /// county and writes the audit rows, the last three in one transaction. ATTACH
     /// fires no row trigger, so the transaction announces the county's new parcels
-    /// to the tile caches itself (migration 0020).
+    /// to the tile caches itself, logged for their disk tiers (migration 0060).
     pub async fn finish(
         mut self,
         pool: &PgPool,
@@ -134,7 +134,7 @@ impl BulkLoad {
             "ALTER TABLE parcels ATTACH PARTITION {t} FOR VALUES IN ('{county}');
              ALTER TABLE {t} RENAME TO {p};
              ALTER TABLE parcels_default DROP CONSTRAINT {c};
-             SELECT pg_notify('cadastre_tiles', 'parcels|{county}|*')",
+             SELECT tile_changed('parcels|{county}|*')",
             t = self.table,
             county = self.county,
             p = self.partition(),

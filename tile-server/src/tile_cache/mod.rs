@@ -32,6 +32,15 @@
 //! renders) until the listener listens again, then flushed once more, and the
 //! consoles are told to refresh everything.
 //!
+//! # On disk
+//!
+//! With `tile_cache_dir` set ([`TileCache::with_disk`]), a tile missing from
+//! memory is looked up on disk before it is rendered, and every render that is
+//! stored in memory is also written there, both under the same generation check;
+//! notices delete disk tiles under the layer's lock before the generation moves.
+//! Across restarts and listener outages the disk is caught up from the change
+//! log before it is read again ([`disk`]).
+//!
 //! ```
 //! use tile_server::tile_cache::TileCache;
 //! use tile_server::cache_sync::SyncedCache;
@@ -48,22 +57,26 @@
 //! # });
 //! ```
 
+pub mod disk;
+mod entry;
 pub mod grid;
 pub mod notice;
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use axum::body::Bytes;
-use axum::http::HeaderValue;
+use sqlx::PgPool;
 use tokio::sync::{broadcast, OnceCell};
 
 use crate::cache_sync::{Coherence, SyncedCache};
 use crate::db::tiles::{TileCoord, TileLayer, MAX_ZOOM};
 use crate::error::AppError;
-use crate::middleware::etag::etag_of;
+use disk::DiskTier;
+use entry::Counters;
+pub use entry::{CachedTile, Lookup, TileCacheStats};
 use notice::{Extent, Notice};
 
 /// Channel announcing changed tiles (migration 0020).
@@ -78,90 +91,6 @@ pub const NOTICE_LOG: usize = 1024;
 pub const MAX_SCOPES: usize = 4096;
 /// Notices queued per console connection before it is told to refresh all.
 const EVENT_QUEUE: usize = 1024;
-
-/// A tile as served: the MVT bytes, a gzip copy made at the first request that
-/// accepts gzip, and the ETag.
-#[derive(Debug)]
-pub struct CachedTile {
-    /// MVT bytes; empty for a tile without features.
-    pub body: Bytes,
-    gzip: OnceLock<Bytes>,
-    /// Weak ETag of the MVT bytes.
-    pub etag: HeaderValue,
-    /// The layer generation the render started in.
-    generation: u64,
-}
-
-impl CachedTile {
-    fn new(body: Vec<u8>, generation: u64) -> Self {
-        let etag = HeaderValue::from_str(&etag_of(&body)).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""));
-        Self { body: Bytes::from(body), gzip: OnceLock::new(), etag, generation }
-    }
-
-    /// The tile gzip-compressed (compressed once, then kept).
-    pub fn gzip(&self) -> Bytes {
-        self.gzip
-            .get_or_init(|| {
-                use std::io::Write;
-                let mut enc = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(self.body.len() / 2 + 32),
-                    flate2::Compression::fast(),
-                );
-                // Writing into a Vec cannot fail.
-                let out = enc.write_all(&self.body).and_then(|()| enc.finish()).unwrap_or_default();
-                Bytes::from(out)
-            })
-            .clone()
-    }
-
-    /// Bytes held, for the cache's size bound (the gzip copy is about half).
-    fn weight(&self) -> u32 {
-        u32::try_from(self.body.len() + self.body.len() / 2 + 256).unwrap_or(u32::MAX)
-    }
-}
-
-/// How a tile was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lookup {
-    /// From the cache.
-    Hit,
-    /// Rendered (and stored, unless an edit overlapped the render).
-    Rendered,
-    /// Rendered by a concurrent request for the same tile.
-    Joined,
-    /// Rendered without the cache (no listener, cache off, or too many scopes).
-    Bypassed,
-}
-
-/// Counters, for tests and the benchmark.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TileCacheStats {
-    /// Requests answered from the cache.
-    pub hits: u64,
-    /// Renders (stored or not).
-    pub renders: u64,
-    /// Renders not stored because an edit touching the tile overlapped them.
-    pub discarded: u64,
-    /// Requests served by another request's render.
-    pub joined: u64,
-    /// Requests that bypassed the cache.
-    pub bypassed: u64,
-    /// Notices applied.
-    pub notices: u64,
-    /// Tiles dropped by notices (key by key; scans count what they found).
-    pub dropped: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    hits: AtomicU64,
-    renders: AtomicU64,
-    discarded: AtomicU64,
-    joined: AtomicU64,
-    bypassed: AtomicU64,
-    notices: AtomicU64,
-    dropped: AtomicU64,
-}
 
 /// The cache key: layer, tile and the caller's county set (interned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,6 +130,26 @@ struct Scopes {
     list: Vec<Arc<[String]>>,
 }
 
+/// How often every server prunes the tile change log (migration 0060), disk tier
+/// or not: the log is written by every change, whoever reads it.
+pub const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Prunes the tile change log now and every [`PRUNE_EVERY`], on the current Tokio
+/// runtime (nothing outside one).
+pub fn spawn_log_pruning(pool: PgPool) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+    runtime.spawn(async move {
+        loop {
+            match crate::db::tiles::prune_changes(&pool).await {
+                Ok(n) if n > 0 => tracing::info!(entries = n, "tile change log pruned"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot prune the tile change log"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
+    });
+}
+
 /// The tile cache of one server; see the module documentation.
 #[derive(Debug)]
 pub struct TileCache {
@@ -218,6 +167,8 @@ pub struct TileCache {
     inflight: Mutex<HashMap<TileKey, Arc<OnceCell<Arc<CachedTile>>>>>,
     events: broadcast::Sender<Arc<Notice>>,
     counters: Counters,
+    /// The disk tier, with `tile_cache_dir`.
+    disk: Option<Arc<DiskTier>>,
 }
 
 impl Default for TileCache {
@@ -252,7 +203,47 @@ impl TileCache {
             inflight: Mutex::default(),
             events: broadcast::channel(EVENT_QUEUE).0,
             counters: Counters::default(),
+            disk: None,
         }
+    }
+
+    /// A cache of at most `max_bytes` in memory that also keeps its tiles in `dir`
+    /// (see [`disk`]; `pool` reads the change log). Off with the memory cache (0).
+    pub fn with_disk(max_bytes: u64, dir: &Path, pool: PgPool) -> std::io::Result<Self> {
+        let mut cache = Self::new(max_bytes);
+        if cache.enabled {
+            cache.disk = Some(Arc::new(DiskTier::open(dir, pool)?));
+        }
+        Ok(cache)
+    }
+
+    /// Tiles and bytes held in memory, after moka's pending maintenance (evictions).
+    pub fn memory_usage(&self) -> (u64, u64) {
+        self.cache.run_pending_tasks();
+        (self.cache.entry_count(), self.cache.weighted_size())
+    }
+
+    /// Whether the disk tier serves tiles now (configured and caught up).
+    pub fn disk_ready(&self) -> bool {
+        self.disk.as_ref().is_some_and(|d| d.is_ready())
+    }
+
+    /// Records now, rather than at the next periodic checkpoint, how far the disk
+    /// tier has followed the change log (so a restart replays only what comes
+    /// after; see [`disk`]). `true` once the mark came back (recorded unless the
+    /// listener reconnected meanwhile); `false` without a disk tier, before it is
+    /// caught up, or when the mark does not come back within 10 s.
+    pub async fn checkpoint(&self) -> Result<bool, AppError> {
+        let Some(disk) = &self.disk else { return Ok(false) };
+        let Some(token) = disk.checkpoint().await? else { return Ok(false) };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !disk.mark_done(&token) {
+            if std::time::Instant::now() > deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Ok(true)
     }
 
     /// The counters so far.
@@ -267,6 +258,10 @@ impl TileCache {
             bypassed: l(&c.bypassed),
             notices: l(&c.notices),
             dropped: l(&c.dropped),
+            disk_hits: self.disk.as_ref().map_or(0, |d| l(&d.counters.hits)),
+            disk_writes: self.disk.as_ref().map_or(0, |d| l(&d.counters.writes)),
+            disk_rejected: self.disk.as_ref().map_or(0, |d| l(&d.counters.rejected)),
+            disk_dropped: self.disk.as_ref().map_or(0, |d| l(&d.counters.dropped)),
         }
     }
 
@@ -280,7 +275,7 @@ impl TileCache {
         self.events.subscribe()
     }
 
-    /// Drops every cached tile (for the benchmark's cold runs and tests).
+    /// Drops every cached tile, on disk too (for the benchmark's cold runs and tests).
     pub fn clear(&self) {
         self.invalidate_all();
     }
@@ -339,10 +334,11 @@ impl TileCache {
             inflight.entry(key).or_default().clone()
         };
         let rendered_here = AtomicBool::new(false);
+        let from_disk = AtomicBool::new(false);
         let result = cell
             .get_or_try_init(|| async {
                 rendered_here.store(true, Ordering::Relaxed);
-                self.render_and_store(key, counties, &render).await
+                self.render_and_store(key, counties, &render, &from_disk).await
             })
             .await
             .cloned();
@@ -354,12 +350,14 @@ impl TileCache {
         }
         let tile_found = result?;
         if rendered_here.load(Ordering::Relaxed) {
-            return Ok((tile_found, Lookup::Rendered));
+            let how = if from_disk.load(Ordering::Relaxed) { Lookup::Disk } else { Lookup::Rendered };
+            return Ok((tile_found, how));
         }
         // Joined another request's render: good unless an edit touching the tile
         // was announced between that render's start and this request's arrival.
-        let stale = lock_read(&self.layers[layer.index()]).touched_since(tile_found.generation, layer, tile, counties)
-            && tile_found.generation < arrival;
+        let started = tile_found.generation();
+        let stale =
+            lock_read(&self.layers[layer.index()]).touched_since(started, layer, tile, counties) && started < arrival;
         if stale {
             self.counters.renders.fetch_add(1, Ordering::Relaxed);
             return Ok((Arc::new(CachedTile::new(render().await?, arrival)), Lookup::Rendered));
@@ -373,25 +371,52 @@ impl TileCache {
         key: TileKey,
         counties: &[String],
         render: &F,
+        from_disk: &AtomicBool,
     ) -> Result<Arc<CachedTile>, AppError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Vec<u8>, AppError>>,
     {
         let ticket = self.generation(key.layer);
+        // A disk tile passes the same check as a render: a notice deletes it under
+        // the layer's lock before moving the generation, so one read after the
+        // ticket is either gone or judged by `touched_since` below.
+        let disk = self.disk.as_deref();
+        if let Some((body, gz)) = disk.and_then(|d| d.read(key.layer, key.tile, counties)) {
+            from_disk.store(true, Ordering::Relaxed);
+            let tile = Arc::new(CachedTile::from_disk(body, gz, ticket));
+            self.store(key, counties, &tile, ticket, None);
+            return Ok(tile);
+        }
         let tile = Arc::new(CachedTile::new(render().await?, ticket));
         self.counters.renders.fetch_add(1, Ordering::Relaxed);
+        // Written before the lock, moved into place under it.
+        let temp = disk.and_then(|d| d.write_temp(&tile.gzip()));
+        self.store(key, counties, &tile, ticket, temp.as_deref());
+        Ok(tile)
+    }
+
+    /// Keeps a tile obtained since `ticket` in memory, and on disk when `temp`
+    /// holds its file, unless a notice touching it arrived meanwhile.
+    fn store(&self, key: TileKey, counties: &[String], tile: &Arc<CachedTile>, ticket: u64, temp: Option<&Path>) {
         // Under the layer's lock: an invalidation either ran before (and is in the
         // log) or runs after (and drops what is inserted here).
         let log = lock_read(&self.layers[key.layer.index()]);
-        if log.touched_since(ticket, key.layer, key.tile, counties) || !self.coherence.is_coherent() {
-            self.counters.discarded.fetch_add(1, Ordering::Relaxed);
-        } else {
+        let keep = !log.touched_since(ticket, key.layer, key.tile, counties) && self.coherence.is_coherent();
+        if keep {
             self.zooms[key.layer.index()].fetch_or(1 << key.tile.z, Ordering::Relaxed);
             self.cache.insert(key, tile.clone());
+        } else {
+            self.counters.discarded.fetch_add(1, Ordering::Relaxed);
+        }
+        if let (Some(disk), Some(temp)) = (self.disk.as_deref(), temp) {
+            if keep {
+                disk.commit(temp, key.layer, key.tile, counties);
+            } else {
+                disk.discard(temp);
+            }
         }
         drop(log);
-        Ok(tile)
     }
 
     /// Applies one notice: bump the layer's generation, log the notice, drop the
@@ -401,6 +426,11 @@ impl TileCache {
         let layer = notice.layer;
         {
             let mut log = lock_write(&self.layers[layer.index()]);
+            // Disk first: a disk read that takes the new generation must not find
+            // a tile this notice deletes.
+            if let Some(disk) = &self.disk {
+                disk.apply(&notice);
+            }
             log.generation += 1;
             let generation = log.generation;
             self.generations[layer.index()].store(generation, Ordering::Release);
@@ -470,6 +500,12 @@ impl SyncedCache for TileCache {
     }
 
     fn on_notification(&self, payload: &str) {
+        if let Some(token) = payload.strip_prefix(disk::MARK_PREFIX) {
+            if let Some(disk) = &self.disk {
+                disk.on_mark(token);
+            }
+            return;
+        }
         match Notice::parse(payload) {
             Ok(notice) => self.apply(notice),
             Err(e) => {
@@ -479,9 +515,43 @@ impl SyncedCache for TileCache {
         }
     }
 
+    /// Flushes memory and empties the disk tier: a change nobody can place
+    /// (an unreadable notice) or [`TileCache::clear`].
     fn invalidate_all(&self) {
-        let guards: Vec<_> = self.layers.iter().map(lock_write).collect();
-        let mut guards = guards;
+        self.flush(true);
+    }
+
+    fn coherence(&self) -> &Coherence {
+        &self.coherence
+    }
+
+    /// Memory is flushed either way; the disk tier stops serving and, once a
+    /// listener listens, is caught up from the change log before it serves again.
+    fn set_coherent(&self, on: bool) {
+        let epoch = self.disk.as_ref().map(|d| d.suspend());
+        if on {
+            self.flush(false);
+            self.coherence.set_coherent(true);
+            if let (Some(disk), Some(epoch)) = (&self.disk, epoch) {
+                disk.resume(epoch);
+            }
+        } else {
+            self.coherence.set_coherent(false);
+            self.flush(false);
+        }
+    }
+}
+
+impl TileCache {
+    /// Drops every tile in memory (and on disk with `wipe_disk`), moving every
+    /// layer's generation, and tells the consoles to refresh everything.
+    fn flush(&self, wipe_disk: bool) {
+        let mut guards: Vec<_> = self.layers.iter().map(lock_write).collect();
+        if wipe_disk {
+            if let Some(disk) = &self.disk {
+                disk.wipe();
+            }
+        }
         for (log, layer) in guards.iter_mut().zip(TileLayer::ALL) {
             log.generation += 1;
             let generation = log.generation;
@@ -496,20 +566,6 @@ impl SyncedCache for TileCache {
         drop(guards);
         for layer in TileLayer::ALL {
             let _ = self.events.send(Arc::new(Notice::everything(layer)));
-        }
-    }
-
-    fn coherence(&self) -> &Coherence {
-        &self.coherence
-    }
-
-    fn set_coherent(&self, on: bool) {
-        if on {
-            self.invalidate_all();
-            self.coherence.set_coherent(true);
-        } else {
-            self.coherence.set_coherent(false);
-            self.invalidate_all();
         }
     }
 }

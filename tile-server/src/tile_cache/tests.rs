@@ -252,6 +252,8 @@ enum Op {
     GetDuringEdit(usize, usize, i8, i8),
     /// Edit feature j (move by dx, dy tile widths / 4).
     Edit(usize, i8, i8),
+    /// Forget every tile in memory, as a restart does (the disk tier keeps its own).
+    ForgetMemory,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -262,6 +264,78 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+fn op_or_restart() -> impl Strategy<Value = Op> {
+    prop_oneof![6 => op(), 1 => Just(Op::ForgetMemory)]
+}
+
+/// Runs `ops` against `cache` and a model world; every answer must be what the
+/// world renders at that moment.
+async fn never_stale(cache: &TileCache, ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let world = World::default();
+    // A 4 x 3 block of z17 tiles and their z15/z16 parents; six small features.
+    let mut grid = Vec::new();
+    for z in [15u32, 16, 17] {
+        let s = 17 - z;
+        for i in 0..4u32 {
+            for j in 0..3u32 {
+                grid.push(tile(z, (109_000 + i) >> s, (53_000 + j) >> s));
+            }
+        }
+    }
+    let base = tile(17, 109_000, 53_000);
+    let w = base.width_m();
+    {
+        let mut f = world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for k in 0..6 {
+            let b = centre_box(tile(17, 109_000 + (k % 4) as u32, 53_000 + (k / 4) as u32), 2.0);
+            f.push((b, 0));
+        }
+    }
+    let moved = |j: usize, dx: i8, dy: i8| {
+        let f = world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let b = f[j].0;
+        let (mx, my) = (f64::from(dx) * w / 4.0, f64::from(dy) * w / 4.0);
+        [b[0] + mx, b[1] + my, b[2] + mx, b[3] + my]
+    };
+    for op in ops {
+        match op {
+            Op::Get(i) => {
+                let t = grid[i % grid.len()];
+                let (body, _) = get(cache, &world, t, &own()).await;
+                prop_assert_eq!(body, world.render(t), "stale tile {:?}", t);
+            }
+            Op::GetDuringEdit(i, j, dx, dy) => {
+                let t = grid[i % grid.len()];
+                let to = moved(j, dx, dy);
+                cache
+                    .tile(TileLayer::Parcels, t, &own(), || async {
+                        let r = world.render(t);
+                        cache.apply(world.edit(j, to));
+                        Ok(r)
+                    })
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                // What the next request gets must include the edit.
+                let (body, _) = get(cache, &world, t, &own()).await;
+                prop_assert_eq!(body, world.render(t));
+            }
+            Op::Edit(j, dx, dy) => {
+                let to = moved(j, dx, dy);
+                cache.apply(world.edit(j, to));
+            }
+            Op::ForgetMemory => {
+                cache.cache.invalidate_all();
+                cache.cache.run_pending_tasks();
+            }
+        }
+    }
+    for t in &grid {
+        let (body, _) = get(cache, &world, *t, &own()).await;
+        prop_assert_eq!(body, world.render(*t));
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     /// Whatever the interleaving of requests, edits and edits during renders, a
@@ -269,64 +343,57 @@ proptest! {
     #[test]
     fn no_stale_tile_is_ever_served(ops in proptest::collection::vec(op(), 1..60)) {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(never_stale(&coherent(), ops))?;
+    }
+
+    /// The same with the disk tier, and memory forgotten now and then: tiles read
+    /// back from disk are never stale either (a render overlapping an edit is not
+    /// written, an edit deletes what it touches on disk).
+    #[test]
+    fn no_stale_tile_is_ever_served_from_disk_either(ops in proptest::collection::vec(op_or_restart(), 1..60)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
         rt.block_on(async {
-            let cache = coherent();
-            let world = World::default();
-            // A 4 x 3 block of z17 tiles and their z15/z16 parents; six small features.
-            let mut grid = Vec::new();
-            for z in [15u32, 16, 17] {
-                let s = 17 - z;
-                for i in 0..4u32 {
-                    for j in 0..3u32 {
-                        grid.push(tile(z, (109_000 + i) >> s, (53_000 + j) >> s));
-                    }
-                }
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // No database: the catch-up cannot run, so the disk is trusted by hand.
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let cache = TileCache::with_disk(64 << 20, dir.path(), pool).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            cache.set_coherent(true);
+            if let Some(disk) = &cache.disk {
+                disk.trust_for_tests();
             }
-            let base = tile(17, 109_000, 53_000);
-            let w = base.width_m();
-            {
-                let mut f = world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                for k in 0..6 {
-                    let b = centre_box(tile(17, 109_000 + (k % 4) as u32, 53_000 + (k / 4) as u32), 2.0);
-                    f.push((b, 0));
-                }
-            }
-            let moved = |j: usize, dx: i8, dy: i8| {
-                let f = world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let b = f[j].0;
-                let (mx, my) = (f64::from(dx) * w / 4.0, f64::from(dy) * w / 4.0);
-                [b[0] + mx, b[1] + my, b[2] + mx, b[3] + my]
-            };
-            for op in ops {
-                match op {
-                    Op::Get(i) => {
-                        let t = grid[i % grid.len()];
-                        let (body, _) = get(&cache, &world, t, &own()).await;
-                        prop_assert_eq!(body, world.render(t), "stale tile {:?}", t);
-                    }
-                    Op::GetDuringEdit(i, j, dx, dy) => {
-                        let t = grid[i % grid.len()];
-                        let to = moved(j, dx, dy);
-                        cache.tile(TileLayer::Parcels, t, &own(), || async {
-                            let r = world.render(t);
-                            cache.apply(world.edit(j, to));
-                            Ok(r)
-                        }).await.map_err(|e| TestCaseError::fail(e.to_string()))?;
-                        // What the next request gets must include the edit.
-                        let (body, _) = get(&cache, &world, t, &own()).await;
-                        prop_assert_eq!(body, world.render(t));
-                    }
-                    Op::Edit(j, dx, dy) => {
-                        let to = moved(j, dx, dy);
-                        cache.apply(world.edit(j, to));
-                    }
-                }
-            }
-            for t in &grid {
-                let (body, _) = get(&cache, &world, *t, &own()).await;
-                prop_assert_eq!(body, world.render(*t));
-            }
-            Ok(())
+            prop_assert!(cache.disk_ready());
+            never_stale(&cache, ops).await
         })?;
     }
+}
+
+#[tokio::test]
+async fn a_tile_forgotten_in_memory_comes_back_from_disk() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy("postgres://nobody@127.0.0.1:1/none");
+    let pool = pool.unwrap_or_else(|e| panic!("{e}"));
+    let cache = TileCache::with_disk(64 << 20, dir.path(), pool).unwrap_or_else(|e| panic!("{e}"));
+    cache.set_coherent(true);
+    let world = World::default();
+    let t = tile(16, 54_000, 26_000);
+    world.features.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((centre_box(t, 3.0), 1));
+    assert_eq!(get(&cache, &world, t, &own()).await.1, Lookup::Rendered);
+    assert_eq!(cache.stats().disk_writes, 1);
+    cache.cache.invalidate_all();
+    assert_eq!(get(&cache, &world, t, &own()).await.1, Lookup::Rendered, "not trusted before the catch-up");
+    if let Some(disk) = &cache.disk {
+        disk.trust_for_tests();
+    }
+    cache.cache.invalidate_all();
+    let (body, how) = get(&cache, &world, t, &own()).await;
+    assert_eq!((body, how), (world.render(t), Lookup::Disk));
+    assert_eq!(get(&cache, &world, t, &own()).await.1, Lookup::Hit, "and is kept in memory");
+    // An edit deletes it on disk as in memory.
+    cache.apply(world.edit(0, centre_box(t, 4.0)));
+    cache.cache.invalidate_all();
+    let (body, how) = get(&cache, &world, t, &own()).await;
+    assert_eq!((body, how), (world.render(t), Lookup::Rendered));
+    assert_eq!(cache.stats().disk_dropped, 1);
 }

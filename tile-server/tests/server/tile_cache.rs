@@ -45,9 +45,28 @@ pub(crate) async fn sync_tiles(st: &AppState, pool: &PgPool) {
         .unwrap_or_else(|_| panic!("no tile notice within {COHERENCE_DEADLINE:?}"));
 }
 
+/// Ends the state's listener connection from the database side and waits until
+/// the server has noticed (its caches are then bypassed).
+pub(crate) async fn kill_listener(st: &AppState, pool: &PgPool) {
+    let pid: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
+    )
+    .bind(tile_server::cache_sync::APPLICATION_NAME)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("listener pid: {e}"));
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(pid)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(killed);
+    eventually("the server notices the lost listener", || std::future::ready(!st.sync.is_listening())).await;
+}
+
 /// A new version of a parcel written the way any SQL client would: close the
 /// current one, insert the next (geometry moved by dx metres east, new use).
-async fn edit_by_sql(pool: &PgPool, code: &str, dx: f64, yt: &str) {
+pub(crate) async fn edit_by_sql(pool: &PgPool, code: &str, dx: f64, yt: &str) {
     let mut tx = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
     let moved: Option<(String,)> = sqlx::query_as(
         "UPDATE parcels SET state = 'historical', valid_to = now()
@@ -239,7 +258,7 @@ async fn tilejson_and_style_describe_the_layers(pool: PgPool) {
     let fields = tj.json["vector_layers"][0]["fields"].as_object().cloned().unwrap_or_default();
     let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
     names.sort_unstable();
-    assert_eq!(names, ["QLLX", "YT", "ZDDM", "ZDMJ"]);
+    assert_eq!(names, ["QLLX", "YT", "ZDDM", "ZDMJ", "ZT"]);
     let b = &tj.json["bounds"];
     assert!(b[0].as_f64().is_some_and(|w| (119.9..120.1).contains(&w)), "bounds {b}");
     assert_eq!(get(&st, "/tiles/points.json", &admin).await.json["minzoom"], 18);
@@ -382,20 +401,7 @@ async fn without_the_listener_tiles_bypass_the_cache(pool: PgPool) {
     let (x, y) = tile_of(mercator(&pool, 500_015.0, 3_300_015.0).await, 18);
     let uri = format!("/tiles/parcels/18/{x}/{y}.mvt");
     get(&st, &uri, &admin).await;
-    let pid: i32 = sqlx::query_scalar(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()",
-    )
-    .bind(tile_server::cache_sync::APPLICATION_NAME)
-    .fetch_one(&pool)
-    .await
-    .unwrap_or_else(|e| panic!("listener pid: {e}"));
-    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
-        .bind(pid)
-        .fetch_one(&pool)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(killed);
-    eventually("the server notices the lost listener", || std::future::ready(!st.sync.is_listening())).await;
+    kill_listener(&st, &pool).await;
     // An edit nobody is told about while the listener is down: still served fresh.
     edit_by_sql(&pool, &zddm(OWN, 1), 0.0, "0901").await;
     let before = st.tiles.stats().bypassed;

@@ -98,7 +98,12 @@ async fn parcel_tile_decodes_with_codes_attributes_and_true_position(pool: PgPoo
     assert!(matches!(props.get("ZDMJ"), Some(MvtValue::Double(a)) if (*a - 1000.0).abs() < 1e-9), "{props:?}");
     let mut keys: Vec<&str> = props.keys().map(String::as_str).collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["QLLX", "YT", "ZDDM", "ZDMJ"], "codes, use, area, right type: no address, no owner");
+    assert_eq!(
+        keys,
+        ["QLLX", "YT", "ZDDM", "ZDMJ", "ZT"],
+        "codes, use, area, right type, status: no address, no owner"
+    );
+    assert_eq!(text(props, "ZT"), "current");
     // The polygon's centre, mapped back from tile units, is the parcel's centre.
     let (cx, cy) = bbox_centre(geom);
     let width = 2.0 * HALF_WORLD / f64::from(1u32 << z);
