@@ -146,7 +146,9 @@ impl App {
             AppCommand::Save => self.save(),
             AppCommand::SaveAs(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg").save_file()
+                    self.dialogs.save_file(
+                        rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg"),
+                    )
                 });
                 if let Some(p) = path {
                     self.save_as(&p);
@@ -154,7 +156,8 @@ impl App {
             }
             AppCommand::Open(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]).pick_file()
+                    self.dialogs
+                        .pick_file(rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]))
                 });
                 if let Some(p) = path {
                     self.on_exit();
@@ -163,9 +166,9 @@ impl App {
             }
             AppCommand::Import(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new()
-                        .add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"])
-                        .pick_file()
+                    self.dialogs.pick_file(
+                        rfd::FileDialog::new().add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"]),
+                    )
                 });
                 if let Some(p) = path {
                     self.import_into_project(&p);

@@ -13,7 +13,7 @@ use cadastre_core::apportion::ApportionInput;
 use cadastre_core::building::{read_csv, read_xlsx, BuildingTable, Editor};
 use cadastre_core::floorplan::FloorPlan;
 
-use crate::model::units::{BuildingUnits, Units};
+use crate::model::units::{key_floors, BuildingUnits, Units};
 
 /// What was read: the tables by ZRZH, and one message per file that could not be used.
 #[derive(Debug, Default)]
@@ -119,11 +119,14 @@ fn drawn_twice(drawn: &[String], input: &ApportionInput) -> Option<String> {
 }
 
 /// A floor plan file, which must be of this table's building and draw only its
-/// current households, each on its own floor.
+/// current households, each on its own floor; floors of an older file that name no
+/// logical building are keyed from the table.
 fn read_plan(path: &Path, table: &BuildingTable) -> Result<FloorPlan, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let plan = FloorPlan::from_json(&text).map_err(|e| e.to_string())?;
+    let mut plan = FloorPlan::from_json(&text).map_err(|e| e.to_string())?;
     plan.check_against(table).map_err(|e| format!("与楼盘表不符 does not match the building table: {e}"))?;
+    key_floors(&mut plan, table);
+    plan.validate().map_err(|e| e.to_string())?;
     Ok(plan)
 }
 
