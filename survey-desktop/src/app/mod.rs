@@ -220,6 +220,11 @@ impl App {
         self.commands.push(cmd);
     }
 
+    /// The last check report, if the checks ran.
+    pub fn checks_report(&self) -> Option<&cadastre_core::qc::Report> {
+        self.checks.report.as_ref()
+    }
+
     /// Statistics of the last drawn frame.
     pub fn frame_stats(&self) -> render::FrameStats {
         self.renderer.stats

@@ -16,18 +16,24 @@ pub const X0: f64 = 40_512_000.0;
 /// Northing of the test parcels' origin.
 pub const Y0: f64 = 3_350_000.0;
 
-/// 10 m squares in a row at `X0 + x`, by code.
-pub fn squares(parcels: &[(&str, f64)]) -> Document {
-    let sq = |code: &str, x: f64| Parcel {
+/// Rectangular parcels by code, each `[x0, y0, x1, y1]` from (`X0`, `Y0`).
+pub fn rects(parcels: &[(&str, [f64; 4])]) -> Document {
+    let rect = |code: &str, [x0, y0, x1, y1]: [f64; 4]| Parcel {
         zddm: code.into(),
-        geometry: MultiPolygon(vec![
-            polygon![(x: X0 + x, y: Y0), (x: X0 + x + 10., y: Y0), (x: X0 + x + 10., y: Y0 + 10.), (x: X0 + x, y: Y0 + 10.)],
-        ]),
+        geometry: MultiPolygon(vec![polygon![
+            (x: X0 + x0, y: Y0 + y0), (x: X0 + x1, y: Y0 + y0), (x: X0 + x1, y: Y0 + y1), (x: X0 + x0, y: Y0 + y1)
+        ]]),
         attributes: Default::default(),
         source_index: 0,
     };
-    let sub = Submission { parcels: parcels.iter().map(|&(c, x)| sq(c, x)).collect(), ..Default::default() };
+    let sub = Submission { parcels: parcels.iter().map(|&(c, r)| rect(c, r)).collect(), ..Default::default() };
     Document::from_submission(sub).0
+}
+
+/// 10 m squares in a row at `X0 + x`, by code.
+pub fn squares(parcels: &[(&str, f64)]) -> Document {
+    let r: Vec<(&str, [f64; 4])> = parcels.iter().map(|&(c, x)| (c, [x, 0.0, x + 10.0, 10.0])).collect();
+    rects(&r)
 }
 
 /// Two 10 m squares side by side (GB00001 west, GB00002 east).
@@ -130,6 +136,16 @@ pub fn press<S>(h: &mut Harness<'_, S>, key: Key) {
 pub fn type_into<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
     h.get_by_role_and_label(egui::accesskit::Role::TextInput, label).click();
     h.run_steps(2);
+    h.event(Event::Text(text.into()));
+    h.run_steps(2);
+}
+
+/// Replaces the text of the field labelled `label` with `text` (select all, type).
+pub fn retype<S>(h: &mut Harness<'_, S>, label: &str, text: &str) {
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, label).click();
+    h.run_steps(2);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run_steps(1);
     h.event(Event::Text(text.into()));
     h.run_steps(2);
 }
