@@ -209,18 +209,22 @@ fn apply_to_table_records_measured_areas_with_history() {
     assert!(wrong.apply_to_table(&mut table, &by).expect_err("floor").to_string().contains("floor 1"));
 }
 
-#[test]
-fn generated_grid_rooms_are_found_when_copying() {
-    let mut t = BuildingTable::new(ZRZH);
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        floors: (1..=3).map(FloorSpec::simple).collect(),
+/// Floors 1 to `top` of logical building `ljzh`, one stair unit of two rooms each.
+fn grid(ljzh: &str, top: i32) -> GridSpec {
+    GridSpec {
+        ljzh: ljzh.into(),
+        floors: (1..=top).map(FloorSpec::simple).collect(),
         stair_units: 1,
         rooms_per_unit: 2,
         usage: "住宅".into(),
         zone: "res".into(),
-    };
-    t.generate_grid(&spec, &Editor::now("s")).expect("grid");
+    }
+}
+
+#[test]
+fn generated_grid_rooms_are_found_when_copying() {
+    let mut t = BuildingTable::new(ZRZH);
+    t.generate_grid(&grid("1", 3), &Editor::now("s")).expect("grid");
     let mut p = plan();
     for h in &mut p.floors[0].households {
         h.stair_unit = t.get(&h.hh).expect("hh").stair_unit.clone();
@@ -235,15 +239,7 @@ fn generated_grid_rooms_are_found_when_copying() {
 fn two_logical_buildings() -> BuildingTable {
     let mut t = BuildingTable::new(ZRZH);
     for ljzh in ["1", "2"] {
-        let spec = GridSpec {
-            ljzh: ljzh.into(),
-            floors: (1..=2).map(FloorSpec::simple).collect(),
-            stair_units: 1,
-            rooms_per_unit: 2,
-            usage: "住宅".into(),
-            zone: "res".into(),
-        };
-        t.generate_grid(&spec, &Editor::now("s")).expect("grid");
+        t.generate_grid(&grid(ljzh, 2), &Editor::now("s")).expect("grid");
     }
     t
 }

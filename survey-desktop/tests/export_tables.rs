@@ -38,16 +38,20 @@ fn export(doc: &Document, out: &Path) -> Result<(), String> {
     export_package(doc, &ExportOptions::default(), &QcConfig::default(), out).map(|_| ()).map_err(|e| e.to_string())
 }
 
-#[test]
-fn the_package_carries_every_building_table_and_the_apportionment_that_was_run() {
-    let ed = district_with_a_table();
+/// The package of `ed`, exported into a temporary folder (kept while it is used) and read back.
+fn exported(ed: &Editor) -> (tempfile::TempDir, Package<std::io::Cursor<Vec<u8>>>) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("成果包.zip");
     export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
-
     let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
-    let mut pkg =
-        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let pkg = Package::open(std::io::Cursor::new(bytes), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    (dir, pkg)
+}
+
+#[test]
+fn the_package_carries_every_building_table_and_the_apportionment_that_was_run() {
+    let ed = district_with_a_table();
+    let (_dir, mut pkg) = exported(&ed);
     pkg.verify().unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<String> = pkg.manifest().files.iter().map(|f| f.path.clone()).collect();
     // Every table of the project with households is in the package, read back the same.
@@ -78,12 +82,7 @@ fn the_package_carries_every_building_table_and_the_apportionment_that_was_run()
 #[test]
 fn floor_plans_go_out_in_the_package_and_come_back_from_its_folder() {
     let ed = district_with_a_table();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = dir.path().join("成果包.zip");
-    export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
-    let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
-    let mut pkg =
-        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (dir, mut pkg) = exported(&ed);
     let json = pkg.read_file(&format!("buildings/{ZRZH}.floorplan.json")).unwrap_or_else(|e| panic!("{e}"));
     let sent = &ed.doc().units[ZRZH];
     let plan = FloorPlan::from_json(std::str::from_utf8(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));

@@ -18,7 +18,7 @@ use survey_desktop::project::Project;
 
 mod common;
 use common::kit::{click_at, click_label, harness, type_into};
-use common::units::{area, building, draw, floor_one, grid, measured, run, units, who, ZRZH};
+use common::units::{area, building, draw, floor_one, grid, measured, saved_then_autosaved, units, who, ZRZH};
 
 /// Draws household `hh` (listed as `listed`) as the rectangle (x0, 0)–(x1, 8) on
 /// the floor shown, by its corners on the canvas.
@@ -157,13 +157,9 @@ fn a_project_saved_before_floors_were_keyed_opens_and_recovers_its_floor_edits()
     let path = dir.path().join("old.gpkg");
     let mut ed = building(&[grid("1", 1..=2, 1, 2), grid("2", 1..=1, 1, 1)]);
     draw(&mut ed, ZRZH, floor_one(10.0));
-    let mut project = Project::create(&path).expect("create");
-    project.save(&mut ed, &Default::default()).expect("save");
     // After the save, a redraw only in the journal (autosaved), then the app is gone.
     let c = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(floor_one(9.0)), "redraw", &who()).expect("redraw");
-    run(&mut ed, c);
-    project.autosave(&mut ed).expect("autosave");
-    drop(project);
+    saved_then_autosaved(&path, &mut ed, c);
     // As an older app wrote it: no logical building on the plan's floors or the floor edits.
     {
         let db = rusqlite::Connection::open(&path).expect("sqlite");

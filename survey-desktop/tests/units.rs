@@ -16,7 +16,7 @@ use survey_desktop::project::Project;
 
 mod common;
 use common::kit::{click_at, harness};
-use common::units::{area, building, floor_one, grid, run, units as doc_units, who, ZRZH};
+use common::units::{area, building, floor_one, grid, run, saved_then_autosaved, units as doc_units, who, ZRZH};
 
 /// Every command of the buildings' model, in order; each leaves a snapshot.
 fn script(ed: &mut Editor) -> Vec<Document> {
@@ -74,13 +74,9 @@ fn buildings_survive_save_autosave_and_recovery() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("p.gpkg");
     let mut ed = building(&[grid("1", 1..=6, 2, 2)]);
-    let mut project = Project::create(&path).expect("create");
-    project.save(&mut ed, &Default::default()).expect("save");
     // After the save: a drawn floor, only in the journal (autosave), then a "crash".
     let c = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(floor_one(10.0)), "draw", &who()).expect("floor");
-    run(&mut ed, c);
-    project.autosave(&mut ed).expect("autosave");
-    drop(project);
+    saved_then_autosaved(&path, &mut ed, c);
     let (_, opened) = Project::open(&path).expect("open");
     assert_eq!(opened.doc.units[ZRZH].table.current().count(), 24, "the saved table");
     assert!(opened.doc.units[ZRZH].plan.floors.is_empty());

@@ -9,6 +9,7 @@ use egui_kittest::Harness;
 use survey_desktop::app::App;
 use survey_desktop::model::units::{ops, BuildingUnits};
 use survey_desktop::model::{Command, Document, Editor};
+use survey_desktop::project::Project;
 
 /// The natural building most tests use.
 pub const ZRZH: &str = "330106001001GB00001F0001";
@@ -91,6 +92,15 @@ pub fn draw(ed: &mut Editor, zrzh: &str, floor: FloorPlanFloor) {
     let (ljzh, n) = (floor.ljzh.clone(), floor.floor);
     let c = ops::set_floor(ed.doc(), zrzh, &ljzh, n, Some(floor), "draw", &who()).unwrap_or_else(|e| panic!("{e}"));
     run(ed, c);
+}
+
+/// `ed` saved as a new project at `path`, then `after` made and only autosaved (in the
+/// journal), then the project closed as by a crash.
+pub fn saved_then_autosaved(path: &std::path::Path, ed: &mut Editor, after: Command) {
+    let mut project = Project::create(path).unwrap_or_else(|e| panic!("{e}"));
+    project.save(ed, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    run(ed, after);
+    project.autosave(ed).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Building [`ZRZH`] of the app in the harness.
