@@ -1,7 +1,8 @@
 //! egui_kittest: the map's level of detail, its cache and its labels. Zoomed out, the
 //! parcels are drawn from the tile pyramid with no labels; at survey zoom they are a
 //! vector mesh with their codes (the full code when it fits, else the sequence
-//! number); panning reuses the mesh, an edit rebuilds it.
+//! number) and the boundary point numbers J1…; panning reuses the mesh, an edit
+//! rebuilds it.
 
 use egui::Key;
 use egui_kittest::Harness;
@@ -36,6 +37,11 @@ fn codes_painted(h: &Harness<'_, App>) -> Vec<String> {
     painted_texts(h).into_iter().filter(|t| t.starts_with("330106") || t.starts_with("00")).collect()
 }
 
+/// A boundary point number: J1, J2, …
+fn is_jzdh(t: &str) -> bool {
+    t.strip_prefix('J').is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
 #[test]
 fn zoomed_out_the_map_is_tiles_without_labels_and_at_survey_zoom_vectors_with_codes() {
     let mut h = harness(App::with_document(district()));
@@ -48,6 +54,7 @@ fn zoomed_out_the_map_is_tiles_without_labels_and_at_survey_zoom_vectors_with_co
     assert!(!s.vector && s.tiles > 0 && s.parcels == 0, "zoomed out: the tile path, {s:?}");
     assert_eq!(s.labels, 0);
     assert!(codes_painted(&h).is_empty(), "{:?}", codes_painted(&h));
+    assert!(!painted_texts(&h).iter().any(|t| is_jzdh(t)), "no boundary point numbers zoomed out");
 
     // One parcel and its neighbours: vectors, each code in full.
     show(&mut h, [100.0, 100.0], [120.0, 120.0]);
@@ -58,6 +65,11 @@ fn zoomed_out_the_map_is_tiles_without_labels_and_at_survey_zoom_vectors_with_co
     // Parcel (10, 10) of the grid is number 10 · 30 + 10 + 1 = 311.
     assert!(codes.contains(&"330106001001GB00311".to_owned()), "{codes:?}");
     assert_eq!(codes.len(), s.labels);
+    // And the boundary point numbers J1… of the parcels in view.
+    // (A shared point shows the number the first parcel using it gives it: J2, its north-east
+    // corner, for the interior points of this grid.)
+    let points: Vec<String> = painted_texts(&h).into_iter().filter(|t| is_jzdh(t)).collect();
+    assert!(points.len() >= 4, "{points:?}");
 
     // Further out but still vectors: parcels too small for the full code show its sequence number.
     show(&mut h, [60.0, 60.0], [140.0, 140.0]);
