@@ -6,7 +6,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable};
 use survey_desktop::app::App;
 
 mod common;
-use common::kit::{click_label, harness};
+use common::kit::{click_label, harness, pdf_text};
 use common::units::{building, draw, floor_one, grid, units};
 
 #[test]
@@ -43,6 +43,18 @@ fn agreed_shares_set_in_the_tab_are_what_the_run_gives() {
     let got: Vec<(String, String)> = s.allocations.iter().map(|a| (a.unit.to_string(), a.area.to_string())).collect();
     assert_eq!(got, [("0001".to_owned(), "7.00".to_owned()), ("0002".to_owned(), "3.00".to_owned())]);
     assert_eq!(r.totals.apportioned, r.totals.shared_area);
+    // 导出计算表: the table as PDF (and XLSX), where the dialog says.
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in ["分摊.pdf", "分摊.xlsx"] {
+        let path = dir.path().join(name);
+        h.state_mut().dialogs.queue(Some(path.clone()));
+        click_label(&mut h, "导出计算表…", 3);
+        assert!(h.state().status.contains(name), "{}", h.state().status);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bytes.starts_with(if name.ends_with("pdf") { b"%PDF" } else { b"PK\x03\x04" }), "{name}");
+    }
+    let text = pdf_text(&dir.path().join("分摊.pdf"));
+    assert!(text.contains("垃圾房") && text.contains("协议约定"), "{text}");
 
     // Shares of 9.00 for a 10.00 m² space: the run says why and keeps the last result.
     h.state_mut().units.apportion.agreed = "0001=6.00, 0002=3.00".into();

@@ -17,7 +17,7 @@ use survey_desktop::model::Editor;
 use survey_desktop::project::Project;
 
 mod common;
-use common::kit::{click_at, click_label, harness, type_into};
+use common::kit::{click_at, click_label, harness, pdf_text, type_into};
 use common::units::{area, building, draw, floor_one, grid, measured, saved_then_autosaved, units, who, ZRZH};
 
 /// Draws household `hh` (listed as `listed`) as the rectangle (x0, 0)–(x1, 8) on
@@ -69,6 +69,13 @@ fn each_logical_building_draws_its_own_floor_one_and_copies_it_onto_its_own_floo
     assert_eq!(measured(&h, "0007"), Some(area("96.00")), "{}", h.state().status);
     assert_eq!(households_on(&h, "1", 1), ["0001", "0002"]);
     assert_eq!(households_on(&h, "2", 1), ["0007"]);
+    // Its 分户图: the shop on 逻辑幢2's floor 1, with its own area.
+    let dir = tempfile::tempdir().expect("tmp");
+    let pdf = dir.path().join("分户图.pdf");
+    h.state_mut().dialogs.queue(Some(pdf.clone()));
+    click_label(&mut h, "打印分户图 PDF…", 3);
+    let text = pdf_text(&pdf);
+    assert!(text.contains("96.00") && text.contains("101"), "{text}");
 
     // 复制: 逻辑幢1's floor 1 onto its floors 2-3; 逻辑幢2's floor 2 is not touched.
     pick_floor(&mut h, "逻辑幢1 第1层 · 实际层 1");

@@ -167,3 +167,14 @@ pub fn painted_texts<S>(h: &Harness<'_, S>) -> Vec<String> {
         })
         .collect()
 }
+
+/// The text of a PDF the app wrote (`pdftotext`, poppler-utils).
+pub fn pdf_text(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|e| panic!("pdftotext (poppler-utils): {e}"));
+    assert!(out.status.success(), "pdftotext {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
