@@ -24,6 +24,7 @@ fn building() -> Serves {
 fn floor_one() -> FloorPlanFloor {
     let b = Outline(vec![[6.0, 5.0], [8.5, 5.0], [8.5, 0.0], [14.0, 0.0], [14.0, 10.0], [6.0, 10.0]]);
     FloorPlanFloor {
+        ljzh: "1".into(),
         floor: 1,
         households: vec![hh("0001", "101", "1", Outline::rect(0.0, 0.0, 6.0, 10.0)), hh("0002", "102", "1", b)],
         shared: vec![SharedSpace {
@@ -208,18 +209,22 @@ fn apply_to_table_records_measured_areas_with_history() {
     assert!(wrong.apply_to_table(&mut table, &by).expect_err("floor").to_string().contains("floor 1"));
 }
 
-#[test]
-fn generated_grid_rooms_are_found_when_copying() {
-    let mut t = BuildingTable::new(ZRZH);
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        floors: (1..=3).map(FloorSpec::simple).collect(),
+/// Floors 1 to `top` of logical building `ljzh`, one stair unit of two rooms each.
+fn grid(ljzh: &str, top: i32) -> GridSpec {
+    GridSpec {
+        ljzh: ljzh.into(),
+        floors: (1..=top).map(FloorSpec::simple).collect(),
         stair_units: 1,
         rooms_per_unit: 2,
         usage: "住宅".into(),
         zone: "res".into(),
-    };
-    t.generate_grid(&spec, &Editor::now("s")).expect("grid");
+    }
+}
+
+#[test]
+fn generated_grid_rooms_are_found_when_copying() {
+    let mut t = BuildingTable::new(ZRZH);
+    t.generate_grid(&grid("1", 3), &Editor::now("s")).expect("grid");
     let mut p = plan();
     for h in &mut p.floors[0].households {
         h.stair_unit = t.get(&h.hh).expect("hh").stair_unit.clone();
@@ -229,10 +234,75 @@ fn generated_grid_rooms_are_found_when_copying() {
     assert_eq!(input.units.len(), 6);
 }
 
+/// A natural building of two logical buildings (逻辑幢), each with floors 1-2 of
+/// two rooms: LJZ 1 (0001-0004), LJZ 2 (0005-0008).
+fn two_logical_buildings() -> BuildingTable {
+    let mut t = BuildingTable::new(ZRZH);
+    for ljzh in ["1", "2"] {
+        t.generate_grid(&grid(ljzh, 2), &Editor::now("s")).expect("grid");
+    }
+    t
+}
+
+/// Floor 1 of logical building `ljzh`: its two rooms side by side with a stairwell.
+fn logical_floor_one(t: &BuildingTable, ljzh: &str) -> FloorPlanFloor {
+    let mut f = floor_one();
+    f.ljzh = ljzh.into();
+    for (h, room) in f.households.iter_mut().zip(["101", "102"]) {
+        let row = t.current().find(|r| r.ljzh == ljzh && r.floor == 1 && r.room == room).expect("room");
+        (h.hh, h.stair_unit) = (row.hh.clone(), row.stair_unit.clone());
+    }
+    f
+}
+
+#[test]
+fn two_logical_buildings_each_have_their_own_floor_one() {
+    let t = two_logical_buildings();
+    let mut p = FloorPlan { floors: vec![logical_floor_one(&t, "2"), logical_floor_one(&t, "1")], ..plan() };
+    p.validate().expect("two floors 1 of different logical buildings");
+    p.check_against(&t).expect("each drawn in its own logical building");
+    assert_eq!(p.floor_in("2", 1).map(|f| f.households[0].hh.as_str()), Some("0005"));
+    assert_eq!(p.floor_areas_in("2", 1).map(|a| a.households.len()), Ok(2));
+    // Their shared spaces keep apart in the apportionment: LJZ 2's ids are prefixed.
+    let ids: Vec<String> = p.shared_inputs().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["F1-stair", "F1-outer-wall", "L2-F1-stair", "L2-F1-outer-wall"]);
+    // A floor of one logical building twice is refused; a household in the wrong one too.
+    let twice = FloorPlan { floors: vec![logical_floor_one(&t, "1"), logical_floor_one(&t, "1")], ..plan() };
+    assert_eq!(twice.validate(), Err(FloorPlanError::DuplicateFloor(1)));
+    let mut wrong = FloorPlan { floors: vec![logical_floor_one(&t, "2")], ..plan() };
+    wrong.floors[0].ljzh = "1".into();
+    assert!(wrong.check_against(&t).expect_err("LJZ").to_string().contains("logical building 2"));
+    // Copying LJZ 2's floor 1 finds LJZ 2's rooms on floor 2, not LJZ 1's of the same number.
+    p.copy_floor_in("2", 1, &[2], &t).expect("copy");
+    let copied: Vec<&str> =
+        p.floor_in("2", 2).map(|f| f.households.iter().map(|h| h.hh.as_str()).collect()).unwrap_or_default();
+    assert_eq!(copied, ["0007", "0008"]);
+    assert!(p.floor_in("1", 2).is_none());
+    // The JSON names each floor's logical building and reads back the same.
+    let json = p.to_json();
+    assert!(json.contains("\"LJZH\": \"2\""), "{json}");
+    assert_eq!(FloorPlan::from_json(&json), Ok(p));
+}
+
+#[test]
+fn a_plan_written_before_logical_buildings_reads_as_before() {
+    let json = format!(
+        r#"{{"ZRZH": "{ZRZH}", "floors": [{{"MYC": 1, "households": [
+            {{"HH": "0001", "SHBW": "101", "DYH": "1", "outline": [[0, 0], [6, 0], [6, 10], [0, 10]]}}]}}]}}"#
+    );
+    let p = FloorPlan::from_json(&json).expect("old format");
+    assert_eq!(p.floors[0].ljzh, "");
+    assert_eq!(p.floor_in("", 1), p.floor(1));
+    // Unnamed: its households may be of any logical building, its ids are the plain ones.
+    p.check_against(&two_logical_buildings()).expect("household 0001 on floor 1");
+    assert_eq!(p.shared_inputs().first().map(|s| s.id.as_str()), Some("F1-outer-wall"));
+    assert!(!p.to_json().contains("LJZH"), "written as it was read");
+}
+
 /// A rectangle W×H cut into a grid of columns × rows; each cell a household
 /// or a shared space.
 fn grid_floor(cols: &[f64], rows: &[f64], shared_mask: &[bool], floor: i32) -> FloorPlanFloor {
-    let mut f = FloorPlanFloor { floor, households: vec![], shared: vec![] };
+    let mut f = FloorPlanFloor { ljzh: String::new(), floor, households: vec![], shared: vec![] };
     let (mut y, mut k) = (0.0, 0);
     for &h in rows {
         let mut x = 0.0;

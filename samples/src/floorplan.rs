@@ -106,7 +106,8 @@ pub fn walkup(zrzh: &str, footprint: &Polygon<f64>, rows: &[HouseholdRow]) -> Op
                 "outline": to_xy(stair), "serves": {"building": true},
             }));
         }
-        floors.push(json!({"MYC": f, "households": households, "shared": shared}));
+        let ljzh = rows.iter().find(|r| r.myc == f).map_or("1", |r| r.ljzh.as_str());
+        floors.push(json!({"LJZH": ljzh, "MYC": f, "households": households, "shared": shared}));
     }
     let plan = json!({
         "ZRZH": zrzh,

@@ -5,6 +5,7 @@
 use cadastre_core::apportion::{ApportionInput, Area, Serves, SharedInput, UnitInput, ZoneInput};
 use cadastre_core::area::round2;
 use cadastre_core::building::COLUMNS;
+use cadastre_core::floorplan::FloorPlan;
 use rand::Rng;
 use serde::Serialize;
 
@@ -170,6 +171,8 @@ pub fn featured<R: Rng>(
     let fwjg = if kind == Featured::WalkUp { "混合" } else { "钢筋混凝土" };
     let mut plan = Plan { rows: Vec::new(), zrzh: &zrzh, addr: &addr, fwjg, rng };
     let (above, below, use_, zones, shares): (u32, u32, &str, Zones, Vec<SharedInput>);
+    // Floor plan JSON: the walk-up has one.
+    let mut floorplan = None;
     match kind {
         Featured::MixedUse => {
             for k in 1..=8 {
@@ -205,7 +208,14 @@ pub fn featured<R: Rng>(
             plan.flats(1..=6, 0)?;
             (above, below, use_) = (6, 0, "住宅");
             zones = vec![("res", "住宅")];
-            shares = vec![shared("stairs", 168.30, whole()), shared("entrance", 24.60, zone("res", Some(1)))];
+            let entrance = shared("entrance", 24.60, zone("res", Some(1)));
+            // The stairs are the floor plan's stairwells (and its outer-wall halves), as
+            // the plan computes them, so the plan and this input do not count them twice.
+            floorplan = crate::floorplan::walkup(&zrzh, &building.geometry, &plan.rows);
+            shares = match floorplan.as_deref().map(FloorPlan::from_json) {
+                Some(Ok(drawn)) => drawn.shared_inputs().into_iter().chain([entrance]).collect(),
+                _ => vec![shared("stairs", 168.30, whole()), entrance],
+            };
         }
         Featured::Tower => {
             for k in 1..=6 {
@@ -256,8 +266,6 @@ pub fn featured<R: Rng>(
             .collect(),
         shared: shares,
     };
-    let floorplan =
-        if kind == Featured::WalkUp { crate::floorplan::walkup(&zrzh, &building.geometry, &rows) } else { None };
     Ok(BuildingTable { zrzh, rows, apportion, floorplan })
 }
 

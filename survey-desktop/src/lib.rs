@@ -14,4 +14,5 @@ pub mod import;
 pub mod model;
 pub mod print;
 pub mod project;
+pub mod qc_rules;
 pub mod submit;

@@ -7,66 +7,31 @@
 use std::collections::BTreeMap;
 
 use cadastre_core::apportion::Serves;
-use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec, Target};
-use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
-use chrono::DateTime;
+use cadastre_core::building::Target;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
 use survey_desktop::app::command::AppCommand;
 use survey_desktop::app::App;
 use survey_desktop::model::units::{ops, Staleness};
 use survey_desktop::model::{Document, Editor};
 use survey_desktop::submit::{apply_codes, ReviewState};
 
+mod common;
+use common::kit::harness;
+use common::units::{add_building, area, draw, floor_one, grid, run, who};
+
 const TEMP: &str = "T1F0001";
 const ZRZH: &str = "330106001003GB00012F0001";
-
-fn who() -> Who {
-    Who { who: "测量员".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
-}
-
-fn run(ed: &mut Editor, c: survey_desktop::model::Command) {
-    ed.execute(c).expect("execute");
-}
 
 /// A building under a temporary id: 2 floors × 2 households, floor 1 drawn (with a
 /// stairwell serving households 0001 and 0002 by list), the apportionment run.
 fn project(zrzh: &str) -> Editor {
     let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), zrzh, &who()).expect("create");
-    run(&mut ed, c);
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        floors: (1..=2).map(FloorSpec::simple).collect(),
-        stair_units: 1,
-        rooms_per_unit: 2,
-        usage: "住宅".into(),
-        zone: "res".into(),
-    };
-    let c = ops::generate_grid(ed.doc(), zrzh, &spec, &who()).expect("grid");
-    run(&mut ed, c);
-    let h = |hh: &str, room: &str, x0: f64, x1: f64| HouseholdPlan {
-        hh: hh.into(),
-        room: room.into(),
-        stair_unit: "1".into(),
-        outline: Outline::rect(x0, 0.0, x1, 8.0),
-        balconies: vec![],
-    };
-    let floor = FloorPlanFloor {
-        floor: 1,
-        households: vec![h("0001", "101", 0.0, 10.0), h("0002", "102", 13.0, 23.0)],
-        shared: vec![SharedSpace {
-            id: "stair1".into(),
-            kind: SharedKind::Stairwell,
-            name: String::new(),
-            outline: Outline::rect(10.0, 0.0, 13.0, 8.0),
-            serves: Serves { units: Some(vec!["0001".into(), "0002".into()]), ..Serves::default() },
-        }],
-    };
-    let c = ops::set_floor(ed.doc(), zrzh, 1, Some(floor), "draw", &who()).expect("floor");
-    run(&mut ed, c);
+    add_building(&mut ed, zrzh, &[grid("1", 1..=2, 1, 2)]);
+    let mut floor = floor_one(10.0);
+    floor.shared[0].serves = Serves { units: Some(vec!["0001".into(), "0002".into()]), ..Serves::default() };
+    draw(&mut ed, zrzh, floor);
     let all: Vec<String> = ed.doc().units[zrzh].table.current().map(|h| h.hh.clone()).collect();
-    let values = ops::BatchValues { predicted_inner: Some("80.00".parse().expect("area")), ..Default::default() };
+    let values = ops::BatchValues { predicted_inner: Some(area("80.00")), ..Default::default() };
     let c = ops::batch_edit(ed.doc(), zrzh, &all, &values, &who()).expect("batch").0;
     run(&mut ed, c);
     let c = ops::run_apportionment(ed.doc(), zrzh, &who()).expect("run").0;
@@ -110,7 +75,7 @@ fn a_new_buildings_table_moves_to_its_code_with_household_codes_in_one_undo_step
     // Who and when: one entry per household, one for the building.
     let by_code: Vec<_> = u.table.history().entries().iter().filter(|c| c.action == "code").collect();
     assert_eq!(by_code.len(), 5);
-    assert!(by_code.iter().all(|c| c.who == "测量员" && c.at == who().at));
+    assert!(by_code.iter().all(|c| c.who == "张三" && c.at == who().at));
     assert!(by_code.iter().any(|c| c.target == Target::Household("0007".into()) && c.note.contains("T1F0001#0003")));
     // Applied again: nothing left to write. Undone: the temporary table is back, exactly.
     assert!(apply_codes(ed.doc(), &codes, &who()).expect("fits").is_none());
@@ -140,11 +105,7 @@ fn a_known_buildings_new_household_gets_its_code_and_a_clash_is_refused() {
 #[test]
 fn the_app_writes_the_codes_and_says_how_many() {
     let ed = project(TEMP);
-    let app = App::with_document(ed.doc().clone());
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
-    h.run_steps(3);
+    let mut h = harness(App::with_document(ed.doc().clone()));
     let accepted = ReviewState {
         status: "accepted".into(),
         codes: BTreeMap::from([

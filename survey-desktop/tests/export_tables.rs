@@ -7,51 +7,19 @@
 use std::path::Path;
 
 use cadastre_core::apportion::{Apportion, ApportionInput, Area};
-use cadastre_core::building::{read_csv, Editor as Who, FloorSpec, GridSpec};
-use cadastre_core::floorplan::{FloorPlan, FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
+use cadastre_core::building::read_csv;
+use cadastre_core::floorplan::FloorPlan;
 use cadastre_core::io::LoadOptions;
 use cadastre_core::package::{Limits, Package};
 use cadastre_core::qc::QcConfig;
-use chrono::DateTime;
 use survey_desktop::app::units::print::apportionment_table;
 use survey_desktop::app::{App, StartOptions};
 use survey_desktop::model::units::ops;
 use survey_desktop::model::{Document, Editor};
 use survey_desktop::submit::{export_package, ExportOptions};
 
-const ZRZH: &str = "330106001001GB00001F0001";
-
-fn who() -> Who {
-    Who { who: "测量员".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
-}
-
-fn area(s: &str) -> Area {
-    s.parse().unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn household(hh: &str, room: &str, x0: f64, x1: f64) -> HouseholdPlan {
-    HouseholdPlan {
-        hh: hh.into(),
-        room: room.into(),
-        stair_unit: "1".into(),
-        outline: Outline::rect(x0, 0.0, x1, 8.0),
-        balconies: vec![],
-    }
-}
-
-fn floor_one(width: f64) -> FloorPlanFloor {
-    FloorPlanFloor {
-        floor: 1,
-        households: vec![household("0001", "101", 0.0, width), household("0002", "102", 13.0, 23.0)],
-        shared: vec![SharedSpace {
-            id: "stair1".into(),
-            kind: SharedKind::Stairwell,
-            name: "1单元楼梯间".into(),
-            outline: Outline::rect(10.0, 0.0, 13.0, 8.0),
-            serves: cadastre_core::apportion::Serves { building: Some(true), ..Default::default() },
-        }],
-    }
-}
+mod common;
+use common::units::{add_building, area, draw, floor_one, grid, run, who, ZRZH};
 
 /// The sample district with one building's table (one floor, two households), its
 /// floor plan drawn and its apportionment run.
@@ -59,21 +27,8 @@ fn district_with_a_table() -> Editor {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/district");
     let sub = survey_desktop::import::read(&dir, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut ed = Editor::new(Document::from_submission(sub).0);
-    let run = |ed: &mut Editor, c| ed.execute(c).unwrap_or_else(|e| panic!("{e}"));
-    let c = ops::create(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
-    run(&mut ed, c);
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        floors: vec![FloorSpec::simple(1)],
-        stair_units: 1,
-        rooms_per_unit: 2,
-        usage: "住宅".into(),
-        zone: "res".into(),
-    };
-    let c = ops::generate_grid(ed.doc(), ZRZH, &spec, &who()).unwrap_or_else(|e| panic!("{e}"));
-    run(&mut ed, c);
-    let draw = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(10.0)), "draw", &who());
-    run(&mut ed, draw.unwrap_or_else(|e| panic!("{e}")));
+    add_building(&mut ed, ZRZH, &[grid("1", 1..=1, 1, 2)]);
+    draw(&mut ed, ZRZH, floor_one(10.0));
     let (c, _) = ops::run_apportionment(ed.doc(), ZRZH, &who()).unwrap_or_else(|e| panic!("{e}"));
     run(&mut ed, c);
     ed
@@ -83,16 +38,20 @@ fn export(doc: &Document, out: &Path) -> Result<(), String> {
     export_package(doc, &ExportOptions::default(), &QcConfig::default(), out).map(|_| ()).map_err(|e| e.to_string())
 }
 
-#[test]
-fn the_package_carries_every_building_table_and_the_apportionment_that_was_run() {
-    let ed = district_with_a_table();
+/// The package of `ed`, exported into a temporary folder (kept while it is used) and read back.
+fn exported(ed: &Editor) -> (tempfile::TempDir, Package<std::io::Cursor<Vec<u8>>>) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("成果包.zip");
     export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
-
     let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
-    let mut pkg =
-        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let pkg = Package::open(std::io::Cursor::new(bytes), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    (dir, pkg)
+}
+
+#[test]
+fn the_package_carries_every_building_table_and_the_apportionment_that_was_run() {
+    let ed = district_with_a_table();
+    let (_dir, mut pkg) = exported(&ed);
     pkg.verify().unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<String> = pkg.manifest().files.iter().map(|f| f.path.clone()).collect();
     // Every table of the project with households is in the package, read back the same.
@@ -123,12 +82,7 @@ fn the_package_carries_every_building_table_and_the_apportionment_that_was_run()
 #[test]
 fn floor_plans_go_out_in_the_package_and_come_back_from_its_folder() {
     let ed = district_with_a_table();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let out = dir.path().join("成果包.zip");
-    export(ed.doc(), &out).unwrap_or_else(|e| panic!("{e}"));
-    let bytes = std::fs::read(&out).unwrap_or_else(|e| panic!("{e}"));
-    let mut pkg =
-        Package::open(std::io::Cursor::new(bytes.as_slice()), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let (dir, mut pkg) = exported(&ed);
     let json = pkg.read_file(&format!("buildings/{ZRZH}.floorplan.json")).unwrap_or_else(|e| panic!("{e}"));
     let sent = &ed.doc().units[ZRZH];
     let plan = FloorPlan::from_json(std::str::from_utf8(&json).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
@@ -153,7 +107,7 @@ fn floor_plans_go_out_in_the_package_and_come_back_from_its_folder() {
     assert!(back.setup.shared.is_empty(), "{:?}", back.setup.shared);
     assert_eq!(back.apportion_input().ok().as_ref(), sent.setup.last_run.as_ref());
     // Redrawing a floor of the imported plan works like any other.
-    let c = ops::set_floor(app.editor.doc(), ZRZH, 1, Some(floor_one(9.0)), "redraw", &who())
+    let c = ops::set_floor(app.editor.doc(), ZRZH, "1", 1, Some(floor_one(9.0)), "redraw", &who())
         .unwrap_or_else(|e| panic!("{e}"));
     app.editor.execute(c).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(app.editor.doc().units[ZRZH].table.get("0001").and_then(|h| h.measured_inner), Some(area("72.00")));
@@ -162,8 +116,8 @@ fn floor_plans_go_out_in_the_package_and_come_back_from_its_folder() {
 #[test]
 fn a_stale_apportionment_stops_the_export_with_a_reason_and_writes_nothing() {
     let mut ed = district_with_a_table();
-    let cmd =
-        ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one(9.0)), "redraw", &who()).unwrap_or_else(|e| panic!("{e}"));
+    let cmd = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(floor_one(9.0)), "redraw", &who())
+        .unwrap_or_else(|e| panic!("{e}"));
     ed.execute(cmd).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = dir.path().join("成果包.zip");

@@ -3,64 +3,28 @@
 //! and to the selection (Z), shift-drag box selection, and the status bar's cursor
 //! coordinates in the Chinese survey order (X = northing first, Y = easting).
 
-use cadastre_core::model::{Parcel, Submission};
-use egui::{Event, Key, Modifiers, MouseWheelUnit, PointerButton, Pos2};
+use egui::{Event, Key, Modifiers, MouseWheelUnit, PointerButton};
 use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::Harness;
-use geo::polygon;
-use geo_types::{Coord, MultiPolygon};
+use geo_types::Coord;
 use survey_desktop::app::App;
 use survey_desktop::model::Document;
 
-const X0: f64 = 40_512_000.0;
-const Y0: f64 = 3_350_000.0;
+mod common;
+use common::kit::{click_at, hover, press, screen, squares, type_into, X0, Y0};
 
 /// Three 10 m squares in a row, the third 1 km east of the others.
 fn three_squares() -> Document {
-    let sq = |code: &str, x: f64| Parcel {
-        zddm: code.into(),
-        geometry: MultiPolygon(vec![
-            polygon![(x: X0 + x, y: Y0), (x: X0 + x + 10., y: Y0), (x: X0 + x + 10., y: Y0 + 10.), (x: X0 + x, y: Y0 + 10.)],
-        ]),
-        attributes: Default::default(),
-        source_index: 0,
-    };
-    let sub = Submission {
-        parcels: vec![
-            sq("330106001001GB00001", 0.0),
-            sq("330106001001GB00002", 10.0),
-            sq("330106001001GB00003", 1000.0),
-        ],
-        ..Default::default()
-    };
-    Document::from_submission(sub).0
+    squares(&[("330106001001GB00001", 0.0), ("330106001001GB00002", 10.0), ("330106001001GB00003", 1000.0)])
 }
 
 fn harness() -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), App::with_document(three_squares()));
-    h.run_steps(4);
-    h
-}
-
-fn screen(h: &Harness<'_, App>, x: f64, y: f64) -> Pos2 {
-    h.state().world_to_screen(Coord { x: X0 + x, y: Y0 + y })
+    common::kit::harness(App::with_document(three_squares()))
 }
 
 /// Screen pixels per metre, from two points 10 m apart.
 fn px_per_m(h: &Harness<'_, App>) -> f32 {
     (screen(h, 10.0, 0.0).x - screen(h, 0.0, 0.0).x) / 10.0
-}
-
-fn press(h: &mut Harness<'_, App>, key: Key) {
-    h.key_press(key);
-    h.run_steps(2);
-}
-
-fn hover(h: &mut Harness<'_, App>, p: Pos2) {
-    h.event(Event::PointerMoved(p));
-    h.run_steps(2);
 }
 
 #[test]
@@ -115,21 +79,7 @@ fn home_shows_every_parcel_and_z_zooms_to_the_selection() {
     }
     // Select the far parcel by clicking it, then Z: it fills the canvas.
     let far = screen(&h, 1005.0, 5.0);
-    hover(&mut h, far);
-    h.event(Event::PointerButton {
-        pos: far,
-        button: PointerButton::Primary,
-        pressed: true,
-        modifiers: Modifiers::NONE,
-    });
-    h.step();
-    h.event(Event::PointerButton {
-        pos: far,
-        button: PointerButton::Primary,
-        pressed: false,
-        modifiers: Modifiers::NONE,
-    });
-    h.run_steps(2);
+    click_at(&mut h, far);
     assert_eq!(h.state().state.selection.len(), 1);
     press(&mut h, Key::Z);
     let (a, b) = (screen(&h, 1000.0, 0.0), screen(&h, 1010.0, 10.0));
@@ -181,57 +131,19 @@ fn the_status_bar_gives_x_northing_before_y_easting() {
     assert!(label.find('X') < label.find('Y'), "{label}");
 }
 
-/// Types `text` into the text field labelled `label`.
-fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
-    h.get_by_role_and_label(egui::accesskit::Role::TextInput, label).click();
-    h.run_steps(2);
-    h.event(Event::Text(text.into()));
-    h.run_steps(2);
-}
-
 #[test]
 fn a_typed_point_is_x_north_y_east_and_a_click_on_the_first_point_closes_the_ring() {
     let mut h = harness();
     press(&mut h, Key::Home);
     // Zoom onto the first square (select it, Z, then out a little).
     let first = screen(&h, 5.0, 5.0);
-    hover(&mut h, first);
-    h.event(Event::PointerButton {
-        pos: first,
-        button: PointerButton::Primary,
-        pressed: true,
-        modifiers: Modifiers::NONE,
-    });
-    h.step();
-    h.event(Event::PointerButton {
-        pos: first,
-        button: PointerButton::Primary,
-        pressed: false,
-        modifiers: Modifiers::NONE,
-    });
-    h.run_steps(2);
+    click_at(&mut h, first);
     press(&mut h, Key::Z);
     for _ in 0..3 {
         press(&mut h, Key::Minus); // room above the square for the new parcel
     }
     press(&mut h, Key::P);
-    let click = |h: &mut Harness<'_, App>, p: Pos2| {
-        hover(h, p);
-        h.event(Event::PointerButton {
-            pos: p,
-            button: PointerButton::Primary,
-            pressed: true,
-            modifiers: Modifiers::NONE,
-        });
-        h.step();
-        h.event(Event::PointerButton {
-            pos: p,
-            button: PointerButton::Primary,
-            pressed: false,
-            modifiers: Modifiers::NONE,
-        });
-        h.run_steps(2);
-    };
+    let click = click_at::<App>;
     // North of square 1: its north-west corner (snapped), a free point, a typed point.
     let nw = screen(&h, 0.0, 10.0);
     click(&mut h, nw);

@@ -17,6 +17,9 @@ use survey_desktop::model::{Document, Editor};
 use survey_desktop::print::PrintChoice;
 use survey_desktop::submit::{LoginStore, ReturnedFinding, ReviewState, StoredLogin};
 
+mod common;
+use common::kit::pdf_text;
+
 const ZDDM: &str = "330106001001GB00001";
 
 fn district() -> Document {
@@ -227,18 +230,20 @@ fn print_writes_the_selected_parcels_map_with_its_code() {
     h.run_steps(2);
     h.get_by_label("打印宗地图").hover();
     h.run_steps(2);
-    h.get_by_label("打印所选宗地…");
+    // Clicked, with the file dialog's answer given beforehand.
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clicked = tmp.path().join("菜单.pdf");
+    h.state_mut().dialogs.queue(Some(clicked.clone()));
+    h.get_by_label("打印所选宗地…").click();
+    h.run_steps(3);
+    assert!(h.state().status.starts_with("宗地图已保存"), "{}", h.state().status);
+    assert!(pdf_text(&clicked).contains(ZDDM));
     let pdf = tmp.path().join("宗地图.pdf");
     let choice = PrintChoice { scale: Some(500), ..PrintChoice::default() };
     h.state_mut().push(AppCommand::PrintParcelMap(Some(pdf.clone()), choice));
     h.run_steps(3);
     assert!(h.state().status.starts_with("宗地图已保存"), "{}", h.state().status);
-    let out = std::process::Command::new("pdftotext")
-        .args([pdf.to_string_lossy().as_ref(), "-"])
-        .output()
-        .unwrap_or_else(|e| panic!("pdftotext (poppler-utils): {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = pdf_text(&pdf);
     assert!(text.contains(ZDDM), "{text}");
     assert!(text.contains("1:500"), "{text}");
     // Nothing selected: a message, no file.

@@ -1,79 +1,13 @@
 //! egui_kittest interaction tests: the whole app in a harness (no window), driven by
 //! pointer and key events, with assertions on the project afterwards.
 
-use cadastre_core::model::{Parcel, Submission};
-use egui::{Event, Key, Modifiers, PointerButton, Pos2};
+use egui::{Event, Key, Modifiers};
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
-use geo::polygon;
-use geo_types::{Coord, MultiPolygon};
+use geo_types::Coord;
 use survey_desktop::app::App;
-use survey_desktop::model::Document;
 
-const X0: f64 = 40_512_000.0;
-const Y0: f64 = 3_350_000.0;
-
-/// Two 10 m squares side by side (GB00001 west, GB00002 east).
-fn two_squares() -> Document {
-    let sq = |code: &str, x: f64| Parcel {
-        zddm: code.into(),
-        geometry: MultiPolygon(vec![
-            polygon![(x: X0 + x, y: Y0), (x: X0 + x + 10., y: Y0), (x: X0 + x + 10., y: Y0 + 10.), (x: X0 + x, y: Y0 + 10.)],
-        ]),
-        attributes: Default::default(),
-        source_index: 0,
-    };
-    let sub = Submission {
-        parcels: vec![sq("330106001001GB00001", 0.0), sq("330106001001GB00002", 10.0)],
-        ..Default::default()
-    };
-    Document::from_submission(sub).0
-}
-
-fn harness(app: App) -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), app);
-    h.run_steps(4);
-    h
-}
-
-fn screen(h: &Harness<'_, App>, x: f64, y: f64) -> Pos2 {
-    h.state().world_to_screen(Coord { x: X0 + x, y: Y0 + y })
-}
-
-fn click(h: &mut Harness<'_, App>, pos: Pos2) {
-    h.event(Event::PointerMoved(pos));
-    h.step();
-    h.event(Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers: Modifiers::NONE });
-    h.step();
-    h.event(Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers: Modifiers::NONE });
-    h.run_steps(2);
-}
-
-fn drag(h: &mut Harness<'_, App>, from: Pos2, to: Pos2) {
-    h.event(Event::PointerMoved(from));
-    h.step();
-    h.event(Event::PointerButton {
-        pos: from,
-        button: PointerButton::Primary,
-        pressed: true,
-        modifiers: Modifiers::NONE,
-    });
-    h.step();
-    for k in 1..=8 {
-        let p = from + (to - from) * (k as f32 / 8.0);
-        h.event(Event::PointerMoved(p));
-        h.step();
-    }
-    h.event(Event::PointerButton {
-        pos: to,
-        button: PointerButton::Primary,
-        pressed: false,
-        modifiers: Modifiers::NONE,
-    });
-    h.run_steps(2);
-}
+mod common;
+use common::kit::{click_at as click, click_with, drag, harness, screen, two_squares, X0, Y0};
 
 #[test]
 fn draw_a_parcel_snapping_to_the_neighbours_points_then_undo() {
@@ -175,21 +109,6 @@ fn an_invalid_code_disables_apply_with_a_message() {
     h.get_by_label("应用属性").click();
     h.run_steps(2);
     assert!(!h.state().editor.can_undo(), "no edit from an invalid form");
-}
-
-fn click_with(h: &mut Harness<'_, App>, pos: Pos2, modifiers: Modifiers) {
-    h.event(Event::PointerMoved(pos));
-    h.step();
-    h.event_modifiers(
-        Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers },
-        modifiers,
-    );
-    h.step();
-    h.event_modifiers(
-        Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers },
-        modifiers,
-    );
-    h.run_steps(2);
 }
 
 #[test]

@@ -5,75 +5,26 @@
 use std::collections::BTreeSet;
 
 use cadastre_core::apportion::Area;
-use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec, Status};
-use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
-use chrono::DateTime;
-use egui::{Event, Modifiers, PointerButton, Pos2};
+use cadastre_core::building::Status;
+use cadastre_core::floorplan::Outline;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
 use survey_desktop::app::command::AppCommand;
 use survey_desktop::app::App;
 use survey_desktop::model::units::{ops, Staleness};
 use survey_desktop::model::{Command, Document, Editor};
 use survey_desktop::project::Project;
 
-const ZRZH: &str = "330106001001GB00001F0001";
-
-fn who() -> Who {
-    Who { who: "张三".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
-}
-
-fn area(s: &str) -> Area {
-    s.parse().expect("area")
-}
-
-fn grid(floors: i32) -> GridSpec {
-    GridSpec {
-        ljzh: "1".into(),
-        floors: (1..=floors).map(FloorSpec::simple).collect(),
-        stair_units: 2,
-        rooms_per_unit: 2,
-        usage: "住宅".into(),
-        zone: "res".into(),
-    }
-}
-
-fn run(ed: &mut Editor, c: Command) {
-    ed.execute(c).expect("execute");
-}
-
-fn household(hh: &str, room: &str, x0: f64, x1: f64) -> HouseholdPlan {
-    HouseholdPlan {
-        hh: hh.into(),
-        room: room.into(),
-        stair_unit: "1".into(),
-        outline: Outline::rect(x0, 0.0, x1, 8.0),
-        balconies: vec![],
-    }
-}
-
-fn floor_one() -> FloorPlanFloor {
-    FloorPlanFloor {
-        floor: 1,
-        households: vec![household("0001", "101", 0.0, 10.0), household("0002", "102", 13.0, 23.0)],
-        shared: vec![SharedSpace {
-            id: "stair1".into(),
-            kind: SharedKind::Stairwell,
-            name: "1单元楼梯间".into(),
-            outline: Outline::rect(10.0, 0.0, 13.0, 8.0),
-            serves: cadastre_core::apportion::Serves { building: Some(true), ..Default::default() },
-        }],
-    }
-}
+mod common;
+use common::kit::{click_at, harness};
+use common::units::{area, building, floor_one, grid, run, saved_then_autosaved, units as doc_units, who, ZRZH};
 
 /// Every command of the buildings' model, in order; each leaves a snapshot.
 fn script(ed: &mut Editor) -> Vec<Document> {
-    let by = who();
     let mut docs = vec![ed.doc().clone()];
     type Step = Box<dyn Fn(&Document) -> Command>;
     let steps: Vec<Step> = vec![
         Box::new(|d| ops::create(d, ZRZH, &who()).expect("create")),
-        Box::new(move |d| ops::generate_grid(d, ZRZH, &grid(6), &who()).expect("grid")),
+        Box::new(move |d| ops::generate_grid(d, ZRZH, &grid("1", 1..=6, 2, 2), &who()).expect("grid")),
         Box::new(|d| ops::split(d, ZRZH, "0024", &[area("40.00"), area("41.00")], &who()).expect("split").0),
         Box::new(|d| ops::merge(d, ZRZH, &["0022", "0023"], &who()).expect("merge").0),
         Box::new(|d| ops::renumber(d, ZRZH, &who()).expect("renumber").0),
@@ -82,11 +33,10 @@ fn script(ed: &mut Editor) -> Vec<Document> {
             let values = ops::BatchValues { predicted_inner: Some(area("80.00")), ..Default::default() };
             ops::batch_edit(d, ZRZH, &all, &values, &who()).expect("batch").0
         }),
-        Box::new(|d| ops::set_floor(d, ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor")),
-        Box::new(|d| ops::copy_floor(d, ZRZH, 1, &[2, 3], &who()).expect("copy")),
+        Box::new(|d| ops::set_floor(d, ZRZH, "1", 1, Some(floor_one(10.0)), "draw", &who()).expect("floor")),
+        Box::new(|d| ops::copy_floor(d, ZRZH, "1", 1, &[2, 3], &who()).expect("copy")),
         Box::new(|d| ops::run_apportionment(d, ZRZH, &who()).expect("run").0),
     ];
-    let _ = by;
     for step in steps {
         let c = step(ed.doc());
         assert!(!c.is_empty(), "{} changed nothing", c.label);
@@ -123,18 +73,10 @@ fn every_buildings_command_undoes_and_redoes_exactly() {
 fn buildings_survive_save_autosave_and_recovery() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("p.gpkg");
-    let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
-    run(&mut ed, c);
-    let c = ops::generate_grid(ed.doc(), ZRZH, &grid(6), &who()).expect("grid");
-    run(&mut ed, c);
-    let mut project = Project::create(&path).expect("create");
-    project.save(&mut ed, &Default::default()).expect("save");
+    let mut ed = building(&[grid("1", 1..=6, 2, 2)]);
     // After the save: a drawn floor, only in the journal (autosave), then a "crash".
-    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor");
-    run(&mut ed, c);
-    project.autosave(&mut ed).expect("autosave");
-    drop(project);
+    let c = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(floor_one(10.0)), "draw", &who()).expect("floor");
+    saved_then_autosaved(&path, &mut ed, c);
     let (_, opened) = Project::open(&path).expect("open");
     assert_eq!(opened.doc.units[ZRZH].table.current().count(), 24, "the saved table");
     assert!(opened.doc.units[ZRZH].plan.floors.is_empty());
@@ -145,22 +87,17 @@ fn buildings_survive_save_autosave_and_recovery() {
 
 #[test]
 fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
-    let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
-    run(&mut ed, c);
-    let one_floor = GridSpec { floors: vec![FloorSpec::simple(1)], rooms_per_unit: 1, ..grid(1) };
-    let c = ops::generate_grid(ed.doc(), ZRZH, &one_floor, &who()).expect("grid");
-    run(&mut ed, c);
+    let mut ed = building(&[grid("1", 1..=1, 2, 1)]);
     assert!(matches!(ed.doc().units[ZRZH].staleness(), Staleness::NeverRun));
-    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor_one()), "draw", &who()).expect("floor");
+    let c = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(floor_one(10.0)), "draw", &who()).expect("floor");
     run(&mut ed, c);
     let (c, r) = ops::run_apportionment(ed.doc(), ZRZH, &who()).expect("run");
     run(&mut ed, c);
     assert_eq!(ed.doc().units[ZRZH].staleness(), Staleness::Current);
     assert_eq!(r.totals.apportioned, r.totals.shared_area);
-    let mut bigger = floor_one();
+    let mut bigger = floor_one(10.0);
     bigger.households[0].outline = Outline::rect(-1.0, 0.0, 10.0, 8.0);
-    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(bigger), "redraw", &who()).expect("redraw");
+    let c = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(bigger), "redraw", &who()).expect("redraw");
     run(&mut ed, c);
     assert_eq!(ed.doc().units[ZRZH].table.get("0001").and_then(|h| h.measured_inner), Some(area("88.00")));
     assert_eq!(ed.doc().units[ZRZH].staleness(), Staleness::Stale);
@@ -170,14 +107,10 @@ fn editing_a_floor_marks_the_apportionment_stale_until_it_is_run_again() {
 
 #[test]
 fn overlapping_outlines_and_bad_imports_are_refused_with_a_reason() {
-    let mut ed = Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
-    run(&mut ed, c);
-    let c = ops::generate_grid(ed.doc(), ZRZH, &grid(2), &who()).expect("grid");
-    run(&mut ed, c);
-    let mut f = floor_one();
+    let ed = building(&[grid("1", 1..=2, 2, 2)]);
+    let mut f = floor_one(10.0);
     f.households[1].outline = Outline::rect(5.0, 0.0, 15.0, 8.0);
-    let e = ops::set_floor(ed.doc(), ZRZH, 1, Some(f), "draw", &who()).expect_err("overlap");
+    let e = ops::set_floor(ed.doc(), ZRZH, "1", 1, Some(f), "draw", &who()).expect_err("overlap");
     assert!(e.to_string().contains("overlap"), "{e}");
     let e = ops::import(ed.doc(), b"not,a,table\n1,2,3\n", ops::SheetKind::Csv, &who()).expect_err("bad csv");
     assert!(e.to_string().contains("ZRZH"), "{e}");
@@ -190,30 +123,9 @@ fn overlapping_outlines_and_bad_imports_are_refused_with_a_reason() {
 
 // ---- the panels, through egui_kittest ----
 
-fn harness() -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), App::with_document(Document::default()));
-    h.run_steps(4);
-    h
-}
-
-fn click_at(h: &mut Harness<'_, App>, pos: Pos2) {
-    h.event(Event::PointerMoved(pos));
-    h.step();
-    h.event(Event::PointerButton { pos, button: PointerButton::Primary, pressed: true, modifiers: Modifiers::NONE });
-    h.step();
-    h.event(Event::PointerButton { pos, button: PointerButton::Primary, pressed: false, modifiers: Modifiers::NONE });
-    h.run_steps(2);
-}
-
-fn doc_units(h: &Harness<'_, App>) -> survey_desktop::model::units::BuildingUnits {
-    h.state().editor.doc().units[ZRZH].clone()
-}
-
 #[test]
 fn table_floor_plan_and_apportionment_through_the_panels() {
-    let mut h = harness();
+    let mut h = harness(App::with_document(Document::default()));
     let c = ops::create(h.state().editor.doc(), ZRZH, &who()).expect("create");
     h.state_mut().push(AppCommand::Edit(c));
     h.run_steps(2);
@@ -293,7 +205,7 @@ fn table_floor_plan_and_apportionment_through_the_panels() {
     // Redrawing the floor makes the result stale until it is run again.
     let mut f = doc_units(&h).plan.floor(1).cloned().expect("floor 1");
     f.households[0].outline = Outline::rect(0.0, 0.0, 7.0, 8.0);
-    let c = ops::set_floor(h.state().editor.doc(), ZRZH, 1, Some(f), "redraw", &who()).expect("redraw");
+    let c = ops::set_floor(h.state().editor.doc(), ZRZH, "1", 1, Some(f), "redraw", &who()).expect("redraw");
     h.state_mut().push(AppCommand::Edit(c));
     h.run_steps(3);
     assert!(h.query_by_label_contains("已过期").is_some());

@@ -1,80 +1,27 @@
 //! egui_kittest: a natural building with two logical buildings (逻辑幢) and a nominal
-//! floor spanning two physical floors (实际层) in the 楼盘表, and the corners of a floor
+//! floor spanning two physical floors (实际层) in the 楼盘表 (and each logical
+//! building's own floor plans), and the corners of a floor
 //! plan's outlines edited on the canvas (insert on a party wall, drag with snapping,
 //! delete, undo), the 套内 following into the table each time.
 
-use cadastre_core::apportion::{Area, Serves};
-use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec, PhysicalFloors, Target};
-use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, LocalPoint, Outline, SharedKind, SharedSpace};
-use chrono::DateTime;
+use cadastre_core::apportion::Serves;
+use cadastre_core::building::{PhysicalFloors, Target};
+use cadastre_core::floorplan::{FloorPlanFloor, LocalPoint, Outline, SharedKind, SharedSpace};
 use egui::accesskit::Role;
-use egui::{Event, Key, Modifiers, PointerButton, Pos2};
-use egui_kittest::kittest::Queryable;
+use egui::{Key, Pos2};
+use egui_kittest::kittest::{NodeT as _, Queryable};
 use egui_kittest::Harness;
 use survey_desktop::app::command::AppCommand;
 use survey_desktop::app::App;
-use survey_desktop::model::units::{ops, BuildingUnits};
+use survey_desktop::model::units::{ops, FloorKey};
 use survey_desktop::model::Document;
 
-const ZRZH: &str = "330106001001GB00001F0001";
-
-fn who() -> Who {
-    Who { who: "张三".into(), at: DateTime::from_timestamp(1_780_000_000, 0).expect("time") }
-}
-
-fn area(s: &str) -> Area {
-    s.parse().expect("area")
-}
+mod common;
+use common::kit::{click_at, double_click_at, drag, harness_60};
+use common::units::{area, building, draw, flat, grid, measured, units, who, ZRZH};
 
 fn harness(doc: Document) -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        // Frames 1/60 s apart, as on screen: a double-click is two clicks within 0.3 s.
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(|ui, app: &mut App| app.ui_root(ui), App::with_document(doc));
-    h.run_steps(4);
-    h
-}
-
-fn units(h: &Harness<'_, App>) -> BuildingUnits {
-    h.state().editor.doc().units[ZRZH].clone()
-}
-
-fn press_at(h: &mut Harness<'_, App>, pos: Pos2, pressed: bool) {
-    h.event(Event::PointerButton { pos, button: PointerButton::Primary, pressed, modifiers: Modifiers::NONE });
-    h.step();
-}
-
-fn click_at(h: &mut Harness<'_, App>, pos: Pos2) {
-    h.event(Event::PointerMoved(pos));
-    h.step();
-    press_at(h, pos, true);
-    press_at(h, pos, false);
-    h.run_steps(2);
-}
-
-fn double_click_at(h: &mut Harness<'_, App>, pos: Pos2) {
-    // A pause first: a click less than 0.3 s after the last one would make a triple click.
-    h.run_steps(30);
-    h.event(Event::PointerMoved(pos));
-    h.step();
-    for _ in 0..2 {
-        press_at(h, pos, true);
-        press_at(h, pos, false);
-    }
-    h.run_steps(2);
-}
-
-fn drag(h: &mut Harness<'_, App>, from: Pos2, to: Pos2) {
-    h.event(Event::PointerMoved(from));
-    h.step();
-    press_at(h, from, true);
-    for k in 1..=8 {
-        h.event(Event::PointerMoved(from + (to - from) * (k as f32 / 8.0)));
-        h.step();
-    }
-    press_at(h, to, false);
-    h.run_steps(2);
+    harness_60(App::with_document(doc))
 }
 
 fn screen(h: &Harness<'_, App>, p: LocalPoint) -> Pos2 {
@@ -151,39 +98,22 @@ fn two_logical_buildings_and_a_two_storey_nominal_floor_in_the_table() {
     assert!(h.state().status.contains("实际层"), "{}", h.state().status);
     assert_eq!(units(&h), after);
 
-    // The floor plan lists every logical building's households on a floor.
+    // A floor plan is one logical building's floor: 逻辑幢1's floor 1 lists its two
+    // flats, not the shop of 逻辑幢2 on the same floor number.
     h.get_by_label("分层分户图").click();
     h.run_steps(3);
-    assert!(h.query_by_label("逻辑幢1 101 0001").is_some());
-    assert!(h.query_by_label_contains("逻辑幢2 101").is_some());
-}
-
-fn flat(hh: &str, room: &str, x0: f64, x1: f64) -> HouseholdPlan {
-    HouseholdPlan {
-        hh: hh.into(),
-        room: room.into(),
-        stair_unit: "1".into(),
-        outline: Outline::rect(x0, 0.0, x1, 8.0),
-        balconies: vec![],
-    }
+    assert_eq!(h.state().units.floor.floor, Some(FloorKey::new("1", 1)));
+    let picker = h.get_by_role_and_label(Role::ComboBox, "楼层").accesskit_node().value().unwrap_or_default();
+    assert_eq!(picker, "逻辑幢1 第1层 · 实际层 1", "the floor names its logical building");
+    assert!(h.query_by_label("101 0001").is_some() && h.query_by_label("102 0002").is_some());
+    assert!(h.query_by_label(&format!("101 {shop}")).is_none(), "逻辑幢2's shop is on its own floor 1");
 }
 
 /// Two flats sharing the party wall x = 10, a corridor along their north side.
 fn drawn() -> Document {
-    let mut ed = survey_desktop::model::Editor::new(Document::default());
-    let c = ops::create(ed.doc(), ZRZH, &who()).expect("create");
-    ed.execute(c).expect("run");
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        floors: vec![FloorSpec::simple(1)],
-        stair_units: 1,
-        rooms_per_unit: 2,
-        usage: "住宅".into(),
-        zone: "res".into(),
-    };
-    let c = ops::generate_grid(ed.doc(), ZRZH, &spec, &who()).expect("grid");
-    ed.execute(c).expect("run");
+    let mut ed = building(&[grid("1", 1..=1, 1, 2)]);
     let floor = FloorPlanFloor {
+        ljzh: "1".into(),
         floor: 1,
         households: vec![flat("0001", "101", 0.0, 10.0), flat("0002", "102", 10.0, 20.0)],
         shared: vec![SharedSpace {
@@ -194,13 +124,8 @@ fn drawn() -> Document {
             serves: Serves { building: Some(true), ..Serves::default() },
         }],
     };
-    let c = ops::set_floor(ed.doc(), ZRZH, 1, Some(floor), "draw", &who()).expect("floor");
-    ed.execute(c).expect("run");
+    draw(&mut ed, ZRZH, floor);
     ed.doc().clone()
-}
-
-fn measured(h: &Harness<'_, App>, hh: &str) -> Option<Area> {
-    units(h).table.get(hh).and_then(|x| x.measured_inner)
 }
 
 fn corners(h: &Harness<'_, App>, hh: &str) -> Vec<LocalPoint> {

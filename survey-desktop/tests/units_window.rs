@@ -5,68 +5,30 @@
 
 use std::path::Path;
 
-use cadastre_core::building::{Editor as Who, FloorSpec, GridSpec, PhysicalFloors};
-use cadastre_core::floorplan::{FloorPlanFloor, HouseholdPlan, Outline, SharedKind, SharedSpace};
-use survey_desktop::model::units::ops;
-use survey_desktop::model::{Document, Editor};
+use cadastre_core::building::{FloorSpec, GridSpec, PhysicalFloors};
+use cadastre_core::floorplan::{HouseholdPlan, Outline};
 use survey_desktop::project::Project;
 
 mod common;
+use common::units::{building, draw, flat, floor_one, grid, ZRZH};
 use common::{colours, menu_interior_stroke, read_png, Xvfb};
 
-const ZRZH: &str = "330106001001GB00001F0001";
-
 fn project(path: &Path) {
-    let by = Who::now("张三");
-    let mut ed = Editor::new(Document::default());
-    ed.execute(ops::create(ed.doc(), ZRZH, &by).expect("create")).expect("run");
-    let spec = GridSpec {
-        ljzh: "1".into(),
-        // The top nominal floor is a duplex (实际层 6-7).
-        floors: (1..=6)
-            .map(|n| {
-                if n == 6 {
-                    FloorSpec { nominal: 6, physical: PhysicalFloors { from: 6, to: 7 } }
-                } else {
-                    FloorSpec::simple(n)
-                }
-            })
-            .collect(),
-        stair_units: 2,
-        rooms_per_unit: 2,
-        usage: "住宅".into(),
-        zone: "res".into(),
-    };
-    ed.execute(ops::generate_grid(ed.doc(), ZRZH, &spec, &by).expect("grid")).expect("run");
+    // The top nominal floor is a duplex (实际层 6-7).
+    let mut flats = grid("1", 1..=6, 2, 2);
+    flats.floors[5] = FloorSpec { nominal: 6, physical: PhysicalFloors { from: 6, to: 7 } };
     // A second logical building: two floors of shops.
-    let shops = GridSpec {
-        ljzh: "2".into(),
-        floors: (1..=2).map(FloorSpec::simple).collect(),
-        stair_units: 1,
-        rooms_per_unit: 2,
-        usage: "商业".into(),
-        zone: "shop".into(),
-    };
-    ed.execute(ops::generate_grid(ed.doc(), ZRZH, &shops, &by).expect("shops")).expect("run");
-    let h = |hh: &str, room: &str, x0: f64, x1: f64| HouseholdPlan {
-        hh: hh.into(),
-        room: room.into(),
-        stair_unit: "1".into(),
+    let shops = GridSpec { usage: "商业".into(), zone: "shop".into(), ..grid("2", 1..=2, 1, 2) };
+    let mut ed = building(&[flats, shops]);
+    // 9 m deep flats either side of the stairwell.
+    let deep = |hh: &str, room: &str, x0: f64, x1: f64| HouseholdPlan {
         outline: Outline::rect(x0, 0.0, x1, 9.0),
-        balconies: vec![],
+        ..flat(hh, room, x0, x1)
     };
-    let floor = FloorPlanFloor {
-        floor: 1,
-        households: vec![h("0001", "101", 0.0, 9.5), h("0002", "102", 12.5, 22.0)],
-        shared: vec![SharedSpace {
-            id: "stair1".into(),
-            kind: SharedKind::Stairwell,
-            name: "1单元楼梯间".into(),
-            outline: Outline::rect(9.5, 0.0, 12.5, 9.0),
-            serves: cadastre_core::apportion::Serves { building: Some(true), ..Default::default() },
-        }],
-    };
-    ed.execute(ops::set_floor(ed.doc(), ZRZH, 1, Some(floor), "draw", &by).expect("floor")).expect("run");
+    let mut floor = floor_one(9.5);
+    floor.households = vec![deep("0001", "101", 0.0, 9.5), deep("0002", "102", 12.5, 22.0)];
+    floor.shared[0].outline = Outline::rect(9.5, 0.0, 12.5, 9.0);
+    draw(&mut ed, ZRZH, floor);
     Project::create(path).and_then(|mut p| p.save(&mut ed, &Default::default())).expect("project");
 }
 

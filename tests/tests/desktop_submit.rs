@@ -179,6 +179,7 @@ fn with_new_building(editor: &mut Editor, temp: &str, k: f64) -> String {
         balconies: vec![],
     };
     let floor = FloorPlanFloor {
+        ljzh: "1".into(),
         floor: 1,
         households: vec![flat("0001", "101", 0.0, 10.0), flat("0002", "102", 13.0, 23.0)],
         shared: vec![SharedSpace {
@@ -190,7 +191,7 @@ fn with_new_building(editor: &mut Editor, temp: &str, k: f64) -> String {
         }],
     };
     let cmd =
-        units_ops::set_floor(editor.doc(), &zrzh, 1, Some(floor), "绘制户", &by).unwrap_or_else(|e| panic!("{e}"));
+        units_ops::set_floor(editor.doc(), &zrzh, "1", 1, Some(floor), "绘制户", &by).unwrap_or_else(|e| panic!("{e}"));
     run(editor, cmd);
     let (cmd, r) = units_ops::run_apportionment(editor.doc(), &zrzh, &by).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.totals.apportioned, r.totals.shared_area);

@@ -105,7 +105,7 @@ impl FloorPlan {
             if f.floor == 0 {
                 return Err(FloorPlanError::FloorZero);
             }
-            if !floors.insert(f.floor) {
+            if !floors.insert((f.ljzh.as_str(), f.floor)) {
                 return Err(FloorPlanError::DuplicateFloor(f.floor));
             }
             for h in &f.households {
@@ -124,17 +124,28 @@ impl FloorPlan {
         Ok(())
     }
 
-    /// Areas of one floor.
+    /// Areas of one floor (the first logical building's with that number).
     pub fn floor_areas(&self, floor: i32) -> Result<FloorAreas, FloorPlanError> {
         let f = self.floor(floor).ok_or(FloorPlanError::UnknownFloor(floor))?;
         Ok(floor_areas(f, self))
     }
 
-    /// Areas of every floor, lowest floor first.
+    /// Areas of floor `floor` of logical building `ljzh`.
+    pub fn floor_areas_in(&self, ljzh: &str, floor: i32) -> Result<FloorAreas, FloorPlanError> {
+        let f = self.floor_in(ljzh, floor).ok_or(FloorPlanError::UnknownFloor(floor))?;
+        Ok(floor_areas(f, self))
+    }
+
+    /// Areas of every floor, lowest floor first (then by logical building).
     pub fn all_areas(&self) -> Vec<FloorAreas> {
+        self.sorted_floors().into_iter().map(|f| floor_areas(f, self)).collect()
+    }
+
+    /// The floors, lowest first, then by logical building.
+    pub(super) fn sorted_floors(&self) -> Vec<&FloorPlanFloor> {
         let mut floors: Vec<&FloorPlanFloor> = self.floors.iter().collect();
-        floors.sort_by_key(|f| f.floor);
-        floors.into_iter().map(|f| floor_areas(f, self)).collect()
+        floors.sort_by(|a, b| (a.floor, &a.ljzh).cmp(&(b.floor, &b.ljzh)));
+        floors
     }
 }
 
@@ -203,7 +214,7 @@ fn classify(f: &FloorPlanFloor, own: usize, a: LocalPoint, b: LocalPoint) -> (Wa
     (WallKind::Outer, None)
 }
 
-fn floor_areas(f: &FloorPlanFloor, plan: &FloorPlan) -> FloorAreas {
+pub(super) fn floor_areas(f: &FloorPlanFloor, plan: &FloorPlan) -> FloorAreas {
     let walls = plan.walls;
     let all: Vec<&Outline> =
         f.households.iter().map(|h| &h.outline).chain(f.shared.iter().map(|s| &s.outline)).collect();

@@ -23,16 +23,19 @@ impl FloorPlan {
     /// The shared spaces drawn on the plan as apportionment inputs: each
     /// space as `F<floor>-<id>`, and per floor the outer half of the outer
     /// walls as `F<floor>-outer-wall` (外墙一半), serving
-    /// [`FloorPlan::outer_wall_serves`] or the whole building.
+    /// [`FloorPlan::outer_wall_serves`] or the whole building. A logical
+    /// building other than the first prefixes its floors' ids with `L<LJZH>-`
+    /// ([`super::FloorPlanFloor::id_prefix`]).
     pub fn shared_inputs(&self) -> Vec<SharedInput> {
         let mut out = Vec::new();
-        for f in self.all_areas() {
-            let floor = self.floor(f.floor);
-            for (s, a) in floor.map(|fl| fl.shared.iter()).into_iter().flatten().zip(&f.shared) {
+        for floor in self.sorted_floors() {
+            let f = super::areas::floor_areas(floor, self);
+            let prefix = floor.id_prefix();
+            for (s, a) in floor.shared.iter().zip(&f.shared) {
                 let area = round_area(a.area);
                 if area.hundredths() > 0 {
                     out.push(SharedInput {
-                        id: format!("F{}-{}", f.floor, s.id),
+                        id: format!("{prefix}{}", s.id),
                         name: Some(a.name.clone()),
                         area,
                         serves: s.serves.clone(),
@@ -43,7 +46,7 @@ impl FloorPlan {
             let wall = round_area(f.outer_wall_half);
             if wall.hundredths() > 0 {
                 out.push(SharedInput {
-                    id: format!("F{}-outer-wall", f.floor),
+                    id: format!("{prefix}outer-wall"),
                     name: Some("外墙一半".into()),
                     area: wall,
                     serves: self
@@ -63,7 +66,8 @@ impl FloorPlan {
     }
 
     /// Checks that every drawn household is a current household of `table`
-    /// on the same nominal floor.
+    /// on the same nominal floor, and of the floor's logical building when it
+    /// names one.
     pub fn check_against(&self, table: &BuildingTable) -> Result<(), FloorPlanError> {
         if table.zrzh != self.zrzh {
             return Err(FloorPlanError::Table(format!(
@@ -83,6 +87,12 @@ impl FloorPlan {
                     return Err(FloorPlanError::Table(format!(
                         "household {} is drawn on floor {} but is on floor {} in the building table",
                         h.hh, f.floor, row.floor
+                    )));
+                }
+                if !f.ljzh.is_empty() && row.ljzh != f.ljzh {
+                    return Err(FloorPlanError::Table(format!(
+                        "household {} is drawn in logical building {} but is in logical building {} in the building table",
+                        h.hh, f.ljzh, row.ljzh
                     )));
                 }
             }
@@ -134,15 +144,27 @@ impl FloorPlan {
         &mut self,
         from: i32,
         to: i32,
+        renumber: impl FnMut(&HouseholdPlan) -> Result<(String, String), FloorPlanError>,
+    ) -> Result<(), FloorPlanError> {
+        let ljzh = self.floor(from).ok_or(FloorPlanError::UnknownFloor(from))?.ljzh.clone();
+        self.copy_one(&ljzh, from, to, renumber)
+    }
+
+    /// [`FloorPlan::copy_floor_with`] within logical building `ljzh`.
+    fn copy_one(
+        &mut self,
+        ljzh: &str,
+        from: i32,
+        to: i32,
         mut renumber: impl FnMut(&HouseholdPlan) -> Result<(String, String), FloorPlanError>,
     ) -> Result<(), FloorPlanError> {
         if to == 0 {
             return Err(FloorPlanError::FloorZero);
         }
-        if self.floor(to).is_some() {
+        if self.floor_in(ljzh, to).is_some() {
             return Err(FloorPlanError::TargetExists(to));
         }
-        let src = self.floor(from).ok_or(FloorPlanError::UnknownFloor(from))?.clone();
+        let src = self.floor_in(ljzh, from).ok_or(FloorPlanError::UnknownFloor(from))?.clone();
         let mut copy = src.clone();
         copy.floor = to;
         let mut map = BTreeMap::new();
@@ -165,10 +187,10 @@ impl FloorPlan {
             }
         }
         self.floors.push(copy);
-        self.floors.sort_by_key(|f| f.floor);
+        self.sort_floors();
         // A renumbering that reuses an HH is caught like any other bad plan.
         if let Err(e) = self.validate() {
-            self.floors.retain(|f| f.floor != to);
+            self.floors.retain(|f| f.floor != to || f.ljzh != ljzh);
             return Err(e);
         }
         Ok(())
@@ -180,13 +202,32 @@ impl FloorPlan {
     ///
     /// All or nothing: on error the plan is unchanged.
     pub fn copy_floor(&mut self, from: i32, to: &[i32], table: &BuildingTable) -> Result<(), FloorPlanError> {
+        let ljzh = self.floor(from).ok_or(FloorPlanError::UnknownFloor(from))?.ljzh.clone();
+        self.copy_floor_in(&ljzh, from, to, table)
+    }
+
+    /// [`FloorPlan::copy_floor`] of floor `from` of logical building `ljzh`:
+    /// the copies are that logical building's floors, its households the
+    /// counterparts (an empty `ljzh`: of any logical building).
+    pub fn copy_floor_in(
+        &mut self,
+        ljzh: &str,
+        from: i32,
+        to: &[i32],
+        table: &BuildingTable,
+    ) -> Result<(), FloorPlanError> {
         let before = self.floors.clone();
         for &t in to {
-            let result = self.copy_floor_with(from, t, |h| {
+            let result = self.copy_one(ljzh, from, t, |h| {
                 let room = renumber_room(&h.room, from, t);
                 table
                     .current()
-                    .find(|r| r.floor == t && r.stair_unit == h.stair_unit && r.room == room)
+                    .find(|r| {
+                        r.floor == t
+                            && (ljzh.is_empty() || r.ljzh == ljzh)
+                            && r.stair_unit == h.stair_unit
+                            && r.room == room
+                    })
                     .map(|r| (r.hh.clone(), room.clone()))
                     .ok_or(FloorPlanError::NoCounterpart { floor: t, stair_unit: h.stair_unit.clone(), room })
             });

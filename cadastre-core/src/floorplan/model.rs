@@ -191,10 +191,16 @@ pub struct SharedSpace {
     pub serves: Serves,
 }
 
-/// One floor's plan.
+/// One floor's plan: the floor of one logical building (逻辑幢), so two logical
+/// buildings of a natural building that share a floor number each have their own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FloorPlanFloor {
+    /// 逻辑幢号 LJZH of the households drawn on it. Empty in plans written before
+    /// floors were keyed by logical building: such a floor is the building's floor
+    /// of that number, whatever logical building its households are in.
+    #[serde(rename = "LJZH", default, skip_serializing_if = "String::is_empty")]
+    pub ljzh: String,
     /// 名义层 MYC (basements negative, no 0).
     #[serde(rename = "MYC")]
     pub floor: i32,
@@ -203,6 +209,25 @@ pub struct FloorPlanFloor {
     /// Shared spaces on this floor.
     #[serde(default)]
     pub shared: Vec<SharedSpace>,
+}
+
+impl FloorPlanFloor {
+    /// What its shared spaces' apportionment ids start with: `F<floor>-`, or
+    /// `L<LJZH>-F<floor>-` for a logical building other than the first (`1`, or
+    /// none named), whose floors would otherwise give the same ids.
+    ///
+    /// ```
+    /// use cadastre_core::floorplan::FloorPlanFloor;
+    /// let f = |ljzh: &str| FloorPlanFloor { ljzh: ljzh.into(), floor: 2, households: vec![], shared: vec![] };
+    /// assert_eq!((f("").id_prefix(), f("1").id_prefix(), f("2").id_prefix()), ("F2-".into(), "F2-".into(), "L2-F2-".into()));
+    /// ```
+    pub fn id_prefix(&self) -> String {
+        if self.ljzh.is_empty() || self.ljzh == "1" {
+            format!("F{}-", self.floor)
+        } else {
+            format!("L{}-F{}-", self.ljzh, self.floor)
+        }
+    }
 }
 
 /// The floor plans of one natural building (分层分户图).
@@ -215,6 +240,7 @@ pub struct FloorPlanFloor {
 ///     placement: None,
 ///     outer_wall_serves: None,
 ///     floors: vec![FloorPlanFloor {
+///         ljzh: "1".into(),
 ///         floor: 1,
 ///         households: vec![HouseholdPlan {
 ///             hh: "0001".into(), room: "101".into(), stair_unit: "1".into(),
@@ -256,7 +282,7 @@ pub enum FloorPlanError {
     /// Floor 0 does not exist.
     #[error("floor 0 does not exist (basements are -1, -2, …)")]
     FloorZero,
-    /// A floor appears twice.
+    /// A floor (of one logical building) appears twice.
     #[error("floor {0} appears twice")]
     DuplicateFloor(i32),
     /// No such floor in the plan.
@@ -332,9 +358,20 @@ impl FloorPlan {
         s
     }
 
-    /// One floor's plan.
+    /// A floor's plan by nominal floor: the first logical building's with that
+    /// number ([`FloorPlan::floor_in`] names the logical building).
     pub fn floor(&self, floor: i32) -> Option<&FloorPlanFloor> {
         self.floors.iter().find(|f| f.floor == floor)
+    }
+
+    /// The plan of floor `floor` of logical building `ljzh`.
+    pub fn floor_in(&self, ljzh: &str, floor: i32) -> Option<&FloorPlanFloor> {
+        self.floors.iter().find(|f| f.floor == floor && f.ljzh == ljzh)
+    }
+
+    /// Floors in order: nominal floor, then logical building.
+    pub(crate) fn sort_floors(&mut self) {
+        self.floors.sort_by(|a, b| (a.floor, &a.ljzh).cmp(&(b.floor, &b.ljzh)));
     }
 
     /// The floor and plan of a household, by HH.

@@ -60,7 +60,7 @@ impl HouseholdSheet {
             PrintError::UnknownHousehold(format!("{code} (household {} is not drawn on the floor plan)", household.hh))
         })?;
         let floor = floor.clone();
-        let fa = plan.floor_areas(floor.floor).map_err(|e| PrintError::Invalid(e.to_string()))?;
+        let fa = plan.floor_areas_in(&floor.ljzh, floor.floor).map_err(|e| PrintError::Invalid(e.to_string()))?;
         let detail = fa
             .households
             .iter()

@@ -45,6 +45,9 @@ pub enum AppCommand {
     Import(Option<PathBuf>),
     /// Run the checks (`true`: the selection only).
     RunChecks(bool),
+    /// The project's QC rules (the TOML of what differs from the defaults; empty: the
+    /// defaults), used from the next check run on.
+    SetQcRules(String),
     /// Compute repairs for preview.
     PlanRepairs,
     /// Apply the previewed repairs.

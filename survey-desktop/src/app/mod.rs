@@ -7,6 +7,7 @@
 mod canvas;
 mod chrome;
 pub mod command;
+pub mod dialogs;
 pub mod fonts;
 pub mod i18n;
 pub mod layers;
@@ -126,6 +127,8 @@ pub struct App {
     pub panels: PanelRegistry,
     /// Building table, floor plans and apportionment (central tabs).
     pub units: units::UnitsWorkspace,
+    /// File dialogs (tests queue their answers here).
+    pub dialogs: dialogs::Dialogs,
     tools: Tools,
     commands: Vec<AppCommand>,
     checks: ChecksState,
@@ -155,6 +158,7 @@ impl App {
             renderer: MapRenderer::default(),
             panels: PanelRegistry::default(),
             units: units::UnitsWorkspace { tab: options.panel.unwrap_or_default(), ..Default::default() },
+            dialogs: dialogs::Dialogs::default(),
             tools: Tools::default(),
             commands: Vec::new(),
             checks: ChecksState::default(),
@@ -214,6 +218,11 @@ impl App {
     /// Queue a command (as a panel would).
     pub fn push(&mut self, cmd: AppCommand) {
         self.commands.push(cmd);
+    }
+
+    /// The last check report, if the checks ran.
+    pub fn checks_report(&self) -> Option<&cadastre_core::qc::Report> {
+        self.checks.report.as_ref()
     }
 
     /// Statistics of the last drawn frame.
@@ -295,8 +304,13 @@ impl App {
                 self.canvas(ui);
             } else {
                 let who = self.surveyor();
-                let mut cx =
-                    units::UnitsCx { editor: &self.editor, lang: self.state.lang, who: &who, out: &mut self.commands };
+                let mut cx = units::UnitsCx {
+                    editor: &self.editor,
+                    lang: self.state.lang,
+                    who: &who,
+                    out: &mut self.commands,
+                    dialogs: &mut self.dialogs,
+                };
                 self.units.ui(ui, &mut cx);
             }
         });

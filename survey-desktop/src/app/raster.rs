@@ -47,6 +47,8 @@ pub struct RasterCache {
     frame: u64,
     /// Tiles built in the last frame (for tests and the benchmark).
     pub built_last_frame: usize,
+    /// Tiles (or ancestors standing in) drawn in the last frame.
+    pub drawn_last_frame: usize,
     last_scale: f64,
 }
 
@@ -92,6 +94,7 @@ impl RasterCache {
     ) {
         self.frame += 1;
         self.built_last_frame = 0;
+        self.drawn_last_frame = 0;
         let zooming = self.last_scale != t.scale();
         self.last_scale = t.scale();
         let Some((lo, hi)) = ed.index().extent() else { return };
@@ -189,6 +192,7 @@ impl RasterCache {
         if let Some(tile) = self.tiles.get_mut(&src) {
             tile.last_used = self.frame;
             painter.image(tile.texture.id(), screen, uv, Color32::WHITE);
+            self.drawn_last_frame += 1;
         }
     }
 

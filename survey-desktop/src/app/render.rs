@@ -29,12 +29,16 @@ const LABEL_PX: f64 = 70.0;
 /// How a frame was drawn (for the status bar, tests and the benchmark).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FrameStats {
-    /// Vector (true) or tiles.
+    /// Vector (true) or tiles: the level of detail.
     pub vector: bool,
     /// Parcels in the vector mesh.
     pub parcels: usize,
-    /// Whether the mesh was rebuilt this frame.
+    /// Whether the mesh (or a tile) was rebuilt this frame; a cached one was drawn otherwise.
     pub rebuilt: bool,
+    /// Tiles drawn (zoomed out).
+    pub tiles: usize,
+    /// Parcel-code labels drawn.
+    pub labels: usize,
 }
 
 /// Triangles of one parcel's fill: indices into its concatenated ring vertices
@@ -194,7 +198,12 @@ impl MapRenderer {
         }
         if self.parcel_px(t.scale()) < VECTOR_PX {
             self.raster.paint(painter, t, ed, layers, Duration::from_millis(8));
-            self.stats = FrameStats { vector: false, parcels: 0, rebuilt: self.raster.built_last_frame > 0 };
+            self.stats = FrameStats {
+                vector: false,
+                rebuilt: self.raster.built_last_frame > 0,
+                tiles: self.raster.drawn_last_frame,
+                ..FrameStats::default()
+            };
             return;
         }
         let (lo, hi) = t.world_bounds();
@@ -230,7 +239,7 @@ impl MapRenderer {
             }
             mesh.translate(t.to_screen(v.origin).to_vec2());
             painter.add(Shape::mesh(mesh));
-            self.stats = FrameStats { vector: true, parcels: v.parcels.len(), rebuilt };
+            self.stats = FrameStats { vector: true, parcels: v.parcels.len(), rebuilt, ..FrameStats::default() };
         }
     }
 
@@ -311,9 +320,10 @@ impl MapRenderer {
         self.vector.as_ref().map_or(&[], |v| v.parcels.as_slice())
     }
 
-    /// Draw parcel-code labels when parcels are big enough on screen.
+    /// Draw parcel-code labels when parcels are big enough on screen (counted in
+    /// [`FrameStats::labels`]).
     pub fn paint_labels(
-        &self,
+        &mut self,
         painter: &egui::Painter,
         t: &ViewTransform,
         ed: &Editor,
@@ -327,6 +337,7 @@ impl MapRenderer {
         if ids.len() > 3000 {
             return;
         }
+        let mut labels = 0;
         let doc = ed.doc();
         let screen = t.screen();
         let font = egui::FontId::proportional(if ppx > 200.0 { 13.0 } else { 11.0 });
@@ -346,6 +357,7 @@ impl MapRenderer {
             };
             let color = if selection.contains(&id) { Color32::from_rgb(0, 60, 200) } else { Color32::from_gray(40) };
             painter.text(at, egui::Align2::CENTER_CENTER, text, font.clone(), color);
+            labels += 1;
             if w > 220.0 {
                 if let Some(zl) = &p.attributes.zl {
                     painter.text(
@@ -358,6 +370,7 @@ impl MapRenderer {
                 }
             }
         }
+        self.stats.labels = labels;
     }
 }
 

@@ -14,6 +14,9 @@ use super::App;
 use crate::model::{ops, Command, Document, Edit};
 use crate::project::{Project, ProjectError};
 
+/// Settings key of the project's QC rules.
+const QC_RULES: &str = "qc_rules";
+
 /// World box of everything an edit touches (for tile invalidation).
 fn edit_box(doc: &Document, cmd: &Command) -> Option<([f64; 2], [f64; 2])> {
     let mut cs: Vec<Coord<f64>> = Vec::new();
@@ -146,7 +149,9 @@ impl App {
             AppCommand::Save => self.save(),
             AppCommand::SaveAs(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg").save_file()
+                    self.dialogs.save_file(
+                        rfd::FileDialog::new().add_filter("GeoPackage", &["gpkg"]).set_file_name("project.gpkg"),
+                    )
                 });
                 if let Some(p) = path {
                     self.save_as(&p);
@@ -154,7 +159,8 @@ impl App {
             }
             AppCommand::Open(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]).pick_file()
+                    self.dialogs
+                        .pick_file(rfd::FileDialog::new().add_filter("GeoPackage / Shapefile", &["gpkg", "shp"]))
                 });
                 if let Some(p) = path {
                     self.on_exit();
@@ -163,16 +169,16 @@ impl App {
             }
             AppCommand::Import(path) => {
                 let path = path.or_else(|| {
-                    rfd::FileDialog::new()
-                        .add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"])
-                        .pick_file()
+                    self.dialogs.pick_file(
+                        rfd::FileDialog::new().add_filter(lang.t("数据", "Data"), &["shp", "gpkg", "dxf", "csv"]),
+                    )
                 });
                 if let Some(p) = path {
                     self.import_into_project(&p);
                 }
             }
             AppCommand::RunChecks(selection) => {
-                let toml = self.settings.get("qc_rules").cloned();
+                let toml = self.settings.get(QC_RULES).cloned();
                 match crate::checks::config(toml.as_deref()) {
                     Ok(cfg) => {
                         let sel = selection.then_some(&self.state.selection);
@@ -190,8 +196,9 @@ impl App {
                     Err(e) => self.status = format!("QC rules: {e}"),
                 }
             }
+            AppCommand::SetQcRules(text) => self.set_qc_rules(text),
             AppCommand::PlanRepairs => {
-                let toml = self.settings.get("qc_rules").cloned();
+                let toml = self.settings.get(QC_RULES).cloned();
                 match crate::checks::config(toml.as_deref()) {
                     Ok(cfg) => {
                         let plan = crate::checks::plan_repairs(self.editor.doc(), self.editor.index(), &cfg);
@@ -216,6 +223,24 @@ impl App {
             AppCommand::ReviewArrived(r) => self.on_review(*r),
             AppCommand::PrintParcelMap(path, choice) => self.print_selected(path, choice),
         }
+    }
+
+    /// The project's QC rules: a setting, written into the project file at once.
+    fn set_qc_rules(&mut self, text: String) {
+        let lang = self.state.lang;
+        let value = (!text.trim().is_empty()).then_some(text);
+        let written = match &mut self.project {
+            Some(p) => p.put_setting(QC_RULES, value.as_deref()),
+            None => Ok(()),
+        };
+        match value {
+            Some(v) => self.settings.insert(QC_RULES.into(), v),
+            None => self.settings.remove(QC_RULES),
+        };
+        self.status = match written {
+            Ok(()) => lang.t("质检规则已更新，下次质检使用", "QC rules changed; the next check uses them").into(),
+            Err(e) => e.to_string(),
+        };
     }
 
     fn execute(&mut self, cmd: Command) {

@@ -50,7 +50,9 @@ impl App {
         };
         let zddm = parcel.zddm.clone();
         let path = path.or_else(|| {
-            rfd::FileDialog::new().add_filter("PDF", &["pdf"]).set_file_name(format!("宗地图_{zddm}.pdf")).save_file()
+            self.dialogs.save_file(
+                rfd::FileDialog::new().add_filter("PDF", &["pdf"]).set_file_name(format!("宗地图_{zddm}.pdf")),
+            )
         });
         let Some(path) = path else { return };
         self.status = match print_parcel_map(self.editor.doc(), &zddm, choice, "", &path) {

@@ -262,6 +262,19 @@ impl Project {
         Ok(())
     }
 
+    /// Store one setting at once (`None` removes it), outside a save: settings that
+    /// are not edits (the QC rules) are kept without waiting for the next save.
+    pub fn put_setting(&mut self, key: &str, value: Option<&str>) -> Result<(), ProjectError> {
+        match value {
+            Some(v) => self
+                .conn
+                .execute("INSERT OR REPLACE INTO desk_settings (key, value) VALUES (?1, ?2)", (key, v))
+                .map(|_| ()),
+            None => self.conn.execute("DELETE FROM desk_settings WHERE key = ?1", [key]).map(|_| ()),
+        }
+        .map_err(sql("storing a setting"))
+    }
+
     /// Store a document (e.g. a building table, kind `building_table`) as JSON.
     pub fn put_document(&mut self, kind: &str, key: &str, json: &str) -> Result<(), ProjectError> {
         self.conn

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, Transaction};
 
 use super::{sql, ProjectError};
-use crate::model::units::{BuildingUnits, Units};
+use crate::model::units::{key_floors, BuildingUnits, Units};
 
 /// `desk_documents.kind` of a building's households.
 pub const KIND: &str = "building_units";
@@ -23,7 +23,8 @@ pub(super) fn write(tx: &Transaction, units: &Units) -> Result<(), ProjectError>
     Ok(())
 }
 
-/// The stored buildings; a row that does not parse is a damaged file, named.
+/// The stored buildings; a row that does not parse is a damaged file, named. Floor
+/// plans saved before floors were keyed by logical building are keyed on the way in.
 pub(super) fn read(conn: &Connection) -> Result<Units, ProjectError> {
     let mut st =
         conn.prepare("SELECT key, json FROM desk_documents WHERE kind = ?1").map_err(sql("reading building tables"))?;
@@ -33,8 +34,9 @@ pub(super) fn read(conn: &Connection) -> Result<Units, ProjectError> {
     let mut units = Units::new();
     for row in rows {
         let (zrzh, json) = row.map_err(sql("reading building tables"))?;
-        let u: BuildingUnits =
+        let mut u: BuildingUnits =
             serde_json::from_str(&json).map_err(|e| ProjectError::Damaged(format!("building table {zrzh}: {e}")))?;
+        key_floors(&mut u.plan, &u.table);
         units.insert(zrzh, u);
     }
     Ok(units)

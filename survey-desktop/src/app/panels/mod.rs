@@ -6,12 +6,14 @@ mod attributes;
 mod checks;
 mod history;
 mod layers;
+mod qc_rules;
 mod submit;
 
 pub use attributes::AttributesPanel;
 pub use checks::{ChecksPanel, ChecksState};
 pub use history::HistoryPanel;
 pub use layers::LayersPanel;
+pub use qc_rules::QcRulesPanel;
 pub use submit::SubmitPanel;
 
 use std::collections::BTreeMap;
@@ -74,6 +76,7 @@ impl Default for PanelRegistry {
         r.register(Box::new(LayersPanel));
         r.register(Box::new(AttributesPanel::default()));
         r.register(Box::new(ChecksPanel));
+        r.register(Box::new(QcRulesPanel::default()));
         r.register(Box::new(HistoryPanel));
         r.register(Box::new(SubmitPanel::default()));
         r

@@ -103,13 +103,13 @@ impl ApportionPanel {
             ui.label(RichText::new(text).color(colour).strong());
             if let Some(Ok(r)) = &result {
                 if ui.button(lang.t("导出计算表…", "Export table…")).clicked() {
-                    if let Some(p) = rfd::FileDialog::new()
-                        .add_filter("PDF", &["pdf"])
-                        .add_filter("Excel", &["xlsx"])
-                        .add_filter("HTML", &["html"])
-                        .set_file_name(format!("{}-分摊.pdf", u.table.zrzh))
-                        .save_file()
-                    {
+                    if let Some(p) = cx.dialogs.save_file(
+                        rfd::FileDialog::new()
+                            .add_filter("PDF", &["pdf"])
+                            .add_filter("Excel", &["xlsx"])
+                            .add_filter("HTML", &["html"])
+                            .set_file_name(format!("{}-分摊.pdf", u.table.zrzh)),
+                    ) {
                         match super::print::apportionment_table(r, &p) {
                             Ok(()) => cx.message(format!("{} {}", lang.t("已导出", "Exported"), p.display())),
                             Err(e) => cx.message(e),

@@ -1,7 +1,7 @@
-//! 分层分户图 panel: per nominal floor (with the physical floors it spans),
-//! draw each household's outline (from the building table's households of
-//! that floor, of every logical building), the shared spaces and the
-//! balconies; edit the selected outline's corners (move, insert, delete, with
+//! 分层分户图 panel: per logical building (逻辑幢) and nominal floor (with the
+//! physical floors it spans), draw each household's outline (from the building
+//! table's households of that floor of that logical building), the shared
+//! spaces and the balconies; edit the selected outline's corners (move, insert, delete, with
 //! the floor's snapping); see 套内 (with its wall and balcony parts) as
 //! `cadastre-core::floorplan` computes it; copy a floor to standard floors;
 //! print the 分户图.
@@ -14,7 +14,7 @@ use geo::Contains;
 
 use super::floor_canvas::{CanvasEvent, CanvasInput, FloorCanvas};
 use super::UnitsCx;
-use crate::model::units::{ops, plan_edit, BuildingUnits};
+use crate::model::units::{ops, plan_edit, BuildingUnits, FloorKey};
 
 /// What the next drawn ring becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,26 +27,46 @@ pub enum DrawTarget {
     Balcony(String, bool),
 }
 
-/// Nominal floors of the table's current households, top down.
-pub fn floors_of(u: &BuildingUnits) -> Vec<i32> {
-    let mut f: Vec<i32> = u.table.current().map(|h| h.floor).collect();
-    f.sort_unstable_by(|a, b| b.cmp(a));
+/// The floors of the table's current households: per logical building, top down.
+pub fn floors_of(u: &BuildingUnits) -> Vec<FloorKey> {
+    let mut f: Vec<FloorKey> = u.table.current().map(|h| FloorKey::new(&h.ljzh, h.floor)).collect();
+    f.sort_unstable_by(|a, b| a.ljzh.cmp(&b.ljzh).then(b.floor.cmp(&a.floor)));
     f.dedup();
     f
 }
 
-/// The physical floors (实际层) of a nominal floor, from its households: "4-5",
-/// or "4-5/4" when its logical buildings differ.
-pub fn physical_of(u: &BuildingUnits, floor: i32) -> String {
-    let mut p: Vec<String> = u.table.current().filter(|h| h.floor == floor).map(|h| h.physical.to_string()).collect();
+/// Whether the table has households in more than one logical building.
+fn several_logical(u: &BuildingUnits) -> bool {
+    let mut l = u.table.current().map(|h| &h.ljzh);
+    let first = l.next();
+    l.any(|x| Some(x) != first)
+}
+
+/// The physical floors (实际层) of a floor, from its households: "4-5", or
+/// "4-5/4" when they differ.
+pub fn physical_of(u: &BuildingUnits, key: &FloorKey) -> String {
+    let mut p: Vec<String> = on_floor(u, key).map(|h| h.physical.to_string()).collect();
     p.sort();
     p.dedup();
     p.join("/")
 }
 
-/// "第4层 · 实际层 4-5".
-pub fn floor_label(u: &BuildingUnits, floor: i32) -> String {
-    format!("{} · 实际层 {}", cadastre_core::building::floor_name(floor), physical_of(u, floor))
+/// The table's current households on a floor.
+fn on_floor<'a>(
+    u: &'a BuildingUnits,
+    key: &'a FloorKey,
+) -> impl Iterator<Item = &'a cadastre_core::building::Household> + 'a {
+    u.table.current().filter(move |h| h.floor == key.floor && h.ljzh == key.ljzh)
+}
+
+/// "第4层 · 实际层 4-5", with "逻辑幢2 " in front when the table has several.
+pub fn floor_label(u: &BuildingUnits, key: &FloorKey) -> String {
+    let floor = format!("{} · 实际层 {}", cadastre_core::building::floor_name(key.floor), physical_of(u, key));
+    if several_logical(u) {
+        format!("逻辑幢{} {floor}", key.ljzh)
+    } else {
+        floor
+    }
 }
 
 /// The rings of a selected household (its outline and balconies) or shared space.
@@ -77,12 +97,16 @@ pub fn parse_floors(text: &str) -> Result<Vec<i32>, String> {
 /// The floor with `ring` applied as `target` (a new floor when none is drawn).
 pub fn apply_ring(
     u: &BuildingUnits,
-    floor: i32,
+    key: &FloorKey,
     target: &DrawTarget,
     ring: Vec<LocalPoint>,
 ) -> Result<FloorPlanFloor, String> {
-    let mut f =
-        u.plan.floor(floor).cloned().unwrap_or(FloorPlanFloor { floor, households: Vec::new(), shared: Vec::new() });
+    let mut f = u.plan.floor_in(&key.ljzh, key.floor).cloned().unwrap_or(FloorPlanFloor {
+        ljzh: key.ljzh.clone(),
+        floor: key.floor,
+        households: Vec::new(),
+        shared: Vec::new(),
+    });
     let outline = Outline(ring);
     match target {
         DrawTarget::Household(hh) => {
@@ -134,8 +158,8 @@ pub fn pick(f: &FloorPlanFloor, at: LocalPoint) -> Option<String> {
 /// The floor-plan panel.
 #[derive(Default)]
 pub struct FloorPanel {
-    /// Nominal floor shown.
-    pub floor: Option<i32>,
+    /// Floor shown (logical building, nominal floor).
+    pub floor: Option<FloorKey>,
     /// What drawing makes (None: pick).
     pub target: Option<DrawTarget>,
     /// Selected household HH or shared id.
@@ -156,21 +180,22 @@ impl FloorPanel {
         };
         let zrzh = u.table.zrzh.clone();
         let floors = floors_of(&u);
-        if self.floor.is_none_or(|f| !floors.contains(&f)) {
-            self.floor = floors.last().copied();
+        if self.floor.as_ref().is_none_or(|f| !floors.contains(f)) {
+            // The first logical building's lowest floor.
+            self.floor = floors.iter().take_while(|k| floors.first().is_some_and(|f| f.ljzh == k.ljzh)).last().cloned();
         }
-        let Some(floor) = self.floor else {
+        let Some(floor) = self.floor.clone() else {
             ui.label(lang.t("楼盘表没有户：先生成楼盘表。", "The table has no households: generate it first."));
             return;
         };
-        let areas = u.plan.floor_areas(floor).ok();
+        let areas = u.plan.floor_areas_in(&floor.ljzh, floor.floor).ok();
         egui::Panel::left("floor-side").default_size(300.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| self.side(ui, cx, &u, &floors, areas.as_ref()));
         });
-        let plan_floor = u.plan.floor(floor);
+        let plan_floor = u.plan.floor_in(&floor.ljzh, floor.floor);
         let drawing = self.target.is_some();
         let input = CanvasInput {
-            key: (zrzh.clone(), floor),
+            key: (zrzh.clone(), floor.clone()),
             floor: plan_floor,
             areas: areas.as_ref(),
             drawing,
@@ -178,12 +203,12 @@ impl FloorPanel {
             editable: if drawing { Vec::new() } else { selected_rings(plan_floor, self.selected.as_deref()) },
         };
         let event = self.canvas.ui(ui, input);
-        self.on_event(cx, &u, floor, event);
+        self.on_event(cx, &u, &floor, event);
     }
 
     /// What the canvas reported: pick, close a ring, or edit a corner.
-    pub fn on_event(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, event: CanvasEvent) {
-        let current = u.plan.floor(floor);
+    pub fn on_event(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: &FloorKey, event: CanvasEvent) {
+        let current = u.plan.floor_in(&floor.ljzh, floor.floor);
         let edited = match event {
             CanvasEvent::None => return,
             CanvasEvent::Picked(at) => {
@@ -206,14 +231,14 @@ impl FloorPanel {
         };
         match edited {
             Ok((f, label)) => {
-                cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, Some(f), label, &cx.by()));
+                cx.push(set_floor(cx, u, floor, Some(f), label));
             }
             Err(e) => cx.message(e),
         }
     }
 
     /// A ring was closed on the canvas: make it the target's outline.
-    pub fn closed(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, ring: Vec<LocalPoint>) {
+    pub fn closed(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: &FloorKey, ring: Vec<LocalPoint>) {
         let Some(target) = self.target.clone() else { return };
         match apply_ring(u, floor, &target, ring) {
             Ok(f) => {
@@ -222,7 +247,7 @@ impl FloorPanel {
                     DrawTarget::Shared(_) => "绘制共有部位 / draw shared space",
                     DrawTarget::Balcony(..) => "绘制阳台 / draw balcony",
                 };
-                if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, Some(f), label, &cx.by())) {
+                if cx.push(set_floor(cx, u, floor, Some(f), label)) {
                     if let DrawTarget::Household(hh) = target {
                         self.selected = Some(hh);
                     }
@@ -238,19 +263,26 @@ impl FloorPanel {
         ui: &mut egui::Ui,
         cx: &mut UnitsCx<'_>,
         u: &BuildingUnits,
-        floors: &[i32],
+        floors: &[FloorKey],
         areas: Option<&FloorAreas>,
     ) {
         let lang = cx.lang;
         let zrzh = u.table.zrzh.as_str();
-        let Some(floor) = self.floor else { return };
+        let Some(floor) = self.floor.clone() else { return };
         let mut chosen = None;
-        egui::ComboBox::from_id_salt("floor-no").selected_text(floor_label(u, floor)).show_ui(ui, |ui| {
-            for &f in floors {
-                if ui.selectable_label(f == floor, floor_label(u, f)).clicked() {
-                    chosen = Some(f);
-                }
-            }
+        ui.horizontal(|ui| {
+            let l = ui.label(lang.t("楼层", "Floor"));
+            egui::ComboBox::from_id_salt("floor-no")
+                .selected_text(floor_label(u, &floor))
+                .show_ui(ui, |ui| {
+                    for f in floors {
+                        if ui.selectable_label(*f == floor, floor_label(u, f)).clicked() {
+                            chosen = Some(f.clone());
+                        }
+                    }
+                })
+                .response
+                .labelled_by(l.id);
         });
         if let Some(f) = chosen {
             self.floor = Some(f);
@@ -262,20 +294,10 @@ impl FloorPanel {
              A selected outline's corners drag; double-click a wall to insert one, Delete removes the active one.",
         ));
         ui.strong(lang.t("本层的户", "Households on this floor"));
-        let several = {
-            let mut l: Vec<&str> = u.table.current().filter(|h| h.floor == floor).map(|h| h.ljzh.as_str()).collect();
-            l.sort_unstable();
-            l.dedup();
-            l.len() > 1
-        };
         let mut clicked = None;
         egui::Grid::new("floor-households").striped(true).show(ui, |ui| {
-            for h in u.table.current().filter(|h| h.floor == floor) {
-                let name = if several {
-                    format!("{}{} {} {}", lang.t("逻辑幢", "LB "), h.ljzh, h.room, h.hh)
-                } else {
-                    format!("{} {}", h.room, h.hh)
-                };
+            for h in on_floor(u, &floor) {
+                let name = format!("{} {}", h.room, h.hh);
                 let inner = areas.and_then(|a| a.households.iter().find(|x| x.hh == h.hh));
                 let drawing = self.target == Some(DrawTarget::Household(h.hh.clone()));
                 if ui.selectable_label(drawing || self.selected.as_deref() == Some(&h.hh), name).clicked() {
@@ -289,7 +311,7 @@ impl FloorPanel {
             }
         });
         if let Some(hh) = clicked {
-            self.pick_household(u, floor, hh);
+            self.pick_household(u, &floor, hh);
         }
         ui.horizontal_wrapped(|ui| {
             for kind in
@@ -315,11 +337,9 @@ impl FloorPanel {
                 }
             });
             if ui.button(lang.t("打印分户图 PDF…", "Print household plan PDF…")).clicked() {
-                if let Some(p) = rfd::FileDialog::new()
-                    .add_filter("PDF", &["pdf"])
-                    .set_file_name(format!("分户图-{hh}.pdf"))
-                    .save_file()
-                {
+                if let Some(p) = cx.dialogs.save_file(
+                    rfd::FileDialog::new().add_filter("PDF", &["pdf"]).set_file_name(format!("分户图-{hh}.pdf")),
+                ) {
                     match super::print::household_plan_pdf(u, &hh, &p) {
                         Ok(()) => cx.message(format!("{} {}", lang.t("已打印", "Printed"), p.display())),
                         Err(e) => cx.message(e),
@@ -329,7 +349,7 @@ impl FloorPanel {
         }
         if let Some(sel) = self.selected.clone() {
             if ui.button(lang.t("删除所选轮廓", "Delete selected outline")).clicked() {
-                self.delete(cx, u, floor, &sel);
+                self.delete(cx, u, &floor, &sel);
             }
         }
         if self.target.is_some() && ui.button(lang.t("取消绘制 Esc", "Cancel drawing Esc")).clicked() {
@@ -338,14 +358,15 @@ impl FloorPanel {
         }
         ui.separator();
         ui.horizontal(|ui| {
-            ui.label(lang.t("复制到层", "Copy to floors"));
+            let l = ui.label(lang.t("复制到层", "Copy to floors"));
             ui.add(
                 egui::TextEdit::singleline(&mut self.copy_to).hint_text("2-6").desired_width(70.0).id_salt("copy-to"),
-            );
+            )
+            .labelled_by(l.id);
             if ui.button(lang.t("复制", "Copy")).clicked() {
                 match parse_floors(&self.copy_to) {
                     Ok(to) => {
-                        cx.push(ops::copy_floor(cx.editor.doc(), zrzh, floor, &to, &cx.by()));
+                        cx.push(ops::copy_floor(cx.editor.doc(), zrzh, &floor.ljzh, floor.floor, &to, &cx.by()));
                     }
                     Err(e) => cx.message(e),
                 }
@@ -359,23 +380,33 @@ impl FloorPanel {
 
     /// A household picked in the list: a drawn one is selected for editing its
     /// corners, one not drawn yet is drawn next.
-    pub fn pick_household(&mut self, u: &BuildingUnits, floor: i32, hh: String) {
-        let drawn = u.plan.floor(floor).is_some_and(|f| f.households.iter().any(|h| h.hh == hh));
+    pub fn pick_household(&mut self, u: &BuildingUnits, floor: &FloorKey, hh: String) {
+        let drawn = u.plan.floor_in(&floor.ljzh, floor.floor).is_some_and(|f| f.households.iter().any(|h| h.hh == hh));
         self.target = (!drawn).then(|| DrawTarget::Household(hh.clone()));
         self.selected = Some(hh);
         self.canvas.reset_gesture();
     }
 
-    fn delete(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: i32, sel: &str) {
-        let Some(mut f) = u.plan.floor(floor).cloned() else { return };
+    fn delete(&mut self, cx: &mut UnitsCx<'_>, u: &BuildingUnits, floor: &FloorKey, sel: &str) {
+        let Some(mut f) = u.plan.floor_in(&floor.ljzh, floor.floor).cloned() else { return };
         f.households.retain(|h| h.hh != sel);
         f.shared.retain(|s| s.id != sel);
         let to = (!f.households.is_empty() || !f.shared.is_empty()).then_some(f);
-        if cx.push(ops::set_floor(cx.editor.doc(), &u.table.zrzh, floor, to, "删除轮廓 / delete outline", &cx.by()))
-        {
+        if cx.push(set_floor(cx, u, floor, to, "删除轮廓 / delete outline")) {
             self.selected = None;
         }
     }
+}
+
+/// The command that sets floor `key` of the building to `to`.
+fn set_floor(
+    cx: &UnitsCx<'_>,
+    u: &BuildingUnits,
+    key: &FloorKey,
+    to: Option<FloorPlanFloor>,
+    label: &str,
+) -> Result<crate::model::Command, crate::model::EditError> {
+    ops::set_floor(cx.editor.doc(), &u.table.zrzh, &key.ljzh, key.floor, to, label, &cx.by())
 }
 
 fn areas_ui(ui: &mut egui::Ui, cx: &UnitsCx<'_>, a: &FloorAreas) {

@@ -17,6 +17,7 @@ use lyon_tessellation::{BuffersBuilder, FillOptions, FillTessellator, FillVertex
 
 use crate::app::view::{MapView, ViewTransform};
 use crate::model::snap::closest_on_segment;
+use crate::model::units::FloorKey;
 
 /// What the canvas did this frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +39,7 @@ pub enum CanvasEvent {
 /// What the canvas shows this frame.
 pub struct CanvasInput<'a> {
     /// (building, floor): the view is fitted once per key.
-    pub key: (String, i32),
+    pub key: (String, FloorKey),
     /// The floor's plan, if drawn.
     pub floor: Option<&'a FloorPlanFloor>,
     /// Its areas, for the labels.
@@ -147,7 +148,7 @@ pub struct FloorCanvas {
     pub active: Option<LocalPoint>,
     /// The corner being dragged: where it was, where the pointer is (local).
     dragging: Option<(LocalPoint, LocalPoint)>,
-    fitted_for: Option<(String, i32)>,
+    fitted_for: Option<(String, FloorKey)>,
     last: Option<ViewTransform>,
 }
 
@@ -165,7 +166,7 @@ impl FloorCanvas {
     }
 
     /// Fit the floor into the canvas once per (building, floor).
-    fn fit(&mut self, key: (String, i32), floor: Option<&FloorPlanFloor>, screen: Rect) {
+    fn fit(&mut self, key: (String, FloorKey), floor: Option<&FloorPlanFloor>, screen: Rect) {
         if self.fitted_for.as_ref() == Some(&key) {
             return;
         }

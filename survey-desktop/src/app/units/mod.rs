@@ -70,6 +70,8 @@ pub struct UnitsCx<'a> {
     pub who: &'a str,
     /// Where requests go.
     pub out: &'a mut Vec<AppCommand>,
+    /// File dialogs.
+    pub dialogs: &'a mut super::dialogs::Dialogs,
 }
 
 impl UnitsCx<'_> {

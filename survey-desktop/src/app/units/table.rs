@@ -168,7 +168,7 @@ impl TablePanel {
             self.new_zrzh.clear();
         }
         if ui.button(lang.t("导入 CSV/XLSX…", "Import CSV/XLSX…")).clicked() {
-            if let Some(p) = rfd::FileDialog::new().add_filter("CSV / XLSX", &["csv", "xlsx"]).pick_file() {
+            if let Some(p) = cx.dialogs.pick_file(rfd::FileDialog::new().add_filter("CSV / XLSX", &["csv", "xlsx"])) {
                 self.import_file(cx, &p);
             }
         }
@@ -262,7 +262,7 @@ impl TablePanel {
     pub fn export(&mut self, cx: &mut UnitsCx<'_>, zrzh: &str, xlsx: bool, path: Option<std::path::PathBuf>) {
         let ext = if xlsx { "xlsx" } else { "csv" };
         let path = path.or_else(|| {
-            rfd::FileDialog::new().add_filter(ext, &[ext]).set_file_name(format!("{zrzh}.{ext}")).save_file()
+            cx.dialogs.save_file(rfd::FileDialog::new().add_filter(ext, &[ext]).set_file_name(format!("{zrzh}.{ext}")))
         });
         let (Some(path), Some(u)) = (path, cx.editor.doc().units.get(zrzh)) else { return };
         let bytes = if xlsx {

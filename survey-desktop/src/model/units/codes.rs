@@ -234,10 +234,11 @@ pub fn issue_codes(units: &Units, codes: &BTreeMap<String, String>, by: &Who) ->
         let delta = u.table.diff(&after.table);
         out.edits.push(UnitsEdit::Table { zrzh: zrzh.clone(), delta: Box::new(delta) });
         for f in &after.plan.floors {
-            let from = u.plan.floor(f.floor);
+            let from = u.plan.floor_in(&f.ljzh, f.floor);
             if from != Some(f) {
                 out.edits.push(UnitsEdit::Floor {
                     zrzh: zrzh.clone(),
+                    ljzh: f.ljzh.clone(),
                     floor: f.floor,
                     from: from.cloned().map(Box::new),
                     to: Some(Box::new(f.clone())),

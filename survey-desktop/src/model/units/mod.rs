@@ -10,10 +10,12 @@
 
 pub mod codes;
 pub mod history;
+pub mod keys;
 pub mod ops;
 pub mod plan_edit;
 mod setup;
 
+pub use keys::{key_floors, FloorKey};
 pub use setup::{ApportionSetup, Staleness};
 
 use std::collections::BTreeMap;
@@ -86,6 +88,10 @@ pub enum UnitsEdit {
     Floor {
         /// ZRZH.
         zrzh: String,
+        /// 逻辑幢号 of the floor (empty in journals written before floors were keyed
+        /// by logical building: the floor's households name it, see [`keys::legacy_key`]).
+        #[serde(default)]
+        ljzh: String,
         /// 名义层.
         floor: i32,
         /// Before (`None`: not drawn).
@@ -115,7 +121,9 @@ impl UnitsEdit {
             UnitsEdit::Add { zrzh, units } => UnitsEdit::Remove { zrzh, units },
             UnitsEdit::Remove { zrzh, units } => UnitsEdit::Add { zrzh, units },
             UnitsEdit::Table { zrzh, delta } => UnitsEdit::Table { zrzh, delta: Box::new(delta.inverse()) },
-            UnitsEdit::Floor { zrzh, floor, from, to } => UnitsEdit::Floor { zrzh, floor, from: to, to: from },
+            UnitsEdit::Floor { zrzh, ljzh, floor, from, to } => {
+                UnitsEdit::Floor { zrzh, ljzh, floor, from: to, to: from }
+            }
             UnitsEdit::Setup { zrzh, from, to } => UnitsEdit::Setup { zrzh, from: to, to: from },
         }
     }
@@ -139,21 +147,32 @@ impl UnitsEdit {
                 let b = units.get_mut(zrzh).ok_or_else(|| mismatch(zrzh, "the table"))?;
                 b.table.apply_delta(delta).map_err(|e| EditError::Invalid(format!("{zrzh}: {e}")))?;
             }
-            UnitsEdit::Floor { zrzh, floor, from, to } => {
+            UnitsEdit::Floor { zrzh, ljzh, floor, from, to } => {
                 let b = units.get_mut(zrzh).ok_or_else(|| mismatch(zrzh, "the plan"))?;
-                let pos = b.plan.floors.iter().position(|f| f.floor == *floor);
+                let (mut from, mut to) = (from.as_deref().cloned(), to.as_deref().cloned());
+                let ljzh = if ljzh.is_empty() {
+                    // A journal of before the key: the floors it names are keyed now.
+                    let key = keys::legacy_key(&b.table, *floor, from.as_ref().or(to.as_ref()));
+                    for f in from.iter_mut().chain(to.iter_mut()) {
+                        f.ljzh.clone_from(&key);
+                    }
+                    key
+                } else {
+                    ljzh.clone()
+                };
+                let pos = b.plan.floors.iter().position(|f| f.floor == *floor && f.ljzh == ljzh);
                 let current = pos.map(|i| &b.plan.floors[i]);
-                if current != from.as_deref() || to.as_ref().is_some_and(|t| t.floor != *floor) {
+                if current != from.as_ref() || to.as_ref().is_some_and(|t| t.floor != *floor || t.ljzh != ljzh) {
                     return Err(mismatch(zrzh, "the floor plan"));
                 }
                 match (pos, to) {
-                    (Some(i), Some(t)) => b.plan.floors[i] = (**t).clone(),
+                    (Some(i), Some(t)) => b.plan.floors[i] = t,
                     (Some(i), None) => {
                         b.plan.floors.remove(i);
                     }
                     (None, Some(t)) => {
-                        b.plan.floors.push((**t).clone());
-                        b.plan.floors.sort_by_key(|f| f.floor);
+                        b.plan.floors.push(t);
+                        keys::sort_floors(&mut b.plan);
                     }
                     (None, None) => {}
                 }

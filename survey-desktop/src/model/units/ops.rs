@@ -12,6 +12,7 @@ use cadastre_core::building::{
 use cadastre_core::floorplan::{FloorPlan, FloorPlanFloor};
 
 use super::history::{building_change, delta_with_notes, notes_only};
+use super::keys::{sort_floors, FloorKey};
 use super::{ApportionSetup, BuildingUnits, UnitsEdit};
 use crate::model::{Command, Document, Edit, EditError};
 
@@ -184,13 +185,13 @@ pub fn import(doc: &Document, bytes: &[u8], kind: SheetKind, by: &Who) -> Result
     Ok((cmd("导入楼盘表 / import building table", edits), report))
 }
 
-/// The plan with `floor` replaced (or removed), validated.
-fn plan_with(plan: &FloorPlan, floor: i32, to: Option<&FloorPlanFloor>) -> Result<FloorPlan, EditError> {
+/// The plan with floor `key` replaced (or removed), validated.
+fn plan_with(plan: &FloorPlan, key: &FloorKey, to: Option<&FloorPlanFloor>) -> Result<FloorPlan, EditError> {
     let mut p = plan.clone();
-    p.floors.retain(|f| f.floor != floor);
+    p.floors.retain(|f| FloorKey::of(f) != *key);
     if let Some(t) = to {
         p.floors.push(t.clone());
-        p.floors.sort_by_key(|f| f.floor);
+        sort_floors(&mut p);
     }
     p.validate().map_err(invalid)?;
     Ok(p)
@@ -212,37 +213,68 @@ fn area_sync(
     Ok(vec![UnitsEdit::Table { zrzh: zrzh.to_owned(), delta: Box::new(delta) }])
 }
 
-/// Draw or redraw one floor (`None` removes it); the drawn households' 套内
-/// go to the table in the same step.
+/// "逻辑幢2 第3层", or "第3层" for the first logical building.
+fn key_name(key: &FloorKey) -> String {
+    if key.ljzh.is_empty() || key.ljzh == "1" {
+        floor_name(key.floor)
+    } else {
+        format!("逻辑幢{} {}", key.ljzh, floor_name(key.floor))
+    }
+}
+
+/// Draw or redraw floor `floor` of logical building `ljzh` (`None` removes it;
+/// the floor drawn is keyed by `ljzh` and `floor` whatever it says); the drawn
+/// households' 套内 go to the table in the same step.
 pub fn set_floor(
     doc: &Document,
     zrzh: &str,
+    ljzh: &str,
     floor: i32,
     to: Option<FloorPlanFloor>,
     label: &str,
     by: &Who,
 ) -> Result<Command, EditError> {
     let u = units(doc, zrzh)?;
-    let plan = plan_with(&u.plan, floor, to.as_ref())?;
-    let from = u.plan.floor(floor).cloned().map(Box::new);
-    let mut edits = vec![UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor, from, to: to.map(Box::new) }];
-    edits.extend(area_sync(zrzh, &u.table, &plan, format!("{} {label}", floor_name(floor)), by)?);
+    let key = FloorKey::new(ljzh, floor);
+    let to = to.map(|mut f| {
+        (f.ljzh, f.floor) = (key.ljzh.clone(), floor);
+        f
+    });
+    let plan = plan_with(&u.plan, &key, to.as_ref())?;
+    let from = u.plan.floor_in(ljzh, floor).cloned().map(Box::new);
+    let mut edits =
+        vec![UnitsEdit::Floor { zrzh: zrzh.to_owned(), ljzh: key.ljzh.clone(), floor, from, to: to.map(Box::new) }];
+    edits.extend(area_sync(zrzh, &u.table, &plan, format!("{} {label}", key_name(&key)), by)?);
     Ok(cmd(label, edits))
 }
 
-/// 复制楼层: floor `from` to the standard floors `to`, households matched in
-/// the table by stair unit and room number.
-pub fn copy_floor(doc: &Document, zrzh: &str, from: i32, to: &[i32], by: &Who) -> Result<Command, EditError> {
+/// 复制楼层: floor `from` of logical building `ljzh` to its standard floors
+/// `to`, households matched in the table by logical building, stair unit and
+/// room number.
+pub fn copy_floor(
+    doc: &Document,
+    zrzh: &str,
+    ljzh: &str,
+    from: i32,
+    to: &[i32],
+    by: &Who,
+) -> Result<Command, EditError> {
     let u = units(doc, zrzh)?;
     let mut plan = u.plan.clone();
-    plan.copy_floor(from, to, &u.table).map_err(invalid)?;
+    plan.copy_floor_in(ljzh, from, to, &u.table).map_err(invalid)?;
     let mut edits: Vec<UnitsEdit> = to
         .iter()
-        .filter_map(|&t| plan.floor(t).cloned())
-        .map(|f| UnitsEdit::Floor { zrzh: zrzh.to_owned(), floor: f.floor, from: None, to: Some(Box::new(f)) })
+        .filter_map(|&t| plan.floor_in(ljzh, t).cloned())
+        .map(|f| UnitsEdit::Floor {
+            zrzh: zrzh.to_owned(),
+            ljzh: ljzh.to_owned(),
+            floor: f.floor,
+            from: None,
+            to: Some(Box::new(f)),
+        })
         .collect();
     let to_names: Vec<String> = to.iter().map(|&t| floor_name(t)).collect();
-    let note = format!("复制楼层 copy floor {} → {}", floor_name(from), to_names.join(", "));
+    let note = format!("复制楼层 copy floor {} → {}", key_name(&FloorKey::new(ljzh, from)), to_names.join(", "));
     edits.extend(area_sync(zrzh, &u.table, &plan, note, by)?);
     Ok(cmd("复制楼层 / copy floor", edits))
 }

@@ -107,7 +107,12 @@ mod tests {
             outline: Outline::rect(x0, 0.0, x1, 8.0),
             balconies: vec![],
         };
-        FloorPlanFloor { floor: 1, households: vec![h("0001", 0.0, 10.0), h("0002", 10.0, 20.0)], shared: vec![] }
+        FloorPlanFloor {
+            ljzh: "1".into(),
+            floor: 1,
+            households: vec![h("0001", 0.0, 10.0), h("0002", 10.0, 20.0)],
+            shared: vec![],
+        }
     }
 
     #[test]
