@@ -11,8 +11,9 @@ use std::path::Path;
 use cadastre_core::building::write_csv;
 use cadastre_core::io::{write_shapefiles, TextEncoding};
 use cadastre_core::model::Submission;
-use cadastre_core::package::{check_for_package, is_temporary_id, BusinessKind, Manifest, PackageWriter};
+use cadastre_core::package::{check_for_package, BusinessKind, Manifest, PackageWriter};
 use cadastre_core::qc::{QcConfig, Report};
+use cadastre_core::unit_code::{ParcelCode, SubdistrictCode};
 
 use super::SubmitError;
 use crate::model::units::Staleness;
@@ -93,12 +94,11 @@ pub fn county_of(sub: &Submission) -> Result<String, SubmitError> {
     let mut counties: Vec<String> = sub
         .parcels
         .iter()
-        .map(|p| p.zddm.trim())
-        .chain(sub.subdistricts.iter().map(|s| s.djzqdm.trim()))
-        .filter(|c| !is_temporary_id(c))
-        .filter_map(|c| c.get(..6))
-        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
-        .map(str::to_owned)
+        .filter_map(|p| p.zddm.trim().parse::<ParcelCode>().ok().map(|c| c.county()))
+        .chain(
+            sub.subdistricts.iter().filter_map(|s| s.djzqdm.trim().parse::<SubdistrictCode>().ok().map(|c| c.county())),
+        )
+        .map(|c| c.as_str().to_owned())
         .collect();
     counties.sort();
     counties.dedup();

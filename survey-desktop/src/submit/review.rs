@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use cadastre_core::building::Editor as Who;
+use cadastre_core::unit_code::BuildingCode;
 
 use crate::model::units::codes::issue_codes;
 use crate::model::{Command, Document, Edit, EditError};
@@ -144,7 +145,7 @@ impl ReviewState {
             let pair = (k.clone(), c.clone());
             if k.contains('#') {
                 out.households.push(pair);
-            } else if c.len() == 24 {
+            } else if c.parse::<BuildingCode>().is_ok() {
                 out.buildings.push(pair);
             } else {
                 out.parcels.push(pair);

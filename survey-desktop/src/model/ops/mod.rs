@@ -12,6 +12,7 @@ pub use merge::merge_parcels;
 pub use split::split_parcel;
 
 use cadastre_core::model::{BuildingAttributes, ParcelAttributes};
+use cadastre_core::unit_code::{BuildingCode, ParcelCode};
 use geo::{Area, Centroid, Contains};
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 
@@ -44,8 +45,9 @@ pub fn next_parcel_code(doc: &Document, like: &str) -> String {
     let max = doc
         .parcels
         .values()
-        .filter(|p| p.zddm.len() == 19 && p.zddm.starts_with(&prefix))
-        .filter_map(|p| p.zddm[14..].parse::<u32>().ok())
+        .filter_map(|p| p.zddm.parse::<ParcelCode>().ok())
+        .filter(|c| c.as_str().starts_with(&prefix))
+        .map(|c| c.sequence())
         .max()
         .unwrap_or(0);
     format!("{prefix}{:05}", max + 1)
@@ -56,8 +58,9 @@ pub fn next_building_code(doc: &Document, zddm: &str) -> String {
     let max = doc
         .buildings
         .values()
-        .filter(|b| b.zrzh.len() == 24 && b.zrzh.starts_with(zddm))
-        .filter_map(|b| b.zrzh[20..].parse::<u32>().ok())
+        .filter_map(|b| b.zrzh.parse::<BuildingCode>().ok())
+        .filter(|c| c.parcel().as_str() == zddm)
+        .map(|c| u32::from(c.number()))
         .max()
         .unwrap_or(0);
     format!("{zddm}F{:04}", max + 1)

@@ -14,6 +14,7 @@ use cadastre_core::apportion::{ApportionInput, Serves};
 use cadastre_core::building::{BuildingTable, Change, Editor as Who, HouseholdChange, ListDelta, TableDelta, Target};
 use cadastre_core::floorplan::FloorPlan;
 use cadastre_core::package::is_temporary_id;
+use cadastre_core::unit_code::{BuildingCode, UnitCode};
 
 use super::history::building_change;
 use super::{ApportionSetup, BuildingUnits, Staleness, Units, UnitsEdit};
@@ -44,15 +45,19 @@ fn household_codes(
     let mut out = BTreeMap::new();
     for h in table.current().filter(|h| h.unit_code.is_none()) {
         let Some(code) = codes.get(&format!("{packed}#{}", h.hh)) else { continue };
-        let new_hh = code.get(24..).unwrap_or_default();
-        let well_formed = code.len() == 28 && code.starts_with(zrzh) && new_hh.bytes().all(|b| b.is_ascii_digit());
-        if !well_formed {
+        let unit = code.parse::<UnitCode>().ok();
+        let new_hh = unit
+            .as_ref()
+            .filter(|u| u.building().is_some_and(|b| b.as_str() == zrzh))
+            .and_then(UnitCode::hh)
+            .map(|hh| hh.as_str().to_owned());
+        let Some(new_hh) = new_hh else {
             return Err(invalid(format!(
                 "入库代码 {code} 不是自然幢 {zrzh} 的户代码 / the code issued for {packed}#{} is not a household of {zrzh}",
                 h.hh
             )));
-        }
-        out.insert(h.hh.clone(), (new_hh.to_owned(), code.clone()));
+        };
+        out.insert(h.hh.clone(), (new_hh, code.clone()));
     }
     Ok(out)
 }
@@ -179,7 +184,7 @@ fn recoded(
     by: &Who,
 ) -> Result<Option<(BuildingUnits, usize)>, EditError> {
     let zrzh = match codes.get(packed) {
-        Some(c) if c.len() == 24 => c.clone(),
+        Some(c) if c.parse::<BuildingCode>().is_ok() => c.clone(),
         Some(c) => {
             return Err(invalid(format!("入库代码 {c} 不是自然幢号 / the code issued for {packed} is not a ZRZH")))
         }
@@ -188,9 +193,8 @@ fn recoded(
         None if is_temporary_id(packed) => codes
             .iter()
             .filter(|(k, _)| k.strip_prefix(packed).is_some_and(|rest| rest.starts_with('#')))
-            .find_map(|(_, c)| c.get(..24))
-            .unwrap_or(packed)
-            .to_owned(),
+            .find_map(|(_, c)| c.parse::<UnitCode>().ok()?.building())
+            .map_or_else(|| packed.to_owned(), |b| b.as_str().to_owned()),
         None => packed.to_owned(),
     };
     let issued = household_codes(packed, &zrzh, &u.table, codes)?;
