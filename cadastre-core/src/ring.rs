@@ -69,19 +69,10 @@ pub fn position(p: Coord<f64>, ring: &[Coord<f64>]) -> Position {
     let n = ring.len();
     let mut inside = false;
     for i in 0..n {
-        let a = ring[i];
-        let b = ring[if i + 1 == n { 0 } else { i + 1 }];
-        let o = RobustKernel::orient2d(a, b, p);
-        if o == Orientation::Collinear && between(p.x, a.x, b.x) && between(p.y, a.y, b.y) {
-            return Position::Boundary;
-        }
-        // Half-open in y, so a ray through a vertex counts it once.
-        if (a.y > p.y) != (b.y > p.y) {
-            let crosses_right =
-                if b.y > a.y { o == Orientation::CounterClockwise } else { o == Orientation::Clockwise };
-            if crosses_right {
-                inside = !inside;
-            }
+        match edge_step(p, ring[i], ring[if i + 1 == n { 0 } else { i + 1 }]) {
+            EdgeStep::OnEdge => return Position::Boundary,
+            EdgeStep::Crosses => inside = !inside,
+            EdgeStep::Misses => {}
         }
     }
     if inside {
@@ -89,6 +80,67 @@ pub fn position(p: Coord<f64>, ring: &[Coord<f64>]) -> Position {
     } else {
         Position::Outside
     }
+}
+
+/// What one edge `a → b` of a ring says about `p`: `p` is on it, or the ray from `p`
+/// towards +x crosses it, or neither.
+///
+/// [`position`] takes this step for every edge of a ring; an index over edges (the QC's
+/// prepared sub-districts) takes it for the edges its ray meets, so both decide alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeStep {
+    /// `p` is on the edge (a vertex included).
+    OnEdge,
+    /// The ray crosses the edge (half-open in y, so a ray through a vertex counts it once).
+    Crosses,
+    /// Neither.
+    Misses,
+}
+
+/// The step of [`EdgeStep`] for `p` and the edge `a → b`, decided with the robust
+/// orientation predicate.
+pub fn edge_step(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> EdgeStep {
+    let o = RobustKernel::orient2d(a, b, p);
+    if o == Orientation::Collinear && between(p.x, a.x, b.x) && between(p.y, a.y, b.y) {
+        return EdgeStep::OnEdge;
+    }
+    if (a.y > p.y) != (b.y > p.y) {
+        let crosses_right = if b.y > a.y { o == Orientation::CounterClockwise } else { o == Orientation::Clockwise };
+        if crosses_right {
+            return EdgeStep::Crosses;
+        }
+    }
+    EdgeStep::Misses
+}
+
+/// What the steps over each ring of a multipolygon found, combined as
+/// [`multipolygon_position`] does: `rings[part][0]` is the part's exterior, the rest its
+/// holes; each is [`Position::Boundary`] if `p` was on one of its edges, else
+/// [`Position::Inside`] after an odd number of crossings.
+pub fn combine_rings(rings: &[Vec<Position>]) -> Position {
+    let mut best = Position::Outside;
+    for part in rings {
+        let part_position = match part.first() {
+            Some(Position::Inside) => {
+                let holes = &part[1..];
+                if holes.contains(&Position::Boundary) {
+                    Position::Boundary
+                } else if holes.contains(&Position::Inside) {
+                    Position::Outside
+                } else {
+                    Position::Inside
+                }
+            }
+            Some(other) => *other,
+            None => Position::Outside,
+        };
+        match part_position {
+            Position::Inside => return Position::Inside,
+            Position::Boundary => best = Position::Boundary,
+            Position::Outside => {}
+        }
+    }
+    best
 }
 
 /// Whether `p` is inside `ring` or on its boundary.

@@ -16,11 +16,12 @@ use super::geom;
 use super::overlay::{self, OuterShape, Relation};
 use super::validity::{self, GeometryReport, ValidityParams};
 use crate::model::Submission;
-use crate::ring::Position;
+use crate::ring::{EdgeStep, Position};
 
 /// A bounding box in an R*-tree with the feature's index.
 pub(crate) type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
-type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord)>;
+/// An edge of a prepared outline, with its part and ring (0 the exterior, then the holes).
+type EdgeEntry = GeomWithData<Rectangle<[f64; 2]>, (Coord, Coord, u32, u32)>;
 
 /// Node size of the feature-box R*-trees. Bulk loading copies every entry once per tree level,
 /// and at a county's size that was a tenth of the whole check: 16 children per node instead of
@@ -112,50 +113,60 @@ pub struct PreparedArea<'a> {
     /// Bounding box.
     pub bbox: Option<Rect>,
     edges: RTree<EdgeEntry>,
+    /// Rings per part (the exterior and the holes).
+    rings: Vec<usize>,
 }
 
 impl<'a> PreparedArea<'a> {
     fn new(code: &'a str, geometry: &'a MultiPolygon) -> Self {
-        let edges = geom::segments(geometry)
-            .filter(|(a, b)| a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite())
-            .map(|(a, b)| GeomWithData::new(Rectangle::from_corners([a.x, a.y], [b.x, b.y]), (a, b)))
-            .collect();
-        PreparedArea { code, geometry, bbox: geom::bbox(geometry), edges: RTree::bulk_load(edges) }
+        let mut edges = Vec::new();
+        for (part, polygon) in geometry.0.iter().enumerate() {
+            for (ring, line) in std::iter::once(polygon.exterior()).chain(polygon.interiors()).enumerate() {
+                let (part, ring) = (u32::try_from(part).unwrap_or(u32::MAX), u32::try_from(ring).unwrap_or(u32::MAX));
+                let c = &line.0;
+                // A ring as stored repeats its first vertex; the closing edge is then the last pair.
+                let n = if c.len() > 1 && c.first() == c.last() { c.len() - 1 } else { c.len() };
+                for i in 0..n {
+                    let (a, b) = (c[i], c[if i + 1 == n { 0 } else { i + 1 }]);
+                    if a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite() {
+                        let rect = Rectangle::from_corners([a.x, a.y], [b.x, b.y]);
+                        edges.push(GeomWithData::new(rect, (a, b, part, ring)));
+                    }
+                }
+            }
+        }
+        let rings = geometry.0.iter().map(|p| 1 + p.interiors().len()).collect();
+        PreparedArea { code, geometry, bbox: geom::bbox(geometry), edges: RTree::bulk_load(edges), rings }
     }
 }
 
 impl OuterShape for PreparedArea<'_> {
     fn edges_near(&self, rect: &Rect) -> Vec<(Coord, Coord)> {
         let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
-        self.edges.locate_in_envelope_intersecting(&env).map(|e| e.data).collect()
+        self.edges.locate_in_envelope_intersecting(&env).map(|e| (e.data.0, e.data.1)).collect()
     }
 
-    /// Winding number over the edges a ray to the right meets (same rules as geo).
+    /// The crate's containment seam (`ring::edge_step`, `ring::combine_rings`) over the
+    /// edges a ray to the right meets: the same answer as `ring::multipolygon_position`
+    /// on the whole outline, found through the index.
     fn position(&self, c: Coord) -> Position {
         let Some(bbox) = self.bbox else { return Position::Outside };
         if c.x < bbox.min().x || c.x > bbox.max().x || c.y < bbox.min().y || c.y > bbox.max().y {
             return Position::Outside;
         }
         let ray = AABB::from_corners([c.x, c.y], [bbox.max().x, c.y]);
-        let mut winding = 0i64;
+        let mut rings: Vec<Vec<Position>> = self.rings.iter().map(|&n| vec![Position::Outside; n]).collect();
         for e in self.edges.locate_in_envelope_intersecting(&ray) {
-            let (s, t) = e.data;
-            if geom::on_segment(c, s, t) {
-                return Position::Boundary;
-            }
-            if s.y <= c.y {
-                if t.y > c.y && geom::orient(s, t, c) == geo::kernels::Orientation::CounterClockwise {
-                    winding += 1;
-                }
-            } else if t.y <= c.y && geom::orient(s, t, c) == geo::kernels::Orientation::Clockwise {
-                winding -= 1;
+            let (s, t, part, ring) = e.data;
+            let Some(state) = rings.get_mut(part as usize).and_then(|r| r.get_mut(ring as usize)) else { continue };
+            match (crate::ring::edge_step(c, s, t), *state) {
+                (_, Position::Boundary) | (EdgeStep::Misses, _) => {}
+                (EdgeStep::OnEdge, _) => *state = Position::Boundary,
+                (EdgeStep::Crosses, Position::Inside) => *state = Position::Outside,
+                (EdgeStep::Crosses, _) => *state = Position::Inside,
             }
         }
-        if winding != 0 {
-            Position::Inside
-        } else {
-            Position::Outside
-        }
+        crate::ring::combine_rings(&rings)
     }
 
     fn geometry(&self) -> &MultiPolygon {
@@ -468,4 +479,72 @@ fn pairs(
             },
         );
     PairTable { overlaps, adjacent }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::multipolygon_position;
+    use geo_types::{coord, LineString, Polygon};
+    use proptest::prelude::*;
+
+    /// A star-shaped ring around (cx, cy) from radii at even angles, either orientation.
+    fn star(cx: f64, cy: f64, radii: &[f64], clockwise: bool) -> LineString {
+        let n = radii.len() as f64;
+        let mut c: Vec<Coord> = radii
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let a = std::f64::consts::TAU * i as f64 / n;
+                coord! { x: (cx + r * a.cos()).round(), y: (cy + r * a.sin()).round() }
+            })
+            .collect();
+        if clockwise {
+            c.reverse();
+        }
+        LineString::from(c)
+    }
+
+    proptest! {
+        /// The indexed position of a prepared outline is the seam's, whatever the rings'
+        /// orientation, at random points, at vertices and on edges.
+        #[test]
+        fn the_prepared_position_is_the_seam_s(
+            parts in prop::collection::vec(
+                (0.0..300.0f64, 0.0..300.0f64, prop::collection::vec(40.0..100.0f64, 3..9), any::<bool>(),
+                 prop::option::of((prop::collection::vec(5.0..30.0f64, 3..7), any::<bool>()))),
+                1..4),
+            points in prop::collection::vec((-120.0..420.0f64, -120.0..420.0f64), 40),
+        ) {
+            let polygons: Vec<Polygon> = parts
+                .iter()
+                .map(|(cx, cy, radii, cw, hole)| {
+                    let holes = hole.iter().map(|(r, hcw)| star(*cx, *cy, r, *hcw)).collect();
+                    Polygon::new(star(*cx, *cy, radii, *cw), holes)
+                })
+                .collect();
+            let mp = MultiPolygon(polygons);
+            let prepared = PreparedArea::new("330106001001", &mp);
+            let mut probes: Vec<Coord> = points.iter().map(|(x, y)| coord! { x: x.round(), y: y.round() }).collect();
+            for p in &mp.0 {
+                let ext = &p.exterior().0;
+                probes.extend(ext.iter().copied());
+                probes.extend(ext.windows(2).map(|w| coord! { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 }));
+            }
+            for c in probes {
+                prop_assert_eq!(prepared.position(c), multipolygon_position(c, &mp), "at {:?}", c);
+            }
+        }
+    }
+
+    #[test]
+    fn a_hole_wound_like_its_shell_is_still_a_hole() {
+        let shell = star(0.0, 0.0, &[100.0; 8], false);
+        let hole = star(0.0, 0.0, &[20.0; 8], false);
+        let mp = MultiPolygon(vec![Polygon::new(shell, vec![hole])]);
+        let prepared = PreparedArea::new("330106001001", &mp);
+        assert_eq!(prepared.position(coord! { x: 0.0, y: 0.0 }), Position::Outside);
+        assert_eq!(prepared.position(coord! { x: 50.0, y: 0.0 }), Position::Inside);
+        assert_eq!(prepared.position(coord! { x: 20.0, y: 0.0 }), Position::Boundary);
+    }
 }
