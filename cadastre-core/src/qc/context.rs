@@ -155,17 +155,43 @@ impl OuterShape for PreparedArea<'_> {
             return Position::Outside;
         }
         let ray = AABB::from_corners([c.x, c.y], [bbox.max().x, c.y]);
-        let mut rings: Vec<Vec<Position>> = self.rings.iter().map(|&n| vec![Position::Outside; n]).collect();
+        // Only the rings the ray meets have a state; most calls meet a handful of edges, and
+        // this runs once per feature, so nothing is allocated per outline ring.
+        let mut met: Vec<((u32, u32), Position)> = Vec::new();
         for e in self.edges.locate_in_envelope_intersecting(&ray) {
             let (s, t, part, ring) = e.data;
-            let Some(state) = rings.get_mut(part as usize).and_then(|r| r.get_mut(ring as usize)) else { continue };
-            match (crate::ring::edge_step(c, s, t), *state) {
-                (_, Position::Boundary) | (EdgeStep::Misses, _) => {}
-                (EdgeStep::OnEdge, _) => *state = Position::Boundary,
-                (EdgeStep::Crosses, Position::Inside) => *state = Position::Outside,
-                (EdgeStep::Crosses, _) => *state = Position::Inside,
+            let step = crate::ring::edge_step(c, s, t);
+            if step == EdgeStep::Misses {
+                continue;
             }
+            let i = match met.iter().position(|(k, _)| *k == (part, ring)) {
+                Some(i) => i,
+                None => {
+                    met.push(((part, ring), Position::Outside));
+                    met.len() - 1
+                }
+            };
+            let state = &mut met[i].1;
+            *state = match (step, *state) {
+                (_, Position::Boundary) | (EdgeStep::OnEdge, _) => Position::Boundary,
+                (_, Position::Inside) => Position::Outside,
+                _ => Position::Inside,
+            };
         }
+        let rings: Vec<Vec<Position>> = self
+            .rings
+            .iter()
+            .enumerate()
+            .filter(|(part, _)| met.iter().any(|((p, r), _)| *p as usize == *part && *r == 0))
+            .map(|(part, &n)| {
+                (0..n)
+                    .map(|r| {
+                        let key = (u32::try_from(part).unwrap_or(u32::MAX), u32::try_from(r).unwrap_or(u32::MAX));
+                        met.iter().find(|(k, _)| *k == key).map_or(Position::Outside, |(_, p)| *p)
+                    })
+                    .collect()
+            })
+            .collect();
         crate::ring::combine_rings(&rings)
     }
 
