@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 
 use super::SubmitError;
 
+/// How long a hand-in waits for the server's `100 Continue` before sending the body anyway.
+const AWAIT_100: Duration = Duration::from_secs(30);
+
 /// A client of one server.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -68,6 +71,9 @@ impl Client {
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(600)))
+            // A hand-in asks `Expect: 100-continue` (see `hand_in`); the server answers within
+            // milliseconds, and a proxy that ignores the header only delays the upload by this.
+            .timeout_await_100(Some(AWAIT_100))
             .build()
             .into();
         Ok(Self { base, agent })
@@ -117,10 +123,18 @@ impl Client {
             Some(id) => format!("/api/submissions/{id}/versions"),
             None => "/api/submissions".to_owned(),
         };
+        // A server that refuses the upload (403, 413, 401) answers before reading the body and
+        // closes the connection; a client already writing the body then sees only "broken pipe"
+        // and loses the answer. With `Expect: 100-continue` the body goes only after the server
+        // asked for it, so a refusal arrives as itself. The declared length lets the server
+        // refuse an oversized package from the headers alone (a chunked body it must read).
+        let len = package.len();
         let reader = Counting { inner: std::io::Cursor::new(ArcBytes(package)), sent };
         let resp = self
             .agent
             .post(&self.url(&path))
+            .header("Expect", "100-continue")
+            .header("Content-Length", &len.to_string())
             .header("Authorization", &format!("Bearer {token}"))
             .content_type("application/zip")
             .send(ureq::SendBody::from_owned_reader(reader))
@@ -218,5 +232,49 @@ mod tests {
         let c = Client::new(&format!("http://127.0.0.1:{port}/")).unwrap_or_else(|e| panic!("{e}"));
         let err = c.login("u", "p").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.starts_with("无法连接服务器"), "{err}");
+    }
+
+    /// A server that refuses a hand-in from its headers alone and closes the connection
+    /// without reading the body (as hyper does for 403 and 413): the client shows the
+    /// refusal, not "broken pipe". Without `Expect: 100-continue` the 8 MB body fills the
+    /// socket buffers and the write fails on the reset.
+    #[test]
+    fn a_refusal_before_the_body_is_read_reaches_the_user() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap_or_else(|e| panic!("{e}"));
+            let mut reader = BufReader::new(stream.try_clone().unwrap_or_else(|e| panic!("{e}")));
+            let mut headers = Vec::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap_or_else(|e| panic!("{e}"));
+                if line.trim().is_empty() {
+                    break;
+                }
+                headers.push(line.trim().to_ascii_lowercase());
+            }
+            let body = r#"{"error":{"code":"forbidden","message":"reviewers do not hand in"}}"#;
+            let mut out = &stream;
+            write!(
+                out,
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            out.flush().unwrap_or_else(|e| panic!("{e}"));
+            drop(reader);
+            drop(stream);
+            headers
+        });
+        let c = Client::new(&format!("http://127.0.0.1:{port}")).unwrap_or_else(|e| panic!("{e}"));
+        let sent = Arc::new(AtomicU64::new(0));
+        let err = c.hand_in("t", Arc::new(vec![7u8; 8 << 20]), None, sent.clone()).err();
+        let headers = server.join().unwrap_or_else(|_| panic!("server thread"));
+        assert_eq!(err, Some(SubmitError::Forbidden("reviewers do not hand in".into())));
+        assert!(headers.iter().any(|h| h == "expect: 100-continue"), "{headers:?}");
+        assert!(headers.iter().any(|h| h == "content-length: 8388608"), "{headers:?}");
+        assert_eq!(sent.load(Ordering::Relaxed), 0, "no byte of the body went out");
     }
 }

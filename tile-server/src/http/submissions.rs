@@ -32,8 +32,16 @@ pub struct IntakeQuery {
 }
 
 /// The zip of a request: an `application/zip` (or octet-stream) body, or the multipart
-/// field `package`.
-async fn package_bytes(req: Request) -> Result<Vec<u8>, AppError> {
+/// field `package`, of at most `max` bytes.
+///
+/// A declared `Content-Length` over `max` is refused before the body is touched: hyper sends
+/// `100 Continue` only once the body is read, so a client that asked for it (the desktop app
+/// does) gets the 413 instead of a reset connection halfway through its upload.
+async fn package_bytes(req: Request, max: usize) -> Result<Vec<u8>, AppError> {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(AppError::PayloadTooLarge);
+    }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     if content_type.starts_with("multipart/form-data") {
         let mut form = Multipart::from_request(req, &()).await.map_err(|e| AppError::BadRequest(e.body_text()))?;
@@ -118,7 +126,7 @@ pub async fn create(
     req: Request,
 ) -> Result<(StatusCode, Json<Accepted202>), AppError> {
     who.require(Action::Submit)?;
-    let p = intake(&state, &who, package_bytes(req).await?, q.title).await?;
+    let p = intake(&state, &who, package_bytes(req, state.settings.submission_max_bytes).await?, q.title).await?;
     Ok((StatusCode::ACCEPTED, Json(submissions::create(&state.db, &who, &p, quota(&state)).await?)))
 }
 
@@ -136,7 +144,7 @@ pub async fn create_version(
     req: Request,
 ) -> Result<(StatusCode, Json<Accepted202>), AppError> {
     who.require(Action::Submit)?;
-    let p = intake(&state, &who, package_bytes(req).await?, None).await?;
+    let p = intake(&state, &who, package_bytes(req, state.settings.submission_max_bytes).await?, None).await?;
     Ok((StatusCode::ACCEPTED, Json(submissions::add_version(&state.db, &who, id, &p, quota(&state)).await?)))
 }
 

@@ -99,6 +99,15 @@ async fn nobody_decides_their_own_submission_and_quotas_hold(pool: PgPool) {
     assert_eq!((third.status, third.code()), (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"), "{:?}", third.json);
     let big = hand_in(&s.st, &s.surveyor, vec![0u8; 500_000]).await;
     assert_eq!((big.status, big.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{:?}", big.json);
+    // A declared size over the limit is refused before the body is read (a body that fails when
+    // read would otherwise give 400): the desktop client waits for `100 Continue`, so it gets
+    // the 413 instead of a connection reset halfway through its upload.
+    let unread = tokio_stream::iter([Err::<axum::body::Bytes, _>(std::io::Error::other("the body was read"))]);
+    let mut req = zip_request("/api/submissions", &s.surveyor, Vec::new());
+    *req.body_mut() = axum::body::Body::from_stream(unread);
+    req.headers_mut().insert(axum::http::header::CONTENT_LENGTH, axum::http::HeaderValue::from_static("500000"));
+    let early = call_with(&s.st, req).await;
+    assert_eq!((early.status, early.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"), "{:?}", early.json);
     // A reviewer of another county cannot see or decide it.
     let far = user_token(&s.st, "reviewer9", Role::Reviewer, &["330102"]).await;
     let r = decide(&s.st, &far, id, json!({"decision": "return"})).await;
