@@ -204,8 +204,9 @@ async fn an_address_only_change_keeps_the_points_and_a_reshaped_parcel_gets_new_
         .execute(&mut *conn)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let stale = tile_server::db::boundary_points::stale_parcels(&mut conn, "330106", 100)
+    let stale = tile_server::db::boundary_points::stale_parcels(&mut conn, "330106", "", 100)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .parcels;
     assert_eq!(stale.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), [renamed0]);
 }
