@@ -13,7 +13,8 @@ use survey_desktop::model::{Document, Editor};
 use survey_desktop::project::Project;
 
 mod common;
-use common::kit::{click_label, harness, press, rects, retype, screen};
+use common::kit::{click_label, harness, press, rects, retype, screen, X0, Y0};
+use geo_types::Coord;
 
 const TINY: &str = "330106001001GB00003";
 
@@ -129,4 +130,90 @@ fn rules_edited_in_the_app_are_used_by_the_next_check_and_kept_in_the_project() 
     // Back to the defaults.
     click_label(&mut h, "恢复默认规则", 3);
     assert!(!h.state().settings.contains_key("qc_rules"));
+}
+
+fn findings_of(h: &Harness<'_, App>, rule: &str) -> Vec<Vec<String>> {
+    let report = h.state().checks_report().map(|r| r.findings.clone()).unwrap_or_default();
+    report.iter().filter(|f| f.rule == rule).map(|f| f.objects.clone()).collect()
+}
+
+#[test]
+fn check_selection_checks_only_the_selected_parcel() {
+    const OTHER: &str = "330106001001GB00004";
+    let mut doc = with_a_tiny_parcel();
+    let more = rects(&[(OTHER, [200.0, 0.0, 200.5, 0.5])]);
+    doc = {
+        let mut sub = doc.to_submission();
+        sub.parcels.extend(more.to_submission().parcels);
+        Document::from_submission(sub).0
+    };
+    let mut h = harness(App::with_document(doc));
+    // The whole project: both tiny parcels.
+    press(&mut h, Key::F5);
+    let mut all = findings_of(&h, "parcel.tiny");
+    all.sort();
+    let both = [vec![TINY.to_owned()], vec![OTHER.to_owned()]];
+    assert_eq!(all, both);
+    // Nothing selected: the button is there but does nothing (an empty selection would
+    // give a report without findings).
+    click_label(&mut h, "检查所选", 3);
+    assert_eq!(findings_of(&h, "parcel.tiny").len(), 2, "{}", h.state().status);
+    // A click on one finding selects its parcel; checking the selection finds only it.
+    let Some(finding) = h.get_all_by_label_contains("parcel.tiny").next() else { panic!("no finding listed") };
+    finding.click();
+    h.run_steps(4);
+    let selected: Vec<String> = h
+        .state()
+        .state
+        .selection
+        .iter()
+        .filter_map(|id| h.state().editor.doc().parcels.get(id).map(|p| p.zddm.clone()))
+        .collect();
+    assert_eq!(selected.len(), 1);
+    click_label(&mut h, "检查所选", 3);
+    assert_eq!(findings_of(&h, "parcel.tiny"), [selected], "{}", h.state().status);
+}
+
+#[test]
+fn repairs_are_previewed_then_applied_in_one_undo_step() {
+    // GB00002's west corners are 2 cm east of GB00001's east corners: near misses. The
+    // parcels north and south of GB00001 share its corners, so those positions are what
+    // most neighbours use and GB00002's vertices are the ones to snap.
+    let doc = rects(&[
+        ("330106001001GB00001", [0.0, 0.0, 10.0, 10.0]),
+        ("330106001001GB00002", [10.02, 0.0, 20.0, 10.0]),
+        ("330106001001GB00003", [0.0, -10.0, 10.0, 0.0]),
+        ("330106001001GB00004", [0.0, 10.0, 10.0, 20.0]),
+    ]);
+    let mut h = harness(App::with_document(doc.clone()));
+    press(&mut h, Key::F5);
+    assert!(!findings_of(&h, "vertex.near_miss").is_empty(), "{}", h.state().status);
+    let steps = h.state().editor.done().len();
+
+    // The preview lists the changes and changes nothing yet.
+    click_label(&mut h, "自动修复…", 3);
+    let node = h.get_by_label_contains("待修复").accesskit_node();
+    let listed = node.label().or_else(|| node.value()).unwrap_or_default();
+    let n: usize = listed.rsplit(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+    assert!(n >= 2, "{listed}");
+    assert!(h.query_all_by_label_contains("snap_vertex").count() >= 2, "each snap is listed");
+    assert_eq!(h.state().editor.doc(), &doc, "a preview edits nothing");
+
+    // Applied: one undo step; the checks run again and the near miss is gone; the two
+    // parcels share their corners.
+    click_label(&mut h, "应用修复", 4);
+    assert_eq!(h.state().editor.done().len(), steps + 1);
+    assert!(findings_of(&h, "vertex.near_miss").is_empty(), "{}", h.state().status);
+    for y in [0.0, 10.0] {
+        let corner = Coord { x: X0 + 10.0, y: Y0 + y };
+        let near = h.state().editor.index().points_near(corner, 0.05);
+        assert_eq!(near.len(), 1, "one shared corner at y {y}: {near:?}");
+        assert!(near[0].1 < 1e-9, "GB00002 moved onto GB00001's corner: {near:?}");
+    }
+    assert!(h.query_by_label_contains("待修复").is_none(), "the plan is used up");
+
+    // Undone: the document is as before the repair.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
+    h.run_steps(2);
+    assert_eq!(h.state().editor.doc(), &doc);
 }
