@@ -99,3 +99,46 @@ fn panning_reuses_the_mesh_and_an_edit_rebuilds_it() {
     h.step();
     assert!(h.state().frame_stats().rebuilt, "{:?}", h.state().frame_stats());
 }
+
+/// The font atlas (what egui has rasterised so far).
+fn atlas(h: &Harness<'_, App>) -> Vec<egui::Color32> {
+    h.ctx.fonts(|f| f.image().pixels)
+}
+
+/// The district with addresses in characters no panel shows, so that only the labels
+/// could need their glyphs.
+fn district_with_addresses() -> Document {
+    let mut doc = district();
+    for (k, p) in doc.parcels.values_mut().enumerate() {
+        p.attributes.zl = Some(format!("鹭岛{}巷{}号", ["甲", "乙", "丙", "丁"][k % 4], k));
+    }
+    doc
+}
+
+/// Zooms from the whole district to one parcel (wide enough for its address) with the
+/// labels on or off; returns the atlas pixels that changed in the zoom, and the texts.
+fn zoom_to_label_scale(labels: bool) -> (usize, Vec<String>) {
+    let mut h = harness(App::with_document(district_with_addresses()));
+    h.state_mut().state.layers.labels = labels;
+    press(&mut h, Key::Home);
+    h.run_steps(4);
+    assert_eq!(h.state().frame_stats().labels, 0, "zoomed out: no labels yet");
+    let before = atlas(&h);
+    show(&mut h, [100.0, 100.0], [110.0, 110.0]);
+    let after = atlas(&h);
+    let changed = before.iter().zip(&after).filter(|(a, b)| a != b).count() + after.len().abs_diff(before.len());
+    (changed, painted_texts(&h))
+}
+
+#[test]
+fn label_glyphs_are_rasterised_with_the_first_frames_not_when_a_zoom_reaches_them() {
+    let (with_labels, texts) = zoom_to_label_scale(true);
+    assert!(texts.iter().any(|t| t.starts_with("鹭岛")), "the address is drawn: {texts:?}");
+    assert!(texts.iter().any(|t| t.starts_with("330106")), "{texts:?}");
+    assert!(texts.iter().any(|t| is_jzdh(t)), "{texts:?}");
+    // The same zoom without labels changes the atlas exactly as much (the status bar's
+    // new words): code, 坐落 and J-numbers needed not one new glyph.
+    let (without_labels, texts) = zoom_to_label_scale(false);
+    assert!(!texts.iter().any(|t| t.starts_with("鹭岛")), "{texts:?}");
+    assert_eq!(with_labels, without_labels, "the zoom to label scale rasterised the labels' glyphs");
+}

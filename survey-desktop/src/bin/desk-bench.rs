@@ -39,6 +39,9 @@ struct Args {
     /// Open the project this many times (each figure printed), then go on with the last.
     #[arg(long, default_value_t = 1)]
     opens: usize,
+    /// Print this many of the slowest wheel-zoom frames with what they drew.
+    #[arg(long, default_value_t = 0)]
+    worst: usize,
 }
 
 fn pct(v: &mut [Duration], p: f64) -> f64 {
@@ -52,6 +55,8 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
 struct Timing {
     wall: Duration,
     cpu: Duration,
+    /// CPU of egui's tessellation (the rest is the pass: layout and our drawing).
+    tessellate: Duration,
 }
 
 /// One headless frame: egui pass with the whole app, then tessellation.
@@ -65,10 +70,12 @@ fn frame(ctx: &egui::Context, app: &mut App, t: f64, size: egui::Vec2, events: V
     let started = Instant::now();
     let cpu = cpu_time::ThreadTime::now();
     let mut out = ctx.run_ui(input, |ui| app.ui_root(ui));
+    let tess = cpu_time::ThreadTime::now();
     let _ = ctx.tessellate(std::mem::take(&mut out.shapes), out.pixels_per_point);
+    let tessellate = tess.elapsed();
     // No GPU here: texture uploads are dropped (their CPU side, the images, was made).
     out.textures_delta.clear();
-    Timing { wall: started.elapsed(), cpu: cpu.elapsed() }
+    Timing { wall: started.elapsed(), cpu: cpu.elapsed(), tessellate }
 }
 
 /// A table row: p50/p99 of CPU time and of wall time.
@@ -123,6 +130,13 @@ fn main() -> anyhow::Result<()> {
             process_cpu.elapsed().as_secs_f64()
         );
         anyhow::ensure!(opened.project_path().is_some(), "open failed: {}", opened.status);
+        // The previous run's boundary-point moves are in the project's journal: the app asks
+        // whether to recover them. Discarded, so that every run draws the same saved project
+        // without a dialog over the map.
+        if opened.recovery_pending() {
+            opened.push(survey_desktop::app::command::AppCommand::Recover(false));
+            opened.run_commands();
+        }
         app = Some(opened);
     }
     let mut app = app.context("no open")?;
@@ -178,6 +192,7 @@ fn main() -> anyhow::Result<()> {
     // Zoom with the wheel from the whole district to survey zoom and back.
     app.state.view.fit(lo, hi, canvas);
     let mut times = Vec::new();
+    let mut why = Vec::new();
     let at = canvas.center();
     for k in 0..args.frames {
         let steps = args.frames / 2;
@@ -194,8 +209,25 @@ fn main() -> anyhow::Result<()> {
         ];
         t += 1.0 / 60.0;
         times.push(frame(&ctx, &mut app, t, size, ev));
+        why.push((k, app.state.view.scale, app.frame_stats()));
     }
     row("wheel zoom in and out (whole district ↔ survey zoom)", &times);
+    // The slowest frames and what they drew: where a p99 comes from.
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by(|&a, &b| times[b].cpu.cmp(&times[a].cpu));
+    for &i in order.iter().take(args.worst) {
+        let (k, scale, s) = &why[i];
+        println!(
+            "  slow wheel frame {k}: {:.2} ms CPU ({:.2} ms tessellating), {:.1} px per parcel, vector {}, rebuilt {}, parcels {}, tiles {}",
+            times[i].cpu.as_secs_f64() * 1000.0,
+            times[i].tessellate.as_secs_f64() * 1000.0,
+            scale * typical,
+            s.vector,
+            s.rebuilt,
+            s.parcels,
+            s.tiles
+        );
+    }
 
     // One vertex move: build the command, execute it (indexes), re-derive the parcel's boundary.
     let ids: Vec<u32> = app
@@ -217,7 +249,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(&parcel) = app.editor.index().users(id).first() {
             let _ = boundary_info(&app.editor, parcel);
         }
-        times.push(Timing { wall: started.elapsed(), cpu: cpu.elapsed() });
+        times.push(Timing { wall: started.elapsed(), cpu: cpu.elapsed(), tessellate: Duration::ZERO });
     }
     row("move a boundary point + re-derive its parcel's points, lines, 四至", &times);
     Ok(())
