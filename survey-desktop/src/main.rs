@@ -7,6 +7,12 @@ use clap::Parser;
 use survey_desktop::app::i18n::Lang;
 use survey_desktop::app::{App, StartOptions};
 
+/// mimalloc, not glibc's malloc: after a large import is freed, glibc merges its millions of
+/// small free chunks the first time a frame asks for a large block, a 40–55 ms stall at a
+/// random frame (`desk-bench`; gone with `GLIBC_TUNABLES=glibc.malloc.mxfast=0` too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 不动产测绘桌面端: open a project (GeoPackage) or import a folder of shapefiles,
 /// draw and edit parcels with shared boundary points, run the quality checks.
 #[derive(Debug, Parser)]

@@ -50,11 +50,6 @@ impl App {
         self.navigate(ui, &response, rect);
         let t = ViewTransform::new(self.state.view, rect);
         self.cursor = response.hover_pos().map(|p| t.to_world(p));
-        // The fonts installed in the first frame are in use from the second; drawn before the
-        // background, the warm-up is hidden by it.
-        if self.startup.frame >= 2 {
-            self.renderer.warm_glyphs(&painter, rect.min, &self.editor);
-        }
         painter.rect_filled(rect, 0.0, Color32::from_rgb(246, 246, 240));
         self.renderer.paint(&painter, &t, &self.editor, &self.state.layers);
         self.paint_context_layers(&painter, &t);
@@ -231,7 +226,7 @@ impl App {
         let geoms: Vec<_> = ids.iter().filter_map(|&id| doc.parcel_geometry(id)).collect();
         let refs: Vec<_> = geoms.iter().collect();
         let points = cadastre_core::boundary::BoundaryPoints::derive(&refs);
-        let font = FontId::proportional(super::render::LABEL_SIZES[0]);
+        let font = FontId::proportional(11.0);
         let mut seen = std::collections::HashSet::new();
         for n in cadastre_core::boundary::number_per_parcel(&points) {
             // A shared point is labelled once (by the first parcel that numbers it).
@@ -269,11 +264,5 @@ fn paint_scale_bar(painter: &egui::Painter, t: &ViewTransform) {
     painter.line_segment([a, a - vec2(0.0, 6.0)], stroke);
     painter.line_segment([b, b - vec2(0.0, 6.0)], stroke);
     let text = if len_m >= 1000.0 { format!("{} km", len_m / 1000.0) } else { format!("{len_m} m") };
-    painter.text(
-        a + vec2(len_px / 2.0, -4.0),
-        Align2::CENTER_BOTTOM,
-        text,
-        FontId::proportional(super::render::SCALE_BAR_SIZE),
-        Color32::BLACK,
-    );
+    painter.text(a + vec2(len_px / 2.0, -4.0), Align2::CENTER_BOTTOM, text, FontId::proportional(12.0), Color32::BLACK);
 }

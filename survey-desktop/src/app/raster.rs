@@ -18,6 +18,10 @@ use crate::model::Editor;
 pub const TILE: usize = 512;
 /// Deepest level (beyond it the vector renderer takes over anyway).
 const MAX_LEVEL: u8 = 14;
+/// Levels up to this one are never evicted.
+const KEEP_LEVEL: u8 = 2;
+/// How many levels down finer tiles are looked for to stand in for a coarser one.
+const DESCENT: u8 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct TileKey {
@@ -112,12 +116,15 @@ impl RasterCache {
         let needed = self.tiles_over(level, vlo, vhi);
         let generation = ed.index().generation;
         for k in needed {
-            let have = self.tiles.get(&k).is_some_and(|tile| !self.is_stale(k, tile));
+            let have = self.fresh(k);
+            // Finer tiles that cover it all are drawn instead of building it: zoomed out past
+            // the whole project, the tiles of the project's own view stay what is drawn.
+            let covered = !have && self.covered(k, DESCENT);
             // While zooming a coarser tile stands in; tiles are built once the scale holds
             // (a tile near the top of the pyramid holds most of the project).
-            let stand_in = self.tiles.contains_key(&k) || self.ancestor(k).is_some();
+            let stand_in = self.tiles.contains_key(&k) || self.ancestor(k).is_some() || !self.descendants(k).is_empty();
             let build = if zooming { !stand_in } else { started.elapsed() < budget || !stand_in };
-            if !have && build {
+            if !have && !covered && build {
                 let image = self.rasterise(k, ed, layers);
                 let ctx = painter.ctx();
                 let texture =
@@ -127,9 +134,15 @@ impl RasterCache {
             }
             self.draw(painter, t, k);
         }
+        self.evict();
+    }
+
+    /// Past 160 tiles, forgets those not drawn for 120 frames, but never the top of the
+    /// pyramid (at most 1 + 4 + 16 tiles): it is what stands in while zooming far out.
+    fn evict(&mut self) {
         if self.tiles.len() > 160 {
             let frame = self.frame;
-            self.tiles.retain(|_, tile| frame - tile.last_used < 120);
+            self.tiles.retain(|k, tile| k.level <= KEEP_LEVEL || frame - tile.last_used < 120);
         }
     }
 
@@ -174,7 +187,47 @@ impl RasterCache {
         None
     }
 
+    /// The cached tiles below `k` that stand in for it: each child if cached, else its
+    /// own stand-ins, down to [`DESCENT`] levels. Zooming out past any view seen before, the finer
+    /// tiles already built cover the coarser one, which is built once the scale holds (at
+    /// the top of the pyramid one tile holds most of the project: 150–200 ms to build at
+    /// 100,000 parcels, too long for a frame of a zoom).
+    fn descendants(&self, k: TileKey) -> Vec<TileKey> {
+        let mut out = Vec::new();
+        self.collect_descendants(k, DESCENT, &mut out);
+        out
+    }
+
+    fn collect_descendants(&self, k: TileKey, depth: u8, out: &mut Vec<TileKey>) {
+        if depth == 0 || k.level >= MAX_LEVEL {
+            return;
+        }
+        for child in children(k) {
+            if self.tiles.contains_key(&child) {
+                out.push(child);
+            } else {
+                self.collect_descendants(child, depth - 1, out);
+            }
+        }
+    }
+
+    /// Whether `k` is cached and not stale.
+    fn fresh(&self, k: TileKey) -> bool {
+        self.tiles.get(&k).is_some_and(|tile| !self.is_stale(k, tile))
+    }
+
+    /// Whether fresh tiles below `k`, down to `depth` levels, cover all of it.
+    fn covered(&self, k: TileKey, depth: u8) -> bool {
+        depth > 0 && k.level < MAX_LEVEL && children(k).into_iter().all(|c| self.fresh(c) || self.covered(c, depth - 1))
+    }
+
     fn draw(&mut self, painter: &egui::Painter, t: &ViewTransform, k: TileKey) {
+        if !self.fresh(k) && self.covered(k, DESCENT) {
+            for d in self.descendants(k) {
+                self.draw(painter, t, d);
+            }
+            return;
+        }
         let (lo, hi, _) = self.tile_world(k);
         let screen =
             Rect::from_two_pos(t.to_screen(Coord { x: lo[0], y: hi[1] }), t.to_screen(Coord { x: hi[0], y: lo[1] }));
@@ -187,6 +240,9 @@ impl RasterCache {
             let (ox, oy) = ((k.tx - (a.tx << d)) as f32, (k.ty - (a.ty << d)) as f32);
             (a, Rect::from_min_max(Pos2::new(ox / n, oy / n), Pos2::new((ox + 1.0) / n, (oy + 1.0) / n)))
         } else {
+            for d in self.descendants(k) {
+                self.draw(painter, t, d);
+            }
             return;
         };
         if let Some(tile) = self.tiles.get_mut(&src) {
@@ -234,6 +290,12 @@ impl RasterCache {
     }
 }
 
+/// The four tiles one level below `k`.
+fn children(k: TileKey) -> [TileKey; 4] {
+    let (level, tx, ty) = (k.level + 1, k.tx << 1, k.ty << 1);
+    [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(dx, dy)| TileKey { level, tx: tx + dx, ty: ty + dy })
+}
+
 fn plot(img: &mut ColorImage, x: f64, y: f64, c: Color32) {
     if x >= 0.0 && y >= 0.0 && (x as usize) < TILE && (y as usize) < TILE {
         let i = (y as usize) * TILE + x as usize;
@@ -263,5 +325,62 @@ fn line(img: &mut ColorImage, a: (f64, f64), b: (f64, f64), c: Color32) {
         if x >= 0.0 && y >= 0.0 && (x as usize) < TILE && (y as usize) < TILE {
             img.pixels[(y as usize) * TILE + x as usize] = c;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(ctx: &egui::Context, last_used: u64) -> Tile {
+        let texture = ctx.load_texture("t", ColorImage::filled([1, 1], Color32::WHITE), TextureOptions::LINEAR);
+        Tile { texture, generation: 0, last_used }
+    }
+
+    const ROOT: TileKey = TileKey { level: 0, tx: 0, ty: 0 };
+
+    #[test]
+    fn finer_tiles_cover_a_coarser_one_only_when_they_cover_all_of_it() {
+        let ctx = egui::Context::default();
+        let mut cache = RasterCache::default();
+        let [a, b, c, d] = children(ROOT);
+        for k in [a, b, c] {
+            cache.tiles.insert(k, tile(&ctx, 0));
+        }
+        assert!(!cache.covered(ROOT, DESCENT), "a quarter is missing");
+        assert_eq!(cache.descendants(ROOT).len(), 3, "three quarters still stand in");
+        // The missing quarter, by its own four quarters.
+        for g in children(d) {
+            cache.tiles.insert(g, tile(&ctx, 0));
+        }
+        assert!(cache.covered(ROOT, DESCENT));
+        assert!(!cache.covered(ROOT, 1), "one level down is not enough here");
+        assert_eq!(cache.descendants(ROOT).len(), 7);
+        // A stale quarter does not cover.
+        let (lo, hi, _) = cache.tile_world(a);
+        cache.invalidate(lo, hi, 1);
+        assert!(!cache.covered(ROOT, DESCENT));
+    }
+
+    #[test]
+    fn eviction_keeps_the_top_of_the_pyramid() {
+        let ctx = egui::Context::default();
+        let mut cache = RasterCache::default();
+        for k in children(ROOT) {
+            cache.tiles.insert(k, tile(&ctx, 0));
+        }
+        for tx in 0..200 {
+            cache.tiles.insert(TileKey { level: 8, tx, ty: 0 }, tile(&ctx, 0));
+        }
+        let recent = TileKey { level: 8, tx: 0, ty: 1 };
+        cache.tiles.insert(recent, tile(&ctx, 990));
+        cache.frame = 1000;
+        cache.evict();
+        let mut left: Vec<TileKey> = cache.tiles.keys().copied().collect();
+        left.sort_by_key(|k| (k.level, k.ty, k.tx));
+        let mut expected: Vec<TileKey> = children(ROOT).into();
+        expected.push(recent);
+        expected.sort_by_key(|k| (k.level, k.ty, k.tx));
+        assert_eq!(left, expected);
     }
 }

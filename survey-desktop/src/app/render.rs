@@ -25,10 +25,6 @@ use crate::model::{Editor, FeatureId};
 pub const VECTOR_PX: f64 = 14.0;
 /// Labels from this parcel size on.
 const LABEL_PX: f64 = 70.0;
-/// Font sizes of the map's labels (points): codes and 坐落, codes when zoomed in further.
-pub const LABEL_SIZES: [f32; 2] = [11.0, 13.0];
-/// Font size of the scale bar's length.
-pub const SCALE_BAR_SIZE: f32 = 12.0;
 
 /// How a frame was drawn (for the status bar, tests and the benchmark).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,8 +76,6 @@ pub struct MapRenderer {
     /// Scale of the previous frame: while it keeps changing (zooming) the cached mesh
     /// is scaled instead of rebuilt; it is rebuilt when zooming pauses.
     last_scale: f64,
-    /// Whether this document's label characters are in the font atlas ([`Self::warm_glyphs`]).
-    glyphs_warm: bool,
 }
 
 fn is_convex(cs: &[Coord<f64>]) -> bool {
@@ -173,7 +167,6 @@ impl MapRenderer {
     pub fn reset(&mut self, ed: &Editor) {
         self.tess.clear();
         self.vector = None;
-        self.glyphs_warm = false;
         self.raster.reset();
         let doc = ed.doc();
         let step = (doc.parcels.len() / 1000).max(1);
@@ -186,56 +179,6 @@ impl MapRenderer {
             .collect();
         sides.sort_by(f64::total_cmp);
         self.typical = sides.get(sides.len() / 2).copied().unwrap_or(10.0).max(0.01);
-    }
-
-    /// Draws, once per document and hidden under the map's background (call it first),
-    /// every character the map's labels can show (parcel codes, 坐落, boundary-point
-    /// numbers, the scale bar) at their sizes, so that egui rasterises the glyphs into its
-    /// font atlas with the first frames and not in the frame where a wheel zoom first
-    /// reaches label scale (30–40 ms there at 100,000 parcels). egui rasterises a glyph
-    /// when it tessellates it, at one of four sub-pixel offsets for non-CJK glyphs: each
-    /// sample is drawn at all four. Call once the fonts are installed; returns whether it
-    /// did the work now.
-    pub fn warm_glyphs(&mut self, painter: &egui::Painter, at: Pos2, ed: &Editor) -> bool {
-        if self.glyphs_warm {
-            return false;
-        }
-        self.glyphs_warm = true;
-        // Every CJK character of the addresses once; codes, J-numbers and lengths as the
-        // labels write them.
-        let mut cjk: BTreeSet<char> = BTreeSet::new();
-        let mut samples: Vec<String> = (1..=40).map(|n| format!("J{n}")).collect();
-        samples.extend(
-            [
-                "0.5 m", "1 m", "2 m", "5 m", "10 m", "20 m", "50 m", "100 m", "200 m", "500 m", "1 km", "2 km",
-                "5 km", "10 km",
-            ]
-            .map(String::from),
-        );
-        for (k, p) in ed.doc().parcels.values().enumerate() {
-            if let Some(zl) = &p.attributes.zl {
-                cjk.extend(zl.chars().filter(|c| !c.is_ascii()));
-            }
-            if k < 64 {
-                let tail: String = p.zddm.chars().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
-                samples.push(format!("{} {tail}", p.zddm));
-                samples.extend(p.attributes.zl.clone());
-            }
-        }
-        // In lines of 40: one very long line would reach past the atlas's width.
-        let cjk: Vec<char> = cjk.into_iter().collect();
-        samples.extend(cjk.chunks(40).map(|c| c.iter().collect::<String>()));
-        let pixel = 1.0 / painter.ctx().pixels_per_point();
-        for size in LABEL_SIZES.into_iter().chain([SCALE_BAR_SIZE]) {
-            for text in &samples {
-                for bin in 0..4u8 {
-                    let offset = Vec2::new(pixel * f32::from(bin) / 4.0, 0.0);
-                    let font = egui::FontId::proportional(size);
-                    painter.text(at + offset, egui::Align2::LEFT_TOP, text, font, Color32::BLACK);
-                }
-            }
-        }
-        true
     }
 
     /// Typical parcel size on screen at this scale.
@@ -397,7 +340,7 @@ impl MapRenderer {
         let mut labels = 0;
         let doc = ed.doc();
         let screen = t.screen();
-        let font = egui::FontId::proportional(if ppx > 200.0 { LABEL_SIZES[1] } else { LABEL_SIZES[0] });
+        let font = egui::FontId::proportional(if ppx > 200.0 { 13.0 } else { 11.0 });
         for &id in ids {
             let Some(p) = doc.parcels.get(&id) else { continue };
             let Some((lo, hi)) = ed.index().parcel_bbox(id) else { continue };
@@ -421,7 +364,7 @@ impl MapRenderer {
                         at + Vec2::new(0.0, 15.0),
                         egui::Align2::CENTER_CENTER,
                         zl,
-                        egui::FontId::proportional(LABEL_SIZES[0]),
+                        egui::FontId::proportional(11.0),
                         Color32::from_gray(70),
                     );
                 }

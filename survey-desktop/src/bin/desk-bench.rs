@@ -20,6 +20,12 @@ use survey_desktop::boundary_info::boundary_info;
 use survey_desktop::model::{ops, Document, Editor};
 use survey_desktop::project::Project;
 
+/// mimalloc, not glibc's malloc: after a large import is freed, glibc merges its millions of
+/// small free chunks the first time a frame asks for a large block, a 40–55 ms stall at a
+/// random frame (`desk-bench`; gone with `GLIBC_TUNABLES=glibc.malloc.mxfast=0` too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Folder of shapefiles (district-gen output).

@@ -15,6 +15,12 @@ use survey_desktop::app::App;
 use survey_desktop::model::units::ops;
 use survey_desktop::model::{Document, Editor};
 
+/// mimalloc, not glibc's malloc: after a large import is freed, glibc merges its millions of
+/// small free chunks the first time a frame asks for a large block, a 40–55 ms stall at a
+/// random frame (`desk-bench`; gone with `GLIBC_TUNABLES=glibc.malloc.mxfast=0` too).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Frames of scrolling.
