@@ -107,13 +107,21 @@ REVIEWER="$(user_token bench-reviewer reviewer 330106)"
 READER="$(user_token bench-reader reviewer 330106)"
 PROBE="$SERVER_URL/api/parcels/$(psql -d "$DB" -tAc "SELECT zddm FROM parcels WHERE state = 'current' ORDER BY zddm DESC LIMIT 1")"
 
+# PACE_MS=N: each of wrk's 16 connections waits N ms before each request (a steady load
+# below what the machine can answer); unset, wrk sends as fast as answers come (saturation).
+PACED=()
+if [ -n "${PACE_MS:-}" ]; then
+    PACED=(-s "$ROOT/scripts/wrk-paced.lua")
+    export WRK_PACE_MS="$PACE_MS"
+    say "paced load: each connection waits $PACE_MS ms before each request"
+fi
 say "other API calls on the idle server (15 s)"
-wrk -t2 -c16 -d15s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/idle.txt"
+wrk -t2 -c16 -d15s --latency "${PACED[@]}" -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/idle.txt"
 echo "load average at the end: $(load)" >>"$OUT/idle.txt"
 grep -E "Latency|99%|Requests/sec|load average" "$OUT/idle.txt"
 
 say "hand-in to ready, then accept, with the same calls running"
-wrk -t2 -c16 -d120s --latency -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy.txt" &
+wrk -t2 -c16 -d120s --latency "${PACED[@]}" -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy.txt" &
 WRK_PID=$!
 sleep 2
 load0="$(load)"; cpu0="$(server_cpu)"; pg0="$(pg_cpu)"

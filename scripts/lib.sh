@@ -110,8 +110,10 @@ pg_as_owner() {
 }
 
 pg_up() {
-    local data="$PG_DIR/data" sock="$PG_DIR/run" log="$PG_DIR/server.log"
     mkdir -p "$PG_DIR"
+    # Absolute: the permission walk below climbs to `/`, and a relative path never gets there.
+    PG_DIR="$(cd "$PG_DIR" && pwd)"
+    local data="$PG_DIR/data" sock="$PG_DIR/run" log="$PG_DIR/server.log"
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || die "user 'postgres' missing: is postgresql-${PG_VERSION} installed?"
         chown postgres:postgres "$PG_DIR"

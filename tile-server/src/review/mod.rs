@@ -9,6 +9,7 @@
 //! `ready → checking` (the store changed under the diff). Every move is audited.
 
 pub mod accept;
+pub mod backend_priority;
 pub mod check;
 pub mod codes;
 pub mod members;

@@ -109,7 +109,16 @@ pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::Join
             }
         };
         runtime.block_on(async move {
-            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(3).connect_lazy_with(options);
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(3)
+                // Its database sessions behind the request threads' too, where the OS lets us.
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        super::backend_priority::lower(conn, BACKGROUND_NICE).await;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(options);
             work(pool, limits).await;
         });
     })

@@ -215,6 +215,19 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
     let nice = thread_nice_values(server.0.id());
     assert_eq!(nice.get("review-worker"), Some(&vec![tile_server::review::worker::BACKGROUND_NICE]), "{nice:?}");
     assert!(nice.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{nice:?}");
+    // And so do its database sessions (the test cluster runs on this machine, and the tests
+    // run as its owner or as root), while the other sessions keep theirs.
+    let worker_backend: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND application_name = 'tile-server review worker' LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let own_backend: i32 =
+        sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(process_nice(worker_backend), tile_server::review::worker::BACKGROUND_NICE);
+    assert_eq!(process_nice(own_backend), 0);
     drop(server); // kill -9 (SIGKILL) in the middle of the check
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
     // Nothing is decided by a dead worker: still checking, the job waiting for a worker.
@@ -241,6 +254,13 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
     let ok =
         http_decide(server.1, &s.reviewer, id, &json!({"decision": "accept", "override_reason": "重启后复核"})).await;
     assert_eq!(ok, StatusCode::OK);
+}
+
+/// The nice value of a (single-threaded) process, from `/proc/PID/stat`.
+fn process_nice(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("process {pid}: {e}"));
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    rest.split_whitespace().nth(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN)
 }
 
 /// The nice values of a process's threads, by thread name (`/proc/PID/task/TID/stat`).
