@@ -209,4 +209,14 @@ async fn an_address_only_change_keeps_the_points_and_a_reshaped_parcel_gets_new_
         .unwrap_or_else(|e| panic!("{e}"))
         .parcels;
     assert_eq!(stale.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), [renamed0]);
+    // The importer's pass closes its outdated points and writes the new corners, and only its.
+    let before = point_versions(&pool, renamed0).await;
+    let (parcels, _) = tile_server::db::boundary_points::derive_missing(&mut conn, "330106", 64, |_| {})
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parcels, 1);
+    let after = point_versions(&pool, renamed0).await;
+    assert!(after.iter().all(|v| !before.contains(v)), "{before:?} → {after:?}");
+    assert_eq!(off_points(&pool, renamed0).await, (0, 0));
+    assert_eq!(mismatches(&pool).await, (0, 0));
 }
