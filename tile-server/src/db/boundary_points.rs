@@ -24,38 +24,20 @@ pub async fn replace(
 ) -> Result<u64> {
     let mut codes: Vec<String> = close.to_vec();
     codes.extend(parcels.iter().map(|(c, _)| c.clone()));
-    write(conn, county, codes, parcels).await
-}
-
-/// Closes the current points of `close` (only those), then writes the points of `parcels`.
-async fn write(
-    conn: &mut PgConnection,
-    county: &str,
-    mut codes: Vec<String>,
-    parcels: &[(String, MultiPolygon<f64>)],
-) -> Result<u64> {
     codes.sort_unstable();
     codes.dedup();
-    if !codes.is_empty() {
-        close_current(conn, county, &codes).await?;
+    if codes.is_empty() {
+        return Ok(0);
     }
-    insert(conn, county, parcels).await
-}
-
-async fn close_current(conn: &mut PgConnection, county: &str, codes: &[String]) -> Result<()> {
     sqlx::query(
         "UPDATE boundary_points SET state = 'historical', valid_to = now()
          WHERE county = $1::char(6) AND state = 'current' AND zddm = ANY($2::bpchar[])",
     )
     .bind(county)
-    .bind(codes)
+    .bind(&codes)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::db("closing boundary points"))?;
-    Ok(())
-}
-
-async fn insert(conn: &mut PgConnection, county: &str, parcels: &[(String, MultiPolygon<f64>)]) -> Result<u64> {
     let rows = numbered(parcels);
     if rows.zddm.is_empty() {
         return Ok(0);
@@ -138,11 +120,8 @@ fn numbered(parcels: &[(String, MultiPolygon<f64>)]) -> Rows {
 /// walking the county passes the last code it got, so no batch re-reads the parcels the
 /// earlier ones already did; from the start, pass `""`).
 pub async fn stale_parcels(conn: &mut PgConnection, county: &str, after: &str, limit: i64) -> Result<StaleBatch> {
-    let rows: Vec<(String, Option<String>, bool)> = sqlx::query_as(
-        "SELECT p.zddm::text, ST_AsGeoJSON(p.geom, 15),
-                EXISTS (SELECT 1 FROM boundary_points b
-                        WHERE b.county = p.county AND b.zddm = p.zddm AND b.state = 'current')
-         FROM parcels p
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT p.zddm::text, ST_AsGeoJSON(p.geom, 15) FROM parcels p
          WHERE p.county = $1::char(6) AND p.state = 'current' AND p.geom IS NOT NULL
            AND p.zddm > $3::bpchar
            AND NOT EXISTS (SELECT 1 FROM boundary_points b
@@ -156,13 +135,12 @@ pub async fn stale_parcels(conn: &mut PgConnection, county: &str, after: &str, l
     .fetch_all(&mut *conn)
     .await
     .map_err(StoreError::db("finding parcels without boundary points"))?;
-    let last_code = rows.last().map(|(code, _, _)| code.clone());
-    let with_points = rows.iter().filter(|(_, _, has)| *has).map(|(code, _, _)| code.clone()).collect();
+    let last_code = rows.last().map(|(code, _)| code.clone());
     let parcels = rows
         .into_iter()
-        .filter_map(|(code, g, _)| Some((code, g.as_deref().and_then(multipolygon_from_geojson)?)))
+        .filter_map(|(code, g)| Some((code, g.as_deref().and_then(multipolygon_from_geojson)?)))
         .collect();
-    Ok(StaleBatch { parcels, with_points, last_code })
+    Ok(StaleBatch { parcels, last_code })
 }
 
 /// One page of [`stale_parcels`].
@@ -170,9 +148,6 @@ pub async fn stale_parcels(conn: &mut PgConnection, county: &str, after: &str, l
 pub struct StaleBatch {
     /// Code and geometry (store SRID) of each stale parcel whose geometry could be read.
     pub parcels: Vec<(String, MultiPolygon<f64>)>,
-    /// The stale parcels that have current (outdated) points to close; a parcel imported
-    /// without points has none, so a first import closes nothing.
-    pub with_points: Vec<String>,
     /// The last code of the page, read or not (where the next page starts); `None` at the end.
     pub last_code: Option<String>,
 }
@@ -188,20 +163,17 @@ pub async fn derive_missing(
 ) -> Result<(u64, u64)> {
     use sqlx::Connection as _;
     let (mut parcels, mut points) = (0u64, 0u64);
-    // Walking the codes in order: no batch re-reads the parcels an earlier one did.
+    // Walking the codes in order makes the pass linear: re-running the anti-join from the
+    // first code for every batch cost most of a 1,000,000-parcel import (quadratic).
     let mut after = String::new();
     loop {
         let mut tx = conn.begin().await.map_err(StoreError::db("starting a transaction"))?;
-        let StaleBatch { parcels: todo, with_points, last_code } =
-            stale_parcels(&mut tx, county, &after, batch).await?;
+        let StaleBatch { parcels: todo, last_code } = stale_parcels(&mut tx, county, &after, batch).await?;
         let Some(last) = last_code else {
             return Ok((parcels, points));
         };
         after = last;
-        // Only parcels that have points get the closing UPDATE: on a first import of a county
-        // it found nothing to close, but its `zddm = ANY(…)` of 20,000 codes scanned the
-        // growing table (2.6 s a batch, half of a 1,000,000-parcel import's point pass).
-        points += write(&mut tx, county, with_points, &todo).await?;
+        points += replace(&mut tx, county, &[], &todo).await?;
         tx.commit().await.map_err(StoreError::db("committing boundary points"))?;
         parcels += todo.len() as u64;
         progress(parcels);
