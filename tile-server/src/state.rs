@@ -35,6 +35,10 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// PostgreSQL/PostGIS pool.
     pub db: PgPool,
+    /// Sessions for heavy background writes (a submission's accept): their backends run
+    /// at [`crate::review::worker::BACKGROUND_NICE`] where this process may lower them,
+    /// so the API calls served meanwhile keep their latency.
+    pub background_db: PgPool,
     /// Resolved settings.
     pub settings: Arc<Settings>,
     /// Cipher for owner names and ID numbers.
@@ -89,8 +93,15 @@ impl AppState {
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
         let security = Arc::new(Security::new(&settings));
+        let background_db = crate::review::backend_priority::background_pool(
+            (*db.connect_options()).clone(),
+            "tile-server accept",
+            4,
+            crate::review::worker::BACKGROUND_NICE,
+        );
         Self(Arc::new(Shared {
             db,
+            background_db,
             settings: Arc::new(settings),
             pii: Arc::new(pii),
             limiter,

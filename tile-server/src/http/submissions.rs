@@ -269,7 +269,7 @@ pub async fn decide(
     match decision.decision {
         DecisionKind::Accept => {
             let done: Accepted =
-                accept::accept(&state.db, &who, id, &decision, workflow::limits(&state.settings)).await?;
+                accept::accept(&state.background_db, &who, id, &decision, workflow::limits(&state.settings)).await?;
             Ok(Json(done).into_response())
         }
         DecisionKind::Return => {

@@ -131,12 +131,11 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
         .map_err(AppError::db("serialising accepts"))?;
     phases.lap("lock version");
     let (bytes, _, _) = submissions::package(&mut tx, &v.key()).await?;
-    let (u, mut phases) = tokio::task::spawn_blocking(move || {
+    let (u, mut phases) = super::worker::on_background_thread(move || {
         let u = unpack(&bytes, &limits, srid, &mut phases);
         (u, phases)
     })
-    .await
-    .map_err(|e| AppError::internal("unpack task", e))?;
+    .await?;
     let u = u.map_err(AppError::Unprocessable)?;
     let fingerprint = review_store::fingerprint(&mut tx, &u.area(), true).await?;
     phases.lap("lock store rows");

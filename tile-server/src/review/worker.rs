@@ -92,7 +92,7 @@ pub const BACKGROUND_NICE: i32 = 10;
 /// and later used by a request thread would wait for this low-priority thread to deliver
 /// its readiness.
 pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::JoinHandle<()>> {
-    let options = (*pool.connect_options()).clone().application_name("tile-server review worker");
+    let options = (*pool.connect_options()).clone();
     std::thread::Builder::new().name("review-worker".into()).spawn(move || {
         lower_priority();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -109,19 +109,27 @@ pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::Join
             }
         };
         runtime.block_on(async move {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(3)
-                // Its database sessions behind the request threads' too, where the OS lets us.
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        super::backend_priority::lower(conn, BACKGROUND_NICE).await;
-                        Ok(())
-                    })
-                })
-                .connect_lazy_with(options);
+            // Its database sessions behind the request threads' too, where the OS lets us.
+            let pool =
+                super::backend_priority::background_pool(options, "tile-server review worker", 3, BACKGROUND_NICE);
             work(pool, limits).await;
         });
     })
+}
+
+/// Runs `f` on a thread of its own at [`BACKGROUND_NICE`] and awaits its result: CPU work
+/// of a request that should not compete with the other calls (unpacking a package to
+/// accept it). A fresh thread, since a lowered thread cannot be raised back.
+pub async fn on_background_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("review-background".into())
+        .spawn(move || {
+            lower_priority();
+            let _ = tx.send(f());
+        })
+        .map_err(|e| AppError::internal("starting a background thread", e))?;
+    rx.await.map_err(|e| AppError::internal("background thread", e))
 }
 
 /// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on Linux the nice

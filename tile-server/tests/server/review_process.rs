@@ -123,6 +123,16 @@ async fn a_kill_9_during_accept_leaves_the_store_as_before_and_the_accept_can_be
         assert!(std::time::Instant::now() < deadline, "the accept never reached the building table");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // The accept's writes run on a session of its own behind the API calls' (the test
+    // cluster runs on this machine, and the tests run as its owner or as root).
+    let accept_backend: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND query LIKE '%FROM floors%FOR UPDATE%' AND application_name = 'tile-server accept'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("the accept's session: {e}"));
+    assert_eq!(process_nice(accept_backend), tile_server::review::worker::BACKGROUND_NICE);
     drop(server); // kill -9 (SIGKILL), mid-transaction
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
     let _ = pending.await;
