@@ -4,6 +4,7 @@
 //! installs them); without them the test fails and names the package.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -22,11 +23,16 @@ pub(crate) const WAIT: Duration = Duration::from_secs(60);
 pub(crate) const RESIDENTIAL: [u8; 3] = [249, 227, 144];
 pub(crate) const COMMERCIAL: [u8; 3] = [244, 187, 148];
 
-/// Kills chromedriver (and with it the browser) when the test ends, pass or fail.
+/// Kills chromedriver and the browser it started when the test ends, pass or fail.
+/// chromedriver runs in a process group of its own: killing chromedriver alone left its
+/// Chromium processes running (reparented to init) after every browser test.
 pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(group) = i32::try_from(self.0.id()).ok().and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -62,6 +68,7 @@ pub(crate) async fn browser() -> (Driver, Client) {
     let chromedriver = find_program(&["chromedriver"], "chromium-driver");
     let port = free_port();
     let child = Command::new(&chromedriver)
+        .process_group(0)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -576,5 +583,57 @@ pub(crate) async fn cell_place(c: &Client, grid: &str, cell: &str) -> CellPlace 
         hh: s("hh"),
         text: s("text"),
         background: s("background"),
+    }
+}
+
+/// Processes descended from `root` (by `/proc/PID/stat`'s parent field).
+fn descendants(root: u32) -> Vec<u32> {
+    let parent_of = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let all: Vec<u32> = std::fs::read_dir("/proc")
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    let mut found = vec![root];
+    loop {
+        let more: Vec<u32> = all
+            .iter()
+            .copied()
+            .filter(|p| !found.contains(p) && parent_of(*p).is_some_and(|pp| found.contains(&pp)))
+            .collect();
+        if more.is_empty() {
+            return found.into_iter().filter(|p| *p != root).collect();
+        }
+        found.extend(more);
+    }
+}
+
+/// Whether `pid` still runs (a zombie waiting to be reaped does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
+        .is_some_and(|state| state != 'Z' && state != 'X')
+}
+
+#[tokio::test]
+async fn a_finished_browser_test_leaves_no_chromium_running() {
+    let (driver, client) = browser().await;
+    client.goto("about:blank").await.unwrap_or_else(|e| panic!("{e}"));
+    let started = descendants(driver.0.id());
+    assert!(started.len() >= 2, "chromedriver started a browser: {started:?}");
+    // As when a test panics: the client is not closed, the driver is dropped.
+    drop(driver);
+    drop(client);
+    // SIGKILL takes effect asynchronously: wait for the exits, with a generous bound.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left: Vec<u32> = started.iter().copied().filter(|p| running(*p)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "browser processes still running after the test: {left:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
