@@ -35,10 +35,10 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     /// PostgreSQL/PostGIS pool.
     pub db: PgPool,
-    /// Sessions for heavy background writes (a submission's accept): their backends run
-    /// at [`crate::review::worker::BACKGROUND_NICE`] where this process may lower them,
-    /// so the API calls served meanwhile keep their latency.
-    pub background_db: PgPool,
+    /// The thread that runs accepts behind the API calls (its own runtime and sessions at
+    /// [`crate::review::worker::BACKGROUND_NICE`]); `None` if it could not start, and the
+    /// accepts run on the request's thread then.
+    pub background: Option<crate::review::background::Background>,
     /// Resolved settings.
     pub settings: Arc<Settings>,
     /// Cipher for owner names and ID numbers.
@@ -93,15 +93,13 @@ impl AppState {
         synced.push(tiles.clone());
         let sync = Arc::new(CacheSync::start(&db, synced, Duration::from_millis(settings.cache_listen_retry_ms)));
         let security = Arc::new(Security::new(&settings));
-        let background_db = crate::review::backend_priority::background_pool(
-            (*db.connect_options()).clone(),
-            "tile-server accept",
-            4,
-            crate::review::worker::BACKGROUND_NICE,
-        );
+        let background =
+            crate::review::background::Background::start((*db.connect_options()).clone(), "tile-server accept", 4)
+                .inspect_err(|e| tracing::error!(error = %e, "no background thread: accepts run on the request's"))
+                .ok();
         Self(Arc::new(Shared {
             db,
-            background_db,
+            background,
             settings: Arc::new(settings),
             pii: Arc::new(pii),
             limiter,

@@ -268,8 +268,15 @@ pub async fn decide(
     who.require(Action::Review)?;
     match decision.decision {
         DecisionKind::Accept => {
-            let done: Accepted =
-                accept::accept(&state.background_db, &who, id, &decision, workflow::limits(&state.settings)).await?;
+            let done: Accepted = accept::accept_in_background(
+                state.background.as_ref(),
+                &state.db,
+                &who,
+                id,
+                &decision,
+                workflow::limits(&state.settings),
+            )
+            .await?;
             Ok(Json(done).into_response())
         }
         DecisionKind::Return => {

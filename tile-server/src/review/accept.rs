@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use utoipa::ToSchema;
 
+use super::background::Background;
 use super::codes::{issue_buildings, issue_parcels, record_lineage};
 use super::phases::Phases;
 use super::rehouse;
@@ -112,6 +113,21 @@ fn precheck(v: &submissions::LockedVersion, who: &Principal, d: &Decision, diff:
     Ok(())
 }
 
+/// [`accept`] on the background thread when there is one (see [`super::background`]),
+/// else on the caller's own `db`.
+pub async fn accept_in_background(
+    background: Option<&Background>,
+    db: &PgPool,
+    who: &Principal,
+    id: i64,
+    d: &Decision,
+    limits: Limits,
+) -> Result<Accepted> {
+    let Some(background) = background else { return accept(db, who, id, d, limits).await };
+    let (who, d) = (who.clone(), d.clone());
+    background.run(move |db| async move { accept(&db, &who, id, &d, limits).await }).await
+}
+
 /// Accepts the latest version of submission `id`.
 pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limits: Limits) -> Result<Accepted> {
     let mut phases = Phases::start(format!("accept {id}"));
@@ -131,11 +147,12 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
         .map_err(AppError::db("serialising accepts"))?;
     phases.lap("lock version");
     let (bytes, _, _) = submissions::package(&mut tx, &v.key()).await?;
-    let (u, mut phases) = super::worker::on_background_thread(move || {
+    let (u, mut phases) = tokio::task::spawn_blocking(move || {
         let u = unpack(&bytes, &limits, srid, &mut phases);
         (u, phases)
     })
-    .await?;
+    .await
+    .map_err(|e| AppError::internal("unpack task", e))?;
     let u = u.map_err(AppError::Unprocessable)?;
     let fingerprint = review_store::fingerprint(&mut tx, &u.area(), true).await?;
     phases.lap("lock store rows");

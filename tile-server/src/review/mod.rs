@@ -10,6 +10,7 @@
 
 pub mod accept;
 pub mod backend_priority;
+pub mod background;
 pub mod check;
 pub mod codes;
 pub mod members;

@@ -117,24 +117,9 @@ pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::Join
     })
 }
 
-/// Runs `f` on a thread of its own at [`BACKGROUND_NICE`] and awaits its result: CPU work
-/// of a request that should not compete with the other calls (unpacking a package to
-/// accept it). A fresh thread, since a lowered thread cannot be raised back.
-pub async fn on_background_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("review-background".into())
-        .spawn(move || {
-            lower_priority();
-            let _ = tx.send(f());
-        })
-        .map_err(|e| AppError::internal("starting a background thread", e))?;
-    rx.await.map_err(|e| AppError::internal("background thread", e))
-}
-
 /// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on Linux the nice
 /// value belongs to the thread). A refusal only costs the other calls some latency.
-fn lower_priority() {
+pub(super) fn lower_priority() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
         tracing::debug!(error = %e, "lowering the review worker's priority");

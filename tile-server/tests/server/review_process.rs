@@ -133,6 +133,11 @@ async fn a_kill_9_during_accept_leaves_the_store_as_before_and_the_accept_can_be
     .await
     .unwrap_or_else(|e| panic!("the accept's session: {e}"));
     assert_eq!(process_nice(accept_backend), tile_server::review::worker::BACKGROUND_NICE);
+    // And the accept itself runs on the server's background thread, not on a thread that
+    // serves connections.
+    let nice = thread_nice_values(server.0.id());
+    assert_eq!(nice.get("accept"), Some(&vec![tile_server::review::worker::BACKGROUND_NICE]), "{nice:?}");
+    assert!(nice.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{nice:?}");
     drop(server); // kill -9 (SIGKILL), mid-transaction
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
     let _ = pending.await;
