@@ -13,9 +13,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
 /// A lazily connecting pool whose sessions' backends run `nice` lower, where this process
-/// may change them (see [`lower`]): the review worker's, and the accepts' (their writes
-/// take over a second of PostgreSQL CPU at 5,000 parcels, and the API calls served
-/// meanwhile share the same cores).
+/// may change them (see [`lower`]): the review worker's, whose checks mostly read. (An
+/// accept's writing sessions were tried so too: at saturation a lowered backend holding a
+/// buffer or WAL lock stalled the API calls, so they keep their priority.)
 pub fn background_pool(options: PgConnectOptions, name: &str, max_connections: u32, nice: i32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(max_connections)
