@@ -14,7 +14,7 @@ use sqlx::PgPool;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::worker::lower_priority;
+use super::worker::low_priority_runtime;
 use crate::error::{AppError, Result};
 
 /// The background runtime and its pool; the thread ends when this is dropped.
@@ -33,13 +33,7 @@ impl Background {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let name = name.to_owned();
         std::thread::Builder::new().name("accept".into()).spawn(move || {
-            lower_priority();
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("accept-blocking")
-                .on_thread_start(lower_priority)
-                .build();
-            let runtime = match runtime {
+            let runtime = match low_priority_runtime("accept-blocking") {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));

@@ -94,13 +94,8 @@ pub const BACKGROUND_NICE: i32 = 10;
 pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::JoinHandle<()>> {
     let options = (*pool.connect_options()).clone();
     std::thread::Builder::new().name("review-worker".into()).spawn(move || {
-        lower_priority();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name("review-worker-blocking")
-            // Blocking tasks (unpacking, the checks, the diff) run on threads of their own.
-            .on_thread_start(lower_priority)
-            .build();
+        // Blocking tasks (unpacking, the checks, the diff) run on threads of their own.
+        let runtime = low_priority_runtime("review-worker-blocking");
         let runtime = match runtime {
             Ok(r) => r,
             Err(e) => {
@@ -117,9 +112,20 @@ pub fn spawn(pool: &PgPool, limits: Limits) -> std::io::Result<std::thread::Join
     })
 }
 
+/// Lowers the calling thread's priority and builds it a single-threaded runtime whose
+/// blocking threads (named `blocking_name`) run at the same lowered priority.
+pub(super) fn low_priority_runtime(blocking_name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    lower_priority();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name(blocking_name)
+        .on_thread_start(lower_priority)
+        .build()
+}
+
 /// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on Linux the nice
 /// value belongs to the thread). A refusal only costs the other calls some latency.
-pub(super) fn lower_priority() {
+fn lower_priority() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
         tracing::debug!(error = %e, "lowering the review worker's priority");

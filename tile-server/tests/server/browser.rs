@@ -588,10 +588,7 @@ pub(crate) async fn cell_place(c: &Client, grid: &str, cell: &str) -> CellPlace 
 
 /// Processes descended from `root` (by `/proc/PID/stat`'s parent field).
 fn descendants(root: u32) -> Vec<u32> {
-    let parent_of = |pid: u32| -> Option<u32> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
-    };
+    let parent_of = |pid: u32| -> Option<u32> { proc_stat(format!("/proc/{pid}/stat"))?.1.get(1)?.parse().ok() };
     let all: Vec<u32> = std::fs::read_dir("/proc")
         .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default();
@@ -611,10 +608,7 @@ fn descendants(root: u32) -> Vec<u32> {
 
 /// Whether `pid` still runs (a zombie waiting to be reaped does not).
 fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()))
-        .is_some_and(|state| state != 'Z' && state != 'X')
+    proc_stat(format!("/proc/{pid}/stat")).is_some_and(|(_, f)| f.first().is_some_and(|s| s != "Z" && s != "X"))
 }
 
 #[tokio::test]

@@ -326,3 +326,13 @@ pub async fn ready_submission(state: &AppState, token: &str, county: &str) -> i6
         .unwrap_or_else(|e| panic!("worker: {e}"));
     r.json["submission_id"].as_i64().unwrap_or(-1)
 }
+
+/// A `/proc/…/stat` file as (command name, the fields after it): "pid (name) state ppid …",
+/// so field 0 of the rest is the state, 1 the parent, 16 the nice value. `None` when the
+/// process is gone.
+pub(crate) fn proc_stat(path: impl AsRef<std::path::Path>) -> Option<(String, Vec<String>)> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (head, rest) = stat.rsplit_once(") ")?;
+    let name = head.split_once(" (").map(|(_, n)| n.to_owned()).unwrap_or_default();
+    Some((name, rest.split_whitespace().map(str::to_owned).collect()))
+}

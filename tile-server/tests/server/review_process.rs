@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tile_server::config::Settings;
 use tile_server::db::MIGRATOR;
 
+use crate::common::proc_stat;
 use crate::review::*;
 use crate::review_sample::*;
 
@@ -273,9 +274,8 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
 
 /// The nice value of a (single-threaded) process, from `/proc/PID/stat`.
 fn process_nice(pid: i32) -> i32 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_else(|e| panic!("process {pid}: {e}"));
-    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-    rest.split_whitespace().nth(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN)
+    let (_, fields) = proc_stat(format!("/proc/{pid}/stat")).unwrap_or_else(|| panic!("process {pid} is gone"));
+    fields.get(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN)
 }
 
 /// The nice values of a process's threads, by thread name (`/proc/PID/task/TID/stat`).
@@ -283,11 +283,8 @@ fn thread_nice_values(pid: u32) -> std::collections::BTreeMap<String, Vec<i32>> 
     let mut out: std::collections::BTreeMap<String, Vec<i32>> = Default::default();
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap_or_else(|e| panic!("{e}"));
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-        // "tid (name) state ppid …": fields after the name; nice is the 19th field overall.
-        let Some((head, rest)) = stat.rsplit_once(") ") else { continue };
-        let name = head.split_once(" (").map(|(_, n)| n.to_owned()).unwrap_or_default();
-        let nice = rest.split_whitespace().nth(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN);
+        let Some((name, fields)) = proc_stat(task.path().join("stat")) else { continue };
+        let nice = fields.get(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN);
         out.entry(name).or_default().push(nice);
     }
     out
