@@ -135,6 +135,61 @@ mod pg {
         db.drop_db().await;
     }
 
+    /// Per table of the registry: sequential scans and index pages read so
+    /// far, as the statistics say once `pool`'s session has flushed its own.
+    async fn reads(pool: &sqlx::PgPool) -> Vec<(String, i64, i64)> {
+        sqlx::query("SELECT pg_stat_force_next_flush()").execute(pool).await.unwrap();
+        sqlx::query_as(
+            "SELECT t.relname::text, t.seq_scan, \
+                    (SELECT coalesce(sum(i.idx_blks_hit + i.idx_blks_read), 0)::bigint \
+                     FROM pg_statio_user_indexes i WHERE i.relid = t.relid) \
+             FROM pg_stat_user_tables t WHERE t.relname IN ('uc_unit', 'uc_counter', 'uc_lineage', 'uc_event') ORDER BY 1",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    /// Every lookup of the registry goes straight to its rows through an index.
+    /// `county` is CHAR(6) and sqlx binds text: `county = $1` compared as text,
+    /// which no index on the bpchar column serves, so each lookup read the
+    /// whole table (or, with sequential scans off, the whole primary key). The
+    /// registry holds 200,000 other codes, so one such lookup reads more index
+    /// pages (~1,300) than the whole workload may.
+    #[tokio::test]
+    async fn postgres_lookups_never_scan_a_whole_table() {
+        let db = TestDb::new("lineage_index", 4).await;
+        // One session, so its statistics are the ones flushed before reading.
+        let pool = db.other_pool_with(1, &[("enable_seqscan", "off")]).await;
+        let reg = PgAllocator::new(pool.clone());
+        for sub in ["330106009008", "330106009009"] {
+            let filler = unit_code::alloc::Scope::parcels(sub.parse().unwrap(), "GB".parse().unwrap());
+            reg.allocate(filler, 99_999).await.unwrap();
+        }
+        let before = reads(&pool).await;
+
+        assert_eq!(split_then_merge(&reg).await, expected());
+        let parcel: unit_code::ParcelCode = "330106001001GB00004".parse().unwrap();
+        let building = reg.next_building(parcel).await.unwrap();
+        let households = reg.next_households(building, 3).await.unwrap();
+        reg.retire(households[1].into()).await.unwrap();
+        assert_eq!(reg.children(building.into()).await.unwrap().len(), 3);
+        let scope = unit_code::alloc::Scope::households(building);
+        assert_eq!(reg.last_issued(scope).await.unwrap(), 3);
+        let land: AnyCode = "330106001001GB00004W00000000".parse().unwrap();
+        reg.register(land).await.unwrap();
+
+        let after = reads(&pool).await;
+        assert_eq!(after.len(), 4, "{after:?}");
+        let scans: Vec<_> = before.iter().zip(&after).filter(|(b, a)| a.1 > b.1).collect();
+        assert!(scans.is_empty(), "a registry statement scanned a whole table: {scans:?}");
+        let pages: i64 = before.iter().zip(&after).map(|(b, a)| a.2 - b.2).sum();
+        assert!(pages > 0, "no index page read counted: statistics not flushed? {after:?}");
+        assert!(pages < 1_000, "{pages} index pages read by a few dozen lookups: {before:?} → {after:?}");
+        pool.close().await;
+        db.drop_db().await;
+    }
+
     #[tokio::test]
     async fn postgres_refused_event_writes_nothing() {
         let db = TestDb::new("lineage_refuse", 4).await;

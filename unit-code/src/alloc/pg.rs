@@ -86,7 +86,7 @@ impl PgAllocator {
     async fn lock_parent(conn: &mut PgConnection, parent: Option<AnyCode>) -> Result<(), AllocError> {
         let Some(parent) = parent else { return Ok(()) };
         let status: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM uc_unit WHERE county = $1 AND code = $2 FOR SHARE")
+            sqlx::query_as("SELECT status FROM uc_unit WHERE county = $1::bpchar AND code = $2 FOR SHARE")
                 .bind(parent.county())
                 .bind(parent.as_str())
                 .fetch_optional(&mut *conn)
@@ -128,7 +128,7 @@ impl PgAllocator {
         // Without a current parent `c` inserts nothing and the parent's status says why.
         let row: Result<(Option<i32>, Option<String>), sqlx::Error> = sqlx::query_as(
             "WITH p AS ( \
-                 SELECT status FROM uc_unit WHERE county = $1 AND code = $7 FOR SHARE \
+                 SELECT status FROM uc_unit WHERE county = $1::bpchar AND code = $7 FOR SHARE \
              ), c AS ( \
                  INSERT INTO uc_counter (county, scope, kind, last_issued) \
                  SELECT $1, $2, $3, $4 WHERE $7::text IS NULL OR EXISTS (SELECT 1 FROM p WHERE status = 'current') \
@@ -178,7 +178,7 @@ impl PgAllocator {
     pub async fn retire_in(conn: &mut PgConnection, code: AnyCode) -> Result<(), AllocError> {
         let done = sqlx::query(
             "UPDATE uc_unit SET status = 'historical', retired_at = now() \
-             WHERE county = $1 AND code = $2 AND status = 'current'",
+             WHERE county = $1::bpchar AND code = $2 AND status = 'current'",
         )
         .bind(code.county())
         .bind(code.as_str())
@@ -238,13 +238,14 @@ impl PgAllocator {
 
     /// [`Allocator::record`] inside the caller's transaction.
     pub async fn record_in(conn: &mut PgConnection, code: AnyCode) -> Result<Option<CodeRecord>, AllocError> {
-        let row: Option<UnitRow> =
-            sqlx::query_as("SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1 AND code = $2")
-                .bind(code.county())
-                .bind(code.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(AllocError::db("reading a code"))?;
+        let row: Option<UnitRow> = sqlx::query_as(
+            "SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1::bpchar AND code = $2",
+        )
+        .bind(code.county())
+        .bind(code.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(AllocError::db("reading a code"))?;
         row.map(to_record).transpose()
     }
 
@@ -252,9 +253,9 @@ impl PgAllocator {
     /// `for_update` the counter row is locked until commit.
     pub async fn last_issued_in(conn: &mut PgConnection, scope: Scope, for_update: bool) -> Result<u32, AllocError> {
         let sql = if for_update {
-            "SELECT last_issued FROM uc_counter WHERE county = $1 AND scope = $2 FOR UPDATE"
+            "SELECT last_issued FROM uc_counter WHERE county = $1::bpchar AND scope = $2 FOR UPDATE"
         } else {
-            "SELECT last_issued FROM uc_counter WHERE county = $1 AND scope = $2"
+            "SELECT last_issued FROM uc_counter WHERE county = $1::bpchar AND scope = $2"
         };
         let row: Option<(i32,)> = sqlx::query_as(sql)
             .bind(scope.county())
@@ -269,7 +270,7 @@ impl PgAllocator {
     /// [`Allocator::children`] inside the caller's transaction.
     pub async fn children_in(conn: &mut PgConnection, parent: AnyCode) -> Result<Vec<CodeRecord>, AllocError> {
         let rows: Vec<UnitRow> = sqlx::query_as(
-            "SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1 AND parent = $2 ORDER BY code",
+            "SELECT code, status, created_at, retired_at FROM uc_unit WHERE county = $1::bpchar AND parent = $2 ORDER BY code",
         )
         .bind(parent.county())
         .bind(parent.as_str())

@@ -11,24 +11,24 @@ use crate::record::{AnyCode, CodeStatus};
 /// drops rows already produced, so the walk ends even on a malformed cycle.
 const ANCESTORS: &str = "\
 WITH RECURSIVE walk (old_code, new_code, event_id) AS (
-    SELECT old_code, new_code, event_id FROM uc_lineage WHERE county = $1 AND new_code = $2
+    SELECT old_code, new_code, event_id FROM uc_lineage WHERE county = $1::bpchar AND new_code = $2
   UNION
     SELECT l.old_code, l.new_code, l.event_id
-    FROM uc_lineage l JOIN walk w ON l.county = $1 AND l.new_code = w.old_code
+    FROM uc_lineage l JOIN walk w ON l.county = $1::bpchar AND l.new_code = w.old_code
 )
 SELECT w.old_code, w.new_code, w.event_id, e.kind, e.at
-FROM walk w JOIN uc_event e ON e.county = $1 AND e.event_id = w.event_id";
+FROM walk w JOIN uc_event e ON e.county = $1::bpchar AND e.event_id = w.event_id";
 
 /// Edges reachable from a code going old → new.
 const DESCENDANTS: &str = "\
 WITH RECURSIVE walk (old_code, new_code, event_id) AS (
-    SELECT old_code, new_code, event_id FROM uc_lineage WHERE county = $1 AND old_code = $2
+    SELECT old_code, new_code, event_id FROM uc_lineage WHERE county = $1::bpchar AND old_code = $2
   UNION
     SELECT l.old_code, l.new_code, l.event_id
-    FROM uc_lineage l JOIN walk w ON l.county = $1 AND l.old_code = w.new_code
+    FROM uc_lineage l JOIN walk w ON l.county = $1::bpchar AND l.old_code = w.new_code
 )
 SELECT w.old_code, w.new_code, w.event_id, e.kind, e.at
-FROM walk w JOIN uc_event e ON e.county = $1 AND e.event_id = w.event_id";
+FROM walk w JOIN uc_event e ON e.county = $1::bpchar AND e.event_id = w.event_id";
 
 type EdgeRow = (String, String, i64, String, DateTime<Utc>);
 type EventRow = (i64, String, DateTime<Utc>, String, String, Vec<String>, Vec<String>);
@@ -138,7 +138,7 @@ impl Lineage for PgAllocator {
     async fn events_of(&self, code: AnyCode) -> Result<Vec<Event>, LineageError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT event_id, kind, at, actor, note, old_codes, new_codes FROM uc_event \
-             WHERE county = $1 AND ($2 = ANY (old_codes) OR $2 = ANY (new_codes)) ORDER BY event_id",
+             WHERE county = $1::bpchar AND ($2 = ANY (old_codes) OR $2 = ANY (new_codes)) ORDER BY event_id",
         )
         .bind(code.county())
         .bind(code.as_str())

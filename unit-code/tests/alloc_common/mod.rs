@@ -54,6 +54,13 @@ impl TestDb {
         PgPoolOptions::new().max_connections(max_connections).connect_with(self.options.clone()).await.unwrap()
     }
 
+    /// Another pool on the same database whose sessions start with the run-time
+    /// parameters `params` (e.g. `enable_seqscan = off`).
+    pub async fn other_pool_with(&self, max_connections: u32, params: &[(&str, &str)]) -> PgPool {
+        let options = self.options.clone().options(params.iter().copied());
+        PgPoolOptions::new().max_connections(max_connections).connect_with(options).await.unwrap()
+    }
+
     /// A connection URL for this database (for tests that run the CLI).
     pub fn url(&self) -> String {
         let base = database_url();
