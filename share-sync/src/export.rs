@@ -226,14 +226,16 @@ async fn write_tables(
     to: &Cursor,
     progress: &indicatif::ProgressBar,
 ) -> Result<(), ExportError> {
-    // A full snapshot when nothing was sent yet; else only what the feed names.
+    // A full snapshot when nothing was sent yet; else only what the feed names. The keys are
+    // text and the store's codes CHAR(n): compared uncast, the codes would be cast to text
+    // and every lookup would read the whole table instead of an index.
     let (with, land_filter, building_filter, unit_filter) = match from {
         None => ("", "", "", ""),
         Some(_) => (
             KEYS,
-            " AND (p.county, p.zddm) IN (SELECT left(k, 6), k FROM parcel_keys)",
-            " AND (b.county, b.zrzh) IN (SELECT left(k, 6), k FROM building_keys)",
-            " AND (h.county, h.bdcdyh) IN (SELECT left(k, 6), k FROM unit_keys)",
+            " AND (p.county, p.zddm) IN (SELECT left(k, 6)::bpchar, k::bpchar FROM parcel_keys)",
+            " AND (b.county, b.zrzh) IN (SELECT left(k, 6)::bpchar, k::bpchar FROM building_keys)",
+            " AND (h.county, h.bdcdyh) IN (SELECT left(k, 6)::bpchar, k::bpchar FROM unit_keys)",
         ),
     };
     let from = from.cloned().unwrap_or_else(Cursor::zero);
@@ -310,11 +312,11 @@ async fn write_tables(
         let sql = format!(
             "{with}
              SELECT 'land_unit', k FROM parcel_keys WHERE NOT EXISTS (SELECT 1 FROM parcels p
-                 WHERE p.county = left(k, 6) AND p.zddm = k AND p.state = 'current')
+                 WHERE p.county = left(k, 6)::bpchar AND p.zddm = k::bpchar AND p.state = 'current')
              UNION ALL SELECT 'building', k FROM building_keys WHERE NOT EXISTS (SELECT 1 FROM buildings b
-                 WHERE b.county = left(k, 6) AND b.zrzh = k AND b.state = 'current')
+                 WHERE b.county = left(k, 6)::bpchar AND b.zrzh = k::bpchar AND b.state = 'current')
              UNION ALL SELECT 'unit', k FROM unit_keys WHERE NOT EXISTS (SELECT 1 FROM households h
-                 WHERE h.county = left(k, 6) AND h.bdcdyh = k AND h.state = 'current')
+                 WHERE h.county = left(k, 6)::bpchar AND h.bdcdyh = k::bpchar AND h.state = 'current')
              ORDER BY 1, 2"
         );
         let retired: Vec<(String, String)> =

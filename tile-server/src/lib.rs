@@ -24,6 +24,9 @@ pub mod serve;
 pub mod state;
 pub mod tile_cache;
 
+#[cfg(test)]
+mod index_use_tests;
+
 pub use error::{AppError, Result};
 pub use http::app;
 pub use state::AppState;

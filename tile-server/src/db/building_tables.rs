@@ -92,14 +92,12 @@ pub async fn write_table(
     let county = code.county();
     let county = county.as_str();
     let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(StoreError::db("starting building-table write"))?;
-    let building_exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
-    )
-    .bind(county)
-    .bind(&table.zrzh)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(StoreError::db("checking the building of a table"))?;
+    let building_exists: bool = sqlx::query_scalar(crate::db::buildings::BUILDING_EXISTS)
+        .bind(county)
+        .bind(&table.zrzh)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("checking the building of a table"))?;
     if !building_exists {
         return Err(StoreError::Invalid(format!(
             "building {} is not in the store: import its ZRZ layer first",
@@ -160,19 +158,21 @@ enum Outcome {
     Unchanged,
 }
 
+/// The current version of a floor, locked, and whether it has these names ($1 county, $2 ZRZH,
+/// $3 SJC, $4 MYC, $5 CMC).
+pub(crate) const PROBE_FLOOR: &str = "SELECT version_id, (myc, cmc) IS NOT DISTINCT FROM ($4::text, $5::text)
+     FROM floors WHERE county = $1::bpchar AND zrzh = $2::bpchar AND sjc = $3 AND state = 'current' FOR UPDATE";
+
 async fn write_floor(conn: &mut PgConnection, county: &str, zrzh: &str, floor: &SurveyedFloor) -> Result<()> {
-    let current: Option<(i64, bool)> = sqlx::query_as(
-        "SELECT version_id, (myc, cmc) IS NOT DISTINCT FROM ($4::text, $5::text) FROM floors
-         WHERE county = $1 AND zrzh = $2 AND sjc = $3 AND state = 'current' FOR UPDATE",
-    )
-    .bind(county)
-    .bind(zrzh)
-    .bind(floor.sjc)
-    .bind(&floor.myc)
-    .bind(&floor.cmc)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(StoreError::db("reading a floor"))?;
+    let current: Option<(i64, bool)> = sqlx::query_as(PROBE_FLOOR)
+        .bind(county)
+        .bind(zrzh)
+        .bind(floor.sjc)
+        .bind(&floor.myc)
+        .bind(&floor.cmc)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::db("reading a floor"))?;
     match current {
         Some((_, true)) => return Ok(()),
         Some((version_id, false)) => close_version(conn, "floors", county, version_id).await?,
@@ -198,10 +198,10 @@ const SURVEYED: &str = "(ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl, yctnjzmj, ycft
      $15::numeric(12,2), $16::numeric(12,2), $17::numeric(12,8), $18::numeric(12,2), $19::numeric(12,2), \
      $20::numeric(12,2))";
 
-type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// Binds $3..$20, the surveyed values, in the order of [`SURVEYED`].
-fn bind_surveyed<'q>(q: PgQuery<'q>, h: &SurveyedHousehold) -> PgQuery<'q> {
+pub(crate) fn bind_surveyed<'q>(q: PgQuery<'q>, h: &SurveyedHousehold) -> PgQuery<'q> {
     let a = &h.areas;
     q.bind(h.ljzh.clone())
         .bind(h.sjc)
@@ -223,23 +223,26 @@ fn bind_surveyed<'q>(q: PgQuery<'q>, h: &SurveyedHousehold) -> PgQuery<'q> {
         .bind(a.dytdmj)
 }
 
-static PROBE: LazyLock<String> = LazyLock::new(|| {
+/// The current version of a household, locked, and whether it holds these surveyed values
+/// ($1 county, $2 BDCDYH, $3..$20 as in [`SURVEYED`]).
+pub(crate) static PROBE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT version_id, {SURVEYED} AS same FROM households
-         WHERE county = $1 AND bdcdyh = $2 AND state = 'current' FOR UPDATE"
+         WHERE county = $1::bpchar AND bdcdyh = $2::bpchar AND state = 'current' FOR UPDATE"
     )
 });
 
 /// A new version of a household that had one: the register's fields (owner, mortgage,
 /// seal) carry over from the version just closed.
-const INSERT_NEXT: &str = "INSERT INTO households (county, bdcdyh, zrzh, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,
-         yctnjzmj, ycftjzmj, ycjzmj, sctnjzmj, scftjzmj, scjzmj, ftxs, gytdmj, fttdmj, dytdmj,
+pub(crate) const INSERT_NEXT: &str = "INSERT INTO households (county, bdcdyh, zrzh, ljzh, sjc, myc, dyh, shbw, hx,
+         fwyt, zl, yctnjzmj, ycftjzmj, ycjzmj, sctnjzmj, scftjzmj, scjzmj, ftxs, gytdmj, fttdmj, dytdmj,
          mortgaged, sealed, qlr_enc, zjh_enc)
      SELECT $1, $2, $21, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
          coalesce(prev.mortgaged, false), coalesce(prev.sealed, false), prev.qlr_enc, prev.zjh_enc
      FROM (SELECT 1) AS one
      LEFT JOIN LATERAL (SELECT mortgaged, sealed, qlr_enc, zjh_enc FROM households
-         WHERE county = $1 AND bdcdyh = $2 AND state = 'historical' ORDER BY version_id DESC LIMIT 1) AS prev ON true";
+         WHERE county = $1::bpchar AND bdcdyh = $2::bpchar AND state = 'historical'
+         ORDER BY version_id DESC LIMIT 1) AS prev ON true";
 
 async fn write_household(conn: &mut PgConnection, county: &str, zrzh: &str, h: &SurveyedHousehold) -> Result<Outcome> {
     let probe = bind_surveyed(sqlx::query(PROBE.as_str()).bind(county.to_owned()).bind(h.bdcdyh.clone()), h);
@@ -271,7 +274,7 @@ const INSERT_NEW: &str = "INSERT INTO households (county, bdcdyh, ljzh, sjc, myc
 
 async fn close_version(conn: &mut PgConnection, table: &'static str, county: &str, version_id: i64) -> Result<()> {
     sqlx::query(&format!(
-        "UPDATE {table} SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2"
+        "UPDATE {table} SET state = 'historical', valid_to = now() WHERE county = $1::bpchar AND version_id = $2"
     ))
     .bind(county)
     .bind(version_id)

@@ -1,5 +1,7 @@
 //! Natural buildings (自然幢 ZRZ) with their floors, and the building table (楼盘表).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -158,6 +160,26 @@ impl BuildingInput {
 const ATTRS: &str = "zrzh, zddm, county, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj::float8 AS ycjzmj, \
      scjzmj::float8 AS scjzmj, state, version_id, valid_from";
 
+/// Whether the parcel of a building is current ($1 county, $2 ZRZH).
+pub(crate) const PARCEL_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM parcels
+     WHERE county = $1::bpchar AND zddm = left($2, 19)::bpchar AND state = 'current')";
+
+/// Whether a building is current ($1 county, $2 ZRZH).
+pub(crate) const BUILDING_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM buildings
+     WHERE county = $1::bpchar AND zrzh = $2::bpchar AND state = 'current')";
+
+/// The current version of a building, locked for writing its next one ($1 county, $2 ZRZH).
+pub(crate) static LOCK_CURRENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
+         WHERE county = $1::bpchar AND zrzh = $2::bpchar AND state = 'current' FOR UPDATE"
+    )
+});
+
+/// The current floors of a building, top first ($1 county, $2 ZRZH).
+pub(crate) const CURRENT_FLOORS: &str = "SELECT sjc, myc, cmc FROM floors
+     WHERE county = $1::bpchar AND zrzh = $2::bpchar AND state = 'current' ORDER BY sjc DESC";
+
 /// The current version of a building, with footprint.
 pub async fn get_current(pool: &PgPool, zrzh: &str) -> Result<Option<Building>> {
     sqlx::query_as(&format!(
@@ -172,7 +194,7 @@ pub async fn get_current(pool: &PgPool, zrzh: &str) -> Result<Option<Building>> 
 
 /// Current buildings in the caller's counties, optionally of one parcel.
 pub async fn list(pool: &PgPool, counties: &[String], zddm: Option<&str>, page: Page) -> Result<(Vec<Building>, i64)> {
-    let where_sql = "county = ANY($1::char(6)[]) AND state = 'current' AND ($2::text IS NULL OR zddm = $2)";
+    let where_sql = "county = ANY($1::char(6)[]) AND state = 'current' AND ($2::text IS NULL OR zddm = $2::bpchar)";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM buildings WHERE {where_sql}"))
         .bind(counties)
         .bind(zddm)
@@ -215,38 +237,31 @@ pub async fn upsert_if(
         check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
         crate::db::parcels::check_polygon(&mut tx, g).await?;
     }
-    let parcel_exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM parcels WHERE county = $1 AND zddm = left($2, 19) AND state = 'current')",
-    )
-    .bind(county)
-    .bind(zrzh)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(StoreError::db("checking parcel of building"))?;
+    let parcel_exists: bool = sqlx::query_scalar(PARCEL_EXISTS)
+        .bind(county)
+        .bind(zrzh)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("checking parcel of building"))?;
     if !parcel_exists {
         return Err(StoreError::Invalid(format!("parcel {parcel} of building {zrzh} does not exist")));
     }
-    let before: Option<Building> = sqlx::query_as(&format!(
-        "SELECT {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry FROM buildings
-         WHERE county = $1 AND zrzh = $2 AND state = 'current' FOR UPDATE"
-    ))
-    .bind(county)
-    .bind(zrzh)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(StoreError::db("locking building"))?;
-    let before_floors: Vec<Floor> = sqlx::query_as(
-        "SELECT sjc, myc, cmc FROM floors WHERE county = $1 AND zrzh = $2 AND state = 'current' ORDER BY sjc DESC",
-    )
-    .bind(county)
-    .bind(zrzh)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(StoreError::db("loading floors"))?;
+    let before: Option<Building> = sqlx::query_as(LOCK_CURRENT.as_str())
+        .bind(county)
+        .bind(zrzh)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("locking building"))?;
+    let before_floors: Vec<Floor> = sqlx::query_as(CURRENT_FLOORS)
+        .bind(county)
+        .bind(zrzh)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("loading floors"))?;
     check_precondition(if_match, &format!("building {zrzh}"), before.as_ref().map(|b| b.attrs.version_id))?;
     if let Some(b) = &before {
         sqlx::query(
-            "UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
+            "UPDATE buildings SET state = 'historical', valid_to = now() WHERE county = $1::bpchar AND version_id = $2",
         )
         .bind(county)
         .bind(b.attrs.version_id)
@@ -259,7 +274,8 @@ pub async fn upsert_if(
     let new_floors: &[Floor] = input.floors.as_deref().unwrap_or(&[]);
     if input.floors.is_some() {
         sqlx::query(
-            "UPDATE floors SET state = 'historical', valid_to = now() WHERE county = $1 AND zrzh = $2 AND state = 'current'",
+            "UPDATE floors SET state = 'historical', valid_to = now()
+             WHERE county = $1::bpchar AND zrzh = $2::bpchar AND state = 'current'",
         )
         .bind(county)
         .bind(zrzh)
@@ -286,7 +302,7 @@ pub async fn upsert_if(
     let after: Building = sqlx::query_as(&format!(
         "INSERT INTO buildings (county, zrzh, jzwmc, zl, jgrq, dscs, dxcs, fwjg, ghyt, ycjzmj, scjzmj, geom)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 CASE WHEN $13 THEN (SELECT geom FROM buildings WHERE county = $1 AND version_id = $14)
+                 CASE WHEN $13 THEN (SELECT geom FROM buildings WHERE county = $1::bpchar AND version_id = $14)
                       ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($12::text), (SELECT srid FROM store_settings))) END)
          RETURNING {ATTRS}, ST_AsGeoJSON(geom)::jsonb AS geometry"
     ))

@@ -1,6 +1,8 @@
 //! Households / units (户 H): attributes, areas, status, and the owner's name and
 //! ID number encrypted at rest and masked unless the caller may see them.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -141,6 +143,18 @@ const COLUMNS: &str = "bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, 
      sctnjzmj::float8 AS sctnjzmj, scftjzmj::float8 AS scftjzmj, scjzmj::float8 AS scjzmj, ftxs::float8 AS ftxs, \
      gytdmj::float8 AS gytdmj, fttdmj::float8 AS fttdmj, dytdmj::float8 AS dytdmj, mortgaged, sealed, \
      qlr_enc, zjh_enc, state, version_id, valid_from";
+
+/// The current version of a household, locked for writing its next one ($1 county, $2 BDCDYH).
+pub(crate) static LOCK_CURRENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM households
+         WHERE county = $1::bpchar AND bdcdyh = $2::bpchar AND state = 'current' FOR UPDATE"
+    )
+});
+
+/// Makes a version historical ($1 county, $2 version id).
+pub(crate) const CLOSE_VERSION: &str =
+    "UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1::bpchar AND version_id = $2";
 
 impl Row {
     /// Decrypts and, unless `show_pii`, masks the owner fields.
@@ -379,25 +393,21 @@ pub async fn upsert_if(
     };
     let mut tx = pool.begin().await.map_err(StoreError::db("starting household write"))?;
     lock_object(&mut tx, "household", bdcdyh).await?;
-    let building_exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM buildings WHERE county = $1 AND zrzh = $2 AND state = 'current')",
-    )
-    .bind(county)
-    .bind(zrzh)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(StoreError::db("checking building of household"))?;
+    let building_exists: bool = sqlx::query_scalar(crate::db::buildings::BUILDING_EXISTS)
+        .bind(county)
+        .bind(zrzh)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("checking building of household"))?;
     if !building_exists {
         return Err(StoreError::Invalid(format!("building {zrzh} of unit {bdcdyh} does not exist")));
     }
-    let before_row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM households WHERE county = $1 AND bdcdyh = $2 AND state = 'current' FOR UPDATE"
-    ))
-    .bind(county)
-    .bind(bdcdyh)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(StoreError::db("locking household"))?;
+    let before_row: Option<Row> = sqlx::query_as(LOCK_CURRENT.as_str())
+        .bind(county)
+        .bind(bdcdyh)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("locking household"))?;
     check_precondition(if_match, &format!("household {bdcdyh}"), before_row.as_ref().map(|r| r.version_id))?;
     let (before_qlr, before_zjh) = before_row.as_ref().map_or((None, None), |r| (r.qlr_enc.clone(), r.zjh_enc.clone()));
     let before = before_row.map(|r| r.into_household(true, cipher)).transpose()?;
@@ -438,14 +448,12 @@ pub async fn upsert_if(
     };
     let areas = input.areas.apply(b.map(|b| &b.areas));
     if let Some(b) = b {
-        sqlx::query(
-            "UPDATE households SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2",
-        )
-        .bind(county)
-        .bind(b.version_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("closing household version"))?;
+        sqlx::query(CLOSE_VERSION)
+            .bind(county)
+            .bind(b.version_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("closing household version"))?;
     }
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO households (county, bdcdyh, zrzh, fwbm, ljzh, sjc, myc, dyh, shbw, hx, fwyt, zl,

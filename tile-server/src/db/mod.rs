@@ -9,6 +9,13 @@
 //! `crate::error` or `crate::http` (they map [`StoreError`] at the edge) nor `crate::auth`
 //! (it checks passwords and makes tokens, then calls the store with their hashes): every
 //! arrow between these modules points into `db`.
+//!
+//! Counties and codes are `CHAR(n)` columns (`bpchar`), and sqlx sends a Rust string as
+//! `text`: compared with a parameter as it comes, `county = $1` is planned as
+//! `county::text = $1`, which no index on `county` serves and which does not prune the
+//! county partitions of `parcels` (a scan of the whole table). So every such comparison
+//! casts its parameter: `county = $1::bpchar`, `zddm = ANY($2::bpchar[])`, `UNNEST` of
+//! codes as `bpchar[]` (tested in `src/index_use_tests.rs`).
 
 pub mod accounts;
 pub mod audit;

@@ -1,5 +1,7 @@
 //! Parcels (宗地 ZDJBXX): versioned rows, geometry in the store SRID.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,6 +103,18 @@ impl ParcelInput {
 const COLUMNS: &str = "zddm, county, djzqdm, zl, zdmj::float8 AS zdmj, yt, qllx, qlxz, state, version_id, \
      valid_from, valid_to, ST_AsGeoJSON(geom)::jsonb AS geometry";
 
+/// The current version of a parcel, locked for writing its next one ($1 county, $2 ZDDM).
+pub(crate) static LOCK_CURRENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM parcels
+         WHERE county = $1::bpchar AND zddm = $2::bpchar AND state = 'current' FOR UPDATE"
+    )
+});
+
+/// Makes a version historical ($1 county, $2 version id).
+pub(crate) const CLOSE_VERSION: &str =
+    "UPDATE parcels SET state = 'historical', valid_to = now() WHERE county = $1::bpchar AND version_id = $2";
+
 /// The current version of a parcel.
 pub async fn get_current(pool: &PgPool, zddm: &str) -> Result<Option<Parcel>> {
     sqlx::query_as(&format!(
@@ -137,7 +151,7 @@ pub struct ParcelFilter {
 /// Current parcels matching a filter, ordered by code; with the total count.
 pub async fn list(pool: &PgPool, filter: &ParcelFilter, page: Page) -> Result<(Vec<Parcel>, i64)> {
     let where_sql = "county = ANY($1::char(6)[]) AND state = 'current'
-         AND ($2::text IS NULL OR djzqdm = $2)
+         AND ($2::text IS NULL OR djzqdm = $2::bpchar)
          AND ($3::float8 IS NULL OR geom && ST_MakeEnvelope($3, $4, $5, $6, (SELECT srid FROM store_settings)))";
     let [x0, y0, x1, y1] = filter.bbox.map_or([None; 4], |b| b.map(Some));
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM parcels WHERE {where_sql}"))
@@ -206,18 +220,16 @@ pub async fn upsert_if(
         check_geometry_crs(g, crate::db::store_srid_in(&mut tx).await?)?;
         check_polygon(&mut tx, g).await?;
     }
-    let before: Option<Parcel> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM parcels WHERE county = $1 AND zddm = $2 AND state = 'current' FOR UPDATE"
-    ))
-    .bind(county)
-    .bind(zddm)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(StoreError::db("locking parcel"))?;
+    let before: Option<Parcel> = sqlx::query_as(LOCK_CURRENT.as_str())
+        .bind(county)
+        .bind(zddm)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("locking parcel"))?;
     check_precondition(if_match, &format!("parcel {zddm}"), before.as_ref().map(|b| b.version_id))?;
     let b = before.as_ref();
     if let Some(b) = b {
-        sqlx::query("UPDATE parcels SET state = 'historical', valid_to = now() WHERE county = $1 AND version_id = $2")
+        sqlx::query(CLOSE_VERSION)
             .bind(county)
             .bind(b.version_id)
             .execute(&mut *tx)
@@ -229,7 +241,7 @@ pub async fn upsert_if(
     let after: Parcel = sqlx::query_as(&format!(
         "INSERT INTO parcels (county, zddm, zl, zdmj, yt, qllx, qlxz, geom)
          VALUES ($1, $2, $3, $4, $5, $6, $7,
-                 CASE WHEN $9 THEN (SELECT geom FROM parcels WHERE county = $1 AND version_id = $10)
+                 CASE WHEN $9 THEN (SELECT geom FROM parcels WHERE county = $1::bpchar AND version_id = $10)
                       ELSE ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($8::text), (SELECT srid FROM store_settings))) END)
          RETURNING {COLUMNS}"
     ))

@@ -383,9 +383,9 @@ pub async fn features(pool: &PgPool, layer: TileLayer, county: &str) -> Result<s
                         'type', 'Feature',
                         'geometry', ST_AsGeoJSON(f.geom, 2)::json,
                         'properties', to_jsonb(f) - 'geom')), '[]'::json))::jsonb,
-                (SELECT count(*) FROM {table} WHERE county = $1 AND state = 'current' AND geom IS NOT NULL)
+                (SELECT count(*) FROM {table} WHERE county = $1::bpchar AND state = 'current' AND geom IS NOT NULL)
          FROM (SELECT {columns}, geom FROM {table}
-               WHERE county = $1 AND state = 'current' AND geom IS NOT NULL
+               WHERE county = $1::bpchar AND state = 'current' AND geom IS NOT NULL
                ORDER BY {key} LIMIT $2) f"
     ))
     .bind(county)

@@ -53,7 +53,7 @@ impl BulkLoad {
         }
         let load = BulkLoad { county: county.to_owned(), table: format!("parcels_load_{county}"), batches: Vec::new() };
         let (any, partition): (bool, Option<String>) =
-            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM parcels WHERE county = $1), to_regclass($2)::text")
+            sqlx::query_as("SELECT EXISTS (SELECT 1 FROM parcels WHERE county = $1::bpchar), to_regclass($2)::text")
                 .bind(county)
                 .bind(load.partition())
                 .fetch_one(&mut *conn)
@@ -146,7 +146,7 @@ impl BulkLoad {
             let w = Written { inserted: codes.len() as u64, ..Written::default() };
             let which = (Layer::Parcels, number, records);
             store::audit_batch(&mut tx, run_id, &self.county, run, which, w, (json!(codes), Value::Null)).await?;
-            sqlx::query("UPDATE import_runs SET batches = batches + 1 WHERE county = $1 AND run_id = $2")
+            sqlx::query(store::COUNT_BATCH)
                 .bind(&self.county)
                 .bind(run_id)
                 .execute(&mut *tx)

@@ -125,6 +125,14 @@ pub async fn start_run(conn: &mut PgConnection, county: &str, run: &RunInfo) -> 
     .map_err(ImportError::db("recording the import run"))
 }
 
+/// Records the end of a run ($1 county, $2 run id, $3 status, $4 counts).
+pub(crate) const FINISH_RUN: &str =
+    "UPDATE import_runs SET finished_at = now(), status = $3, counts = $4 WHERE county = $1::bpchar AND run_id = $2";
+
+/// Counts a committed batch on its run ($1 county, $2 run id).
+pub(crate) const COUNT_BATCH: &str =
+    "UPDATE import_runs SET batches = batches + 1 WHERE county = $1::bpchar AND run_id = $2";
+
 /// Records the end of a run with its summary.
 pub async fn finish_run(
     conn: &mut PgConnection,
@@ -133,16 +141,14 @@ pub async fn finish_run(
     status: &str,
     summary: &Value,
 ) -> Result<(), ImportError> {
-    sqlx::query(
-        "UPDATE import_runs SET finished_at = now(), status = $3, counts = $4 WHERE county = $1 AND run_id = $2",
-    )
-    .bind(county)
-    .bind(run_id)
-    .bind(status)
-    .bind(summary)
-    .execute(conn)
-    .await
-    .map_err(ImportError::db("finishing the import run"))?;
+    sqlx::query(FINISH_RUN)
+        .bind(county)
+        .bind(run_id)
+        .bind(status)
+        .bind(summary)
+        .execute(conn)
+        .await
+        .map_err(ImportError::db("finishing the import run"))?;
     Ok(())
 }
 
@@ -214,7 +220,10 @@ pub fn write_batch<'a>(
 pub async fn fresh_layers(conn: &mut PgConnection, county: &str) -> Result<Vec<Layer>, ImportError> {
     let mut out = Vec::new();
     for l in [Layer::Parcels, Layer::Buildings, Layer::Subdistricts, Layer::Districts] {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1 AND state = 'current')", target(l).table);
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1::bpchar AND state = 'current')",
+            target(l).table
+        );
         let any: bool = sqlx::query_scalar(&sql)
             .bind(county)
             .fetch_one(&mut *conn)
@@ -276,7 +285,7 @@ async fn write_batch_inner(
         let codes = (ins_codes.unwrap_or(Value::Null), upd_codes.unwrap_or(Value::Null));
         audit_batch(&mut tx, run_id, &county, run, (batch.layer, batch.number, batch.records), w, codes).await?;
     }
-    sqlx::query("UPDATE import_runs SET batches = batches + 1 WHERE county = $1 AND run_id = $2")
+    sqlx::query(COUNT_BATCH)
         .bind(run_county)
         .bind(run_id)
         .execute(&mut *tx)
@@ -345,16 +354,27 @@ pub(super) fn batch_keys(lines: &[u8]) -> std::collections::BTreeMap<String, Vec
     out
 }
 
+/// Whether any of some codes of a county has a current row in `t` ($1 county, $2 codes).
+fn current_probe(t: &Target) -> String {
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1::bpchar AND {} = ANY($2::bpchar[]) AND state = 'current')",
+        t.table, t.key
+    )
+}
+
+/// [`current_probe`] of a layer's table.
+#[cfg(test)]
+pub(crate) fn current_probe_of(layer: Layer) -> String {
+    current_probe(&target(layer))
+}
+
 /// Whether any of `keys` has a current row (one index probe per code).
 async fn any_current(
     tx: &mut PgConnection,
     t: &Target,
     keys: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Result<bool, ImportError> {
-    let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM {} WHERE county = $1 AND {} = ANY($2::bpchar[]) AND state = 'current')",
-        t.table, t.key
-    );
+    let sql = current_probe(t);
     for (county, codes) in keys {
         let found: bool = sqlx::query_scalar(&sql)
             .bind(county)

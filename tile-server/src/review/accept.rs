@@ -285,7 +285,7 @@ pub async fn accept(pool: &PgPool, who: &Principal, id: i64, d: &Decision, limit
     sqlx::query(
         "UPDATE submission_versions SET status = 'accepted', decided_by = $4, decided_at = now(), decision_note = $5,
              override_reason = $6, codes_issued = $7
-         WHERE county = $1 AND submission_id = $2 AND version = $3",
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3",
     )
     .bind(&county)
     .bind(id)

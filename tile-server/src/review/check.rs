@@ -24,7 +24,7 @@ pub enum Outcome {
 
 /// The county's QC rules (table `qc_config`), else the defaults.
 pub async fn qc_config(pool: &PgPool, county: &str) -> Result<QcConfig> {
-    let text: Option<String> = sqlx::query_scalar("SELECT rules_toml FROM qc_config WHERE county = $1")
+    let text: Option<String> = sqlx::query_scalar("SELECT rules_toml FROM qc_config WHERE county = $1::bpchar")
         .bind(county)
         .fetch_optional(pool)
         .await

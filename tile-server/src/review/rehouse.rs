@@ -187,25 +187,27 @@ async fn match_places(
     Ok((pairs, by_place.into_values().collect()))
 }
 
+/// Copies the register's fields of old households onto new ones ($1 county, $2 old and $3
+/// new BDCDYH, pairwise).
+pub(crate) const CARRY_REGISTER_FIELDS: &str = "UPDATE households n SET mortgaged = o.mortgaged, sealed = o.sealed,
+         qlr_enc = coalesce(n.qlr_enc, o.qlr_enc), zjh_enc = coalesce(n.zjh_enc, o.zjh_enc)
+     FROM UNNEST($2::bpchar[], $3::bpchar[]) AS m(old, new), households o
+     WHERE n.county = $1::char(6) AND n.state = 'current' AND n.bdcdyh = m.new
+       AND o.county = $1::char(6) AND o.state = 'current' AND o.bdcdyh = m.old";
+
 /// Owner, mortgage and seal of each old household onto its continuation.
 async fn carry_register_fields(conn: &mut PgConnection, county: &str, pairs: &[(String, String)]) -> Result<()> {
     if pairs.is_empty() {
         return Ok(());
     }
     let (olds, news): (Vec<&str>, Vec<&str>) = pairs.iter().map(|(o, n)| (o.as_str(), n.as_str())).unzip();
-    sqlx::query(
-        "UPDATE households n SET mortgaged = o.mortgaged, sealed = o.sealed,
-             qlr_enc = coalesce(n.qlr_enc, o.qlr_enc), zjh_enc = coalesce(n.zjh_enc, o.zjh_enc)
-         FROM UNNEST($2::text[], $3::text[]) AS m(old, new), households o
-         WHERE n.county = $1::char(6) AND n.state = 'current' AND n.bdcdyh = m.new
-           AND o.county = $1::char(6) AND o.state = 'current' AND o.bdcdyh = m.old",
-    )
-    .bind(county)
-    .bind(&olds)
-    .bind(&news)
-    .execute(&mut *conn)
-    .await
-    .map_err(AppError::db("carrying register fields to new households"))?;
+    sqlx::query(CARRY_REGISTER_FIELDS)
+        .bind(county)
+        .bind(&olds)
+        .bind(&news)
+        .execute(&mut *conn)
+        .await
+        .map_err(AppError::db("carrying register fields to new households"))?;
     Ok(())
 }
 
@@ -231,7 +233,7 @@ async fn copy_households(
          SELECT h.county, m.new, $2, h.fwbm, h.ljzh, h.sjc, h.myc, h.dyh, h.shbw, h.hx, h.fwyt, h.zl,
              h.yctnjzmj, h.ycftjzmj, h.ycjzmj, h.sctnjzmj, h.scftjzmj, h.scjzmj, h.ftxs, h.gytdmj, h.fttdmj, h.dytdmj,
              h.mortgaged, h.sealed, h.qlr_enc, h.zjh_enc
-         FROM UNNEST($3::text[], $4::text[]) AS m(old, new)
+         FROM UNNEST($3::bpchar[], $4::bpchar[]) AS m(old, new)
          JOIN households h ON h.county = $1::char(6) AND h.state = 'current' AND h.bdcdyh = m.old",
     )
     .bind(county)

@@ -360,7 +360,8 @@ pub async fn get(pool: &PgPool, who: &Principal, id: i64) -> Result<SubmissionDe
         .filter(|s| may_read(who, &s.county, s.submitted_by))
         .ok_or(StoreError::NotFound(format!("submission {id}")))?;
     let versions = sqlx::query_as(&format!(
-        "SELECT {VERSION_COLUMNS} FROM submission_versions WHERE county = $1 AND submission_id = $2 ORDER BY version DESC"
+        "SELECT {VERSION_COLUMNS} FROM submission_versions
+         WHERE county = $1::bpchar AND submission_id = $2 ORDER BY version DESC"
     ))
     .bind(&s.county)
     .bind(id)
@@ -391,7 +392,7 @@ pub async fn document(
     type Row = (String, Option<Value>, Option<String>, Option<String>);
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT status, {json_col}, {text_col}, diff_fingerprint FROM submission_versions
-         WHERE county = $1 AND submission_id = $2 AND version = $3"
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3"
     ))
     .bind(&key.county)
     .bind(id)

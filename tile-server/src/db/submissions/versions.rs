@@ -13,18 +13,24 @@ use crate::db::audit::{self, AuditEntry};
 use crate::db::error::{Result, StoreError};
 use crate::principal::{Action, Denied, Principal};
 
+/// A version's package, manifest and author ($1 county, $2 submission id, $3 version).
+pub(crate) const PACKAGE: &str = "SELECT package, manifest, submitted_by FROM submission_versions
+     WHERE county = $1::bpchar AND submission_id = $2 AND version = $3";
+
+/// The status moves of a submission, oldest first ($1 county, $2 submission id).
+pub(crate) const TRANSITIONS: &str =
+    "SELECT version, at, from_status, to_status, actor, note FROM submission_transitions
+     WHERE county = $1::bpchar AND submission_id = $2 ORDER BY at, version";
+
 /// A version's package and manifest (for the check and the accept).
 pub async fn package(conn: &mut PgConnection, key: &VersionKey) -> Result<(Vec<u8>, Value, i64)> {
-    let row: Option<(Vec<u8>, Value, i64)> = sqlx::query_as(
-        "SELECT package, manifest, submitted_by FROM submission_versions
-         WHERE county = $1 AND submission_id = $2 AND version = $3",
-    )
-    .bind(&key.county)
-    .bind(key.submission_id)
-    .bind(key.version)
-    .fetch_optional(conn)
-    .await
-    .map_err(StoreError::db("reading a package"))?;
+    let row: Option<(Vec<u8>, Value, i64)> = sqlx::query_as(PACKAGE)
+        .bind(&key.county)
+        .bind(key.submission_id)
+        .bind(key.version)
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::db("reading a package"))?;
     row.ok_or(StoreError::NotFound(format!("submission {} version {}", key.submission_id, key.version)))
 }
 
@@ -55,7 +61,7 @@ pub async fn set_checked(conn: &mut PgConnection, key: &VersionKey, c: &Checked)
     let done = sqlx::query(
         "UPDATE submission_versions SET status = 'ready', verdict = $4, score = $5, findings_count = $6, report = $7,
              report_html = $8, diff = $9, diff_fingerprint = $10, diff_area = $11, diff_at = now()
-         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'checking'",
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3 AND status = 'checking'",
     )
     .bind(&key.county)
     .bind(key.submission_id)
@@ -77,7 +83,7 @@ pub async fn set_checked(conn: &mut PgConnection, key: &VersionKey, c: &Checked)
 /// What of the store a version's diff read.
 pub async fn area(pool: &PgPool, key: &VersionKey) -> Result<crate::db::review_store::Area> {
     let v: Option<Value> = sqlx::query_scalar(
-        "SELECT diff_area FROM submission_versions WHERE county = $1 AND submission_id = $2 AND version = $3",
+        "SELECT diff_area FROM submission_versions WHERE county = $1::bpchar AND submission_id = $2 AND version = $3",
     )
     .bind(&key.county)
     .bind(key.submission_id)
@@ -94,7 +100,7 @@ pub async fn set_failed(conn: &mut PgConnection, key: &VersionKey, reason: &str)
     set_actor(conn, "system:review-worker").await?;
     sqlx::query(
         "UPDATE submission_versions SET status = 'failed', failure = $4
-         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'checking'",
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3 AND status = 'checking'",
     )
     .bind(&key.county)
     .bind(key.submission_id)
@@ -111,7 +117,7 @@ pub async fn recheck(conn: &mut PgConnection, key: &VersionKey, actor: &str) -> 
     set_actor(conn, actor).await?;
     let done = sqlx::query(
         "UPDATE submission_versions SET status = 'checking', failure = NULL
-         WHERE county = $1 AND submission_id = $2 AND version = $3 AND status = 'ready'",
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3 AND status = 'ready'",
     )
     .bind(&key.county)
     .bind(key.submission_id)
@@ -205,7 +211,7 @@ pub async fn return_to_surveyor(
     sqlx::query(
         "UPDATE submission_versions SET status = 'returned', decided_by = $4, decided_at = now(), decision_note = $5,
              returned_findings = $6
-         WHERE county = $1 AND submission_id = $2 AND version = $3",
+         WHERE county = $1::bpchar AND submission_id = $2 AND version = $3",
     )
     .bind(&v.county)
     .bind(id)
@@ -232,15 +238,12 @@ pub async fn return_to_surveyor(
 
 /// The trail of status moves of a submission (from the trigger's table).
 pub async fn transitions(pool: &PgPool, county: &str, id: i64) -> Result<Vec<Transition>> {
-    sqlx::query_as(
-        "SELECT version, at, from_status, to_status, actor, note FROM submission_transitions
-         WHERE county = $1 AND submission_id = $2 ORDER BY at, version",
-    )
-    .bind(county)
-    .bind(id)
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::db("reading transitions"))
+    sqlx::query_as(TRANSITIONS)
+        .bind(county)
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::db("reading transitions"))
 }
 
 /// One status move.
