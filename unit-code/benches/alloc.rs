@@ -21,8 +21,11 @@ const CLIENTS: u32 = 16;
 
 #[derive(Clone, Copy, Debug)]
 enum Work {
-    /// `SELECT nextval(...)`: the peer.
+    /// `SELECT nextval(...)` on a connection of the client's own: the peer.
     NextVal,
+    /// `SELECT nextval(...)` through the pool, which pings the connection it
+    /// hands out (`test_before_acquire`): a second round trip per call.
+    NextValPooled,
     /// `allocate(scope, n)`, all clients on the same scope.
     SameScope(u32),
     /// `allocate(scope, 1)`, each client on its own scope.
@@ -47,13 +50,21 @@ async fn run(pool: &PgPool, work: Work, secs: u64) -> f64 {
     for client in 0..CLIENTS {
         let (alloc, stop, total, pool) = (alloc.clone(), stop.clone(), total.clone(), pool.clone());
         handles.push(tokio::spawn(async move {
+            // The peer at its best: no pool between the client and its session.
+            let mut own = match work {
+                Work::NextVal => Some(pool.acquire().await.unwrap_or_else(|e| panic!("{e}"))),
+                _ => None,
+            };
             while !stop.load(Ordering::Relaxed) {
                 let issued = match work {
-                    Work::NextVal => sqlx::query_scalar::<_, i64>("SELECT nextval('uc_bench_seq')")
-                        .fetch_one(&pool)
-                        .await
-                        .map(|_| 1)
-                        .map_err(|e| e.to_string()),
+                    Work::NextVal | Work::NextValPooled => {
+                        let next = sqlx::query_scalar::<_, i64>("SELECT nextval('uc_bench_seq')");
+                        let got = match own.as_mut() {
+                            Some(conn) => next.fetch_one(&mut **conn).await,
+                            None => next.fetch_one(&pool).await,
+                        };
+                        got.map(|_| 1).map_err(|e| e.to_string())
+                    }
                     Work::SameScope(_) | Work::OwnScope | Work::SameScopeAlone => {
                         let (sub, n) = match work {
                             Work::SameScope(n) => (GENERATION.load(Ordering::SeqCst), n),
@@ -159,7 +170,13 @@ fn main() {
         for round in 1..=rounds {
             println!("round {round} (load average {})", load_average());
             let peer = run(&pool, Work::NextVal, secs).await;
-            println!("{:<46} {:>9.0} codes/s  (peer, leaves gaps)", "nextval() bare sequence", peer);
+            println!("{:<46} {:>9.0} codes/s  (peer, leaves gaps)", "nextval(), a connection per client", peer);
+            let pooled = run(&pool, Work::NextValPooled, secs).await;
+            println!(
+                "{:<46} {pooled:>9.0} codes/s  ratio {:.3}  (the pool pings each connection it hands out)",
+                "nextval() through the pool",
+                pooled / peer
+            );
             // Each client waits for a commit that makes its code durable, so no
             // allocator of that kind can beat CLIENTS × one client's commit rate.
             let commits = commit_rate(&pool, secs).await;

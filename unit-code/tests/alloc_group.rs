@@ -126,6 +126,50 @@ async fn requests_queued_behind_a_transaction_share_the_next_one() {
     db.drop_db().await;
 }
 
+/// The worker keeps its connection between batches; when that connection
+/// dies, the batch on it fails and the next batch runs on a fresh one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_whose_connection_died_fails_and_the_next_one_runs_on_a_fresh_one() {
+    let db = TestDb::new("gconn", 4).await;
+    let alloc = Arc::new(PgAllocator::new(db.pool.clone()));
+    let scope = Scope::parcels(sub(6), gb());
+    let mut holder = hold_counter(&db.url(), scope).await;
+    let pid = backend_pid(&mut holder).await;
+    let spawn = || {
+        let alloc = alloc.clone();
+        tokio::spawn(async move { alloc.allocate(scope, 1).await })
+    };
+    let first = spawn();
+    wait_until("the first batch in flight", || {
+        let pool = db.pool.clone();
+        async move { blocked_by(&pool, pid, None).await == 1 }
+    })
+    .await;
+    let second = spawn();
+    wait_until("the second request queued", || {
+        let n = alloc.queued(scope);
+        async move { n == 1 }
+    })
+    .await;
+    let worker: i32 = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND $1 = ANY(pg_blocking_pids(pid))",
+    )
+    .bind(pid)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let killed: bool =
+        sqlx::query_scalar("SELECT pg_terminate_backend($1)").bind(worker).fetch_one(&db.pool).await.unwrap();
+    assert!(killed);
+    let e = first.await.unwrap().unwrap_err();
+    assert!(matches!(e, AllocError::Database { .. }), "{e}");
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+    let run = second.await.unwrap().unwrap();
+    assert_eq!((run.first, run.last), (1, 1), "the killed batch left no number behind");
+    assert_eq!(stored(&db.pool, scope).await, vec![1]);
+    db.drop_db().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_caller_that_left_before_its_batch_gets_no_number() {
     let db = TestDb::new("gleft", 8).await;
