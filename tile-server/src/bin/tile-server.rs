@@ -7,7 +7,6 @@ use std::str::FromStr as _;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use sqlx::postgres::PgPoolOptions;
 use tile_server::auth::{accounts, Role};
 use tile_server::config::{FileConfig, Settings, PII_KEY_ENV};
 use tile_server::crypto::PiiCipher;
@@ -319,7 +318,7 @@ async fn connect(
     let options = sqlx::postgres::PgConnectOptions::from_str(&url)
         .context("reading the database URL (not shown: it may hold a password)")?
         .application_name(application_name);
-    PgPoolOptions::new()
+    tile_server::db::pool_options()
         .max_connections(settings.max_connections)
         .connect_with(options)
         .await

@@ -51,6 +51,25 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// the application role works with.
 const UNIT_CODE_TABLES: &str = "uc_counter, uc_unit, uc_event, uc_lineage";
 
+/// A connection that has sat in the pool this long is pinged before it is handed out.
+pub const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pool options for the server's pools. sqlx pings every connection it hands out
+/// (`test_before_acquire`): a round trip, and a wake-up of a PostgreSQL backend, on every
+/// request. Here only a connection idle for [`PING_AFTER_IDLE`] or more is pinged (one a
+/// restarted server may have dropped); a busy server's connections go out as they are.
+/// (sqlx also pings each connection it takes back; that one finds the broken ones.)
+pub fn pool_options() -> sqlx::postgres::PgPoolOptions {
+    sqlx::postgres::PgPoolOptions::new().test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for >= PING_AFTER_IDLE {
+                sqlx::Connection::ping(conn).await?;
+            }
+            Ok(true)
+        })
+    })
+}
+
 /// Applies pending migrations: the store's, then the `unit-code` crate's
 /// (`uc_*` tables, its own migrator). Both share `_sqlx_migrations`, so each
 /// ignores the other's versions. Then grants the application role what it needs

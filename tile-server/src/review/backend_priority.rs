@@ -9,7 +9,7 @@
 //! when its process title names this session (user, database and this client's port), so
 //! a process id from another PID namespace is never mistaken for it.
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{PgConnection, PgPool};
 
 /// A lazily connecting pool whose sessions' backends run `nice` lower, where this process
@@ -17,7 +17,7 @@ use sqlx::{PgConnection, PgPool};
 /// accept's writing sessions were tried so too: at saturation a lowered backend holding a
 /// buffer or WAL lock stalled the API calls, so they keep their priority.)
 pub fn background_pool(options: PgConnectOptions, name: &str, max_connections: u32, nice: i32) -> PgPool {
-    PgPoolOptions::new()
+    crate::db::pool_options()
         .max_connections(max_connections)
         .after_connect(move |conn, _| {
             Box::pin(async move {

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -44,7 +44,7 @@ impl Background {
                 // Its sessions keep their priority: an accept writes, and a backend that is
                 // preempted while it holds a buffer or WAL lock holds up the API calls that need
                 // it (measured at saturation: p99 85–500 ms, stalls up to 1.6 s).
-                let db = PgPoolOptions::new()
+                let db = crate::db::pool_options()
                     .max_connections(max_connections)
                     .connect_lazy_with(options.application_name(&name));
                 let _ = ready_tx.send(Ok((Handle::current(), db)));

@@ -87,3 +87,38 @@ async fn a_refused_review_transition_is_409_conflict(pool: PgPool) {
     let resp = AppError::from(err.unwrap_or_else(|| panic!("no error"))).into_response();
     assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
+
+/// The server's pools hand out a busy connection without a ping, but one idle for
+/// `PING_AFTER_IDLE` is pinged first: a session the database dropped meanwhile (a
+/// restart, an administrator's `pg_terminate_backend`) is replaced, not handed to a request.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_pooled_session_dropped_while_idle_is_replaced_before_use(
+    _: sqlx::postgres::PgPoolOptions,
+    options: sqlx::postgres::PgConnectOptions,
+) {
+    let pool = tile_server::db::pool_options()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&pool).await.unwrap_or_else(|e| panic!("{e}"))
+    };
+    let first = pid(pool.clone()).await;
+    assert_eq!(pid(pool.clone()).await, first, "one connection, reused");
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let gone: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(first)
+        .fetch_one(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(gone);
+    // Idle for longer than the limit (the only wait here, and its length is all it needs).
+    tokio::time::sleep(tile_server::db::PING_AFTER_IDLE + std::time::Duration::from_millis(100)).await;
+    let second = pid(pool.clone()).await;
+    assert_ne!(second, first, "a fresh session");
+}
