@@ -21,6 +21,10 @@ pub struct LoadOptions {
     /// A county's parcels and buildings carry text the quality checks never look at; not
     /// reading it saves a fifth of the model's memory (see `QcConfig::attributes_read`).
     pub only_attributes: Option<Vec<String>>,
+    /// Records per chunk when a shapefile is read in chunks ([`super::stream_layer`]);
+    /// `None`: 65,536. Smaller chunks hold less in memory at once; tests use them to get
+    /// several chunks out of a small file.
+    pub chunk_records: Option<usize>,
 }
 
 impl LoadOptions {

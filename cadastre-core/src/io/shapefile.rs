@@ -108,7 +108,7 @@ pub(crate) fn read(
     trust_cpg: bool,
     consume: &mut dyn FnMut(&mut RawLayer),
 ) -> Result<ShapefileRead, LoadError> {
-    read_chunked(shp_path, layer, options, trust_cpg, CHUNK, consume)
+    read_chunked(shp_path, layer, options, trust_cpg, options.chunk_records.unwrap_or(CHUNK).max(1), consume)
 }
 
 /// [`read`] with a chunk size (tests use small ones).

@@ -416,6 +416,7 @@ async fn import_command(pool: &sqlx::PgPool, args: ImportArgs, actor: Option<&st
         rejects: Some(rejects.clone()),
         writers: args.writers,
         bulk_min: if args.no_bulk { u64::MAX } else { args.bulk_min },
+        chunk_records: None,
     };
     let bar = progress::Bar::new(args.quiet);
     let summary =

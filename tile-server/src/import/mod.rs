@@ -103,6 +103,8 @@ pub struct ImportOptions {
     /// A county's first parcel load of at least this many records is bulk loaded into
     /// its own partition ([`bulk`]); `u64::MAX`: never.
     pub bulk_min: u64,
+    /// Records read and validated at a time; `None`: the loader's default (65,536).
+    pub chunk_records: Option<usize>,
 }
 
 impl ImportOptions {
@@ -119,6 +121,7 @@ impl ImportOptions {
             rejects: None,
             writers: DEFAULT_WRITERS,
             bulk_min: bulk::DEFAULT_BULK_MIN,
+            chunk_records: None,
         }
     }
 }
@@ -284,7 +287,7 @@ fn spawn_reader(
     tx: tokio::sync::mpsc::Sender<Msg>,
 ) -> std::thread::JoinHandle<()> {
     let layers = layers.to_vec();
-    let load = LoadOptions { encoding: opts.encoding, ..LoadOptions::default() };
+    let load = LoadOptions { encoding: opts.encoding, chunk_records: opts.chunk_records, ..LoadOptions::default() };
     let county = opts.county.clone();
     std::thread::spawn(move || read_all(&layers, &load, county, srid, assume.as_ref(), &tx))
 }

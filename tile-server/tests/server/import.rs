@@ -158,10 +158,18 @@ async fn generated_defects_are_rejected_and_the_rest_loaded(pool: PgPool) {
     let dir = tempdir();
     let truth = write_district(&district, &config, dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let report = dir.path().join("rejects.csv");
-    let s = run_import(&pool, &ImportOptions { batch: 500, ..opts(dir.path(), Some(report.clone())) }).await;
+    // Chunks of 300 records: seven a layer, and a duplicate may sit in another chunk
+    // than its first record.
+    let options = ImportOptions { batch: 500, chunk_records: Some(300), ..opts(dir.path(), Some(report.clone())) };
+    let s = run_import(&pool, &options).await;
     assert_counts_add_up(&s);
     assert_eq!(s.exit_code(), 1);
     let rows = read_report(&report);
+    // In record order within each layer, as the chunks were read.
+    for layer in ["ZD", "ZRZ"] {
+        let indexes: Vec<usize> = rows.iter().filter(|r| r.layer == layer).filter_map(|r| r.index).collect();
+        assert!(indexes.windows(2).all(|w| w[0] <= w[1]), "{layer} rows out of record order: {indexes:?}");
+    }
     let rejected: Vec<&ReportRow> = rows.iter().filter(|r| r.action == "rejected").collect();
     // Expected rejects: every defect except attribute.missing, with its rule.
     let mut expected: BTreeMap<String, &str> = BTreeMap::new();
