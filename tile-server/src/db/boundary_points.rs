@@ -10,7 +10,7 @@ use cadastre_core::boundary::{number_per_parcel, BoundaryPoints};
 use geo_types::MultiPolygon;
 use sqlx::PgConnection;
 
-use super::review_store::multipolygon_from_geojson;
+use super::wkb::multipolygon_from_wkb;
 use crate::db::error::{Result, StoreError};
 
 /// Replaces the current points of `close` (parcels changed, replaced or gone) and
@@ -120,8 +120,8 @@ fn numbered(parcels: &[(String, MultiPolygon<f64>)]) -> Rows {
 /// walking the county passes the last code it got, so no batch re-reads the parcels the
 /// earlier ones already did; from the start, pass `""`).
 pub async fn stale_parcels(conn: &mut PgConnection, county: &str, after: &str, limit: i64) -> Result<StaleBatch> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT p.zddm::text, ST_AsGeoJSON(p.geom, 15) FROM parcels p
+    let rows: Vec<(String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT p.zddm::text, ST_AsBinary(p.geom) FROM parcels p
          WHERE p.county = $1::char(6) AND p.state = 'current' AND p.geom IS NOT NULL
            AND p.zddm > $3::bpchar
            AND NOT EXISTS (SELECT 1 FROM boundary_points b
@@ -136,10 +136,8 @@ pub async fn stale_parcels(conn: &mut PgConnection, county: &str, after: &str, l
     .await
     .map_err(StoreError::db("finding parcels without boundary points"))?;
     let last_code = rows.last().map(|(code, _)| code.clone());
-    let parcels = rows
-        .into_iter()
-        .filter_map(|(code, g)| Some((code, g.as_deref().and_then(multipolygon_from_geojson)?)))
-        .collect();
+    let parcels =
+        rows.into_iter().filter_map(|(code, g)| Some((code, g.as_deref().and_then(multipolygon_from_wkb)?))).collect();
     Ok(StaleBatch { parcels, last_code })
 }
 

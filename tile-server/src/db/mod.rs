@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod submissions;
 pub mod summary;
 pub mod tiles;
+pub mod wkb;
 
 use sqlx::migrate::Migrator;
 use sqlx::PgPool;

@@ -3,12 +3,13 @@
 
 use cadastre_core::diff::{HouseholdRecord, StoreSide};
 use cadastre_core::model::{Building, BuildingAttributes, Parcel, ParcelAttributes};
-use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use geo_types::MultiPolygon;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
 use crate::db::error::{Result, StoreError};
+use crate::db::wkb::multipolygon_from_wkb;
 
 /// What of the store a package may touch.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -36,7 +37,7 @@ pub struct StoreRows {
     pub fingerprint: String,
 }
 
-type ParcelRow = (i64, String, String, Option<f64>, Option<String>, Option<String>, Option<String>, Option<String>);
+type ParcelRow = (i64, String, String, Option<f64>, Option<String>, Option<String>, Option<String>, Option<Vec<u8>>);
 type BuildingRow = (
     i64,
     String,
@@ -47,7 +48,7 @@ type BuildingRow = (
     Option<String>,
     Option<f64>,
     Option<f64>,
-    Option<String>,
+    Option<Vec<u8>>,
 );
 type HouseholdRow = (
     i64,
@@ -64,28 +65,6 @@ type HouseholdRow = (
     Option<f64>,
     Option<f64>,
 );
-
-/// A GeoJSON (Multi)Polygon from PostGIS into geo-types.
-pub fn multipolygon_from_geojson(text: &str) -> Option<MultiPolygon<f64>> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    let ring = |r: &Value| -> Option<LineString<f64>> {
-        r.as_array()?
-            .iter()
-            .map(|c| Some(Coord { x: c.get(0)?.as_f64()?, y: c.get(1)?.as_f64()? }))
-            .collect::<Option<Vec<_>>>()
-            .map(LineString)
-    };
-    let polygon = |p: &Value| -> Option<Polygon<f64>> {
-        let mut rings = p.as_array()?.iter().map(ring).collect::<Option<Vec<_>>>()?.into_iter();
-        Some(Polygon::new(rings.next()?, rings.collect()))
-    };
-    let coords = v.get("coordinates")?;
-    match v.get("type")?.as_str()? {
-        "Polygon" => Some(MultiPolygon(vec![polygon(coords)?])),
-        "MultiPolygon" => coords.as_array()?.iter().map(polygon).collect::<Option<Vec<_>>>().map(MultiPolygon),
-        _ => None,
-    }
-}
 
 const PARCELS_OF_AREA: &str = "county = $1::char(6) AND state = 'current'
     AND (($2 AND geom && ST_MakeEnvelope($3, $4, $5, $6, (SELECT srid FROM store_settings))) OR zddm = ANY($7::char(19)[]))";
@@ -155,7 +134,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
     let lock_sql = if lock { "FOR UPDATE" } else { "" };
     let bbox = area.bbox.unwrap_or([0.0, 0.0, 0.0, 0.0]);
     let parcels: Vec<ParcelRow> = sqlx::query_as(&format!(
-        "SELECT version_id, zddm::text, zl, zdmj::float8, yt, qllx, qlxz, ST_AsGeoJSON(geom, 15)
+        "SELECT version_id, zddm::text, zl, zdmj::float8, yt, qllx, qlxz, ST_AsBinary(geom)
          FROM parcels WHERE {PARCELS_OF_AREA} ORDER BY zddm {lock_sql}"
     ))
     .bind(&area.county)
@@ -172,7 +151,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
     for filter in [BUILDINGS_OF_PARCELS, BUILDINGS_BY_CODE] {
         let rows: Vec<BuildingRow> = sqlx::query_as(&format!(
             "SELECT version_id, zrzh::text, jzwmc, dscs, dxcs, fwjg, ghyt, ycjzmj::float8, scjzmj::float8,
-                    ST_AsGeoJSON(geom, 15)
+                    ST_AsBinary(geom)
              FROM buildings WHERE {filter} ORDER BY zrzh {lock_sql}"
         ))
         .bind(&area.county)
@@ -203,7 +182,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
         hasher.update(format!("p{vid},"));
         rows.side.parcels.push(Parcel {
             zddm,
-            geometry: geom.as_deref().and_then(multipolygon_from_geojson).unwrap_or(MultiPolygon(Vec::new())),
+            geometry: geom.as_deref().and_then(multipolygon_from_wkb).unwrap_or(MultiPolygon(Vec::new())),
             attributes: ParcelAttributes { zl: Some(zl), zdmj, yt, qllx, qlxz, ..ParcelAttributes::default() },
             source_index: 0,
         });
@@ -213,7 +192,7 @@ pub async fn read(conn: &mut PgConnection, area: &Area, lock: bool) -> Result<St
         rows.side.buildings.push(Building {
             zddm: zrzh.get(..19).unwrap_or_default().to_owned(),
             zrzh,
-            footprint: geom.as_deref().and_then(multipolygon_from_geojson).unwrap_or(MultiPolygon(Vec::new())),
+            footprint: geom.as_deref().and_then(multipolygon_from_wkb).unwrap_or(MultiPolygon(Vec::new())),
             attributes: BuildingAttributes {
                 jzwmc: Some(jzwmc),
                 dscs: dscs.map(i64::from),
