@@ -56,6 +56,16 @@ async fn blocked_by(pool: &PgPool, pid: i32, app: Option<&str>) -> i64 {
     .unwrap()
 }
 
+/// Waits until one transaction is blocked behind the counter row `holder` holds: the
+/// first batch is at the server.
+async fn first_in_flight(pool: &PgPool, holder: i32) {
+    wait_until("the first batch in flight", || {
+        let pool = pool.clone();
+        async move { blocked_by(&pool, holder, None).await == 1 }
+    })
+    .await;
+}
+
 async fn backend_pid(conn: &mut PgConnection) -> i32 {
     sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(conn).await.unwrap()
 }
@@ -94,11 +104,7 @@ async fn requests_queued_behind_a_transaction_share_the_next_one() {
         tokio::spawn(async move { alloc.allocate(scope, 1).await.unwrap() })
     };
     let mut tasks = vec![spawn()];
-    wait_until("the first request in flight", || {
-        let pool = db.pool.clone();
-        async move { blocked_by(&pool, pid, None).await == 1 }
-    })
-    .await;
+    first_in_flight(&db.pool, pid).await;
     tasks.extend((0..15).map(|_| spawn()));
     wait_until("15 requests queued", || {
         let n = alloc.queued(scope);
@@ -140,11 +146,7 @@ async fn a_batch_whose_connection_died_fails_and_the_next_one_runs_on_a_fresh_on
         tokio::spawn(async move { alloc.allocate(scope, 1).await })
     };
     let first = spawn();
-    wait_until("the first batch in flight", || {
-        let pool = db.pool.clone();
-        async move { blocked_by(&pool, pid, None).await == 1 }
-    })
-    .await;
+    first_in_flight(&db.pool, pid).await;
     let second = spawn();
     wait_until("the second request queued", || {
         let n = alloc.queued(scope);
@@ -182,11 +184,7 @@ async fn a_caller_that_left_before_its_batch_gets_no_number() {
         tokio::spawn(async move { alloc.allocate(scope, n).await.unwrap() })
     };
     let first = spawn(2);
-    wait_until("the first request in flight", || {
-        let pool = db.pool.clone();
-        async move { blocked_by(&pool, pid, None).await == 1 }
-    })
-    .await;
+    first_in_flight(&db.pool, pid).await;
     let gone = spawn(5);
     let last = spawn(3);
     wait_until("two requests queued", || {

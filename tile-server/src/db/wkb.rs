@@ -130,17 +130,8 @@ pub fn multipolygon_from_wkb(bytes: &[u8]) -> Option<MultiPolygon<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::ewkb::push_multipolygon;
+    use crate::import::ewkb::{hex_bytes, push_multipolygon};
     use proptest::prelude::*;
-
-    fn unhex(hex: &[u8]) -> Vec<u8> {
-        hex.chunks(2)
-            .map(|p| {
-                let v = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
-                v(p[0]) * 16 + v(p[1])
-            })
-            .collect()
-    }
 
     fn ring() -> impl Strategy<Value = Vec<(f64, f64)>> {
         prop::collection::vec((-1e7f64..1e7, -1e7f64..1e7), 4..12)
@@ -158,7 +149,7 @@ mod tests {
             );
             let mut hex = Vec::new();
             push_multipolygon(&mut hex, &mp, 4549);
-            let bytes = unhex(&hex);
+            let bytes = hex_bytes(&hex);
             prop_assert_eq!(multipolygon_from_wkb(&bytes), Some(mp));
             // Any shorter prefix is refused, not misread.
             for cut in [1, 5, 9, 13, bytes.len() / 2, bytes.len() - 1] {

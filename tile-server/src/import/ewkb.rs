@@ -53,21 +53,22 @@ pub fn push_multipolygon(out: &mut Vec<u8>, mp: &MultiPolygon<f64>, srid: u32) {
     }
 }
 
+/// The bytes of our own upper-case hex, to check what we write independently of PostGIS
+/// (the database tests check PostGIS reads it; `db::wkb`'s tests read it back).
+#[cfg(test)]
+pub(crate) fn hex_bytes(hex: &[u8]) -> Vec<u8> {
+    hex.chunks(2)
+        .map(|p| {
+            let v = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
+            v(p[0]) * 16 + v(p[1])
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use geo_types::polygon;
-
-    /// Decodes our own hex back, to check the layout independently of PostGIS
-    /// (the database tests check PostGIS reads it).
-    fn decode(hex: &[u8]) -> Vec<u8> {
-        hex.chunks(2)
-            .map(|p| {
-                let v = |c: u8| if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
-                v(p[0]) * 16 + v(p[1])
-            })
-            .collect()
-    }
 
     #[test]
     fn layout_of_a_square_with_a_hole() {
@@ -77,7 +78,7 @@ mod tests {
         );
         let mut hex = Vec::new();
         push_multipolygon(&mut hex, &MultiPolygon(vec![p]), 4549);
-        let b = decode(&hex);
+        let b = hex_bytes(&hex);
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         assert_eq!(b[0], 1);
         assert_eq!(u32_at(1), 0x2000_0006);
