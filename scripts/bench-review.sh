@@ -52,19 +52,28 @@ if [ ! -f "$DATA/ZD.shp" ]; then
     say "generating a district of $N parcels in $DATA"
     "$BIN/district-gen" --parcels "$N" --seed 1 --quiet --out "$DATA"
 fi
-# Seconds of CPU (user + system) PostgreSQL's processes used so far: the postmaster's own
-# and its exited children's (from /proc), plus the live backends'.
-pg_cpu() {
-    local pm tck
-    pm="$(head -n1 "$PG_DIR/data/postmaster.pid")"
-    tck="$(getconf CLK_TCK)"
-    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
-      for c in $(pgrep -P "$pm"); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done
-    } | awk -v t="$tck" '{ s += $1 } END { printf "%.2f", s / t }'
+# CPU ticks (user + system) PostgreSQL's processes used so far: the postmaster's own and its
+# exited children's, plus the live backends'. Bash builtins only: these are read inside the
+# measured windows, and 25 awk and pgrep processes there cost tens of ms of CPU.
+CLK_TCK="$(getconf CLK_TCK)"
+stat_ticks() { # FILE [CHILDREN]: utime + stime (+ cutime + cstime when CHILDREN is set)
+    local line f
+    read -r line <"$1" 2>/dev/null || { echo 0; return; }
+    read -ra f <<<"${line##*) }"
+    echo $((f[11] + f[12] + ${2:+f[13] + f[14] + }0))
 }
-# Seconds of CPU the server process used so far.
-server_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$SERVER_PID/stat"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+pg_cpu() {
+    local pm kids c t
+    read -r pm <"$PG_DIR/data/postmaster.pid"
+    t="$(stat_ticks "/proc/$pm/stat" children)"
+    # One line of pids with no newline at its end: read fails at the end but sets kids.
+    kids=""; read -r kids <"/proc/$pm/task/$pm/children" 2>/dev/null || true
+    for c in $kids; do t=$((t + $(stat_ticks "/proc/$c/stat"))); done
+    echo "$t"
+}
+# CPU ticks the server process used so far.
+server_cpu() { stat_ticks "/proc/$SERVER_PID/stat"; }
+load() { local a b c _; read -r a b c _ </proc/loadavg; echo "$a $b $c"; }
 
 if [ -n "${KEEP_DATA:-}" ] && [ "$(psql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$BASE_DB'")" = 1 ]; then
     say "fresh database $DB: a copy of $BASE_DB (imported by an earlier run)"
@@ -121,43 +130,83 @@ echo "load average at the end: $(load)" >>"$OUT/idle.txt"
 grep -E "Latency|99%|Requests/sec|load average" "$OUT/idle.txt"
 
 say "hand-in to ready, then accept, with the same calls running"
-wrk -t2 -c16 -d120s --latency "${PACED[@]}" -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy.txt" &
-WRK_PID=$!
-sleep 2
+# Two windows, so each phase's effect on the other calls is seen apart: wrk runs from just
+# before the hand-in until `ready` (busy-check.txt), then from just before the accept until
+# its answer (busy-accept.txt). SIGINT makes wrk print what it measured so far.
+busy_start() {
+    wrk -t2 -c16 -d300s --latency "${PACED[@]}" -H "Authorization: Bearer $READER" "$PROBE" >"$OUT/busy-$1.txt" &
+    WRK_PID=$!
+    sleep 0.5
+}
+busy_stop() {
+    kill -INT "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null || true; WRK_PID=""
+}
+# The same short window with nothing else running: wrk's start (16 connections opened at
+# once) weighs more in a 1-2 s window than in the 15 s one above, so compare with this.
+busy_start idle-window
+sleep 1.5
+busy_stop
+# CONTROL=1: the same window beside one, then two, CPU-bound loops at SCHED_IDLE, the lowest
+# priority there is (a waking task preempts it at once): the floor a background job can reach.
+if [ -n "${CONTROL:-}" ]; then
+    for loops in 1 2; do
+        busy_start "control-$loops"
+        hogs=()
+        for _ in $(seq "$loops"); do chrt --idle 0 bash -c 'while :; do :; done' & hogs+=($!); done
+        sleep 1.5
+        kill "${hogs[@]}"; wait "${hogs[@]}" 2>/dev/null || true
+        busy_stop
+        echo "while $loops busy loop(s) run at SCHED_IDLE:"; grep -E "99%|Requests/sec" "$OUT/busy-control-$loops.txt"
+    done
+fi
+# The clients of the review (hand-in, status polling, accept) run at SCHED_IDLE: in use they
+# are browsers on other machines, and here each curl's start-up (3 ms of CPU) would take a
+# core from the calls being measured. wrk keeps normal priority: it is what measures.
+idle() { if chrt --idle 0 true 2>/dev/null; then chrt --idle 0 "$@"; else "$@"; fi; }
+busy_start check
 load0="$(load)"; cpu0="$(server_cpu)"; pg0="$(pg_cpu)"
-t0=$(date +%s.%N)
-answer="$(curl -fsS -H "Authorization: Bearer $SURVEYOR" -H 'Content-Type: application/zip' \
+t0=$EPOCHREALTIME
+answer="$(idle curl -fsS -H "Authorization: Bearer $SURVEYOR" -H 'Content-Type: application/zip' \
     --data-binary "@$OUT/package.zip" "$SERVER_URL/api/submissions")" || die "hand-in refused"
-t_upload=$(date +%s.%N)
-ID="$(printf '%s' "$answer" | python3 -c 'import json, sys; print(json.load(sys.stdin)["submission_id"])')"
+t_upload=$EPOCHREALTIME
+# Fields are picked out with bash's own regex, not python: a python start-up costs 30-50 ms
+# of CPU, and ten of them a second while polling took CPU from the calls being measured.
+json_field() { # NAME JSON: the value of the first "NAME": number or string
+    [[ $2 =~ \"$1\":\ *\"?([A-Za-z0-9_]+) ]] && printf '%s' "${BASH_REMATCH[1]}"
+}
+ID="$(json_field submission_id "$answer")"
 while :; do
-    status="$(curl -fsS -H "Authorization: Bearer $REVIEWER" "$SERVER_URL/api/submissions/$ID" \
-        | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')"
+    status="$(json_field status "$(idle curl -fsS -H "Authorization: Bearer $REVIEWER" "$SERVER_URL/api/submissions/$ID")")"
     [ "$status" = checking ] || break
     sleep 0.1
 done
-t_ready=$(date +%s.%N)
+t_ready=$EPOCHREALTIME
 load1="$(load)"; cpu1="$(server_cpu)"; pg1="$(pg_cpu)"
+busy_stop
 [ "$status" = ready ] || die "submission $ID is $status"
-curl -fsS -o "$OUT/accept.json" -w 'accept HTTP %{http_code}\n' -H "Authorization: Bearer $REVIEWER" \
+busy_start accept
+t_accept0=$EPOCHREALTIME
+idle curl -fsS -o "$OUT/accept.json" -w 'accept HTTP %{http_code}\n' -H "Authorization: Bearer $REVIEWER" \
     -H 'Content-Type: application/json' -d '{"decision": "accept", "override_reason": "benchmark"}' \
     "$SERVER_URL/api/submissions/$ID/decision" | tee "$OUT/accept-status.txt"
-t_accept=$(date +%s.%N)
+t_accept=$EPOCHREALTIME
 load2="$(load)"; cpu2="$(server_cpu)"; pg2="$(pg_cpu)"
-kill -INT "$WRK_PID" 2>/dev/null; wait "$WRK_PID" 2>/dev/null || true; WRK_PID=""
+busy_stop
 {
     printf 'upload (intake: unzip, digests, stored): %.2f s\n' "$(awk "BEGIN { print $t_upload - $t0 }")"
     printf 'upload to ready (check + diff):          %.2f s\n' "$(awk "BEGIN { print $t_ready - $t0 }")"
-    printf 'accept transaction (HTTP round trip):    %.2f s\n' "$(awk "BEGIN { print $t_accept - $t_ready }")"
+    printf 'accept transaction (HTTP round trip):    %.2f s\n' "$(awk "BEGIN { print $t_accept - $t_accept0 }")"
     printf 'CPU to ready: server %.2f s, PostgreSQL %.2f s; accept: server %.2f s, PostgreSQL %.2f s\n' \
-        "$(awk "BEGIN { print $cpu1 - $cpu0 }")" "$(awk "BEGIN { print $pg1 - $pg0 }")" \
-        "$(awk "BEGIN { print $cpu2 - $cpu1 }")" "$(awk "BEGIN { print $pg2 - $pg1 }")"
+        "$(awk "BEGIN { print ($cpu1 - $cpu0) / $CLK_TCK }")" "$(awk "BEGIN { print ($pg1 - $pg0) / $CLK_TCK }")" \
+        "$(awk "BEGIN { print ($cpu2 - $cpu1) / $CLK_TCK }")" "$(awk "BEGIN { print ($pg2 - $pg1) / $CLK_TCK }")"
     printf 'load average (1, 5, 15 min): before %s; at ready %s; after accept %s\n' "$load0" "$load1" "$load2"
     psql -d "$DB" -tAc "SELECT 'findings ' || findings_count || ', verdict ' || verdict || ', changed parcels in the diff ' ||
         jsonb_array_length(diff->'parcels'->'changed') FROM submission_versions WHERE submission_id = $ID"
     psql -d "$DB" -tAc "SELECT count(*) || ' parcel versions closed' FROM parcels WHERE state = 'historical'"
     psql -d "$DB" -tAc "SELECT count(*) || ' building versions closed' FROM buildings WHERE state = 'historical'"
 } | tee "$OUT/times.txt"
-grep -E "Latency|99%|Requests/sec" "$OUT/busy.txt"
+for phase in idle-window check accept; do
+    echo "while the $phase runs:"; grep -E "Latency|99%|Requests/sec" "$OUT/busy-$phase.txt"
+done
 grep -aE "(intake|check|accept) .*: [0-9.]+ ms" "$OUT/server.log" | sed 's/\x1b\[[0-9;]*m//g' | tee "$OUT/phases.txt"
 say "results in $OUT"

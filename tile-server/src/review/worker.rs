@@ -123,12 +123,30 @@ pub(super) fn low_priority_runtime(blocking_name: &str) -> std::io::Result<tokio
         .build()
 }
 
-/// Lowers the calling thread's CPU priority by [`BACKGROUND_NICE`] (on Linux the nice
-/// value belongs to the thread). A refusal only costs the other calls some latency.
+/// Puts the calling thread under `SCHED_IDLE` at [`BACKGROUND_NICE`] (on Linux both belong
+/// to the thread). A refusal only costs the other calls some latency.
+///
+/// Why `SCHED_IDLE` and not a nice value alone: a nice thread that holds a core keeps it
+/// until its time slice ends (1-3 ms under EEVDF), so a request thread waking meanwhile
+/// waits that long; a `SCHED_IDLE` thread is preempted by any other thread at once. With
+/// `perf sched` over one check under `scripts/bench-review.sh`'s steady load, the request
+/// threads and backends waited 67 ms in all behind nice-10 review threads, 41 ms behind
+/// `SCHED_IDLE` ones. (The worker's database sessions stay at a nice value: see
+/// `backend_priority`.)
 fn lower_priority() {
     #[cfg(target_os = "linux")]
-    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
-        tracing::debug!(error = %e, "lowering the review worker's priority");
+    {
+        use thread_priority::unix::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(e) = set_thread_priority_and_policy(thread_native_id(), thread_priority::ThreadPriority::Min, idle) {
+            tracing::debug!(error = ?e, "putting the review worker under SCHED_IDLE");
+        }
+        // The nice value too: it is what applies where the policy could not be changed.
+        if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), BACKGROUND_NICE) {
+            tracing::debug!(error = %e, "lowering the review worker's priority");
+        }
     }
 }
 

@@ -139,6 +139,12 @@ async fn a_kill_9_during_accept_leaves_the_store_as_before_and_the_accept_can_be
     let nice = thread_nice_values(server.0.id());
     assert_eq!(nice.get("accept"), Some(&vec![tile_server::review::worker::BACKGROUND_NICE]), "{nice:?}");
     assert!(nice.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{nice:?}");
+    // Under SCHED_IDLE (5), so a request thread that wakes takes its core at once; the
+    // threads that serve connections stay under SCHED_OTHER (0).
+    let policy = thread_policies(server.0.id());
+    assert_eq!(policy.get("accept"), Some(&vec![5]), "{policy:?}");
+    assert!(policy.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{policy:?}");
+    assert!(policy.get("tile-conn-0").is_some_and(|v| v.iter().all(|n| *n == 0)), "{policy:?}");
     drop(server); // kill -9 (SIGKILL), mid-transaction
     blocker.rollback().await.unwrap_or_else(|e| panic!("{e}"));
     let _ = pending.await;
@@ -231,6 +237,9 @@ async fn a_kill_9_during_the_check_is_run_again_by_the_restarted_server(pool: Pg
     let nice = thread_nice_values(server.0.id());
     assert_eq!(nice.get("review-worker"), Some(&vec![tile_server::review::worker::BACKGROUND_NICE]), "{nice:?}");
     assert!(nice.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{nice:?}");
+    let policy = thread_policies(server.0.id());
+    assert_eq!(policy.get("review-worker"), Some(&vec![5]), "{policy:?}");
+    assert!(policy.get("tile-server").is_some_and(|v| v.iter().all(|n| *n == 0)), "{policy:?}");
     // And so do its database sessions (the test cluster runs on this machine, and the tests
     // run as its owner or as root), while the other sessions keep theirs.
     let worker_backend: i32 = sqlx::query_scalar(
@@ -280,12 +289,24 @@ fn process_nice(pid: i32) -> i32 {
 
 /// The nice values of a process's threads, by thread name (`/proc/PID/task/TID/stat`).
 fn thread_nice_values(pid: u32) -> std::collections::BTreeMap<String, Vec<i32>> {
+    thread_stat_field(pid, 16)
+}
+
+/// The scheduling policies of a process's threads, by thread name (0 `SCHED_OTHER`,
+/// 5 `SCHED_IDLE`).
+fn thread_policies(pid: u32) -> std::collections::BTreeMap<String, Vec<i32>> {
+    thread_stat_field(pid, 38)
+}
+
+/// One field of `/proc/PID/task/TID/stat` for each thread, by thread name; `index` counts
+/// from the field after the name (the state), so nice is 16 and policy 38.
+fn thread_stat_field(pid: u32, index: usize) -> std::collections::BTreeMap<String, Vec<i32>> {
     let mut out: std::collections::BTreeMap<String, Vec<i32>> = Default::default();
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap_or_else(|e| panic!("{e}"));
     for task in tasks.flatten() {
         let Some((name, fields)) = proc_stat(task.path().join("stat")) else { continue };
-        let nice = fields.get(16).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN);
-        out.entry(name).or_default().push(nice);
+        let value = fields.get(index).and_then(|n| n.parse().ok()).unwrap_or(i32::MIN);
+        out.entry(name).or_default().push(value);
     }
     out
 }
