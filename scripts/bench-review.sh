@@ -202,6 +202,9 @@ busy_stop
     printf 'load average (1, 5, 15 min): before %s; at ready %s; after accept %s\n' "$load0" "$load1" "$load2"
     psql -d "$DB" -tAc "SELECT 'findings ' || findings_count || ', verdict ' || verdict || ', changed parcels in the diff ' ||
         jsonb_array_length(diff->'parcels'->'changed') FROM submission_versions WHERE submission_id = $ID"
+    psql -d "$DB" -tAc "SELECT 'stored: report ' || pg_column_size(report) / 1024 || ' KiB (' || octet_length(report::text) / 1024 ||
+        ' KiB as text), diff ' || pg_column_size(diff) / 1024 || ' KiB (' || octet_length(diff::text) / 1024 || ' KiB), HTML report ' ||
+        pg_column_size(report_html) / 1024 || ' KiB (' || octet_length(report_html) / 1024 || ' KiB)' FROM submission_versions WHERE submission_id = $ID"
     psql -d "$DB" -tAc "SELECT count(*) || ' parcel versions closed' FROM parcels WHERE state = 'historical'"
     psql -d "$DB" -tAc "SELECT count(*) || ' building versions closed' FROM buildings WHERE state = 'historical'"
 } | tee "$OUT/times.txt"
