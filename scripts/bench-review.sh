@@ -143,6 +143,7 @@ busy_stop() {
 }
 # The same short window with nothing else running: wrk's start (16 connections opened at
 # once) weighs more in a 1-2 s window than in the 15 s one above, so compare with this.
+rm -f "$OUT"/busy-*.txt
 busy_start idle-window
 sleep 1.5
 busy_stop
@@ -214,5 +215,18 @@ busy_stop
 for phase in idle-window check accept; do
     echo "while the $phase runs:"; grep -E "Latency|99%|Requests/sec" "$OUT/busy-$phase.txt"
 done
+# wrk's p99 in ms (it prints us, ms or s).
+p99_ms() {
+    awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+        printf "%.3f", v * (u == "us" ? 0.001 : (u == "s" ? 1000 : 1)) }' "$1"
+}
+{
+    base="$(p99_ms "$OUT/busy-idle-window.txt")"
+    for window in check accept control-1 control-2; do
+        f="$OUT/busy-$window.txt"
+        [ -f "$f" ] || continue
+        awk -v w="$window" -v p="$(p99_ms "$f")" -v b="$base" 'BEGIN { printf "p99 %s / idle window: %.2f ms / %.2f ms = %.2f×\n", w, p, b, p / b }'
+    done
+} | tee "$OUT/ratios.txt"
 grep -aE "(intake|check|accept) .*: [0-9.]+ ms" "$OUT/server.log" | sed 's/\x1b\[[0-9;]*m//g' | tee "$OUT/phases.txt"
 say "results in $OUT"
